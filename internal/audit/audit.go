@@ -1,0 +1,309 @@
+// Package audit is plimsoll's engine. It runs every enabled check over an
+// inventory, applies the configuration (severities, parameters, exemptions
+// from configuration and from annotations), and scores the outcome per
+// layer, per namespace and overall, stating what could not be assessed.
+//
+// A check that panics yields an error result for that object and the audit
+// goes on. Output is deterministic: results are sorted by object (namespace,
+// kind, name) and then by check ID.
+package audit
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/config"
+	"github.com/plimsoll/plimsoll/internal/inventory"
+)
+
+// Annotations that exempt an object from checks.
+const (
+	IgnoreAnnotation       = "plimsoll.dev/ignore"
+	IgnoreReasonAnnotation = "plimsoll.dev/ignore-reason"
+)
+
+// Status is the outcome of one check on one object.
+type Status uint8
+
+// The statuses.
+const (
+	Pass Status = iota
+	Fail
+	Skip
+	Error
+)
+
+func (s Status) String() string {
+	return [...]string{"pass", "fail", "skip", "error"}[s]
+}
+
+// MarshalText writes the status's name.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Result is one check's outcome on one object. A check that finds several
+// things wrong with an object gives one fail result per finding.
+type Result struct {
+	Check    *check.Check
+	Object   *inventory.Object
+	Status   Status
+	Severity check.Severity
+	// Message is the finding for a failure, the reason for a skip, and what
+	// went wrong for an error.
+	Message string
+	// Path is the field path of a failure.
+	Path string
+	// Exempted marks a skip that an exemption caused.
+	Exempted bool
+}
+
+// Options configure an audit.
+type Options struct {
+	Registry *check.Registry
+	Config   *config.Config
+	// NoAnnotationExemptions ignores plimsoll.dev/ignore annotations.
+	NoAnnotationExemptions bool
+	// Now is the time exemption expiry is judged at.
+	Now time.Time
+	// Workers is how many goroutines run checks; 0 means GOMAXPROCS.
+	Workers int
+	// NotAssessed are checks that cannot be assessed for reasons the
+	// inventory does not show (a resource the cluster refused to list),
+	// by check ID.
+	NotAssessed map[string]string
+}
+
+// CheckState says whether a check was assessed and how it fared.
+type CheckState struct {
+	Check    *check.Check
+	Severity check.Severity
+	// Assessed is false when the inputs could not show what the check
+	// needs; Reason says why.
+	Assessed bool
+	Reason   string
+	Pass     int
+	Fail     int // objects with at least one finding
+	Skip     int
+	Error    int
+}
+
+// Audit is the outcome of an audit.
+type Audit struct {
+	Mode    inventory.Mode
+	Results []Result
+	// Checks are the enabled checks, sorted by ID.
+	Checks []*CheckState
+	// Disabled are checks that configuration turned off or left off.
+	Disabled []*check.Check
+	// ExpiredExemptions no longer apply; the report lists them.
+	ExpiredExemptions []config.Exemption
+	Score             Score
+	// Objects is how many objects the audit looked at.
+	Objects int
+}
+
+// Run audits the inventory.
+func Run(inv *inventory.Inventory, opts Options) *Audit {
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	a := &Audit{Mode: inv.Mode, Objects: len(inv.Objects())}
+	ctx := &check.Context{Inventory: inv, Params: &cfg.Parameters}
+
+	var active []*CheckState
+	byKind := map[string][]*CheckState{}
+	for _, c := range opts.Registry.All() {
+		if !cfg.Enabled(c) {
+			a.Disabled = append(a.Disabled, c)
+			continue
+		}
+		st := &CheckState{Check: c, Severity: cfg.SeverityOf(c), Assessed: true}
+		a.Checks = append(a.Checks, st)
+		if reason := notAssessed(c, inv.Mode, opts.NotAssessed); reason != "" {
+			st.Assessed, st.Reason = false, reason
+			continue
+		}
+		active = append(active, st)
+		for _, k := range c.Kinds {
+			byKind[k] = append(byKind[k], st)
+		}
+	}
+
+	var live []config.Exemption
+	for _, e := range cfg.Exemptions {
+		if e.Expired(opts.Now) {
+			a.ExpiredExemptions = append(a.ExpiredExemptions, e)
+		} else {
+			live = append(live, e)
+		}
+	}
+	r := runner{ctx: ctx, exemptions: live, annotations: !opts.NoAnnotationExemptions}
+
+	objects := inv.Objects()
+	perObject := make([][]Result, len(objects))
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	const chunk = 256
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for start := range next {
+				end := min(start+chunk, len(objects))
+				for i := start; i < end; i++ {
+					perObject[i] = r.object(objects[i], byKind[objects[i].KindKey()])
+				}
+			}
+		}()
+	}
+	for start := 0; start < len(objects); start += chunk {
+		next <- start
+	}
+	close(next)
+	wg.Wait()
+
+	n := 0
+	for _, rs := range perObject {
+		n += len(rs)
+	}
+	a.Results = make([]Result, 0, n)
+	for _, rs := range perObject {
+		a.Results = append(a.Results, rs...)
+	}
+	tally(a.Results, a.Checks)
+	a.Score = score(a)
+	return a
+}
+
+func notAssessed(c *check.Check, mode inventory.Mode, refused map[string]string) string {
+	if c.Requires == check.Cluster && mode != inventory.FromCluster {
+		return "needs a live cluster or a snapshot; manifests cannot show it"
+	}
+	return refused[c.ID]
+}
+
+type runner struct {
+	ctx         *check.Context
+	exemptions  []config.Exemption
+	annotations bool
+}
+
+// object runs the checks that apply to one object, in check ID order.
+func (r *runner) object(o *inventory.Object, checks []*CheckState) []Result {
+	if len(checks) == 0 {
+		return nil
+	}
+	if o.Controlled() {
+		// A Pod run by a ReplicaSet, or a ReplicaSet run by a Deployment,
+		// is judged through its controller.
+		return nil
+	}
+	var out []Result
+	for _, st := range checks {
+		base := Result{Check: st.Check, Object: o, Severity: st.Severity}
+		if reason, ok := r.exempted(st.Check.ID, o); ok {
+			base.Status, base.Message, base.Exempted = Skip, reason, true
+			out = append(out, base)
+			continue
+		}
+		out = append(out, r.run(st.Check, o, base)...)
+	}
+	return out
+}
+
+func (r *runner) run(c *check.Check, o *inventory.Object, base Result) (out []Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			base.Status, base.Message = Error, fmt.Sprintf("check failed: %v", p)
+			out = []Result{base}
+		}
+	}()
+	if c.Applies != nil {
+		if ok, reason := c.Applies(o, r.ctx); !ok {
+			base.Status, base.Message = Skip, "not applicable: "+reason
+			return []Result{base}
+		}
+	}
+	findings := c.Run(o, r.ctx)
+	if len(findings) == 0 {
+		base.Status = Pass
+		return []Result{base}
+	}
+	for _, f := range findings {
+		res := base
+		res.Status, res.Message, res.Path = Fail, f.Message, f.Path
+		out = append(out, res)
+	}
+	return out
+}
+
+// exempted reports whether configuration or an annotation exempts the
+// object from a check, and the reason given.
+func (r *runner) exempted(id string, o *inventory.Object) (string, bool) {
+	for _, e := range r.exemptions {
+		if e.Matches(id, o) {
+			msg := "exempted by configuration: " + e.Reason
+			if e.Expires != "" {
+				msg += " (until " + e.Expires + ")"
+			}
+			return msg, true
+		}
+	}
+	if !r.annotations {
+		return "", false
+	}
+	ids, ok := o.Annotations[IgnoreAnnotation]
+	if !ok {
+		return "", false
+	}
+	for _, x := range strings.Split(ids, ",") {
+		if x = strings.TrimSpace(x); x == id || x == "*" {
+			reason := strings.TrimSpace(o.Annotations[IgnoreReasonAnnotation])
+			if reason == "" {
+				reason = "no reason given (" + IgnoreReasonAnnotation + " is not set)"
+			}
+			return "exempted by annotation " + IgnoreAnnotation + ": " + reason, true
+		}
+	}
+	return "", false
+}
+
+func tally(results []Result, states []*CheckState) {
+	byID := map[string]*CheckState{}
+	for _, st := range states {
+		byID[st.Check.ID] = st
+	}
+	// Several findings on one object count as one failed object.
+	type pair struct {
+		id string
+		o  *inventory.Object
+	}
+	failed := map[pair]bool{}
+	for _, res := range results {
+		st := byID[res.Check.ID]
+		switch res.Status {
+		case Pass:
+			st.Pass++
+		case Skip:
+			st.Skip++
+		case Error:
+			st.Error++
+		case Fail:
+			p := pair{res.Check.ID, res.Object}
+			if !failed[p] {
+				failed[p] = true
+				st.Fail++
+			}
+		}
+	}
+	sort.Slice(states, func(i, j int) bool { return states[i].Check.ID < states[j].Check.ID })
+}

@@ -1,0 +1,445 @@
+package inventory
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	networkingv1beta1 "k8s.io/api/networking/v1beta1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// typedKinds maps the built-in kinds plimsoll decodes to a constructor of
+// their current type. The groups list every group the kind was ever served
+// from, so an extensions/v1beta1 Deployment is still a Deployment.
+var typedKinds = map[string]struct {
+	groups []string
+	make   func() any
+}{
+	"Pod":                     {[]string{""}, func() any { return &corev1.Pod{} }},
+	"Service":                 {[]string{""}, func() any { return &corev1.Service{} }},
+	"Namespace":               {[]string{""}, func() any { return &corev1.Namespace{} }},
+	"ServiceAccount":          {[]string{""}, func() any { return &corev1.ServiceAccount{} }},
+	"LimitRange":              {[]string{""}, func() any { return &corev1.LimitRange{} }},
+	"ResourceQuota":           {[]string{""}, func() any { return &corev1.ResourceQuota{} }},
+	"ReplicationController":   {[]string{""}, func() any { return &corev1.ReplicationController{} }},
+	"PersistentVolumeClaim":   {[]string{""}, func() any { return &corev1.PersistentVolumeClaim{} }},
+	"Node":                    {[]string{""}, func() any { return &corev1.Node{} }},
+	"ConfigMap":               {[]string{""}, func() any { return &corev1.ConfigMap{} }},
+	"Secret":                  {[]string{""}, func() any { return &corev1.Secret{} }},
+	"Deployment":              {[]string{"apps", "extensions"}, func() any { return &appsv1.Deployment{} }},
+	"StatefulSet":             {[]string{"apps"}, func() any { return &appsv1.StatefulSet{} }},
+	"DaemonSet":               {[]string{"apps", "extensions"}, func() any { return &appsv1.DaemonSet{} }},
+	"ReplicaSet":              {[]string{"apps", "extensions"}, func() any { return &appsv1.ReplicaSet{} }},
+	"Job":                     {[]string{"batch"}, func() any { return &batchv1.Job{} }},
+	"CronJob":                 {[]string{"batch"}, func() any { return &batchv1.CronJob{} }},
+	"PodDisruptionBudget":     {[]string{"policy"}, func() any { return &policyv1.PodDisruptionBudget{} }},
+	"HorizontalPodAutoscaler": {[]string{"autoscaling"}, func() any { return &autoscalingv2.HorizontalPodAutoscaler{} }},
+	"NetworkPolicy":           {[]string{"networking.k8s.io", "extensions"}, func() any { return &networkingv1.NetworkPolicy{} }},
+	"Ingress":                 {[]string{"networking.k8s.io", "extensions"}, func() any { return &networkingv1.Ingress{} }},
+	"IngressClass":            {[]string{"networking.k8s.io"}, func() any { return &networkingv1.IngressClass{} }},
+	"Role":                    {[]string{"rbac.authorization.k8s.io"}, func() any { return &rbacv1.Role{} }},
+	"ClusterRole":             {[]string{"rbac.authorization.k8s.io"}, func() any { return &rbacv1.ClusterRole{} }},
+	"RoleBinding":             {[]string{"rbac.authorization.k8s.io"}, func() any { return &rbacv1.RoleBinding{} }},
+	"ClusterRoleBinding":      {[]string{"rbac.authorization.k8s.io"}, func() any { return &rbacv1.ClusterRoleBinding{} }},
+	"StorageClass":            {[]string{"storage.k8s.io"}, func() any { return &storagev1.StorageClass{} }},
+}
+
+// workloadKinds are the built-in controllers of pods. An object whose
+// controller is one of them is judged through that controller.
+var workloadKinds = map[string]bool{
+	"Deployment": true, "ReplicaSet": true, "StatefulSet": true, "DaemonSet": true,
+	"Job": true, "CronJob": true, "ReplicationController": true,
+}
+
+// clusterScoped lists the built-in kinds that live outside namespaces, so a
+// stray metadata.namespace on one of them never implies a namespace.
+var clusterScoped = map[string]bool{
+	"Namespace": true, "Node": true, "PersistentVolume": true, "ClusterRole": true,
+	"ClusterRoleBinding": true, "StorageClass": true, "CustomResourceDefinition": true,
+	"PriorityClass": true, "IngressClass": true, "RuntimeClass": true, "CSIDriver": true,
+	"ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true,
+	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
+	"APIService": true, "PodSecurityPolicy": true, "VolumeAttachment": true, "CSINode": true,
+	"CertificateSigningRequest": true, "VolumeSnapshotClass": true,
+}
+
+// NewTyped returns an empty value of the type plimsoll decodes a built-in
+// kind into, or nil for other kinds.
+func NewTyped(apiVersion, kind string) any {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	t, known := typedKinds[kind]
+	if err != nil || !known || !contains(t.groups, gv.Group) {
+		return nil
+	}
+	return t.make()
+}
+
+// IsClusterScoped reports whether a built-in kind lives outside namespaces.
+func IsClusterScoped(kind string) bool { return clusterScoped[kind] }
+
+// New makes an Object from a decoded manifest or API object. It fails when
+// the content is not an object (no kind, no name) or when a built-in kind's
+// fields do not fit its type, as the API server would refuse it too.
+func New(content map[string]any, src Source) (*Object, error) {
+	apiVersion, _ := content["apiVersion"].(string)
+	kind, _ := content["kind"].(string)
+	if kind == "" {
+		return nil, errors.New("object has no kind")
+	}
+	if apiVersion == "" {
+		return nil, fmt.Errorf("%s has no apiVersion", kind)
+	}
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", kind, err)
+	}
+	meta, _ := content["metadata"].(map[string]any)
+	o := &Object{APIVersion: apiVersion, Kind: kind, Source: src, group: gv.Group}
+	if err := o.readMeta(meta); err != nil {
+		return nil, err
+	}
+	if o.Name == "" {
+		if gn, _ := meta["generateName"].(string); gn != "" {
+			o.Name = gn + "*"
+		} else {
+			return nil, fmt.Errorf("%s has no metadata.name", kind)
+		}
+	}
+	if clusterScoped[kind] {
+		o.Namespace = ""
+	}
+
+	o.key = kind + "." + gv.Group
+	t, known := typedKinds[kind]
+	if known && contains(t.groups, gv.Group) {
+		o.key = kind
+		if o.Typed, err = decodeTyped(content, gv, kind, t.make); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.ID(), err)
+		}
+		o.setTypedMeta()
+	} else {
+		o.Content = trimContent(content, kind, gv.Group)
+	}
+	o.setPodTemplate()
+	return o, nil
+}
+
+func (o *Object) readMeta(meta map[string]any) error {
+	o.Name, _ = meta["name"].(string)
+	o.Namespace, _ = meta["namespace"].(string)
+	uid, _ := meta["uid"].(string)
+	o.UID = types.UID(uid)
+	var err error
+	if o.Labels, err = stringMap(meta["labels"]); err != nil {
+		return fmt.Errorf("%s %s: metadata.labels: %w", o.Kind, o.Name, err)
+	}
+	if o.Annotations, err = stringMap(meta["annotations"]); err != nil {
+		return fmt.Errorf("%s %s: metadata.annotations: %w", o.Kind, o.Name, err)
+	}
+	// The last-applied annotation repeats the whole object, Secret data
+	// included; it is never kept.
+	delete(o.Annotations, corev1.LastAppliedConfigAnnotation)
+	if refs, ok := meta["ownerReferences"].([]any); ok {
+		for _, r := range refs {
+			var ref metav1.OwnerReference
+			if m, ok := r.(map[string]any); ok && runtime.DefaultUnstructuredConverter.FromUnstructured(m, &ref) == nil {
+				o.OwnerRefs = append(o.OwnerRefs, ref)
+				if ref.Controller != nil && *ref.Controller && workloadKinds[ref.Kind] {
+					o.controlled = true
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// setTypedMeta points the object's metadata at the typed object's, so both
+// agree and the maps are stored once.
+func (o *Object) setTypedMeta() {
+	m, ok := o.Typed.(metav1.Object)
+	if !ok {
+		return
+	}
+	m.SetAnnotations(o.Annotations)
+	m.SetLabels(o.Labels)
+	m.SetManagedFields(nil)
+}
+
+func stringMap(v any) (map[string]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("want a map of strings, got %T", v)
+	}
+	out := make(map[string]string, len(m))
+	for k, val := range m {
+		s, ok := val.(string)
+		if !ok {
+			if val == nil {
+				out[k] = ""
+				continue
+			}
+			return nil, fmt.Errorf("value of %q is %v (%T), want a string", k, val, val)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeTyped(content map[string]any, gv schema.GroupVersion, kind string, make func() any) (any, error) {
+	switch {
+	case kind == "Secret" || kind == "ConfigMap":
+		// Values are never needed and never kept: keep the keys' absence of
+		// meaning and the object's identity only.
+		content = withoutKeys(content, "data", "stringData", "binaryData")
+	case kind == "HorizontalPodAutoscaler" && gv.Version == "v1":
+		return decodeHPAv1(content)
+	case kind == "HorizontalPodAutoscaler" && gv.Version == "v2beta1":
+		return decodeHPAv2beta1(content)
+	case kind == "Ingress" && gv.Version == "v1beta1":
+		return decodeIngressV1beta1(content)
+	}
+	obj := make()
+	if err := fromMap(content, obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+func fromMap(content map[string]any, obj any) error {
+	meta, _ := content["metadata"].(map[string]any)
+	if meta != nil {
+		if _, ok := meta["managedFields"]; ok {
+			content = withoutKeys(content)
+			content["metadata"] = withoutKeys(meta, "managedFields")
+		}
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(content, obj); err != nil {
+		return fmt.Errorf("fields do not fit the type: %w", err)
+	}
+	return nil
+}
+
+func withoutKeys(m map[string]any, keys ...string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if !contains(keys, k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// trimContent drops what no check reads from the big kinds: a
+// CustomResourceDefinition's schemas are most of the bytes of a typical
+// install, and the audit needs only its names.
+func trimContent(content map[string]any, kind, group string) map[string]any {
+	content = withoutKeys(content, "status")
+	if meta, ok := content["metadata"].(map[string]any); ok {
+		content["metadata"] = withoutKeys(meta, "managedFields")
+	}
+	if kind != "CustomResourceDefinition" || group != "apiextensions.k8s.io" {
+		return content
+	}
+	spec, _ := content["spec"].(map[string]any)
+	trimmed := map[string]any{"group": spec["group"], "names": spec["names"], "scope": spec["scope"]}
+	if versions, ok := spec["versions"].([]any); ok {
+		var vs []any
+		for _, v := range versions {
+			if vm, ok := v.(map[string]any); ok {
+				vs = append(vs, map[string]any{"name": vm["name"], "served": vm["served"], "storage": vm["storage"], "deprecated": vm["deprecated"]})
+			}
+		}
+		trimmed["versions"] = vs
+	}
+	content["spec"] = trimmed
+	return content
+}
+
+func decodeHPAv1(content map[string]any) (any, error) {
+	var v1 autoscalingv1.HorizontalPodAutoscaler
+	if err := fromMap(content, &v1); err != nil {
+		return nil, err
+	}
+	v2 := &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: v1.ObjectMeta,
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{
+				Kind: v1.Spec.ScaleTargetRef.Kind, Name: v1.Spec.ScaleTargetRef.Name, APIVersion: v1.Spec.ScaleTargetRef.APIVersion,
+			},
+			MinReplicas: v1.Spec.MinReplicas,
+			MaxReplicas: v1.Spec.MaxReplicas,
+		},
+	}
+	if v1.Spec.TargetCPUUtilizationPercentage != nil {
+		v2.Spec.Metrics = []autoscalingv2.MetricSpec{cpuUtilization(*v1.Spec.TargetCPUUtilizationPercentage)}
+	}
+	return v2, nil
+}
+
+func cpuUtilization(pct int32) autoscalingv2.MetricSpec {
+	return autoscalingv2.MetricSpec{
+		Type: autoscalingv2.ResourceMetricSourceType,
+		Resource: &autoscalingv2.ResourceMetricSource{
+			Name:   corev1.ResourceCPU,
+			Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &pct},
+		},
+	}
+}
+
+// decodeHPAv2beta1 keeps what checks read from the long-removed v2beta1
+// shape: the target, the replica bounds and resource metrics.
+func decodeHPAv2beta1(content map[string]any) (any, error) {
+	spec, _ := content["spec"].(map[string]any)
+	metrics, _ := spec["metrics"].([]any)
+	base := withoutKeys(content)
+	base["spec"] = withoutKeys(spec, "metrics")
+	var hpa autoscalingv2.HorizontalPodAutoscaler
+	if err := fromMap(base, &hpa); err != nil {
+		return nil, err
+	}
+	for _, m := range metrics {
+		mm, _ := m.(map[string]any)
+		res, _ := mm["resource"].(map[string]any)
+		if res == nil {
+			continue
+		}
+		name, _ := res["name"].(string)
+		ms := autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: corev1.ResourceName(name)}}
+		if u, ok := res["targetAverageUtilization"].(int64); ok {
+			pct := int32(u)
+			ms.Resource.Target = autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &pct}
+		} else {
+			ms.Resource.Target = autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType}
+		}
+		hpa.Spec.Metrics = append(hpa.Spec.Metrics, ms)
+	}
+	return &hpa, nil
+}
+
+// decodeIngressV1beta1 reads the extensions and networking.k8s.io v1beta1
+// shape and converts the backends to the v1 shape checks read.
+func decodeIngressV1beta1(content map[string]any) (any, error) {
+	var old networkingv1beta1.Ingress
+	if err := fromMap(content, &old); err != nil {
+		return nil, err
+	}
+	ing := &networkingv1.Ingress{ObjectMeta: old.ObjectMeta}
+	ing.Spec.IngressClassName = old.Spec.IngressClassName
+	ing.Spec.DefaultBackend = convertBackend(old.Spec.Backend)
+	for _, t := range old.Spec.TLS {
+		ing.Spec.TLS = append(ing.Spec.TLS, networkingv1.IngressTLS{Hosts: t.Hosts, SecretName: t.SecretName})
+	}
+	for _, r := range old.Spec.Rules {
+		rule := networkingv1.IngressRule{Host: r.Host}
+		if r.HTTP != nil {
+			rule.HTTP = &networkingv1.HTTPIngressRuleValue{}
+			for _, p := range r.HTTP.Paths {
+				b := convertBackend(&p.Backend)
+				rule.HTTP.Paths = append(rule.HTTP.Paths, networkingv1.HTTPIngressPath{Path: p.Path, Backend: *b})
+			}
+		}
+		ing.Spec.Rules = append(ing.Spec.Rules, rule)
+	}
+	return ing, nil
+}
+
+func convertBackend(b *networkingv1beta1.IngressBackend) *networkingv1.IngressBackend {
+	if b == nil {
+		return nil
+	}
+	out := &networkingv1.IngressBackend{Resource: b.Resource}
+	if b.ServiceName != "" {
+		port := networkingv1.ServiceBackendPort{Number: b.ServicePort.IntVal}
+		if b.ServicePort.StrVal != "" {
+			port = networkingv1.ServiceBackendPort{Name: b.ServicePort.StrVal}
+		}
+		out.Service = &networkingv1.IngressServiceBackend{Name: b.ServiceName, Port: port}
+	}
+	return out
+}
+
+// setPodTemplate records the pod template of workload kinds.
+func (o *Object) setPodTemplate() {
+	switch t := o.Typed.(type) {
+	case *appsv1.Deployment:
+		o.pod, o.podPath = &t.Spec.Template, "spec.template"
+	case *appsv1.StatefulSet:
+		o.pod, o.podPath = &t.Spec.Template, "spec.template"
+	case *appsv1.DaemonSet:
+		o.pod, o.podPath = &t.Spec.Template, "spec.template"
+	case *appsv1.ReplicaSet:
+		o.pod, o.podPath = &t.Spec.Template, "spec.template"
+	case *corev1.ReplicationController:
+		if t.Spec.Template != nil {
+			o.pod, o.podPath = t.Spec.Template, "spec.template"
+		}
+	case *batchv1.Job:
+		o.pod, o.podPath = &t.Spec.Template, "spec.template"
+	case *batchv1.CronJob:
+		o.pod, o.podPath = &t.Spec.JobTemplate.Spec.Template, "spec.jobTemplate.spec.template"
+	case *corev1.Pod:
+		o.pod, o.podPath = &corev1.PodTemplateSpec{ObjectMeta: t.ObjectMeta, Spec: t.Spec}, ""
+	}
+}
+
+// Replicas returns the desired replica count of a Deployment, StatefulSet,
+// ReplicaSet or ReplicationController (1 when unset), and false for kinds
+// that have none.
+func (o *Object) Replicas() (int32, bool) {
+	var r *int32
+	switch t := o.Typed.(type) {
+	case *appsv1.Deployment:
+		r = t.Spec.Replicas
+	case *appsv1.StatefulSet:
+		r = t.Spec.Replicas
+	case *appsv1.ReplicaSet:
+		r = t.Spec.Replicas
+	case *corev1.ReplicationController:
+		r = t.Spec.Replicas
+	default:
+		return 0, false
+	}
+	if r == nil {
+		return 1, true
+	}
+	return *r, true
+}
+
+// SpecPath joins the pod template path with a path below the pod spec:
+// SpecPath("containers[0]") is "spec.template.spec.containers[0]" for a
+// Deployment and "spec.containers[0]" for a Pod.
+func (o *Object) SpecPath(below string) string {
+	p := "spec"
+	if o.podPath != "" {
+		p = o.podPath + ".spec"
+	}
+	if below == "" {
+		return p
+	}
+	return p + "." + strings.TrimPrefix(below, ".")
+}

@@ -1,0 +1,285 @@
+package inventory
+
+import (
+	"sort"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// Mode says what an inventory was built from.
+type Mode string
+
+const (
+	// FromManifests is an inventory of declared objects: files, charts,
+	// Kustomize builds.
+	FromManifests Mode = "manifests"
+	// FromCluster is an inventory read from a live cluster or a snapshot of
+	// one.
+	FromCluster Mode = "cluster"
+)
+
+// Inventory is the indexed, read-only set of objects an audit looks at.
+type Inventory struct {
+	Mode Mode
+
+	objects    []*Object
+	byKey      map[string][]*Object
+	byName     map[nameKey]*Object
+	namespaces []*Object
+	workloads  map[string][]*Object // by namespace
+
+	pdbsFor     map[*Object][]*Object
+	servicesFor map[*Object][]*Object
+	policiesFor map[*Object][]*Object
+	hpasFor     map[*Object][]*Object
+	selected    map[*Object][]*Object // selector owner -> workloads
+	bindingsFor map[nameKey][]*Object // ServiceAccount -> bindings naming it
+}
+
+type nameKey struct{ key, namespace, name string }
+
+// Build indexes objects. It sorts them by namespace, kind and name, adds a
+// Namespace marked Implied for every namespace that objects use but no input
+// declares, and resolves the selectors, owners and bindings checks need.
+func Build(mode Mode, objects []*Object) *Inventory {
+	inv := &Inventory{
+		Mode:        mode,
+		byKey:       map[string][]*Object{},
+		byName:      map[nameKey]*Object{},
+		workloads:   map[string][]*Object{},
+		pdbsFor:     map[*Object][]*Object{},
+		servicesFor: map[*Object][]*Object{},
+		policiesFor: map[*Object][]*Object{},
+		hpasFor:     map[*Object][]*Object{},
+		selected:    map[*Object][]*Object{},
+		bindingsFor: map[nameKey][]*Object{},
+	}
+	objects = append(objects[:0:0], objects...)
+	objects = append(objects, impliedNamespaces(objects)...)
+	sort.SliceStable(objects, func(i, j int) bool { return Less(objects[i], objects[j]) })
+	inv.objects = objects
+
+	for _, o := range objects {
+		inv.byKey[o.key] = append(inv.byKey[o.key], o)
+		k := nameKey{o.key, o.Namespace, o.Name}
+		if _, dup := inv.byName[k]; !dup {
+			inv.byName[k] = o
+		}
+		if o.key == "Namespace" {
+			inv.namespaces = append(inv.namespaces, o)
+		}
+		if o.IsWorkload() {
+			inv.workloads[o.Namespace] = append(inv.workloads[o.Namespace], o)
+		}
+	}
+	inv.resolveSelectors()
+	inv.resolveBindings()
+	return inv
+}
+
+// Less orders objects by namespace, kind, name, then where they came from.
+func Less(a, b *Object) bool {
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	if a.Name != b.Name {
+		return a.Name < b.Name
+	}
+	if a.Source.File != b.Source.File {
+		return a.Source.File < b.Source.File
+	}
+	return a.Source.Line < b.Source.Line
+}
+
+func impliedNamespaces(objects []*Object) []*Object {
+	declared := map[string]bool{}
+	for _, o := range objects {
+		if o.key == "Namespace" {
+			declared[o.Name] = true
+		}
+	}
+	var implied []*Object
+	for _, o := range objects {
+		ns := o.Namespace
+		if ns == "" || declared[ns] {
+			continue
+		}
+		declared[ns] = true
+		implied = append(implied, &Object{
+			APIVersion: "v1", Kind: "Namespace", Name: ns,
+			Typed:   &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+			Source:  o.Source,
+			Implied: true,
+			key:     "Namespace",
+		})
+	}
+	return implied
+}
+
+// Objects returns every object, sorted.
+func (inv *Inventory) Objects() []*Object { return inv.objects }
+
+// OfKind returns the objects of one kind key, sorted.
+func (inv *Inventory) OfKind(key string) []*Object { return inv.byKey[key] }
+
+// Get returns the object of this kind key, namespace and name, or nil.
+func (inv *Inventory) Get(key, namespace, name string) *Object {
+	return inv.byName[nameKey{key, namespace, name}]
+}
+
+// Namespaces returns the declared and implied namespaces, sorted.
+func (inv *Inventory) Namespaces() []*Object { return inv.namespaces }
+
+// Workloads returns the top-level workloads of a namespace.
+func (inv *Inventory) Workloads(namespace string) []*Object { return inv.workloads[namespace] }
+
+// InNamespace returns the objects of a kind key in one namespace.
+func (inv *Inventory) InNamespace(key, namespace string) []*Object {
+	var out []*Object
+	for _, o := range inv.byKey[key] {
+		if o.Namespace == namespace {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// PDBs returns the PodDisruptionBudgets whose selector matches a workload's
+// pods.
+func (inv *Inventory) PDBs(workload *Object) []*Object { return inv.pdbsFor[workload] }
+
+// Services returns the Services whose selector matches a workload's pods.
+func (inv *Inventory) Services(workload *Object) []*Object { return inv.servicesFor[workload] }
+
+// NetworkPolicies returns the NetworkPolicies whose podSelector matches a
+// workload's pods.
+func (inv *Inventory) NetworkPolicies(workload *Object) []*Object {
+	return inv.policiesFor[workload]
+}
+
+// HPAs returns the HorizontalPodAutoscalers that scale a workload.
+func (inv *Inventory) HPAs(workload *Object) []*Object { return inv.hpasFor[workload] }
+
+// Selected returns the workloads that a PodDisruptionBudget, Service or
+// NetworkPolicy selects, or that an HPA scales.
+func (inv *Inventory) Selected(o *Object) []*Object { return inv.selected[o] }
+
+// Bindings returns the RoleBindings and ClusterRoleBindings that name a
+// ServiceAccount as a subject.
+func (inv *Inventory) Bindings(namespace, serviceAccount string) []*Object {
+	return inv.bindingsFor[nameKey{"ServiceAccount", namespace, serviceAccount}]
+}
+
+// RoleOf returns the Role or ClusterRole a binding refers to, or nil when it
+// is not in the inventory.
+func (inv *Inventory) RoleOf(binding *Object) *Object {
+	var ref rbacv1.RoleRef
+	switch b := binding.Typed.(type) {
+	case *rbacv1.RoleBinding:
+		ref = b.RoleRef
+	case *rbacv1.ClusterRoleBinding:
+		ref = b.RoleRef
+	default:
+		return nil
+	}
+	if ref.Kind == "Role" {
+		return inv.Get("Role", binding.Namespace, ref.Name)
+	}
+	return inv.Get("ClusterRole", "", ref.Name)
+}
+
+func (inv *Inventory) resolveSelectors() {
+	for _, o := range inv.objects {
+		var sel labels.Selector
+		switch t := o.Typed.(type) {
+		case *policyv1.PodDisruptionBudget:
+			sel = labelSelector(t.Spec.Selector)
+		case *corev1.Service:
+			if len(t.Spec.Selector) > 0 {
+				sel = labels.SelectorFromSet(t.Spec.Selector)
+			}
+		case *networkingv1.NetworkPolicy:
+			sel = labelSelector(&t.Spec.PodSelector)
+		case *autoscalingv2.HorizontalPodAutoscaler:
+			inv.resolveScaleTarget(o, t)
+			continue
+		default:
+			continue
+		}
+		if sel == nil {
+			continue
+		}
+		for _, w := range inv.workloads[o.Namespace] {
+			tmpl, _ := w.PodTemplate()
+			if !sel.Matches(labels.Set(tmpl.Labels)) {
+				continue
+			}
+			inv.selected[o] = append(inv.selected[o], w)
+			switch o.key {
+			case "PodDisruptionBudget":
+				inv.pdbsFor[w] = append(inv.pdbsFor[w], o)
+			case "Service":
+				inv.servicesFor[w] = append(inv.servicesFor[w], o)
+			case "NetworkPolicy":
+				inv.policiesFor[w] = append(inv.policiesFor[w], o)
+			}
+		}
+	}
+}
+
+// labelSelector converts a LabelSelector; a nil or invalid one selects
+// nothing, as the API server treats it.
+func labelSelector(ls *metav1.LabelSelector) labels.Selector {
+	if ls == nil {
+		return nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil {
+		return nil
+	}
+	return sel
+}
+
+func (inv *Inventory) resolveScaleTarget(hpa *Object, t *autoscalingv2.HorizontalPodAutoscaler) {
+	ref := t.Spec.ScaleTargetRef
+	target := inv.Get(ref.Kind, hpa.Namespace, ref.Name)
+	if target == nil {
+		return
+	}
+	inv.selected[hpa] = []*Object{target}
+	inv.hpasFor[target] = append(inv.hpasFor[target], hpa)
+}
+
+func (inv *Inventory) resolveBindings() {
+	for _, key := range []string{"RoleBinding", "ClusterRoleBinding"} {
+		for _, b := range inv.byKey[key] {
+			var subjects []rbacv1.Subject
+			switch t := b.Typed.(type) {
+			case *rbacv1.RoleBinding:
+				subjects = t.Subjects
+			case *rbacv1.ClusterRoleBinding:
+				subjects = t.Subjects
+			}
+			for _, s := range subjects {
+				if s.Kind != rbacv1.ServiceAccountKind {
+					continue
+				}
+				ns := s.Namespace
+				if ns == "" {
+					ns = b.Namespace
+				}
+				k := nameKey{"ServiceAccount", ns, s.Name}
+				inv.bindingsFor[k] = append(inv.bindingsFor[k], b)
+			}
+		}
+	}
+}

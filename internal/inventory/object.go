@@ -1,0 +1,117 @@
+// Package inventory holds the objects an audit looks at and the relations
+// between them that checks need: which PodDisruptionBudgets, Services,
+// NetworkPolicies and HorizontalPodAutoscalers select which workloads, who
+// owns what, which namespaces exist (declared or only implied), and which
+// roles a binding grants. It is built once, before any check runs, and is
+// read-only afterwards, so checks can run concurrently over it.
+package inventory
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Source says where an object came from.
+type Source struct {
+	// File is the path of the file, "-" for standard input, the chart
+	// template a Helm chart rendered the object from, or empty for objects
+	// read from a cluster.
+	File string `json:"file,omitempty"`
+	// Line is the 1-based line of the object's first line in File.
+	Line int `json:"line,omitempty"`
+	// Origin names what produced File when it is not a plain file: a Helm
+	// chart, a Kustomize build, a cluster or a snapshot.
+	Origin string `json:"origin,omitempty"`
+}
+
+func (s Source) String() string {
+	loc := s.File
+	if s.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", s.File, s.Line)
+	}
+	switch {
+	case s.Origin != "" && loc != "":
+		return loc + " (" + s.Origin + ")"
+	case s.Origin != "":
+		return s.Origin
+	}
+	return loc
+}
+
+// Object is one Kubernetes object as the audit sees it.
+type Object struct {
+	APIVersion  string
+	Kind        string
+	Namespace   string
+	Name        string
+	UID         types.UID
+	Labels      map[string]string
+	Annotations map[string]string
+	OwnerRefs   []metav1.OwnerReference
+	Source      Source
+
+	// Typed is the decoded object for the kinds plimsoll knows (for example
+	// *appsv1.Deployment), or nil. Older API versions are decoded into the
+	// current version's type.
+	Typed any
+	// Content is the object's content for kinds without a typed decoding
+	// (custom resources). CustomResourceDefinitions keep only their names,
+	// and the values of ConfigMaps and Secrets are never kept.
+	Content map[string]any
+	// Implied marks a Namespace that no input declared: objects were placed
+	// in it, but the Namespace object itself was not among the inputs.
+	Implied bool
+
+	group      string
+	key        string
+	pod        *corev1.PodTemplateSpec
+	podPath    string
+	controlled bool
+}
+
+// Group returns the object's API group ("" for the core group).
+func (o *Object) Group() string { return o.group }
+
+// GroupKind returns the object's group and kind.
+func (o *Object) GroupKind() schema.GroupKind {
+	return schema.GroupKind{Group: o.group, Kind: o.Kind}
+}
+
+// KindKey is how checks name kinds: the bare kind for the built-in kinds that
+// plimsoll decodes, Kind.group for every other kind, so a custom resource
+// that happens to be called Deployment is never taken for one.
+func (o *Object) KindKey() string { return o.key }
+
+// ID names the object for people: Kind namespace/name, or Kind name.
+func (o *Object) ID() string {
+	if o.Namespace == "" {
+		return o.Kind + " " + o.Name
+	}
+	return o.Kind + " " + o.Namespace + "/" + o.Name
+}
+
+// PodTemplate returns the pod template of a workload (for a bare Pod, its
+// own metadata and spec) and the field path of its pod spec, or nil when the
+// object has none.
+func (o *Object) PodTemplate() (*corev1.PodTemplateSpec, string) {
+	return o.pod, o.podPath
+}
+
+// Controlled reports whether a built-in workload controller owns the object
+// (a ReplicaSet owned by a Deployment, a Pod owned by a ReplicaSet). Such
+// objects are judged through their controller.
+func (o *Object) Controlled() bool { return o.controlled }
+
+// IsWorkload reports whether the object runs pods and is not itself run by
+// another workload.
+func (o *Object) IsWorkload() bool { return o.pod != nil && !o.controlled }
+
+// Label returns a label's value and whether it is set.
+func (o *Object) Label(k string) (string, bool) {
+	v, ok := o.Labels[k]
+	return v, ok
+}

@@ -1,0 +1,381 @@
+// Package manifest reads Kubernetes objects from files, directories,
+// standard input, Helm charts and Kustomize overlays, and keeps for each
+// object the file and line it came from (or the chart template it was
+// rendered from).
+//
+// Reading never stops at the first bad input: a malformed document, a file
+// that is too large or not text, or a document whose fields do not fit its
+// kind becomes an Error naming the file and line, and every other document
+// is still read.
+package manifest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"unicode"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/plimsoll/plimsoll/internal/inventory"
+)
+
+// DefaultMaxFileSize is the largest file read unless Options say otherwise.
+const DefaultMaxFileSize = 32 << 20
+
+// Stdin is the path that names standard input.
+const Stdin = "-"
+
+// Options tune reading.
+type Options struct {
+	// MaxFileSize refuses larger files (and standard input); 0 means
+	// DefaultMaxFileSize.
+	MaxFileSize int64
+	// Workers is how many files are parsed at once; 0 means GOMAXPROCS.
+	Workers int
+	// Stdin is read for the path "-".
+	Stdin io.Reader
+}
+
+// Error is an input that could not be read, at a file and line.
+type Error struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Result is what reading produced.
+type Result struct {
+	Objects []*inventory.Object
+	// Errors are the inputs that could not be read, sorted by file and line.
+	Errors []*Error
+	// Skipped are paths deliberately not read, with the reason.
+	Skipped []string
+	// Files is how many files were read.
+	Files int
+}
+
+func (r *Result) add(o Result) {
+	r.Objects = append(r.Objects, o.Objects...)
+	r.Errors = append(r.Errors, o.Errors...)
+	r.Skipped = append(r.Skipped, o.Skipped...)
+	r.Files += o.Files
+}
+
+func (r *Result) sortErrors() {
+	sort.SliceStable(r.Errors, func(i, j int) bool {
+		if r.Errors[i].File != r.Errors[j].File {
+			return r.Errors[i].File < r.Errors[j].File
+		}
+		return r.Errors[i].Line < r.Errors[j].Line
+	})
+	sort.Strings(r.Skipped)
+}
+
+// Load reads every path: files, directories (recursively, *.yaml, *.yml and
+// *.json) and "-" for standard input.
+func Load(ctx context.Context, paths []string, opts Options) Result {
+	var res Result
+	var files []string
+	for _, p := range paths {
+		if p == Stdin {
+			files = append(files, p)
+			continue
+		}
+		found, skipped, err := expand(p)
+		if err != nil {
+			res.Errors = append(res.Errors, &Error{File: p, Err: err})
+		}
+		files = append(files, found...)
+		res.Skipped = append(res.Skipped, skipped...)
+	}
+	res.add(loadFiles(ctx, files, opts))
+	res.sortErrors()
+	return res
+}
+
+// expand lists the manifest files under a path. Directories that hold a
+// Helm chart are skipped with a note: their templates are not YAML until
+// rendered (use --helm).
+func expand(root string) (files, skipped []string, err error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !info.IsDir() {
+		return []string{root}, nil, nil
+	}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != root && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(path, "Chart.yaml")); err == nil {
+				skipped = append(skipped, path+": a Helm chart; render it with --helm "+path)
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".yaml", ".yml", ".json":
+		default:
+			return nil
+		}
+		if isKustomization(d.Name()) {
+			skipped = append(skipped, path+": a Kustomization, not an object; build it with --kustomize "+filepath.Dir(path))
+			return nil
+		}
+		files = append(files, path)
+		return nil
+	})
+	return files, skipped, err
+}
+
+func isKustomization(name string) bool {
+	switch name {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return false
+}
+
+func loadFiles(ctx context.Context, files []string, opts Options) Result {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	results := make([]Result, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = loadFile(files[i], opts)
+			}
+		}()
+	}
+feed:
+	for i := range files {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	var res Result
+	for _, r := range results {
+		res.add(r)
+	}
+	if err := ctx.Err(); err != nil {
+		res.Errors = append(res.Errors, &Error{File: "(reading)", Err: err})
+	}
+	return res
+}
+
+func loadFile(path string, opts Options) Result {
+	limit := opts.MaxFileSize
+	if limit <= 0 {
+		limit = DefaultMaxFileSize
+	}
+	var data []byte
+	var err error
+	if path == Stdin {
+		in := opts.Stdin
+		if in == nil {
+			in = os.Stdin
+		}
+		data, err = io.ReadAll(io.LimitReader(in, limit+1))
+	} else {
+		data, err = readFile(path, limit)
+	}
+	if err == nil && int64(len(data)) > limit {
+		err = fmt.Errorf("larger than the %d-byte limit (--max-file-size)", limit)
+	}
+	if err != nil {
+		return Result{Files: 1, Errors: []*Error{{File: path, Err: err}}}
+	}
+	res := Parse(path, data, inventory.Source{File: path})
+	res.Files = 1
+	return res
+}
+
+func readFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.Size() > limit {
+		return nil, fmt.Errorf("%d bytes, larger than the %d-byte limit (--max-file-size)", info.Size(), limit)
+	}
+	return io.ReadAll(io.LimitReader(f, limit+1))
+}
+
+// Parse reads the objects of one YAML or JSON stream. name is the file name
+// errors carry; src is the provenance objects get (its Line is replaced by
+// each object's own).
+func Parse(name string, data []byte, src inventory.Source) Result {
+	var res Result
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		line := bytes.Count(data[:i], []byte("\n")) + 1
+		res.Errors = append(res.Errors, &Error{File: name, Line: line, Err: errors.New("binary data (a NUL byte), not YAML or JSON")})
+		return res
+	}
+	for _, doc := range splitDocuments(data) {
+		objs, err := parseDocument(doc, src)
+		if err != nil {
+			err.File = name
+			res.Errors = append(res.Errors, err)
+		}
+		res.Objects = append(res.Objects, objs...)
+	}
+	return res
+}
+
+func parseDocument(doc document, src inventory.Source) ([]*inventory.Object, *Error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(doc.text, &root); err != nil {
+		line, msg := parseError(err, doc.line)
+		return nil, &Error{Line: line, Err: errors.New(msg)}
+	}
+	if root.Kind == 0 || (root.Kind == yaml.DocumentNode && (len(root.Content) == 0 || isNull(root.Content[0]))) {
+		return nil, nil // empty document: comments or a bare marker
+	}
+	body := root.Content[0]
+	at := func(n *yaml.Node) int { return doc.line + n.Line - 1 }
+	if body.Kind != yaml.MappingNode {
+		return nil, &Error{Line: at(body), Err: errors.New("document is not a mapping, so not a Kubernetes object")}
+	}
+	var c converter
+	v, err := c.value(body, false)
+	if err != nil {
+		var le *lineError
+		if errors.As(err, &le) {
+			return nil, &Error{Line: doc.line + le.line - 1, Err: errors.New(le.msg)}
+		}
+		return nil, &Error{Line: at(body), Err: err}
+	}
+	m := v.(map[string]any)
+	kind, _ := m["kind"].(string)
+	if kind == "" {
+		return nil, &Error{Line: at(body), Err: errors.New("document has no kind, so it is not a Kubernetes object")}
+	}
+	if strings.HasSuffix(kind, "List") && m["items"] != nil {
+		return parseList(m, body, at, src)
+	}
+	o, oErr := newObject(m, body, at(body), src)
+	if oErr != nil {
+		return nil, oErr
+	}
+	return []*inventory.Object{o}, nil
+}
+
+// parseList reads the items of a List (v1 List, or any FooList), each at
+// its own line.
+func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src inventory.Source) ([]*inventory.Object, *Error) {
+	items, ok := m["items"].([]any)
+	if !ok {
+		return nil, &Error{Line: at(body), Err: errors.New("list items is not a sequence")}
+	}
+	var itemNodes []*yaml.Node
+	for i := 0; i+1 < len(body.Content); i += 2 {
+		if body.Content[i].Value == "items" {
+			itemNodes = body.Content[i+1].Content
+		}
+	}
+	var out []*inventory.Object
+	var first *Error
+	for i, item := range items {
+		node := body
+		if i < len(itemNodes) {
+			node = itemNodes[i]
+		}
+		im, ok := item.(map[string]any)
+		if !ok {
+			if first == nil {
+				first = &Error{Line: at(node), Err: fmt.Errorf("list item %d is not an object", i)}
+			}
+			continue
+		}
+		o, err := newObject(im, node, at(node), src)
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		out = append(out, o)
+	}
+	return out, first
+}
+
+func newObject(m map[string]any, node *yaml.Node, line int, src inventory.Source) (*inventory.Object, *Error) {
+	src.Line = line
+	o, err := inventory.New(m, src)
+	if err != nil {
+		return nil, explainDecodeError(err, m, node, line)
+	}
+	return o, nil
+}
+
+// explainDecodeError improves on a type mismatch in a built-in kind:
+// encoding/json names the offending field, and the node tree gives its line.
+func explainDecodeError(err error, m map[string]any, node *yaml.Node, line int) *Error {
+	out := &Error{Line: line, Err: err}
+	kind, _ := m["kind"].(string)
+	apiVersion, _ := m["apiVersion"].(string)
+	typed := inventory.NewTyped(apiVersion, kind)
+	raw, mErr := json.Marshal(m)
+	if typed == nil || mErr != nil {
+		return out
+	}
+	var te *json.UnmarshalTypeError
+	if jErr := json.Unmarshal(raw, typed); !errors.As(jErr, &te) || te.Field == "" {
+		return out
+	}
+	// encoding/json names embedded structs (VolumeSource) in the path;
+	// the manifest has no such level.
+	var path []string
+	for _, p := range strings.Split(te.Field, ".") {
+		if p != "" && !unicode.IsUpper(rune(p[0])) {
+			path = append(path, p)
+		}
+	}
+	meta, _ := m["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	out.Err = fmt.Errorf("%s %s: field %s is a %s, want %s", kind, name, strings.Join(path, "."), te.Value, te.Type)
+	if l := lineOf(node, path); l > 0 {
+		out.Line = line + l - node.Line
+	}
+	return out
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}

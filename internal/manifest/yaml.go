@@ -1,0 +1,262 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// maxAliasExpansion bounds how many nodes alias references may expand to in
+// one document. Real manifests use few aliases; an alias bomb ("billion
+// laughs") needs millions, and is refused long before it costs memory.
+const maxAliasExpansion = 10000
+
+// document is one YAML document of a stream, with the line its text starts
+// on.
+type document struct {
+	text []byte
+	line int // 1-based line of text[0] in the file
+}
+
+// splitDocuments cuts a YAML stream at its document markers ("---" and
+// "..." at the start of a line). A marker at the start of a line always ends
+// a document in YAML, even inside a block scalar, so cutting there is exact.
+// Each document is parsed on its own: a syntax error in one does not lose
+// the others.
+func splitDocuments(data []byte) []document {
+	var docs []document
+	start, startLine, line := 0, 1, 1
+	for pos := 0; pos < len(data); {
+		end := bytes.IndexByte(data[pos:], '\n')
+		next := len(data)
+		if end >= 0 {
+			next = pos + end + 1
+		}
+		l := data[pos:next]
+		switch {
+		case isMarker(l, "---"):
+			// The marker line opens the next document ("--- !tag" or
+			// "--- {a: 1}" carry content).
+			if pos > start {
+				docs = append(docs, document{data[start:pos], startLine})
+			}
+			start, startLine = pos, line
+		case isMarker(l, "..."):
+			if pos > start {
+				docs = append(docs, document{data[start:pos], startLine})
+			}
+			start, startLine = next, line+1
+		}
+		pos = next
+		line++
+	}
+	if start < len(data) {
+		docs = append(docs, document{data[start:], startLine})
+	}
+	return docs
+}
+
+func isMarker(line []byte, marker string) bool {
+	if !bytes.HasPrefix(line, []byte(marker)) {
+		return false
+	}
+	rest := line[len(marker):]
+	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '\r'
+}
+
+// lineError is an error at a line of the document being converted.
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return e.msg }
+
+// converter turns a yaml.v3 node tree into the map[string]any form that
+// apimachinery decodes, refusing duplicate keys and alias bombs.
+type converter struct {
+	aliased int
+}
+
+func (c *converter) value(n *yaml.Node, viaAlias bool) (any, error) {
+	if viaAlias {
+		c.aliased++
+		if c.aliased > maxAliasExpansion {
+			return nil, &lineError{n.Line, fmt.Sprintf("aliases expand to more than %d nodes (an alias bomb?); refusing the document", maxAliasExpansion)}
+		}
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return c.value(n.Content[0], viaAlias)
+	case yaml.AliasNode:
+		if n.Alias == nil {
+			return nil, &lineError{n.Line, "alias to an unknown anchor"}
+		}
+		return c.value(n.Alias, true)
+	case yaml.MappingNode:
+		return c.mapping(n, viaAlias)
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, item := range n.Content {
+			v, err := c.value(item, viaAlias)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.ScalarNode:
+		return scalar(n)
+	}
+	return nil, &lineError{n.Line, fmt.Sprintf("unexpected YAML node kind %d", n.Kind)}
+}
+
+func (c *converter) mapping(n *yaml.Node, viaAlias bool) (map[string]any, error) {
+	out := make(map[string]any, len(n.Content)/2)
+	keyLine := make(map[string]int, len(n.Content)/2)
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			return nil, &lineError{k.Line, "mapping key is not a scalar"}
+		}
+		key := k.Value
+		if first, dup := keyLine[key]; dup {
+			return nil, &lineError{k.Line, fmt.Sprintf("duplicate key %q (first at line %d)", key, first)}
+		}
+		keyLine[key] = k.Line
+		val, err := c.value(v, viaAlias)
+		if err != nil {
+			return nil, err
+		}
+		out[key] = val
+	}
+	// Merge keys ("<<: *base") fill in what the mapping does not set itself.
+	for _, m := range merges {
+		sources := []*yaml.Node{m}
+		if m.Kind == yaml.SequenceNode {
+			sources = m.Content
+		}
+		for _, s := range sources {
+			v, err := c.value(s, viaAlias)
+			if err != nil {
+				return nil, err
+			}
+			mm, ok := v.(map[string]any)
+			if !ok {
+				return nil, &lineError{s.Line, "merge key value is not a mapping"}
+			}
+			for k, val := range mm {
+				if _, set := out[k]; !set {
+					out[k] = val
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func scalar(n *yaml.Node) (any, error) {
+	switch n.ShortTag() {
+	case "!!null":
+		return nil, nil
+	case "!!bool":
+		switch strings.ToLower(n.Value) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+	case "!!int":
+		s := strings.ReplaceAll(n.Value, "_", "")
+		if i, err := strconv.ParseInt(s, 0, 64); err == nil {
+			return i, nil
+		}
+		if strings.HasPrefix(s, "0o") || strings.HasPrefix(s, "0O") {
+			if i, err := strconv.ParseInt(s[2:], 8, 64); err == nil {
+				return i, nil
+			}
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f, nil
+		}
+	case "!!float":
+		switch strings.ToLower(n.Value) {
+		case ".inf", "+.inf":
+			return math.Inf(1), nil
+		case "-.inf":
+			return math.Inf(-1), nil
+		case ".nan":
+			return math.NaN(), nil
+		}
+		if f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64); err == nil {
+			return f, nil
+		}
+	case "!!str", "!!timestamp", "!!binary":
+		return n.Value, nil
+	default:
+		// Unknown tags (!Ref and the like) keep their text.
+		return n.Value, nil
+	}
+	return nil, &lineError{n.Line, fmt.Sprintf("cannot read %s value %q", n.ShortTag(), n.Value)}
+}
+
+// parseError turns a yaml.v3 error into one with a line in the file.
+func parseError(err error, offset int) (int, string) {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		err = errors.New(te.Errors[0])
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	// yaml.v3 says "line N: message"; N is 1-based within the document.
+	if strings.HasPrefix(msg, "line ") {
+		rest := msg[len("line "):]
+		if i := strings.Index(rest, ":"); i > 0 {
+			if n, convErr := strconv.Atoi(rest[:i]); convErr == nil {
+				return offset + n - 1, strings.TrimSpace(rest[i+1:])
+			}
+		}
+	}
+	return offset, msg
+}
+
+// lineOf finds the line of a dotted field path (as encoding/json names a
+// field, without list indexes) in a node tree, or 0.
+func lineOf(n *yaml.Node, path []string) int {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	if len(path) == 0 {
+		return n.Line
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == path[0] {
+				if len(path) == 1 {
+					return n.Content[i].Line
+				}
+				return lineOf(n.Content[i+1], path[1:])
+			}
+		}
+	case yaml.SequenceNode:
+		for _, item := range n.Content {
+			if l := lineOf(item, path); l > 0 {
+				return l
+			}
+		}
+	}
+	return 0
+}
