@@ -11,6 +11,7 @@ func All() []*check.Check {
 	for _, family := range [][]*check.Check{
 		probeChecks(),
 		hpaChecks(), imageChecks(), serviceChecks(),
+		resourceChecks(), availabilityChecks(),
 	} {
 		all = append(all, family...)
 	}
