@@ -10,6 +10,7 @@ func All() []*check.Check {
 	var all []*check.Check
 	for _, family := range [][]*check.Check{
 		probeChecks(),
+		podSecurityChecks(), rbacChecks(),
 	} {
 		all = append(all, family...)
 	}
