@@ -12,6 +12,7 @@ func All() []*check.Check {
 		probeChecks(),
 		hpaChecks(), imageChecks(), serviceChecks(),
 		resourceChecks(), availabilityChecks(),
+		podSecurityChecks(), rbacChecks(),
 	} {
 		all = append(all, family...)
 	}

@@ -1,0 +1,512 @@
+package checks
+
+import (
+	"fmt"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/inventory"
+)
+
+var rbacRoleKinds = []string{"ClusterRole", "Role"}
+
+func rbacChecks() []*check.Check {
+	return []*check.Check{
+		{
+			ID:          "rbac-wildcard",
+			Title:       "Roles do not grant wildcard verbs or resources",
+			Layer:       check.Security,
+			Severity:    check.High,
+			Kinds:       rbacRoleKinds,
+			Rationale:   "A wildcard grants everything that exists today and everything added later, subresources and custom resources included; nobody reviewing the role can know what it allows.",
+			Remediation: "List the verbs and resources the subject needs instead of \"*\".",
+			Seed:        "004 Security: Key RBAC principles: Never grant *(all) verbs unless absolutely necessary",
+			Example:     exampleRole,
+			Applies:     appliesToRole,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				var out []check.Finding
+				for i, r := range roleRules(o) {
+					if len(r.Resources) == 0 {
+						// Non-resource URL rules (/healthz, /metrics) grant
+						// no access to objects.
+						continue
+					}
+					switch {
+					case ruleHas(r.Verbs, rbacv1.VerbAll):
+						out = append(out, check.Failf(fmt.Sprintf("rules[%d].verbs", i), "rules[%d] grants every verb (\"*\") on %s", i, describeRuleResources(r)))
+					case ruleHas(r.Resources, rbacv1.ResourceAll):
+						out = append(out, check.Failf(fmt.Sprintf("rules[%d].resources", i), "rules[%d] grants %s on every resource (\"*\") in %s", i, commaList(r.Verbs), describeRuleGroups(r)))
+					}
+				}
+				return out
+			},
+		},
+		{
+			ID:          "rbac-cluster-admin-binding",
+			Title:       "Only system subjects are bound to cluster-admin",
+			Layer:       check.Security,
+			Severity:    check.Critical,
+			Kinds:       []string{"ClusterRoleBinding", "RoleBinding"},
+			Rationale:   "cluster-admin can do anything, including reading every Secret and granting itself more; an application, pipeline or person holding it turns any compromise of theirs into a compromise of the cluster.",
+			Remediation: "Bind a role that grants only what the subject needs, and keep cluster-admin for break-glass access.",
+			Seed:        seedRBAC,
+			Example:     exampleRole,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				ref, ok := roleRef(o)
+				if !ok || ref.Kind != "ClusterRole" || !clusterAdmin(ref.Name, c.Inventory.RoleOf(o)) {
+					return nil
+				}
+				var named []string
+				for _, s := range bindingSubjects(o) {
+					if !systemSubject(s, o.Namespace) {
+						named = append(named, describeSubject(s, o.Namespace))
+					}
+				}
+				if len(named) == 0 {
+					return nil
+				}
+				what := fmt.Sprintf("ClusterRole %q", ref.Name)
+				if ref.Name != "cluster-admin" {
+					what += ", which grants every verb on every resource,"
+				}
+				scope := "across the cluster"
+				if o.Kind == "RoleBinding" {
+					scope = "in namespace " + o.Namespace
+				}
+				return []check.Finding{check.Failf("subjects", "binds %s %s to %s", what, scope, strings.Join(named, ", "))}
+			},
+		},
+		{
+			ID:          "rbac-secrets-read",
+			Title:       "ClusterRoles do not grant reading Secrets",
+			Layer:       check.Security,
+			Severity:    check.High,
+			Kinds:       []string{"ClusterRole"},
+			Rationale:   "Reading Secrets is reading every password, token and key they hold; through a ClusterRoleBinding it covers every namespace, kube-system's ServiceAccount tokens included.",
+			Remediation: "Grant Secret access in a Role in the namespace that needs it, limited with resourceNames to the Secrets the subject uses.",
+			Seed:        "001 Secret Management: Preferably, not everyone should be able to access all secrets, especially in production.",
+			Example:     exampleRole,
+			Applies:     appliesToRole,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				var out []check.Finding
+				for i, r := range roleRules(o) {
+					// resourceNames limits the rule to Secrets named in
+					// advance: that is the remediation, not the problem.
+					if len(r.ResourceNames) > 0 || !coversResource(r, "", "secrets") {
+						continue
+					}
+					if verbs := grantedVerbs(r, "get", "list", "watch"); len(verbs) > 0 {
+						out = append(out, check.Failf(fmt.Sprintf("rules[%d]", i), "rules[%d] grants %s on %s: its subjects can read every Secret of each namespace it is bound in", i, strings.Join(verbs, ", "), describeRuleResources(r)))
+					}
+				}
+				return out
+			},
+		},
+		{
+			ID:          "rbac-escalation-verbs",
+			Title:       "Roles do not grant escalate, bind or impersonate",
+			Layer:       check.Security,
+			Severity:    check.High,
+			Kinds:       rbacRoleKinds,
+			Rationale:   "escalate and bind let a subject grant permissions it does not hold, and impersonate lets it act as any user, group or ServiceAccount: each is a path to cluster-admin.",
+			Remediation: "Remove the escalate, bind and impersonate verbs; if a controller truly needs bind, limit it with resourceNames to the roles it hands out.",
+			Seed:        seedRBAC,
+			Example:     exampleRole,
+			Applies:     appliesToRole,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				var out []check.Finding
+				for i, r := range roleRules(o) {
+					// Only explicit verbs: "*" is reported by rbac-wildcard,
+					// and one problem is reported once.
+					var verbs []string
+					for _, v := range []string{"escalate", "bind", "impersonate"} {
+						if ruleHas(r.Verbs, v) {
+							verbs = append(verbs, v)
+						}
+					}
+					if len(verbs) > 0 {
+						out = append(out, check.Failf(fmt.Sprintf("rules[%d].verbs", i), "rules[%d] grants %s on %s", i, strings.Join(verbs, ", "), describeRuleResources(r)))
+					}
+				}
+				return out
+			},
+		},
+		{
+			ID:          "rbac-exec-proxy",
+			Title:       "Roles do not grant exec, attach or node proxy",
+			Layer:       check.Security,
+			Severity:    check.High,
+			Kinds:       rbacRoleKinds,
+			Rationale:   "pods/exec and pods/attach run commands inside containers, with their Secrets and ServiceAccount tokens at hand; nodes/proxy reaches the kubelet API, which runs commands in any pod of the node without the API server's audit.",
+			Remediation: "Remove create and get on pods/exec, pods/attach and nodes/proxy; give humans break-glass access for debugging instead of standing grants.",
+			Seed:        seedRBAC,
+			Example:     exampleRole,
+			Applies:     appliesToRole,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				var out []check.Finding
+				for i, r := range roleRules(o) {
+					var hits []string
+					for _, res := range []string{"pods/exec", "pods/attach", "nodes/proxy"} {
+						if coversResource(r, "", res) {
+							if verbs := grantedVerbs(r, "create", "get"); len(verbs) > 0 {
+								hits = append(hits, strings.Join(verbs, ", ")+" on "+res)
+							}
+						}
+					}
+					if len(hits) > 0 {
+						out = append(out, check.Failf(fmt.Sprintf("rules[%d]", i), "rules[%d] grants %s", i, strings.Join(hits, "; ")))
+					}
+				}
+				return out
+			},
+		},
+		{
+			ID:          "rbac-clusterrolebinding-scope",
+			Title:       "Namespaced permissions are granted with a RoleBinding",
+			Layer:       check.Security,
+			Severity:    check.Medium,
+			Kinds:       []string{"ClusterRoleBinding"},
+			Rationale:   "A ClusterRoleBinding grants its role in every namespace. When the role holds only namespaced permissions and the subjects are ServiceAccounts of one namespace, a RoleBinding there usually does the job, and a compromised pod reaches only its own namespace.",
+			Remediation: "Replace the ClusterRoleBinding with a RoleBinding in the ServiceAccounts' namespace (it may still refer to the ClusterRole), unless the workload must act in every namespace, as some controllers do; then exempt it with a reason.",
+			Seed:        "004 Security: Key RBAC principles: Use Roles (namespaced) over ClusterRoles (cluster-wide) whenever possible",
+			Example:     exampleRole,
+			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
+				ns, ok := singleNamespaceServiceAccounts(o)
+				if !ok {
+					return false, "its subjects are not ServiceAccounts of a single namespace"
+				}
+				if c.Params.IsSystemNamespace(ns) {
+					return false, fmt.Sprintf("its ServiceAccounts are in the system namespace %s", ns)
+				}
+				if c.Inventory.RoleOf(o) == nil {
+					ref, _ := roleRef(o)
+					return false, fmt.Sprintf("ClusterRole %q is not among the inputs, so what it grants is unknown", ref.Name)
+				}
+				return true, ""
+			},
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				role := c.Inventory.RoleOf(o)
+				ns, _ := singleNamespaceServiceAccounts(o)
+				crds := crdScopes(c.Inventory)
+				for _, r := range roleRules(role) {
+					if !onlyNamespaced(r, crds) {
+						return nil
+					}
+				}
+				ref, _ := roleRef(o)
+				return []check.Finding{check.Failf("roleRef", "ClusterRole %q grants only namespaced resources, yet it is bound in every namespace to ServiceAccounts of namespace %s; a RoleBinding in %s would do", ref.Name, ns, ns)}
+			},
+		},
+	}
+}
+
+// appliesToRole leaves out the roles Kubernetes itself provides, and the
+// rules of aggregated ClusterRoles read from a cluster: the controller
+// copies them from other ClusterRoles, which are judged on their own.
+func appliesToRole(o *inventory.Object, c *check.Context) (bool, string) {
+	if systemRole(o) {
+		return false, fmt.Sprintf("%s is a built-in role", o.Name)
+	}
+	if cr, ok := o.Typed.(*rbacv1.ClusterRole); ok && cr.AggregationRule != nil && c.Inventory.Mode == inventory.FromCluster {
+		return false, "its rules are aggregated from other ClusterRoles, which are judged on their own"
+	}
+	return true, ""
+}
+
+// builtinClusterRoles are the user-facing roles every cluster ships.
+var builtinClusterRoles = map[string]bool{"cluster-admin": true, "admin": true, "edit": true, "view": true}
+
+func systemRole(o *inventory.Object) bool {
+	if strings.HasPrefix(o.Name, "system:") {
+		return true
+	}
+	// The built-in names belong to ClusterRoles only: a namespaced Role
+	// called "admin" is the user's own.
+	return o.Kind == "ClusterRole" && builtinClusterRoles[o.Name]
+}
+
+// roleRules returns the declared rules of a Role or ClusterRole.
+func roleRules(o *inventory.Object) []rbacv1.PolicyRule {
+	switch t := o.Typed.(type) {
+	case *rbacv1.Role:
+		return t.Rules
+	case *rbacv1.ClusterRole:
+		return t.Rules
+	}
+	return nil
+}
+
+func roleRef(o *inventory.Object) (rbacv1.RoleRef, bool) {
+	switch t := o.Typed.(type) {
+	case *rbacv1.RoleBinding:
+		return t.RoleRef, true
+	case *rbacv1.ClusterRoleBinding:
+		return t.RoleRef, true
+	}
+	return rbacv1.RoleRef{}, false
+}
+
+func bindingSubjects(o *inventory.Object) []rbacv1.Subject {
+	switch t := o.Typed.(type) {
+	case *rbacv1.RoleBinding:
+		return t.Subjects
+	case *rbacv1.ClusterRoleBinding:
+		return t.Subjects
+	}
+	return nil
+}
+
+// clusterAdmin reports whether a ClusterRole is cluster-admin or, when it is
+// among the inputs, grants every verb on every resource of every group.
+func clusterAdmin(name string, role *inventory.Object) bool {
+	if name == "cluster-admin" {
+		return true
+	}
+	if role == nil {
+		return false
+	}
+	for _, r := range roleRules(role) {
+		if ruleHas(r.Verbs, rbacv1.VerbAll) && ruleHas(r.Resources, rbacv1.ResourceAll) && ruleHas(r.APIGroups, rbacv1.APIGroupAll) && len(r.ResourceNames) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// systemSubject reports whether a binding subject is part of Kubernetes
+// itself: the system:masters group and other system: users and groups, and
+// the ServiceAccounts of kube-system.
+func systemSubject(s rbacv1.Subject, bindingNamespace string) bool {
+	switch s.Kind {
+	case rbacv1.UserKind, rbacv1.GroupKind:
+		return strings.HasPrefix(s.Name, "system:")
+	case rbacv1.ServiceAccountKind:
+		return subjectNamespace(s, bindingNamespace) == "kube-system"
+	}
+	return false
+}
+
+// subjectNamespace is a ServiceAccount subject's namespace, which defaults
+// to a RoleBinding's own.
+func subjectNamespace(s rbacv1.Subject, bindingNamespace string) string {
+	if s.Namespace != "" {
+		return s.Namespace
+	}
+	return bindingNamespace
+}
+
+func describeSubject(s rbacv1.Subject, bindingNamespace string) string {
+	if s.Kind == rbacv1.ServiceAccountKind {
+		return fmt.Sprintf("ServiceAccount %s/%s", subjectNamespace(s, bindingNamespace), s.Name)
+	}
+	return fmt.Sprintf("%s %q", s.Kind, s.Name)
+}
+
+// singleNamespaceServiceAccounts returns the namespace when every subject of
+// a binding is a ServiceAccount of that one namespace.
+func singleNamespaceServiceAccounts(o *inventory.Object) (string, bool) {
+	subjects := bindingSubjects(o)
+	if len(subjects) == 0 {
+		return "", false
+	}
+	ns := ""
+	for _, s := range subjects {
+		sns := subjectNamespace(s, o.Namespace)
+		if s.Kind != rbacv1.ServiceAccountKind || sns == "" || (ns != "" && sns != ns) {
+			return "", false
+		}
+		ns = sns
+	}
+	return ns, true
+}
+
+func ruleHas(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// grantedVerbs returns which of the verbs a rule grants, "*" standing for
+// all of them.
+func grantedVerbs(r rbacv1.PolicyRule, verbs ...string) []string {
+	if ruleHas(r.Verbs, rbacv1.VerbAll) {
+		return []string{"every verb (\"*\")"}
+	}
+	var out []string
+	for _, v := range verbs {
+		if ruleHas(r.Verbs, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// coversResource reports whether a rule applies to a resource (with an
+// optional /subresource) of an API group, the way the RBAC authorizer
+// matches: "*" matches every resource, "*/sub" every resource's sub.
+func coversResource(r rbacv1.PolicyRule, group, resource string) bool {
+	if !ruleHas(r.APIGroups, group) && !ruleHas(r.APIGroups, rbacv1.APIGroupAll) {
+		return false
+	}
+	_, sub, _ := strings.Cut(resource, "/")
+	for _, res := range r.Resources {
+		if res == rbacv1.ResourceAll || res == resource || (sub != "" && res == "*/"+sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// clusterScopedResources are the built-in resources that live outside
+// namespaces; granting them needs a ClusterRoleBinding.
+var clusterScopedResources = map[string]bool{
+	"nodes": true, "namespaces": true, "persistentvolumes": true, "componentstatuses": true,
+	"clusterroles": true, "clusterrolebindings": true, "storageclasses": true, "csidrivers": true,
+	"csinodes": true, "volumeattachments": true, "volumeattributesclasses": true,
+	"customresourcedefinitions": true, "apiservices": true, "priorityclasses": true,
+	"runtimeclasses": true, "ingressclasses": true, "podsecuritypolicies": true,
+	"certificatesigningrequests": true, "mutatingwebhookconfigurations": true,
+	"validatingwebhookconfigurations": true, "validatingadmissionpolicies": true,
+	"validatingadmissionpolicybindings": true, "mutatingadmissionpolicies": true,
+	"mutatingadmissionpolicybindings": true, "flowschemas": true,
+	"prioritylevelconfigurations": true, "tokenreviews": true, "subjectaccessreviews": true,
+	"selfsubjectaccessreviews": true, "selfsubjectrulesreviews": true, "selfsubjectreviews": true,
+	"deviceclasses": true, "resourceslices": true, "storageversionmigrations": true,
+	"storageversions": true, "servicecidrs": true, "ipaddresses": true, "clustertrustbundles": true,
+}
+
+// builtinAPIGroups are the API groups Kubernetes serves itself; their
+// resources' scopes are known. Resources of any other group are custom,
+// and their scope is known only from a CustomResourceDefinition among the
+// inputs.
+var builtinAPIGroups = map[string]bool{
+	"": true, "apps": true, "batch": true, "autoscaling": true, "policy": true, "extensions": true,
+	"networking.k8s.io": true, "rbac.authorization.k8s.io": true, "storage.k8s.io": true,
+	"apiextensions.k8s.io": true, "admissionregistration.k8s.io": true, "apiregistration.k8s.io": true,
+	"certificates.k8s.io": true, "coordination.k8s.io": true, "discovery.k8s.io": true,
+	"events.k8s.io": true, "node.k8s.io": true, "scheduling.k8s.io": true,
+	"authentication.k8s.io": true, "authorization.k8s.io": true, "flowcontrol.apiserver.k8s.io": true,
+	"resource.k8s.io": true, "storagemigration.k8s.io": true, "internal.apiserver.k8s.io": true,
+}
+
+// crdScopes maps "plural.group" of the CustomResourceDefinitions among the
+// inputs to their scope ("Namespaced" or "Cluster").
+func crdScopes(inv *inventory.Inventory) map[string]string {
+	out := map[string]string{}
+	for _, o := range inv.OfKind("CustomResourceDefinition.apiextensions.k8s.io") {
+		spec, _ := o.Content["spec"].(map[string]any)
+		names, _ := spec["names"].(map[string]any)
+		group, _ := spec["group"].(string)
+		plural, _ := names["plural"].(string)
+		scope, _ := spec["scope"].(string)
+		out[plural+"."+group] = scope
+	}
+	return out
+}
+
+// onlyNamespaced reports whether a rule is known to grant only namespaced
+// resources. A wildcard, a non-resource URL, a cluster-scoped resource or a
+// custom resource of unknown scope make it false: when in doubt, the
+// ClusterRoleBinding may be needed.
+func onlyNamespaced(r rbacv1.PolicyRule, crds map[string]string) bool {
+	if len(r.NonResourceURLs) > 0 || len(r.Resources) == 0 {
+		return false
+	}
+	for _, res := range r.Resources {
+		base, _, _ := strings.Cut(res, "/")
+		if base == rbacv1.ResourceAll || clusterScopedResources[base] {
+			return false
+		}
+		for _, g := range r.APIGroups {
+			if g == rbacv1.APIGroupAll || builtinAPIGroups[g] {
+				continue
+			}
+			if crds[base+"."+g] != "Namespaced" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func commaList(list []string) string { return strings.Join(list, ", ") }
+
+func describeRuleGroups(r rbacv1.PolicyRule) string {
+	var gs []string
+	for _, g := range r.APIGroups {
+		if g == "" {
+			g = `"" (core)`
+		}
+		gs = append(gs, g)
+	}
+	if len(gs) == 1 {
+		return "API group " + gs[0]
+	}
+	return "API groups " + commaList(gs)
+}
+
+func describeRuleResources(r rbacv1.PolicyRule) string {
+	s := "resources " + commaList(r.Resources) + " in " + describeRuleGroups(r)
+	if len(r.ResourceNames) > 0 {
+		s += " (resourceNames " + commaList(r.ResourceNames) + ")"
+	}
+	return s
+}
+
+const exampleRole = `apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: web
+  namespace: shop
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: pod-reader
+  namespace: shop
+rules:
+  - apiGroups: [""]
+    resources: ["pods", "pods/log"]
+    verbs: ["get", "list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: web-pod-reader
+  namespace: shop
+subjects:
+  - kind: ServiceAccount
+    name: web
+    namespace: shop
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: pod-reader
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: node-reader
+rules:
+  - apiGroups: [""]
+    resources: ["nodes"]
+    verbs: ["get", "list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: web-node-reader
+subjects:
+  - kind: ServiceAccount
+    name: web
+    namespace: shop
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: node-reader
+`
