@@ -10,6 +10,9 @@ func All() []*check.Check {
 	var all []*check.Check
 	for _, family := range [][]*check.Check{
 		probeChecks(),
+		networkPolicyChecks(),
+		governanceChecks(),
+		upgradeChecks(),
 	} {
 		all = append(all, family...)
 	}
