@@ -13,6 +13,9 @@ func All() []*check.Check {
 		hpaChecks(), imageChecks(), serviceChecks(),
 		resourceChecks(), availabilityChecks(),
 		podSecurityChecks(), rbacChecks(),
+		networkPolicyChecks(),
+		governanceChecks(),
+		upgradeChecks(),
 	} {
 		all = append(all, family...)
 	}
