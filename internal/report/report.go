@@ -30,7 +30,7 @@ const (
 
 // Input describes what was audited, besides the audit itself.
 type Input struct {
-	// Tool is the tool's name, "plimsoll".
+	// Tool is the tool's name, "plimsoll" (the default when empty).
 	Tool string
 	// Version is the tool's version.
 	Version string
@@ -274,6 +274,9 @@ type Exemption struct {
 
 // Build makes the report of an audit.
 func Build(a *audit.Audit, in Input) *Report {
+	if in.Tool == "" {
+		in.Tool = "plimsoll"
+	}
 	r := &Report{
 		APIVersion:        APIVersion,
 		Kind:              Kind,
