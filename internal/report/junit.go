@@ -1,0 +1,167 @@
+package report
+
+import (
+	"encoding/xml"
+	"io"
+	"strings"
+)
+
+// JUnit XML as CI systems read it: one testsuite per layer, one testcase
+// per check and object. Checks that could not be assessed appear as skipped
+// testcases, and inputs that could not be read as errors in a suite of
+// their own, so a partial run never looks green.
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Classname string        `xml:"classname,attr"`
+	Name      string        `xml:"name,attr"`
+	File      string        `xml:"file,attr,omitempty"`
+	Line      int           `xml:"line,attr,omitempty"`
+	Failure   *junitProblem `xml:"failure"`
+	Error     *junitProblem `xml:"error"`
+	Skipped   *junitSkipped `xml:"skipped"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",chardata"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
+}
+
+func (s *junitSuite) add(c junitCase) {
+	s.Cases = append(s.Cases, c)
+	s.Tests++
+	switch {
+	case c.Failure != nil:
+		s.Failures++
+	case c.Error != nil:
+		s.Errors++
+	case c.Skipped != nil:
+		s.Skipped++
+	}
+}
+
+// junitCaseOf makes the testcase of one check on one object from its
+// results: a failure if any result failed, else an error, else a skip.
+func junitCaseOf(rs []Result) junitCase {
+	first := rs[0]
+	c := junitCase{Classname: first.Check, Name: first.Object.ID(), File: first.Source.File, Line: first.Source.Line}
+	var msgs, lines []string
+	for _, res := range rs {
+		if res.Status != "fail" {
+			continue
+		}
+		msgs = append(msgs, res.Message)
+		line := res.Message
+		if res.Path != "" {
+			line += " (" + res.Path + ")"
+		}
+		lines = append(lines, line)
+	}
+	where := first.Source.Where()
+	switch {
+	case len(msgs) > 0:
+		text := strings.Join(lines, "\n")
+		if where != "" {
+			text += "\nat " + where
+		}
+		c.Failure = &junitProblem{Message: strings.Join(msgs, "; "), Type: first.Severity, Text: text}
+	case first.Status == "error":
+		c.Error = &junitProblem{Message: first.Message, Type: "check-error"}
+	case first.Status == "skip":
+		c.Skipped = &junitSkipped{Message: first.Message}
+	}
+	return c
+}
+
+func writeJUnit(w io.Writer, r *Report, _ Options) error {
+	// Results come sorted by object; testcases go by check, then object.
+	byCheck := map[string][][]Result{}
+	type caseKey struct {
+		check, object string
+		source        Source
+	}
+	at := map[caseKey]int{}
+	for _, res := range r.Results {
+		k := caseKey{res.Check, res.Object.ID(), res.Source}
+		i, ok := at[k]
+		if !ok {
+			i = len(byCheck[res.Check])
+			at[k] = i
+			byCheck[res.Check] = append(byCheck[res.Check], nil)
+		}
+		byCheck[res.Check][i] = append(byCheck[res.Check][i], res)
+	}
+
+	all := junitSuites{Name: r.Tool.Name}
+	for _, layer := range layerOrder(r) {
+		suite := junitSuite{Name: layer}
+		for _, c := range r.Checks {
+			if c.Layer != layer {
+				continue
+			}
+			if !c.Assessed {
+				suite.add(junitCase{Classname: c.ID, Name: "(not assessed)", Skipped: &junitSkipped{Message: "not assessed: " + c.Reason}})
+				continue
+			}
+			for _, rs := range byCheck[c.ID] {
+				suite.add(junitCaseOf(rs))
+			}
+		}
+		if suite.Tests > 0 {
+			all.Suites = append(all.Suites, suite)
+		}
+	}
+	if len(r.InputErrors) > 0 {
+		suite := junitSuite{Name: "inputs"}
+		for _, e := range r.InputErrors {
+			suite.add(junitCase{
+				Classname: "input", Name: e.Where(), File: e.File, Line: e.Line,
+				Error: &junitProblem{Message: e.Message, Type: "input-error"},
+			})
+		}
+		all.Suites = append(all.Suites, suite)
+	}
+	for _, s := range all.Suites {
+		all.Tests += s.Tests
+		all.Failures += s.Failures
+		all.Errors += s.Errors
+		all.Skipped += s.Skipped
+	}
+
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(all); err != nil {
+		return err
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}

@@ -1,0 +1,429 @@
+// Package report turns an audit into plimsoll's report and writes it in the
+// formats users and tools read: text for people at a terminal, json and yaml
+// for programs, sarif for code-scanning dashboards, junit for CI test
+// reports and markdown for pull-request comments.
+//
+// The Report type is a documented, versioned schema (docs/report-schema.md):
+// the json and yaml formats are the Report itself, and every other writer
+// renders from the Report alone, never from the audit, so a report read back
+// from JSON renders the same. Output is deterministic: the same audit and
+// input give byte-identical output in every format, and no format carries a
+// timestamp.
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/plimsoll/plimsoll/internal/audit"
+	"github.com/plimsoll/plimsoll/internal/check"
+)
+
+// The report's schema version and kind. Additive changes (a new field, a
+// new value where a consumer already has to expect unknown ones) keep the
+// version; renaming, removing or changing the meaning of a field bumps it.
+const (
+	APIVersion = "plimsoll.dev/v1alpha1"
+	Kind       = "Report"
+)
+
+// Input describes what was audited, besides the audit itself.
+type Input struct {
+	// Tool is the tool's name, "plimsoll" (the default when empty).
+	Tool string
+	// Version is the tool's version.
+	Version string
+	// Sources are what the user pointed at: paths, "-", "helm chart ./x".
+	Sources []string
+	// Errors are inputs that could not be read; any makes the run partial.
+	Errors []InputError
+	// Skipped are inputs deliberately not read, each with the reason.
+	Skipped []string
+}
+
+// InputError is an input that could not be read: a file and line for
+// manifests, or an object or resource for a cluster ("Pods (forbidden)").
+type InputError struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Object  string `json:"object,omitempty"`
+	Message string `json:"message"`
+}
+
+// Where names the input for people: file:line, file, or the object.
+func (e InputError) Where() string {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d", displayFile(e.File), e.Line)
+	case e.File != "":
+		return displayFile(e.File)
+	}
+	return e.Object
+}
+
+// displayFile names a file for people: "-" is standard input.
+func displayFile(f string) string {
+	if f == "-" {
+		return "(stdin)"
+	}
+	return f
+}
+
+// Report is the outcome of an audit as users and tools see it.
+type Report struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Tool       Tool   `json:"tool"`
+	// Mode is what the audit looked at: "manifests" or "cluster".
+	Mode    string   `json:"mode"`
+	Sources []string `json:"sources"`
+	// Partial is true when some inputs could not be read: the scores then
+	// cover only what was read.
+	Partial       bool         `json:"partial"`
+	InputErrors   []InputError `json:"inputErrors"`
+	SkippedInputs []string     `json:"skippedInputs"`
+	Summary       Summary      `json:"summary"`
+	Score         Score        `json:"score"`
+	// Checks are the enabled checks, sorted by ID.
+	Checks []Check `json:"checks"`
+	// DisabledChecks are the IDs of the checks configuration turned off or
+	// left off, sorted.
+	DisabledChecks []string `json:"disabledChecks"`
+	// Results are every outcome of every check on every object, sorted by
+	// object (namespace, kind, name) and then by check ID.
+	Results           []Result    `json:"results"`
+	ExpiredExemptions []Exemption `json:"expiredExemptions"`
+}
+
+// Tool names the program that made the report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Summary counts the results.
+type Summary struct {
+	// Objects is how many objects the audit looked at.
+	Objects int `json:"objects"`
+	// Pass, Fail, Skip and Error count results; a check that finds several
+	// things wrong with one object gives several fail results.
+	Pass  int `json:"pass"`
+	Fail  int `json:"fail"`
+	Skip  int `json:"skip"`
+	Error int `json:"error"`
+	// Exempted counts the skips an exemption caused.
+	Exempted int `json:"exempted"`
+	// Failures counts fail results by severity.
+	Failures SeverityCounts `json:"failures"`
+}
+
+// SeverityCounts counts results by severity, most severe first.
+type SeverityCounts struct {
+	Critical int `json:"critical"`
+	High     int `json:"high"`
+	Medium   int `json:"medium"`
+	Low      int `json:"low"`
+	Info     int `json:"info"`
+}
+
+func (c *SeverityCounts) add(s check.Severity) {
+	switch s {
+	case check.Critical:
+		c.Critical++
+	case check.High:
+		c.High++
+	case check.Medium:
+		c.Medium++
+	case check.Low:
+		c.Low++
+	default:
+		c.Info++
+	}
+}
+
+// Score is the audit's readiness, 0 to 100; docs/scoring.md explains it.
+type Score struct {
+	// Overall is null when nothing scorable was assessed.
+	Overall    *float64         `json:"overall"`
+	Layers     []LayerScore     `json:"layers"`
+	Namespaces []NamespaceScore `json:"namespaces"`
+	Coverage   Coverage         `json:"coverage"`
+}
+
+// LayerScore is one layer's score; every layer is listed, in checklist
+// order.
+type LayerScore struct {
+	Layer string `json:"layer"`
+	// Score is null when the layer was not assessed; Reason says why.
+	Score    *float64 `json:"score"`
+	Reason   string   `json:"reason,omitempty"`
+	Checks   int      `json:"checks"`
+	Assessed int      `json:"assessed"`
+}
+
+// NamespaceScore is one namespace's score. Namespace "" holds
+// cluster-scoped objects and objects whose manifests set no namespace.
+type NamespaceScore struct {
+	Namespace string   `json:"namespace"`
+	Score     *float64 `json:"score"`
+	// Passed and Failed count (check, object) pairs.
+	Passed int `json:"passed"`
+	Failed int `json:"failed"`
+}
+
+// Coverage says how much of the checklist the inputs let the audit judge.
+type Coverage struct {
+	Percent     float64       `json:"percent"`
+	Checks      int           `json:"checks"`
+	Assessed    int           `json:"assessed"`
+	NotAssessed []NotAssessed `json:"notAssessed"`
+}
+
+// NotAssessed is a check the audit could not assess, and why.
+type NotAssessed struct {
+	Check  string `json:"check"`
+	Reason string `json:"reason"`
+}
+
+// Check is one enabled check and how it fared.
+type Check struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Layer string `json:"layer"`
+	// Severity is the severity in force: the default or the configured one.
+	Severity    string `json:"severity"`
+	Seed        string `json:"seed"`
+	Rationale   string `json:"rationale"`
+	Remediation string `json:"remediation"`
+	// Pass, Fail, Skip and Error count objects; Fail counts an object once
+	// however many findings it has.
+	Pass  int `json:"pass"`
+	Fail  int `json:"fail"`
+	Skip  int `json:"skip"`
+	Error int `json:"error"`
+	// Assessed is false when the inputs could not show what the check
+	// needs; Reason says why.
+	Assessed bool   `json:"assessed"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// Result is one check's outcome on one object.
+type Result struct {
+	Check    string `json:"check"`
+	Layer    string `json:"layer"`
+	Severity string `json:"severity"`
+	// Status is pass, fail, skip or error.
+	Status string `json:"status"`
+	Object Object `json:"object"`
+	Source Source `json:"source"`
+	// Message is the finding for a failure, the reason for a skip and what
+	// went wrong for an error; empty for a pass.
+	Message string `json:"message,omitempty"`
+	// Path is the field path of a failure.
+	Path string `json:"path,omitempty"`
+	// Exempted marks a skip that an exemption caused.
+	Exempted bool `json:"exempted,omitempty"`
+}
+
+// Object identifies a Kubernetes object.
+type Object struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+}
+
+// ID names the object for people: Kind namespace/name, or Kind name.
+func (o Object) ID() string {
+	if o.Namespace == "" {
+		return o.Kind + " " + o.Name
+	}
+	return o.Kind + " " + o.Namespace + "/" + o.Name
+}
+
+// Source says where an object came from.
+type Source struct {
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Origin string `json:"origin,omitempty"`
+}
+
+// Where is file:line, the file, or the origin when there is no file.
+func (s Source) Where() string {
+	switch {
+	case s.File != "" && s.Line > 0:
+		return fmt.Sprintf("%s:%d", displayFile(s.File), s.Line)
+	case s.File != "":
+		return displayFile(s.File)
+	}
+	return s.Origin
+}
+
+// Exemption is an exemption from configuration that has expired: its checks
+// apply again.
+type Exemption struct {
+	Checks     []string          `json:"checks"`
+	Namespaces []string          `json:"namespaces,omitempty"`
+	Kinds      []string          `json:"kinds,omitempty"`
+	Names      []string          `json:"names,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Reason     string            `json:"reason"`
+	Expires    string            `json:"expires"`
+}
+
+// Build makes the report of an audit.
+func Build(a *audit.Audit, in Input) *Report {
+	if in.Tool == "" {
+		in.Tool = "plimsoll"
+	}
+	r := &Report{
+		APIVersion:        APIVersion,
+		Kind:              Kind,
+		Tool:              Tool{Name: in.Tool, Version: in.Version},
+		Mode:              string(a.Mode),
+		Sources:           append([]string{}, in.Sources...),
+		Partial:           len(in.Errors) > 0,
+		InputErrors:       append([]InputError{}, in.Errors...),
+		SkippedInputs:     append([]string{}, in.Skipped...),
+		Checks:            []Check{},
+		DisabledChecks:    []string{},
+		Results:           make([]Result, 0, len(a.Results)),
+		ExpiredExemptions: []Exemption{},
+	}
+	sort.SliceStable(r.InputErrors, func(i, j int) bool {
+		x, y := r.InputErrors[i], r.InputErrors[j]
+		if x.File != y.File {
+			return x.File < y.File
+		}
+		if x.Line != y.Line {
+			return x.Line < y.Line
+		}
+		return x.Object < y.Object
+	})
+
+	r.Summary.Objects = a.Objects
+	for _, res := range a.Results {
+		o := res.Object
+		r.Results = append(r.Results, Result{
+			Check:    res.Check.ID,
+			Layer:    string(res.Check.Layer),
+			Severity: res.Severity.String(),
+			Status:   res.Status.String(),
+			Object:   Object{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name},
+			Source:   Source{File: o.Source.File, Line: o.Source.Line, Origin: o.Source.Origin},
+			Message:  res.Message,
+			Path:     res.Path,
+			Exempted: res.Exempted,
+		})
+		switch res.Status {
+		case audit.Pass:
+			r.Summary.Pass++
+		case audit.Fail:
+			r.Summary.Fail++
+			r.Summary.Failures.add(res.Severity)
+		case audit.Skip:
+			r.Summary.Skip++
+			if res.Exempted {
+				r.Summary.Exempted++
+			}
+		case audit.Error:
+			r.Summary.Error++
+		}
+	}
+
+	for _, st := range a.Checks {
+		c := st.Check
+		r.Checks = append(r.Checks, Check{
+			ID: c.ID, Title: c.Title, Layer: string(c.Layer), Severity: st.Severity.String(),
+			Seed: c.Seed, Rationale: c.Rationale, Remediation: c.Remediation,
+			Pass: st.Pass, Fail: st.Fail, Skip: st.Skip, Error: st.Error,
+			Assessed: st.Assessed, Reason: st.Reason,
+		})
+	}
+	for _, c := range a.Disabled {
+		r.DisabledChecks = append(r.DisabledChecks, c.ID)
+	}
+	sort.Strings(r.DisabledChecks)
+
+	s := a.Score
+	r.Score = Score{
+		Overall:    s.Overall,
+		Layers:     []LayerScore{},
+		Namespaces: []NamespaceScore{},
+		Coverage: Coverage{
+			Percent: s.Coverage.Percent, Checks: s.Coverage.Checks, Assessed: s.Coverage.Assessed,
+			NotAssessed: []NotAssessed{},
+		},
+	}
+	for _, l := range s.Layers {
+		r.Score.Layers = append(r.Score.Layers, LayerScore{
+			Layer: string(l.Layer), Score: l.Score, Reason: l.Reason, Checks: l.Checks, Assessed: l.Assessed,
+		})
+	}
+	for _, n := range s.Namespaces {
+		r.Score.Namespaces = append(r.Score.Namespaces, NamespaceScore{
+			Namespace: n.Namespace, Score: n.Score, Passed: n.Passed, Failed: n.Failed,
+		})
+	}
+	for _, st := range s.Coverage.NotAssessed {
+		r.Score.Coverage.NotAssessed = append(r.Score.Coverage.NotAssessed, NotAssessed{Check: st.Check.ID, Reason: st.Reason})
+	}
+
+	for _, e := range a.ExpiredExemptions {
+		r.ExpiredExemptions = append(r.ExpiredExemptions, Exemption{
+			Checks: e.Checks, Namespaces: e.Namespaces, Kinds: e.Kinds, Names: e.Names,
+			Labels: e.Labels, Reason: e.Reason, Expires: e.Expires,
+		})
+	}
+	return r
+}
+
+// check returns the report's entry for a check ID, or nil.
+func (r *Report) check(id string) *Check {
+	i := sort.Search(len(r.Checks), func(i int) bool { return r.Checks[i].ID >= id })
+	if i < len(r.Checks) && r.Checks[i].ID == id {
+		return &r.Checks[i]
+	}
+	return nil
+}
+
+// Options tune writing.
+type Options struct {
+	// Color uses ANSI colours and bold; only the text format has any.
+	Color bool
+}
+
+var writers = []struct {
+	name  string
+	write func(io.Writer, *Report, Options) error
+}{
+	{"text", writeText},
+	{"json", writeJSON},
+	{"yaml", writeYAML},
+	{"sarif", writeSARIF},
+	{"junit", writeJUnit},
+	{"markdown", writeMarkdown},
+}
+
+// Formats returns the names Write accepts, the default first.
+func Formats() []string {
+	out := make([]string, len(writers))
+	for i, w := range writers {
+		out[i] = w.name
+	}
+	return out
+}
+
+// Write writes the report in a format Formats names.
+func Write(w io.Writer, format string, r *Report, opts Options) error {
+	for _, x := range writers {
+		if x.name == format {
+			if err := x.write(w, r, opts); err != nil {
+				return fmt.Errorf("write %s report: %w", format, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown report format %q (want one of %v)", format, Formats())
+}

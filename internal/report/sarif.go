@@ -1,0 +1,244 @@
+package report
+
+import (
+	"io"
+	"net/url"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// SARIF 2.1.0, the subset plimsoll writes. Code-scanning dashboards read it;
+// testdata/sarif-schema-2.1.0.json validates it in the tests.
+const (
+	sarifVersion = "2.1.0"
+	sarifSchema  = "https://json.schemastore.org/sarif-2.1.0.json"
+	// InformationURI is where the tool is documented.
+	InformationURI = "https://plimsoll.dev/"
+)
+
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool        sarifTool         `json:"tool"`
+	Invocations []sarifInvocation `json:"invocations"`
+	Results     []sarifResult     `json:"results"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	Version        string      `json:"version,omitempty"`
+	InformationURI string      `json:"informationUri"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifText struct {
+	Text string `json:"text"`
+}
+
+type sarifRule struct {
+	ID                   string          `json:"id"`
+	Name                 string          `json:"name"`
+	ShortDescription     sarifText       `json:"shortDescription"`
+	FullDescription      sarifText       `json:"fullDescription"`
+	Help                 sarifText       `json:"help"`
+	DefaultConfiguration sarifRuleConfig `json:"defaultConfiguration"`
+	Properties           sarifRuleProps  `json:"properties"`
+}
+
+type sarifRuleConfig struct {
+	Level string `json:"level"`
+}
+
+type sarifRuleProps struct {
+	Layer    string   `json:"layer"`
+	Severity string   `json:"severity"`
+	Seed     string   `json:"seed"`
+	Tags     []string `json:"tags"`
+}
+
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
+type sarifNotification struct {
+	Level     string          `json:"level"`
+	Message   sarifText       `json:"message"`
+	Locations []sarifLocation `json:"locations,omitempty"`
+}
+
+type sarifResult struct {
+	RuleID     string           `json:"ruleId"`
+	RuleIndex  int              `json:"ruleIndex"`
+	Level      string           `json:"level"`
+	Message    sarifText        `json:"message"`
+	Locations  []sarifLocation  `json:"locations"`
+	Properties sarifResultProps `json:"properties"`
+}
+
+type sarifResultProps struct {
+	Object   string `json:"object"`
+	Path     string `json:"path,omitempty"`
+	Layer    string `json:"layer"`
+	Severity string `json:"severity"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
+	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
+}
+
+type sarifPhysical struct {
+	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	Region           *sarifRegion  `json:"region,omitempty"`
+}
+
+type sarifArtifact struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
+}
+
+type sarifLogical struct {
+	Name               string `json:"name"`
+	FullyQualifiedName string `json:"fullyQualifiedName"`
+	Kind               string `json:"kind"`
+}
+
+// sarifLevel maps a severity to a SARIF level: what must be fixed is an
+// error, what should be is a warning, the rest are notes.
+func sarifLevel(severity string) string {
+	switch severity {
+	case "critical", "high":
+		return "error"
+	case "medium":
+		return "warning"
+	}
+	return "note"
+}
+
+// sarifURI makes a file path a URI reference: relative paths stay relative
+// (code scanning resolves them against the repository root), absolute ones
+// become file URIs.
+func sarifURI(file string) string {
+	p := filepath.ToSlash(file)
+	if path.IsAbs(p) || filepath.IsAbs(file) {
+		if !strings.HasPrefix(p, "/") {
+			p = "/" + p // a Windows drive path, C:/x
+		}
+		return (&url.URL{Scheme: "file", Path: p}).String()
+	}
+	return (&url.URL{Path: p}).String()
+}
+
+// sarifPhysicalLocation is where a file and line are, or nil when there is
+// no file to point at (standard input, a live cluster).
+func sarifPhysicalLocation(file string, line int) *sarifPhysical {
+	if file == "" || file == "-" {
+		return nil
+	}
+	p := &sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(file)}}
+	if line > 0 {
+		p.Region = &sarifRegion{StartLine: line}
+	}
+	return p
+}
+
+// ruleName is a check ID in the PascalCase SARIF suggests for rule names.
+func ruleName(id string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(id, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}
+
+func writeSARIF(w io.Writer, r *Report, _ Options) error {
+	driver := sarifDriver{Name: r.Tool.Name, Version: r.Tool.Version, InformationURI: InformationURI, Rules: []sarifRule{}}
+	index := map[string]int{}
+	for i, c := range r.Checks {
+		index[c.ID] = i
+		driver.Rules = append(driver.Rules, sarifRule{
+			ID:                   c.ID,
+			Name:                 ruleName(c.ID),
+			ShortDescription:     sarifText{c.Title},
+			FullDescription:      sarifText{c.Rationale},
+			Help:                 sarifText{c.Remediation},
+			DefaultConfiguration: sarifRuleConfig{Level: sarifLevel(c.Severity)},
+			Properties:           sarifRuleProps{Layer: c.Layer, Severity: c.Severity, Seed: c.Seed, Tags: []string{c.Layer}},
+		})
+	}
+
+	results := []sarifResult{}
+	inv := sarifInvocation{ExecutionSuccessful: !r.Partial && r.Summary.Error == 0}
+	for _, res := range r.Results {
+		loc := sarifLocation{
+			PhysicalLocation: sarifPhysicalLocation(res.Source.File, res.Source.Line),
+			LogicalLocations: []sarifLogical{{
+				Name:               res.Object.Name,
+				FullyQualifiedName: res.Object.ID(),
+				Kind:               "resource",
+			}},
+		}
+		switch res.Status {
+		case "fail":
+			msg := res.Object.ID() + ": " + res.Message
+			if res.Path != "" {
+				msg += " (" + res.Path + ")"
+			}
+			results = append(results, sarifResult{
+				RuleID:     res.Check,
+				RuleIndex:  index[res.Check],
+				Level:      sarifLevel(res.Severity),
+				Message:    sarifText{msg},
+				Locations:  []sarifLocation{loc},
+				Properties: sarifResultProps{Object: res.Object.ID(), Path: res.Path, Layer: res.Layer, Severity: res.Severity},
+			})
+		case "error":
+			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
+				Level:     "error",
+				Message:   sarifText{"check " + res.Check + " on " + res.Object.ID() + ": " + res.Message},
+				Locations: []sarifLocation{loc},
+			})
+		}
+	}
+	for _, e := range r.InputErrors {
+		n := sarifNotification{Level: "error", Message: sarifText{"input could not be read: " + e.Message}}
+		if p := sarifPhysicalLocation(e.File, e.Line); p != nil {
+			n.Locations = []sarifLocation{{PhysicalLocation: p}}
+		} else if where := e.Where(); where != "" {
+			n.Message.Text = "input could not be read: " + where + ": " + e.Message
+		}
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, n)
+	}
+	for _, s := range r.SkippedInputs {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
+			Level: "note", Message: sarifText{"input not read: " + s},
+		})
+	}
+
+	log := sarifLog{
+		Schema:  sarifSchema,
+		Version: sarifVersion,
+		Runs:    []sarifRun{{Tool: sarifTool{Driver: driver}, Invocations: []sarifInvocation{inv}, Results: results}},
+	}
+	b, err := marshalJSON(log)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}

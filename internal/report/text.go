@@ -1,0 +1,446 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// textWidth is the width the text report wraps prose at.
+const textWidth = 100
+
+// maxExempted is how many exempted results the text report lists.
+const maxExempted = 20
+
+// ANSI escapes; used only when Options.Color is set.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiBlue   = "\x1b[34m"
+	ansiCyan   = "\x1b[36m"
+)
+
+var severityColor = map[string]string{
+	"critical": ansiBold + ansiRed,
+	"high":     ansiRed,
+	"medium":   ansiYellow,
+	"low":      ansiBlue,
+	"info":     ansiCyan,
+}
+
+type textWriter struct {
+	buf   bytes.Buffer
+	color bool
+}
+
+func (t *textWriter) paint(style, s string) string {
+	if !t.color || style == "" {
+		return s
+	}
+	return style + s + ansiReset
+}
+
+func (t *textWriter) heading(format string, args ...any) {
+	t.line(t.paint(ansiBold, fmt.Sprintf(format, args...)))
+}
+
+func (t *textWriter) line(s string) {
+	t.buf.WriteString(strings.TrimRight(s, " "))
+	t.buf.WriteByte('\n')
+}
+
+// wrapped writes text wrapped at textWidth: the first line after first (a
+// prefix, perhaps a label the text follows after a space), the rest
+// indented by indent spaces.
+func (t *textWriter) wrapped(first string, indent int, text string) {
+	t.wrappedStyle("", first, indent, text)
+}
+
+// wrappedStyle is wrapped with the text painted in style, line by line, so
+// that no escape spans a line break.
+func (t *textWriter) wrappedStyle(style, first string, indent int, text string) {
+	prefix := first
+	var words []string
+	width := 0
+	emit := func() {
+		sep := " "
+		if prefix == "" || strings.HasSuffix(prefix, " ") {
+			sep = ""
+		}
+		t.line(prefix + sep + t.paint(style, strings.Join(words, " ")))
+		prefix, words = strings.Repeat(" ", indent), nil
+	}
+	for _, word := range strings.Fields(text) {
+		if len(words) == 0 {
+			width = visibleLen(prefix) + 1
+		}
+		if len(words) > 0 && width+1+len(word) > textWidth {
+			emit()
+			width = indent
+		}
+		if len(words) > 0 {
+			width++
+		}
+		words = append(words, word)
+		width += len(word)
+	}
+	emit()
+}
+
+// visibleLen is the length of s without ANSI escapes.
+func visibleLen(s string) int {
+	n, esc := 0, false
+	for _, r := range s {
+		switch {
+		case r == '\x1b':
+			esc = true
+		case esc && r == 'm':
+			esc = false
+		case !esc:
+			n++
+		}
+	}
+	return n
+}
+
+func (t *textWriter) severity(s string) string {
+	return t.paint(severityColor[s], fmt.Sprintf("%-8s", strings.ToUpper(s)))
+}
+
+func formatScore(s *float64) string {
+	if s == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", *s)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func namespaceLabel(ns string) string {
+	if ns == "" {
+		return "(cluster-scoped or no namespace)"
+	}
+	return ns
+}
+
+func (t *textWriter) partial(r *Report) {
+	if !r.Partial {
+		return
+	}
+	msg := fmt.Sprintf("PARTIAL RUN: %s could not be read; the scores cover only what was read.",
+		plural(len(r.InputErrors), "input", "inputs"))
+	t.line(t.paint(ansiBold+ansiRed, msg))
+}
+
+func writeText(w io.Writer, r *Report, opts Options) error {
+	t := &textWriter{color: opts.Color}
+	t.header(r)
+	t.scores(r)
+	t.failures(r)
+	t.exempted(r)
+	t.skips(r)
+	t.errors(r)
+	t.inputs(r)
+	_, err := w.Write(t.buf.Bytes())
+	return err
+}
+
+func (t *textWriter) header(r *Report) {
+	name := r.Tool.Name
+	if r.Tool.Version != "" {
+		name += " " + r.Tool.Version
+	}
+	head := fmt.Sprintf("%s: audit of %s (%s)", name, r.Mode, plural(r.Summary.Objects, "object", "objects"))
+	if len(r.Sources) == 0 {
+		t.line(head)
+	} else {
+		sources := make([]string, len(r.Sources))
+		for i, s := range r.Sources {
+			sources[i] = displayFile(s)
+		}
+		t.wrapped(head+" from", 2, strings.Join(sources, ", "))
+	}
+	if r.Partial {
+		t.line("")
+		t.partial(r)
+	}
+	t.line("")
+}
+
+func (t *textWriter) scores(r *Report) {
+	t.heading("READINESS  %s", overallText(r.Score.Overall))
+	for _, l := range r.Score.Layers {
+		first := fmt.Sprintf("  %-16s  %5s  ", l.Layer, formatScore(l.Score))
+		if l.Score == nil {
+			t.wrappedStyle(ansiDim, first, 27, "not assessed: "+l.Reason)
+			continue
+		}
+		t.line(first + fmt.Sprintf("%d of %s assessed", l.Assessed, plural(l.Checks, "check", "checks")))
+	}
+	c := r.Score.Coverage
+	t.heading("COVERAGE   %.1f%% of the checklist: %d of %s assessed", c.Percent, c.Assessed, plural(c.Checks, "enabled check", "enabled checks"))
+	for _, n := range c.NotAssessed {
+		t.wrapped("  not assessed: "+n.Check+":", 4, n.Reason)
+	}
+	if len(r.Score.Namespaces) > 0 {
+		t.line("")
+		t.heading("NAMESPACES")
+		width := 0
+		for _, n := range r.Score.Namespaces {
+			width = max(width, len(namespaceLabel(n.Namespace)))
+		}
+		for _, n := range r.Score.Namespaces {
+			t.line(fmt.Sprintf("  %-*s  %5s  %d passed, %d failed", width, namespaceLabel(n.Namespace), formatScore(n.Score), n.Passed, n.Failed))
+		}
+	}
+	t.line("")
+}
+
+func overallText(s *float64) string {
+	if s == nil {
+		return "not assessed: nothing scorable was found in the inputs"
+	}
+	return formatScore(s) + " / 100"
+}
+
+// failures lists the failures by layer, then namespace, then check (most
+// severe first), with each check's remediation once after its findings.
+func (t *textWriter) failures(r *Report) {
+	s := r.Summary
+	if s.Fail == 0 {
+		t.heading("FAILURES  none")
+		t.line("")
+		return
+	}
+	var counts []string
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"critical", s.Failures.Critical}, {"high", s.Failures.High}, {"medium", s.Failures.Medium}, {"low", s.Failures.Low}, {"info", s.Failures.Info}} {
+		if c.n > 0 {
+			counts = append(counts, fmt.Sprintf("%s %d", c.name, c.n))
+		}
+	}
+	t.heading("FAILURES  %d (%s)", s.Fail, strings.Join(counts, ", "))
+
+	for _, layer := range layerOrder(r) {
+		var fails []Result
+		for _, res := range r.Results {
+			if res.Status == "fail" && res.Layer == layer {
+				fails = append(fails, res)
+			}
+		}
+		if len(fails) == 0 {
+			continue
+		}
+		t.line("")
+		t.heading("%s: %s", strings.ToUpper(layer), plural(len(fails), "failure", "failures"))
+		for _, ns := range groupBy(fails, func(x Result) string { return x.Object.Namespace }) {
+			t.line("  namespace " + namespaceLabel(ns[0].Object.Namespace))
+			groups := groupBy(ns, func(x Result) string { return x.Check })
+			sort.SliceStable(groups, func(i, j int) bool {
+				a, b := severityRank(groups[i][0].Severity), severityRank(groups[j][0].Severity)
+				if a != b {
+					return a > b
+				}
+				return groups[i][0].Check < groups[j][0].Check
+			})
+			for _, g := range groups {
+				for _, f := range g {
+					head := fmt.Sprintf("    %s %s  %s", t.severity(f.Severity), f.Check, f.Object.ID())
+					if where := f.Source.Where(); where != "" {
+						head += "  " + where
+					}
+					t.line(head)
+					msg := f.Message
+					if f.Path != "" {
+						msg += " (" + f.Path + ")"
+					}
+					t.wrapped("             ", 13, msg)
+				}
+				if c := r.check(g[0].Check); c != nil {
+					t.wrapped("    "+t.paint(ansiBold, "fix:"), 9, c.Remediation)
+				}
+			}
+		}
+	}
+	t.line("")
+}
+
+// layerOrder is the layers in score order, then any others the results
+// name.
+func layerOrder(r *Report) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range r.Score.Layers {
+		out = append(out, l.Layer)
+		seen[l.Layer] = true
+	}
+	for _, res := range r.Results {
+		if !seen[res.Layer] {
+			out = append(out, res.Layer)
+			seen[res.Layer] = true
+		}
+	}
+	return out
+}
+
+// groupBy splits results into groups of equal key, in order of first
+// appearance.
+func groupBy(rs []Result, key func(Result) string) [][]Result {
+	var out [][]Result
+	index := map[string]int{}
+	for _, x := range rs {
+		k := key(x)
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], x)
+	}
+	return out
+}
+
+func severityRank(s string) int {
+	for i, n := range []string{"info", "low", "medium", "high", "critical"} {
+		if n == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func (t *textWriter) exempted(r *Report) {
+	if r.Summary.Exempted == 0 && len(r.ExpiredExemptions) == 0 {
+		return
+	}
+	if r.Summary.Exempted > 0 {
+		t.heading("EXEMPTED  %d", r.Summary.Exempted)
+		n := 0
+		for _, res := range r.Results {
+			if !res.Exempted {
+				continue
+			}
+			if n++; n > maxExempted {
+				continue
+			}
+			head := "  " + res.Check + "  " + res.Object.ID()
+			if where := res.Source.Where(); where != "" {
+				head += "  " + where
+			}
+			t.line(head)
+			t.wrapped("    ", 4, res.Message)
+		}
+		if n > maxExempted {
+			t.line(fmt.Sprintf("  and %d more (see --format json)", n-maxExempted))
+		}
+		t.line("")
+	}
+	if len(r.ExpiredExemptions) > 0 {
+		t.heading("EXPIRED EXEMPTIONS  %d (their checks apply again)", len(r.ExpiredExemptions))
+		for _, e := range r.ExpiredExemptions {
+			t.wrapped("  expired "+e.Expires+":", 4, describeExemption(e))
+		}
+		t.line("")
+	}
+}
+
+func describeExemption(e Exemption) string {
+	parts := []string{"checks " + strings.Join(e.Checks, ", ")}
+	if len(e.Namespaces) > 0 {
+		parts = append(parts, "namespaces "+strings.Join(e.Namespaces, ", "))
+	}
+	if len(e.Kinds) > 0 {
+		parts = append(parts, "kinds "+strings.Join(e.Kinds, ", "))
+	}
+	if len(e.Names) > 0 {
+		parts = append(parts, "names "+strings.Join(e.Names, ", "))
+	}
+	if len(e.Labels) > 0 {
+		keys := make([]string, 0, len(e.Labels))
+		for k := range e.Labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			keys[i] = k + "=" + e.Labels[k]
+		}
+		parts = append(parts, "labels "+strings.Join(keys, ", "))
+	}
+	return strings.Join(parts, "; ") + " (reason: " + e.Reason + ")"
+}
+
+// skips counts the skips no exemption caused, by check.
+func (t *textWriter) skips(r *Report) {
+	n := r.Summary.Skip - r.Summary.Exempted
+	if n == 0 {
+		return
+	}
+	exempted := map[string]int{}
+	for _, res := range r.Results {
+		if res.Exempted {
+			exempted[res.Check]++
+		}
+	}
+	var perCheck []string
+	for _, c := range r.Checks {
+		if k := c.Skip - exempted[c.ID]; k > 0 {
+			perCheck = append(perCheck, fmt.Sprintf("%s %d", c.ID, k))
+		}
+	}
+	t.heading("SKIPPED  %d not applicable", n)
+	t.wrapped("  ", 2, strings.Join(perCheck, ", "))
+	t.line("")
+}
+
+// errors lists the checks that failed to run on an object.
+func (t *textWriter) errors(r *Report) {
+	if r.Summary.Error == 0 {
+		return
+	}
+	t.heading("CHECK ERRORS  %d (not scored; please report them)", r.Summary.Error)
+	for _, res := range r.Results {
+		if res.Status != "error" {
+			continue
+		}
+		head := "  " + res.Check + "  " + res.Object.ID()
+		if where := res.Source.Where(); where != "" {
+			head += "  " + where
+		}
+		t.line(head)
+		t.wrapped("    ", 4, res.Message)
+	}
+	t.line("")
+}
+
+// inputs lists what was not read, and repeats the partial-run warning last,
+// where a reader of a long report ends.
+func (t *textWriter) inputs(r *Report) {
+	if len(r.SkippedInputs) > 0 {
+		t.heading("INPUTS NOT READ  %d", len(r.SkippedInputs))
+		for _, s := range r.SkippedInputs {
+			t.wrapped("  ", 4, s)
+		}
+		t.line("")
+	}
+	if len(r.InputErrors) > 0 {
+		t.heading("INPUT ERRORS  %d", len(r.InputErrors))
+		for _, e := range r.InputErrors {
+			t.wrapped("  "+e.Where()+":", 4, e.Message)
+		}
+		t.line("")
+		t.partial(r)
+	}
+}
