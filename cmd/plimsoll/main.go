@@ -1,0 +1,29 @@
+// Command plimsoll tells a platform team how far a Kubernetes cluster and
+// its workloads are from production-ready. All logic lives in internal/;
+// this file only wires the process to it.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/plimsoll/plimsoll/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	dir, _ := os.Getwd()
+	streams := cli.Streams{
+		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		OutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
+		Getenv:        os.Getenv,
+		Dir:           dir,
+	}
+	code := cli.Main(ctx, os.Args[1:], streams)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,89 @@
+// Package cli holds plimsoll's commands. Each command is built by its own
+// constructor from the streams it writes to, runs in-process (tests call
+// Main directly), and returns an error; only Main turns an outcome into an
+// exit code.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK      = 0 // audited, and every gate passed
+	ExitGate    = 1 // a gate (--fail-on, --min-score) failed
+	ExitPartial = 2 // unusable input, an error, or a run that could not read every input
+)
+
+// Streams are where a command reads and writes.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+	// OutIsTerminal says Out is a terminal: text output is coloured then,
+	// unless NO_COLOR is set.
+	OutIsTerminal bool
+	// Getenv reads the environment.
+	Getenv func(string) string
+	// Dir is the working directory, where the configuration is searched.
+	Dir string
+}
+
+// exitError carries an exit code out of a command that has already told the
+// user what happened.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
+var Version = "dev"
+
+// NewRootCommand builds the plimsoll command tree.
+func NewRootCommand(s Streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "plimsoll",
+		Short: "How far a Kubernetes cluster and its workloads are from production-ready",
+		Long: `plimsoll audits Kubernetes manifests against production-readiness checklists:
+workloads, security, governance and upgrade readiness, item by item, with
+evidence, and scores readiness per layer and per namespace. What it cannot
+assess from its inputs is reported as not assessed, never counted as passed.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	root.AddCommand(newAuditCommand(s), newChecksCommand(s), newVersionCommand(s))
+	return root
+}
+
+// Main runs plimsoll with args and returns the exit code.
+func Main(ctx context.Context, args []string, s Streams) int {
+	root := NewRootCommand(s)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(s.Err, "plimsoll:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(s.Err, "plimsoll:", err)
+	return ExitPartial
+}
