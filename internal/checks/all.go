@@ -16,6 +16,7 @@ func All() []*check.Check {
 		networkPolicyChecks(),
 		governanceChecks(),
 		upgradeChecks(),
+		exposureChecks(),
 	} {
 		all = append(all, family...)
 	}

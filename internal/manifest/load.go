@@ -138,6 +138,9 @@ func expand(root string) (files, skipped []string, err error) {
 			}
 			return nil
 		}
+		if strings.HasPrefix(d.Name(), ".") {
+			return nil // .plimsoll.yaml and other dotfiles are not manifests
+		}
 		switch strings.ToLower(filepath.Ext(path)) {
 		case ".yaml", ".yml", ".json":
 		default:
@@ -260,7 +263,8 @@ func Parse(name string, data []byte, src inventory.Source) Result {
 
 func parseDocument(doc document, src inventory.Source) ([]*inventory.Object, *Error) {
 	var root yaml.Node
-	if err := yaml.Unmarshal(doc.text, &root); err != nil {
+	text, _ := skimCRD(doc.text)
+	if err := yaml.Unmarshal(text, &root); err != nil {
 		line, msg := parseError(err, doc.line)
 		return nil, &Error{Line: line, Err: errors.New(msg)}
 	}

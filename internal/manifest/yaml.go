@@ -260,3 +260,86 @@ func lineOf(n *yaml.Node, path []string) int {
 	}
 	return 0
 }
+
+// crdKeep are the spec fields of a CustomResourceDefinition that plimsoll
+// reads; the rest (the OpenAPI schemas) is most of the bytes of a typical
+// install and is never needed.
+var crdKeep = map[string]bool{"group": true, "names": true, "scope": true}
+
+// skimCRD blanks the lines of a block-style CustomResourceDefinition's spec
+// other than crdKeep, so the schemas are never parsed: on real installs
+// they are about nine tenths of all bytes. Lines are blanked, not removed,
+// so every line number stays right. Any layout it does not recognise (JSON,
+// flow style, tabs) is left for the full parse.
+func skimCRD(text []byte) ([]byte, bool) {
+	lines := bytes.SplitAfter(text, []byte("\n"))
+	isCRD, spec := false, -1
+	for i, l := range lines {
+		switch key, rest := topLevelKey(l); key {
+		case "kind":
+			isCRD = rest == "CustomResourceDefinition"
+		case "spec":
+			if rest != "" {
+				return text, false // spec: {...} on one line
+			}
+			spec = i
+		}
+	}
+	if !isCRD || spec < 0 {
+		return text, false
+	}
+	childIndent, keep := -1, false
+	out := make([][]byte, len(lines))
+	copy(out, lines)
+	for i := spec + 1; i < len(lines); i++ {
+		l := lines[i]
+		trimmed := bytes.TrimLeft(l, " ")
+		indent := len(l) - len(trimmed)
+		content := len(bytes.TrimSpace(trimmed)) > 0 && trimmed[0] != '#'
+		if content && indent == 0 {
+			break // the next top-level key
+		}
+		if bytes.HasPrefix(trimmed, []byte("\t")) {
+			return text, false
+		}
+		if content && childIndent < 0 {
+			childIndent = indent
+		}
+		if content && indent == childIndent {
+			if trimmed[0] == '-' {
+				return text, false
+			}
+			key, _, _ := bytes.Cut(trimmed, []byte(":"))
+			keep = crdKeep[string(bytes.Trim(key, `"' `))]
+		}
+		if !keep {
+			out[i] = newlineOf(l)
+		}
+	}
+	return bytes.Join(out, nil), true
+}
+
+// topLevelKey reads "key: value" from a line that starts at column 0.
+func topLevelKey(line []byte) (key, value string) {
+	if len(line) == 0 || line[0] == ' ' || line[0] == '\t' || line[0] == '#' {
+		return "", ""
+	}
+	k, v, ok := bytes.Cut(line, []byte(":"))
+	if !ok {
+		return "", ""
+	}
+	if c := bytes.IndexByte(v, '#'); c >= 0 {
+		v = v[:c]
+	}
+	return string(k), string(bytes.Trim(bytes.TrimSpace(v), `"'`))
+}
+
+func newlineOf(l []byte) []byte {
+	if bytes.HasSuffix(l, []byte("\r\n")) {
+		return []byte("\r\n")
+	}
+	if bytes.HasSuffix(l, []byte("\n")) {
+		return []byte("\n")
+	}
+	return nil
+}

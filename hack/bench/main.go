@@ -1,0 +1,322 @@
+// Command bench measures plimsoll on a large manifest corpus and prints the
+// wall time, CPU time and peak memory of: the full audit with every check,
+// decoding the same YAML alone, and kube-score on the same files, all in one
+// run on the same machine.
+//
+// It multiplies ../shared/corpus (real public manifests) until it holds
+// about -objects objects, giving every copy its own namespaces and
+// cluster-scoped names, so the copies are distinct objects rather than
+// duplicates.
+//
+//	go run ./hack/bench                 # about 20,000 objects
+//	go run ./hack/bench -objects 5000 -runs 5
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/manifest"
+)
+
+const kubeScore = "github.com/zegl/kube-score/cmd/kube-score@v1.20.0"
+
+func main() {
+	if len(os.Args) > 2 && os.Args[1] == "decode" {
+		// The decode-only run: read and decode every file, nothing else.
+		res := manifest.Load(context.Background(), os.Args[2:], manifest.Options{})
+		fmt.Fprintf(os.Stderr, "decoded %d objects, %d errors\n", len(res.Objects), len(res.Errors))
+		return
+	}
+	corpus := flag.String("corpus", "../shared/corpus", "real manifests to multiply")
+	objects := flag.Int("objects", 20000, "about how many objects the multiplied corpus holds")
+	runs := flag.Int("runs", 3, "runs of each measurement; the best is reported")
+	work := flag.String("dir", "hack/.bench", "working directory for the corpus and binaries")
+	skipKubeScore := flag.Bool("no-kube-score", false, "do not run kube-score")
+	flag.Parse()
+	if err := run(*corpus, *objects, *runs, *work, *skipKubeScore); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(corpus string, objects, runs int, work string, skipKubeScore bool) error {
+	work, _ = filepath.Abs(work)
+	dir := filepath.Join(work, "corpus")
+	bin := filepath.Join(work, "bin")
+	n, files, err := multiply(corpus, dir, objects)
+	if err != nil {
+		return err
+	}
+	var size int64
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			size += fi.Size()
+		}
+	}
+	fmt.Printf("corpus: %d objects in %d files, %.1f MB (%s multiplied)\n", n, len(files), float64(size)/1e6, corpus)
+	fmt.Printf("machine: %d CPUs, %s\n\n", runtime.NumCPU(), runtime.Version())
+
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	plimsoll := filepath.Join(bin, "plimsoll")
+	self := filepath.Join(bin, "bench")
+	if err := goBuild(plimsoll, "./cmd/plimsoll"); err != nil {
+		return err
+	}
+	if err := goBuild(self, "./hack/bench"); err != nil {
+		return err
+	}
+	cases := []struct {
+		name string
+		argv []string
+	}{
+		{"plimsoll audit (every check)", []string{plimsoll, "audit", dir, "-o", "json"}},
+		{"decode only (plimsoll's loader)", append([]string{self, "decode"}, dir)},
+	}
+	if !skipKubeScore {
+		ks, err := ensureKubeScore(bin)
+		if err != nil {
+			return err
+		}
+		cases = append(cases, struct {
+			name string
+			argv []string
+		}{"kube-score v1.20.0 score", append([]string{ks, "score", "--output-format", "ci"}, files...)})
+	}
+	fmt.Printf("%-34s %9s %9s %9s\n", "run (best of "+fmt.Sprint(runs)+")", "wall", "cpu", "peak RSS")
+	var walls []time.Duration
+	for _, c := range cases {
+		best := measurement{wall: time.Hour}
+		for i := 0; i < runs; i++ {
+			m, err := measure(c.argv)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			if m.wall < best.wall {
+				best = m
+			}
+		}
+		walls = append(walls, best.wall)
+		fmt.Printf("%-34s %8.2fs %8.2fs %7d MB\n", c.name, best.wall.Seconds(), best.cpu.Seconds(), best.rss>>20)
+	}
+	if len(walls) == 3 {
+		fmt.Printf("\nplimsoll audit is %.1fx faster than kube-score; %.2fx the decode-only time\n",
+			walls[2].Seconds()/walls[0].Seconds(), walls[0].Seconds()/walls[1].Seconds())
+	}
+	return nil
+}
+
+type measurement struct {
+	wall, cpu time.Duration
+	rss       int64
+}
+
+// measure runs a command and reads its wall time, its CPU time (user and
+// system: more than the wall time means more than one core was used) and
+// its peak resident memory from the kernel's accounting.
+func measure(argv []string) (measurement, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = nil, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if cmd.ProcessState == nil {
+		return measurement{}, err
+	}
+	// Audits that find failures exit 0 or 1; kube-score exits 1 on
+	// findings. Only a crash or a partial run is an error here.
+	if code := cmd.ProcessState.ExitCode(); code > 1 {
+		return measurement{}, fmt.Errorf("exit %d: %s", code, lastLines(stderr.String(), 5))
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return measurement{
+		wall: wall,
+		cpu:  cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
+		rss:  ru.Maxrss << 10, // kilobytes on Linux
+	}, nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func goBuild(out, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
+}
+
+func ensureKubeScore(bin string) (string, error) {
+	path := filepath.Join(bin, "kube-score")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	fmt.Fprintln(os.Stderr, "installing", kubeScore)
+	cmd := exec.Command("go", "install", kubeScore)
+	cmd.Env = append(os.Environ(), "GOBIN="+bin)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return path, cmd.Run()
+}
+
+// multiply writes copies of every corpus file into dir until the copies
+// hold at least target objects. Copy i puts every namespaced object in a
+// namespace of its own ("<namespace>-c<i>", or "corpus-c<i>" for objects
+// that name none) and suffixes cluster-scoped names, so no two copies
+// declare the same object. It returns the object count and the files.
+func multiply(corpus, dir string, target int) (int, []string, error) {
+	var sources []string
+	err := filepath.WalkDir(corpus, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			switch filepath.Ext(p) {
+			case ".yaml", ".yml", ".json":
+				sources = append(sources, p)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	sort.Strings(sources)
+	perCopy := 0
+	for _, s := range sources {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			return 0, nil, err
+		}
+		perCopy += len(manifest.Parse(s, data, inventory.Source{}).Objects)
+	}
+	if perCopy == 0 {
+		return 0, nil, fmt.Errorf("no objects in %s", corpus)
+	}
+	copies := (target + perCopy - 1) / perCopy
+	stamp := filepath.Join(dir, fmt.Sprintf(".copies-%d-%d", copies, perCopy))
+	var files []string
+	for i := 1; i <= copies; i++ {
+		for _, s := range sources {
+			rel, _ := filepath.Rel(corpus, s)
+			files = append(files, filepath.Join(dir, fmt.Sprintf("c%03d", i), strings.ReplaceAll(rel, string(filepath.Separator), "__")+".yaml"))
+		}
+	}
+	if _, err := os.Stat(stamp); err == nil {
+		return copies * perCopy, files, nil // already written
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return 0, nil, err
+	}
+	k := 0
+	for i := 1; i <= copies; i++ {
+		for _, s := range sources {
+			data, err := os.ReadFile(s)
+			if err != nil {
+				return 0, nil, err
+			}
+			out, err := rename(data, fmt.Sprintf("-c%d", i))
+			if err != nil {
+				return 0, nil, fmt.Errorf("%s: %w", s, err)
+			}
+			if err := os.MkdirAll(filepath.Dir(files[k]), 0o755); err != nil {
+				return 0, nil, err
+			}
+			if err := os.WriteFile(files[k], out, 0o644); err != nil {
+				return 0, nil, err
+			}
+			k++
+		}
+	}
+	return copies * perCopy, files, os.WriteFile(stamp, nil, 0o644)
+}
+
+// rename rewrites every document of a YAML stream for one copy.
+func rename(data []byte, suffix string) ([]byte, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	for {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			if err.Error() == "EOF" {
+				break
+			}
+			return nil, err
+		}
+		if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		renameObject(doc.Content[0], suffix)
+		if err := enc.Encode(&doc); err != nil {
+			return nil, err
+		}
+	}
+	return out.Bytes(), enc.Close()
+}
+
+func renameObject(obj *yaml.Node, suffix string) {
+	kind := scalar(obj, "kind")
+	if strings.HasSuffix(kind, "List") {
+		if items := field(obj, "items"); items != nil {
+			for _, it := range items.Content {
+				renameObject(it, suffix)
+			}
+		}
+		return
+	}
+	meta := field(obj, "metadata")
+	if meta == nil {
+		return
+	}
+	switch {
+	case kind == "Namespace" || inventory.IsClusterScoped(kind):
+		if n := field(meta, "name"); n != nil {
+			n.Value += suffix
+		}
+	default:
+		if ns := field(meta, "namespace"); ns != nil {
+			ns.Value += suffix
+		} else {
+			meta.Content = append(meta.Content,
+				&yaml.Node{Kind: yaml.ScalarNode, Value: "namespace"},
+				&yaml.Node{Kind: yaml.ScalarNode, Value: "corpus" + suffix})
+		}
+	}
+}
+
+func field(m *yaml.Node, key string) *yaml.Node {
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func scalar(m *yaml.Node, key string) string {
+	if n := field(m, key); n != nil {
+		return n.Value
+	}
+	return ""
+}
