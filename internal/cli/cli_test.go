@@ -590,3 +590,21 @@ func TestAuditConfigExemptions(t *testing.T) {
 		t.Errorf("got %d exempted, want 1", r.Summary.Exempted)
 	}
 }
+
+func TestAuditTextPointsAtARealFlag(t *testing.T) {
+	// More exemptions than the text report lists: it points at the JSON
+	// report for the rest, and the flag it names must exist.
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := 0; i < 25; i++ {
+		b.WriteString("---\n" + strings.Replace(strings.Replace(webDeployment, "name: web\n", "name: web-"+strconv.Itoa(i)+"\n", 1),
+			"  namespace: shop\n", "  namespace: shop\n  annotations: {plimsoll.dev/ignore: image-tag-latest, plimsoll.dev/ignore-reason: test}\n", 1))
+	}
+	file := write(t, dir, "many.yaml", b.String())
+	o := run(t, "audit", file)
+	wantCode(t, o, ExitOK)
+	if !strings.Contains(o.out, "and 5 more (see -o json)") {
+		t.Fatalf("got:\n%s\nwant the exemption list cut at 20 with a pointer to -o json", o.out)
+	}
+	wantCode(t, run(t, "audit", file, "-o", "json"), ExitOK)
+}
