@@ -53,22 +53,22 @@ func TestDecodeErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			yaml: "checks:\n  disable: [alpha]\nexemptons: []\n",
-			want: []string{"exemptons", "line 3"},
+			want: []string{`line 3: unknown key "exemptons"`},
 		},
 		{
 			name: "unknown nested key",
 			yaml: "checks:\n  disable: [alpha]\n  disabel: [beta]\n",
-			want: []string{"disabel", "line 3"},
+			want: []string{`line 3: unknown key "disabel"`},
 		},
 		{
 			name: "unknown parameter",
 			yaml: "parameters:\n  minReplicas: 3\n  minReplica: 2\n",
-			want: []string{"minReplica", "line 3"},
+			want: []string{`line 3: unknown key "minReplica"`},
 		},
 		{
 			name: "unknown exemption key",
 			yaml: "exemptions:\n  - checks: [alpha]\n    reason: legacy\n    namespace: [shop]\n",
-			want: []string{"namespace", "line 4"},
+			want: []string{`line 4: unknown key "namespace"`},
 		},
 		{
 			name: "unknown check in enable",
@@ -129,6 +129,9 @@ func TestDecodeErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := decode(t, tt.yaml)
+			if err != nil && (strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "config.")) {
+				t.Errorf("got error %q, want one line without Go type names", err)
+			}
 			if err == nil {
 				t.Fatalf("got config %+v, want an error", c)
 			}
@@ -138,6 +141,14 @@ func TestDecodeErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDecodeReportsEveryUnknownKey(t *testing.T) {
+	_, err := decode(t, "checks:\n  disabel: [alpha]\nparameter: {}\n")
+	want := `line 2: unknown key "disabel"; line 3: unknown key "parameter"`
+	if err == nil || err.Error() != want {
+		t.Errorf("got error %v, want %q", err, want)
 	}
 }
 
