@@ -191,6 +191,12 @@ func TestChecksExplain(t *testing.T) {
 			t.Errorf("got:\n%s\nwant it to contain %q", o.out, want)
 		}
 	}
+	// The labelled facts line up.
+	for _, label := range []string{"Layer:      " + string(c.Layer), "Severity:   " + c.Severity.String(), "Applies to: ", "Checklist:  " + c.Seed} {
+		if !strings.Contains(o.out, "\n"+label) {
+			t.Errorf("got:\n%s\nwant a line starting %q", o.out, label)
+		}
+	}
 	// The example is indented as a whole, so it can be copied out.
 	example := o.out[strings.Index(o.out, "An example that passes:\n")+len("An example that passes:\n"):]
 	for _, l := range strings.Split(strings.TrimSuffix(example, "\n"), "\n") {
