@@ -53,6 +53,10 @@ type Coverage struct {
 // cannot be judged from manifests.
 const NotAssessedLayerReason = "manifests cannot show what a cluster runs; audit a live cluster or a snapshot"
 
+// InfoOnlyLayerReason is why a layer whose only judged checks are info
+// checks has no score.
+const InfoOnlyLayerReason = "only info checks judged anything, and they carry no weight"
+
 type tallyW struct{ pass, total int }
 
 func (t tallyW) score() *float64 {
@@ -139,6 +143,11 @@ func score(a *Audit) Score {
 			ls.Reason = "none of its checks could be assessed"
 		case layers[l] == nil:
 			ls.Reason = "nothing in the inputs for its checks to judge"
+		case layers[l].total == 0:
+			// Only info checks judged anything, and they weigh nothing:
+			// without this the layer would have neither a score nor a
+			// reason, which the report schema does not allow.
+			ls.Reason = InfoOnlyLayerReason
 		default:
 			ls.Score = layers[l].score()
 		}

@@ -74,7 +74,7 @@ func newExplainCommand(s Streams) *cobra.Command {
 			if c.Optional {
 				optional = " (optional: enable it in the configuration's checks.enable)"
 			}
-			fmt.Fprintf(s.Out, "%s: %s%s\n\nLayer:     %s\nSeverity:  %s\nApplies to: %s\nChecklist: %s\n\nWhy it matters:\n  %s\n\nHow to fix:\n  %s\n\nAn example that passes:\n%s",
+			fmt.Fprintf(s.Out, "%s: %s%s\n\nLayer:      %s\nSeverity:   %s\nApplies to: %s\nChecklist:  %s\n\nWhy it matters:\n  %s\n\nHow to fix:\n  %s\n\nAn example that passes:\n%s",
 				c.ID, c.Title, optional, c.Layer, c.Severity, strings.Join(c.Kinds, ", "), c.Seed,
 				c.Rationale, c.Remediation, indent(c.Example, "  "))
 			return nil

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -112,12 +113,30 @@ func Decode(r io.Reader, reg *check.Registry) (*Config, error) {
 	dec := yaml.NewDecoder(r)
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, decodeError(err)
 	}
 	if err := c.validate(reg); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// unknownField matches yaml.v3's report of an unknown key, which names a Go
+// type users never see.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// decodeError words a decoding error for users: one line, each problem
+// with its line, unknown keys called keys.
+func decodeError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		msgs[i] = unknownField.ReplaceAllString(m, `unknown key "$1"`)
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 func (c *Config) validate(reg *check.Registry) error {

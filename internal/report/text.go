@@ -344,7 +344,7 @@ func (t *textWriter) exempted(r *Report) {
 			t.wrapped("    ", 4, res.Message)
 		}
 		if n > maxExempted {
-			t.line(fmt.Sprintf("  and %d more (see --format json)", n-maxExempted))
+			t.line(fmt.Sprintf("  and %d more (see -o json)", n-maxExempted))
 		}
 		t.line("")
 	}
