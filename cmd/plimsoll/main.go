@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
@@ -22,6 +23,7 @@ func main() {
 		OutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
 		Getenv:        os.Getenv,
 		Dir:           dir,
+		Now:           time.Now,
 	}
 	code := cli.Main(ctx, os.Args[1:], streams)
 	stop()

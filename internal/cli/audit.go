@@ -105,7 +105,7 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 		Registry:               reg,
 		Config:                 cfg,
 		NoAnnotationExemptions: o.noAnnotationExemptions,
-		Now:                    time.Now(),
+		Now:                    now(s),
 	})
 	in := report.Input{Tool: "plimsoll", Version: Version, Sources: sources, Skipped: loaded.Skipped}
 	for _, e := range loaded.Errors {
@@ -188,6 +188,13 @@ func gate(a *audit.Audit, failOn *check.Severity, minScore float64, minScoreSet 
 		return ""
 	}
 	return "gate failed: " + strings.Join(reasons, "; ")
+}
+
+func now(s Streams) time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 func contains(list []string, s string) bool {

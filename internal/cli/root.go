@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -31,6 +32,8 @@ type Streams struct {
 	Getenv func(string) string
 	// Dir is the working directory, where the configuration is searched.
 	Dir string
+	// Now is the clock exemption expiry is judged by; nil means time.Now.
+	Now func() time.Time
 }
 
 // exitError carries an exit code out of a command that has already told the
