@@ -213,6 +213,22 @@ func scalar(n *yaml.Node) (any, error) {
 	return nil, &lineError{n.Line, fmt.Sprintf("cannot read %s value %q", n.ShortTag(), n.Value)}
 }
 
+// parserProblems are the messages of yaml.v3's parser errors, as opposed
+// to its scanner errors: their line number is 0-based.
+var parserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found undefined tag handle":             true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
 // parseError turns a yaml.v3 error into one with a line in the file.
 func parseError(err error, offset int) (int, string) {
 	var te *yaml.TypeError
@@ -225,7 +241,13 @@ func parseError(err error, offset int) (int, string) {
 		rest := msg[len("line "):]
 		if i := strings.Index(rest, ":"); i > 0 {
 			if n, convErr := strconv.Atoi(rest[:i]); convErr == nil {
-				return offset + n - 1, strings.TrimSpace(rest[i+1:])
+				msg = strings.TrimSpace(rest[i+1:])
+				if parserProblems[msg] {
+					// yaml.v3 reports a parser error at its 0-based mark
+					// (only scanner errors get the +1), one line early.
+					n++
+				}
+				return offset + n - 1, msg
 			}
 		}
 	}
