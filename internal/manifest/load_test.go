@@ -212,6 +212,18 @@ items:
 			wantFiles: 4,
 		},
 		{
+			name: "directives",
+			files: map[string]string{
+				// yaml.v3 reads YAML 1.1 only.
+				"directives.yaml": "%YAML 1.1\n---\n" + cmA + "...\n%YAML 1.2\n---\n" + cmC +
+					"...\n# b comes next\n%YAML 1.1\n%TAG !k! tag:k8s.io,2024:\n--- !k!ConfigMap\n" + cmB,
+			},
+			paths:       []string{"directives.yaml"},
+			wantErrors:  []string{"directives.yaml:8: found incompatible YAML document"},
+			wantObjects: []string{"directives.yaml:3 ConfigMap a", "directives.yaml:18 ConfigMap b"},
+			wantFiles:   1,
+		},
+		{
 			name: "block mapping on the marker line",
 			files: map[string]string{
 				"marker.yaml": cmA + "--- apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n---\n" + cmC,

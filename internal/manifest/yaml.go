@@ -41,11 +41,12 @@ func splitDocuments(data []byte) []document {
 		switch {
 		case isMarker(l, "---"):
 			// The marker line opens the next document ("--- !tag" or
-			// "--- {a: 1}" carry content).
-			if pos > start {
+			// "--- {a: 1}" carry content). Directives before it (%YAML,
+			// %TAG) belong to that document.
+			if pos > start && !directivesOnly(data[start:pos]) {
 				docs = append(docs, document{data[start:pos], startLine})
+				start, startLine = pos, line
 			}
-			start, startLine = pos, line
 		case isMarker(l, "..."):
 			if pos > start {
 				docs = append(docs, document{data[start:pos], startLine})
@@ -59,6 +60,23 @@ func splitDocuments(data []byte) []document {
 		docs = append(docs, document{data[start:], startLine})
 	}
 	return docs
+}
+
+// directivesOnly reports whether text holds at least one directive and
+// nothing else but comments and blank lines.
+func directivesOnly(text []byte) bool {
+	found := false
+	for _, l := range bytes.Split(text, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		switch {
+		case len(l) == 0 || l[0] == '#':
+		case l[0] == '%':
+			found = true
+		default:
+			return false
+		}
+	}
+	return found
 }
 
 func isMarker(line []byte, marker string) bool {
