@@ -182,6 +182,17 @@ items:
 			wantFiles:   2,
 		},
 		{
+			name: "duplicate key in a later document",
+			files: map[string]string{
+				"multi.yaml": cmA + "---\n" + cmB + "  labels:\n    app: b\n    tier: web\n    app: c\n---\n" + cmC,
+				"good.yaml":  good,
+			},
+			paths:       []string{"good.yaml", "multi.yaml"},
+			wantErrors:  []string{`multi.yaml:13: duplicate key "app" (first at line 11)`},
+			wantObjects: append([]string{"multi.yaml:1 ConfigMap a", "multi.yaml:15 ConfigMap c"}, goodObjects...),
+			wantFiles:   2,
+		},
+		{
 			name: "string where an int32 is wanted",
 			files: map[string]string{
 				"deploy.yaml": cmA + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: \"3\"\n",

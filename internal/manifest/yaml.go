@@ -99,6 +99,8 @@ func (e *lineError) Error() string { return e.msg }
 // apimachinery decodes, refusing duplicate keys and alias bombs.
 type converter struct {
 	aliased int
+	// offset turns a line of the document into a line of the file.
+	offset int
 }
 
 func (c *converter) value(n *yaml.Node, viaAlias bool) (any, error) {
@@ -152,7 +154,7 @@ func (c *converter) mapping(n *yaml.Node, viaAlias bool) (map[string]any, error)
 		}
 		key := k.Value
 		if first, dup := keyLine[key]; dup {
-			return nil, &lineError{k.Line, fmt.Sprintf("duplicate key %q (first at line %d)", key, first)}
+			return nil, &lineError{k.Line, fmt.Sprintf("duplicate key %q (first at line %d)", key, first+c.offset)}
 		}
 		keyLine[key] = k.Line
 		val, err := c.value(v, viaAlias)
