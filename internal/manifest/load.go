@@ -276,7 +276,7 @@ func parseDocument(doc document, src inventory.Source) ([]*inventory.Object, *Er
 	if body.Kind != yaml.MappingNode {
 		return nil, &Error{Line: at(body), Err: errors.New("document is not a mapping, so not a Kubernetes object")}
 	}
-	var c converter
+	c := converter{offset: doc.line - 1}
 	v, err := c.value(body, false)
 	if err != nil {
 		var le *lineError

@@ -41,11 +41,12 @@ func splitDocuments(data []byte) []document {
 		switch {
 		case isMarker(l, "---"):
 			// The marker line opens the next document ("--- !tag" or
-			// "--- {a: 1}" carry content).
-			if pos > start {
+			// "--- {a: 1}" carry content). Directives before it (%YAML,
+			// %TAG) belong to that document.
+			if pos > start && !directivesOnly(data[start:pos]) {
 				docs = append(docs, document{data[start:pos], startLine})
+				start, startLine = pos, line
 			}
-			start, startLine = pos, line
 		case isMarker(l, "..."):
 			if pos > start {
 				docs = append(docs, document{data[start:pos], startLine})
@@ -59,6 +60,23 @@ func splitDocuments(data []byte) []document {
 		docs = append(docs, document{data[start:], startLine})
 	}
 	return docs
+}
+
+// directivesOnly reports whether text holds at least one directive and
+// nothing else but comments and blank lines.
+func directivesOnly(text []byte) bool {
+	found := false
+	for _, l := range bytes.Split(text, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		switch {
+		case len(l) == 0 || l[0] == '#':
+		case l[0] == '%':
+			found = true
+		default:
+			return false
+		}
+	}
+	return found
 }
 
 func isMarker(line []byte, marker string) bool {
@@ -81,6 +99,8 @@ func (e *lineError) Error() string { return e.msg }
 // apimachinery decodes, refusing duplicate keys and alias bombs.
 type converter struct {
 	aliased int
+	// offset turns a line of the document into a line of the file.
+	offset int
 }
 
 func (c *converter) value(n *yaml.Node, viaAlias bool) (any, error) {
@@ -134,7 +154,7 @@ func (c *converter) mapping(n *yaml.Node, viaAlias bool) (map[string]any, error)
 		}
 		key := k.Value
 		if first, dup := keyLine[key]; dup {
-			return nil, &lineError{k.Line, fmt.Sprintf("duplicate key %q (first at line %d)", key, first)}
+			return nil, &lineError{k.Line, fmt.Sprintf("duplicate key %q (first at line %d)", key, first+c.offset)}
 		}
 		keyLine[key] = k.Line
 		val, err := c.value(v, viaAlias)
@@ -213,6 +233,22 @@ func scalar(n *yaml.Node) (any, error) {
 	return nil, &lineError{n.Line, fmt.Sprintf("cannot read %s value %q", n.ShortTag(), n.Value)}
 }
 
+// parserProblems are the messages of yaml.v3's parser errors, as opposed
+// to its scanner errors: their line number is 0-based.
+var parserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found undefined tag handle":             true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
 // parseError turns a yaml.v3 error into one with a line in the file.
 func parseError(err error, offset int) (int, string) {
 	var te *yaml.TypeError
@@ -225,7 +261,13 @@ func parseError(err error, offset int) (int, string) {
 		rest := msg[len("line "):]
 		if i := strings.Index(rest, ":"); i > 0 {
 			if n, convErr := strconv.Atoi(rest[:i]); convErr == nil {
-				return offset + n - 1, strings.TrimSpace(rest[i+1:])
+				msg = strings.TrimSpace(rest[i+1:])
+				if parserProblems[msg] {
+					// yaml.v3 reports a parser error at its 0-based mark
+					// (only scanner errors get the +1), one line early.
+					n++
+				}
+				return offset + n - 1, msg
 			}
 		}
 	}

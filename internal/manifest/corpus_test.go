@@ -1,0 +1,95 @@
+package manifest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestLoadCorpus reads every file of the real-world corpus in shared/corpus.
+// The object counts per kind are pinned, so a document that is silently
+// dropped (or split, or read twice) fails the test even when no error is
+// reported.
+func TestLoadCorpus(t *testing.T) {
+	corpus := filepath.Join(repoRoot(t), "..", "shared", "corpus")
+	if _, err := os.Stat(corpus); err != nil {
+		t.Fatalf("the corpus must sit beside the repository (shared/ next to the clone): %v", err)
+	}
+	res := Load(context.Background(), []string{corpus}, Options{})
+	for _, e := range res.Errors {
+		t.Errorf("got error %v, want none", e)
+	}
+	if len(res.Skipped) != 0 {
+		t.Errorf("got skipped %q, want none", res.Skipped)
+	}
+	if want := 473; res.Files != want {
+		t.Errorf("got %d files read, want %d", res.Files, want)
+	}
+	if want := 1089; len(res.Objects) != want {
+		t.Errorf("got %d objects, want %d", len(res.Objects), want)
+	}
+	got := map[string]int{}
+	for _, o := range res.Objects {
+		if o.Kind == "" || o.Name == "" {
+			t.Errorf("got an object without kind or name at %s", o.Source)
+		}
+		got[o.KindKey()]++
+	}
+	want := map[string]int{
+		"APIService.apiregistration.k8s.io":                     2,
+		"Alertmanager.monitoring.coreos.com":                    1,
+		"Application.argoproj.io":                               6,
+		"CSIDriver.storage.k8s.io":                              1,
+		"Certificate.certmanager.k8s.io":                        1,
+		"ClusterFederatedTrustDomain.spire.spiffe.io":           1,
+		"ClusterIssuer.certmanager.k8s.io":                      1,
+		"ClusterRole":                                           42,
+		"ClusterRoleBinding":                                    40,
+		"ConfigMap":                                             45,
+		"CustomResourceDefinition.apiextensions.k8s.io":         23,
+		"DaemonSet":                                             7,
+		"Deployment":                                            136,
+		"DestinationRule.networking.istio.io":                   13,
+		"Endpoints.":                                            2,
+		"EnvoyFilter.networking.istio.io":                       3,
+		"Gateway.gateway.networking.k8s.io":                     8,
+		"Gateway.networking.istio.io":                           9,
+		"HTTPRoute.gateway.networking.k8s.io":                   15,
+		"HorizontalPodAutoscaler":                               2,
+		"Ingress":                                               2,
+		"IngressClass":                                          2,
+		"InitializerConfiguration.admissionregistration.k8s.io": 1,
+		"Job": 6,
+		"MutatingWebhookConfiguration.admissionregistration.k8s.io": 1,
+		"Namespace":                            9,
+		"NetworkPolicy":                        40,
+		"PersistentVolume.":                    6,
+		"PersistentVolumeClaim":                23,
+		"Pod":                                  57,
+		"PodDisruptionBudget":                  23,
+		"PodMonitor.monitoring.coreos.com":     1,
+		"PodSecurityPolicy.policy":             3,
+		"Prometheus.monitoring.coreos.com":     1,
+		"PrometheusRule.monitoring.coreos.com": 2,
+		"ReplicationController":                35,
+		"Role":                                 29,
+		"RoleBinding":                          31,
+		"Secret":                               35,
+		"Service":                              221,
+		"ServiceAccount":                       92,
+		"ServiceEntry.networking.istio.io":     11,
+		"ServiceMonitor.monitoring.coreos.com": 17,
+		"StatefulSet":                          20,
+		"StorageClass":                         23,
+		"TCPRoute.gateway.networking.k8s.io":   2,
+		"Telemetry.telemetry.istio.io":         2,
+		"ValidatingWebhookConfiguration.admissionregistration.k8s.io": 4,
+		"VirtualService.networking.istio.io":                          32,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("objects per kind (-want +got):\n%s", diff)
+	}
+}

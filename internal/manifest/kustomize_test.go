@@ -1,0 +1,107 @@
+package manifest
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestLoadKustomize(t *testing.T) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		dir         string
+		wantErrors  []string // with the working directory as <cwd>
+		wantObjects []string // "Source ID"
+		// wantAnnotations are each object's annotations, by ID.
+		wantAnnotations map[string]map[string]string
+		wantReplicas    int32
+	}{
+		{
+			name: "overlay over a base",
+			dir:  "testdata/kustomize/overlay",
+			wantObjects: []string{
+				"testdata/kustomize/base/deployment.yaml (kustomize build testdata/kustomize/overlay) Deployment prod/prod-web",
+				"testdata/kustomize/base/service.yaml (kustomize build testdata/kustomize/overlay) Service prod/prod-web",
+				"testdata/kustomize/overlay/pdb.yaml (kustomize build testdata/kustomize/overlay) PodDisruptionBudget prod/prod-web",
+			},
+			wantAnnotations: map[string]map[string]string{
+				"Deployment prod/prod-web":          {"team": "shop"},
+				"Service prod/prod-web":             nil,
+				"PodDisruptionBudget prod/prod-web": nil,
+			},
+			wantReplicas: 3,
+		},
+		{
+			name: "base alone",
+			dir:  "testdata/kustomize/base",
+			wantObjects: []string{
+				"testdata/kustomize/base/deployment.yaml (kustomize build testdata/kustomize/base) Deployment web",
+				"testdata/kustomize/base/service.yaml (kustomize build testdata/kustomize/base) Service web",
+			},
+			wantAnnotations: map[string]map[string]string{
+				"Deployment web": {"team": "shop"},
+				"Service web":    nil,
+			},
+			wantReplicas: 1,
+		},
+		{
+			name: "missing resource",
+			dir:  "testdata/kustomize/broken",
+			wantErrors: []string{"testdata/kustomize/broken: kustomize build: accumulating resources: " +
+				"accumulation err='accumulating resources from 'missing.yaml': evalsymlink failure on " +
+				"'<cwd>/testdata/kustomize/broken/missing.yaml' : lstat <cwd>/testdata/kustomize/broken/missing.yaml: " +
+				"no such file or directory': must build at directory: not a valid directory: evalsymlink failure on " +
+				"'<cwd>/testdata/kustomize/broken/missing.yaml' : lstat <cwd>/testdata/kustomize/broken/missing.yaml: " +
+				"no such file or directory"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := LoadKustomize(tc.dir)
+			var gotErrors []string
+			for _, e := range errorTexts(res) {
+				gotErrors = append(gotErrors, strings.ReplaceAll(e, cwd, "<cwd>"))
+			}
+			if diff := cmp.Diff(tc.wantErrors, gotErrors); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+			var got []string
+			gotAnnotations := map[string]map[string]string{}
+			var replicas int32
+			for _, o := range res.Objects {
+				got = append(got, fmt.Sprintf("%s %s", o.Source, o.ID()))
+				gotAnnotations[o.ID()] = o.Annotations
+				// The typed object must agree: the origin annotation is
+				// gone from both.
+				if m, ok := o.Typed.(metav1.Object); ok {
+					if diff := cmp.Diff(o.Annotations, m.GetAnnotations()); diff != "" {
+						t.Errorf("%s: typed annotations differ (-object +typed):\n%s", o.ID(), diff)
+					}
+				}
+				if r, ok := o.Replicas(); ok {
+					replicas = r
+				}
+			}
+			if diff := cmp.Diff(tc.wantObjects, got); diff != "" {
+				t.Errorf("objects (-want +got):\n%s", diff)
+			}
+			if len(tc.wantObjects) == 0 {
+				return
+			}
+			if diff := cmp.Diff(tc.wantAnnotations, gotAnnotations); diff != "" {
+				t.Errorf("annotations (-want +got):\n%s", diff)
+			}
+			if replicas != tc.wantReplicas {
+				t.Errorf("got %d replicas, want %d", replicas, tc.wantReplicas)
+			}
+		})
+	}
+}
