@@ -513,13 +513,14 @@ func TestScores(t *testing.T) {
 		gotNS = append(gotNS, nsScore{n.Namespace, fmtScore(n.Score), n.Passed, n.Failed})
 	}
 	wantNS := []nsScore{
-		{"", "100", 3, 0},
-		// a: high, low pass; medium, note fail: (6+1)/(6+3+1) = 70
-		{"a", "70", 2, 2},
-		// b: high, medium pass: 9/9
-		{"b", "100", 2, 0},
-		// c: low passes, medium fails, note passes: 1/4 = 25
-		{"c", "25", 2, 1},
+		// A Namespace's own results count in that namespace: each of a, b
+		// and c also has its Namespace object's medium governance pass (3).
+		// a: high, low, medium pass; medium, note fail: (6+1+3)/(6+3+1+3) = 76.9
+		{"a", "76.9", 3, 2},
+		// b: high, medium, medium pass: 12/12
+		{"b", "100", 3, 0},
+		// c: low, medium pass, medium fails, note passes: (1+3)/(1+3+3) = 57.1
+		{"c", "57.1", 3, 1},
 	}
 	if diff := cmp.Diff(wantNS, gotNS); diff != "" {
 		t.Errorf("namespaces (-want +got):\n%s", diff)

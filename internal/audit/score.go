@@ -110,7 +110,7 @@ func score(a *Audit) Score {
 			layers[r.Check.Layer] = &tallyW{}
 		}
 		add(layers[r.Check.Layer])
-		ns := r.Object.Namespace
+		ns := r.Object.ScoreNamespace()
 		if namespaces[ns] == nil {
 			namespaces[ns] = &tallyW{}
 			nsCounts[ns] = &NamespaceScore{Namespace: ns}

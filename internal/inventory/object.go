@@ -115,3 +115,12 @@ func (o *Object) Label(k string) (string, bool) {
 	v, ok := o.Labels[k]
 	return v, ok
 }
+
+// ScoreNamespace is the namespace whose score the object's results count
+// in: its own, or for a Namespace, the namespace it is.
+func (o *Object) ScoreNamespace() string {
+	if o.key == "Namespace" {
+		return o.Name
+	}
+	return o.Namespace
+}

@@ -162,6 +162,15 @@ type LayerScore struct {
 	Assessed int      `json:"assessed"`
 }
 
+// scoreNamespace mirrors inventory.Object.ScoreNamespace: a Namespace's
+// results belong to the namespace it is.
+func (o Object) scoreNamespace() string {
+	if o.Kind == "Namespace" {
+		return o.Name
+	}
+	return o.Namespace
+}
+
 // NamespaceScore is one namespace's score. Namespace "" holds
 // cluster-scoped objects and objects whose manifests set no namespace.
 type NamespaceScore struct {
