@@ -179,8 +179,9 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 	for _, rs := range perObject {
 		a.Results = append(a.Results, rs...)
 	}
-	tally(a.Results, a.Checks)
-	a.Score = score(a)
+	failed := failedPairs(a.Results)
+	tally(a.Results, a.Checks, failed)
+	a.Score = score(a, failed)
 	return a
 }
 
@@ -277,17 +278,32 @@ func (r *runner) exempted(id string, o *inventory.Object) (string, bool) {
 	return "", false
 }
 
-func tally(results []Result, states []*CheckState) {
+// pair is one check judged on one object; several findings on one object
+// still make one failed pair.
+type pair struct {
+	id string
+	o  *inventory.Object
+}
+
+// failedPairs returns the pairs with at least one failure.
+func failedPairs(results []Result) map[pair]bool {
+	failed := map[pair]bool{}
+	for _, r := range results {
+		if r.Status == Fail {
+			failed[pair{r.Check.ID, r.Object}] = true
+		}
+	}
+	return failed
+}
+
+func tally(results []Result, states []*CheckState, failed map[pair]bool) {
 	byID := map[string]*CheckState{}
 	for _, st := range states {
 		byID[st.Check.ID] = st
 	}
-	// Several findings on one object count as one failed object.
-	type pair struct {
-		id string
-		o  *inventory.Object
+	for p := range failed {
+		byID[p.id].Fail++
 	}
-	failed := map[pair]bool{}
 	for _, res := range results {
 		st := byID[res.Check.ID]
 		switch res.Status {
@@ -297,12 +313,6 @@ func tally(results []Result, states []*CheckState) {
 			st.Skip++
 		case Error:
 			st.Error++
-		case Fail:
-			p := pair{res.Check.ID, res.Object}
-			if !failed[p] {
-				failed[p] = true
-				st.Fail++
-			}
 		}
 	}
 	sort.Slice(states, func(i, j int) bool { return states[i].Check.ID < states[j].Check.ID })

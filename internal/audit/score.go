@@ -71,22 +71,12 @@ func (t tallyW) score() *float64 {
 // a pair passes when the check found nothing wrong with the object. Skips,
 // errors and checks that could not be assessed are left out, never counted
 // as passed.
-func score(a *Audit) Score {
+func score(a *Audit, failed map[pair]bool) Score {
 	var all tallyW
 	layers := map[check.Layer]*tallyW{}
 	namespaces := map[string]*tallyW{}
 	nsCounts := map[string]*NamespaceScore{}
 
-	type pair struct {
-		id string
-		o  *inventory.Object
-	}
-	failed := map[pair]bool{}
-	for _, r := range a.Results {
-		if r.Status == Fail {
-			failed[pair{r.Check.ID, r.Object}] = true
-		}
-	}
 	seen := map[pair]bool{}
 	for _, r := range a.Results {
 		if r.Status != Pass && r.Status != Fail {

@@ -79,7 +79,8 @@ func hpaChecks() []*check.Check {
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				hpa := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
 				target := hpaScaleTarget(c.Inventory, o, hpa)
-				defaulted := limitRangeDefaultsCPU(c.Inventory, target.Namespace)
+				defaults, _ := limitRangeDefaults(c.Inventory, target.Namespace)
+				_, defaulted := defaults[corev1.ResourceCPU]
 				spec := podSpec(target)
 				var out []check.Finding
 				for _, m := range cpuUtilizationMetrics(hpa) {
@@ -91,7 +92,7 @@ func hpaChecks() []*check.Check {
 						if m.container != "" && ct.Name != m.container {
 							continue
 						}
-						if defaulted || containerCPURequested(ct.Container) {
+						if defaulted || requested(ct.Container, corev1.ResourceCPU) {
 							continue
 						}
 						out = append(out, check.Failf(m.path, "%s; container %q of %s has no CPU request (%s.resources.requests.cpu), so utilization cannot be computed and the HPA never scales", m.describe, ct.Name, target.ID(), ct.Path))
@@ -246,17 +247,6 @@ func utilizationSuffix(t autoscalingv2.MetricTarget) string {
 	return fmt.Sprintf(" (%d%%)", *t.AverageUtilization)
 }
 
-// containerCPURequested reports whether a container ends up with a CPU
-// request: set explicitly, or defaulted from its CPU limit, as the API
-// server does when only the limit is given.
-func containerCPURequested(c *corev1.Container) bool {
-	if _, ok := c.Resources.Requests[corev1.ResourceCPU]; ok {
-		return true
-	}
-	_, ok := c.Resources.Limits[corev1.ResourceCPU]
-	return ok
-}
-
 // podLevelCPU reports whether the pod sets pod-level CPU resources, which
 // the HPA uses instead of the containers' requests.
 func podLevelCPU(spec *corev1.PodSpec) bool {
@@ -266,30 +256,6 @@ func podLevelCPU(spec *corev1.PodSpec) bool {
 	_, req := spec.Resources.Requests[corev1.ResourceCPU]
 	_, lim := spec.Resources.Limits[corev1.ResourceCPU]
 	return req || lim
-}
-
-// limitRangeDefaultsCPU reports whether a LimitRange in the namespace gives
-// containers a CPU request when they declare none: defaultRequest directly,
-// or default (the limit), which the request then defaults to.
-func limitRangeDefaultsCPU(inv *inventory.Inventory, namespace string) bool {
-	for _, o := range inv.InNamespace("LimitRange", namespace) {
-		lr, ok := o.Typed.(*corev1.LimitRange)
-		if !ok {
-			continue
-		}
-		for _, item := range lr.Spec.Limits {
-			if item.Type != corev1.LimitTypeContainer {
-				continue
-			}
-			if _, ok := item.DefaultRequest[corev1.ResourceCPU]; ok {
-				return true
-			}
-			if _, ok := item.Default[corev1.ResourceCPU]; ok {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 const exampleHPA = `apiVersion: apps/v1

@@ -122,12 +122,7 @@ func missingResource(o *inventory.Object, inv *inventory.Inventory, name corev1.
 	}
 	var out []check.Finding
 	for _, ct := range containers(o) {
-		if _, ok := ct.Resources.Limits[name]; ok {
-			// A limit without a request also sets the request: the API
-			// server defaults the request to the limit.
-			continue
-		}
-		if _, ok := ct.Resources.Requests[name]; ok && !limit {
+		if _, ok := ct.Resources.Limits[name]; ok || (!limit && requested(ct.Container, name)) {
 			continue
 		}
 		out = append(out, check.Failf(fmt.Sprintf("%s.resources.%s.%s", ct.Path, field, name),
@@ -164,6 +159,17 @@ func limitRangeDefaults(inv *inventory.Inventory, namespace string) (requests, l
 		}
 	}
 	return requests, limits
+}
+
+// requested reports whether a container ends up with a request for the
+// resource: set, or defaulted from its limit, as the API server does when
+// only the limit is given.
+func requested(c *corev1.Container, name corev1.ResourceName) bool {
+	if _, ok := c.Resources.Requests[name]; ok {
+		return true
+	}
+	_, ok := c.Resources.Limits[name]
+	return ok
 }
 
 // addMissing copies into dst the entries of src that dst does not have.

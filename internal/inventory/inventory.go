@@ -30,6 +30,7 @@ type Inventory struct {
 
 	objects    []*Object
 	byKey      map[string][]*Object
+	byKeyNS    map[nameKey][]*Object // name left empty
 	byName     map[nameKey]*Object
 	namespaces []*Object
 	workloads  map[string][]*Object // by namespace
@@ -51,6 +52,7 @@ func Build(mode Mode, objects []*Object) *Inventory {
 	inv := &Inventory{
 		Mode:        mode,
 		byKey:       map[string][]*Object{},
+		byKeyNS:     map[nameKey][]*Object{},
 		byName:      map[nameKey]*Object{},
 		workloads:   map[string][]*Object{},
 		pdbsFor:     map[*Object][]*Object{},
@@ -67,6 +69,8 @@ func Build(mode Mode, objects []*Object) *Inventory {
 
 	for _, o := range objects {
 		inv.byKey[o.key] = append(inv.byKey[o.key], o)
+		ns := nameKey{key: o.key, namespace: o.Namespace}
+		inv.byKeyNS[ns] = append(inv.byKeyNS[ns], o)
 		k := nameKey{o.key, o.Namespace, o.Name}
 		if _, dup := inv.byName[k]; !dup {
 			inv.byName[k] = o
@@ -142,15 +146,10 @@ func (inv *Inventory) Namespaces() []*Object { return inv.namespaces }
 // Workloads returns the top-level workloads of a namespace.
 func (inv *Inventory) Workloads(namespace string) []*Object { return inv.workloads[namespace] }
 
-// InNamespace returns the objects of a kind key in one namespace.
+// InNamespace returns the objects of a kind key in one namespace, sorted.
+// Checks call it for every object they judge, so it is an index lookup.
 func (inv *Inventory) InNamespace(key, namespace string) []*Object {
-	var out []*Object
-	for _, o := range inv.byKey[key] {
-		if o.Namespace == namespace {
-			out = append(out, o)
-		}
-	}
-	return out
+	return inv.byKeyNS[nameKey{key: key, namespace: namespace}]
 }
 
 // PDBs returns the PodDisruptionBudgets whose selector matches a workload's

@@ -336,12 +336,7 @@ func (t *textWriter) exempted(r *Report) {
 			if n++; n > maxExempted {
 				continue
 			}
-			head := "  " + res.Check + "  " + res.Object.ID()
-			if where := res.Source.Where(); where != "" {
-				head += "  " + where
-			}
-			t.line(head)
-			t.wrapped("    ", 4, res.Message)
+			t.listResult(res)
 		}
 		if n > maxExempted {
 			t.line(fmt.Sprintf("  and %d more (see -o json)", n-maxExempted))
@@ -415,12 +410,7 @@ func (t *textWriter) errors(r *Report) {
 		if res.Status != "error" {
 			continue
 		}
-		head := "  " + res.Check + "  " + res.Object.ID()
-		if where := res.Source.Where(); where != "" {
-			head += "  " + where
-		}
-		t.line(head)
-		t.wrapped("    ", 4, res.Message)
+		t.listResult(res)
 	}
 	t.line("")
 }
@@ -443,4 +433,15 @@ func (t *textWriter) inputs(r *Report) {
 		t.line("")
 		t.partial(r)
 	}
+}
+
+// listResult writes one exempted or errored result: check, object, where,
+// then the message indented.
+func (t *textWriter) listResult(res Result) {
+	head := "  " + res.Check + "  " + res.Object.ID()
+	if where := res.Source.Where(); where != "" {
+		head += "  " + where
+	}
+	t.line(head)
+	t.wrapped("    ", 4, res.Message)
 }
