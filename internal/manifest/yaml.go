@@ -314,29 +314,34 @@ var crdKeep = map[string]bool{"group": true, "names": true, "scope": true}
 // so every line number stays right. Any layout it does not recognise (JSON,
 // flow style, tabs) is left for the full parse.
 func skimCRD(text []byte) ([]byte, bool) {
-	lines := bytes.SplitAfter(text, []byte("\n"))
-	isCRD, spec := false, -1
-	for i, l := range lines {
-		switch key, rest := topLevelKey(l); key {
+	if !bytes.Contains(text, []byte("CustomResourceDefinition")) {
+		return text, false // the common case, decided without reading lines
+	}
+	isCRD, spec := false, -1 // spec: the offset of the line after "spec:"
+	for pos := 0; pos < len(text); {
+		line, next := nextLine(text, pos)
+		switch key, rest := topLevelKey(line); key {
 		case "kind":
 			isCRD = rest == "CustomResourceDefinition"
 		case "spec":
 			if rest != "" {
 				return text, false // spec: {...} on one line
 			}
-			spec = i
+			spec = next
 		}
+		pos = next
 	}
 	if !isCRD || spec < 0 {
 		return text, false
 	}
+	out := make([]byte, 0, spec+len(text)/16)
+	out = append(out, text[:spec]...)
 	childIndent, keep := -1, false
-	out := make([][]byte, len(lines))
-	copy(out, lines)
-	for i := spec + 1; i < len(lines); i++ {
-		l := lines[i]
-		trimmed := bytes.TrimLeft(l, " ")
-		indent := len(l) - len(trimmed)
+	pos := spec
+	for pos < len(text) {
+		line, next := nextLine(text, pos)
+		trimmed := bytes.TrimLeft(line, " ")
+		indent := len(line) - len(trimmed)
 		content := len(bytes.TrimSpace(trimmed)) > 0 && trimmed[0] != '#'
 		if content && indent == 0 {
 			break // the next top-level key
@@ -354,11 +359,24 @@ func skimCRD(text []byte) ([]byte, bool) {
 			key, _, _ := bytes.Cut(trimmed, []byte(":"))
 			keep = crdKeep[string(bytes.Trim(key, `"' `))]
 		}
-		if !keep {
-			out[i] = newlineOf(l)
+		if keep {
+			out = append(out, line...)
+		} else {
+			out = append(out, newlineOf(line)...)
 		}
+		pos = next
 	}
-	return bytes.Join(out, nil), true
+	return append(out, text[pos:]...), true
+}
+
+// nextLine returns the line at pos, with its newline, and where the next
+// one starts.
+func nextLine(text []byte, pos int) ([]byte, int) {
+	end := bytes.IndexByte(text[pos:], '\n')
+	if end < 0 {
+		return text[pos:], len(text)
+	}
+	return text[pos : pos+end+1], pos + end + 1
 }
 
 // topLevelKey reads "key: value" from a line that starts at column 0.

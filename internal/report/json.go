@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -21,13 +22,46 @@ func marshalJSON(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// resultsField is how the indented report spells an empty results list.
+const resultsField = "\n  \"results\": []"
+
+// writeJSON streams the results one at a time: on a large cluster they are
+// nearly all of the report, and marshalling them whole held the document
+// three times over (the value, the encoding, the indented copy). The bytes
+// are the same as one indented encoding of the report.
 func writeJSON(w io.Writer, r *Report, _ Options) error {
-	b, err := marshalJSON(r)
+	head := *r
+	head.Results = []Result{}
+	b, err := marshalJSON(&head)
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(b)
-	return err
+	i := bytes.Index(b, []byte(resultsField))
+	if i < 0 || len(r.Results) == 0 {
+		_, err = w.Write(b)
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(b[:i])
+	bw.WriteString("\n  \"results\": [")
+	var item bytes.Buffer
+	enc := json.NewEncoder(&item)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("    ", "  ")
+	for k := range r.Results {
+		item.Reset()
+		if err := enc.Encode(&r.Results[k]); err != nil {
+			return err
+		}
+		if k > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(bytes.TrimSuffix(item.Bytes(), []byte("\n")))
+	}
+	bw.WriteString("\n  ]")
+	bw.Write(b[i+len(resultsField):])
+	return bw.Flush()
 }
 
 // writeYAML writes the same document as writeJSON. It goes through a YAML
