@@ -105,7 +105,7 @@ func writeJUnit(w io.Writer, r *Report, _ Options) error {
 	}
 	at := map[caseKey]int{}
 	for _, res := range r.Results {
-		k := caseKey{res.Check, res.Object.ID(), res.Source}
+		k := caseKey{res.Check, res.Object.ID(), *res.Source}
 		i, ok := at[k]
 		if !ok {
 			i = len(byCheck[res.Check])

@@ -18,6 +18,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
 // The report's schema version and kind. Additive changes (a new field, a
@@ -224,8 +225,10 @@ type Result struct {
 	Severity string `json:"severity"`
 	// Status is pass, fail, skip or error.
 	Status string `json:"status"`
-	Object Object `json:"object"`
-	Source Source `json:"source"`
+	// Object and Source are shared by every result on the same object: a
+	// large audit has hundreds of thousands of results.
+	Object *Object `json:"object"`
+	Source *Source `json:"source"`
 	// Message is the finding for a failure, the reason for a skip and what
 	// went wrong for an error; empty for a pass.
 	Message string `json:"message,omitempty"`
@@ -312,15 +315,28 @@ func Build(a *audit.Audit, in Input) *Report {
 	})
 
 	r.Summary.Objects = a.Objects
+	type shared struct {
+		object *Object
+		source *Source
+	}
+	refs := map[*inventory.Object]shared{}
 	for _, res := range a.Results {
 		o := res.Object
+		ref, ok := refs[o]
+		if !ok {
+			ref = shared{
+				&Object{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name},
+				&Source{File: o.Source.File, Line: o.Source.Line, Origin: o.Source.Origin},
+			}
+			refs[o] = ref
+		}
 		r.Results = append(r.Results, Result{
 			Check:    res.Check.ID,
 			Layer:    string(res.Check.Layer),
 			Severity: res.Severity.String(),
 			Status:   res.Status.String(),
-			Object:   Object{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name},
-			Source:   Source{File: o.Source.File, Line: o.Source.Line, Origin: o.Source.Origin},
+			Object:   ref.object,
+			Source:   ref.source,
 			Message:  res.Message,
 			Path:     res.Path,
 			Exempted: res.Exempted,
