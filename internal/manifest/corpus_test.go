@@ -93,3 +93,15 @@ func TestLoadCorpus(t *testing.T) {
 		t.Errorf("objects per kind (-want +got):\n%s", diff)
 	}
 }
+
+// BenchmarkLoadCorpus measures reading and decoding the corpus; hack/bench
+// measures the whole command on a corpus twenty times larger.
+func BenchmarkLoadCorpus(b *testing.B) {
+	corpus := filepath.Join("..", "..", "..", "shared", "corpus")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if res := Load(context.Background(), []string{corpus}, Options{}); len(res.Errors) > 0 {
+			b.Fatal(res.Errors[0])
+		}
+	}
+}

@@ -234,10 +234,24 @@ func readFile(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if info, err := f.Stat(); err == nil && info.Size() > limit {
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if info.Size() > limit {
 		return nil, fmt.Errorf("%d bytes, larger than the %d-byte limit (--max-file-size)", info.Size(), limit)
 	}
-	return io.ReadAll(io.LimitReader(f, limit+1))
+	if !info.Mode().IsRegular() {
+		return io.ReadAll(io.LimitReader(f, limit+1)) // a pipe or device: size unknown
+	}
+	// Read into a buffer of the file's size: io.ReadAll's growing buffer
+	// allocated more than twice the corpus in garbage.
+	data := make([]byte, info.Size())
+	n, err := io.ReadFull(f, data)
+	if err == io.ErrUnexpectedEOF {
+		err = nil // the file shrank while being read
+	}
+	return data[:n], err
 }
 
 // Parse reads the objects of one YAML or JSON stream. name is the file name

@@ -66,7 +66,9 @@ func splitDocuments(data []byte) []document {
 // nothing else but comments and blank lines.
 func directivesOnly(text []byte) bool {
 	found := false
-	for _, l := range bytes.Split(text, []byte("\n")) {
+	for pos := 0; pos < len(text); {
+		var l []byte
+		l, pos = nextLine(text, pos)
 		l = bytes.TrimSpace(l)
 		switch {
 		case len(l) == 0 || l[0] == '#':
