@@ -45,11 +45,31 @@ func (s Status) String() string {
 // MarshalText writes the status's name.
 func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// Object is what a result keeps of the object it judged: identity and
+// provenance. Results do not hold the inventory, so the decoded objects can
+// be freed once the audit is done; on a large cluster they are most of the
+// memory.
+type Object struct {
+	APIVersion, Kind, Namespace, Name string
+	Source                            inventory.Source
+	// ScoreNamespace is the namespace whose score results on the object
+	// count in (see inventory.Object.ScoreNamespace).
+	ScoreNamespace string
+}
+
+// ID names the object for people, as inventory.Object.ID does.
+func (o *Object) ID() string {
+	if o.Namespace == "" {
+		return o.Kind + " " + o.Name
+	}
+	return o.Kind + " " + o.Namespace + "/" + o.Name
+}
+
 // Result is one check's outcome on one object. A check that finds several
 // things wrong with an object gives one fail result per finding.
 type Result struct {
 	Check    *check.Check
-	Object   *inventory.Object
+	Object   *Object
 	Status   Status
 	Severity check.Severity
 	// Message is the finding for a failure, the reason for a skip, and what
@@ -208,9 +228,13 @@ func (r *runner) object(o *inventory.Object, checks []*CheckState) []Result {
 		// is judged through its controller.
 		return nil
 	}
+	ref := &Object{
+		APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name,
+		Source: o.Source, ScoreNamespace: o.ScoreNamespace(),
+	}
 	var out []Result
 	for _, st := range checks {
-		base := Result{Check: st.Check, Object: o, Severity: st.Severity}
+		base := Result{Check: st.Check, Object: ref, Severity: st.Severity}
 		if reason, ok := r.exempted(st.Check.ID, o); ok {
 			base.Status, base.Message, base.Exempted = Skip, reason, true
 			out = append(out, base)
@@ -282,7 +306,7 @@ func (r *runner) exempted(id string, o *inventory.Object) (string, bool) {
 // still make one failed pair.
 type pair struct {
 	id string
-	o  *inventory.Object
+	o  *Object
 }
 
 // failedPairs returns the pairs with at least one failure.

@@ -100,7 +100,7 @@ func score(a *Audit, failed map[pair]bool) Score {
 			layers[r.Check.Layer] = &tallyW{}
 		}
 		add(layers[r.Check.Layer])
-		ns := r.Object.ScoreNamespace()
+		ns := r.Object.ScoreNamespace
 		if namespaces[ns] == nil {
 			namespaces[ns] = &tallyW{}
 			nsCounts[ns] = &NamespaceScore{Namespace: ns}

@@ -99,6 +99,30 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 		cfg.Parameters.KubernetesVersion = o.kubernetesVersion
 	}
 
+	a, in, loadErrs := auditInputs(cmd, s, o, args, reg, cfg)
+	rep := report.Build(a, in)
+	color := o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
+	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color}); err != nil {
+		return &exitError{ExitPartial, fmt.Errorf("write report: %w", err)}
+	}
+
+	if len(loadErrs) > 0 {
+		// The report lists them too; stderr makes sure a pipeline sees them.
+		for _, e := range loadErrs {
+			fmt.Fprintln(s.Err, "plimsoll: cannot read", e)
+		}
+		return &exitError{code: ExitPartial, err: fmt.Errorf("partial run: %d input(s) could not be read; everything else was audited", len(loadErrs))}
+	}
+	if msg := gate(a, failOn, o.minScore, cmd.Flags().Changed("min-score")); msg != "" {
+		return &exitError{ExitGate, errors.New(msg)}
+	}
+	return nil
+}
+
+// auditInputs reads the inputs and audits them. The objects and their
+// inventory stay inside: the results keep only what the report needs, so
+// the decoded objects are freed before the report is built.
+func auditInputs(cmd *cobra.Command, s Streams, o *auditOptions, args []string, reg *check.Registry, cfg *config.Config) (*audit.Audit, report.Input, []*manifest.Error) {
 	loaded, sources := load(cmd, s, o, args)
 	inv := inventory.Build(inventory.FromManifests, loaded.Objects)
 	a := audit.Run(inv, audit.Options{
@@ -111,23 +135,7 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	for _, e := range loaded.Errors {
 		in.Errors = append(in.Errors, report.InputError{File: e.File, Line: e.Line, Message: e.Err.Error()})
 	}
-	rep := report.Build(a, in)
-	color := o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
-	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color}); err != nil {
-		return &exitError{ExitPartial, fmt.Errorf("write report: %w", err)}
-	}
-
-	if len(loaded.Errors) > 0 {
-		// The report lists them too; stderr makes sure a pipeline sees them.
-		for _, e := range loaded.Errors {
-			fmt.Fprintln(s.Err, "plimsoll: cannot read", e)
-		}
-		return &exitError{code: ExitPartial, err: fmt.Errorf("partial run: %d input(s) could not be read; everything else was audited", len(loaded.Errors))}
-	}
-	if msg := gate(a, failOn, o.minScore, cmd.Flags().Changed("min-score")); msg != "" {
-		return &exitError{ExitGate, errors.New(msg)}
-	}
-	return nil
+	return a, in, loaded.Errors
 }
 
 func load(cmd *cobra.Command, s Streams, o *auditOptions, args []string) (manifest.Result, []string) {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -22,68 +24,124 @@ func marshalJSON(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// resultsField is how the indented report spells an empty results list.
-const resultsField = "\n  \"results\": []"
-
 // writeJSON streams the results one at a time: on a large cluster they are
-// nearly all of the report, and marshalling them whole held the document
-// three times over (the value, the encoding, the indented copy). The bytes
-// are the same as one indented encoding of the report.
+// nearly all of the report.
 func writeJSON(w io.Writer, r *Report, _ Options) error {
 	head := *r
 	head.Results = []Result{}
-	b, err := marshalJSON(&head)
+	return writeStreamingJSON(w, &head, "results", len(r.Results), func(k int) any { return &r.Results[k] })
+}
+
+// writeStreamingJSON writes v as indented JSON, with the list under key
+// (empty in v, and the only field of that name) filled by n items made and
+// encoded one at a time. Marshalling a large report whole held it three
+// times over (the values, the encoding, the indented copy); the bytes are
+// the same.
+func writeStreamingJSON(w io.Writer, v any, key string, n int, item func(k int) any) error {
+	b, err := marshalJSON(v)
 	if err != nil {
 		return err
 	}
-	i := bytes.Index(b, []byte(resultsField))
-	if i < 0 || len(r.Results) == 0 {
-		_, err = w.Write(b)
-		return err
+	field := []byte("\"" + key + "\": []")
+	i := bytes.Index(b, field)
+	if i < 0 || bytes.Count(b, field) != 1 {
+		return fmt.Errorf("report: no single empty %q list to stream into", key)
 	}
+	indent := string(b[bytes.LastIndexByte(b[:i], '\n')+1 : i])
 	bw := bufio.NewWriter(w)
 	bw.Write(b[:i])
-	bw.WriteString("\n  \"results\": [")
-	var item bytes.Buffer
-	enc := json.NewEncoder(&item)
+	bw.WriteString("\"" + key + "\": [")
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("    ", "  ")
-	for k := range r.Results {
-		item.Reset()
-		if err := enc.Encode(&r.Results[k]); err != nil {
+	enc.SetIndent(indent+"  ", "  ")
+	for k := 0; k < n; k++ {
+		buf.Reset()
+		if err := enc.Encode(item(k)); err != nil {
 			return err
 		}
 		if k > 0 {
 			bw.WriteByte(',')
 		}
-		bw.WriteString("\n    ")
-		bw.Write(bytes.TrimSuffix(item.Bytes(), []byte("\n")))
+		bw.WriteString("\n" + indent + "  ")
+		bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}
-	bw.WriteString("\n  ]")
-	bw.Write(b[i+len(resultsField):])
+	if n > 0 {
+		bw.WriteString("\n" + indent)
+	}
+	bw.WriteByte(']')
+	bw.Write(b[i+len(field):])
 	return bw.Flush()
 }
 
 // writeYAML writes the same document as writeJSON. It goes through a YAML
 // node tree decoded from the JSON rather than a map, so the fields keep the
 // schema's order instead of being sorted, and the JSON tags stay the one
-// definition of the field names.
+// definition of the field names. Results are converted one at a time, as
+// writeJSON streams them: a node tree of a large report took gigabytes.
 func writeYAML(w io.Writer, r *Report, _ Options) error {
-	b, err := marshalJSON(r)
+	head := *r
+	head.Results = []Result{}
+	b, err := toYAML(&head)
 	if err != nil {
 		return err
 	}
+	const field = "\nresults: []\n"
+	i := bytes.Index(b, []byte(field))
+	if i < 0 {
+		return errors.New("report: no empty results list to stream into")
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(b[:i+1])
+	if len(r.Results) == 0 {
+		bw.WriteString(field[1:])
+	} else {
+		bw.WriteString("results:\n")
+	}
+	// Results go a chunk at a time, as a list indented under the results
+	// key as the encoder indents a list in a mapping.
+	const chunk = 256
+	for lo := 0; lo < len(r.Results); lo += chunk {
+		items := make([]*Result, 0, chunk)
+		for k := lo; k < min(lo+chunk, len(r.Results)); k++ {
+			items = append(items, &r.Results[k])
+		}
+		out, err := toYAML(items)
+		if err != nil {
+			return err
+		}
+		for _, line := range bytes.SplitAfter(out, []byte("\n")) {
+			if len(line) > 0 {
+				bw.WriteString("  ")
+				bw.Write(line)
+			}
+		}
+	}
+	bw.Write(b[i+len(field):])
+	return bw.Flush()
+}
+
+// toYAML encodes v as block-style YAML with the JSON field names and order.
+func toYAML(v any) ([]byte, error) {
+	b, err := marshalJSON(v)
+	if err != nil {
+		return nil, err
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return err
+		return nil, err
 	}
 	blockStyle(&doc)
-	enc := yaml.NewEncoder(w)
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
 	enc.SetIndent(2)
 	if err := enc.Encode(&doc); err != nil {
-		return err
+		return nil, err
 	}
-	return enc.Close()
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // blockStyle drops the flow style and quoting that JSON syntax gave the

@@ -98,21 +98,24 @@ func junitCaseOf(rs []Result) junitCase {
 
 func writeJUnit(w io.Writer, r *Report, _ Options) error {
 	// Results come sorted by object; testcases go by check, then object.
-	byCheck := map[string][][]Result{}
+	// Cases hold indexes into r.Results: a large audit has hundreds of
+	// thousands of results, and copies of them doubled the writer's memory.
+	byCheck := map[string][][]int{}
 	type caseKey struct {
-		check, object string
-		source        Source
+		check  string
+		object Object
+		source Source
 	}
 	at := map[caseKey]int{}
-	for _, res := range r.Results {
-		k := caseKey{res.Check, res.Object.ID(), *res.Source}
-		i, ok := at[k]
+	for k, res := range r.Results {
+		key := caseKey{res.Check, *res.Object, *res.Source}
+		i, ok := at[key]
 		if !ok {
 			i = len(byCheck[res.Check])
-			at[k] = i
+			at[key] = i
 			byCheck[res.Check] = append(byCheck[res.Check], nil)
 		}
-		byCheck[res.Check][i] = append(byCheck[res.Check][i], res)
+		byCheck[res.Check][i] = append(byCheck[res.Check][i], k)
 	}
 
 	all := junitSuites{Name: r.Tool.Name}
@@ -126,7 +129,11 @@ func writeJUnit(w io.Writer, r *Report, _ Options) error {
 				suite.add(junitCase{Classname: c.ID, Name: "(not assessed)", Skipped: &junitSkipped{Message: "not assessed: " + c.Reason}})
 				continue
 			}
-			for _, rs := range byCheck[c.ID] {
+			for _, idx := range byCheck[c.ID] {
+				rs := make([]Result, len(idx))
+				for j, k := range idx {
+					rs[j] = r.Results[k]
+				}
 				suite.add(junitCaseOf(rs))
 			}
 		}

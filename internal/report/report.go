@@ -18,7 +18,6 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/check"
-	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
 // The report's schema version and kind. Additive changes (a new field, a
@@ -319,7 +318,7 @@ func Build(a *audit.Audit, in Input) *Report {
 		object *Object
 		source *Source
 	}
-	refs := map[*inventory.Object]shared{}
+	refs := map[*audit.Object]shared{}
 	for _, res := range a.Results {
 		o := res.Object
 		ref, ok := refs[o]

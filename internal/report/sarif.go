@@ -182,37 +182,33 @@ func writeSARIF(w io.Writer, r *Report, _ Options) error {
 		})
 	}
 
-	results := []sarifResult{}
+	var failed []int // the report's failures, made into SARIF results as they are written
 	inv := sarifInvocation{ExecutionSuccessful: !r.Partial && r.Summary.Error == 0}
-	for _, res := range r.Results {
-		loc := sarifLocation{
-			PhysicalLocation: sarifPhysicalLocation(res.Source.File, res.Source.Line),
-			LogicalLocations: []sarifLogical{{
-				Name:               res.Object.Name,
-				FullyQualifiedName: res.Object.ID(),
-				Kind:               "resource",
-			}},
-		}
+	for k, res := range r.Results {
 		switch res.Status {
 		case "fail":
-			msg := res.Object.ID() + ": " + res.Message
-			if res.Path != "" {
-				msg += " (" + res.Path + ")"
-			}
-			results = append(results, sarifResult{
-				RuleID:     res.Check,
-				RuleIndex:  index[res.Check],
-				Level:      sarifLevel(res.Severity),
-				Message:    sarifText{msg},
-				Locations:  []sarifLocation{loc},
-				Properties: sarifResultProps{Object: res.Object.ID(), Path: res.Path, Layer: res.Layer, Severity: res.Severity},
-			})
+			failed = append(failed, k)
 		case "error":
 			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
 				Level:     "error",
 				Message:   sarifText{"check " + res.Check + " on " + res.Object.ID() + ": " + res.Message},
-				Locations: []sarifLocation{loc},
+				Locations: []sarifLocation{sarifObjectLocation(res)},
 			})
+		}
+	}
+	result := func(k int) any {
+		res := r.Results[failed[k]]
+		msg := res.Object.ID() + ": " + res.Message
+		if res.Path != "" {
+			msg += " (" + res.Path + ")"
+		}
+		return sarifResult{
+			RuleID:     res.Check,
+			RuleIndex:  index[res.Check],
+			Level:      sarifLevel(res.Severity),
+			Message:    sarifText{msg},
+			Locations:  []sarifLocation{sarifObjectLocation(res)},
+			Properties: sarifResultProps{Object: res.Object.ID(), Path: res.Path, Layer: res.Layer, Severity: res.Severity},
 		}
 	}
 	for _, e := range r.InputErrors {
@@ -233,12 +229,19 @@ func writeSARIF(w io.Writer, r *Report, _ Options) error {
 	log := sarifLog{
 		Schema:  sarifSchema,
 		Version: sarifVersion,
-		Runs:    []sarifRun{{Tool: sarifTool{Driver: driver}, Invocations: []sarifInvocation{inv}, Results: results}},
+		Runs:    []sarifRun{{Tool: sarifTool{Driver: driver}, Invocations: []sarifInvocation{inv}, Results: []sarifResult{}}},
 	}
-	b, err := marshalJSON(log)
-	if err != nil {
-		return err
+	return writeStreamingJSON(w, log, "results", len(failed), result)
+}
+
+// sarifObjectLocation points at the object's file and line, and names it.
+func sarifObjectLocation(res Result) sarifLocation {
+	return sarifLocation{
+		PhysicalLocation: sarifPhysicalLocation(res.Source.File, res.Source.Line),
+		LogicalLocations: []sarifLogical{{
+			Name:               res.Object.Name,
+			FullyQualifiedName: res.Object.ID(),
+			Kind:               "resource",
+		}},
 	}
-	_, err = w.Write(b)
-	return err
 }

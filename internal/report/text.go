@@ -1,7 +1,7 @@
 package report
 
 import (
-	"bytes"
+	"bufio"
 	"fmt"
 	"io"
 	"sort"
@@ -33,8 +33,10 @@ var severityColor = map[string]string{
 	"info":     ansiCyan,
 }
 
+// textWriter writes straight through a buffered writer: the text of a large
+// audit is tens of megabytes. Write errors stick and Flush reports them.
 type textWriter struct {
-	buf   bytes.Buffer
+	out   *bufio.Writer
 	color bool
 }
 
@@ -50,8 +52,8 @@ func (t *textWriter) heading(format string, args ...any) {
 }
 
 func (t *textWriter) line(s string) {
-	t.buf.WriteString(strings.TrimRight(s, " "))
-	t.buf.WriteByte('\n')
+	t.out.WriteString(strings.TrimRight(s, " "))
+	t.out.WriteByte('\n')
 }
 
 // wrapped writes text wrapped at textWidth: the first line after first (a
@@ -143,7 +145,7 @@ func (t *textWriter) partial(r *Report) {
 }
 
 func writeText(w io.Writer, r *Report, opts Options) error {
-	t := &textWriter{color: opts.Color}
+	t := &textWriter{out: bufio.NewWriter(w), color: opts.Color}
 	t.header(r)
 	t.scores(r)
 	t.failures(r)
@@ -151,8 +153,7 @@ func writeText(w io.Writer, r *Report, opts Options) error {
 	t.skips(r)
 	t.errors(r)
 	t.inputs(r)
-	_, err := w.Write(t.buf.Bytes())
-	return err
+	return t.out.Flush()
 }
 
 func (t *textWriter) header(r *Report) {
