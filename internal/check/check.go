@@ -131,6 +131,11 @@ type Check struct {
 	// workloads: objects controlled by another object are judged through
 	// their controller.
 	Kinds []string
+	// Reads are the kinds, besides Kinds, whose objects the check consults
+	// through the inventory (a workload check that looks for the
+	// PodDisruptionBudgets selecting it reads PodDisruptionBudget). An audit
+	// that could not list one of them cannot assess the check.
+	Reads []string
 	// Rationale says why the requirement matters in production.
 	Rationale string
 	// Remediation says what to do, ending with a period.
@@ -158,6 +163,11 @@ func (c *Check) AppliesToKind(key string) bool {
 		}
 	}
 	return false
+}
+
+// Needs returns every kind key the check looks at: Kinds, then Reads.
+func (c *Check) Needs() []string {
+	return append(append([]string{}, c.Kinds...), c.Reads...)
 }
 
 var idPattern = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
