@@ -21,6 +21,7 @@ func main() {
 	streams := cli.Streams{
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		OutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
+		ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
 		Getenv:        os.Getenv,
 		Dir:           dir,
 		Now:           time.Now,

@@ -91,10 +91,11 @@ type Options struct {
 	Now time.Time
 	// Workers is how many goroutines run checks; 0 means GOMAXPROCS.
 	Workers int
-	// NotAssessed are checks that cannot be assessed for reasons the
-	// inventory does not show (a resource the cluster refused to list),
-	// by check ID.
-	NotAssessed map[string]string
+	// Unreadable are the kinds, by kind key, that the inputs could not
+	// show, and why: a resource the cluster refused to list, or one outside
+	// the namespace the audit was limited to. A check that needs one of
+	// them (check.Check.Needs) is not assessed.
+	Unreadable map[string]string
 }
 
 // CheckState says whether a check was assessed and how it fared.
@@ -144,7 +145,7 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 		}
 		st := &CheckState{Check: c, Severity: cfg.SeverityOf(c), Assessed: true}
 		a.Checks = append(a.Checks, st)
-		if reason := notAssessed(c, inv.Mode, opts.NotAssessed); reason != "" {
+		if reason := notAssessed(c, inv.Mode, opts.Unreadable); reason != "" {
 			st.Assessed, st.Reason = false, reason
 			continue
 		}
@@ -205,11 +206,16 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 	return a
 }
 
-func notAssessed(c *check.Check, mode inventory.Mode, refused map[string]string) string {
+func notAssessed(c *check.Check, mode inventory.Mode, unreadable map[string]string) string {
 	if c.Requires == check.Cluster && mode != inventory.FromCluster {
 		return "needs a live cluster or a snapshot; manifests cannot show it"
 	}
-	return refused[c.ID]
+	for _, k := range c.Needs() {
+		if why, ok := unreadable[k]; ok {
+			return why
+		}
+	}
+	return ""
 }
 
 type runner struct {

@@ -374,10 +374,15 @@ func TestClusterOnlyCheck(t *testing.T) {
 		t.Errorf("cluster mode: got overall %s, want 47.3", fmtScore(a.Score.Overall))
 	}
 
-	// A resource the cluster refused to list makes a check not assessed too.
-	a = Run(inv(t, inventory.FromCluster, text), Options{Registry: reg, Now: now, NotAssessed: map[string]string{"sec": "NetworkPolicies (forbidden)"}})
-	if n := len(a.Score.Coverage.NotAssessed); n != 1 || a.Score.Coverage.NotAssessed[0].Reason != "NetworkPolicies (forbidden)" {
-		t.Errorf("got not-assessed %+v, want sec with the refusal as reason", a.Score.Coverage.NotAssessed)
+	// A kind the cluster refused to list makes every check that needs it
+	// not assessed: here both check Deployments.
+	why := "cannot list deployments.apps (forbidden)"
+	a = Run(inv(t, inventory.FromCluster, text), Options{Registry: reg, Now: now, Unreadable: map[string]string{"Deployment": why, "Secret": "never read"}})
+	if n := len(a.Score.Coverage.NotAssessed); n != 3 || a.Score.Coverage.NotAssessed[0].Reason != why {
+		t.Errorf("got not-assessed %+v, want every check, with the refusal as reason", a.Score.Coverage.NotAssessed)
+	}
+	for _, r := range a.Results {
+		t.Errorf("got result %s %s for a check that was not assessed", r.Check.ID, r.Status)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks"
+	"github.com/plimsoll/plimsoll/internal/cluster"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
@@ -28,23 +29,36 @@ type auditOptions struct {
 	helmChart              string
 	helm                   manifest.HelmOptions
 	kustomize              string
+	snapshot               string
+	cluster                *clusterOptions
 }
 
 func newAuditCommand(s Streams) *cobra.Command {
-	o := &auditOptions{}
+	o := &auditOptions{cluster: newClusterOptions()}
 	cmd := &cobra.Command{
 		Use:   "audit [PATH...]",
-		Short: "Audit manifests for production readiness",
+		Short: "Audit a cluster, a snapshot or manifests for production readiness",
 		Long: `Audit reads manifests from files and directories (recursively: *.yaml, *.yml,
 *.json), from standard input ("-"), from a Helm chart rendered in-process
 (--helm) or from a Kustomization built in-process (--kustomize), and reports
 every production-readiness check that fails, with the file and line of each
 object.
 
+Given no paths, it audits the cluster of the current kubeconfig context
+(kubectl-style flags: --kubeconfig, --context, -n, -A, --as,
+--request-timeout), in every namespace unless -n names one. It only reads,
+and never reads Secrets. Resource types it may not list are reported, and
+the checks that need them are shown as not assessed. With --snapshot it
+audits a snapshot taken by 'plimsoll snapshot' instead, offline.
+
 Exit codes: 0 when every gate passed, 1 when a gate (--fail-on, --min-score)
 failed, 2 when the input was unusable or some inputs could not be read (the
-rest is still audited and reported).`,
-		Example: `  plimsoll audit ./k8s/
+rest is still audited and reported), or when the API server stopped
+answering (then no report is written).`,
+		Example: `  plimsoll audit                              # the current kubeconfig context
+  plimsoll audit --context prod -n shop
+  plimsoll audit --snapshot prod.json.gz
+  plimsoll audit ./k8s/
   helm template x ./chart | plimsoll audit -
   plimsoll audit --helm ./chart -f prod.yaml --set image.tag=1.2
   plimsoll audit --kustomize ./overlays/prod
@@ -67,8 +81,9 @@ rest is still audited and reported).`,
 	f.StringArrayVar(&o.helm.Values, "set", nil, "Helm value, key=value (with --helm; repeatable)")
 	f.StringArrayVar(&o.helm.StringValues, "set-string", nil, "Helm string value, key=value (with --helm; repeatable)")
 	f.StringVar(&o.helm.ReleaseName, "release-name", "release-name", "Helm release name (with --helm)")
-	f.StringVarP(&o.helm.Namespace, "namespace", "n", "", "namespace the chart is rendered for (with --helm)")
 	f.StringVar(&o.kustomize, "kustomize", "", "build this Kustomization directory in-process and audit the result")
+	f.StringVar(&o.snapshot, "snapshot", "", "audit a snapshot taken with 'plimsoll snapshot' instead of a live cluster")
+	o.cluster.addFlags(f)
 	return cmd
 }
 
@@ -84,9 +99,6 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	if !contains(report.Formats(), o.output) {
 		return &exitError{ExitPartial, fmt.Errorf("--output %q: want one of %s", o.output, strings.Join(report.Formats(), ", "))}
 	}
-	if len(args) == 0 && o.helmChart == "" && o.kustomize == "" {
-		return &exitError{ExitPartial, errors.New("nothing to audit: give paths, - for standard input, --helm CHART or --kustomize DIR")}
-	}
 	reg := checks.Registry()
 	cfg, err := loadConfig(s, o.configFile, reg)
 	if err != nil {
@@ -99,19 +111,25 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 		cfg.Parameters.KubernetesVersion = o.kubernetesVersion
 	}
 
-	a, in, loadErrs := auditInputs(cmd, s, o, args, reg, cfg)
-	rep := report.Build(a, in)
+	in, err := readInputs(cmd, s, o, args, reg)
+	if err != nil {
+		return &exitError{ExitPartial, err}
+	}
+	a := auditInputs(in, o, reg, cfg, now(s))
+	rep := report.Build(a, report.Input{
+		Tool: "plimsoll", Version: Version, Sources: in.sources, Errors: in.errors, Skipped: in.skipped, Cluster: in.cluster,
+	})
 	color := o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
 	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color}); err != nil {
 		return &exitError{ExitPartial, fmt.Errorf("write report: %w", err)}
 	}
 
-	if len(loadErrs) > 0 {
+	if len(in.errors) > 0 {
 		// The report lists them too; stderr makes sure a pipeline sees them.
-		for _, e := range loadErrs {
-			fmt.Fprintln(s.Err, "plimsoll: cannot read", e)
+		for _, e := range in.errors {
+			fmt.Fprintln(s.Err, "plimsoll: cannot read", e.Where()+":", e.Message)
 		}
-		return &exitError{code: ExitPartial, err: fmt.Errorf("partial run: %d input(s) could not be read; everything else was audited", len(loadErrs))}
+		return &exitError{code: ExitPartial, err: fmt.Errorf("partial run: %d input(s) could not be read; everything else was audited", len(in.errors))}
 	}
 	if msg := gate(a, failOn, o.minScore, cmd.Flags().Changed("min-score")); msg != "" {
 		return &exitError{ExitGate, errors.New(msg)}
@@ -119,45 +137,99 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	return nil
 }
 
-// auditInputs reads the inputs and audits them. The objects and their
-// inventory stay inside: the results keep only what the report needs, so
-// the decoded objects are freed before the report is built.
-func auditInputs(cmd *cobra.Command, s Streams, o *auditOptions, args []string, reg *check.Registry, cfg *config.Config) (*audit.Audit, report.Input, []*manifest.Error) {
-	loaded, sources := load(cmd, s, o, args)
-	inv := inventory.Build(inventory.FromManifests, loaded.Objects)
-	a := audit.Run(inv, audit.Options{
+// inputs are what an audit reads, from manifests, a cluster or a snapshot.
+type inputs struct {
+	mode    inventory.Mode
+	objects []*inventory.Object
+	sources []string
+	errors  []report.InputError
+	skipped []string
+	// unreadable are kinds the inputs could not show, and why.
+	unreadable map[string]string
+	cluster    *report.Cluster
+}
+
+// readInputs reads what the arguments name: manifests, a snapshot, or,
+// when nothing is named, the cluster of the current kubeconfig context. An
+// error means nothing can be audited.
+func readInputs(cmd *cobra.Command, s Streams, o *auditOptions, args []string, reg *check.Registry) (*inputs, error) {
+	manifests := len(args) > 0 || o.helmChart != "" || o.kustomize != ""
+	switch {
+	case o.snapshot != "" && manifests:
+		return nil, errors.New("--snapshot audits a snapshot alone: give no paths, --helm or --kustomize with it")
+	case o.snapshot != "":
+		return readSnapshot(o.snapshot)
+	case manifests:
+		return readManifests(cmd, s, o, args), nil
+	}
+	progress := o.output == "text" && s.ErrIsTerminal && s.Getenv("CI") == ""
+	read, err := readCluster(cmd.Context(), cmd.Flags(), s, o.cluster, neededKinds(reg), progress, func(_ cluster.Type, obj map[string]any) (*inventory.Object, error) {
+		return inventory.New(obj, inventory.Source{Origin: "cluster"})
+	})
+	if err != nil {
+		return nil, err
+	}
+	h := read.res.Header(read.context, read.namespace)
+	return clusterInputs(h, read.res.Items, read.res.Errors, "cluster "+read.context), nil
+}
+
+// readSnapshot reads a snapshot as the live audit read the cluster.
+func readSnapshot(path string) (*inputs, error) {
+	var objs []*inventory.Object
+	var errs []error
+	src := inventory.Source{Origin: "snapshot " + path}
+	h, err := cluster.ReadSnapshot(path, func(item map[string]any) error {
+		o, err := inventory.New(item, src)
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		objs = append(objs, o)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return clusterInputs(*h, objs, errs, "snapshot "+path), nil
+}
+
+// auditInputs audits what was read. The objects and their inventory stay
+// inside: the results keep only what the report needs, so the decoded
+// objects are freed before the report is built.
+func auditInputs(in *inputs, o *auditOptions, reg *check.Registry, cfg *config.Config, now time.Time) *audit.Audit {
+	inv := inventory.Build(in.mode, in.objects)
+	in.objects = nil
+	return audit.Run(inv, audit.Options{
 		Registry:               reg,
 		Config:                 cfg,
 		NoAnnotationExemptions: o.noAnnotationExemptions,
-		Now:                    now(s),
+		Now:                    now,
+		Unreadable:             in.unreadable,
 	})
-	in := report.Input{Tool: "plimsoll", Version: Version, Sources: sources, Skipped: loaded.Skipped}
-	for _, e := range loaded.Errors {
-		in.Errors = append(in.Errors, report.InputError{File: e.File, Line: e.Line, Message: e.Err.Error()})
-	}
-	return a, in, loaded.Errors
 }
 
-func load(cmd *cobra.Command, s Streams, o *auditOptions, args []string) (manifest.Result, []string) {
-	var res manifest.Result
-	var sources []string
+func readManifests(cmd *cobra.Command, s Streams, o *auditOptions, args []string) *inputs {
+	in := &inputs{mode: inventory.FromManifests}
+	add := func(res manifest.Result, sources ...string) {
+		in.objects = append(in.objects, res.Objects...)
+		for _, e := range res.Errors {
+			in.errors = append(in.errors, report.InputError{File: e.File, Line: e.Line, Message: e.Err.Error()})
+		}
+		in.skipped = append(in.skipped, res.Skipped...)
+		in.sources = append(in.sources, sources...)
+	}
 	if len(args) > 0 {
-		res = manifest.Load(cmd.Context(), args, manifest.Options{MaxFileSize: o.maxFileSize, Stdin: s.In})
-		sources = append(sources, args...)
+		res := manifest.Load(cmd.Context(), args, manifest.Options{MaxFileSize: o.maxFileSize, Stdin: s.In})
+		add(res, args...)
 	}
 	if o.helmChart != "" {
-		h := manifest.LoadHelm(o.helmChart, o.helm)
-		res.Objects = append(res.Objects, h.Objects...)
-		res.Errors = append(res.Errors, h.Errors...)
-		sources = append(sources, "helm chart "+o.helmChart)
+		o.helm.Namespace = *o.cluster.kube.Namespace
+		add(manifest.LoadHelm(o.helmChart, o.helm), "helm chart "+o.helmChart)
 	}
 	if o.kustomize != "" {
-		k := manifest.LoadKustomize(o.kustomize)
-		res.Objects = append(res.Objects, k.Objects...)
-		res.Errors = append(res.Errors, k.Errors...)
-		sources = append(sources, "kustomize build "+o.kustomize)
+		add(manifest.LoadKustomize(o.kustomize), "kustomize build "+o.kustomize)
 	}
-	return res, sources
+	return in
 }
 
 func loadConfig(s Streams, file string, reg *check.Registry) (*config.Config, error) {

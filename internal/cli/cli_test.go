@@ -246,12 +246,16 @@ func TestAuditPartialInput(t *testing.T) {
 func TestAuditUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	file := write(t, dir, "web.yaml", webDeployment)
+	emptyKubeconfig := write(t, dir, "kubeconfig", "")
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
-		{"nothing to audit", []string{"audit"}, "nothing to audit"},
+		{"nothing to audit", []string{"audit", "--kubeconfig", emptyKubeconfig}, "nothing to audit"},
+		{"snapshot and paths", []string{"audit", file, "--snapshot", file}, "--snapshot audits a snapshot alone"},
+		{"not a snapshot", []string{"audit", "--snapshot", file}, "not a plimsoll snapshot"},
+		{"-n with -A", []string{"audit", "--kubeconfig", emptyKubeconfig, "-n", "shop", "-A"}, "exclude each other"},
 		{"unknown output", []string{"audit", file, "-o", "html5"}, `--output "html5"`},
 		{"unknown fail-on", []string{"audit", file, "--fail-on", "urgent"}, `unknown severity "urgent"`},
 		{"bad kubernetes version", []string{"audit", file, "--kubernetes-version", "latest"}, "--kubernetes-version"},
@@ -341,7 +345,7 @@ func TestAuditStdin(t *testing.T) {
 	// A malformed document on stdin is reported as (stdin), with its line.
 	o = invocation{stdin: "apiVersion: v1\nkind: [\n"}.run(t, "audit", "-")
 	wantCode(t, o, ExitPartial)
-	if !strings.Contains(o.errOut, "-:") {
+	if !strings.Contains(o.errOut, "(stdin):3:") {
 		t.Errorf("got stderr %q, want the stdin error with a line", o.errOut)
 	}
 }

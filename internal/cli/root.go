@@ -28,6 +28,9 @@ type Streams struct {
 	// OutIsTerminal says Out is a terminal: text output is coloured then,
 	// unless NO_COLOR is set.
 	OutIsTerminal bool
+	// ErrIsTerminal says Err is a terminal: a cluster read shows its
+	// progress there then, for text output outside CI.
+	ErrIsTerminal bool
 	// Getenv reads the environment.
 	Getenv func(string) string
 	// Dir is the working directory, where the configuration is searched.
@@ -68,7 +71,7 @@ assess from its inputs is reported as not assessed, never counted as passed.`,
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	root.AddCommand(newAuditCommand(s), newChecksCommand(s), newVersionCommand(s))
+	root.AddCommand(newAuditCommand(s), newSnapshotCommand(s), newChecksCommand(s), newVersionCommand(s))
 	return root
 }
 

@@ -40,6 +40,17 @@ type Input struct {
 	Errors []InputError
 	// Skipped are inputs deliberately not read, each with the reason.
 	Skipped []string
+	// Cluster describes the cluster read, live or from a snapshot.
+	Cluster *Cluster
+}
+
+// Cluster is the cluster an audit read.
+type Cluster struct {
+	Server  string `json:"server"`
+	Version string `json:"version"`
+	Context string `json:"context,omitempty"`
+	// Namespace is the namespace the audit was limited to, if any.
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // InputError is an input that could not be read: a file and line for
@@ -78,6 +89,8 @@ type Report struct {
 	// Mode is what the audit looked at: "manifests" or "cluster".
 	Mode    string   `json:"mode"`
 	Sources []string `json:"sources"`
+	// Cluster is set when the audit read a cluster or a snapshot of one.
+	Cluster *Cluster `json:"cluster,omitempty"`
 	// Partial is true when some inputs could not be read: the scores then
 	// cover only what was read.
 	Partial       bool         `json:"partial"`
@@ -294,6 +307,7 @@ func Build(a *audit.Audit, in Input) *Report {
 		Tool:              Tool{Name: in.Tool, Version: in.Version},
 		Mode:              string(a.Mode),
 		Sources:           append([]string{}, in.Sources...),
+		Cluster:           in.Cluster,
 		Partial:           len(in.Errors) > 0,
 		InputErrors:       append([]InputError{}, in.Errors...),
 		SkippedInputs:     append([]string{}, in.Skipped...),

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plimsoll/plimsoll/internal/checks"
+	"github.com/plimsoll/plimsoll/internal/cluster"
+)
+
+func newSnapshotCommand(s Streams) *cobra.Command {
+	c := newClusterOptions()
+	var out string
+	cmd := &cobra.Command{
+		Use:   "snapshot -o FILE",
+		Short: "Save what an audit reads from a cluster, to audit it offline later",
+		Long: `Snapshot reads from the cluster of the current kubeconfig context exactly what
+'plimsoll audit' reads, and writes it to FILE as JSON (gzipped when FILE ends
+in .gz). 'plimsoll audit --snapshot FILE' then gives the same findings as
+the live audit did. A snapshot never holds Secrets, nor the values of
+ConfigMaps, nor managedFields or last-applied annotations. It does record
+which resource types could not be read, so the offline audit shows the same
+coverage.
+
+Exit codes: 0 when the snapshot holds every type, 2 when some types could
+not be read (the snapshot is still written and says so) or when nothing
+could be written.`,
+		Example: `  plimsoll snapshot -o prod.json.gz
+  plimsoll snapshot --context staging -n shop -o shop.json.gz`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return &exitError{ExitPartial, errors.New("-o FILE is required")}
+			}
+			progress := s.ErrIsTerminal && s.Getenv("CI") == ""
+			read, err := readCluster(cmd.Context(), cmd.Flags(), s, c, neededKinds(checks.Registry()), progress, func(_ cluster.Type, obj map[string]any) (map[string]any, error) {
+				return obj, nil
+			})
+			if err != nil {
+				return &exitError{ExitPartial, err}
+			}
+			h := read.res.Header(read.context, read.namespace)
+			h.Created = now(s).UTC().Truncate(time.Second)
+			if err := cluster.WriteSnapshot(out, h, read.res.Items); err != nil {
+				return &exitError{ExitPartial, fmt.Errorf("write snapshot: %w", err)}
+			}
+			fmt.Fprintf(s.Err, "plimsoll: wrote %d objects of %d resource types from %s to %s\n", len(read.res.Items), len(h.Types), h.Server, out)
+			failed := 0
+			for _, u := range h.Unread {
+				if !u.OutOfScope {
+					fmt.Fprintln(s.Err, "plimsoll: cannot read", u.Type.Name()+":", u.Reason)
+					failed++
+				}
+			}
+			if failed > 0 {
+				return &exitError{ExitPartial, fmt.Errorf("partial snapshot: %d resource type(s) could not be read", failed)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (.json, or .json.gz to compress)")
+	c.addFlags(cmd.Flags())
+	return cmd
+}
