@@ -206,9 +206,16 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 	return a
 }
 
+// DeclaredOnlyReason is why checks of how manifests declare objects are not
+// assessed on a cluster.
+const DeclaredOnlyReason = "judges the manifests as written; a cluster serves every object at a version it still serves, so audit the manifests you apply"
+
 func notAssessed(c *check.Check, mode inventory.Mode, unreadable map[string]string) string {
-	if c.Requires == check.Cluster && mode != inventory.FromCluster {
+	switch {
+	case c.Requires == check.Cluster && mode != inventory.FromCluster:
 		return "needs a live cluster or a snapshot; manifests cannot show it"
+	case c.Requires == check.Declared && mode == inventory.FromCluster:
+		return DeclaredOnlyReason
 	}
 	for _, k := range c.Needs() {
 		if why, ok := unreadable[k]; ok {

@@ -621,3 +621,15 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 		t.Errorf("Workers 1 vs 4 score (-1 +4):\n%s", diff)
 	}
 }
+
+func TestDeclaredChecksNotAssessedOnACluster(t *testing.T) {
+	reg := registry(t, spec{id: "written", layer: check.Upgrade, sev: check.High, requires: check.Declared, kinds: []string{"Deployment"}})
+	text := deployment("shop", "web", behaviour+"written", "fail")
+	if a := Run(inv(t, inventory.FromManifests, text), Options{Registry: reg, Now: now}); len(a.Score.Coverage.NotAssessed) != 0 || a.Checks[0].Fail != 1 {
+		t.Errorf("manifests: got state %+v, want the check assessed and failed", a.Checks[0])
+	}
+	a := Run(inv(t, inventory.FromCluster, text), Options{Registry: reg, Now: now})
+	if st := a.Checks[0]; st.Assessed || st.Reason != DeclaredOnlyReason || len(a.Results) != 0 {
+		t.Errorf("cluster: got state %+v and %d results, want not assessed, no results", st, len(a.Results))
+	}
+}

@@ -94,6 +94,10 @@ const (
 	Manifests Requirement = ""
 	// Cluster checks need a live cluster or a snapshot of one.
 	Cluster Requirement = "cluster"
+	// Declared checks judge how manifests declare objects (the apiVersion
+	// they are written in), which a cluster does not show: it serves every
+	// object at whatever version is asked for.
+	Declared Requirement = "declared"
 )
 
 // Finding is one thing a check found wrong with an object.

@@ -34,8 +34,11 @@ func Markdown(reg *check.Registry) string {
 			n++
 			fmt.Fprintf(&b, "\n### %s\n\n**%s**%s\n\n", c.ID, c.Title, optional(c))
 			fmt.Fprintf(&b, "- Severity: %s\n- Applies to: %s\n", c.Severity, strings.Join(c.Kinds, ", "))
-			if c.Requires == check.Cluster {
+			switch c.Requires {
+			case check.Cluster:
 				b.WriteString("- Needs: a live cluster or a snapshot\n")
+			case check.Declared:
+				b.WriteString("- Needs: manifests (a cluster serves objects at current API versions)\n")
 			}
 			fmt.Fprintf(&b, "- Checklist item: %s\n\n", c.Seed)
 			fmt.Fprintf(&b, "Why: %s\n\nFix: %s\n", c.Rationale, c.Remediation)

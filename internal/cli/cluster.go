@@ -113,6 +113,9 @@ func neededKinds(reg *check.Registry) []string {
 	seen := map[string]bool{"Namespace": true, "Node": true}
 	kinds := []string{"Namespace", "Node"}
 	for _, c := range reg.All() {
+		if c.Requires == check.Declared {
+			continue
+		}
 		for _, k := range c.Needs() {
 			if !seen[k] {
 				seen[k] = true
