@@ -201,9 +201,9 @@ func Read[T any](ctx context.Context, opts Options, decode Decode[T]) (*Result[T
 		}
 	}
 	if len(lost) > 0 {
-		// A type failed for a reason other than an answer from the API
-		// server. If the server still answers, only those types are
-		// unread; if it does not, nothing read can be trusted to be whole.
+		// A type failed for a reason other than a refusal. If the server
+		// still answers, only those types are unread; if it does not,
+		// nothing read can be trusted to be whole.
 		if _, err := disco.ServerVersion(); err != nil {
 			return nil, fmt.Errorf("%w at %s while listing: %s", ErrLost, opts.Config.Host, strings.Join(lost, "; "))
 		}
@@ -223,8 +223,8 @@ type typeList[T any] struct {
 	items  []T
 	errs   []error
 	unread *Unread
-	// err is a failure without an answer from the API server: a broken
-	// connection, a client-side timeout.
+	// err is a failure that may mean the server is going away: a broken
+	// connection, a timeout, a 5xx.
 	err error
 }
 
@@ -325,9 +325,12 @@ func (r *reader[T]) add(l *typeList[T], page *unstructured.UnstructuredList) {
 	}
 }
 
+// fail records why a type could not be listed. A refusal (forbidden, not
+// found, unauthorized) is the server's answer about that type. Anything
+// else (a 5xx, a timeout, a broken connection) may mean the server is going
+// away, which Read finds out before trusting the rest.
 func (r *reader[T]) fail(l *typeList[T], err error) {
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
+	if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) || apierrors.IsUnauthorized(err) || apierrors.IsResourceExpired(err) {
 		l.unread = &Unread{Type: l.t, Reason: reason(err)}
 		return
 	}

@@ -1,0 +1,74 @@
+package e2e
+
+import (
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/plimsoll/plimsoll/internal/report"
+	"github.com/plimsoll/plimsoll/test/controlplane"
+)
+
+// everything is every result of a report, runtime checks included,
+// without provenance, sorted.
+func everything(r *report.Report) []finding {
+	var out []finding
+	for _, res := range r.Results {
+		out = append(out, finding{res.Check, res.Object.Kind + " " + res.Object.Namespace + "/" + res.Object.Name, res.Status, res.Message, res.Path})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// TestSnapshotAuditsLikeLive takes a snapshot, audits it offline, and
+// requires the same results, scores and coverage as the live audit.
+func TestSnapshotAuditsLikeLive(t *testing.T) {
+	cp := controlplane.Shared()
+	admin := newClient(t, cp.RESTConfig("admin"))
+	admin.apply(t, readObjects(t, filepath.Join(repoRoot, "examples")))
+	admin.waitRolledOut(t, "shop", "default")
+
+	path := filepath.Join(t.TempDir(), "prod.json.gz")
+	if p := run(t, "snapshot", "--kubeconfig", cp.Kubeconfig("admin"), "-o", path); p.code != 0 {
+		t.Fatalf("snapshot: exit %d\n%s", p.code, p.errOut)
+	}
+	offline := auditJSON(t, 0, "audit", "--snapshot", path)
+	live := auditJSON(t, 0, "audit", "--kubeconfig", cp.Kubeconfig("admin"))
+
+	if len(live.Results) == 0 {
+		t.Fatal("live audit has no results")
+	}
+	if d := cmp.Diff(everything(live), everything(offline)); d != "" {
+		t.Errorf("snapshot results differ from live (-live +snapshot):\n%s", d)
+	}
+	if d := cmp.Diff(live.Score, offline.Score); d != "" {
+		t.Errorf("snapshot score differs from live (-live +snapshot):\n%s", d)
+	}
+	if d := cmp.Diff(live.Cluster, offline.Cluster); d != "" {
+		t.Errorf("snapshot cluster differs from live (-live +snapshot):\n%s", d)
+	}
+
+	// The snapshot holds no Secret and no ConfigMap value: the examples'
+	// ConfigMap, and every service account token the cluster made.
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("snapshot is not gzipped: %v", err)
+	}
+	raw, _ := io.ReadAll(gz)
+	for _, leak := range []string{`"kind":"Secret"`, `"data":`, `"managedFields"`, "last-applied-configuration"} {
+		if strings.Contains(string(raw), leak) {
+			t.Errorf("snapshot contains %s", leak)
+		}
+	}
+}
