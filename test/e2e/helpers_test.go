@@ -239,8 +239,6 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-
-
 // checksNeeding are the checks that need any of the kinds.
 func checksNeeding(kinds ...string) []*check.Check {
 	var out []*check.Check

@@ -10,8 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/plimsoll/plimsoll/test/controlplane"
 )
 
 // headlessServices creates n headless Services (no cluster IPs used up) in
@@ -51,7 +49,7 @@ func servicesIn(t *testing.T, args []string, ns string) int {
 // compacted past the list's snapshot. plimsoll must start that list over
 // and still read every Service.
 func TestPagingRestartsOnExpiredContinue(t *testing.T) {
-	cp := controlplane.Shared()
+	cp := testCluster(t)
 	admin := newClient(t, cp.RESTConfig("admin"))
 	headlessServices(t, admin, "paging", 23)
 
@@ -90,7 +88,7 @@ func TestPagingRestartsOnExpiredContinue(t *testing.T) {
 // Many Requests and a Retry-After: plimsoll must wait and retry, and the
 // audit must be complete.
 func TestThrottlingIsRespected(t *testing.T) {
-	cp := controlplane.Shared()
+	cp := testCluster(t)
 	admin := newClient(t, cp.RESTConfig("admin"))
 	headlessServices(t, admin, "throttled", 3)
 

@@ -12,7 +12,6 @@ import (
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/report"
-	"github.com/plimsoll/plimsoll/test/controlplane"
 )
 
 // finding is a result without its provenance: what parity compares.
@@ -51,7 +50,7 @@ func findings(r *report.Report, on map[string]bool) []finding {
 // how manifests are written (which a cluster cannot show) and provenance
 // may differ.
 func TestParityWithManifests(t *testing.T) {
-	cp := controlplane.Shared()
+	cp := testCluster(t)
 	admin := newClient(t, cp.RESTConfig("admin"))
 	examples := filepath.Join(repoRoot, "examples")
 	applied := admin.apply(t, readObjects(t, examples))

@@ -10,8 +10,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
-
-	"github.com/plimsoll/plimsoll/test/controlplane"
 )
 
 // readerRole is plimsoll's documented read-only ClusterRole.
@@ -82,7 +80,7 @@ func TestReaderRoleIsReadOnly(t *testing.T) {
 // read-only role: the API server's RBAC must let plimsoll read everything
 // it needs, so the audit is complete.
 func TestAuditAsReader(t *testing.T) {
-	cp := controlplane.Shared()
+	cp := testCluster(t)
 	admin := newClient(t, cp.RESTConfig("admin"))
 	admin.apply(t, readObjects(t, filepath.Join(repoRoot, "examples")))
 	admin.bind(t, "reader", "", readerRole(t).Rules)
@@ -106,7 +104,7 @@ func TestAuditAsReader(t *testing.T) {
 // them are not assessed, the rest is audited, and the run says it was
 // partial.
 func TestAuditMissingSomeTypes(t *testing.T) {
-	cp := controlplane.Shared()
+	cp := testCluster(t)
 	admin := newClient(t, cp.RESTConfig("admin"))
 	admin.apply(t, readObjects(t, filepath.Join(repoRoot, "examples")))
 	var rules []rbacv1.PolicyRule
@@ -158,7 +156,7 @@ func TestAuditMissingSomeTypes(t *testing.T) {
 // TestAuditNamespaceScopedUser audits with -n as a user whose only grant
 // is a Role in that namespace.
 func TestAuditNamespaceScopedUser(t *testing.T) {
-	cp := controlplane.Shared()
+	cp := testCluster(t)
 	admin := newClient(t, cp.RESTConfig("admin"))
 	admin.apply(t, readObjects(t, filepath.Join(repoRoot, "examples")))
 	var rules []rbacv1.PolicyRule

@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/plimsoll/plimsoll/internal/report"
-	"github.com/plimsoll/plimsoll/test/controlplane"
 )
 
 // everything is every result of a report, runtime checks included,
@@ -29,7 +28,7 @@ func everything(r *report.Report) []finding {
 // TestSnapshotAuditsLikeLive takes a snapshot, audits it offline, and
 // requires the same results, scores and coverage as the live audit.
 func TestSnapshotAuditsLikeLive(t *testing.T) {
-	cp := controlplane.Shared()
+	cp := testCluster(t)
 	admin := newClient(t, cp.RESTConfig("admin"))
 	admin.apply(t, readObjects(t, filepath.Join(repoRoot, "examples")))
 	admin.waitRolledOut(t, "shop", "default")
