@@ -64,6 +64,10 @@ var workloadKinds = map[string]bool{
 	"Job": true, "CronJob": true, "ReplicationController": true,
 }
 
+// podTemplateKinds are the kinds that carry a pod template (a bare Pod its
+// own spec): the kinds a top-level workload can be.
+var podTemplateKinds = []string{"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "ReplicationController", "StatefulSet"}
+
 // clusterScoped lists the built-in kinds that live outside namespaces, so a
 // stray metadata.namespace on one of them never implies a namespace.
 var clusterScoped = map[string]bool{
