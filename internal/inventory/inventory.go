@@ -10,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Mode says what an inventory was built from.
@@ -41,6 +42,7 @@ type Inventory struct {
 	selected    map[*Object][]*Object // selector owner -> workloads
 	bindingsFor map[nameKey][]*Object // ServiceAccount -> bindings naming it
 	custom      map[string][]*Object  // by namespace: kinds without a typed decoding
+	children    map[*Object][]*Object // controller -> the objects it controls
 
 	trace func(key string)
 }
@@ -61,6 +63,7 @@ func Build(mode Mode, objects []*Object) *Inventory {
 		selected:    map[*Object][]*Object{},
 		bindingsFor: map[nameKey][]*Object{},
 		custom:      map[string][]*Object{},
+		children:    map[*Object][]*Object{},
 	}
 	objects = append(objects[:0:0], objects...)
 	objects = append(objects, impliedNamespaces(objects)...)
@@ -87,6 +90,7 @@ func Build(mode Mode, objects []*Object) *Inventory {
 	}
 	inv.resolveSelectors()
 	inv.resolveBindings()
+	inv.resolveControllers()
 	return inv
 }
 
@@ -285,6 +289,69 @@ func (inv *Inventory) RoleOf(binding *Object) *Object {
 		return inv.Get("Role", binding.Namespace, ref.Name)
 	}
 	return inv.Get("ClusterRole", "", ref.Name)
+}
+
+// PodsOf returns the pods a top-level workload runs, as their owner
+// references show: a Deployment's through its ReplicaSets, a CronJob's
+// through its Jobs, the others' directly. A bare Pod runs itself. Pods
+// whose owners are not in the inventory belong to no workload.
+func (inv *Inventory) PodsOf(workload *Object) []*Object {
+	if workload.key == "Pod" {
+		inv.read("Pod")
+		return []*Object{workload}
+	}
+	between, ok := podsThrough[workload.key]
+	if !ok {
+		return inv.OwnedBy(workload, "Pod")
+	}
+	var pods []*Object
+	for _, o := range inv.OwnedBy(workload, between) {
+		pods = append(pods, inv.OwnedBy(o, "Pod")...)
+	}
+	return pods
+}
+
+// OwnedBy returns the objects of a kind key that an object controls (the
+// Jobs of a CronJob, the Pods of a Job), sorted.
+func (inv *Inventory) OwnedBy(controller *Object, key string) []*Object {
+	inv.read(key)
+	var out []*Object
+	for _, o := range inv.children[controller] {
+		if o.key == key {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// resolveControllers indexes every object under the object its controller
+// reference names. The reference is resolved by UID, as objects read from a
+// cluster carry UIDs; a reference or an object without one (a hand-written
+// manifest) is resolved by kind and name in the object's namespace.
+func (inv *Inventory) resolveControllers() {
+	byUID := map[types.UID]*Object{}
+	for _, o := range inv.objects {
+		if o.UID != "" {
+			byUID[o.UID] = o
+		}
+	}
+	for _, o := range inv.objects {
+		ref := o.controllerRef()
+		if ref == nil {
+			continue
+		}
+		owner := byUID[ref.UID]
+		if owner == nil {
+			owner = inv.byName[nameKey{kindKey(ref.APIVersion, ref.Kind), o.Namespace, ref.Name}]
+			if owner != nil && ref.UID != "" && owner.UID != "" {
+				// Another object of that name: the owner is gone.
+				owner = nil
+			}
+		}
+		if owner != nil && owner.Kind == ref.Kind {
+			inv.children[owner] = append(inv.children[owner], o)
+		}
+	}
 }
 
 func (inv *Inventory) resolveSelectors() {
