@@ -105,8 +105,8 @@ func runCheck(t *testing.T, c *check.Check, in traceInput) {
 func custom(key string) bool { return strings.Contains(key, ".") }
 
 // traceInputs loads every fixture file (with its check's config.yaml
-// parameters), the examples and the corpus, each as manifests and as a
-// cluster.
+// parameters), every check's Example, the examples and the corpus, each as
+// manifests and as a cluster.
 func traceInputs(t *testing.T, reg *check.Registry) []traceInput {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "*", "*.yaml"))
@@ -130,6 +130,11 @@ func traceInputs(t *testing.T, reg *check.Registry) []traceInput {
 		}
 		loaded := manifest.Parse(f, data, inventory.Source{File: f})
 		add(f, loaded.Objects, dirParams(t, filepath.Dir(f), reg))
+	}
+	for _, c := range reg.All() {
+		name := "the example of " + c.ID
+		loaded := manifest.Parse(name, []byte(c.Example), inventory.Source{File: name})
+		add(name, loaded.Objects, check.Defaults())
 	}
 	examples := manifest.Load(context.Background(), []string{filepath.Join("..", "..", "examples")}, manifest.Options{})
 	if len(examples.Errors) > 0 {
