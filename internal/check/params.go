@@ -26,6 +26,10 @@ type Params struct {
 	// MaxGracePeriodSeconds is the largest terminationGracePeriodSeconds that
 	// is not absurd.
 	MaxGracePeriodSeconds int64 `yaml:"maxGracePeriodSeconds" json:"maxGracePeriodSeconds"`
+	// MaxRestarts is the most restarts a running container may have had
+	// before runtime-pods-restarts reports it. Kubernetes counts restarts
+	// over the pod's lifetime, so a long-lived pod may reach it slowly.
+	MaxRestarts int32 `yaml:"maxRestarts" json:"maxRestarts"`
 }
 
 // Defaults returns the parameters used when configuration sets none.
@@ -39,6 +43,7 @@ func Defaults() Params {
 		},
 		SlowStartSeconds:      30,
 		MaxGracePeriodSeconds: 3600,
+		MaxRestarts:           5,
 	}
 }
 

@@ -17,6 +17,7 @@ func All() []*check.Check {
 		governanceChecks(),
 		upgradeChecks(),
 		exposureChecks(),
+		runtimePodChecks(), runtimeChecks(),
 	} {
 		all = append(all, family...)
 	}

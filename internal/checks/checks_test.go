@@ -84,7 +84,9 @@ func fixtureConfig(t *testing.T, dir string, reg *check.Registry, c *check.Check
 }
 
 // auditFixture audits one fixture file with every check and returns the
-// results of one check. Every check must run without error on it.
+// results of one check. Every check must run without error on it. The file
+// is read as a cluster's objects for a check that needs a cluster, as
+// manifests otherwise.
 func auditFixture(t *testing.T, file string, reg *check.Registry, cfg *config.Config, id string) []audit.Result {
 	t.Helper()
 	data, err := os.ReadFile(file)
@@ -95,7 +97,11 @@ func auditFixture(t *testing.T, file string, reg *check.Registry, cfg *config.Co
 	for _, e := range loaded.Errors {
 		t.Errorf("loading fixture: %v", e)
 	}
-	inv := inventory.Build(inventory.FromManifests, loaded.Objects)
+	mode := inventory.FromManifests
+	if reg.Get(id).Requires == check.Cluster {
+		mode = inventory.FromCluster
+	}
+	inv := inventory.Build(mode, loaded.Objects)
 	a := audit.Run(inv, audit.Options{Registry: reg, Config: cfg, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 	var out []audit.Result
 	for _, r := range a.Results {

@@ -13,9 +13,15 @@ import (
 	"github.com/plimsoll/plimsoll/internal/manifest"
 )
 
-// corpusInventory loads the real public manifests in shared/corpus, which
-// sits beside the clone. Without them the test fails: it never skips.
+// corpusInventory indexes the corpus as manifests.
 func corpusInventory(tb testing.TB) *inventory.Inventory {
+	tb.Helper()
+	return inventory.Build(inventory.FromManifests, corpusObjects(tb))
+}
+
+// corpusObjects loads the real public manifests in shared/corpus, which
+// sits beside the clone. Without them the test fails: it never skips.
+func corpusObjects(tb testing.TB) []*inventory.Object {
 	tb.Helper()
 	corpus, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "corpus"))
 	if err != nil {
@@ -28,7 +34,7 @@ func corpusInventory(tb testing.TB) *inventory.Inventory {
 	if len(res.Errors) > 0 {
 		tb.Fatalf("loading the corpus: %v", res.Errors[0])
 	}
-	return inventory.Build(inventory.FromManifests, res.Objects)
+	return res.Objects
 }
 
 // TestCorpusAudit runs every check, optional ones included, over real

@@ -34,6 +34,9 @@ func Markdown(reg *check.Registry) string {
 			n++
 			fmt.Fprintf(&b, "\n### %s\n\n**%s**%s\n\n", c.ID, c.Title, optional(c))
 			fmt.Fprintf(&b, "- Severity: %s\n- Applies to: %s\n", c.Severity, strings.Join(c.Kinds, ", "))
+			if len(c.Reads) > 0 {
+				fmt.Fprintf(&b, "- Also reads: %s\n", strings.Join(c.Reads, ", "))
+			}
 			switch c.Requires {
 			case check.Cluster:
 				b.WriteString("- Needs: a live cluster or a snapshot\n")

@@ -162,6 +162,7 @@ metadata:
 			Layer:       check.Security,
 			Severity:    check.Medium,
 			Kinds:       workloadKinds,
+			Reads:       []string{"ClusterRoleBinding", "RoleBinding", "ServiceAccount"},
 			Rationale:   "Every pod gets an API token mounted unless told otherwise. A pod that never calls the API gains nothing from it, and an attacker who breaks into the pod gains an identity to probe the cluster with.",
 			Remediation: "Set automountServiceAccountToken: false in the pod spec or on its ServiceAccount; pods that call the API should use their own ServiceAccount with a RoleBinding among the manifests.",
 			Seed:        seedRBAC,

@@ -17,6 +17,8 @@ var (
 	serviceKinds = []string{"DaemonSet", "Deployment", "Pod", "ReplicaSet", "ReplicationController", "StatefulSet"}
 	// replicatedKinds have a replica count.
 	replicatedKinds = []string{"Deployment", "StatefulSet"}
+	// scaleTargetKinds are the built-in kinds an HPA can scale.
+	scaleTargetKinds = []string{"Deployment", "ReplicaSet", "ReplicationController", "StatefulSet"}
 )
 
 // container is one container of a workload's pod, with its field path.

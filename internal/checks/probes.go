@@ -21,6 +21,7 @@ func probeChecks() []*check.Check {
 			Layer:       check.Workloads,
 			Severity:    check.High,
 			Kinds:       serviceKinds,
+			Reads:       []string{"Service"},
 			Rationale:   "Without a readiness probe a pod receives traffic as soon as its process starts, before it can serve, and keeps receiving it when it can no longer serve; rollouts and dependency failures turn into user-facing errors.",
 			Remediation: "Add a readinessProbe to every container that serves traffic, checking that the application can serve requests.",
 			Seed:        seedProbes,

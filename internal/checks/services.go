@@ -28,6 +28,7 @@ func serviceChecks() []*check.Check {
 			Layer:       check.Workloads,
 			Severity:    check.Medium,
 			Kinds:       []string{"Service"},
+			Reads:       workloadKinds,
 			Rationale:   "A Service whose selector matches no pod has no endpoints: clients get connection refused or time out, and nothing in the Service itself says why. A label renamed in the Deployment but not in the Service is the usual cause.",
 			Remediation: "Make spec.selector match the labels of the pod template of the workload the Service fronts.",
 			Seed:        seedServiceRouting,
@@ -47,6 +48,7 @@ func serviceChecks() []*check.Check {
 			Layer:       check.Workloads,
 			Severity:    check.High,
 			Kinds:       []string{"Service"},
+			Reads:       workloadKinds,
 			Rationale:   "A Service port whose targetPort names a port that no selected container declares gets no endpoints for that port: the Service exists, its pods are Ready, and every connection to the port fails.",
 			Remediation: "Use as targetPort the name of a port the selected containers declare (with the same protocol), or a port number.",
 			Seed:        seedServiceRouting,
@@ -85,6 +87,7 @@ func serviceChecks() []*check.Check {
 			Layer:       check.Workloads,
 			Severity:    check.High,
 			Kinds:       []string{"Ingress"},
+			Reads:       []string{"Service"},
 			Rationale:   "An Ingress backend that names a missing Service, or a port the Service does not have, answers its path with 503 errors from the ingress controller.",
 			Remediation: "Point every Ingress backend at a Service in the Ingress's namespace and at a port name or number that Service declares.",
 			Seed:        "001 Centralized Ingress Controller with SSL certificate management: A simple configuration that describes how traffic should flow from outside of Kubernetes to your application.",
@@ -162,10 +165,7 @@ func serviceWithSelector(o *inventory.Object, c *check.Context) (bool, string) {
 // of such a workload from being reported as matching nothing.
 func customPodTemplateMatches(inv *inventory.Inventory, namespace string, selector map[string]string) bool {
 	sel := labels.SelectorFromSet(selector)
-	for _, o := range inv.Objects() {
-		if o.Content == nil || o.Namespace != namespace {
-			continue
-		}
+	for _, o := range inv.Custom(namespace) {
 		spec, _ := o.Content["spec"].(map[string]any)
 		tmpl, _ := spec["template"].(map[string]any)
 		meta, _ := tmpl["metadata"].(map[string]any)

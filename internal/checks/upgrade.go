@@ -192,6 +192,7 @@ func upgradeChecks() []*check.Check {
 			Severity:    check.Low,
 			Kinds:       upgradeKinds,
 			Requires:    check.Declared,
+			Reads:       []string{"Service"},
 			Rationale:   "A deprecated API version still works but is scheduled for removal or superseded; moving off it before the upgrade that removes it keeps that upgrade uneventful.",
 			Remediation: "Rewrite the object in the replacement API version.",
 			Seed:        seedUpgrade,

@@ -10,6 +10,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	networkingv1beta1 "k8s.io/api/networking/v1beta1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -55,6 +56,7 @@ var typedKinds = map[string]struct {
 	"RoleBinding":             {[]string{"rbac.authorization.k8s.io"}, func() any { return &rbacv1.RoleBinding{} }},
 	"ClusterRoleBinding":      {[]string{"rbac.authorization.k8s.io"}, func() any { return &rbacv1.ClusterRoleBinding{} }},
 	"StorageClass":            {[]string{"storage.k8s.io"}, func() any { return &storagev1.StorageClass{} }},
+	"EndpointSlice":           {[]string{"discovery.k8s.io"}, func() any { return &discoveryv1.EndpointSlice{} }},
 }
 
 // workloadKinds are the built-in controllers of pods. An object whose
@@ -63,6 +65,15 @@ var workloadKinds = map[string]bool{
 	"Deployment": true, "ReplicaSet": true, "StatefulSet": true, "DaemonSet": true,
 	"Job": true, "CronJob": true, "ReplicationController": true,
 }
+
+// podTemplateKinds are the kinds that carry a pod template (a bare Pod its
+// own spec): the kinds a top-level workload can be.
+var podTemplateKinds = []string{"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "ReplicationController", "StatefulSet"}
+
+// podsThrough names, for the workload kinds that do not own their pods
+// directly, the kind of the objects in between: a Deployment's pods belong
+// to its ReplicaSets, a CronJob's to its Jobs.
+var podsThrough = map[string]string{"Deployment": "ReplicaSet", "CronJob": "Job"}
 
 // clusterScoped lists the built-in kinds that live outside namespaces, so a
 // stray metadata.namespace on one of them never implies a namespace.
@@ -85,6 +96,16 @@ func NewTyped(apiVersion, kind string) any {
 		return nil
 	}
 	return t.make()
+}
+
+// kindKey is the kind key of objects of this apiVersion and kind: the bare
+// kind for the built-in kinds plimsoll decodes, Kind.group otherwise.
+func kindKey(apiVersion, kind string) string {
+	gv, _ := schema.ParseGroupVersion(apiVersion)
+	if t, known := typedKinds[kind]; known && contains(t.groups, gv.Group) {
+		return kind
+	}
+	return kind + "." + gv.Group
 }
 
 // IsClusterScoped reports whether a built-in kind lives outside namespaces.
@@ -122,10 +143,8 @@ func New(content map[string]any, src Source) (*Object, error) {
 		o.Namespace = ""
 	}
 
-	o.key = kind + "." + gv.Group
-	t, known := typedKinds[kind]
-	if known && contains(t.groups, gv.Group) {
-		o.key = kind
+	o.key = kindKey(apiVersion, kind)
+	if t, known := typedKinds[kind]; known && o.key == kind {
 		if o.Typed, err = decodeTyped(content, gv, kind, t.make); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.ID(), err)
 		}

@@ -10,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Mode says what an inventory was built from.
@@ -35,12 +36,15 @@ type Inventory struct {
 	namespaces []*Object
 	workloads  map[string][]*Object // by namespace
 
-	pdbsFor     map[*Object][]*Object
-	servicesFor map[*Object][]*Object
-	policiesFor map[*Object][]*Object
-	hpasFor     map[*Object][]*Object
+	// selecting holds, by kind key, the objects of that kind that select
+	// (or, for HPAs, scale) each workload.
+	selecting   map[string]map[*Object][]*Object
 	selected    map[*Object][]*Object // selector owner -> workloads
 	bindingsFor map[nameKey][]*Object // ServiceAccount -> bindings naming it
+	custom      map[string][]*Object  // by namespace: kinds without a typed decoding
+	children    map[*Object][]*Object // controller -> the objects it controls
+
+	trace func(key string)
 }
 
 type nameKey struct{ key, namespace, name string }
@@ -55,12 +59,11 @@ func Build(mode Mode, objects []*Object) *Inventory {
 		byKeyNS:     map[nameKey][]*Object{},
 		byName:      map[nameKey]*Object{},
 		workloads:   map[string][]*Object{},
-		pdbsFor:     map[*Object][]*Object{},
-		servicesFor: map[*Object][]*Object{},
-		policiesFor: map[*Object][]*Object{},
-		hpasFor:     map[*Object][]*Object{},
+		selecting:   map[string]map[*Object][]*Object{},
 		selected:    map[*Object][]*Object{},
 		bindingsFor: map[nameKey][]*Object{},
+		custom:      map[string][]*Object{},
+		children:    map[*Object][]*Object{},
 	}
 	objects = append(objects[:0:0], objects...)
 	objects = append(objects, impliedNamespaces(objects)...)
@@ -81,9 +84,13 @@ func Build(mode Mode, objects []*Object) *Inventory {
 		if o.IsWorkload() {
 			inv.workloads[o.Namespace] = append(inv.workloads[o.Namespace], o)
 		}
+		if o.Typed == nil && o.Content != nil {
+			inv.custom[o.Namespace] = append(inv.custom[o.Namespace], o)
+		}
 	}
 	inv.resolveSelectors()
 	inv.resolveBindings()
+	inv.resolveControllers()
 	return inv
 }
 
@@ -129,52 +136,140 @@ func impliedNamespaces(objects []*Object) []*Object {
 	return implied
 }
 
+// Trace makes every accessor that hands out objects report, through f, the
+// kind keys it consulted, whether or not it found any: an empty answer
+// depends on those kinds as much as a full one. Objects reports "*", every
+// kind. Tests use it to prove that checks declare what they read
+// (check.Check.Reads). Set it before any check runs, and only on an
+// inventory no audit is using; f must be safe for concurrent use, as checks
+// run concurrently. Without a trace the accessors pay one nil test.
+func (inv *Inventory) Trace(f func(key string)) { inv.trace = f }
+
+// read reports a consulted kind key to the trace, if one is set.
+func (inv *Inventory) read(key string) {
+	if inv.trace != nil {
+		inv.trace(key)
+	}
+}
+
+// readWorkloads reports every kind that can be a top-level workload.
+func (inv *Inventory) readWorkloads() {
+	if inv.trace != nil {
+		for _, k := range podTemplateKinds {
+			inv.trace(k)
+		}
+	}
+}
+
 // Objects returns every object, sorted.
-func (inv *Inventory) Objects() []*Object { return inv.objects }
+func (inv *Inventory) Objects() []*Object {
+	inv.read("*")
+	return inv.objects
+}
 
 // OfKind returns the objects of one kind key, sorted.
-func (inv *Inventory) OfKind(key string) []*Object { return inv.byKey[key] }
+func (inv *Inventory) OfKind(key string) []*Object {
+	inv.read(key)
+	return inv.byKey[key]
+}
 
 // Get returns the object of this kind key, namespace and name, or nil.
 func (inv *Inventory) Get(key, namespace, name string) *Object {
+	inv.read(key)
 	return inv.byName[nameKey{key, namespace, name}]
 }
 
 // Namespaces returns the declared and implied namespaces, sorted.
-func (inv *Inventory) Namespaces() []*Object { return inv.namespaces }
+func (inv *Inventory) Namespaces() []*Object {
+	inv.read("Namespace")
+	return inv.namespaces
+}
 
 // Workloads returns the top-level workloads of a namespace.
-func (inv *Inventory) Workloads(namespace string) []*Object { return inv.workloads[namespace] }
+func (inv *Inventory) Workloads(namespace string) []*Object {
+	inv.readWorkloads()
+	return inv.workloads[namespace]
+}
 
 // InNamespace returns the objects of a kind key in one namespace, sorted.
 // Checks call it for every object they judge, so it is an index lookup.
 func (inv *Inventory) InNamespace(key, namespace string) []*Object {
+	inv.read(key)
 	return inv.byKeyNS[nameKey{key: key, namespace: namespace}]
+}
+
+// Custom returns the objects of a namespace whose kinds plimsoll does not
+// decode (custom resources, and built-in kinds no check reads), sorted. Their kinds cannot be named in
+// advance, so the trace reports the kind key of each object handed out.
+func (inv *Inventory) Custom(namespace string) []*Object {
+	objs := inv.custom[namespace]
+	if inv.trace != nil {
+		for _, o := range objs {
+			inv.trace(o.key)
+		}
+	}
+	return objs
 }
 
 // PDBs returns the PodDisruptionBudgets whose selector matches a workload's
 // pods.
-func (inv *Inventory) PDBs(workload *Object) []*Object { return inv.pdbsFor[workload] }
+func (inv *Inventory) PDBs(workload *Object) []*Object {
+	return inv.selectingOf("PodDisruptionBudget", workload)
+}
 
 // Services returns the Services whose selector matches a workload's pods.
-func (inv *Inventory) Services(workload *Object) []*Object { return inv.servicesFor[workload] }
+func (inv *Inventory) Services(workload *Object) []*Object {
+	return inv.selectingOf("Service", workload)
+}
 
 // NetworkPolicies returns the NetworkPolicies whose podSelector matches a
 // workload's pods.
 func (inv *Inventory) NetworkPolicies(workload *Object) []*Object {
-	return inv.policiesFor[workload]
+	return inv.selectingOf("NetworkPolicy", workload)
 }
 
 // HPAs returns the HorizontalPodAutoscalers that scale a workload.
-func (inv *Inventory) HPAs(workload *Object) []*Object { return inv.hpasFor[workload] }
+func (inv *Inventory) HPAs(workload *Object) []*Object {
+	return inv.selectingOf("HorizontalPodAutoscaler", workload)
+}
+
+func (inv *Inventory) selectingOf(key string, workload *Object) []*Object {
+	inv.read(key)
+	return inv.selecting[key][workload]
+}
+
+// addSelecting records that o, of kind key, selects or scales workload.
+func (inv *Inventory) addSelecting(o, workload *Object) {
+	m := inv.selecting[o.key]
+	if m == nil {
+		m = map[*Object][]*Object{}
+		inv.selecting[o.key] = m
+	}
+	m[workload] = append(m[workload], o)
+}
 
 // Selected returns the workloads that a PodDisruptionBudget, Service or
 // NetworkPolicy selects, or that an HPA scales.
-func (inv *Inventory) Selected(o *Object) []*Object { return inv.selected[o] }
+func (inv *Inventory) Selected(o *Object) []*Object {
+	if inv.trace != nil {
+		if hpa, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler); ok {
+			// The target was looked up by its kind, which is a kind key
+			// only for the built-in kinds.
+			if _, builtin := typedKinds[hpa.Spec.ScaleTargetRef.Kind]; builtin {
+				inv.trace(hpa.Spec.ScaleTargetRef.Kind)
+			}
+		} else {
+			inv.readWorkloads()
+		}
+	}
+	return inv.selected[o]
+}
 
 // Bindings returns the RoleBindings and ClusterRoleBindings that name a
 // ServiceAccount as a subject.
 func (inv *Inventory) Bindings(namespace, serviceAccount string) []*Object {
+	inv.read("RoleBinding")
+	inv.read("ClusterRoleBinding")
 	return inv.bindingsFor[nameKey{"ServiceAccount", namespace, serviceAccount}]
 }
 
@@ -194,6 +289,69 @@ func (inv *Inventory) RoleOf(binding *Object) *Object {
 		return inv.Get("Role", binding.Namespace, ref.Name)
 	}
 	return inv.Get("ClusterRole", "", ref.Name)
+}
+
+// PodsOf returns the pods a top-level workload runs, as their owner
+// references show: a Deployment's through its ReplicaSets, a CronJob's
+// through its Jobs, the others' directly. A bare Pod runs itself. Pods
+// whose owners are not in the inventory belong to no workload.
+func (inv *Inventory) PodsOf(workload *Object) []*Object {
+	if workload.key == "Pod" {
+		inv.read("Pod")
+		return []*Object{workload}
+	}
+	between, ok := podsThrough[workload.key]
+	if !ok {
+		return inv.OwnedBy(workload, "Pod")
+	}
+	var pods []*Object
+	for _, o := range inv.OwnedBy(workload, between) {
+		pods = append(pods, inv.OwnedBy(o, "Pod")...)
+	}
+	return pods
+}
+
+// OwnedBy returns the objects of a kind key that an object controls (the
+// Jobs of a CronJob, the Pods of a Job), sorted.
+func (inv *Inventory) OwnedBy(controller *Object, key string) []*Object {
+	inv.read(key)
+	var out []*Object
+	for _, o := range inv.children[controller] {
+		if o.key == key {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// resolveControllers indexes every object under the object its controller
+// reference names. The reference is resolved by UID, as objects read from a
+// cluster carry UIDs; a reference or an object without one (a hand-written
+// manifest) is resolved by kind and name in the object's namespace.
+func (inv *Inventory) resolveControllers() {
+	byUID := map[types.UID]*Object{}
+	for _, o := range inv.objects {
+		if o.UID != "" {
+			byUID[o.UID] = o
+		}
+	}
+	for _, o := range inv.objects {
+		ref := o.controllerRef()
+		if ref == nil {
+			continue
+		}
+		owner := byUID[ref.UID]
+		if owner == nil {
+			owner = inv.byName[nameKey{kindKey(ref.APIVersion, ref.Kind), o.Namespace, ref.Name}]
+			if owner != nil && ref.UID != "" && owner.UID != "" {
+				// Another object of that name: the owner is gone.
+				owner = nil
+			}
+		}
+		if owner != nil && owner.Kind == ref.Kind {
+			inv.children[owner] = append(inv.children[owner], o)
+		}
+	}
 }
 
 func (inv *Inventory) resolveSelectors() {
@@ -223,14 +381,7 @@ func (inv *Inventory) resolveSelectors() {
 				continue
 			}
 			inv.selected[o] = append(inv.selected[o], w)
-			switch o.key {
-			case "PodDisruptionBudget":
-				inv.pdbsFor[w] = append(inv.pdbsFor[w], o)
-			case "Service":
-				inv.servicesFor[w] = append(inv.servicesFor[w], o)
-			case "NetworkPolicy":
-				inv.policiesFor[w] = append(inv.policiesFor[w], o)
-			}
+			inv.addSelecting(o, w)
 		}
 	}
 }
@@ -250,12 +401,12 @@ func labelSelector(ls *metav1.LabelSelector) labels.Selector {
 
 func (inv *Inventory) resolveScaleTarget(hpa *Object, t *autoscalingv2.HorizontalPodAutoscaler) {
 	ref := t.Spec.ScaleTargetRef
-	target := inv.Get(ref.Kind, hpa.Namespace, ref.Name)
+	target := inv.byName[nameKey{ref.Kind, hpa.Namespace, ref.Name}]
 	if target == nil {
 		return
 	}
 	inv.selected[hpa] = []*Object{target}
-	inv.hpasFor[target] = append(inv.hpasFor[target], hpa)
+	inv.addSelecting(hpa, target)
 }
 
 func (inv *Inventory) resolveBindings() {

@@ -106,6 +106,17 @@ func (o *Object) PodTemplate() (*corev1.PodTemplateSpec, string) {
 // objects are judged through their controller.
 func (o *Object) Controlled() bool { return o.controlled }
 
+// controllerRef returns the owner reference marked as the object's
+// controller, or nil.
+func (o *Object) controllerRef() *metav1.OwnerReference {
+	for i := range o.OwnerRefs {
+		if c := o.OwnerRefs[i].Controller; c != nil && *c {
+			return &o.OwnerRefs[i]
+		}
+	}
+	return nil
+}
+
 // IsWorkload reports whether the object runs pods and is not itself run by
 // another workload.
 func (o *Object) IsWorkload() bool { return o.pod != nil && !o.controlled }
