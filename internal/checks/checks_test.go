@@ -85,8 +85,9 @@ func fixtureConfig(t *testing.T, dir string, reg *check.Registry, c *check.Check
 
 // auditFixture audits one fixture file with every check and returns the
 // results of one check. Every check must run without error on it. The file
-// is read as a cluster's objects for a check that needs a cluster, as
-// manifests otherwise.
+// is read as a cluster's objects for a check that needs a cluster, or when
+// its name says so (pass-cluster-*.yaml, fail-cluster-*.yaml), as manifests
+// otherwise.
 func auditFixture(t *testing.T, file string, reg *check.Registry, cfg *config.Config, id string) []audit.Result {
 	t.Helper()
 	data, err := os.ReadFile(file)
@@ -98,7 +99,7 @@ func auditFixture(t *testing.T, file string, reg *check.Registry, cfg *config.Co
 		t.Errorf("loading fixture: %v", e)
 	}
 	mode := inventory.FromManifests
-	if reg.Get(id).Requires == check.Cluster {
+	if reg.Get(id).Requires == check.Cluster || strings.Contains(filepath.Base(file), "-cluster-") {
 		mode = inventory.FromCluster
 	}
 	inv := inventory.Build(mode, loaded.Objects)

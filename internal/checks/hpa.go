@@ -118,6 +118,17 @@ func hpaChecks() []*check.Check {
 				if !ok || hpaScaleTarget(c.Inventory, o, hpa) != nil {
 					return nil
 				}
+				if c.Inventory.Mode == inventory.FromCluster && customScaleTarget(hpa.Spec.ScaleTargetRef) {
+					// A cluster read lists only the kinds checks name, so a
+					// custom target (an Argo Rollout) is not among the
+					// objects; the HPA's own status says whether it found it.
+					for _, cond := range hpa.Status.Conditions {
+						if cond.Type == autoscalingv2.AbleToScale && cond.Status == corev1.ConditionFalse && cond.Reason == "FailedGetScale" {
+							return []check.Finding{check.Failf("status.conditions", "the HPA cannot get its scale target %s: %s", describeScaleRef(hpa.Spec.ScaleTargetRef), cond.Message)}
+						}
+					}
+					return nil
+				}
 				ns := o.Namespace
 				if ns == "" {
 					ns = "(no namespace)"
@@ -194,7 +205,7 @@ func hpaScaleTarget(inv *inventory.Inventory, o *inventory.Object, hpa *autoscal
 		return sel[0]
 	}
 	ref := hpa.Spec.ScaleTargetRef
-	if ref.APIVersion == "" || inventory.NewTyped(ref.APIVersion, ref.Kind) != nil {
+	if !customScaleTarget(ref) {
 		return inv.Get(ref.Kind, o.Namespace, ref.Name)
 	}
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
@@ -202,6 +213,12 @@ func hpaScaleTarget(inv *inventory.Inventory, o *inventory.Object, hpa *autoscal
 		return nil
 	}
 	return inv.Get(ref.Kind+"."+gv.Group, o.Namespace, ref.Name)
+}
+
+// customScaleTarget reports whether an HPA scales a kind plimsoll does not
+// decode, such as an Argo Rollout.
+func customScaleTarget(ref autoscalingv2.CrossVersionObjectReference) bool {
+	return ref.APIVersion != "" && inventory.NewTyped(ref.APIVersion, ref.Kind) == nil
 }
 
 func describeScaleRef(ref autoscalingv2.CrossVersionObjectReference) string {
