@@ -147,12 +147,10 @@ func hpaChecks() []*check.Check {
 			Remediation: "Remove spec.replicas from the manifest of a workload that an HPA scales and let the HPA own the replica count.",
 			Seed:        "001 GitOps Deployments: making sure that Git is the single source of truth for the Kubernetes state",
 			Example:     exampleHPA,
+			// The API server always fills in spec.replicas, so a live
+			// object cannot show whether a manifest sets it.
+			Requires: check.Declared,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
-				if c.Inventory.Mode == inventory.FromCluster {
-					// The API server always fills in spec.replicas, so a
-					// live object cannot show whether a manifest sets it.
-					return false, "live objects always have spec.replicas; only manifests show whether it is declared"
-				}
 				if len(c.Inventory.HPAs(o)) == 0 {
 					return false, "no HorizontalPodAutoscaler scales it"
 				}

@@ -319,12 +319,32 @@ func podLabelsPath(o *inventory.Object) string {
 	return path + ".metadata.labels"
 }
 
+// podLabelsText lists the labels a workload gives its pods, leaving out
+// those Kubernetes itself adds to running pods (the node's zone, the
+// template hash), so the evidence reads the same live and in manifests.
 func podLabelsText(o *inventory.Object) string {
 	tmpl, _ := o.PodTemplate()
-	if tmpl == nil || len(tmpl.Labels) == 0 {
+	set := labels.Set{}
+	if tmpl != nil {
+		for k, v := range tmpl.Labels {
+			if !systemPodLabel(k) {
+				set[k] = v
+			}
+		}
+	}
+	if len(set) == 0 {
 		return "none"
 	}
-	return labels.Set(tmpl.Labels).String()
+	return set.String()
+}
+
+func systemPodLabel(key string) bool {
+	for _, prefix := range []string{"topology.kubernetes.io/", "statefulset.kubernetes.io/", "batch.kubernetes.io/", "apps.kubernetes.io/"} {
+		if strings.HasPrefix(key, prefix) {
+			return true
+		}
+	}
+	return key == "pod-template-hash" || key == "controller-revision-hash"
 }
 
 const exampleDefaultDeny = `apiVersion: v1

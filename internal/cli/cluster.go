@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
 
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/cluster"
@@ -77,6 +78,9 @@ func readCluster[T any](ctx context.Context, f *pflag.FlagSet, s Streams, c *clu
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
+	// Deprecation warnings are about the API versions plimsoll lists, not
+	// about the cluster; they would only clutter the output.
+	cfg.WarningHandler = rest.NoWarnings{}
 	if cfg.QPS == 0 {
 		// client-go's default of 5 requests a second would make a big
 		// cluster's read crawl; the server's priority and fairness and

@@ -27,7 +27,7 @@ var nodesOnce sync.Once
 // three zones (two per zone), added the first time a test asks.
 func testCluster(t *testing.T) *controlplane.ControlPlane {
 	t.Helper()
-	cp := testCluster(t)
+	cp := controlplane.Shared()
 	var err error
 	nodesOnce.Do(func() {
 		var nodes []controlplane.Node
