@@ -93,6 +93,7 @@ func TestAPIServerGoesAwayMidAudit(t *testing.T) {
 			In: strings.NewReader(""), Out: &out, Err: &errOut,
 			Getenv: func(string) string { return "" }, Dir: t.TempDir(), Now: time.Now,
 		})
+		t.Logf("-o %s: exit %d after %d pages; stderr: %s", format, code, pages.Load(), errOut.String())
 		if code != cli.ExitPartial {
 			t.Errorf("-o %s: got exit %d, want %d; stderr:\n%s", format, code, cli.ExitPartial, errOut.String())
 		}
