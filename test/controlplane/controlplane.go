@@ -185,6 +185,9 @@ func (c *ControlPlane) startControllers(ctx context.Context, kcmPort, schedulerP
 		// kwok renews node leases every 5s (see below): a node whose kwok
 		// stops is NotReady (Unknown) after 20s rather than 50s.
 		"--node-monitor-grace-period", "20s", "--node-monitor-period", "2s",
+		// Benchmarks create thousands of pods; client-go's defaults of
+		// 20 requests a second would take minutes.
+		"--kube-api-qps", "500", "--kube-api-burst", "1000",
 	)
 	if err != nil {
 		return err
@@ -196,6 +199,7 @@ func (c *ControlPlane) startControllers(ctx context.Context, kcmPort, schedulerP
 		"--kubeconfig", kubeconfig, "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
 		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(schedulerPort),
 		"--leader-elect=false",
+		"--kube-api-qps", "500", "--kube-api-burst", "1000",
 	)
 	if err != nil {
 		return err
