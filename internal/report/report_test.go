@@ -512,3 +512,19 @@ func TestFormats(t *testing.T) {
 		t.Errorf("got no error for an unknown format, want one")
 	}
 }
+
+func TestClusterNamedInTextAndJSON(t *testing.T) {
+	in := Input{Version: "v1", Sources: []string{"cluster prod"}, Cluster: &Cluster{Server: "https://10.1.2.3:6443", Version: "v1.36.3", Context: "prod", Namespace: "shop"}}
+	r := Build(testAudit(t, 1), in)
+	text := string(render(t, r, "text", Options{}))
+	if !strings.Contains(text, "API server https://10.1.2.3:6443, Kubernetes v1.36.3, namespace shop") {
+		t.Errorf("text report does not name the cluster:\n%s", text[:min(len(text), 400)])
+	}
+	var back Report
+	if err := json.Unmarshal(render(t, r, "json", Options{}), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Cluster == nil || *back.Cluster != *in.Cluster {
+		t.Errorf("JSON cluster: got %+v, want %+v", back.Cluster, in.Cluster)
+	}
+}

@@ -171,6 +171,13 @@ func (t *textWriter) header(r *Report) {
 		}
 		t.wrapped(head+" from", 2, strings.Join(sources, ", "))
 	}
+	if c := r.Cluster; c != nil {
+		scope := "all namespaces"
+		if c.Namespace != "" {
+			scope = "namespace " + c.Namespace
+		}
+		t.line(fmt.Sprintf("  API server %s, Kubernetes %s, %s", c.Server, c.Version, scope))
+	}
 	if r.Partial {
 		t.line("")
 		t.partial(r)
