@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
 	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
 
@@ -145,6 +148,16 @@ func clusterInputs(header cluster.Header, objs []*inventory.Object, decodeErrs [
 		},
 		sources: []string{origin},
 	}
+	zones := map[string]bool{}
+	for _, o := range objs {
+		if o.KindKey() == "Node" {
+			in.cluster.Nodes++
+			if z, ok := o.Label(corev1.LabelTopologyZone); ok {
+				zones[z] = true
+			}
+		}
+	}
+	in.cluster.Zones = append([]string{}, slices.Sorted(maps.Keys(zones))...) // never null in JSON
 	for _, u := range header.Unread {
 		in.unreadable[u.Type.Key] = u.Why()
 		if !u.OutOfScope {

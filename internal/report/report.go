@@ -51,6 +51,10 @@ type Cluster struct {
 	Context string `json:"context,omitempty"`
 	// Namespace is the namespace the audit was limited to, if any.
 	Namespace string `json:"namespace,omitempty"`
+	// Nodes is how many Nodes the audit saw, and Zones the zones their
+	// topology.kubernetes.io/zone labels name, sorted.
+	Nodes int      `json:"nodes"`
+	Zones []string `json:"zones"`
 }
 
 // InputError is an input that could not be read: a file and line for

@@ -514,17 +514,17 @@ func TestFormats(t *testing.T) {
 }
 
 func TestClusterNamedInTextAndJSON(t *testing.T) {
-	in := Input{Version: "v1", Sources: []string{"cluster prod"}, Cluster: &Cluster{Server: "https://10.1.2.3:6443", Version: "v1.36.3", Context: "prod", Namespace: "shop"}}
+	in := Input{Version: "v1", Sources: []string{"cluster prod"}, Cluster: &Cluster{Server: "https://10.1.2.3:6443", Version: "v1.36.3", Context: "prod", Namespace: "shop", Nodes: 6, Zones: []string{"a", "b", "c"}}}
 	r := Build(testAudit(t, 1), in)
 	text := string(render(t, r, "text", Options{}))
-	if !strings.Contains(text, "API server https://10.1.2.3:6443, Kubernetes v1.36.3, namespace shop") {
+	if !strings.Contains(text, "API server https://10.1.2.3:6443, Kubernetes v1.36.3, 6 nodes in 3 zones, namespace shop") {
 		t.Errorf("text report does not name the cluster:\n%s", text[:min(len(text), 400)])
 	}
 	var back Report
 	if err := json.Unmarshal(render(t, r, "json", Options{}), &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Cluster == nil || *back.Cluster != *in.Cluster {
-		t.Errorf("JSON cluster: got %+v, want %+v", back.Cluster, in.Cluster)
+	if d := cmp.Diff(in.Cluster, back.Cluster); d != "" {
+		t.Errorf("JSON cluster (-want +got):\n%s", d)
 	}
 }

@@ -176,7 +176,11 @@ func (t *textWriter) header(r *Report) {
 		if c.Namespace != "" {
 			scope = "namespace " + c.Namespace
 		}
-		t.line(fmt.Sprintf("  API server %s, Kubernetes %s, %s", c.Server, c.Version, scope))
+		nodes := plural(c.Nodes, "node", "nodes")
+		if len(c.Zones) > 0 {
+			nodes += " in " + plural(len(c.Zones), "zone", "zones")
+		}
+		t.line(fmt.Sprintf("  API server %s, Kubernetes %s, %s, %s", c.Server, c.Version, nodes, scope))
 	}
 	if r.Partial {
 		t.line("")

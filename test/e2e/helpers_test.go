@@ -46,13 +46,20 @@ type plimsoll struct {
 // run runs plimsoll with args, as a user would, with a fixed clock.
 func run(t *testing.T, args ...string) plimsoll {
 	t.Helper()
+	return runWith(t, cli.Streams{}, args...)
+}
+
+// runWith runs plimsoll with the terminal flags and environment of s.
+func runWith(t *testing.T, s cli.Streams, args ...string) plimsoll {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code := cli.Main(context.Background(), args, cli.Streams{
-		In: strings.NewReader(""), Out: &out, Err: &errOut,
-		Getenv: func(string) string { return "" },
-		Dir:    t.TempDir(),
-		Now:    func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) },
-	})
+	s.In, s.Out, s.Err = strings.NewReader(""), &out, &errOut
+	if s.Getenv == nil {
+		s.Getenv = func(string) string { return "" }
+	}
+	s.Dir = t.TempDir()
+	s.Now = func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) }
+	code := cli.Main(context.Background(), args, s)
 	return plimsoll{code: code, out: out.String(), errOut: errOut.String()}
 }
 

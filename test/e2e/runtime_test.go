@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/plimsoll/plimsoll/internal/cli"
 )
 
 // TestRuntimeChecksSeeReality sets up three things manifests cannot show
@@ -81,5 +83,37 @@ func TestRuntimeChecksSeeReality(t *testing.T) {
 	// The nodes that are fine are not reported.
 	if msg, ok := fails["runtime-node-ready Node node-a1"]; ok {
 		t.Errorf("a Ready node reported: %s", msg)
+	}
+}
+
+// TestProgressOnlyOnATerminal: the progress line shows on a terminal's
+// stderr with text output, and never in CI or with machine output.
+func TestProgressOnlyOnATerminal(t *testing.T) {
+	cp := testCluster(t)
+	kc := cp.Kubeconfig("admin")
+	ci := func(k string) string {
+		if k == "CI" {
+			return "true"
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		name    string
+		streams cli.Streams
+		output  string
+		want    bool
+	}{
+		{"terminal, text", cli.Streams{ErrIsTerminal: true}, "text", true},
+		{"terminal, json", cli.Streams{ErrIsTerminal: true}, "json", false},
+		{"terminal in CI", cli.Streams{ErrIsTerminal: true, Getenv: ci}, "text", false},
+		{"not a terminal", cli.Streams{}, "text", false},
+	} {
+		p := runWith(t, tc.streams, "audit", "--kubeconfig", kc, "-o", tc.output)
+		if p.code != 0 {
+			t.Fatalf("%s: exit %d\n%s", tc.name, p.code, p.errOut)
+		}
+		if got := strings.Contains(p.errOut, "reading the cluster:"); got != tc.want {
+			t.Errorf("%s: progress shown %v, want %v; stderr %q", tc.name, got, tc.want, p.errOut)
+		}
 	}
 }
