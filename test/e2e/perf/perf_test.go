@@ -50,7 +50,9 @@ func populate(tb testing.TB, cp *controlplane.ControlPlane, s scale, prefix stri
 		return
 	}
 	ctx := context.Background()
-	kube := kubernetes.NewForConfigOrDie(cp.RESTConfig("admin"))
+	cfg := cp.RESTConfig("admin")
+	cfg.QPS, cfg.Burst = 200, 400 // thousands of objects to create
+	kube := kubernetes.NewForConfigOrDie(cfg)
 	var nodes []controlplane.Node
 	for i := 0; i < s.nodes; i++ {
 		nodes = append(nodes, controlplane.Node{
