@@ -98,9 +98,11 @@ func NewTyped(apiVersion, kind string) any {
 	return t.make()
 }
 
-// kindKey is the kind key of objects of this apiVersion and kind: the bare
-// kind for the built-in kinds plimsoll decodes, Kind.group otherwise.
-func kindKey(apiVersion, kind string) string {
+// KindKeyOf is the kind key (see Object.KindKey) of objects of this
+// apiVersion and kind: the bare kind for the built-in kinds plimsoll
+// decodes, Kind.group otherwise. A cluster reader uses it to tell which
+// served types hold the kinds checks ask for.
+func KindKeyOf(apiVersion, kind string) string {
 	gv, _ := schema.ParseGroupVersion(apiVersion)
 	if t, known := typedKinds[kind]; known && contains(t.groups, gv.Group) {
 		return kind
@@ -143,7 +145,7 @@ func New(content map[string]any, src Source) (*Object, error) {
 		o.Namespace = ""
 	}
 
-	o.key = kindKey(apiVersion, kind)
+	o.key = KindKeyOf(apiVersion, kind)
 	if t, known := typedKinds[kind]; known && o.key == kind {
 		if o.Typed, err = decodeTyped(content, gv, kind, t.make); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.ID(), err)

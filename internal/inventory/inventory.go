@@ -342,7 +342,7 @@ func (inv *Inventory) resolveControllers() {
 		}
 		owner := byUID[ref.UID]
 		if owner == nil {
-			owner = inv.byName[nameKey{kindKey(ref.APIVersion, ref.Kind), o.Namespace, ref.Name}]
+			owner = inv.byName[nameKey{KindKeyOf(ref.APIVersion, ref.Kind), o.Namespace, ref.Name}]
 			if owner != nil && ref.UID != "" && owner.UID != "" {
 				// Another object of that name: the owner is gone.
 				owner = nil

@@ -89,11 +89,12 @@ func TestAPIServerGoesAwayMidAudit(t *testing.T) {
 
 	for _, format := range []string{"text", "json"} {
 		var out, errOut bytes.Buffer
+		start := time.Now()
 		code := cli.Main(ctx, []string{"audit", "--kubeconfig", path, "--chunk-size", "2", "--request-timeout", "5s", "-o", format}, cli.Streams{
 			In: strings.NewReader(""), Out: &out, Err: &errOut,
 			Getenv: func(string) string { return "" }, Dir: t.TempDir(), Now: time.Now,
 		})
-		t.Logf("-o %s: exit %d after %d pages; stderr: %s", format, code, pages.Load(), errOut.String())
+		t.Logf("-o %s: exit %d after %d pages in %s; stderr: %s", format, code, pages.Load(), time.Since(start), errOut.String())
 		if code != cli.ExitPartial {
 			t.Errorf("-o %s: got exit %d, want %d; stderr:\n%s", format, code, cli.ExitPartial, errOut.String())
 		}
