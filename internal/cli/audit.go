@@ -162,15 +162,13 @@ func readInputs(cmd *cobra.Command, s Streams, o *auditOptions, args []string, r
 	case manifests:
 		return readManifests(cmd, s, o, args), nil
 	}
-	progress := o.output == "text" && s.ErrIsTerminal && s.Getenv("CI") == ""
-	read, err := readCluster(cmd.Context(), cmd.Flags(), s, o.cluster, neededKinds(reg), progress, func(_ cluster.Type, obj map[string]any) (*inventory.Object, error) {
+	res, h, err := readCluster(cmd.Context(), cmd.Flags(), s, o.cluster, neededKinds(reg), o.output != "text", func(_ cluster.Type, obj map[string]any) (*inventory.Object, error) {
 		return inventory.New(obj, inventory.Source{Origin: "cluster"})
 	})
 	if err != nil {
 		return nil, err
 	}
-	h := read.res.Header(read.context, read.namespace)
-	return clusterInputs(h, read.res.Items, read.res.Errors, "cluster "+read.context), nil
+	return clusterInputs(h, res.Items, res.Errors, "cluster "+h.Context), nil
 }
 
 // readSnapshot reads a snapshot as the live audit read the cluster.

@@ -56,30 +56,25 @@ func (c *clusterOptions) namespace(f *pflag.FlagSet) (string, error) {
 	return *c.kube.Namespace, nil
 }
 
-// clusterRead is a read of a cluster, whatever was kept of each object.
-type clusterRead[T any] struct {
-	res       *cluster.Result[T]
-	context   string
-	namespace string
-}
-
 // readCluster reads the kinds that checks need from the cluster the flags
-// name.
-func readCluster[T any](ctx context.Context, f *pflag.FlagSet, s Streams, c *clusterOptions, kinds []string, progress bool, decode cluster.Decode[T]) (*clusterRead[T], error) {
+// name, and describes the read. Progress shows on stderr when it is a
+// terminal, outside CI, unless quiet (machine-readable output).
+func readCluster[T any](ctx context.Context, f *pflag.FlagSet, s Streams, c *clusterOptions, kinds []string, quiet bool, decode cluster.Decode[T]) (*cluster.Result[T], cluster.Header, error) {
+	var h cluster.Header
 	ns, err := c.namespace(f)
 	if err != nil {
-		return nil, err
+		return nil, h, err
 	}
 	raw, err := c.kube.ToRawKubeConfigLoader().RawConfig()
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, h, fmt.Errorf("kubeconfig: %w", err)
 	}
 	if len(raw.Contexts) == 0 && *c.kube.APIServer == "" && !inCluster(s) {
-		return nil, errors.New("nothing to audit: no paths, no --snapshot, and no kubeconfig to reach a cluster with (KUBECONFIG, ~/.kube/config or --kubeconfig)")
+		return nil, h, errors.New("nothing to audit: no paths, no --snapshot, and no kubeconfig to reach a cluster with (KUBECONFIG, ~/.kube/config or --kubeconfig)")
 	}
 	cfg, err := c.kube.ToRESTConfig()
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, h, fmt.Errorf("kubeconfig: %w", err)
 	}
 	// Deprecation warnings are about the API versions plimsoll lists, not
 	// about the cluster; they would only clutter the output.
@@ -96,16 +91,16 @@ func readCluster[T any](ctx context.Context, f *pflag.FlagSet, s Streams, c *clu
 	}
 	opts := cluster.Options{Config: cfg, Namespace: ns, Kinds: kinds, PageSize: c.chunkSize, Concurrency: c.concurrency}
 	var p *progressLine
-	if progress {
+	if !quiet && s.ErrIsTerminal && s.Getenv("CI") == "" {
 		p = &progressLine{w: s.Err}
 		opts.Progress = p.update
 	}
 	res, err := cluster.Read(ctx, opts, decode)
 	p.clear()
 	if err != nil {
-		return nil, err
+		return nil, h, err
 	}
-	return &clusterRead[T]{res: res, context: context, namespace: ns}, nil
+	return res, res.Header(context, ns), nil
 }
 
 // inCluster says plimsoll runs in a pod, where client-go reads the pod's

@@ -35,19 +35,17 @@ could be written.`,
 			if out == "" {
 				return &exitError{ExitPartial, errors.New("-o FILE is required")}
 			}
-			progress := s.ErrIsTerminal && s.Getenv("CI") == ""
-			read, err := readCluster(cmd.Context(), cmd.Flags(), s, c, neededKinds(checks.Registry()), progress, func(_ cluster.Type, obj map[string]any) (map[string]any, error) {
+			res, h, err := readCluster(cmd.Context(), cmd.Flags(), s, c, neededKinds(checks.Registry()), false, func(_ cluster.Type, obj map[string]any) (map[string]any, error) {
 				return obj, nil
 			})
 			if err != nil {
 				return &exitError{ExitPartial, err}
 			}
-			h := read.res.Header(read.context, read.namespace)
 			h.Created = now(s).UTC().Truncate(time.Second)
-			if err := cluster.WriteSnapshot(out, h, read.res.Items); err != nil {
+			if err := cluster.WriteSnapshot(out, h, res.Items); err != nil {
 				return &exitError{ExitPartial, fmt.Errorf("write snapshot: %w", err)}
 			}
-			fmt.Fprintf(s.Err, "plimsoll: wrote %d objects of %d resource types from %s to %s\n", len(read.res.Items), len(h.Types), h.Server, out)
+			fmt.Fprintf(s.Err, "plimsoll: wrote %d objects of %d resource types from %s to %s\n", len(res.Items), len(h.Types), h.Server, out)
 			failed := 0
 			for _, u := range h.Unread {
 				if !u.OutOfScope {
