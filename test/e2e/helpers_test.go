@@ -88,6 +88,7 @@ type client struct {
 func newClient(t *testing.T, cfg *rest.Config) *client {
 	t.Helper()
 	cfg.WarningHandler = rest.NoWarnings{}
+	cfg.QPS, cfg.Burst = 100, 200 // tests create objects by the dozen
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)

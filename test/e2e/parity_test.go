@@ -23,22 +23,16 @@ func (f finding) String() string {
 	return fmt.Sprintf("%s %s on %s: %s %s", f.Status, f.Check, f.Object, f.Message, f.Path)
 }
 
-// findings are a report's results on the given objects (all when nil),
-// without the checks that only a cluster can assess or only manifests can,
-// sorted.
-func findings(r *report.Report, on map[string]bool) []finding {
+// findings are a report's results that keep selects, without their
+// provenance, sorted. The object is named "Kind namespace/name".
+func findings(r *report.Report, keep func(c *check.Check, object string) bool) []finding {
 	reg := checks.Registry()
 	var out []finding
 	for _, res := range r.Results {
-		c := reg.Get(res.Check)
-		if c == nil || c.Requires != check.Manifests {
-			continue
-		}
 		id := res.Object.Kind + " " + res.Object.Namespace + "/" + res.Object.Name
-		if on != nil && !on[id] {
-			continue
+		if keep(reg.Get(res.Check), id) {
+			out = append(out, finding{res.Check, id, res.Status, res.Message, res.Path})
 		}
-		out = append(out, finding{res.Check, id, res.Status, res.Message, res.Path})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out
@@ -65,7 +59,10 @@ func TestParityWithManifests(t *testing.T) {
 	if live.Mode != "cluster" || live.Cluster == nil || !strings.HasPrefix(live.Cluster.Version, "v1.") {
 		t.Errorf("got mode %q, cluster %+v; want a cluster audit that names the server version", live.Mode, live.Cluster)
 	}
-	want, got := findings(files, on), findings(live, on)
+	// Checks that manifests and a cluster can both assess, on the objects
+	// applied.
+	both := func(c *check.Check, object string) bool { return c.Requires == check.Manifests && on[object] }
+	want, got := findings(files, both), findings(live, both)
 	if len(want) < 100 {
 		t.Fatalf("got %d findings from the files, want the examples' hundreds", len(want))
 	}

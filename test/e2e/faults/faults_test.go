@@ -5,14 +5,8 @@ package faults
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,8 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/plimsoll/plimsoll/internal/cli"
 	"github.com/plimsoll/plimsoll/test/controlplane"
@@ -36,6 +28,7 @@ func TestMain(m *testing.M) { controlplane.Main(m) }
 func TestAPIServerGoesAwayMidAudit(t *testing.T) {
 	cp := controlplane.Shared()
 	cfg := cp.RESTConfig("admin")
+	cfg.QPS, cfg.Burst = 100, 200 // 200 Services to create
 	kube := kubernetes.NewForConfigOrDie(cfg)
 	ctx := context.Background()
 	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "many"}}, metav1.CreateOptions{}); err != nil {
@@ -54,38 +47,19 @@ func TestAPIServerGoesAwayMidAudit(t *testing.T) {
 	// A proxy on loopback counts the Service pages. At the tenth it stops
 	// the real API server, drops the connection and stops listening: from
 	// plimsoll's side, the server is gone.
-	target, _ := url.Parse(cfg.Host)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // the test server's self-signed certificate, on loopback
+	p := cp.NewProxy(t, "admin")
 	var pages atomic.Int32
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.Hook = func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/api/v1/services" && pages.Add(1) == 10 {
 			if err := cp.StopAPIServer(); err != nil {
 				t.Errorf("stop the API server: %v", err)
 			}
-			srv.Listener.Close()
+			p.Vanish()
 			panic(http.ErrAbortHandler)
 		}
-		r.Header.Set("Authorization", "Bearer "+cfg.BearerToken)
-		rp.ServeHTTP(w, r)
-	})
-	var err error
-	if srv.Listener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
+		return false
 	}
-	srv.Start()
-	defer srv.Close()
-
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: srv.URL}
-	kc.AuthInfos["u"] = &clientcmdapi.AuthInfo{Token: "proxied"}
-	kc.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u"}
-	kc.CurrentContext = "c"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
+	path := p.Kubeconfig(t)
 
 	for _, format := range []string{"text", "json"} {
 		var out, errOut bytes.Buffer

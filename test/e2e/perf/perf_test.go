@@ -184,9 +184,7 @@ func tools(tb testing.TB, cp *controlplane.ControlPlane) (plimsoll, kubectl stri
 		tb.Fatalf("build plimsoll: %v\n%s", err, out)
 	}
 	snap := filepath.Join(dir, "snap.json")
-	if m := measure(tb, plimsoll, "snapshot", "--kubeconfig", cp.Kubeconfig("admin"), "-o", snap); m.wall == 0 {
-		tb.Fatal("no snapshot")
-	}
+	measure(tb, plimsoll, "snapshot", "--kubeconfig", cp.Kubeconfig("admin"), "-o", snap)
 	h, err := cluster.ReadSnapshot(snap, func(map[string]any) error { return nil })
 	if err != nil {
 		tb.Fatal(err)
