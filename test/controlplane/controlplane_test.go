@@ -184,6 +184,10 @@ func TestControlPlane(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		pods := []rbacv1.PolicyRule{{Verbs: []string{"list"}, Resources: []string{"pods"}}}
+		if err := controlplane.AwaitRBAC(ctx, admin, viewer.Name, viewer.Groups, "", pods); err != nil {
+			t.Fatal(err)
+		}
 		config, err := clientcmd.BuildConfigFromFlags("", cp.Kubeconfig(viewer.Name))
 		if err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plimsoll/plimsoll/test/controlplane"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -44,6 +45,7 @@ func (c *client) bind(t *testing.T, user, ns string, rules []rbacv1.PolicyRule) 
 		if err != nil {
 			t.Fatal(err)
 		}
+		c.awaitRBAC(t, user, ns, rules)
 		return
 	}
 	_, err := c.kube.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{})
@@ -55,6 +57,14 @@ func (c *client) bind(t *testing.T, user, ns string, rules []rbacv1.PolicyRule) 
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
 	}, metav1.CreateOptions{})
 	if err != nil {
+		t.Fatal(err)
+	}
+	c.awaitRBAC(t, user, ns, rules)
+}
+
+func (c *client) awaitRBAC(t *testing.T, user, ns string, rules []rbacv1.PolicyRule) {
+	t.Helper()
+	if err := controlplane.AwaitRBAC(t.Context(), c.kube, user, nil, ns, rules); err != nil {
 		t.Fatal(err)
 	}
 }
