@@ -10,7 +10,9 @@ package audit
 
 import (
 	"fmt"
+	"maps"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -79,6 +81,9 @@ type Result struct {
 	Path string
 	// Exempted marks a skip that an exemption caused.
 	Exempted bool
+	// Unassessed marks a skip because the check could not be judged on the
+	// object (check.Unassessable).
+	Unassessed bool
 }
 
 // Options configure an audit.
@@ -89,6 +94,9 @@ type Options struct {
 	NoAnnotationExemptions bool
 	// Now is the time exemption expiry is judged at.
 	Now time.Time
+	// At is the time the inputs describe, which checks judge ages at: when
+	// a snapshot was taken. Zero means Now.
+	At time.Time
 	// Workers is how many goroutines run checks; 0 means GOMAXPROCS.
 	Workers int
 	// Unreadable are the kinds, by kind key, that the inputs could not
@@ -134,7 +142,10 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 		cfg = config.Default()
 	}
 	a := &Audit{Mode: inv.Mode, Objects: len(inv.Objects())}
-	ctx := &check.Context{Inventory: inv, Params: &cfg.Parameters}
+	ctx := &check.Context{Inventory: inv, Params: &cfg.Parameters, Now: opts.At}
+	if ctx.Now.IsZero() {
+		ctx.Now = opts.Now
+	}
 
 	var active []*CheckState
 	byKind := map[string][]*CheckState{}
@@ -221,6 +232,13 @@ func notAssessed(c *check.Check, mode inventory.Mode, unreadable map[string]stri
 		if why, ok := unreadable[k]; ok {
 			return why
 		}
+		if group, whole := strings.CutPrefix(k, "*."); whole {
+			for _, u := range slices.Sorted(maps.Keys(unreadable)) {
+				if strings.HasSuffix(u, "."+group) {
+					return unreadable[u]
+				}
+			}
+		}
 	}
 	return ""
 }
@@ -271,17 +289,29 @@ func (r *runner) run(c *check.Check, o *inventory.Object, base Result) (out []Re
 			return []Result{base}
 		}
 	}
-	findings := c.Run(o, r.ctx)
-	if len(findings) == 0 {
-		base.Status = Pass
-		return []Result{base}
+	var evidence, unassessable []string
+	for _, f := range c.Run(o, r.ctx) {
+		switch f.Outcome {
+		case check.Evidence:
+			evidence = append(evidence, f.Message)
+		case check.Unassessable:
+			unassessable = append(unassessable, f.Message)
+		default:
+			res := base
+			res.Status, res.Message, res.Path = Fail, f.Message, f.Path
+			out = append(out, res)
+		}
 	}
-	for _, f := range findings {
-		res := base
-		res.Status, res.Message, res.Path = Fail, f.Message, f.Path
-		out = append(out, res)
+	switch {
+	case len(out) > 0:
+		return out
+	case len(unassessable) > 0:
+		base.Status, base.Unassessed = Skip, true
+		base.Message = "not assessed: " + strings.Join(unassessable, "; ")
+	default:
+		base.Status, base.Message = Pass, strings.Join(evidence, "; ")
 	}
-	return out
+	return []Result{base}
 }
 
 // exempted reports whether configuration or an annotation exempts the
@@ -341,6 +371,8 @@ func tally(results []Result, states []*CheckState, failed map[pair]bool) {
 	for p := range failed {
 		byID[p.id].Fail++
 	}
+	judged := map[*CheckState]bool{}
+	unassessed := map[*CheckState]string{}
 	for _, res := range results {
 		st := byID[res.Check.ID]
 		switch res.Status {
@@ -350,6 +382,19 @@ func tally(results []Result, states []*CheckState, failed map[pair]bool) {
 			st.Skip++
 		case Error:
 			st.Error++
+		}
+		if res.Unassessed {
+			if _, ok := unassessed[st]; !ok {
+				unassessed[st] = strings.TrimPrefix(res.Message, "not assessed: ")
+			}
+		} else {
+			judged[st] = true
+		}
+	}
+	// A check that could judge none of its objects was not assessed.
+	for st, reason := range unassessed {
+		if !judged[st] {
+			st.Assessed, st.Reason = false, reason
 		}
 	}
 	sort.Slice(states, func(i, j int) bool { return states[i].Check.ID < states[j].Check.ID })

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -100,14 +101,34 @@ const (
 	Declared Requirement = "declared"
 )
 
-// Finding is one thing a check found wrong with an object.
+// Outcome says what a Finding is. The zero value is a failure, so most
+// checks never name it.
+type Outcome uint8
+
+const (
+	// Failed findings are something wrong with the object.
+	Failed Outcome = iota
+	// Evidence says what satisfied the check: the object and field that
+	// show a requirement is met. It never fails the check; a check that
+	// returns only evidence passes, with the evidence as its message.
+	Evidence
+	// Unassessable says the check cannot be judged on this object from
+	// what the audit can see (a managed control plane hides its flags).
+	// Such a result is not counted as passed or failed, and a check with
+	// nothing but such results is reported as not assessed.
+	Unassessable
+)
+
+// Finding is one thing a check found about an object: by default, something
+// wrong with it.
 type Finding struct {
 	// Message says what is wrong, naming the container or field and its
 	// value. It never contains a secret value.
 	Message string
 	// Path is the field path of the offending field, such as
 	// spec.template.spec.containers[0].readinessProbe.
-	Path string
+	Path    string
+	Outcome Outcome
 }
 
 // Failf is a shorthand for a Finding at path.
@@ -115,10 +136,26 @@ func Failf(path, format string, args ...any) Finding {
 	return Finding{Path: path, Message: fmt.Sprintf(format, args...)}
 }
 
+// Passf is a shorthand for Evidence: what made the check pass.
+func Passf(format string, args ...any) Finding {
+	return Finding{Message: fmt.Sprintf(format, args...), Outcome: Evidence}
+}
+
+// NotAssessedf is a shorthand for an Unassessable finding: why the check
+// cannot be judged.
+func NotAssessedf(format string, args ...any) Finding {
+	return Finding{Message: fmt.Sprintf(format, args...), Outcome: Unassessable}
+}
+
 // Context is what a check may consult besides the object it is given.
 type Context struct {
 	Inventory *inventory.Inventory
 	Params    *Params
+	// Now is the time the inventory describes: the present for a live
+	// cluster, the moment a snapshot was taken for a snapshot. Checks that
+	// judge ages (the last backup, a certificate's expiry) judge them at
+	// Now.
+	Now time.Time
 }
 
 // Check is one production-readiness requirement.

@@ -147,6 +147,8 @@ type inputs struct {
 	// unreadable are kinds the inputs could not show, and why.
 	unreadable map[string]string
 	cluster    *report.Cluster
+	// at is the time a cluster was read: checks judge ages at it.
+	at time.Time
 }
 
 // readInputs reads what the arguments name: manifests, a snapshot, or,
@@ -202,6 +204,7 @@ func auditInputs(in *inputs, o *auditOptions, reg *check.Registry, cfg *config.C
 		Config:                 cfg,
 		NoAnnotationExemptions: o.noAnnotationExemptions,
 		Now:                    now,
+		At:                     in.at,
 		Unreadable:             in.unreadable,
 	})
 }

@@ -112,7 +112,7 @@ func inCluster(s Streams) bool {
 // neededKinds are the kinds a cluster read lists: every kind some check
 // needs, plus Namespaces and Nodes, which every report describes.
 func neededKinds(reg *check.Registry) []string {
-	seen := map[string]bool{"Namespace": true, "Node": true}
+	seen := map[string]bool{"Namespace": true, "Node": true, inventory.ClusterKey: true}
 	kinds := []string{"Namespace", "Node"}
 	for _, c := range reg.All() {
 		if c.Requires == check.Declared {
@@ -142,7 +142,11 @@ func clusterInputs(header cluster.Header, objs []*inventory.Object, decodeErrs [
 			Namespace: header.Namespace,
 		},
 		sources: []string{origin},
+		at:      header.Created,
 	}
+	in.objects = append(in.objects, inventory.ClusterObject(inventory.ClusterInfo{
+		Server: header.Server, Version: header.ServerVersion, Context: header.Context,
+	}))
 	zones := map[string]bool{}
 	for _, o := range objs {
 		if o.KindKey() == "Node" {

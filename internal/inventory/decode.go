@@ -276,16 +276,19 @@ func withoutKeys(m map[string]any, keys ...string) map[string]any {
 }
 
 // trimContent drops what no check reads from the big kinds: a
-// CustomResourceDefinition's schemas are most of the bytes of a typical
-// install, and the audit needs only its names.
+// CustomResourceDefinition's schemas and status are most of the bytes of a
+// typical install, and the audit needs only its names. Other custom
+// resources keep their status: it says whether a Certificate is Ready or a
+// Backup Completed.
 func trimContent(content map[string]any, kind, group string) map[string]any {
-	content = withoutKeys(content, "status")
 	if meta, ok := content["metadata"].(map[string]any); ok {
+		content = withoutKeys(content)
 		content["metadata"] = withoutKeys(meta, "managedFields")
 	}
 	if kind != "CustomResourceDefinition" || group != "apiextensions.k8s.io" {
 		return content
 	}
+	content = withoutKeys(content, "status")
 	spec, _ := content["spec"].(map[string]any)
 	trimmed := map[string]any{"group": spec["group"], "names": spec["names"], "scope": spec["scope"]}
 	if versions, ok := spec["versions"].([]any); ok {

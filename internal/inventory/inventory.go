@@ -67,6 +67,9 @@ func Build(mode Mode, objects []*Object) *Inventory {
 	}
 	objects = append(objects[:0:0], objects...)
 	objects = append(objects, impliedNamespaces(objects)...)
+	if mode == FromCluster && !hasKey(objects, ClusterKey) {
+		objects = append(objects, ClusterObject(ClusterInfo{}))
+	}
 	sort.SliceStable(objects, func(i, j int) bool { return Less(objects[i], objects[j]) })
 	inv.objects = objects
 
@@ -84,7 +87,7 @@ func Build(mode Mode, objects []*Object) *Inventory {
 		if o.IsWorkload() {
 			inv.workloads[o.Namespace] = append(inv.workloads[o.Namespace], o)
 		}
-		if o.Typed == nil && o.Content != nil {
+		if o.Typed == nil && o.Content != nil && o.key != ClusterKey {
 			inv.custom[o.Namespace] = append(inv.custom[o.Namespace], o)
 		}
 	}
@@ -109,6 +112,15 @@ func Less(a, b *Object) bool {
 		return a.Source.File < b.Source.File
 	}
 	return a.Source.Line < b.Source.Line
+}
+
+func hasKey(objects []*Object, key string) bool {
+	for _, o := range objects {
+		if o.key == key {
+			return true
+		}
+	}
+	return false
 }
 
 func impliedNamespaces(objects []*Object) []*Object {
@@ -171,6 +183,23 @@ func (inv *Inventory) Objects() []*Object {
 func (inv *Inventory) OfKind(key string) []*Object {
 	inv.read(key)
 	return inv.byKey[key]
+}
+
+// GroupKey is the kind key that stands for every kind of an API group, for
+// groups whose kinds are made at run time (Gatekeeper makes a kind for each
+// constraint template). A check that reads such a group lists it in Reads.
+func GroupKey(group string) string { return "*." + group }
+
+// OfGroup returns the objects of every kind of an API group, sorted.
+func (inv *Inventory) OfGroup(group string) []*Object {
+	inv.read(GroupKey(group))
+	var out []*Object
+	for _, o := range inv.objects {
+		if o.group == group {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // Get returns the object of this kind key, namespace and name, or nil.
