@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"sort"
+	"sync"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -45,6 +46,9 @@ type Inventory struct {
 	children    map[*Object][]*Object // controller -> the objects it controls
 
 	trace func(key string)
+
+	memoMu sync.Mutex
+	memo   map[string]any
 }
 
 type nameKey struct{ key, namespace, name string }
@@ -95,6 +99,25 @@ func Build(mode Mode, objects []*Object) *Inventory {
 	inv.resolveBindings()
 	inv.resolveControllers()
 	return inv
+}
+
+// Memo returns what build returns, building it once per inventory and key:
+// an index over the inventory that several checks share, such as which
+// workloads are a platform's components. build must only read the
+// inventory; the trace sees its reads the first time only, so callers
+// report the kinds an index depends on themselves.
+func (inv *Inventory) Memo(key string, build func() any) any {
+	inv.memoMu.Lock()
+	defer inv.memoMu.Unlock()
+	if v, ok := inv.memo[key]; ok {
+		return v
+	}
+	if inv.memo == nil {
+		inv.memo = map[string]any{}
+	}
+	v := build()
+	inv.memo[key] = v
+	return v
 }
 
 // Less orders objects by namespace, kind, name, then where they came from.

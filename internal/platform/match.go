@@ -1,0 +1,228 @@
+package platform
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/plimsoll/plimsoll/internal/inventory"
+)
+
+// CRDKey is the kind key of CustomResourceDefinitions.
+const CRDKey = "CustomResourceDefinition.apiextensions.k8s.io"
+
+// workloadKeys are the kinds a platform component runs as.
+var workloadKeys = []string{"DaemonSet", "Deployment", "StatefulSet"}
+
+// Reads are the kinds recognition consults: a check that calls Find or
+// Installed lists them in its Reads.
+var Reads = []string{"DaemonSet", "Deployment", "StatefulSet", CRDKey}
+
+// Match is one workload recognised as an implementation, and the signal
+// that gave it away.
+type Match struct {
+	Impl     *Implementation
+	Workload *inventory.Object
+	// Signal names the field that matched: label app=x, image y, name z.
+	Signal string
+}
+
+// String names the workload and the evidence, as findings quote it.
+func (m Match) String() string {
+	return fmt.Sprintf("%s %s (%s)", m.Impl.Name, m.Workload.ID(), m.Signal)
+}
+
+// Find returns the workloads recognised as implementations of a component,
+// sorted by workload. A workload is the first implementation in the table
+// it matches, by any signal.
+func Find(inv *inventory.Inventory, c Component) []Match {
+	return byComponent(inv)[c]
+}
+
+// FindAll returns the workloads recognised as implementations of any of
+// the components.
+func FindAll(inv *inventory.Inventory, cs ...Component) []Match {
+	var out []Match
+	for _, c := range cs {
+		out = append(out, Find(inv, c)...)
+	}
+	return out
+}
+
+func byComponent(inv *inventory.Inventory) map[Component][]Match {
+	for _, k := range workloadKeys {
+		inv.OfKind(k) // report the reads to a trace; the memo hides them
+	}
+	return inv.Memo("platform.byComponent", func() any {
+		out := map[Component][]Match{}
+		for _, k := range workloadKeys {
+			for _, o := range inv.OfKind(k) {
+				if o.Controlled() {
+					continue
+				}
+				if m, ok := recognise(o); ok {
+					out[m.Impl.Component] = append(out[m.Impl.Component], m)
+				}
+			}
+		}
+		for _, ms := range out {
+			sort.SliceStable(ms, func(i, j int) bool { return inventory.Less(ms[i].Workload, ms[j].Workload) })
+		}
+		return out
+	}).(map[Component][]Match)
+}
+
+func recognise(o *inventory.Object) (Match, bool) {
+	tmpl, _ := o.PodTemplate()
+	for i := range Implementations {
+		impl := &Implementations[i]
+		if impl.DaemonSet && o.KindKey() != "DaemonSet" {
+			continue
+		}
+		if sig := impl.matchLabels(o, tmpl); sig != "" {
+			return Match{impl, o, sig}, true
+		}
+		if sig := impl.matchImages(tmpl); sig != "" {
+			return Match{impl, o, sig}, true
+		}
+		if sig := impl.matchName(o.Name); sig != "" {
+			return Match{impl, o, sig}, true
+		}
+	}
+	return Match{}, false
+}
+
+// matchLabels tries each label set ("k=v,k2=v2", all of which must match)
+// on the workload's labels, then on its pod template's.
+func (impl *Implementation) matchLabels(o *inventory.Object, tmpl *corev1.PodTemplateSpec) string {
+	sets := []map[string]string{o.Labels}
+	if tmpl != nil {
+		sets = append(sets, tmpl.Labels)
+	}
+	for _, want := range impl.Labels {
+		for _, have := range sets {
+			if hasLabels(have, want) {
+				return "label " + want
+			}
+		}
+	}
+	return ""
+}
+
+func hasLabels(have map[string]string, want string) bool {
+	for _, kv := range strings.Split(want, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (impl *Implementation) matchImages(tmpl *corev1.PodTemplateSpec) string {
+	if tmpl == nil || len(impl.Images) == 0 {
+		return ""
+	}
+	for _, c := range tmpl.Spec.Containers {
+		repo := Repository(c.Image)
+		for _, want := range impl.Images {
+			if repo == want || strings.HasSuffix(repo, "/"+want) {
+				return "image " + c.Image
+			}
+		}
+	}
+	return ""
+}
+
+func (impl *Implementation) matchName(name string) string {
+	for _, want := range impl.Names {
+		if name == want || strings.HasSuffix(name, "-"+want) {
+			return "name " + name
+		}
+	}
+	return ""
+}
+
+// Repository returns an image reference without its tag and digest.
+func Repository(image string) string {
+	if at := strings.Index(image, "@"); at >= 0 {
+		image = image[:at]
+	}
+	if colon := strings.LastIndex(image, ":"); colon > strings.LastIndex(image, "/") {
+		image = image[:colon]
+	}
+	return image
+}
+
+// CRD is a CustomResourceDefinition that shows an implementation was
+// installed.
+type CRD struct {
+	Impl *Implementation
+	Name string
+}
+
+// Installed returns the CRDs in the inventory that belong to
+// implementations of a component.
+func Installed(inv *inventory.Inventory, c Component) []CRD {
+	var out []CRD
+	for i := range Implementations {
+		impl := &Implementations[i]
+		if impl.Component != c {
+			continue
+		}
+		for _, name := range impl.CRDs {
+			if inv.Get(CRDKey, "", name) != nil {
+				out = append(out, CRD{impl, name})
+			}
+		}
+	}
+	return out
+}
+
+// Describe lists matches for a finding: "Prometheus StatefulSet
+// monitoring/prometheus-k8s (label app.kubernetes.io/name=prometheus), ...".
+func Describe(ms []Match) string {
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = m.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Ready returns a workload's ready and desired replicas: ready pods of a
+// DaemonSet against the nodes it should run on.
+func Ready(o *inventory.Object) (ready, desired int32) {
+	switch w := o.Typed.(type) {
+	case *appsv1.Deployment:
+		return w.Status.ReadyReplicas, replicas(w.Spec.Replicas)
+	case *appsv1.StatefulSet:
+		return w.Status.ReadyReplicas, replicas(w.Spec.Replicas)
+	case *appsv1.DaemonSet:
+		return w.Status.NumberReady, w.Status.DesiredNumberScheduled
+	}
+	return 0, 0
+}
+
+func replicas(r *int32) int32 {
+	if r == nil {
+		return 1
+	}
+	return *r
+}
+
+// Running returns the matches whose workloads have at least one ready
+// replica, and a description of those that have none.
+func Running(ms []Match) (running []Match, down []string) {
+	for _, m := range ms {
+		ready, desired := Ready(m.Workload)
+		if ready > 0 {
+			running = append(running, m)
+		} else {
+			down = append(down, fmt.Sprintf("%s has %d of %d replicas ready", m, ready, desired))
+		}
+	}
+	return running, down
+}

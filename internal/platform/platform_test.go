@@ -1,0 +1,165 @@
+package platform
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/manifest"
+)
+
+func build(t *testing.T, yaml string) *inventory.Inventory {
+	t.Helper()
+	res := manifest.Parse("test.yaml", []byte(yaml), inventory.Source{File: "test.yaml"})
+	for _, e := range res.Errors {
+		t.Fatal(e)
+	}
+	return inventory.Build(inventory.FromCluster, res.Objects)
+}
+
+func workload(kind, ns, name, labels, image string) string {
+	return `---
+apiVersion: apps/v1
+kind: ` + kind + `
+metadata: {name: ` + name + `, namespace: ` + ns + `, labels: {` + labels + `}}
+spec:
+  selector: {matchLabels: {x: y}}
+  template:
+    metadata: {labels: {x: y}}
+    spec: {containers: [{name: c, image: "` + image + `"}]}
+`
+}
+
+func TestRecognise(t *testing.T) {
+	inv := build(t, workload("StatefulSet", "monitoring", "prometheus-k8s", "app.kubernetes.io/name: prometheus", "quay.io/prometheus/prometheus:v2.53.0")+
+		workload("Deployment", "monitoring", "kps-grafana", "", "example.com/custom:1")+
+		workload("Deployment", "kube-system", "coredns", "k8s-app: kube-dns", "registry.k8s.io/coredns/coredns:v1.11.1")+
+		workload("DaemonSet", "logging", "shipper", "", "cr.fluentbit.io/fluent/fluent-bit:3.0@sha256:abc")+
+		workload("Deployment", "logging", "fluent-bit", "", "busybox")+
+		workload("Deployment", "shop", "web", "app: web", "nginx:1.27"))
+	cases := []struct {
+		c    Component
+		want string
+	}{
+		{Prometheus, "Prometheus StatefulSet monitoring/prometheus-k8s (label app.kubernetes.io/name=prometheus)"},
+		{Grafana, "Grafana Deployment monitoring/kps-grafana (name kps-grafana)"},
+		// The CoreDNS entry comes before kube-dns, which shares its label.
+		{DNS, "CoreDNS Deployment kube-system/coredns (image registry.k8s.io/coredns/coredns:v1.11.1)"},
+		// A shipper must be a DaemonSet: the Deployment of the same name
+		// is not one.
+		{LogShipper, "Fluent Bit DaemonSet logging/shipper (image cr.fluentbit.io/fluent/fluent-bit:3.0@sha256:abc)"},
+		{IngressController, ""},
+	}
+	for _, c := range cases {
+		if got := Describe(Find(inv, c.c)); got != c.want {
+			t.Errorf("%s: got %q, want %q", c.c, got, c.want)
+		}
+	}
+}
+
+func TestTableIsWellFormed(t *testing.T) {
+	names := map[string]bool{}
+	for _, impl := range Implementations {
+		if impl.Name == "" || impl.Component == "" || names[impl.Name] {
+			t.Errorf("%+v: needs a unique name and a component", impl)
+		}
+		names[impl.Name] = true
+		if len(impl.Labels)+len(impl.Images)+len(impl.Names) == 0 {
+			t.Errorf("%s: no signal recognises its workloads", impl.Name)
+		}
+		for _, l := range impl.Labels {
+			for _, kv := range strings.Split(l, ",") {
+				if k, v, ok := strings.Cut(kv, "="); !ok || k == "" || v == "" {
+					t.Errorf("%s: label %q is not key=value[,key=value]", impl.Name, l)
+				}
+			}
+		}
+		for _, crd := range impl.CRDs {
+			if strings.Count(crd, ".") < 2 {
+				t.Errorf("%s: CRD %q is not plural.group", impl.Name, crd)
+			}
+		}
+		if impl.Component == CNI && !impl.DaemonSet {
+			t.Errorf("%s: a CNI runs as a DaemonSet", impl.Name)
+		}
+	}
+}
+
+func TestRepository(t *testing.T) {
+	for in, want := range map[string]string{
+		"nginx":                             "nginx",
+		"nginx:1.27":                        "nginx",
+		"localhost:5000/team/app:v1":        "localhost:5000/team/app",
+		"localhost:5000/team/app":           "localhost:5000/team/app",
+		"quay.io/x/y@sha256:0123":           "quay.io/x/y",
+		"quay.io/x/y:v1@sha256:0123":        "quay.io/x/y",
+		"registry.k8s.io/coredns/coredns:1": "registry.k8s.io/coredns/coredns",
+	} {
+		if got := Repository(in); got != want {
+			t.Errorf("Repository(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestUncovered(t *testing.T) {
+	inv := build(t, `
+apiVersion: v1
+kind: Node
+metadata: {name: cp, labels: {node-role.kubernetes.io/control-plane: ""}}
+spec: {taints: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: a}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: b}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: cordoned}
+spec: {unschedulable: true}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: exporter, namespace: mon, uid: ds-1}
+spec:
+  selector: {matchLabels: {x: y}}
+  template:
+    metadata: {labels: {x: y}}
+    spec: {containers: [{name: c, image: prom/node-exporter}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: exporter-a
+  namespace: mon
+  ownerReferences: [{apiVersion: apps/v1, kind: DaemonSet, name: exporter, uid: ds-1, controller: true}]
+spec: {nodeName: a, containers: [{name: c, image: prom/node-exporter}]}
+status: {conditions: [{type: Ready, status: "True"}]}
+`)
+	missing, eligible := Uncovered(inv, inv.Get("DaemonSet", "mon", "exporter"))
+	if strings.Join(missing, ",") != "b" || eligible != 2 {
+		t.Errorf("got missing %v of %d eligible, want [b] of 2 (the tainted and the cordoned node are not eligible)", missing, eligible)
+	}
+}
+
+func TestManaged(t *testing.T) {
+	eks := build(t, `
+apiVersion: v1
+kind: Node
+metadata: {name: ip-10-0-0-1, labels: {eks.amazonaws.com/nodegroup: ng-1, topology.kubernetes.io/zone: eu-west-1a}}
+`)
+	if p := Managed(eks); p == nil || p.Name != "Amazon EKS" || p.Evidence != "Node ip-10-0-0-1 label eks.amazonaws.com/nodegroup" {
+		t.Errorf("got %+v, want Amazon EKS from the node label", p)
+	}
+	kubeadm := build(t, `
+apiVersion: v1
+kind: Node
+metadata: {name: cp-1, labels: {node-role.kubernetes.io/control-plane: ""}}
+`)
+	if p := Managed(kubeadm); p != nil {
+		t.Errorf("got %+v for a kubeadm cluster, want none", p)
+	}
+}
