@@ -17,9 +17,9 @@ const CRDKey = "CustomResourceDefinition.apiextensions.k8s.io"
 // workloadKeys are the kinds a platform component runs as.
 var workloadKeys = []string{"DaemonSet", "Deployment", "StatefulSet"}
 
-// Reads are the kinds recognition consults: a check that calls Find or
-// Installed lists them in its Reads.
-var Reads = []string{"DaemonSet", "Deployment", "StatefulSet", CRDKey}
+// Reads are the kinds recognition (Find, FindAll, InNamespace) consults: a
+// check that calls them lists these in its Reads. Installed reads CRDKey.
+var Reads = []string{"DaemonSet", "Deployment", "StatefulSet"}
 
 // Match is one workload recognised as an implementation, and the signal
 // that gave it away.
@@ -52,27 +52,42 @@ func FindAll(inv *inventory.Inventory, cs ...Component) []Match {
 	return out
 }
 
+// InNamespace returns the recognised workloads of a namespace, sorted.
+func InNamespace(inv *inventory.Inventory, ns string) []Match {
+	return index(inv).byNamespace[ns]
+}
+
 func byComponent(inv *inventory.Inventory) map[Component][]Match {
+	return index(inv).byComponent
+}
+
+type matches struct {
+	byComponent map[Component][]Match
+	byNamespace map[string][]Match
+}
+
+// index recognises every workload once per inventory.
+func index(inv *inventory.Inventory) *matches {
 	for _, k := range workloadKeys {
 		inv.OfKind(k) // report the reads to a trace; the memo hides them
 	}
-	return inv.Memo("platform.byComponent", func() any {
-		out := map[Component][]Match{}
+	return inv.Memo("platform.index", func() any {
+		var all []Match
 		for _, k := range workloadKeys {
 			for _, o := range inv.OfKind(k) {
-				if o.Controlled() {
-					continue
-				}
-				if m, ok := recognise(o); ok {
-					out[m.Impl.Component] = append(out[m.Impl.Component], m)
+				if m, ok := recognise(o); ok && !o.Controlled() {
+					all = append(all, m)
 				}
 			}
 		}
-		for _, ms := range out {
-			sort.SliceStable(ms, func(i, j int) bool { return inventory.Less(ms[i].Workload, ms[j].Workload) })
+		sort.SliceStable(all, func(i, j int) bool { return inventory.Less(all[i].Workload, all[j].Workload) })
+		idx := &matches{byComponent: map[Component][]Match{}, byNamespace: map[string][]Match{}}
+		for _, m := range all {
+			idx.byComponent[m.Impl.Component] = append(idx.byComponent[m.Impl.Component], m)
+			idx.byNamespace[m.Workload.Namespace] = append(idx.byNamespace[m.Workload.Namespace], m)
 		}
-		return out
-	}).(map[Component][]Match)
+		return idx
+	}).(*matches)
 }
 
 func recognise(o *inventory.Object) (Match, bool) {
