@@ -17,10 +17,11 @@ import (
 // The fake checks read what to do from an annotation on the object, so each
 // test states its scenario in the manifest itself:
 //
-//	test.plimsoll.dev/<check-id>: fail | fail2 | panic | na
+//	test.plimsoll.dev/<check-id>: fail | fail2 | evidence | unassessable | panic | na
 //
-// fail gives one finding, fail2 two, panic makes the check panic and na makes
-// Applies say no. Without the annotation the check passes.
+// fail gives one finding, fail2 two, evidence passes with a message,
+// unassessable says the object cannot be judged, panic makes the check panic
+// and na makes Applies say no. Without the annotation the check passes.
 const behaviour = "test.plimsoll.dev/"
 
 type spec struct {
@@ -56,6 +57,10 @@ func fakeCheck(s spec) *check.Check {
 					check.Failf("spec.a", "%s first finding", s.id),
 					check.Failf("spec.b", "%s second finding", s.id),
 				}
+			case "evidence":
+				return []check.Finding{check.Passf("%s saw %s", s.id, o.Name)}
+			case "unassessable":
+				return []check.Finding{check.NotAssessedf("provider-managed"), check.Passf("ignored evidence")}
 			case "panic":
 				var m map[string]int
 				m["boom"]++ // a nil map write: a genuine runtime panic
@@ -631,5 +636,42 @@ func TestDeclaredChecksNotAssessedOnACluster(t *testing.T) {
 	a := Run(inv(t, inventory.FromCluster, text), Options{Registry: reg, Now: now})
 	if st := a.Checks[0]; st.Assessed || st.Reason != DeclaredOnlyReason || len(a.Results) != 0 {
 		t.Errorf("cluster: got state %+v and %d results, want not assessed, no results", st, len(a.Results))
+	}
+}
+
+// TestEvidenceAndUnassessable: evidence is a pass with a message; a check
+// whose every result is unassessable is not assessed, with the reason, and
+// leaves the score alone; one judged object makes it assessed again.
+func TestEvidenceAndUnassessable(t *testing.T) {
+	reg := registry(t,
+		spec{id: "seen", layer: check.Infrastructure, sev: check.High},
+		spec{id: "hidden", layer: check.Infrastructure, sev: check.High},
+	)
+	text := deployment("shop", "a", behaviour+"seen", "evidence") + deployment("shop", "b", behaviour+"hidden", "unassessable")
+	a := Run(inv(t, inventory.FromCluster, text), Options{Registry: reg, Now: now})
+	var got []string
+	for _, r := range a.Results {
+		got = append(got, fmt.Sprintf("%s %s %s %v %q", r.Check.ID, r.Object.Name, r.Status, r.Unassessed, r.Message))
+	}
+	want := []string{
+		`hidden a pass false ""`,
+		`seen a pass false "seen saw a"`,
+		`hidden b skip true "not assessed: provider-managed"`,
+		`seen b pass false ""`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	// hidden judged a, so it is assessed.
+	if len(a.Score.Coverage.NotAssessed) != 0 {
+		t.Errorf("got not assessed %v, want none", a.Score.Coverage.NotAssessed)
+	}
+
+	a = Run(inv(t, inventory.FromCluster, deployment("shop", "b", behaviour+"hidden", "unassessable")), Options{Registry: reg, Now: now})
+	if n := len(a.Score.Coverage.NotAssessed); n != 1 || a.Score.Coverage.NotAssessed[0].Check.ID != "hidden" || a.Score.Coverage.NotAssessed[0].Reason != "provider-managed" {
+		t.Fatalf("got not assessed %+v, want hidden, provider-managed", a.Score.Coverage.NotAssessed)
+	}
+	if a.Score.Overall == nil || *a.Score.Overall != 100 {
+		t.Errorf("got overall %s, want 100: the unassessed check is left out", fmtScore(a.Score.Overall))
 	}
 }

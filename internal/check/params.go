@@ -30,6 +30,12 @@ type Params struct {
 	// before runtime-pods-restarts reports it. Kubernetes counts restarts
 	// over the pod's lifetime, so a long-lived pod may reach it slowly.
 	MaxRestarts int32 `yaml:"maxRestarts" json:"maxRestarts"`
+	// MinWorkerNodes is the fewest schedulable worker nodes a cluster
+	// should have (seed 000: three or more instances).
+	MinWorkerNodes int32 `yaml:"minWorkerNodes" json:"minWorkerNodes"`
+	// MinZones is the fewest zones the schedulable worker nodes should
+	// span.
+	MinZones int32 `yaml:"minZones" json:"minZones"`
 }
 
 // Defaults returns the parameters used when configuration sets none.
@@ -44,6 +50,8 @@ func Defaults() Params {
 		SlowStartSeconds:      30,
 		MaxGracePeriodSeconds: 3600,
 		MaxRestarts:           5,
+		MinWorkerNodes:        3,
+		MinZones:              2,
 	}
 }
 

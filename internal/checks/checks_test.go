@@ -22,7 +22,8 @@ var update = flag.Bool("update", false, "rewrite the expected findings of fail f
 
 // TestFixtures walks the registry: every check has at least one passing and
 // one failing fixture in testdata/<id>/, and each fixture gives exactly the
-// expected outcome. testdata/<id>/config.yaml, when present, configures the
+// expected outcome; unassessed-*.yaml fixtures are ones the check cannot
+// judge. testdata/<id>/config.yaml, when present, configures the
 // audit of that check's fixtures (optional checks are always enabled).
 func TestFixtures(t *testing.T) {
 	reg := Registry()
@@ -45,6 +46,21 @@ func TestFixtures(t *testing.T) {
 				}
 				if got := render(results, audit.Fail); got != "" || passed == 0 {
 					t.Errorf("%s: got %d passing objects and failures:\n%s\nwant at least one pass and no failures", f, passed, got)
+				}
+			}
+			// unassessed-*.yaml: the inputs cannot show what the check
+			// needs (a managed control plane), so every result says not
+			// assessed, and none passes or fails.
+			unassessed, _ := filepath.Glob(filepath.Join(dir, "unassessed-*.yaml"))
+			for _, f := range unassessed {
+				results := auditFixture(t, f, reg, cfg, c.ID)
+				for _, r := range results {
+					if !r.Unassessed {
+						t.Errorf("%s: got %s on %s (%s), want not assessed", f, r.Status, r.Object.ID(), r.Message)
+					}
+				}
+				if len(results) == 0 {
+					t.Errorf("%s: got no results, want not assessed", f)
 				}
 			}
 			for _, f := range fails {
