@@ -201,8 +201,23 @@ func (t *textWriter) scores(r *Report) {
 	}
 	c := r.Score.Coverage
 	t.heading("COVERAGE   %.1f%% of the checklist: %d of %s assessed", c.Percent, c.Assessed, plural(c.Checks, "enabled check", "enabled checks"))
+	// Checks not assessed for the same reason (a manifest audit leaves
+	// every cluster check out) are listed together, reason first.
+	var reasons []string
+	byReason := map[string][]string{}
 	for _, n := range c.NotAssessed {
-		t.wrapped("  not assessed: "+n.Check+":", 4, n.Reason)
+		if _, seen := byReason[n.Reason]; !seen {
+			reasons = append(reasons, n.Reason)
+		}
+		byReason[n.Reason] = append(byReason[n.Reason], n.Check)
+	}
+	for _, why := range reasons {
+		ids := byReason[why]
+		if len(ids) == 1 {
+			t.wrapped("  not assessed: "+ids[0]+":", 4, why)
+			continue
+		}
+		t.wrapped(fmt.Sprintf("  not assessed, %d checks:", len(ids)), 4, why+": "+strings.Join(ids, ", "))
 	}
 	if len(r.Score.Namespaces) > 0 {
 		t.line("")
