@@ -104,6 +104,9 @@ type Options struct {
 	// the namespace the audit was limited to. A check that needs one of
 	// them (check.Check.Needs) is not assessed.
 	Unreadable map[string]string
+	// Namespace is the one namespace a cluster read was limited to, if
+	// any: checks that look across namespaces are then not assessed.
+	Namespace string
 }
 
 // CheckState says whether a check was assessed and how it fared.
@@ -156,7 +159,7 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 		}
 		st := &CheckState{Check: c, Severity: cfg.SeverityOf(c), Assessed: true}
 		a.Checks = append(a.Checks, st)
-		if reason := notAssessed(c, inv.Mode, opts.Unreadable); reason != "" {
+		if reason := notAssessed(c, inv.Mode, opts); reason != "" {
 			st.Assessed, st.Reason = false, reason
 			continue
 		}
@@ -221,12 +224,15 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 // assessed on a cluster.
 const DeclaredOnlyReason = "judges the manifests as written; a cluster serves every object at a version it still serves, so audit the manifests you apply"
 
-func notAssessed(c *check.Check, mode inventory.Mode, unreadable map[string]string) string {
+func notAssessed(c *check.Check, mode inventory.Mode, opts Options) string {
+	unreadable := opts.Unreadable
 	switch {
 	case c.Requires == check.Cluster && mode != inventory.FromCluster:
 		return "needs a live cluster or a snapshot; manifests cannot show it"
 	case c.Requires == check.Declared && mode == inventory.FromCluster:
 		return DeclaredOnlyReason
+	case opts.Namespace != "" && c.IsClusterWide():
+		return "looks across the whole cluster; the read was limited to namespace " + opts.Namespace
 	}
 	for _, k := range c.Needs() {
 		if why, ok := unreadable[k]; ok {

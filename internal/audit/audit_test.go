@@ -675,3 +675,18 @@ func TestEvidenceAndUnassessable(t *testing.T) {
 		t.Errorf("got overall %s, want 100: the unassessed check is left out", fmtScore(a.Score.Overall))
 	}
 }
+
+// TestNamespaceLimitedRead: a read limited to one namespace cannot show
+// what other namespaces hold, so checks that look across the cluster are
+// not assessed, and the others are.
+func TestNamespaceLimitedRead(t *testing.T) {
+	reg := registry(t,
+		spec{id: "local", layer: check.Workloads, sev: check.High},
+		spec{id: "whole", layer: check.ClusterServices, sev: check.High, kinds: []string{inventory.ClusterKey}},
+	)
+	a := Run(inv(t, inventory.FromCluster, deployment("shop", "web")), Options{Registry: reg, Now: now, Namespace: "shop"})
+	na := a.Score.Coverage.NotAssessed
+	if len(na) != 1 || na[0].Check.ID != "whole" || na[0].Reason != "looks across the whole cluster; the read was limited to namespace shop" {
+		t.Errorf("got not assessed %+v, want whole only", na)
+	}
+}

@@ -189,6 +189,11 @@ type Check struct {
 	Optional bool
 	// Requires says what the audit must see; see Requirement.
 	Requires Requirement
+	// AllNamespaces marks a check that looks across namespaces (is there a
+	// backup Schedule, in any namespace, that covers this one?), so it
+	// cannot be assessed when a cluster read was limited to one namespace.
+	// Checks of the cluster object always are; see IsClusterWide.
+	AllNamespaces bool
 	// Applies, when set, says whether the check applies to an object, and
 	// why not when it does not. Such objects are reported as skipped.
 	Applies func(o *inventory.Object, c *Context) (bool, string)
@@ -204,6 +209,12 @@ func (c *Check) AppliesToKind(key string) bool {
 		}
 	}
 	return false
+}
+
+// IsClusterWide reports whether the check needs every namespace read:
+// AllNamespaces, or a check of the cluster as a whole.
+func (c *Check) IsClusterWide() bool {
+	return c.AllNamespaces || c.AppliesToKind(inventory.ClusterKey)
 }
 
 // Needs returns every kind key the check looks at: Kinds, then Reads.

@@ -149,6 +149,8 @@ type inputs struct {
 	cluster    *report.Cluster
 	// at is the time a cluster was read: checks judge ages at it.
 	at time.Time
+	// namespace is the one namespace a cluster read was limited to.
+	namespace string
 }
 
 // readInputs reads what the arguments name: manifests, a snapshot, or,
@@ -205,6 +207,7 @@ func auditInputs(in *inputs, o *auditOptions, reg *check.Registry, cfg *config.C
 		NoAnnotationExemptions: o.noAnnotationExemptions,
 		Now:                    now,
 		At:                     in.at,
+		Namespace:              in.namespace,
 		Unreadable:             in.unreadable,
 	})
 }

@@ -141,8 +141,9 @@ func clusterInputs(header cluster.Header, objs []*inventory.Object, decodeErrs [
 			Server: header.Server, Version: header.ServerVersion, Context: header.Context,
 			Namespace: header.Namespace,
 		},
-		sources: []string{origin},
-		at:      header.Created,
+		sources:   []string{origin},
+		at:        header.Created,
+		namespace: header.Namespace,
 	}
 	in.objects = append(in.objects, inventory.ClusterObject(inventory.ClusterInfo{
 		Server: header.Server, Version: header.ServerVersion, Context: header.Context,

@@ -196,7 +196,7 @@ var Implementations = []Implementation{
 		Images: []string{"azure-npm"}, Names: []string{"azure-npm"}},
 	{Name: "Flannel", Component: CNI, DaemonSet: true, NetworkPolicy: Ignores, Labels: []string{"app=flannel", "k8s-app=flannel"},
 		Images: []string{"flannel/flannel", "flannelcni/flannel", "flannel-io/flannel", "coreos/flannel", "rancher/mirrored-flannelcni-flannel"},
-		Names: []string{"kube-flannel-ds", "kube-flannel"}},
+		Names:  []string{"kube-flannel-ds", "kube-flannel"}},
 	{Name: "AWS VPC CNI", Component: CNI, DaemonSet: true, NetworkPolicy: Unknown, Labels: []string{"k8s-app=aws-node"},
 		Images: []string{"amazon-k8s-cni"}, Names: []string{"aws-node"}},
 	{Name: "CoreDNS", Component: DNS, Labels: []string{"k8s-app=kube-dns,app.kubernetes.io/name=coredns", "app.kubernetes.io/name=coredns", "k8s-app=coredns"},
