@@ -3,7 +3,8 @@
 // chart) must pass every check plimsoll runs on manifests with a score of
 // 100, install the same objects, grant plimsoll serve what it needs and no
 // more, agree on what plimsoll may read, and be objects the API server
-// accepts field for field.
+// accepts field for field; krew/plimsoll.yaml must fill in to the Plugin
+// manifest krew expects.
 package selfaudit
 
 import (
