@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -25,6 +26,9 @@ func main() {
 		Getenv:        os.Getenv,
 		Dir:           dir,
 		Now:           time.Now,
+		// kubectl runs plimsoll as a plugin when it is installed as
+		// kubectl-plimsoll; the name tells it how to speak of itself.
+		Name: filepath.Base(os.Args[0]),
 	}
 	code := cli.Main(ctx, os.Args[1:], streams)
 	stop()

@@ -26,6 +26,7 @@ type invocation struct {
 	tty   bool
 	env   map[string]string
 	dir   string
+	name  string // what plimsoll was run as; empty like a test binary
 }
 
 type outcome struct {
@@ -47,6 +48,7 @@ func (inv invocation) run(t *testing.T, args ...string) outcome {
 		OutIsTerminal: inv.tty,
 		Getenv:        func(k string) string { return inv.env[k] },
 		Dir:           dir,
+		Name:          inv.name,
 	}
 	code := Main(context.Background(), args, s)
 	return outcome{code, out.String(), errOut.String()}
@@ -124,6 +126,50 @@ func TestVersion(t *testing.T) {
 	}
 	if o.errOut != "" {
 		t.Errorf("got stderr %q, want none", o.errOut)
+	}
+}
+
+func TestKubectlPluginHelp(t *testing.T) {
+	tests := []struct {
+		test string
+		name string // what plimsoll was run as
+		want string // how its help names it
+	}{
+		{"unnamed", "", "plimsoll"},
+		{"plimsoll", "plimsoll", "plimsoll"},
+		{"kubectl plugin", "kubectl-plimsoll", "kubectl plimsoll"},
+		{"kubectl plugin on Windows", "kubectl-plimsoll.exe", "kubectl plimsoll"},
+		{"another name", "kubectl-plimsoll-old", "plimsoll"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.test, func(t *testing.T) {
+			in := invocation{name: tt.name}
+			o := in.run(t, "--help")
+			wantCode(t, o, ExitOK)
+			for _, want := range []string{
+				"Usage:\n  " + tt.want + " [command]\n",
+				`Use "` + tt.want + ` [command] --help" for more information about a command.`,
+			} {
+				if !strings.Contains(o.out, want) {
+					t.Errorf("plimsoll --help run as %q: got:\n%s\nwant it to contain %q", tt.name, o.out, want)
+				}
+			}
+
+			o = in.run(t, "audit", "--help")
+			wantCode(t, o, ExitOK)
+			for _, want := range []string{
+				"Usage:\n  " + tt.want + " audit [PATH...] [flags]\n",
+				"\n  " + tt.want + " audit --kustomize ./overlays/prod\n",
+				"| " + tt.want + " audit -\n",
+			} {
+				if !strings.Contains(o.out, want) {
+					t.Errorf("audit --help run as %q: got:\n%s\nwant it to contain %q", tt.name, o.out, want)
+				}
+			}
+			if tt.want == "plimsoll" && strings.Contains(o.out, "kubectl plimsoll") {
+				t.Errorf("audit --help run as %q: got:\n%s\nwant no mention of kubectl plimsoll", tt.name, o.out)
+			}
+		})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,6 +38,24 @@ type Streams struct {
 	Dir string
 	// Now is the clock exemption expiry is judged by; nil means time.Now.
 	Now func() time.Time
+	// Name is the name plimsoll was run as (the base of os.Args[0]). As
+	// kubectl-plimsoll it is a kubectl plugin, and its help says
+	// "kubectl plimsoll"; empty means plimsoll.
+	Name string
+}
+
+// pluginName is the executable name kubectl looks for on PATH to run
+// "kubectl plimsoll".
+const pluginName = "kubectl-plimsoll"
+
+// displayName is how help and usage name the command run as name: kubectl
+// runs its plugins as kubectl-NAME (kubectl-NAME.exe on Windows), and users
+// type "kubectl NAME".
+func displayName(name string) string {
+	if strings.TrimSuffix(name, ".exe") == pluginName {
+		return "kubectl plimsoll"
+	}
+	return "plimsoll"
 }
 
 // exitError carries an exit code out of a command that has already told the
@@ -72,7 +91,24 @@ assess from its inputs is reported as not assessed, never counted as passed.`,
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.AddCommand(newAuditCommand(s), newSnapshotCommand(s), newChecksCommand(s), newVersionCommand(s))
+	if name := displayName(s.Name); name != root.Name() {
+		// Use keeps "plimsoll", so the command's Name (and its completion)
+		// stays one word; cobra's display name is what usage lines and
+		// "Use ... --help" hints print. Examples are plain text, written
+		// for plimsoll, and are rewritten to match.
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: name}
+		renameExamples(root, root.Name()+" ", name+" ")
+	}
 	return root
+}
+
+// renameExamples replaces from with to in the examples of cmd and its
+// subcommands.
+func renameExamples(cmd *cobra.Command, from, to string) {
+	cmd.Example = strings.ReplaceAll(cmd.Example, from, to)
+	for _, c := range cmd.Commands() {
+		renameExamples(c, from, to)
+	}
 }
 
 // Main runs plimsoll with args and returns the exit code.

@@ -1,0 +1,173 @@
+package selfaudit
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"helm.sh/helm/v4/pkg/chart/common"
+	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/cli/values"
+	"helm.sh/helm/v4/pkg/engine"
+	"helm.sh/helm/v4/pkg/getter"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+)
+
+// serviceMonitor is the part of the Prometheus Operator's ServiceMonitor
+// that plimsoll's manifests use. Decoding strictly into it rejects a
+// misspelt field, as the API server would with its CRD's schema.
+type serviceMonitor struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Selector  metav1.LabelSelector `json:"selector"`
+		Endpoints []struct {
+			Port          string `json:"port"`
+			Path          string `json:"path"`
+			Interval      string `json:"interval"`
+			ScrapeTimeout string `json:"scrapeTimeout,omitempty"`
+		} `json:"endpoints"`
+	} `json:"spec"`
+}
+
+// TestManifestsDecodeStrictly decodes every object an installation applies
+// into its API type, refusing unknown and duplicated fields. plimsoll
+// audits what it understands and ignores the rest, so a misspelt field
+// (matchLabelKey for matchLabelKeys) would pass the self-audit, yet be
+// refused by kubectl's strict field validation, or silently dropped.
+func TestManifestsDecodeStrictly(t *testing.T) {
+	strict := serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
+	for _, in := range installations() {
+		t.Run(in.name, func(t *testing.T) {
+			docs := documents(t, in.yaml(t))
+			if got, want := len(docs), len(in.objects(t)); got != want {
+				t.Fatalf("got %d objects rendered, want the %d plimsoll audit reads", got, want)
+			}
+			for _, doc := range docs {
+				var tm metav1.TypeMeta
+				if err := yaml.Unmarshal(doc, &tm); err != nil {
+					t.Errorf("not an object: %v\n%s", err, doc)
+					continue
+				}
+				_, _, err := strict.Decode(doc, nil, nil)
+				if runtime.IsNotRegisteredError(err) {
+					if tm.Kind != "ServiceMonitor" || tm.APIVersion != "monitoring.coreos.com/v1" {
+						t.Errorf("%s %s: no Go type to check it against; add one to this test", tm.APIVersion, tm.Kind)
+						continue
+					}
+					err = yaml.UnmarshalStrict(doc, &serviceMonitor{})
+				}
+				if err != nil {
+					t.Errorf("%s: %v\n%s", tm.Kind, err, doc)
+				}
+			}
+		})
+	}
+}
+
+// documents splits a YAML stream into its objects.
+func documents(t *testing.T, stream []byte) [][]byte {
+	t.Helper()
+	var docs [][]byte
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(stream)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var obj map[string]any
+		if err := yaml.Unmarshal(doc, &obj); err != nil {
+			t.Fatalf("%v\n%s", err, doc)
+		}
+		if len(obj) > 0 { // not a document of comments only
+			docs = append(docs, doc)
+		}
+	}
+}
+
+// kustomizeBuild builds deploy/ as `kustomize build deploy` would.
+func kustomizeBuild(t *testing.T) []byte {
+	t.Helper()
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), deployDir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", deployDir, err)
+	}
+	out, err := m.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// deployFiles returns deploy/'s files as they are, in name order, without
+// the Kustomization.
+func deployFiles(t *testing.T) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	err := filepath.WalkDir(deployDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Ext(p) != ".yaml" || d.Name() == "kustomization.yaml" {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		out.WriteString("\n---\n")
+		out.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// helmTemplate renders the chart as `helm template plimsoll charts/plimsoll
+// --set ...` would, its templates in name order.
+func helmTemplate(t *testing.T, set []string) []byte {
+	t.Helper()
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, err := (&values.Options{Values: set}).MergeValues(getter.Providers{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv, err := chartutil.ToRenderValues(ch, vals, common.ReleaseOptions{Name: release, Namespace: "default", IsInstall: true}, common.DefaultCapabilities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := engine.Render(ch, rv)
+	if err != nil {
+		t.Fatalf("render %s: %v", chartDir, err)
+	}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out bytes.Buffer
+	for _, name := range names {
+		if path.Ext(name) != ".yaml" {
+			continue // NOTES.txt, _helpers.tpl
+		}
+		out.WriteString("\n---\n" + files[name])
+	}
+	return out.Bytes()
+}
