@@ -1,7 +1,8 @@
 // Package report turns an audit into plimsoll's report and writes it in the
 // formats users and tools read: text for people at a terminal, json and yaml
 // for programs, sarif for code-scanning dashboards, junit for CI test
-// reports and markdown for pull-request comments.
+// reports, markdown for pull-request comments and html for a page to read
+// in a browser or to serve.
 //
 // The Report type is a documented, versioned schema (docs/report-schema.md):
 // the json and yaml formats are the Report itself, and every other writer
@@ -446,6 +447,7 @@ var writers = []struct {
 	{"sarif", writeSARIF},
 	{"junit", writeJUnit},
 	{"markdown", writeMarkdown},
+	{"html", writeHTML},
 }
 
 // Formats returns the names Write accepts, the default first.

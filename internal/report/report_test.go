@@ -240,6 +240,7 @@ var goldens = []struct {
 	{"sarif", Options{}, "report.sarif"},
 	{"junit", Options{}, "report.junit.xml"},
 	{"markdown", Options{}, "report.md"},
+	{"html", Options{}, "report.html"},
 }
 
 func TestGolden(t *testing.T) {
@@ -504,11 +505,11 @@ func TestTextWidth(t *testing.T) {
 }
 
 func TestFormats(t *testing.T) {
-	want := []string{"text", "json", "yaml", "sarif", "junit", "markdown"}
+	want := []string{"text", "json", "yaml", "sarif", "junit", "markdown", "html"}
 	if diff := cmp.Diff(want, Formats()); diff != "" {
 		t.Errorf("formats (-want +got):\n%s", diff)
 	}
-	if err := Write(&bytes.Buffer{}, "html", &Report{}, Options{}); err == nil {
+	if err := Write(&bytes.Buffer{}, "pdf", &Report{}, Options{}); err == nil {
 		t.Errorf("got no error for an unknown format, want one")
 	}
 }
