@@ -466,7 +466,7 @@ func minorOf(v string) (string, bool) {
 	if len(parts) < 2 {
 		return "", false
 	}
-	if _, err := strconv.Atoi(parts[0]); err != nil {
+	if parts[0] != "1" { // not Kubernetes: kwok's kubelets say v0.8.0
 		return "", false
 	}
 	digits := parts[1]

@@ -35,7 +35,7 @@ func TestMinorOf(t *testing.T) {
 			t.Errorf("minorOf(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
-	for _, in := range []string{"", "v1", "vx.y.z", "v1.x"} {
+	for _, in := range []string{"", "v1", "vx.y.z", "v1.x", "v0.8.0"} {
 		if got, ok := minorOf(in); ok {
 			t.Errorf("minorOf(%q) = %q, want not ok", in, got)
 		}

@@ -26,6 +26,9 @@ type Node struct {
 	Memory string            // capacity and allocatable; default "16Gi"
 	Labels map[string]string // more labels
 	Taints []corev1.Taint
+	// Kubelet is the kubelet version the node reports; kwok's own version
+	// (v0.x) if empty.
+	Kubelet string
 }
 
 // AddNodes creates the nodes, labelled as real nodes are (hostname, os
@@ -74,8 +77,11 @@ func (n Node) object() *corev1.Node {
 			Labels:      labels,
 			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"},
 		},
-		Spec:   corev1.NodeSpec{Taints: n.Taints},
-		Status: corev1.NodeStatus{Capacity: resources, Allocatable: resources},
+		Spec: corev1.NodeSpec{Taints: n.Taints},
+		Status: corev1.NodeStatus{
+			Capacity: resources, Allocatable: resources,
+			NodeInfo: corev1.NodeSystemInfo{KubeletVersion: n.Kubelet},
+		},
 	}
 }
 

@@ -58,7 +58,9 @@ func runWith(t *testing.T, s cli.Streams, args ...string) plimsoll {
 		s.Getenv = func(string) string { return "" }
 	}
 	s.Dir = t.TempDir()
-	s.Now = func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) }
+	if s.Now == nil {
+		s.Now = func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) }
+	}
 	code := cli.Main(context.Background(), args, s)
 	return plimsoll{code: code, out: out.String(), errOut: errOut.String()}
 }
@@ -66,7 +68,13 @@ func runWith(t *testing.T, s cli.Streams, args ...string) plimsoll {
 // auditJSON runs plimsoll with args and -o json, and decodes the report.
 func auditJSON(t *testing.T, wantCode int, args ...string) *report.Report {
 	t.Helper()
-	p := run(t, append(args, "-o", "json")...)
+	return auditJSONWith(t, cli.Streams{}, wantCode, args...)
+}
+
+// auditJSONWith is auditJSON with the streams' clock and terminal flags.
+func auditJSONWith(t *testing.T, s cli.Streams, wantCode int, args ...string) *report.Report {
+	t.Helper()
+	p := runWith(t, s, append(args, "-o", "json")...)
 	if p.code != wantCode {
 		t.Fatalf("plimsoll %s: exit %d, want %d; stderr:\n%s", strings.Join(args, " "), p.code, wantCode, p.errOut)
 	}

@@ -1,0 +1,403 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/plimsoll/plimsoll/internal/cli"
+	"github.com/plimsoll/plimsoll/internal/report"
+	"github.com/plimsoll/plimsoll/test/controlplane"
+)
+
+// The platform scenarios of the cluster-services issue, each on a control
+// plane of its own (their nodes and CRDs are cluster-wide): a bare cluster,
+// a production-like one, a managed one and one whose only CNI is Flannel.
+
+// exampleTime is the time the status timestamps in examples/production are
+// written relative to; the scenarios move them to the present.
+var exampleTime = time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+
+// kubeletVersion is what the test control plane's kwok nodes report.
+const kubeletVersion = "v1.36.3"
+
+// platformScenario is one cluster to build and audit.
+type platformScenario struct {
+	nodes []controlplane.Node
+	// crds installs the upstream CRDs of ../shared/fixtures/crds.
+	crds bool
+	// paths are manifests to apply, relative to the repository root.
+	paths []string
+	// drop leaves out objects of these kinds from paths.
+	drop map[string]bool
+}
+
+// sharedFixtures is the repository's sibling of shared test material.
+var sharedFixtures = filepath.Join(repoRoot, "..", "shared", "fixtures")
+
+// build starts a control plane, creates the scenario in it and waits until
+// its workloads are ready. It returns the admin client and the control
+// plane, which the test's cleanup stops.
+func (s platformScenario) build(t *testing.T) (*controlplane.ControlPlane, *client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cp, err := controlplane.Start(ctx, controlplane.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cp.Stop)
+	if err := cp.AddNodes(ctx, s.nodes...); err != nil {
+		t.Fatal(err)
+	}
+	admin := newClient(t, cp.RESTConfig("admin"))
+	if s.crds {
+		admin.apply(t, readObjects(t, filepath.Join(sharedFixtures, "crds")))
+		admin.mapper.(meta.ResettableRESTMapper).Reset()
+	}
+	var objs []*unstructured.Unstructured
+	for _, o := range readObjects(t, s.paths...) {
+		if !s.drop[o.GetKind()] {
+			objs = append(objs, o)
+		}
+	}
+	shiftTimes(objs, time.Since(exampleTime).Truncate(time.Second))
+	admin.applyWithStatus(t, objs)
+	admin.waitReady(t)
+	return cp, admin
+}
+
+// applyWithStatus applies objects, then the status of each custom resource
+// that has one, as its controller would have written it. Built-in objects
+// get their status from the test control plane's controllers and kwok.
+func (c *client) applyWithStatus(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	status := map[*unstructured.Unstructured]any{}
+	for _, o := range objs {
+		if st, ok := o.Object["status"]; ok && isCustom(o) {
+			status[o] = st
+		}
+	}
+	applied := c.apply(t, objs)
+	for i, o := range objs {
+		st, ok := status[o]
+		if !ok {
+			continue
+		}
+		got := applied[i]
+		mapping, err := c.mapper.RESTMapping(got.GroupVersionKind().GroupKind(), got.GroupVersionKind().Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		patch := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": got.GetAPIVersion(), "kind": got.GetKind(),
+			"metadata": map[string]any{"name": got.GetName(), "namespace": got.GetNamespace()},
+			"status":   st,
+		}}
+		r := c.dyn.Resource(mapping.Resource).Namespace(got.GetNamespace())
+		_, err = r.ApplyStatus(context.Background(), got.GetName(), patch, metav1.ApplyOptions{FieldManager: "e2e-status", Force: true})
+		if apierrors.IsNotFound(err) {
+			// No status subresource (Velero's Backups): the status was
+			// applied with the object.
+			continue
+		}
+		if err != nil {
+			t.Fatalf("apply status of %s %s/%s: %v", got.GetKind(), got.GetNamespace(), got.GetName(), err)
+		}
+	}
+}
+
+// isCustom reports whether an object is a custom resource: its group is
+// not one Kubernetes serves itself.
+func isCustom(o *unstructured.Unstructured) bool {
+	g := o.GroupVersionKind().Group
+	return strings.Contains(g, ".") && !strings.HasSuffix(g, ".k8s.io") && g != inventoryClusterGroup
+}
+
+const inventoryClusterGroup = "plimsoll.dev"
+
+// shiftTimes moves every RFC 3339 timestamp under the objects' status by d,
+// so that "completed an hour before the example was written" stays an hour
+// ago whenever the test runs.
+func shiftTimes(objs []*unstructured.Unstructured, d time.Duration) {
+	var shift func(v any) any
+	shift = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				x[k] = shift(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = shift(e)
+			}
+		case string:
+			if ts, err := time.Parse(time.RFC3339, x); err == nil {
+				return ts.Add(d).UTC().Format(time.RFC3339)
+			}
+		}
+		return v
+	}
+	for _, o := range objs {
+		if st, ok := o.Object["status"]; ok {
+			o.Object["status"] = shift(st)
+		}
+	}
+}
+
+// waitReady waits until every Deployment, StatefulSet and DaemonSet has
+// all its replicas ready.
+func (c *client) waitReady(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	waitFor(t, "workloads ready", 3*time.Minute, func() (bool, error) {
+		deps, err := c.kube.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, d := range deps.Items {
+			if want := ptrOr(d.Spec.Replicas, 1); d.Status.ReadyReplicas != want {
+				return false, nil
+			}
+		}
+		sts, err := c.kube.AppsV1().StatefulSets("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, s := range sts.Items {
+			if want := ptrOr(s.Spec.Replicas, 1); s.Status.ReadyReplicas != want {
+				return false, nil
+			}
+		}
+		dss, err := c.kube.AppsV1().DaemonSets("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, d := range dss.Items {
+			if d.Status.DesiredNumberScheduled == 0 || d.Status.NumberReady != d.Status.DesiredNumberScheduled {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
+
+func ptrOr(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// auditNow audits a live cluster as of the present (the other e2e tests
+// use a fixed clock), so that the shifted example timestamps are recent.
+func auditNow(t *testing.T, kubeconfig string) *report.Report {
+	t.Helper()
+	return auditJSONWith(t, cli.Streams{Now: time.Now}, 0, "audit", "--kubeconfig", kubeconfig)
+}
+
+// clusterResults returns, by check ID, the results on the object that
+// stands for the cluster, and on every object for per-object checks.
+func resultsByCheck(r *report.Report) map[string][]report.Result {
+	out := map[string][]report.Result{}
+	for _, res := range r.Results {
+		out[res.Check] = append(out[res.Check], res)
+	}
+	return out
+}
+
+// platformNodes are three tainted control-plane nodes and three workers in
+// three zones.
+func platformNodes() []controlplane.Node {
+	var nodes []controlplane.Node
+	noSchedule := []corev1.Taint{{Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule}}
+	for i, zone := range []string{"zone-a", "zone-b", "zone-c"} {
+		nodes = append(nodes,
+			controlplane.Node{Name: "cp-" + string(rune('1'+i)), Zone: zone, Role: "control-plane", Taints: noSchedule, Kubelet: kubeletVersion},
+			controlplane.Node{Name: "worker-" + zone[len(zone)-1:], Zone: zone, Role: "worker", Kubelet: kubeletVersion})
+	}
+	return nodes
+}
+
+// platformChecks are the checks of the cluster as a whole, from the
+// registry: those judged on the cluster object.
+func platformChecks(r *report.Report) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, res := range r.Results {
+		if res.Object.Kind == "Cluster" && !seen[res.Check] {
+			seen[res.Check] = true
+			ids = append(ids, res.Check)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// TestPlatformBare: workloads only, no platform. Every check of the
+// platform as a whole fails, or, where nothing can be seen, says so; none
+// passes.
+func TestPlatformBare(t *testing.T) {
+	cp, _ := platformScenario{
+		nodes: []controlplane.Node{
+			{Name: "cp-1", Zone: "zone-a", Role: "control-plane", Kubelet: kubeletVersion},
+			{Name: "worker-a", Zone: "zone-a", Role: "worker", Kubelet: kubeletVersion},
+			{Name: "worker-b", Zone: "zone-a", Role: "worker", Kubelet: kubeletVersion},
+		},
+		paths: []string{filepath.Join(repoRoot, "examples", "ready")},
+	}.build(t)
+	r := auditNow(t, cp.Kubeconfig("admin"))
+	byCheck := resultsByCheck(r)
+	// Info checks (cost, chaos) fail too, with no weight.
+	for _, id := range platformChecks(r) {
+		for _, res := range byCheck[id] {
+			if res.Object.Kind != "Cluster" {
+				continue
+			}
+			switch {
+			case res.Status == "fail" && res.Message != "":
+				t.Logf("%s: %s", id, res.Message)
+			case res.Status == "skip" && strings.HasPrefix(res.Message, "not assessed: ") && notAssessedOnBare[id]:
+				t.Logf("%s: %s", id, res.Message)
+			default:
+				t.Errorf("%s on a bare cluster: got %s %q, want a failure with evidence", id, res.Status, res.Message)
+			}
+		}
+	}
+	if len(platformChecks(r)) < 10 {
+		t.Errorf("got %d checks of the whole cluster, want the platform's", len(platformChecks(r)))
+	}
+}
+
+// notAssessedOnBare are the checks that cannot judge a bare cluster: no
+// CNI or API server flags are visible in the test control plane, which
+// runs its components as processes.
+var notAssessedOnBare = map[string]bool{}
+
+// TestPlatformProductionLike: examples/ready and examples/production in a
+// cluster with three control-plane nodes and three workers in three zones.
+// Every check of the infrastructure and cluster-services layers passes
+// (with evidence) or applies to nothing.
+func TestPlatformProductionLike(t *testing.T) {
+	cp, _ := platformScenario{
+		nodes: platformNodes(),
+		crds:  true,
+		paths: []string{filepath.Join(repoRoot, "examples", "ready"), filepath.Join(repoRoot, "examples", "production")},
+	}.build(t)
+	r := auditNow(t, cp.Kubeconfig("admin"))
+	for _, res := range r.Results {
+		layer := res.Layer
+		if layer != "infrastructure" && layer != "cluster-services" && res.Object.Kind != "Cluster" {
+			continue
+		}
+		switch res.Status {
+		case "fail", "error":
+			t.Errorf("%s on %s %s/%s: %s %s", res.Check, res.Object.Kind, res.Object.Namespace, res.Object.Name, res.Status, res.Message)
+		case "pass":
+			if res.Object.Kind == "Cluster" && res.Message == "" {
+				t.Errorf("%s passed with no evidence", res.Check)
+			}
+		}
+	}
+	for _, l := range r.Score.Layers {
+		if (l.Layer == "infrastructure" || l.Layer == "cluster-services") && (l.Score == nil || *l.Score != 100) {
+			t.Errorf("layer %s: got score %v (%s), want 100", l.Layer, l.Score, l.Reason)
+		}
+	}
+	// The committed snapshot of this cluster audits the same.
+	snap := filepath.Join(repoRoot, "examples", "production", "snapshot.json.gz")
+	if os.Getenv("PLIMSOLL_UPDATE_SNAPSHOT") != "" {
+		if p := run(t, "snapshot", "--kubeconfig", cp.Kubeconfig("admin"), "-o", snap); p.code != 0 {
+			t.Fatalf("snapshot: exit %d: %s", p.code, p.errOut)
+		}
+	}
+	fromSnapshot := auditJSON(t, 0, "audit", "--snapshot", snap)
+	if got, want := platformOutcomes(fromSnapshot), platformOutcomes(r); !equalStrings(got, want) {
+		t.Errorf("the committed snapshot (%s) audits differently from the cluster it was taken of; refresh it with PLIMSOLL_UPDATE_SNAPSHOT=1 go test ./test/e2e -run TestPlatformProductionLike\nsnapshot: %v\ncluster:  %v", snap, got, want)
+	}
+}
+
+// platformOutcomes lists check, object and status of the results in the
+// infrastructure and cluster-services layers.
+func platformOutcomes(r *report.Report) []string {
+	var out []string
+	for _, res := range r.Results {
+		if res.Layer == "infrastructure" || res.Layer == "cluster-services" || res.Object.Kind == "Cluster" {
+			out = append(out, res.Check+" "+res.Object.Kind+" "+res.Object.Namespace+"/"+res.Object.Name+" "+res.Status)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestPlatformManaged: nodes labelled as EKS's are, and no control-plane
+// node. What the provider hides is not assessed (provider-managed), never
+// failed, and the infrastructure score is not penalised for it.
+func TestPlatformManaged(t *testing.T) {
+	var nodes []controlplane.Node
+	for i, zone := range []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"} {
+		nodes = append(nodes, controlplane.Node{
+			Name: "ip-10-0-" + string(rune('1'+i)) + "-10.eu-west-1.compute.internal", Zone: zone, Kubelet: kubeletVersion,
+			Labels: map[string]string{"eks.amazonaws.com/nodegroup": "general", "eks.amazonaws.com/capacityType": "ON_DEMAND"},
+		})
+	}
+	cp, _ := platformScenario{
+		nodes: nodes,
+		crds:  true,
+		paths: []string{filepath.Join(repoRoot, "examples", "ready"), filepath.Join(repoRoot, "examples", "production")},
+		drop:  map[string]bool{"Pod": true, "CronJob": true}, // no static control-plane pods, no etcd backup job
+	}.build(t)
+	r := auditNow(t, cp.Kubeconfig("admin"))
+	byCheck := resultsByCheck(r)
+	for _, id := range managedHidden {
+		res := byCheck[id]
+		if len(res) == 0 {
+			t.Errorf("%s: no result", id)
+			continue
+		}
+		for _, x := range res {
+			if x.Status != "skip" || !strings.Contains(x.Message, "provider-managed") || !strings.Contains(x.Message, "Amazon EKS") {
+				t.Errorf("%s on %s: got %s %q, want not assessed (provider-managed, Amazon EKS)", id, x.Object.Name, x.Status, x.Message)
+			}
+		}
+	}
+	notAssessed := map[string]string{}
+	for _, na := range r.Score.Coverage.NotAssessed {
+		notAssessed[na.Check] = na.Reason
+	}
+	for _, id := range managedHidden {
+		if !strings.Contains(notAssessed[id], "provider-managed") {
+			t.Errorf("%s: coverage says %q, want it not assessed as provider-managed", id, notAssessed[id])
+		}
+	}
+	for _, l := range r.Score.Layers {
+		if l.Layer == "infrastructure" && (l.Score == nil || *l.Score != 100) {
+			t.Errorf("infrastructure: got score %v, want 100: what the provider hides must not count", l.Score)
+		}
+	}
+}
+
+// managedHidden are the checks a managed control plane hides.
+var managedHidden = []string{"control-plane-ha"}
