@@ -30,6 +30,9 @@ type Params struct {
 	// before runtime-pods-restarts reports it. Kubernetes counts restarts
 	// over the pod's lifetime, so a long-lived pod may reach it slowly.
 	MaxRestarts int32 `yaml:"maxRestarts" json:"maxRestarts"`
+	// AlertTopics are the failures some alerting rule must cover for
+	// monitoring-alert-rules to pass. Setting it replaces the whole list.
+	AlertTopics []AlertTopic `yaml:"alertTopics" json:"alertTopics"`
 }
 
 // Defaults returns the parameters used when configuration sets none.
@@ -44,6 +47,7 @@ func Defaults() Params {
 		SlowStartSeconds:      30,
 		MaxGracePeriodSeconds: 3600,
 		MaxRestarts:           5,
+		AlertTopics:           DefaultAlertTopics(),
 	}
 }
 
