@@ -157,6 +157,12 @@ func clusterInputs(header cluster.Header, objs []*inventory.Object, decodeErrs [
 		}
 	}
 	in.cluster.Zones = append([]string{}, slices.Sorted(maps.Keys(zones))...) // never null in JSON
+	if header.Namespace != "" {
+		// Checks of the whole cluster (is there a Prometheus, a log
+		// shipper) would see one namespace's workloads and conclude the
+		// rest is missing.
+		in.unreadable[inventory.ClusterKey] = "the audit is limited to namespace " + header.Namespace + "; checks of the whole cluster need every namespace"
+	}
 	for _, u := range header.Unread {
 		in.unreadable[u.Type.Key] = u.Why()
 		if !u.OutOfScope {
