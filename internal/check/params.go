@@ -36,6 +36,9 @@ type Params struct {
 	// MinZones is the fewest zones the schedulable worker nodes should
 	// span.
 	MinZones int32 `yaml:"minZones" json:"minZones"`
+	// AlertTopics are the failures some alerting rule must cover for
+	// monitoring-alert-rules to pass. Setting it replaces the whole list.
+	AlertTopics []AlertTopic `yaml:"alertTopics" json:"alertTopics"`
 }
 
 // Defaults returns the parameters used when configuration sets none.
@@ -52,6 +55,7 @@ func Defaults() Params {
 		MaxRestarts:           5,
 		MinWorkerNodes:        3,
 		MinZones:              2,
+		AlertTopics:           DefaultAlertTopics(),
 	}
 }
 

@@ -19,6 +19,7 @@ func All() []*check.Check {
 		exposureChecks(),
 		runtimePodChecks(), runtimeChecks(),
 		infraChecks(),
+		monitoringChecks(),
 	} {
 		all = append(all, family...)
 	}

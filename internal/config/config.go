@@ -185,6 +185,11 @@ func (c *Config) validate(reg *check.Registry) error {
 			return fmt.Errorf("parameters.kubernetesVersion: %w", err)
 		}
 	}
+	for i, t := range c.Parameters.AlertTopics {
+		if _, err := t.Compile(); err != nil {
+			return fmt.Errorf("parameters.alertTopics[%d]: %w", i, err)
+		}
+	}
 	return nil
 }
 

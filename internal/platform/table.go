@@ -74,12 +74,16 @@ type Implementation struct {
 	DaemonSet bool
 	// NetworkPolicy is, for a CNI, whether it enforces NetworkPolicies.
 	NetworkPolicy Enforcement
+	// LogsEnv, for an agent whose log collection is switched on apart
+	// (a hosted monitoring agent), is the environment variable, as
+	// NAME=value, that its pod template sets when it also ships logs.
+	LogsEnv string
 }
 
 // Implementations is everything plimsoll recognises, by component.
 var Implementations = []Implementation{
 	// Monitoring.
-	{Name: "Prometheus", Component: Prometheus, CRDs: []string{"prometheuses.monitoring.coreos.com"},
+	{Name: "Prometheus", Component: Prometheus, CRDs: []string{"prometheuses.monitoring.coreos.com", "servicemonitors.monitoring.coreos.com"},
 		Labels: []string{"app.kubernetes.io/name=prometheus", "app=prometheus"},
 		Images: []string{"prometheus/prometheus"}, Names: []string{"prometheus", "prometheus-server"}},
 	{Name: "VictoriaMetrics", Component: Prometheus, CRDs: []string{"vmsingles.operator.victoriametrics.com"},
@@ -98,7 +102,8 @@ var Implementations = []Implementation{
 		Images: []string{"prometheus/node-exporter"}, Names: []string{"node-exporter", "prometheus-node-exporter"}},
 	{Name: "Datadog Agent", Component: HostedMonitoring, DaemonSet: true,
 		Labels: []string{"app.kubernetes.io/name=datadog", "app.kubernetes.io/component=agent,app.kubernetes.io/part-of=datadog"},
-		Images: []string{"datadog/agent", "datadoghq/agent"}, Names: []string{"datadog-agent", "datadog"}},
+		Images: []string{"datadog/agent", "datadoghq/agent"}, Names: []string{"datadog-agent", "datadog"},
+		LogsEnv: "DD_LOGS_ENABLED=true"},
 	{Name: "New Relic infrastructure agent", Component: HostedMonitoring, DaemonSet: true,
 		Labels: []string{"app.kubernetes.io/name=newrelic-infrastructure"},
 		Images: []string{"newrelic/infrastructure-bundle", "newrelic/infrastructure-k8s"}, Names: []string{"newrelic-infrastructure"}},
