@@ -180,6 +180,11 @@ var Implementations = []Implementation{
 		Images: []string{"kyverno/kyverno"}, Names: []string{"kyverno-admission-controller", "kyverno"}},
 
 	// Network and DNS. CNIs run as DaemonSets, usually in kube-system.
+	// Canal is Flannel's routing with Calico's policy in one DaemonSet: it
+	// comes first, so that its DaemonSet is named for what it is rather
+	// than for the calico/node image it carries.
+	{Name: "Canal", Component: CNI, DaemonSet: true, NetworkPolicy: Enforces, Labels: []string{"k8s-app=canal"},
+		Names: []string{"canal"}},
 	{Name: "Calico", Component: CNI, DaemonSet: true, NetworkPolicy: Enforces, Labels: []string{"k8s-app=calico-node"},
 		Images: []string{"calico/node"}, Names: []string{"calico-node"}},
 	{Name: "Cilium", Component: CNI, DaemonSet: true, NetworkPolicy: Enforces, Labels: []string{"k8s-app=cilium"},
@@ -196,7 +201,7 @@ var Implementations = []Implementation{
 		Images: []string{"azure-npm"}, Names: []string{"azure-npm"}},
 	{Name: "Flannel", Component: CNI, DaemonSet: true, NetworkPolicy: Ignores, Labels: []string{"app=flannel", "k8s-app=flannel"},
 		Images: []string{"flannel/flannel", "flannelcni/flannel", "flannel-io/flannel", "coreos/flannel", "rancher/mirrored-flannelcni-flannel"},
-		Names: []string{"kube-flannel-ds", "kube-flannel"}},
+		Names:  []string{"kube-flannel-ds", "kube-flannel"}},
 	{Name: "AWS VPC CNI", Component: CNI, DaemonSet: true, NetworkPolicy: Unknown, Labels: []string{"k8s-app=aws-node"},
 		Images: []string{"amazon-k8s-cni"}, Names: []string{"aws-node"}},
 	{Name: "CoreDNS", Component: DNS, Labels: []string{"k8s-app=kube-dns,app.kubernetes.io/name=coredns", "app.kubernetes.io/name=coredns", "k8s-app=coredns"},
