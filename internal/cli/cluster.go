@@ -157,6 +157,12 @@ func clusterInputs(header cluster.Header, objs []*inventory.Object, decodeErrs [
 		}
 	}
 	in.cluster.Zones = append([]string{}, slices.Sorted(maps.Keys(zones))...) // never null in JSON
+	if header.Namespace != "" {
+		// Whole-cluster checks would judge the platform from one
+		// namespace's objects: its ingress controller, DNS and policy
+		// engine run elsewhere.
+		in.unreadable[inventory.ClusterKey] = "the audit is limited to namespace " + header.Namespace + ": the cluster as a whole is out of its scope"
+	}
 	for _, u := range header.Unread {
 		in.unreadable[u.Type.Key] = u.Why()
 		if !u.OutOfScope {
