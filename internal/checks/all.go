@@ -14,6 +14,7 @@ func All() []*check.Check {
 		resourceChecks(), availabilityChecks(),
 		podSecurityChecks(), rbacChecks(),
 		networkPolicyChecks(),
+		networkPlatformChecks(), policyPlatformChecks(),
 		governanceChecks(),
 		upgradeChecks(),
 		exposureChecks(),

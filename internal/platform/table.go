@@ -185,6 +185,11 @@ var Implementations = []Implementation{
 		Images: []string{"kyverno/kyverno"}, Names: []string{"kyverno-admission-controller", "kyverno"}},
 
 	// Network and DNS. CNIs run as DaemonSets, usually in kube-system.
+	// Canal is Flannel's routing with Calico's policy in one DaemonSet: it
+	// comes first, so that its DaemonSet is named for what it is rather
+	// than for the calico/node image it carries.
+	{Name: "Canal", Component: CNI, DaemonSet: true, NetworkPolicy: Enforces, Labels: []string{"k8s-app=canal"},
+		Names: []string{"canal"}},
 	{Name: "Calico", Component: CNI, DaemonSet: true, NetworkPolicy: Enforces, Labels: []string{"k8s-app=calico-node"},
 		Images: []string{"calico/node"}, Names: []string{"calico-node"}},
 	{Name: "Cilium", Component: CNI, DaemonSet: true, NetworkPolicy: Enforces, Labels: []string{"k8s-app=cilium"},

@@ -112,6 +112,15 @@ func newClient(t *testing.T, cfg *rest.Config) *client {
 	return &client{cfg: cfg, kube: kube, dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))}
 }
 
+// appliedExamples are the example directories the tests apply to their
+// control plane: the shop, not ready and ready. examples/production
+// describes a whole production cluster (its nodes, static pods and the
+// add-ons' custom resources), which a bare control plane cannot hold; the
+// checks' unit tests audit it as a cluster instead.
+func appliedExamples() []string {
+	return []string{filepath.Join(repoRoot, "examples", "not-ready"), filepath.Join(repoRoot, "examples", "ready")}
+}
+
 // readObjects reads every YAML document under paths (files or directories).
 func readObjects(t *testing.T, paths ...string) []*unstructured.Unstructured {
 	t.Helper()
