@@ -37,6 +37,12 @@ var repoRoot = func() string {
 	return filepath.Join(wd, "..", "..")
 }()
 
+// shopExamples are the example applications the tests apply to their
+// cluster. examples/production is not among them: it describes a whole
+// platform as a cluster returns it, custom resources whose CRDs the test
+// cluster lacks and status that applying does not set.
+var shopExamples = []string{filepath.Join(repoRoot, "examples", "ready"), filepath.Join(repoRoot, "examples", "not-ready")}
+
 // plimsoll is one in-process run of the CLI.
 type plimsoll struct {
 	code        int
