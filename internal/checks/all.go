@@ -18,6 +18,7 @@ func All() []*check.Check {
 		upgradeChecks(),
 		exposureChecks(),
 		runtimePodChecks(), runtimeChecks(),
+		backupChecks(), certChecks(),
 	} {
 		all = append(all, family...)
 	}
