@@ -1,5 +1,12 @@
 package check
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
 // Params are the knobs that checks read. Configuration sets them; Defaults
 // gives the values used when it does not.
 type Params struct {
@@ -39,6 +46,25 @@ type Params struct {
 	// AlertTopics are the failures some alerting rule must cover for
 	// monitoring-alert-rules to pass. Setting it replaces the whole list.
 	AlertTopics []AlertTopic `yaml:"alertTopics" json:"alertTopics"`
+	// BackupRPO is the recovery point objective: the most time that may
+	// pass between two completed backups of a Velero Schedule
+	// (backup-recent).
+	BackupRPO Duration `yaml:"backupRPO" json:"backupRPO"`
+	// BackupGrace is added to BackupRPO and EtcdBackupMaxAge before a
+	// backup counts as late: a daily backup that takes an hour to finish
+	// is not a missed one.
+	BackupGrace Duration `yaml:"backupGrace" json:"backupGrace"`
+	// EtcdBackupMaxAge is the most time since the last successful run of
+	// the CronJob that snapshots etcd (backup-etcd), plus BackupGrace.
+	EtcdBackupMaxAge Duration `yaml:"etcdBackupMaxAge" json:"etcdBackupMaxAge"`
+	// RestoreTestMaxAge is the most time since a Velero Restore last
+	// completed: how often restores must be tested (backup-restore-tested).
+	RestoreTestMaxAge Duration `yaml:"restoreTestMaxAge" json:"restoreTestMaxAge"`
+	// CertMinValidity is the least time a cert-manager Certificate must
+	// stay valid (certificate-expiry). cert-manager renews at two thirds
+	// of a certificate's life, 30 days before expiry for a 90-day one, so
+	// a certificate this close to expiry failed to renew.
+	CertMinValidity Duration `yaml:"certMinValidity" json:"certMinValidity"`
 }
 
 // Defaults returns the parameters used when configuration sets none.
@@ -56,6 +82,11 @@ func Defaults() Params {
 		MinWorkerNodes:        3,
 		MinZones:              2,
 		AlertTopics:           DefaultAlertTopics(),
+		BackupRPO:             Duration(24 * time.Hour),
+		BackupGrace:           Duration(2 * time.Hour),
+		EtcdBackupMaxAge:      Duration(24 * time.Hour),
+		RestoreTestMaxAge:     Days(90),
+		CertMinValidity:       Days(14),
 	}
 }
 
@@ -67,4 +98,56 @@ func (p *Params) IsSystemNamespace(ns string) bool {
 		}
 	}
 	return false
+}
+
+// Duration is a length of time in configuration: Go's notation (36h,
+// 90m, 1h30m) or whole days (14d), which Go's lacks.
+type Duration time.Duration
+
+// Days returns a Duration of n days.
+func Days(n int) Duration { return Duration(time.Duration(n) * 24 * time.Hour) }
+
+// String writes whole days as 14d, anything else as Go does without its
+// zero minutes and seconds (26h, not 26h0m0s).
+func (d Duration) String() string {
+	day := 24 * time.Hour
+	td := time.Duration(d)
+	if td != 0 && td%day == 0 {
+		return strconv.FormatInt(int64(td/day), 10) + "d"
+	}
+	s := td.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// MarshalText writes the duration as String does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads 14d or anything time.ParseDuration reads; a
+// negative duration is an error.
+func (d *Duration) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	var v time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return fmt.Errorf("duration %q: want a whole number of days, as 14d, or a duration such as 36h", s)
+		}
+		v = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if v, err = time.ParseDuration(s); err != nil {
+			return fmt.Errorf("duration %q: want a duration such as 36h or 90m, or whole days, as 14d", s)
+		}
+	}
+	if v < 0 {
+		return fmt.Errorf("duration %q is negative", s)
+	}
+	*d = Duration(v)
+	return nil
 }

@@ -21,6 +21,7 @@ func All() []*check.Check {
 		runtimePodChecks(), runtimeChecks(),
 		infraChecks(),
 		monitoringChecks(),
+		backupChecks(), certChecks(),
 	} {
 		all = append(all, family...)
 	}

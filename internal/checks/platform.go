@@ -111,6 +111,19 @@ func nonEmpty(ss ...string) []string {
 	return out
 }
 
+// number reads a count from decoded YAML or JSON.
+func number(v any) int {
+	switch n := v.(type) {
+	case int64:
+		return int(n)
+	case int:
+		return n
+	case float64:
+		return int(n)
+	}
+	return 0
+}
+
 // fieldTime parses an RFC 3339 time at a path of a custom resource's
 // content.
 func fieldTime(o *inventory.Object, path ...string) (time.Time, bool) {

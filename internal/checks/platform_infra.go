@@ -129,10 +129,10 @@ func infraChecks() []*check.Check {
 				zoneList := sortedSet(zones)
 				var out []check.Finding
 				if got, want := len(workers), int(c.Params.MinWorkerNodes); got < want {
-					out = append(out, check.Failf("", "%d schedulable worker node(s) (%s), want at least %d (minWorkerNodes)", got, orNone(limitList(workers, 10)), want))
+					out = append(out, check.Failf("", "%d schedulable worker node(s): %s; want at least %d (minWorkerNodes)", got, orNone(limitList(workers, 10)), want))
 				}
 				if got, want := len(zoneList), int(c.Params.MinZones); got < want {
-					out = append(out, check.Failf("", "schedulable worker nodes are in %d zone(s) (%s, from the %s label), want at least %d (minZones)", got, orNone(strings.Join(zoneList, ", ")), corev1.LabelTopologyZone, want))
+					out = append(out, check.Failf("", "schedulable worker nodes are in %d zone(s) by their %s label: %s; want at least %d (minZones)", got, corev1.LabelTopologyZone, orNone(strings.Join(zoneList, ", ")), want))
 				}
 				if len(out) > 0 {
 					return out
@@ -405,13 +405,6 @@ func limitList(items []string, n int) string {
 		return strings.Join(items, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }
 
 func sortedSet(m map[string]bool) []string {

@@ -782,18 +782,6 @@ func sameImage(image string, r *inventory.Object) bool {
 	return tag == fieldString(r, "report", "artifact", "tag")
 }
 
-// number reads a count from decoded YAML or JSON.
-func number(v any) int {
-	switch n := v.(type) {
-	case int64:
-		return int(n)
-	case int:
-		return n
-	case float64:
-		return int(n)
-	}
-	return 0
-}
 
 // The examples are cluster objects as the API server returns them, status
 // included.

@@ -37,6 +37,12 @@ var repoRoot = func() string {
 	return filepath.Join(wd, "..", "..")
 }()
 
+// shopExamples are the example applications the tests apply to their
+// cluster. examples/production is not among them: it describes a whole
+// platform as a cluster returns it, custom resources whose CRDs the test
+// cluster lacks and status that applying does not set.
+var shopExamples = []string{filepath.Join(repoRoot, "examples", "ready"), filepath.Join(repoRoot, "examples", "not-ready")}
+
 // plimsoll is one in-process run of the CLI.
 type plimsoll struct {
 	code        int
@@ -112,14 +118,6 @@ func newClient(t *testing.T, cfg *rest.Config) *client {
 	return &client{cfg: cfg, kube: kube, dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))}
 }
 
-// appliedExamples are the example directories the tests apply to their
-// control plane: the shop, not ready and ready. examples/production
-// describes a whole production cluster (its nodes, static pods and the
-// add-ons' custom resources), which a bare control plane cannot hold; the
-// checks' unit tests audit it as a cluster instead.
-func appliedExamples() []string {
-	return []string{filepath.Join(repoRoot, "examples", "not-ready"), filepath.Join(repoRoot, "examples", "ready")}
-}
 
 // readObjects reads every YAML document under paths (files or directories).
 func readObjects(t *testing.T, paths ...string) []*unstructured.Unstructured {

@@ -37,7 +37,7 @@ func findings(r *report.Report, keep func(c *check.Check, object string) bool) [
 	return out
 }
 
-// TestParityWithManifests applies examples/ to the cluster and audits it
+// TestParityWithManifests applies the shop examples to the cluster and audits it
 // live: every finding on those objects must be the one the files give.
 // Only the runtime checks (which manifests cannot assess), the checks of
 // how manifests are written (which a cluster cannot show) and provenance
@@ -45,14 +45,14 @@ func findings(r *report.Report, keep func(c *check.Check, object string) bool) [
 func TestParityWithManifests(t *testing.T) {
 	cp := testCluster(t)
 	admin := newClient(t, cp.RESTConfig("admin"))
-	applied := admin.apply(t, readObjects(t, appliedExamples()...))
+	applied := admin.apply(t, readObjects(t, shopExamples...))
 	admin.waitRolledOut(t, "shop", "default")
 
 	on := map[string]bool{}
 	for _, o := range applied {
 		on[o.GetKind()+" "+o.GetNamespace()+"/"+o.GetName()] = true
 	}
-	files := auditJSON(t, 0, append([]string{"audit"}, appliedExamples()...)...)
+	files := auditJSON(t, 0, append([]string{"audit"}, shopExamples...)...)
 	live := auditJSON(t, 0, "audit", "--kubeconfig", cp.Kubeconfig("admin"))
 	if live.Mode != "cluster" || live.Cluster == nil || !strings.HasPrefix(live.Cluster.Version, "v1.") {
 		t.Errorf("got mode %q, cluster %+v; want a cluster audit that names the server version", live.Mode, live.Cluster)

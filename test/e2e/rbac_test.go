@@ -95,7 +95,7 @@ func TestReaderRoleIsReadOnly(t *testing.T) {
 func TestAuditAsReader(t *testing.T) {
 	cp := testCluster(t)
 	admin := newClient(t, cp.RESTConfig("admin"))
-	admin.apply(t, readObjects(t, appliedExamples()...))
+	admin.apply(t, readObjects(t, shopExamples...))
 	admin.bind(t, "reader", "", readerRole(t).Rules)
 
 	r := auditJSON(t, 0, "audit", "--kubeconfig", cp.Kubeconfig("reader"))
@@ -119,7 +119,7 @@ func TestAuditAsReader(t *testing.T) {
 func TestAuditMissingSomeTypes(t *testing.T) {
 	cp := testCluster(t)
 	admin := newClient(t, cp.RESTConfig("admin"))
-	admin.apply(t, readObjects(t, appliedExamples()...))
+	admin.apply(t, readObjects(t, shopExamples...))
 	var rules []rbacv1.PolicyRule
 	for _, r := range readerRole(t).Rules {
 		var keep []string
@@ -171,7 +171,7 @@ func TestAuditMissingSomeTypes(t *testing.T) {
 func TestAuditNamespaceScopedUser(t *testing.T) {
 	cp := testCluster(t)
 	admin := newClient(t, cp.RESTConfig("admin"))
-	admin.apply(t, readObjects(t, appliedExamples()...))
+	admin.apply(t, readObjects(t, shopExamples...))
 	// The same rules, in a Role: its grants on cluster-scoped resources
 	// reach nothing but the shop Namespace itself.
 	admin.bind(t, "shop-user", "shop", readerRole(t).Rules)

@@ -21,7 +21,7 @@ func everything(*check.Check, string) bool { return true }
 func TestSnapshotAuditsLikeLive(t *testing.T) {
 	cp := testCluster(t)
 	admin := newClient(t, cp.RESTConfig("admin"))
-	admin.apply(t, readObjects(t, appliedExamples()...))
+	admin.apply(t, readObjects(t, shopExamples...))
 	admin.waitRolledOut(t, "shop", "default")
 
 	path := filepath.Join(t.TempDir(), "prod.json.gz")
