@@ -472,7 +472,6 @@ func veleroErrors(o *inventory.Object) string {
 	return s
 }
 
-
 // inProgress notes a backup newer than the last completed one that is
 // still running.
 func inProgress(latest, done *inventory.Object) string {

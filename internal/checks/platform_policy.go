@@ -782,7 +782,6 @@ func sameImage(image string, r *inventory.Object) bool {
 	return tag == fieldString(r, "report", "artifact", "tag")
 }
 
-
 // The examples are cluster objects as the API server returns them, status
 // included.
 

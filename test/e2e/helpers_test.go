@@ -118,7 +118,6 @@ func newClient(t *testing.T, cfg *rest.Config) *client {
 	return &client{cfg: cfg, kube: kube, dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))}
 }
 
-
 // readObjects reads every YAML document under paths (files or directories).
 func readObjects(t *testing.T, paths ...string) []*unstructured.Unstructured {
 	t.Helper()
