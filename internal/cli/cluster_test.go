@@ -48,3 +48,34 @@ func TestNamespaceScopedAuditLeavesWholeClusterChecks(t *testing.T) {
 		t.Error("monitoring-prometheus is not in the report")
 	}
 }
+
+// TestProductionSnapshot audits the snapshot of examples/production (the
+// e2e test keeps it in step with the cluster it was taken of): the
+// platform is all there, so the infrastructure and cluster-services layers
+// score 100, and each check of the cluster as a whole passes with its
+// evidence, or says why it cannot judge.
+func TestProductionSnapshot(t *testing.T) {
+	out := run(t, "audit", "--snapshot", filepath.Join("..", "..", "examples", "production", "snapshot.json.gz"), "-o", "json")
+	r := decodeReport(t, out)
+	if r.Partial || len(r.InputErrors) > 0 {
+		t.Fatalf("got a partial audit: %+v", r.InputErrors)
+	}
+	for _, l := range r.Score.Layers {
+		if (l.Layer == "infrastructure" || l.Layer == "cluster-services") && (l.Score == nil || *l.Score != 100) {
+			t.Errorf("layer %s: got %v, want 100", l.Layer, l.Score)
+		}
+	}
+	clusterChecks := 0
+	for _, res := range r.Results {
+		if res.Object.Kind != "Cluster" {
+			continue
+		}
+		clusterChecks++
+		if res.Status == "fail" || res.Message == "" {
+			t.Errorf("%s: got %s %q, want a pass with evidence", res.Check, res.Status, res.Message)
+		}
+	}
+	if clusterChecks < 30 {
+		t.Errorf("got %d results on the cluster, want every check of the platform", clusterChecks)
+	}
+}
