@@ -55,7 +55,7 @@ func (s platformScenario) build(t *testing.T) (*controlplane.ControlPlane, *clie
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cp, err := controlplane.Start(ctx, controlplane.Options{})
+	cp, err := controlplane.Start(ctx, controlplane.Options{Users: []controlplane.User{{Name: "reader"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,12 +379,21 @@ var bareFailures = []string{
 // Every check of the infrastructure and cluster-services layers passes
 // (with evidence) or applies to nothing.
 func TestPlatformProductionLike(t *testing.T) {
-	cp, _ := platformScenario{
+	cp, admin := platformScenario{
 		nodes: platformNodes(),
 		crds:  true,
 		paths: []string{filepath.Join(repoRoot, "examples", "ready"), filepath.Join(repoRoot, "examples", "production")},
 	}.build(t)
 	r := auditNow(t, cp.Kubeconfig("admin"))
+	// The documented read-only role reads every platform resource.
+	admin.bind(t, "reader", "", readerRole(t).Rules)
+	asReader := auditNow(t, cp.Kubeconfig("reader"))
+	if asReader.Partial || len(asReader.InputErrors) > 0 {
+		t.Errorf("as the reader: got a partial audit: %+v", asReader.InputErrors)
+	}
+	if got, want := platformOutcomes(asReader), platformOutcomes(r); !equalStrings(got, want) {
+		t.Errorf("as the reader, the platform audits differently than as admin:\nreader: %v\nadmin:  %v", got, want)
+	}
 	for _, res := range r.Results {
 		layer := res.Layer
 		if layer != "infrastructure" && layer != "cluster-services" && res.Object.Kind != "Cluster" {
