@@ -104,6 +104,8 @@ func backupChecks() []*check.Check {
 			Seed:        "004 Backup: Velero + etcd Snapshots: Schedule daily backups with 30-day retention (velero schedule create daily-backup --schedule=\"0 2 * * *\" --include-namespaces my-app --ttl 720h)",
 			Example:     exampleVelero,
 			Requires:    check.Cluster,
+			// Its Schedules live in Velero's namespace.
+			AllNamespaces: true,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, why := appNamespace(o, c); !ok {
 					return false, why

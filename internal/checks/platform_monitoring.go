@@ -181,6 +181,8 @@ func monitoringChecks() []*check.Check {
 			Seed:        seedAppMonitors,
 			Example:     exampleNamespaceMonitors,
 			Requires:    check.Cluster,
+			// A monitor in another namespace may select it.
+			AllNamespaces: true,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, why := appNamespace(o, c); !ok {
 					return false, why
