@@ -39,7 +39,11 @@ func Markdown(reg *check.Registry) string {
 			}
 			switch c.Requires {
 			case check.Cluster:
-				b.WriteString("- Needs: a live cluster or a snapshot\n")
+				if c.IsClusterWide() {
+					b.WriteString("- Needs: a live cluster or a snapshot, read in every namespace\n")
+				} else {
+					b.WriteString("- Needs: a live cluster or a snapshot\n")
+				}
 			case check.Declared:
 				b.WriteString("- Needs: manifests (a cluster serves objects at current API versions)\n")
 			}
