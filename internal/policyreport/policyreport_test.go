@@ -407,3 +407,21 @@ func TestBuildTimestamps(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBuild builds the reports of a large audit: 200 namespaces of
+// 500 results each, passes left out and capped as by default.
+func BenchmarkBuild(b *testing.B) {
+	r := &report.Report{}
+	for ns := range 200 {
+		for _, res := range manyResults(500).Results {
+			o := *res.Object
+			o.Namespace = fmt.Sprintf("ns-%03d", ns)
+			res.Object = &o
+			r.Results = append(r.Results, res)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Build(r, auditTime, Options{})
+	}
+}
