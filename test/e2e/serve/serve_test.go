@@ -187,7 +187,9 @@ func TestServeLeaderElection(t *testing.T) {
 	if err := leader.stop(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the other replica to take over", time.Minute, func() (bool, error) {
+	// The leader released the Lease as it stopped: the other takes it at
+	// its next retry (2 s), well before the Lease (15 s) would expire.
+	waitFor(t, "the other replica to take over", 10*time.Second, func() (bool, error) {
 		return follower.sink.count() > 0, nil
 	})
 }
