@@ -2,8 +2,10 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"sort"
@@ -27,8 +29,11 @@ import (
 // add or remove a type to watch.
 const crdKey = "CustomResourceDefinition.apiextensions.k8s.io"
 
-// cache holds the cluster's objects of the wanted kinds: one informer per
-// served type. No informer is metadata-only: the checks read the spec or
+// cache holds the cluster's objects of the wanted kinds: one shared
+// informer per served type, each made and run on its own rather than
+// through a dynamicinformer factory, because each has a life of its own: a
+// refused type's informer stops while the others go on, and a discovery
+// starts informers for new types. No informer is metadata-only: the checks read the spec or
 // status of every kind they need but Namespace, and for Namespaces (a few
 // hundred bytes each, a few dozen per cluster) a second code path would
 // save nothing while a check that came to read their status would quietly
@@ -71,6 +76,9 @@ type entry struct {
 	metav1.ObjectMeta
 	object *inventory.Object
 	err    error
+	// sum is the object's fingerprint: an update that keeps it is no
+	// change to audit.
+	sum uint64
 }
 
 func (e *entry) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
@@ -129,8 +137,15 @@ func (c *cache) start(ctx context.Context, t cluster.Type) *source {
 		}
 	}
 	_, _ = s.informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { notify() },
-		UpdateFunc: func(any, any) { notify() },
+		AddFunc: func(any) { notify() },
+		UpdateFunc: func(old, cur any) {
+			o, ok1 := old.(*entry)
+			c, ok2 := cur.(*entry)
+			if ok1 && ok2 && o.err == nil && c.err == nil && o.sum != 0 && o.sum == c.sum {
+				return
+			}
+			notify()
+		},
 		DeleteFunc: func(any) { notify() },
 	})
 	ctx, s.cancel = context.WithCancel(ctx)
@@ -153,7 +168,47 @@ func (s *source) transform(obj any) (any, error) {
 		e.err = cluster.DecodeError(s.t, u.Object, err)
 	}
 	e.object = o
+	e.sum = fingerprint(u.Object)
 	return e, nil
+}
+
+// seed keys the fingerprints of this process.
+var seed = maphash.MakeSeed()
+
+// fingerprint hashes what an audit can see of an object: all of it but
+// metadata.resourceVersion, which every write changes, and the heartbeat
+// times in a Node's conditions, which its kubelet rewrites every few
+// minutes (kwok every 20 to 45 seconds) and no check reads. A hundred
+// nodes' heartbeats would otherwise re-audit the cluster every Debounce. It
+// leaves obj as it found it.
+func fingerprint(obj map[string]any) uint64 {
+	var restore []func()
+	if meta, ok := obj["metadata"].(map[string]any); ok {
+		if rv, ok := meta["resourceVersion"]; ok {
+			delete(meta, "resourceVersion")
+			restore = append(restore, func() { meta["resourceVersion"] = rv })
+		}
+	}
+	if obj["kind"] == "Node" && obj["apiVersion"] == "v1" {
+		status, _ := obj["status"].(map[string]any)
+		conditions, _ := status["conditions"].([]any)
+		for _, c := range conditions {
+			if c, ok := c.(map[string]any); ok {
+				if t, ok := c["lastHeartbeatTime"]; ok {
+					delete(c, "lastHeartbeatTime")
+					restore = append(restore, func() { c["lastHeartbeatTime"] = t })
+				}
+			}
+		}
+	}
+	data, err := json.Marshal(obj)
+	for _, r := range restore {
+		r()
+	}
+	if err != nil {
+		return 0 // unknown: every update is a change
+	}
+	return maphash.Bytes(seed, data)
 }
 
 // watchError records why a list or watch failed. A refusal stops the

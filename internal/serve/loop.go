@@ -26,7 +26,7 @@ const (
 	// and listed again, doubling while it stays refused, up to Resync. A
 	// refusal may be passing: an API server just restarted refuses until
 	// its authorizer has read the RBAC objects.
-	refusedRetry = time.Minute
+	refusedRetry = 15 * time.Second
 )
 
 // server is one replica's state.

@@ -24,8 +24,10 @@
 // # Refused types
 //
 // A type the API server refuses to list (403, 404, 401) has its informer
-// stopped; the checks that need it are not assessed, as in plimsoll audit,
-// until the next discovery tries it again. A type that fails otherwise is
+// stopped; the checks that need it are not assessed, as in plimsoll audit.
+// It is discovered and listed again after 15 seconds, then 30, 60, ... up
+// to Resync: an API server that just restarted refuses until its
+// authorizer has read the RBAC objects. A type that fails otherwise is
 // reported unread while its informer retries with client-go's backoff.
 //
 // # Health

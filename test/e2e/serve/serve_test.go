@@ -223,8 +223,7 @@ func TestServeAtRest(t *testing.T) {
 
 // TestServeForbiddenKind runs serve as a user who may not list
 // NetworkPolicies: the checks that need them are not assessed, as in
-// plimsoll audit, the rest is audited, and the refused type is not listed
-// again and again.
+
 func TestServeForbiddenKind(t *testing.T) {
 	cp, _ := cluster(t)
 	in := start(t, cp, limitedUser, nil, "--leader-elect=false")
@@ -244,13 +243,18 @@ func TestServeForbiddenKind(t *testing.T) {
 	if !r.Partial {
 		t.Error("the report is not marked partial")
 	}
+	// Tried again after 15 s, then 30 s: at most twice in 40 s.
 	_, n := in.requests.since(0)
-	time.Sleep(15 * time.Second)
+	time.Sleep(40 * time.Second)
 	reqs, _ := in.requests.since(n)
+	var again []string
 	for _, q := range reqs {
 		if strings.Contains(q, "networkpolicies") {
-			t.Errorf("serve listed the refused type again: %s", q)
+			again = append(again, q)
 		}
+	}
+	if len(again) > 2 {
+		t.Errorf("serve listed the refused type %d times in 40 s, want 2 at most:\n%s", len(again), strings.Join(again, "\n"))
 	}
 }
 
