@@ -223,7 +223,8 @@ func TestServeAtRest(t *testing.T) {
 
 // TestServeForbiddenKind runs serve as a user who may not list
 // NetworkPolicies: the checks that need them are not assessed, as in
-
+// plimsoll audit, the rest is audited, and the refused type is tried again
+// only now and then.
 func TestServeForbiddenKind(t *testing.T) {
 	cp, _ := cluster(t)
 	in := start(t, cp, limitedUser, nil, "--leader-elect=false")
