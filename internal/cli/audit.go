@@ -115,10 +115,8 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	if err != nil {
 		return &exitError{ExitPartial, err}
 	}
-	a := auditInputs(in, o, reg, cfg, now(s))
-	rep := report.Build(a, report.Input{
-		Tool: "plimsoll", Version: Version, Sources: in.sources, Errors: in.errors, Skipped: in.skipped, Cluster: in.cluster,
-	})
+	a := auditInputs(in, o.noAnnotationExemptions, reg, cfg, now(s))
+	rep := buildReport(a, in)
 	color := o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
 	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color}); err != nil {
 		return &exitError{ExitPartial, fmt.Errorf("write report: %w", err)}
@@ -198,17 +196,24 @@ func readSnapshot(path string) (*inputs, error) {
 // auditInputs audits what was read. The objects and their inventory stay
 // inside: the results keep only what the report needs, so the decoded
 // objects are freed before the report is built.
-func auditInputs(in *inputs, o *auditOptions, reg *check.Registry, cfg *config.Config, now time.Time) *audit.Audit {
+func auditInputs(in *inputs, noAnnotationExemptions bool, reg *check.Registry, cfg *config.Config, now time.Time) *audit.Audit {
 	inv := inventory.Build(in.mode, in.objects)
 	in.objects = nil
 	return audit.Run(inv, audit.Options{
 		Registry:               reg,
 		Config:                 cfg,
-		NoAnnotationExemptions: o.noAnnotationExemptions,
+		NoAnnotationExemptions: noAnnotationExemptions,
 		Now:                    now,
 		At:                     in.at,
 		Namespace:              in.namespace,
 		Unreadable:             in.unreadable,
+	})
+}
+
+// buildReport makes the report of an audit of the inputs.
+func buildReport(a *audit.Audit, in *inputs) *report.Report {
+	return report.Build(a, report.Input{
+		Tool: "plimsoll", Version: Version, Sources: in.sources, Errors: in.errors, Skipped: in.skipped, Cluster: in.cluster,
 	})
 }
 

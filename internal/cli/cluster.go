@@ -65,29 +65,12 @@ func readCluster[T any](ctx context.Context, f *pflag.FlagSet, s Streams, c *clu
 	if err != nil {
 		return nil, h, err
 	}
-	raw, err := c.kube.ToRawKubeConfigLoader().RawConfig()
-	if err != nil {
-		return nil, h, fmt.Errorf("kubeconfig: %w", err)
-	}
-	if len(raw.Contexts) == 0 && *c.kube.APIServer == "" && !inCluster(s) {
+	cfg, context, err := restConfig(s, c.kube)
+	if errors.Is(err, errNoKubeconfig) {
 		return nil, h, errors.New("nothing to audit: no paths, no --snapshot, and no kubeconfig to reach a cluster with (KUBECONFIG, ~/.kube/config or --kubeconfig)")
 	}
-	cfg, err := c.kube.ToRESTConfig()
 	if err != nil {
-		return nil, h, fmt.Errorf("kubeconfig: %w", err)
-	}
-	// Deprecation warnings are about the API versions plimsoll lists, not
-	// about the cluster; they would only clutter the output.
-	cfg.WarningHandler = rest.NoWarnings{}
-	if cfg.QPS == 0 {
-		// client-go's default of 5 requests a second would make a big
-		// cluster's read crawl; the server's priority and fairness and
-		// its 429 answers still have the last word.
-		cfg.QPS, cfg.Burst = 50, 100
-	}
-	context := raw.CurrentContext
-	if *c.kube.Context != "" {
-		context = *c.kube.Context
+		return nil, h, err
 	}
 	opts := cluster.Options{Config: cfg, Namespace: ns, Kinds: kinds, PageSize: c.chunkSize, Concurrency: c.concurrency}
 	var p *progressLine
@@ -101,6 +84,40 @@ func readCluster[T any](ctx context.Context, f *pflag.FlagSet, s Streams, c *clu
 		return nil, h, err
 	}
 	return res, res.Header(context, ns), nil
+}
+
+// errNoKubeconfig says there is no kubeconfig, no --server, and no pod's
+// service account to reach a cluster with.
+var errNoKubeconfig = errors.New("no kubeconfig to reach a cluster with (KUBECONFIG, ~/.kube/config or --kubeconfig)")
+
+// restConfig is the client configuration the kubeconfig flags give, and
+// the name of their context ("" in a pod).
+func restConfig(s Streams, kube *genericclioptions.ConfigFlags) (*rest.Config, string, error) {
+	raw, err := kube.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return nil, "", fmt.Errorf("kubeconfig: %w", err)
+	}
+	if len(raw.Contexts) == 0 && *kube.APIServer == "" && !inCluster(s) {
+		return nil, "", errNoKubeconfig
+	}
+	cfg, err := kube.ToRESTConfig()
+	if err != nil {
+		return nil, "", fmt.Errorf("kubeconfig: %w", err)
+	}
+	// Deprecation warnings are about the API versions plimsoll lists, not
+	// about the cluster; they would only clutter the output.
+	cfg.WarningHandler = rest.NoWarnings{}
+	if cfg.QPS == 0 {
+		// client-go's default of 5 requests a second would make a big
+		// cluster's read crawl; the server's priority and fairness and
+		// its 429 answers still have the last word.
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	context := raw.CurrentContext
+	if *kube.Context != "" {
+		context = *kube.Context
+	}
+	return cfg, context, nil
 }
 
 // inCluster says plimsoll runs in a pod, where client-go reads the pod's

@@ -12,13 +12,13 @@ import (
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
-// discover finds the served type of each wanted kind key, in its group's
+// Discover finds the served type of each wanted kind key, in its group's
 // preferred version. A kind the cluster does not serve is simply absent: it
 // has no objects. A kind whose group failed discovery is unread. A key
 // "*.group" (inventory.GroupKey) asks for every kind the group serves, for
 // groups whose kinds are made at run time, such as Gatekeeper's
 // constraints. Secrets are never listed, whatever is asked.
-func discover(disco discovery.DiscoveryInterface, kinds []string) ([]Type, []Unread, error) {
+func Discover(disco discovery.DiscoveryInterface, kinds []string) ([]Type, []Unread, error) {
 	wanted := map[string]bool{}
 	wholeGroups := map[string]bool{}
 	for _, k := range kinds {

@@ -77,7 +77,8 @@ func (t Type) Name() string {
 	return t.Resource + "." + t.Group
 }
 
-func (t Type) gvr() schema.GroupVersionResource {
+// GVR is the type's group, version and resource, as clients address it.
+func (t Type) GVR() schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: t.Group, Version: t.Version, Resource: t.Resource}
 }
 
@@ -151,7 +152,7 @@ func Read[T any](ctx context.Context, opts Options, decode Decode[T]) (*Result[T
 		return nil, fmt.Errorf("cannot reach the API server at %s: %w", opts.Config.Host, err)
 	}
 	res.ServerVersion = version.GitVersion
-	types, unread, err := discover(disco, opts.Kinds)
+	types, unread, err := Discover(disco, opts.Kinds)
 	if err != nil {
 		return nil, fmt.Errorf("discovery at %s: %w", opts.Config.Host, err)
 	}
@@ -209,7 +210,7 @@ func Read[T any](ctx context.Context, opts Options, decode Decode[T]) (*Result[T
 		}
 		for i := range lists {
 			if l := &lists[i]; l.err != nil {
-				unread = append(unread, Unread{Type: l.t, Reason: reason(l.err)})
+				unread = append(unread, Unread{Type: l.t, Reason: Reason(l.err)})
 			}
 		}
 	}
@@ -263,7 +264,7 @@ func (r *reader[T]) list(ctx context.Context, l *typeList[T]) {
 		r.getNamespace(ctx, l)
 		return
 	}
-	res := r.dyn.Resource(l.t.gvr())
+	res := r.dyn.Resource(l.t.GVR())
 	var client dynamic.ResourceInterface = res
 	if l.t.Namespaced && r.opts.Namespace != "" {
 		client = res.Namespace(r.opts.Namespace)
@@ -295,7 +296,7 @@ func (r *reader[T]) list(ctx context.Context, l *typeList[T]) {
 // getNamespace reads the one Namespace of a namespace-limited read: a user
 // with a Role in it may get it but not list Namespaces.
 func (r *reader[T]) getNamespace(ctx context.Context, l *typeList[T]) {
-	ns, err := r.dyn.Resource(l.t.gvr()).Get(ctx, r.opts.Namespace, metav1.GetOptions{})
+	ns, err := r.dyn.Resource(l.t.GVR()).Get(ctx, r.opts.Namespace, metav1.GetOptions{})
 	if err != nil {
 		r.fail(l, err)
 	} else {
@@ -308,21 +309,34 @@ func (r *reader[T]) add(l *typeList[T], page *unstructured.UnstructuredList) {
 	for i := range page.Items {
 		obj := page.Items[i].Object
 		page.Items[i].Object = nil
-		if obj["apiVersion"] == nil {
-			// List items may leave their type to the list.
-			obj["apiVersion"] = schema.GroupVersion{Group: l.t.Group, Version: l.t.Version}.String()
-		}
-		if obj["kind"] == nil {
-			obj["kind"] = kindOf(l.t.Key)
-		}
-		Trim(obj)
+		Prepare(l.t, obj)
 		v, err := r.decode(l.t, obj)
 		if err != nil {
-			l.errs = append(l.errs, fmt.Errorf("%s %s: %w", l.t.Name(), objectName(obj), err))
+			l.errs = append(l.errs, DecodeError(l.t, obj, err))
 			continue
 		}
 		l.items = append(l.items, v)
 	}
+}
+
+// Prepare readies an object of type t, as a LIST or WATCH of t returned
+// it, for decoding: it fills in the apiVersion and kind that list items may
+// leave to their list, and trims it (Trim). Every object a cluster read or
+// plimsoll serve keeps has passed through it.
+func Prepare(t Type, obj map[string]any) {
+	if obj["apiVersion"] == nil {
+		obj["apiVersion"] = schema.GroupVersion{Group: t.Group, Version: t.Version}.String()
+	}
+	if obj["kind"] == nil {
+		obj["kind"] = kindOf(t.Key)
+	}
+	Trim(obj)
+}
+
+// DecodeError is the error reported for an object of type t that was read
+// but could not be decoded.
+func DecodeError(t Type, obj map[string]any, err error) error {
+	return fmt.Errorf("%s %s: %w", t.Name(), objectName(obj), err)
 }
 
 // fail records why a type could not be listed. A refusal (forbidden, not
@@ -330,15 +344,15 @@ func (r *reader[T]) add(l *typeList[T], page *unstructured.UnstructuredList) {
 // else (a 5xx, a timeout, a broken connection) may mean the server is going
 // away, which Read finds out before trusting the rest.
 func (r *reader[T]) fail(l *typeList[T], err error) {
-	if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) || apierrors.IsUnauthorized(err) || apierrors.IsResourceExpired(err) {
-		l.unread = &Unread{Type: l.t, Reason: reason(err)}
+	if Refused(err) || apierrors.IsResourceExpired(err) {
+		l.unread = &Unread{Type: l.t, Reason: Reason(err)}
 		return
 	}
 	l.err = err
 }
 
-// reason is the short form of why a list failed.
-func reason(err error) string {
+// Reason is the short form of why a list failed, as Unread.Reason gives it.
+func Reason(err error) string {
 	switch {
 	case apierrors.IsForbidden(err):
 		return "forbidden"
@@ -354,6 +368,13 @@ func reason(err error) string {
 		return "unauthorized"
 	}
 	return err.Error()
+}
+
+// Refused reports whether err is the API server's refusal to list a type
+// (forbidden, not found, unauthorized): an answer about that type, not a
+// sign that the server is going away.
+func Refused(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) || apierrors.IsUnauthorized(err)
 }
 
 func isTimeout(err error) bool {

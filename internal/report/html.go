@@ -191,7 +191,7 @@ func (r *Report) checkOrResult(res Result) Check {
 // findingNamespace is the namespace a finding is scored and filtered in,
 // as people read it.
 func findingNamespace(r Result) string {
-	return namespaceLabel(r.Object.scoreNamespace())
+	return namespaceLabel(r.Object.ScoreNamespace())
 }
 
 // scoreBand names the colour band of a score, worst (0) to best (4), or

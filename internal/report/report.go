@@ -180,9 +180,10 @@ type LayerScore struct {
 	Assessed int      `json:"assessed"`
 }
 
-// scoreNamespace mirrors inventory.Object.ScoreNamespace: a Namespace's
-// results belong to the namespace it is.
-func (o Object) scoreNamespace() string {
+// ScoreNamespace is the namespace whose score the object's results count
+// in. It mirrors inventory.Object.ScoreNamespace: a Namespace's results
+// belong to the namespace it is.
+func (o Object) ScoreNamespace() string {
 	if o.Kind == "Namespace" {
 		return o.Name
 	}

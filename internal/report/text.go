@@ -272,8 +272,8 @@ func (t *textWriter) failures(r *Report) {
 		}
 		t.line("")
 		t.heading("%s: %s", strings.ToUpper(layer), plural(len(fails), "failure", "failures"))
-		for _, ns := range groupBy(fails, func(x Result) string { return x.Object.scoreNamespace() }) {
-			t.line("  namespace " + namespaceLabel(ns[0].Object.scoreNamespace()))
+		for _, ns := range groupBy(fails, func(x Result) string { return x.Object.ScoreNamespace() }) {
+			t.line("  namespace " + namespaceLabel(ns[0].Object.ScoreNamespace()))
 			groups := groupBy(ns, func(x Result) string { return x.Check })
 			sort.SliceStable(groups, func(i, j int) bool {
 				a, b := severityRank(groups[i][0].Severity), severityRank(groups[j][0].Severity)

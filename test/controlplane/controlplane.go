@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -269,14 +270,37 @@ func (c *ControlPlane) writeKubeconfig(user string) error {
 }
 
 // StopAPIServer kills kube-apiserver, and only it, as when the API server
-// goes away in the middle of an audit. Requests fail from then on; the
-// control plane cannot be restarted, only stopped.
+// goes away in the middle of an audit. Requests fail from then on, until
+// StartAPIServer starts it again.
 func (c *ControlPlane) StopAPIServer() error {
 	if c.apiserver == nil {
 		return fmt.Errorf("kube-apiserver is not running")
 	}
 	c.apiserver.kill()
 	return nil
+}
+
+// StartAPIServer starts kube-apiserver again after StopAPIServer, on the
+// same address, certificates and etcd, so clients reconnect to it as to a
+// restarted API server, and returns once it is ready.
+func (c *ControlPlane) StartAPIServer(ctx context.Context) error {
+	if c.apiserver == nil {
+		return fmt.Errorf("kube-apiserver was never started")
+	}
+	select {
+	case <-c.apiserver.done:
+	default:
+		return fmt.Errorf("kube-apiserver is running")
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return err
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		return err
+	}
+	return c.startAPIServer(ctx, port)
 }
 
 // Stop kills every component, newest first, and removes Dir if Start made

@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/plimsoll/plimsoll/internal/checks"
+	"github.com/plimsoll/plimsoll/internal/config"
+	"github.com/plimsoll/plimsoll/internal/report"
+	"github.com/plimsoll/plimsoll/internal/serve"
+)
+
+// ServeDeps are what a program running plimsoll serve in-process (a test,
+// a benchmark) gives it instead of what a pod has. The zero value is the
+// command as run.
+type ServeDeps struct {
+	// Listener, if set, is served instead of listening on --listen.
+	Listener net.Listener
+	// Sink, if set, receives the leader's reports.
+	Sink serve.Sink
+	// WrapTransport, if set, wraps the API client's transport, to watch
+	// the requests serve sends.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+}
+
+type serveOptions struct {
+	listen         string
+	configFile     string
+	debounce       time.Duration
+	resync         time.Duration
+	leaderElect    bool
+	leaseNamespace string
+	leaseName      string
+	kube           *genericclioptions.ConfigFlags
+}
+
+func newServeCommand(s Streams, deps ServeDeps) *cobra.Command {
+	kube := genericclioptions.NewConfigFlags(false)
+	kube.CacheDir = nil
+	// serve always watches the whole cluster: no -n.
+	kube.Namespace = nil
+	o := &serveOptions{kube: kube}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Keep a cluster audited: metrics, a live dashboard, and reports from the leader",
+		Long: `Serve watches the cluster with shared informers (the kinds 'plimsoll audit'
+reads, never Secrets) and re-audits it from that cache when something
+changes, with the same checks, configuration and scoring as 'plimsoll
+audit'. It serves, on --listen:
+
+  /metrics   Prometheus metrics of the latest audit (plimsoll_*), and of serve
+  /          the HTML report of the latest audit, reloading itself
+  /healthz   200 while the process serves HTTP
+  /readyz    200 once the first audit completed, while the API server answers
+
+Changes are coalesced: an audit starts --debounce after the previous one at
+the earliest, so a burst of changes gives one audit per --debounce. Every
+--resync the resource types are discovered again and the cluster is
+re-audited without changes. In a pod it uses the pod's service account.
+
+With --leader-elect (the default), the replicas elect a leader with the
+Lease --lease-name in --lease-namespace; the leader alone writes reports
+to the cluster. Every replica serves metrics and the dashboard. SIGTERM
+stops the informers, releases the Lease and shuts the server down.`,
+		Example: `  plimsoll serve                                  # in a pod: the service account
+  plimsoll serve --leader-elect=false --context prod --listen 127.0.0.1:8080`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), s, o, deps)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", ":8080", "address to serve /metrics, /, /healthz and /readyz on")
+	f.StringVar(&o.configFile, "config", "", "configuration file (default: "+config.FileName+" found upward from the current directory)")
+	f.DurationVar(&o.debounce, "debounce", serve.DefaultDebounce, "least time between the starts of two audits; changes in between are audited together")
+	f.DurationVar(&o.resync, "resync", serve.DefaultResync, "rediscover resource types and re-audit this often, even without changes")
+	f.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader among the replicas with a Lease; only the leader writes reports (off: this process does)")
+	f.StringVar(&o.leaseNamespace, "lease-namespace", "", "namespace of the leader Lease (default: $POD_NAMESPACE, else plimsoll)")
+	f.StringVar(&o.leaseName, "lease-name", serve.DefaultLeaseName, "name of the leader Lease")
+	kube.AddFlags(f)
+	return cmd
+}
+
+// Serve runs plimsoll serve with args, the flags after "serve", until ctx
+// ends, with deps in place of what a pod has.
+func Serve(ctx context.Context, args []string, s Streams, deps ServeDeps) error {
+	cmd := newServeCommand(s, deps)
+	cmd.SetArgs(args)
+	cmd.SetOut(s.Out)
+	cmd.SetErr(s.Err)
+	cmd.SilenceUsage = true
+	return cmd.ExecuteContext(ctx)
+}
+
+func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) error {
+	if o.debounce <= 0 || o.resync <= 0 {
+		return &exitError{ExitPartial, errors.New("--debounce and --resync must be positive")}
+	}
+	reg := checks.Registry()
+	cfg, err := loadConfig(s, o.configFile, reg)
+	if err != nil {
+		return &exitError{ExitPartial, err}
+	}
+	rc, kubeContext, err := restConfig(s, o.kube)
+	if err != nil {
+		return &exitError{ExitPartial, err}
+	}
+	if deps.WrapTransport != nil {
+		rc.Wrap(deps.WrapTransport)
+	}
+	opts := serve.Options{
+		Config:   rc,
+		Context:  kubeContext,
+		Kinds:    neededKinds(reg),
+		Sink:     deps.Sink,
+		Listener: deps.Listener,
+		Debounce: o.debounce,
+		Resync:   o.resync,
+		Log:      slog.New(slog.NewTextHandler(s.Err, nil)),
+		Audit: func(_ context.Context, snap *serve.Snapshot) (*report.Report, error) {
+			in := clusterInputs(snap.Header, snap.Objects, snap.Errors, "cluster "+snap.Header.Context)
+			return buildReport(auditInputs(in, false, reg, cfg, now(s)), in), nil
+		},
+	}
+	if o.leaderElect {
+		le := &serve.LeaderElection{Namespace: o.leaseNamespace, Name: o.leaseName, Identity: s.Getenv("POD_NAME")}
+		if le.Namespace == "" {
+			le.Namespace = s.Getenv("POD_NAMESPACE")
+		}
+		if le.Namespace == "" {
+			le.Namespace = "plimsoll"
+		}
+		if le.Identity == "" {
+			if le.Identity, err = os.Hostname(); err != nil {
+				return &exitError{ExitPartial, fmt.Errorf("leader election identity: no POD_NAME and no hostname: %w", err)}
+			}
+		}
+		opts.LeaderElection = le
+	}
+	if opts.Listener == nil {
+		if opts.Listener, err = net.Listen("tcp", o.listen); err != nil {
+			return &exitError{ExitPartial, fmt.Errorf("--listen: %w", err)}
+		}
+	}
+	if err := serve.Run(ctx, opts); err != nil {
+		return &exitError{ExitPartial, err}
+	}
+	return nil
+}

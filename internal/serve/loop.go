@@ -1,0 +1,220 @@
+package serve
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+)
+
+const (
+	// tick is how often the loop looks again at what it waits for: types
+	// still being listed, a lost API server, a sink to retry. It reads
+	// local state only.
+	tick = time.Second
+	// sinkRetry is how long after a failed Sync it is tried again when no
+	// new report comes first.
+	sinkRetry = 10 * time.Second
+	// maxDiscoveryBackoff caps the wait between failed discoveries.
+	maxDiscoveryBackoff = 30 * time.Second
+	// refusedRetry is how long after a type was refused it is discovered
+	// and listed again, doubling while it stays refused, up to Resync. A
+	// refusal may be passing: an API server just restarted refuses until
+	// its authorizer has read the RBAC objects.
+	refusedRetry = 15 * time.Second
+)
+
+// server is one replica's state.
+type server struct {
+	o       Options
+	config  *rest.Config // o.Config with the reachability wrapper
+	cache   *cache
+	health  *reachability
+	metrics *metrics
+	reg     *prometheus.Registry
+	latest  atomic.Pointer[published]
+
+	// wake tells the loop the cache changed; rediscover that a
+	// CustomResourceDefinition did; leading hands it the context of a
+	// leadership just won.
+	wake, rediscover chan struct{}
+	leading          chan context.Context
+}
+
+func newServer(o Options) (*server, error) {
+	s := &server{
+		o:          o,
+		wake:       make(chan struct{}, 1),
+		rediscover: make(chan struct{}, 1),
+		leading:    make(chan context.Context),
+	}
+	s.health = &reachability{now: o.Now, recovered: func() { signal(s.wake) }}
+	s.config = rest.CopyConfig(o.Config)
+	s.config.Wrap(s.health.wrap)
+	dyn, err := dynamic.NewForConfig(s.config)
+	if err != nil {
+		return nil, err
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(s.config)
+	if err != nil {
+		return nil, err
+	}
+	s.cache = &cache{
+		dyn: dyn, disco: disco, server: s.config.Host, context: o.Context, kinds: o.Kinds, log: o.Log,
+		changed:    func() { signal(s.wake) },
+		crdChanged: func() { signal(s.rediscover) },
+		sources:    map[string]*source{},
+	}
+	s.reg = prometheus.NewRegistry()
+	s.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	s.metrics = newMetrics(s.reg)
+	registerState(s.reg, s.cache.state, func() bool { return s.health.lostFor() < o.LostAfter })
+	return s, nil
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// loop discovers, audits and syncs until ctx ends, then stops the
+// informers. It alone calls the Auditor and the Sink.
+func (s *server) loop(ctx context.Context) {
+	defer s.cache.stop()
+	var (
+		dirty        = true // an audit is due
+		discover     = true // a discovery is due
+		discoverWait = time.Second
+		discoverAt   time.Time
+		lastStart    time.Time
+		timer        = time.NewTimer(0) // fires at once: discover
+		armed        = true
+		leaderCtx    context.Context // set while leading
+		unsynced     bool            // the latest report has not reached the sink
+		syncRetryAt  time.Time
+		refusedWait  = refusedRetry
+		refusedAt    time.Time // when to try refused types again; zero if none are
+	)
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	resync := time.NewTicker(s.o.Resync)
+	defer resync.Stop()
+	if s.o.LeaderElection == nil {
+		leaderCtx = ctx
+		s.metrics.leader.Set(1)
+	}
+	// arm schedules an audit: settled after the change, and Debounce after
+	// the previous audit started. A timer already set is left alone, so a
+	// stream of changes cannot put the audit off.
+	arm := func() {
+		if armed {
+			return
+		}
+		now := s.o.Now()
+		wait := s.o.Debounce / 20
+		for _, t := range []time.Time{lastStart.Add(s.o.Debounce), discoverAt} {
+			wait = max(wait, t.Sub(now))
+		}
+		timer.Reset(wait)
+		armed = true
+	}
+	leading := func() bool { return leaderCtx != nil && leaderCtx.Err() == nil }
+	push := func() {
+		p := s.latest.Load()
+		if p == nil || !leading() || s.o.Sink == nil {
+			unsynced = false
+			return
+		}
+		if err := s.o.Sink.Sync(leaderCtx, p.report); err != nil {
+			s.metrics.syncs.WithLabelValues("error").Inc()
+			s.o.Log.Error("report sink failed; retrying", "error", err)
+			unsynced, syncRetryAt = true, s.o.Now().Add(sinkRetry)
+			return
+		}
+		s.metrics.syncs.WithLabelValues("ok").Inc()
+		unsynced = false
+	}
+
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+			dirty = true
+			arm()
+		case <-s.rediscover:
+			discover, dirty = true, true
+			arm()
+		case <-resync.C:
+			discover, dirty = true, true
+			arm()
+		case lctx := <-s.leading:
+			leaderCtx = lctx
+			push()
+		case <-ticker.C:
+			switch refused := s.cache.state().refused > 0; {
+			case refused && refusedAt.IsZero():
+				refusedAt = s.o.Now().Add(refusedWait)
+			case refused && s.o.Now().After(refusedAt):
+				refusedAt, refusedWait = time.Time{}, min(2*refusedWait, s.o.Resync)
+				discover, dirty = true, true
+			case !refused:
+				refusedAt, refusedWait = time.Time{}, refusedRetry
+			}
+			if dirty {
+				arm()
+			}
+			if unsynced && s.o.Now().After(syncRetryAt) {
+				push()
+			}
+		case <-timer.C:
+			armed = false
+			if discover {
+				if err := s.cache.discover(ctx); err != nil {
+					s.o.Log.Error("discovery failed; retrying", "error", err, "in", discoverWait)
+					discoverAt = s.o.Now().Add(discoverWait)
+					discoverWait = min(2*discoverWait, maxDiscoveryBackoff)
+					arm()
+					continue
+				}
+				discover, discoverWait, discoverAt = false, time.Second, time.Time{}
+			}
+			if !dirty || s.health.lostFor() > 0 {
+				continue // a lost server's cache has nothing new; its recovery wakes the loop
+			}
+			snap := s.cache.snapshot()
+			if snap == nil {
+				continue // a type is still being listed; the ticker looks again
+			}
+			dirty = false
+			lastStart = s.o.Now()
+			s.audit(ctx, snap)
+			push()
+		}
+	}
+}
+
+// audit audits a snapshot and publishes the report.
+func (s *server) audit(ctx context.Context, snap *Snapshot) {
+	start := time.Now()
+	r, err := s.o.Audit(ctx, snap)
+	d := time.Since(start)
+	if err != nil {
+		s.metrics.audited(nil, d, s.o.Now())
+		s.o.Log.Error("audit failed", "error", err)
+		return
+	}
+	first := s.latest.Load() == nil
+	s.latest.Store(&published{report: r})
+	s.metrics.audited(r, d, s.o.Now())
+	if first {
+		s.o.Log.Info("first audit done", "objects", r.Summary.Objects, "fail", r.Summary.Fail, "seconds", d.Seconds())
+	}
+}
