@@ -15,6 +15,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/config"
+	"github.com/plimsoll/plimsoll/internal/policyreport"
 	"github.com/plimsoll/plimsoll/internal/report"
 	"github.com/plimsoll/plimsoll/internal/serve"
 )
@@ -40,6 +41,10 @@ type serveOptions struct {
 	leaderElect    bool
 	leaseNamespace string
 	leaseName      string
+	policyReports  bool
+	reportResults  int
+	reportPasses   bool
+	openReports    bool
 	kube           *genericclioptions.ConfigFlags
 }
 
@@ -86,6 +91,10 @@ stops the informers, releases the Lease and shuts the server down.`,
 	f.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader among the replicas with a Lease; only the leader writes reports (off: this process does)")
 	f.StringVar(&o.leaseNamespace, "lease-namespace", "", "namespace of the leader Lease (default: $POD_NAMESPACE, else plimsoll)")
 	f.StringVar(&o.leaseName, "lease-name", serve.DefaultLeaseName, "name of the leader Lease")
+	f.BoolVar(&o.policyReports, "policy-reports", true, "write each audit as wgpolicyk8s.io PolicyReports (per namespace) and a ClusterPolicyReport, from the leader")
+	f.IntVar(&o.reportResults, "report-max-results", policyreport.DefaultMaxResults, "most results in one PolicyReport; the most severe failures are kept and the report says it was cut")
+	f.BoolVar(&o.reportPasses, "report-passes", false, "include passing results in PolicyReports (the summary always counts them)")
+	f.BoolVar(&o.openReports, "openreports", false, "write openreports.io Reports and ClusterReports instead of wgpolicyk8s.io PolicyReports")
 	kube.AddFlags(f)
 	return cmd
 }
@@ -117,11 +126,21 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 	if deps.WrapTransport != nil {
 		rc.Wrap(deps.WrapTransport)
 	}
+	sink := deps.Sink
+	if sink == nil && o.policyReports {
+		w, err := policyreport.NewForConfig(rc, policyreport.Options{
+			MaxResults: o.reportResults, IncludePasses: o.reportPasses, OpenReports: o.openReports,
+		})
+		if err != nil {
+			return &exitError{ExitPartial, err}
+		}
+		sink = reportWriter{w: w, now: func() time.Time { return now(s) }}
+	}
 	opts := serve.Options{
 		Config:   rc,
 		Context:  kubeContext,
 		Kinds:    neededKinds(reg),
-		Sink:     deps.Sink,
+		Sink:     sink,
 		Listener: deps.Listener,
 		Debounce: o.debounce,
 		Resync:   o.resync,
@@ -155,4 +174,16 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		return &exitError{ExitPartial, err}
 	}
 	return nil
+}
+
+// reportWriter is the Sink that writes PolicyReports, stamped with the time
+// they were written.
+type reportWriter struct {
+	w   *policyreport.Writer
+	now func() time.Time
+}
+
+func (r reportWriter) Sync(ctx context.Context, rep *report.Report) error {
+	_, err := r.w.Sync(ctx, rep, r.now())
+	return err
 }

@@ -189,13 +189,20 @@ type instance struct {
 // (POD_NAME, POD_NAMESPACE). The test's cleanup stops it.
 func start(t *testing.T, cp *controlplane.ControlPlane, user string, env map[string]string, args ...string) *instance {
 	t.Helper()
+	return startWith(t, cp, user, env, &recordingSink{}, args...)
+}
+
+// startWith is start with a sink of the caller's: nil for serve's own,
+// the PolicyReport writer.
+func startWith(t *testing.T, cp *controlplane.ControlPlane, user string, env map[string]string, sink *recordingSink, args ...string) *instance {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{
-		url: "http://" + l.Addr().String(), sink: &recordingSink{}, requests: &requestLog{},
+		url: "http://" + l.Addr().String(), sink: sink, requests: &requestLog{},
 		cancel: cancel, done: make(chan error, 1), log: &syncBuffer{},
 	}
 	s := cli.Streams{
@@ -203,7 +210,10 @@ func start(t *testing.T, cp *controlplane.ControlPlane, user string, env map[str
 		Getenv: func(k string) string { return env[k] },
 		Dir:    t.TempDir(), Now: clock,
 	}
-	deps := cli.ServeDeps{Listener: l, Sink: in.sink, WrapTransport: in.requests.wrap}
+	deps := cli.ServeDeps{Listener: l, WrapTransport: in.requests.wrap}
+	if sink != nil {
+		deps.Sink = sink
+	}
 	go func() {
 		in.done <- cli.Serve(ctx, append([]string{"--kubeconfig", cp.Kubeconfig(user)}, args...), s, deps)
 	}()

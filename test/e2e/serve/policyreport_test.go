@@ -1,0 +1,201 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
+
+	"github.com/plimsoll/plimsoll/internal/policyreport"
+	"github.com/plimsoll/plimsoll/test/controlplane"
+)
+
+// TestServePolicyReports runs serve with its own sink, the PolicyReport
+// writer, as the deploy's identity: the leader's PolicyReports hold the
+// failures plimsoll audit finds; a fixed Deployment's failures leave its
+// namespace's report; a deleted namespace's report is gone for good.
+func TestServePolicyReports(t *testing.T) {
+	cp, admin := cluster(t)
+	ctx := t.Context()
+	dyn := dynamic.NewForConfigOrDie(cp.RESTConfig(controlplane.AdminUser))
+	installCRDs(t, dyn, "policyreports.wgpolicyk8s.io.yaml", "clusterpolicyreports.wgpolicyk8s.io.yaml")
+	create(t, admin, "reports-apps", "web", false)
+	create(t, admin, "reports-doomed", "old", false)
+
+	in := startWith(t, cp, serveUser, map[string]string{"POD_NAME": "serve-reports", "POD_NAMESPACE": leaseNamespace}, nil)
+	in.awaitReady(t)
+
+	failures := func(ns string) (map[string]bool, error) {
+		pr, err := dyn.Resource(policyreport.PolicyReports).Namespace(ns).Get(ctx, policyreport.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		got := map[string]bool{}
+		items, _, _ := unstructured.NestedSlice(pr.Object, "results")
+		for _, item := range items {
+			m := item.(map[string]any)
+			if m["result"] != "fail" {
+				continue
+			}
+			res, _, _ := unstructured.NestedSlice(m, "resources")
+			for _, r := range res {
+				rm := r.(map[string]any)
+				got[fmt.Sprintf("%s %s/%s", m["policy"], rm["kind"], rm["name"])] = true
+			}
+		}
+		return got, nil
+	}
+
+	t.Run("the failures of plimsoll audit", func(t *testing.T) {
+		want := map[string]bool{}
+		for _, res := range audit(t, cp, serveUser).Results {
+			if res.Status == "fail" && res.Object.ScoreNamespace() == "reports-apps" {
+				want[res.Check+" "+res.Object.Kind+"/"+res.Object.Name] = true
+			}
+		}
+		waitFor(t, "the PolicyReport of reports-apps to hold the audit's failures", 2*time.Minute, func() (bool, error) {
+			got, err := failures("reports-apps")
+			if err != nil {
+				return false, err
+			}
+			if !equalSets(got, want) {
+				return false, fmt.Errorf("report %v, audit %v", keys(got), keys(want))
+			}
+			return true, nil
+		})
+		if _, err := dyn.Resource(policyreport.ClusterPolicyReports).Get(ctx, policyreport.Name, metav1.GetOptions{}); err != nil {
+			t.Errorf("ClusterPolicyReport: %v", err)
+		}
+	})
+
+	t.Run("a Deployment fixed", func(t *testing.T) {
+		dep, err := admin.AppsV1().Deployments("reports-apps").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		addProbes(&dep.Spec.Template.Spec.Containers[0])
+		if _, err := admin.AppsV1().Deployments("reports-apps").Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "web's probe failures to leave the PolicyReport", 2*time.Minute, func() (bool, error) {
+			got, err := failures("reports-apps")
+			if err != nil {
+				return false, err
+			}
+			for f := range got {
+				if strings.HasPrefix(f, "container-readiness-probe ") || strings.HasPrefix(f, "container-liveness-probe ") {
+					return false, fmt.Errorf("still failing: %s", f)
+				}
+			}
+			return true, nil
+		})
+	})
+
+	t.Run("a namespace deleted", func(t *testing.T) {
+		if _, err := failures("reports-doomed"); err != nil {
+			t.Fatalf("no PolicyReport in reports-doomed before its deletion: %v", err)
+		}
+		if err := admin.CoreV1().Namespaces().Delete(ctx, "reports-doomed", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "reports-doomed and its PolicyReport to be gone", 3*time.Minute, func() (bool, error) {
+			_, err := admin.CoreV1().Namespaces().Get(ctx, "reports-doomed", metav1.GetOptions{})
+			if !apierrors.IsNotFound(err) {
+				return false, fmt.Errorf("namespace still there: %v", err)
+			}
+			list, err := dyn.Resource(policyreport.PolicyReports).Namespace("reports-doomed").List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, err
+			}
+			return len(list.Items) == 0, fmt.Errorf("%d PolicyReports left", len(list.Items))
+		})
+		// A later audit does not bring it back.
+		before := in.audits(t)
+		waitFor(t, "another audit", 2*time.Minute, func() (bool, error) { return in.audits(t) > before, nil })
+		list, err := dyn.Resource(policyreport.PolicyReports).Namespace("reports-doomed").List(ctx, metav1.ListOptions{})
+		if err != nil || len(list.Items) != 0 {
+			t.Errorf("after another audit: %d PolicyReports in the deleted namespace (%v)", len(list.Items), err)
+		}
+	})
+}
+
+// installCRDs creates the named CRDs of ../shared/fixtures/crds/kyverno
+// and waits until the API server serves them.
+func installCRDs(t *testing.T, dyn dynamic.Interface, files ...string) {
+	t.Helper()
+	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "shared", "fixtures", "crds", "kyverno", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var obj map[string]any
+		if err := yaml.Unmarshal(data, &obj); err != nil {
+			t.Fatal(err)
+		}
+		crd := &unstructured.Unstructured{Object: obj}
+		if _, err := dyn.Resource(gvr).Create(t.Context(), crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+		waitFor(t, "CRD "+crd.GetName()+" established", time.Minute, func() (bool, error) {
+			got, err := dyn.Resource(gvr).Get(context.Background(), crd.GetName(), metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+			for _, c := range conds {
+				if m, _ := c.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+	}
+}
+
+func equalSets(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// audits is how many audits serve has completed, from its metrics.
+func (in *instance) audits(t *testing.T) float64 {
+	t.Helper()
+	mfs, err := in.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range family(mfs, "plimsoll_audits_total") {
+		if labels(m)["result"] == "ok" {
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
