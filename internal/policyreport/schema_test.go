@@ -2,19 +2,19 @@ package policyreport
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"github.com/plimsoll/plimsoll/internal/cli"
+	"github.com/plimsoll/plimsoll/internal/audit"
+	"github.com/plimsoll/plimsoll/internal/checks"
+	"github.com/plimsoll/plimsoll/internal/cluster"
+	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/report"
 )
 
@@ -128,26 +128,27 @@ func validate(t *testing.T, schemas map[string]*jsonschema.Schema, objs []*unstr
 	}
 }
 
-// productionReport audits the snapshot of examples/production in-process,
-// as plimsoll audit --snapshot does.
+// productionReport audits the snapshot of examples/production in-process
+// with every check. (plimsoll audit --snapshot does the same through
+// internal/cli, which this package cannot import: cli imports it.)
 func productionReport(t *testing.T) *report.Report {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	code := cli.Main(context.Background(),
-		[]string{"audit", "--snapshot", filepath.Join("..", "..", "examples", "production", "snapshot.json.gz"), "-o", "json"},
-		cli.Streams{
-			In: strings.NewReader(""), Out: &out, Err: &errOut, Dir: t.TempDir(),
-			Getenv: func(string) string { return "" },
-			Now:    func() time.Time { return auditTime },
-		})
-	if code != 0 {
-		t.Fatalf("audit of the snapshot: exit %d: %s", code, errOut.String())
-	}
-	var r report.Report
-	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+	objs := []*inventory.Object{}
+	src := inventory.Source{Origin: "snapshot"}
+	h, err := cluster.ReadSnapshot(filepath.Join("..", "..", "examples", "production", "snapshot.json.gz"), func(item map[string]any) error {
+		o, err := inventory.New(item, src)
+		if err != nil {
+			return err
+		}
+		objs = append(objs, o)
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return &r
+	objs = append(objs, inventory.ClusterObject(inventory.ClusterInfo{Server: h.Server, Version: h.ServerVersion}))
+	a := audit.Run(inventory.Build(inventory.FromCluster, objs), audit.Options{Registry: checks.Registry(), Now: auditTime, At: h.Created})
+	return report.Build(a, report.Input{Tool: "plimsoll", Version: "test", Sources: []string{"snapshot"}})
 }
 
 // TestBuildMatchesCRDSchemas validates Build's output against the
