@@ -136,6 +136,10 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		}
 		sink = reportWriter{w: w, now: func() time.Time { return now(s) }}
 	}
+	log := slog.New(slog.NewTextHandler(s.Err, nil))
+	if soft := serve.LimitMemory(s.Getenv); soft > 0 {
+		log.Info("garbage collection limit set from the container's memory limit", "bytes", soft)
+	}
 	opts := serve.Options{
 		Config:   rc,
 		Context:  kubeContext,
@@ -144,7 +148,7 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		Listener: deps.Listener,
 		Debounce: o.debounce,
 		Resync:   o.resync,
-		Log:      slog.New(slog.NewTextHandler(s.Err, nil)),
+		Log:      log,
 		Audit: func(_ context.Context, snap *serve.Snapshot) (*report.Report, error) {
 			in := clusterInputs(snap.Header, snap.Objects, snap.Errors, "cluster "+snap.Header.Context)
 			return buildReport(auditInputs(in, false, reg, cfg, now(s)), in), nil
