@@ -6,41 +6,11 @@ import (
 	"time"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
-	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
-	"github.com/plimsoll/plimsoll/internal/manifest"
 )
 
 // fixtureNow is the time the fixtures describe.
 var fixtureNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// auditCluster audits objects read as a cluster at a time and returns the
-// audit.
-func auditClusterAt(t *testing.T, yaml string, at time.Time) *audit.Audit {
-	t.Helper()
-	loaded := manifest.Parse("cluster.yaml", []byte(yaml), inventory.Source{File: "cluster.yaml"})
-	if len(loaded.Errors) > 0 {
-		t.Fatal(loaded.Errors[0])
-	}
-	inv := inventory.Build(inventory.FromCluster, loaded.Objects)
-	return audit.Run(inv, audit.Options{Registry: Registry(), Config: config.Default(), Now: at})
-}
-
-// resultsOf returns one check's results in an audit, and its state.
-func resultsOf(a *audit.Audit, id string) ([]audit.Result, *audit.CheckState) {
-	var out []audit.Result
-	for _, r := range a.Results {
-		if r.Check.ID == id {
-			out = append(out, r)
-		}
-	}
-	for _, st := range a.Checks {
-		if st.Check.ID == id {
-			return out, st
-		}
-	}
-	return out, nil
-}
 
 // TestBackupEtcdNotAssessed covers what fixtures cannot show: where plimsoll
 // cannot see etcd's backups (a managed control plane, a distribution that
@@ -62,7 +32,7 @@ func TestBackupEtcdNotAssessed(t *testing.T) {
 			"the control plane is not visible: no Node has label node-role.kubernetes.io/control-plane"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			results, st := resultsOf(auditClusterAt(t, tc.yaml, fixtureNow), "backup-etcd")
+			results, st := resultsOf(auditObjects(t, parseCluster(t, tc.yaml), fixtureNow), "backup-etcd")
 			if len(results) != 1 {
 				t.Fatalf("got %d results, want 1", len(results))
 			}
@@ -80,7 +50,7 @@ func TestBackupEtcdNotAssessed(t *testing.T) {
 // TestVeleroChecksSkipWithoutVelero: without Velero, the checks of its
 // schedules and restores are not applicable; backup-velero alone fails.
 func TestVeleroChecksSkipWithoutVelero(t *testing.T) {
-	a := auditClusterAt(t, shopWeb, fixtureNow)
+	a := auditObjects(t, parseCluster(t, shopWeb), fixtureNow)
 	for id, want := range map[string]audit.Status{"backup-velero": audit.Fail, "backup-schedule-coverage": audit.Skip, "backup-restore-tested": audit.Skip} {
 		results, _ := resultsOf(a, id)
 		for _, r := range results {

@@ -2,7 +2,8 @@ package checks
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,7 +127,7 @@ func infraChecks() []*check.Check {
 						zones[z] = true
 					}
 				}
-				zoneList := sortedSet(zones)
+				zoneList := slices.Sorted(maps.Keys(zones))
 				var out []check.Finding
 				if got, want := len(workers), int(c.Params.MinWorkerNodes); got < want {
 					out = append(out, check.Failf("", "%d schedulable worker node(s): %s; want at least %d (minWorkerNodes)", got, orNone(limitList(workers, 10)), want))
@@ -351,22 +352,14 @@ func infraChecks() []*check.Check {
 }
 
 // runningComponent is the finding of a check that a component runs: the
-// running workload as evidence, or what was looked for.
+// running workloads, with their ready replicas, as evidence, or what was
+// looked for and found instead.
 func runningComponent(c *check.Context, comp platform.Component) []check.Finding {
-	running, down := platform.Running(platform.Find(c.Inventory, comp))
-	switch {
-	case len(running) > 0:
-		return []check.Finding{check.Passf("%s", platform.Describe(running))}
-	case len(down) > 0:
-		return []check.Finding{check.Failf("", "%s", strings.Join(down, "; "))}
+	running, f := componentRunning(string(comp), lookedFor(comp), platform.Find(c.Inventory, comp), nil)
+	if f != nil {
+		return []check.Finding{*f}
 	}
-	var impls []string
-	for _, impl := range platform.Implementations {
-		if impl.Component == comp {
-			impls = append(impls, impl.Name)
-		}
-	}
-	return []check.Finding{check.Failf("", "no %s workload was found (looked for %s by their labels, images and names)", comp, strings.Join(impls, ", "))}
+	return []check.Finding{check.Passf("%s", describeRunning(running))}
 }
 
 func isControlPlaneNode(o *inventory.Object, c *check.Context) (bool, string) {
@@ -405,15 +398,6 @@ func limitList(items []string, n int) string {
 		return strings.Join(items, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // release is one Kubernetes minor release in the support calendar.

@@ -257,7 +257,7 @@ func findComponent(inv *inventory.Inventory, comp platform.Component, crKey stri
 		if ownsAny(inv, cr, recognised) {
 			continue
 		}
-		avail, _ := crInt(cr, "status", "availableReplicas")
+		avail := number(field(cr, "status", "availableReplicas"))
 		desc := fmt.Sprintf("%s %s/%s has status.availableReplicas %d", cr.Kind, cr.Namespace, cr.Name, avail)
 		if avail > 0 {
 			f.running = append(f.running, desc)
@@ -343,19 +343,6 @@ func describeRunning(ms []platform.Match) string {
 	return strings.Join(parts, "; ")
 }
 
-// crInt returns the integer at a path of a custom resource's content.
-func crInt(o *inventory.Object, path ...string) (int64, bool) {
-	switch v := field(o, path...).(type) {
-	case int64:
-		return v, true
-	case int:
-		return int64(v), true
-	case float64:
-		return int64(v), true
-	}
-	return 0, false
-}
-
 // subject is a DaemonSet that must cover every node, and how findings
 // introduce it.
 type subject struct {
@@ -385,7 +372,7 @@ func coverage(inv *inventory.Inventory, ss []subject) []check.Finding {
 		case eligible == 0:
 			out = append(out, check.Failf("", "%s may run on none of the %d nodes: its %s admit none of them", s.desc, nodes, placement(s.ds)))
 		case len(missing) > 0:
-			out = append(out, check.Failf("", "%s has no ready pod on %d of the %d nodes it should run on: %s", s.desc, len(missing), eligible, upTo(missing, 10)))
+			out = append(out, check.Failf("", "%s has no ready pod on %d of the %d nodes it should run on: %s", s.desc, len(missing), eligible, limitList(missing, 10)))
 		default:
 			out = append(out, check.Passf("%s has a ready pod on each of the %d nodes it should run on", s.desc, eligible))
 		}
@@ -401,14 +388,6 @@ func placement(ds *inventory.Object) string {
 		return "tolerations"
 	}
 	return "nodeSelector " + labels.Set(tmpl.Spec.NodeSelector).String() + " and tolerations"
-}
-
-// upTo lists names, at most max of them, then how many more there are.
-func upTo(names []string, max int) string {
-	if len(names) <= max {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
 }
 
 // selection is how a Prometheus Operator resource picks other objects: a
@@ -824,7 +803,7 @@ func namespaceMonitorsRun(o *inventory.Object, c *check.Context) []check.Finding
 		}
 	}
 	if len(watching) > 0 {
-		return []check.Finding{check.Passf("namespace %s is watched by %s", o.Name, upTo(watching, 5))}
+		return []check.Finding{check.Passf("namespace %s is watched by %s", o.Name, limitList(watching, 5))}
 	}
 	msg := fmt.Sprintf("no ServiceMonitor or PodMonitor watches namespace %s: none is in it, and none elsewhere selects it (spec.namespaceSelector any: true, or matchNames including %s)", o.Name, o.Name)
 	if len(elsewhere) > 0 {

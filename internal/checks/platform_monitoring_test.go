@@ -5,13 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/check"
-	"github.com/plimsoll/plimsoll/internal/config"
-	"github.com/plimsoll/plimsoll/internal/inventory"
-	"github.com/plimsoll/plimsoll/internal/manifest"
 )
 
 // monitoringIDs are the checks of platform_monitoring.go.
@@ -21,31 +17,12 @@ var monitoringIDs = []string{
 	"monitoring-alertmanager-receiver", "namespace-monitors", "logging-shipper", "logging-backend",
 }
 
-// auditCluster audits objects read as a cluster with every check, under
-// the default parameters, and returns the results of one check.
+// auditCluster audits objects read as a cluster, on the day of the
+// production snapshot, and returns the results of one check.
 func auditCluster(t *testing.T, yaml, id string) []audit.Result {
 	t.Helper()
-	loaded := manifest.Parse("cluster.yaml", []byte(yaml), inventory.Source{File: "cluster.yaml"})
-	for _, e := range loaded.Errors {
-		t.Fatal(e)
-	}
-	return auditInventory(t, inventory.Build(inventory.FromCluster, loaded.Objects), id)
-}
-
-func auditInventory(t *testing.T, inv *inventory.Inventory, id string) []audit.Result {
-	t.Helper()
-	cfg := config.Default()
-	a := audit.Run(inv, audit.Options{Registry: Registry(), Config: cfg, Now: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)})
-	var out []audit.Result
-	for _, r := range a.Results {
-		if r.Status == audit.Error {
-			t.Errorf("check %s errored on %s: %s", r.Check.ID, r.Object.ID(), r.Message)
-		}
-		if r.Check.ID == id {
-			out = append(out, r)
-		}
-	}
-	return out
+	results, _ := resultsOf(auditObjects(t, parseCluster(t, yaml), snapshotTime), id)
+	return results
 }
 
 func fixture(t *testing.T, id, name string) string {

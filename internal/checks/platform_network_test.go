@@ -5,27 +5,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/inventory"
-	"github.com/plimsoll/plimsoll/internal/manifest"
 )
 
 // snapshotTime is when examples/production was taken.
 var snapshotTime = time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
 
-// auditCluster audits objects read as a cluster with every check, and
-// returns the results of one check, each as "Kind ns/name: status:
+// auditClusterLines audits objects read as a cluster with every check,
+// and returns the results of one check, each as "Kind ns/name: status:
 // message", the status "unassessed" for a skip because the check could not
 // be judged.
 func auditClusterLines(t *testing.T, objects []*inventory.Object, id string) []string {
 	t.Helper()
-	inv := inventory.Build(inventory.FromCluster, objects)
-	a := audit.Run(inv, audit.Options{Registry: Registry(), Now: snapshotTime})
+	results, _ := resultsOf(auditObjects(t, objects, snapshotTime), id)
 	var out []string
-	for _, r := range a.Results {
-		if r.Check.ID != id {
-			continue
-		}
+	for _, r := range results {
 		status := r.Status.String()
 		if r.Unassessed {
 			status = "unassessed"
@@ -33,15 +27,6 @@ func auditClusterLines(t *testing.T, objects []*inventory.Object, id string) []s
 		out = append(out, r.Object.ID()+": "+status+": "+r.Message)
 	}
 	return out
-}
-
-func parseCluster(t *testing.T, yaml string) []*inventory.Object {
-	t.Helper()
-	loaded := manifest.Parse("cluster.yaml", []byte(yaml), inventory.Source{File: "cluster.yaml"})
-	if len(loaded.Errors) > 0 {
-		t.Fatal(loaded.Errors[0])
-	}
-	return loaded.Objects
 }
 
 // TestNetworkChecksDoNotGuess covers what pass and fail fixtures cannot:

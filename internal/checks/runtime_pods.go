@@ -10,6 +10,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // The runtime checks judge what a cluster shows right now, so they are
@@ -57,7 +58,7 @@ func runtimePodChecks() []*check.Check {
 				pods := livePods(o, c.Inventory)
 				var notReady []string
 				for _, p := range pods {
-					if !podReady(p) {
+					if !platform.PodReady(p) {
 						notReady = append(notReady, fmt.Sprintf("%s (%s)", p.Name, notReadyReason(p)))
 					}
 				}
@@ -253,7 +254,7 @@ func runsPods(o *inventory.Object, c *check.Context) (bool, string) {
 func readyPods(o *inventory.Object, inv *inventory.Inventory) []*corev1.Pod {
 	var out []*corev1.Pod
 	for _, p := range livePods(o, inv) {
-		if podReady(p) {
+		if platform.PodReady(p) {
 			out = append(out, p)
 		}
 	}
@@ -284,11 +285,6 @@ func rolloutInProgress(o *inventory.Object) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func podReady(p *corev1.Pod) bool {
-	c := podCondition(p, corev1.PodReady)
-	return c != nil && c.Status == corev1.ConditionTrue
 }
 
 func podCondition(p *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {

@@ -1,6 +1,8 @@
 package platform
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -137,7 +139,7 @@ func Managed(inv *inventory.Inventory) *Provider {
 	nodes := inv.OfKind("Node")
 	for _, s := range managedSignals {
 		for _, n := range nodes {
-			for _, k := range sortedLabelKeys(n.Labels) {
+			for _, k := range slices.Sorted(maps.Keys(n.Labels)) {
 				if strings.HasPrefix(k, s.labelPrefix) {
 					return &Provider{s.name, "Node " + n.Name + " label " + k}
 				}
@@ -153,13 +155,4 @@ func Managed(inv *inventory.Inventory) *Provider {
 		}
 	}
 	return nil
-}
-
-func sortedLabelKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

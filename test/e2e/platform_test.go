@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
 
 	"github.com/plimsoll/plimsoll/internal/cli"
 	"github.com/plimsoll/plimsoll/internal/report"
@@ -45,9 +46,6 @@ type platformScenario struct {
 	drop map[string]bool
 }
 
-// sharedFixtures is the repository's sibling of shared test material.
-var sharedFixtures = filepath.Join(repoRoot, "..", "shared", "fixtures")
-
 // build starts a control plane, creates the scenario in it and waits until
 // its workloads are ready. It returns the admin client and the control
 // plane, which the test's cleanup stops.
@@ -65,7 +63,13 @@ func (s platformScenario) build(t *testing.T) (*controlplane.ControlPlane, *clie
 	}
 	admin := newClient(t, cp.RESTConfig("admin"))
 	if s.crds {
-		admin.waitEstablished(t, admin.apply(t, readObjects(t, filepath.Join(sharedFixtures, "crds"))))
+		crds, err := controlplane.CRDFixtures()
+		if err == nil {
+			err = cp.InstallCRDs(ctx, crds)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 		admin.mapper.(meta.ResettableRESTMapper).Reset()
 	}
 	var objs []*unstructured.Unstructured
@@ -130,28 +134,6 @@ func (c *client) runCronJobs(t *testing.T, objs []*unstructured.Unstructured) {
 		waitFor(t, "job "+job.Name+" complete", 2*time.Minute, func() (bool, error) {
 			got, err := c.kube.BatchV1().Jobs(job.Namespace).Get(ctx, job.Name, metav1.GetOptions{})
 			return err == nil && got.Status.Succeeded > 0 && got.Status.CompletionTime != nil, err
-		})
-	}
-}
-
-// waitEstablished waits until the API server serves every CRD.
-func (c *client) waitEstablished(t *testing.T, crds []*unstructured.Unstructured) {
-	t.Helper()
-	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	for _, crd := range crds {
-		waitFor(t, "CRD "+crd.GetName()+" established", time.Minute, func() (bool, error) {
-			got, err := c.dyn.Resource(gvr).Get(context.Background(), crd.GetName(), metav1.GetOptions{})
-			if err != nil {
-				return false, err
-			}
-			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-			for _, cond := range conds {
-				m, _ := cond.(map[string]any)
-				if m["type"] == "Established" && m["status"] == "True" {
-					return true, nil
-				}
-			}
-			return false, nil
 		})
 	}
 }
@@ -245,7 +227,7 @@ func (c *client) waitReady(t *testing.T) {
 			return false, err
 		}
 		for _, d := range deps.Items {
-			if want := ptrOr(d.Spec.Replicas, 1); d.Status.ReadyReplicas != want {
+			if want := ptr.Deref(d.Spec.Replicas, 1); d.Status.ReadyReplicas != want {
 				waiting = append(waiting, fmt.Sprintf("Deployment %s/%s %d/%d", d.Namespace, d.Name, d.Status.ReadyReplicas, want))
 			}
 		}
@@ -254,7 +236,7 @@ func (c *client) waitReady(t *testing.T) {
 			return false, err
 		}
 		for _, s := range sts.Items {
-			if want := ptrOr(s.Spec.Replicas, 1); len(s.Spec.VolumeClaimTemplates) == 0 && s.Status.ReadyReplicas != want {
+			if want := ptr.Deref(s.Spec.Replicas, 1); len(s.Spec.VolumeClaimTemplates) == 0 && s.Status.ReadyReplicas != want {
 				waiting = append(waiting, fmt.Sprintf("StatefulSet %s/%s %d/%d", s.Namespace, s.Name, s.Status.ReadyReplicas, want))
 			}
 		}
@@ -272,13 +254,6 @@ func (c *client) waitReady(t *testing.T) {
 		}
 		return true, nil
 	})
-}
-
-func ptrOr(p *int32, def int32) int32 {
-	if p == nil {
-		return def
-	}
-	return *p
 }
 
 // auditNow audits a live cluster as of the present (the other e2e tests
@@ -391,7 +366,7 @@ func TestPlatformProductionLike(t *testing.T) {
 	if asReader.Partial || len(asReader.InputErrors) > 0 {
 		t.Errorf("as the reader: got a partial audit: %+v", asReader.InputErrors)
 	}
-	if got, want := platformOutcomes(asReader), platformOutcomes(r); !equalStrings(got, want) {
+	if got, want := platformOutcomes(asReader), platformOutcomes(r); !slices.Equal(got, want) {
 		t.Errorf("as the reader, the platform audits differently than as admin:\nreader: %v\nadmin:  %v", got, want)
 	}
 	for _, res := range r.Results {
@@ -421,7 +396,7 @@ func TestPlatformProductionLike(t *testing.T) {
 		}
 	}
 	fromSnapshot := auditJSON(t, 0, "audit", "--snapshot", snap)
-	if got, want := platformOutcomes(fromSnapshot), platformOutcomes(r); !equalStrings(got, want) {
+	if got, want := platformOutcomes(fromSnapshot), platformOutcomes(r); !slices.Equal(got, want) {
 		t.Errorf("the committed snapshot (%s) audits differently from the cluster it was taken of; refresh it with PLIMSOLL_UPDATE_SNAPSHOT=1 go test ./test/e2e -run TestPlatformProductionLike\nsnapshot: %v\ncluster:  %v", snap, got, want)
 	}
 }
@@ -437,18 +412,6 @@ func platformOutcomes(r *report.Report) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPlatformManaged: nodes labelled as EKS's are, and no control-plane

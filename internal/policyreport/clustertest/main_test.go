@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,13 +16,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/yaml"
 
 	"github.com/plimsoll/plimsoll/internal/policyreport"
 	"github.com/plimsoll/plimsoll/test/controlplane"
@@ -85,51 +82,15 @@ func newCluster(t *testing.T) *cluster {
 	return c
 }
 
-var (
-	installMu sync.Mutex
-	installed = map[string]bool{}
-)
-
-// installCRDs creates the CRDs of the fixture files once, and waits until
-// the API server serves them.
+// installCRDs installs the CRDs of the fixture files, if they are not yet.
 func (c *cluster) installCRDs(t *testing.T, files ...string) {
 	t.Helper()
-	installMu.Lock()
-	defer installMu.Unlock()
-	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	ctx := t.Context()
-	for _, file := range files {
-		if installed[file] {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(crdDir, file))
-		if err != nil {
-			t.Fatalf("the CRD fixtures: %v", err)
-		}
-		var crd unstructured.Unstructured
-		if err := yaml.Unmarshal(data, &crd.Object); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.dyn.Resource(gvr).Create(ctx, &crd, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			got, err := c.dyn.Resource(gvr).Get(ctx, crd.GetName(), metav1.GetOptions{})
-			if err != nil {
-				return false, err
-			}
-			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-			for _, cond := range conds {
-				if m, _ := cond.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			t.Fatalf("CRD %s not established: %v", crd.GetName(), err)
-		}
-		installed[file] = true
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = filepath.Join(crdDir, f)
+	}
+	if err := c.cp.InstallCRDs(t.Context(), paths...); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -1,11 +1,10 @@
 package serve
 
 import (
-	"context"
 	"fmt"
-	"os"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"sigs.k8s.io/yaml"
 
 	"github.com/plimsoll/plimsoll/internal/policyreport"
 	"github.com/plimsoll/plimsoll/test/controlplane"
@@ -29,7 +26,13 @@ func TestServePolicyReports(t *testing.T) {
 	cp, admin := cluster(t)
 	ctx := t.Context()
 	dyn := dynamic.NewForConfigOrDie(cp.RESTConfig(controlplane.AdminUser))
-	installCRDs(t, dyn, "policyreports.wgpolicyk8s.io.yaml", "clusterpolicyreports.wgpolicyk8s.io.yaml")
+	crds, err := controlplane.CRDFixtures()
+	if err == nil {
+		err = cp.InstallCRDs(ctx, filepath.Join(crds, "kyverno", "policyreports.wgpolicyk8s.io.yaml"), filepath.Join(crds, "kyverno", "clusterpolicyreports.wgpolicyk8s.io.yaml"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	create(t, admin, "reports-apps", "web", false)
 	create(t, admin, "reports-doomed", "old", false)
 
@@ -69,8 +72,8 @@ func TestServePolicyReports(t *testing.T) {
 			if err != nil {
 				return false, err
 			}
-			if !equalSets(got, want) {
-				return false, fmt.Errorf("report %v, audit %v", keys(got), keys(want))
+			if !maps.Equal(got, want) {
+				return false, fmt.Errorf("report %v, audit %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 			}
 			return true, nil
 		})
@@ -128,61 +131,6 @@ func TestServePolicyReports(t *testing.T) {
 			t.Errorf("after another audit: %d PolicyReports in the deleted namespace (%v)", len(list.Items), err)
 		}
 	})
-}
-
-// installCRDs creates the named CRDs of ../shared/fixtures/crds/kyverno
-// and waits until the API server serves them.
-func installCRDs(t *testing.T, dyn dynamic.Interface, files ...string) {
-	t.Helper()
-	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	for _, f := range files {
-		data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "shared", "fixtures", "crds", "kyverno", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var obj map[string]any
-		if err := yaml.Unmarshal(data, &obj); err != nil {
-			t.Fatal(err)
-		}
-		crd := &unstructured.Unstructured{Object: obj}
-		if _, err := dyn.Resource(gvr).Create(t.Context(), crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
-		waitFor(t, "CRD "+crd.GetName()+" established", time.Minute, func() (bool, error) {
-			got, err := dyn.Resource(gvr).Get(context.Background(), crd.GetName(), metav1.GetOptions{})
-			if err != nil {
-				return false, err
-			}
-			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-			for _, c := range conds {
-				if m, _ := c.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-	}
-}
-
-func equalSets(a, b map[string]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // audits is how many audits serve has completed, from its metrics.
