@@ -277,7 +277,7 @@ func Parse(name string, data []byte, src inventory.Source) Result {
 
 func parseDocument(doc document, src inventory.Source) ([]*inventory.Object, *Error) {
 	var root yaml.Node
-	text, _ := skimCRD(doc.text)
+	text := skim(doc.text)
 	if err := yaml.Unmarshal(text, &root); err != nil {
 		line, msg := parseError(err, doc.line)
 		return nil, &Error{Line: line, Err: errors.New(msg)}

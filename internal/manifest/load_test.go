@@ -20,6 +20,8 @@ const (
 	cmA = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
 	cmB = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n"
 	cmC = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+	// widgetA is a custom resource, whose spec is always parsed.
+	widgetA = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: a\n"
 	// good is a file that every case reads alongside its bad input, to show
 	// that one bad input never costs the others.
 	good = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n" +
@@ -319,10 +321,11 @@ items:
 }
 
 // aliasBomb is a "billion laughs" document: nine levels of nine aliases,
-// 9^9 (387 million) strings once expanded.
-func aliasBomb() string {
+// 9^9 (387 million) strings once expanded, in the given document header
+// and top-level key.
+func aliasBomb(header, key string) string {
 	var b strings.Builder
-	b.WriteString(cmA + "data:\n  x0: &x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
+	b.WriteString(header + key + ":\n  x0: &x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
 	for i := 1; i <= 9; i++ {
 		fmt.Fprintf(&b, "  x%d: &x%d [", i, i)
 		for j := 0; j < 9; j++ {
@@ -345,13 +348,18 @@ func TestLoadAliasBomb(t *testing.T) {
 	}{
 		{
 			name:        "billion laughs",
-			doc:         aliasBomb() + "---\n" + cmB,
+			doc:         aliasBomb(widgetA, "spec") + "---\n" + cmB,
 			wantErrors:  []string{"bomb.yaml:6: aliases expand to more than 10000 nodes (an alias bomb?); refusing the document"},
 			wantObjects: append([]string{"bomb.yaml:17 ConfigMap b"}, goodObjects...),
 		},
 		{
+			name:        "billion laughs in a ConfigMap's values, which are never parsed",
+			doc:         aliasBomb(cmA, "data") + "---\n" + cmB,
+			wantObjects: append([]string{"bomb.yaml:1 ConfigMap a", "bomb.yaml:17 ConfigMap b"}, goodObjects...),
+		},
+		{
 			name:        "alias to its own anchor",
-			doc:         cmA + "data: &d\n  k: [*d]\n---\n" + cmB,
+			doc:         widgetA + "spec: &d\n  k: [*d]\n---\n" + cmB,
 			wantErrors:  []string{"bomb.yaml:6: aliases expand to more than 10000 nodes (an alias bomb?); refusing the document"},
 			wantObjects: append([]string{"bomb.yaml:8 ConfigMap b"}, goodObjects...),
 		},
@@ -625,4 +633,53 @@ func relative(dir string, texts []string) []string {
 		out = append(out, filepath.ToSlash(strings.ReplaceAll(s, dir+string(filepath.Separator), "")))
 	}
 	return out
+}
+
+// TestSkim pins what skim blanks: only what no check reads, only in layouts
+// it recognises, and never a line number.
+func TestSkim(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{
+			name: "a ConfigMap's values and their keys",
+			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n  big: |\n    line\n\n    # not a comment\nbinaryData:\n  b: AAA=\n",
+			want: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n\n\n\n\n\n\n\n\n",
+		},
+		{
+			name: "a Secret's values, with CRLF line ends",
+			in:   "apiVersion: v1\r\nkind: Secret\r\nstringData:\r\n  password: hunter2\r\nmetadata:\r\n  name: s\r\n",
+			want: "apiVersion: v1\r\nkind: Secret\r\n\r\n\r\nmetadata:\r\n  name: s\r\n",
+		},
+		{
+			name: "a CRD's schemas",
+			in:   "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  group: g\n  versions:\n    - name: v1\n      schema: {}\n  scope: Namespaced\nstatus: {}\n",
+			want: "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  group: g\n\n\n\n  scope: Namespaced\nstatus: {}\n",
+		},
+		{
+			name: "flow-style values are parsed",
+			in:   "apiVersion: v1\nkind: ConfigMap\ndata: {k: v}\n",
+			want: "apiVersion: v1\nkind: ConfigMap\ndata: {k: v}\n",
+		},
+		{
+			name: "a custom kind of the same name is parsed",
+			in:   "apiVersion: example.com/v1\nkind: Secret\ndata:\n  k: v\n",
+			want: "apiVersion: example.com/v1\nkind: Secret\ndata:\n  k: v\n",
+		},
+		{
+			name: "a sequence where the values belong is parsed",
+			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n- k\n",
+			want: "apiVersion: v1\nkind: ConfigMap\ndata:\n- k\n",
+		},
+		{
+			name: "tabs are parsed",
+			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n\tk: v\n",
+			want: "apiVersion: v1\nkind: ConfigMap\ndata:\n\tk: v\n",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, string(skim([]byte(tc.in)))); diff != "" {
+				t.Errorf("skim (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,11 +31,21 @@ type document struct {
 // the others.
 func splitDocuments(data []byte) []document {
 	var docs []document
-	start, startLine, line := 0, 1, 1
+	start, startLine := 0, 1
+	// The search jumps from one line that starts like a marker to the next
+	// rather than reading every line: a CRD's schemas are thousands of
+	// lines long.
+	dashes, dots := markerIndex{marker: "---", at: -1}, markerIndex{marker: "...", at: -1}
+	line, counted := 1, 0 // line is the line number at offset counted
 	for pos := 0; pos < len(data); {
-		end := bytes.IndexByte(data[pos:], '\n')
+		pos = min(dashes.next(data, pos), dots.next(data, pos))
+		if pos >= len(data) {
+			break
+		}
+		line += bytes.Count(data[counted:pos], []byte("\n"))
+		counted = pos
 		next := len(data)
-		if end >= 0 {
+		if end := bytes.IndexByte(data[pos:], '\n'); end >= 0 {
 			next = pos + end + 1
 		}
 		l := data[pos:next]
@@ -54,12 +65,40 @@ func splitDocuments(data []byte) []document {
 			start, startLine = next, line+1
 		}
 		pos = next
-		line++
 	}
 	if start < len(data) {
 		docs = append(docs, document{data[start:], startLine})
 	}
 	return docs
+}
+
+// markerIndex finds the lines that start with a marker's text. It keeps
+// the next one it found, so a stream is searched once for each marker.
+type markerIndex struct {
+	marker string
+	at     int // offset of the next such line once found, or -1
+	done   bool
+}
+
+// next is the offset of the first line at or after pos (a line start) that
+// starts with the marker's text, or len(data).
+func (m *markerIndex) next(data []byte, pos int) int {
+	switch {
+	case m.done:
+		return len(data)
+	case m.at >= pos:
+		return m.at
+	case bytes.HasPrefix(data[pos:], []byte(m.marker)):
+		m.at = pos
+	default:
+		i := bytes.Index(data[pos:], []byte("\n"+m.marker))
+		if i < 0 {
+			m.done = true
+			return len(data)
+		}
+		m.at = pos + i + 1
+	}
+	return m.at
 }
 
 // directivesOnly reports whether text holds at least one directive and
@@ -143,7 +182,6 @@ func (c *converter) value(n *yaml.Node, viaAlias bool) (any, error) {
 
 func (c *converter) mapping(n *yaml.Node, viaAlias bool) (map[string]any, error) {
 	out := make(map[string]any, len(n.Content)/2)
-	keyLine := make(map[string]int, len(n.Content)/2)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -155,10 +193,9 @@ func (c *converter) mapping(n *yaml.Node, viaAlias bool) (map[string]any, error)
 			return nil, &lineError{k.Line, "mapping key is not a scalar"}
 		}
 		key := k.Value
-		if first, dup := keyLine[key]; dup {
-			return nil, &lineError{k.Line, fmt.Sprintf("duplicate key %q (first at line %d)", key, first+c.offset)}
+		if _, dup := out[key]; dup {
+			return nil, &lineError{k.Line, fmt.Sprintf("duplicate key %q (first at line %d)", key, firstKeyLine(n, key)+c.offset)}
 		}
-		keyLine[key] = k.Line
 		val, err := c.value(v, viaAlias)
 		if err != nil {
 			return nil, err
@@ -188,6 +225,18 @@ func (c *converter) mapping(n *yaml.Node, viaAlias bool) (map[string]any, error)
 		}
 	}
 	return out, nil
+}
+
+// firstKeyLine is the line of the first key of a mapping with that name.
+// Only a duplicate key needs it, so it is searched for rather than
+// recorded for every key.
+func firstKeyLine(n *yaml.Node, key string) int {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Tag != "!!merge" && k.Value == key {
+			return k.Line
+		}
+	}
+	return 0
 }
 
 func scalar(n *yaml.Node) (any, error) {
@@ -310,65 +359,159 @@ func lineOf(n *yaml.Node, path []string) int {
 // install and is never needed.
 var crdKeep = map[string]bool{"group": true, "names": true, "scope": true}
 
-// skimCRD blanks the lines of a block-style CustomResourceDefinition's spec
-// other than crdKeep, so the schemas are never parsed: on real installs
-// they are about nine tenths of all bytes. Lines are blanked, not removed,
-// so every line number stays right. Any layout it does not recognise (JSON,
-// flow style, tabs) is left for the full parse.
-func skimCRD(text []byte) ([]byte, bool) {
-	if !bytes.Contains(text, []byte("CustomResourceDefinition")) {
-		return text, false // the common case, decided without reading lines
+// valueKeys are the top-level fields that hold a ConfigMap's or a Secret's
+// values, which plimsoll never reads.
+var valueKeys = map[string]bool{"data": true, "stringData": true, "binaryData": true}
+
+// skim blanks the lines of a document that no check reads, so they are
+// never parsed:
+//   - a CustomResourceDefinition's spec other than crdKeep: the OpenAPI
+//     schemas are about nine tenths of the bytes of a real install;
+//   - a ConfigMap's or a Secret's values (valueKeys): a tenth of the rest,
+//     and a Secret's values are then never even held in memory.
+//
+// Lines are blanked, not removed, so every line number stays right. A
+// layout it does not recognise (JSON, flow style, tabs, a sequence where a
+// mapping belongs) is left whole for the full parse.
+func skim(text []byte) []byte {
+	if !bytes.Contains(text, []byte("CustomResourceDefinition")) && !bytes.Contains(text, []byte("ConfigMap")) && !bytes.Contains(text, []byte("Secret")) {
+		return text // the common case, decided without reading lines
 	}
-	isCRD, spec := false, -1 // spec: the offset of the line after "spec:"
+	// The top-level keys: the document's kind and apiVersion, and where
+	// each block-style value starts.
+	var kind, apiVersion string
+	blocks := map[string]int{} // key -> offset of the line after it
 	for pos := 0; pos < len(text); {
 		line, next := nextLine(text, pos)
 		switch key, rest := topLevelKey(line); key {
+		case "":
 		case "kind":
-			isCRD = rest == "CustomResourceDefinition"
-		case "spec":
-			if rest != "" {
-				return text, false // spec: {...} on one line
+			kind = rest
+		case "apiVersion":
+			apiVersion = rest
+		default:
+			if rest == "" {
+				blocks[key] = next
 			}
-			spec = next
 		}
 		pos = next
 	}
-	if !isCRD || spec < 0 {
-		return text, false
+	var cut []span
+	switch {
+	case kind == "CustomResourceDefinition" && strings.HasPrefix(apiVersion, "apiextensions.k8s.io/"):
+		if spec, ok := blocks["spec"]; ok {
+			cut = blockLines(text, spec, func(child string) bool { return !crdKeep[child] })
+		}
+	case (kind == "ConfigMap" || kind == "Secret") && apiVersion == "v1":
+		for key, at := range blocks {
+			if valueKeys[key] {
+				// The key's own line goes too: a key left alone would
+				// read as a null value.
+				lines := blockLines(text, at, func(string) bool { return true })
+				if lines != nil {
+					cut = append(cut, span{bytes.LastIndexByte(text[:at-1], '\n') + 1, at})
+					cut = append(cut, lines...)
+				}
+			}
+		}
 	}
-	out := make([]byte, 0, spec+len(text)/16)
-	out = append(out, text[:spec]...)
-	childIndent, keep := -1, false
-	pos := spec
+	if len(cut) == 0 {
+		return text
+	}
+	slices.SortFunc(cut, func(a, b span) int { return a.from - b.from })
+	out := make([]byte, 0, len(text))
+	pos := 0
+	for _, c := range cut {
+		out = append(out, text[pos:c.from]...)
+		out = appendNewlines(out, text[c.from:c.to])
+		pos = c.to
+	}
+	return append(out, text[pos:]...)
+}
+
+// span is a run of whole lines of a text, newlines included.
+type span struct{ from, to int }
+
+// appendNewlines appends the line ends of lines, and nothing else.
+func appendNewlines(out, lines []byte) []byte {
+	if bytes.IndexByte(lines, '\r') < 0 {
+		for n := bytes.Count(lines, []byte("\n")); n > 0; n-- {
+			out = append(out, '\n')
+		}
+		return out
+	}
+	for pos := 0; pos < len(lines); {
+		line, next := nextLine(lines, pos)
+		out = append(out, newlineOf(line)...)
+		pos = next
+	}
+	return out
+}
+
+// blockLines lists the lines to blank, in the block-style mapping that
+// starts at offset start and runs to the next top-level line: those of the
+// children that blank names. It returns nil when the block is not a plain
+// mapping, so the document is parsed whole.
+func blockLines(text []byte, start int, blank func(child string) bool) []span {
+	var cut []span
+	childIndent, drop := -1, false
+	pos := start
 	for pos < len(text) {
 		line, next := nextLine(text, pos)
-		trimmed := bytes.TrimLeft(line, " ")
-		indent := len(line) - len(trimmed)
-		content := len(bytes.TrimSpace(trimmed)) > 0 && trimmed[0] != '#'
+		if childIndent > 0 && len(line) > childIndent && line[childIndent] == ' ' && line[0] == ' ' && allSpaces(line[:childIndent]) {
+			// Deeper than the children: part of the current child.
+			if drop {
+				cut = extend(cut, pos, next)
+			}
+			pos = next
+			continue
+		}
+		indent := 0
+		for indent < len(line) && line[indent] == ' ' {
+			indent++
+		}
+		rest := line[indent:]
+		content := len(rest) > 0 && rest[0] != '#' && len(bytes.TrimSpace(rest)) > 0
 		if content && indent == 0 {
 			break // the next top-level key
 		}
-		if bytes.HasPrefix(trimmed, []byte("\t")) {
-			return text, false
+		if len(rest) > 0 && rest[0] == '\t' {
+			return nil
 		}
 		if content && childIndent < 0 {
 			childIndent = indent
 		}
 		if content && indent == childIndent {
-			if trimmed[0] == '-' {
-				return text, false
+			if rest[0] == '-' {
+				return nil
 			}
-			key, _, _ := bytes.Cut(trimmed, []byte(":"))
-			keep = crdKeep[string(bytes.Trim(key, `"' `))]
+			key, _, _ := bytes.Cut(rest, []byte(":"))
+			drop = blank(string(bytes.Trim(key, `"' `)))
 		}
-		if keep {
-			out = append(out, line...)
-		} else {
-			out = append(out, newlineOf(line)...)
+		if drop {
+			cut = extend(cut, pos, next)
 		}
 		pos = next
 	}
-	return append(out, text[pos:]...), true
+	return cut
+}
+
+// extend adds the line [from, to) to the last span if it follows it.
+func extend(cut []span, from, to int) []span {
+	if n := len(cut); n > 0 && cut[n-1].to == from {
+		cut[n-1].to = to
+		return cut
+	}
+	return append(cut, span{from, to})
+}
+
+func allSpaces(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' {
+			return false
+		}
+	}
+	return true
 }
 
 // nextLine returns the line at pos, with its newline, and where the next
