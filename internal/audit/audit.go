@@ -70,15 +70,15 @@ func (o *Object) ID() string {
 // Result is one check's outcome on one object. A check that finds several
 // things wrong with an object gives one fail result per finding.
 type Result struct {
-	Check    *check.Check
-	Object   *Object
-	Status   Status
-	Severity check.Severity
+	Check  *check.Check
+	Object *Object
 	// Message is the finding for a failure, the reason for a skip, and what
 	// went wrong for an error.
 	Message string
 	// Path is the field path of a failure.
-	Path string
+	Path     string
+	Status   Status
+	Severity check.Severity
 	// Exempted marks a skip that an exemption caused.
 	Exempted bool
 	// Unassessed marks a skip because the check could not be judged on the
@@ -125,7 +125,9 @@ type CheckState struct {
 
 // Audit is the outcome of an audit.
 type Audit struct {
-	Mode    inventory.Mode
+	Mode inventory.Mode
+	// Results are in the inventory's object order, and an object's in
+	// check ID order: a check's results on an object are together.
 	Results []Result
 	// Checks are the enabled checks, sorted by ID.
 	Checks []*CheckState
@@ -180,43 +182,44 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 	r := runner{ctx: ctx, exemptions: live, annotations: !opts.NoAnnotationExemptions}
 
 	objects := inv.Objects()
-	perObject := make([][]Result, len(objects))
+	const chunk = 256
+	perChunk := make([][]Result, (len(objects)+chunk-1)/chunk)
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	var wg sync.WaitGroup
-	const chunk = 256
 	next := make(chan int)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for start := range next {
-				end := min(start+chunk, len(objects))
-				for i := start; i < end; i++ {
-					perObject[i] = r.object(objects[i], byKind[objects[i].KindKey()])
+			for c := range next {
+				var out []Result
+				for _, o := range objects[c*chunk : min((c+1)*chunk, len(objects))] {
+					out = r.object(out, o, byKind[o.KindKey()])
 				}
+				perChunk[c] = out
 			}
 		}()
 	}
-	for start := 0; start < len(objects); start += chunk {
-		next <- start
+	for c := range perChunk {
+		next <- c
 	}
 	close(next)
 	wg.Wait()
 
 	n := 0
-	for _, rs := range perObject {
+	for _, rs := range perChunk {
 		n += len(rs)
 	}
 	a.Results = make([]Result, 0, n)
-	for _, rs := range perObject {
+	for c, rs := range perChunk {
 		a.Results = append(a.Results, rs...)
+		perChunk[c] = nil
 	}
-	failed := failedPairs(a.Results)
-	tally(a.Results, a.Checks, failed)
-	a.Score = score(a, failed)
+	tally(a.Results, a.Checks)
+	a.Score = score(a)
 	return a
 }
 
@@ -255,21 +258,18 @@ type runner struct {
 	annotations bool
 }
 
-// object runs the checks that apply to one object, in check ID order.
-func (r *runner) object(o *inventory.Object, checks []*CheckState) []Result {
-	if len(checks) == 0 {
-		return nil
-	}
-	if o.Controlled() {
+// object appends to out the results of the checks that apply to one
+// object, in check ID order.
+func (r *runner) object(out []Result, o *inventory.Object, checks []*CheckState) []Result {
+	if len(checks) == 0 || o.Controlled() {
 		// A Pod run by a ReplicaSet, or a ReplicaSet run by a Deployment,
 		// is judged through its controller.
-		return nil
+		return out
 	}
 	ref := &Object{
 		APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name,
 		Source: o.Source, ScoreNamespace: o.ScoreNamespace(),
 	}
-	var out []Result
 	for _, st := range checks {
 		base := Result{Check: st.Check, Object: ref, Severity: st.Severity}
 		if reason, ok := r.exempted(st.Check.ID, o); ok {
@@ -351,36 +351,34 @@ func (r *runner) exempted(id string, o *inventory.Object) (string, bool) {
 	return "", false
 }
 
-// pair is one check judged on one object; several findings on one object
-// still make one failed pair.
-type pair struct {
-	id string
-	o  *Object
-}
-
-// failedPairs returns the pairs with at least one failure.
-func failedPairs(results []Result) map[pair]bool {
-	failed := map[pair]bool{}
-	for _, r := range results {
-		if r.Status == Fail {
-			failed[pair{r.Check.ID, r.Object}] = true
+// eachPair calls f with the results of each check judged on each object:
+// one pass, fail, skip or error, or several failures, which still make one
+// failed pair. Run keeps a pair's results together.
+func eachPair(results []Result, f func(rs []Result)) {
+	for i := 0; i < len(results); {
+		j := i + 1
+		for j < len(results) && results[j].Check == results[i].Check && results[j].Object == results[i].Object {
+			j++
 		}
+		f(results[i:j])
+		i = j
 	}
-	return failed
 }
 
-func tally(results []Result, states []*CheckState, failed map[pair]bool) {
-	byID := map[string]*CheckState{}
+func tally(results []Result, states []*CheckState) {
+	byCheck := map[*check.Check]*CheckState{}
 	for _, st := range states {
-		byID[st.Check.ID] = st
+		byCheck[st.Check] = st
 	}
-	for p := range failed {
-		byID[p.id].Fail++
-	}
+	eachPair(results, func(rs []Result) {
+		if rs[0].Status == Fail {
+			byCheck[rs[0].Check].Fail++
+		}
+	})
 	judged := map[*CheckState]bool{}
 	unassessed := map[*CheckState]string{}
 	for _, res := range results {
-		st := byID[res.Check.ID]
+		st := byCheck[res.Check]
 		switch res.Status {
 		case Pass:
 			st.Pass++

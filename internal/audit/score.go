@@ -71,23 +71,18 @@ func (t tallyW) score() *float64 {
 // a pair passes when the check found nothing wrong with the object. Skips,
 // errors and checks that could not be assessed are left out, never counted
 // as passed.
-func score(a *Audit, failed map[pair]bool) Score {
+func score(a *Audit) Score {
 	var all tallyW
 	layers := map[check.Layer]*tallyW{}
 	namespaces := map[string]*tallyW{}
 	nsCounts := map[string]*NamespaceScore{}
 
-	seen := map[pair]bool{}
-	for _, r := range a.Results {
+	eachPair(a.Results, func(rs []Result) {
+		r := rs[0]
 		if r.Status != Pass && r.Status != Fail {
-			continue
+			return
 		}
-		p := pair{r.Check.ID, r.Object}
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		ok := !failed[p]
+		ok := r.Status == Pass
 		w := r.Severity.Weight()
 		add := func(t *tallyW) {
 			t.total += w
@@ -111,7 +106,7 @@ func score(a *Audit, failed map[pair]bool) Score {
 		} else {
 			nsCounts[ns].Failed++
 		}
-	}
+	})
 
 	s := Score{Overall: all.score()}
 	for _, l := range check.Layers() {

@@ -15,6 +15,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/memory"
 	"github.com/plimsoll/plimsoll/internal/report"
 )
 
@@ -111,11 +112,13 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 		cfg.Parameters.KubernetesVersion = o.kubernetesVersion
 	}
 
+	defer memory.Bound(s.Getenv)()
 	in, err := readInputs(cmd, s, o, args, reg)
 	if err != nil {
 		return &exitError{ExitPartial, err}
 	}
 	a := auditInputs(in, o.noAnnotationExemptions, reg, cfg, now(s))
+	gateFailed := gate(a, failOn, o.minScore, cmd.Flags().Changed("min-score"))
 	rep := buildReport(a, in)
 	color := o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
 	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color}); err != nil {
@@ -129,8 +132,8 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 		}
 		return &exitError{code: ExitPartial, err: fmt.Errorf("partial run: %d input(s) could not be read; everything else was audited", len(in.errors))}
 	}
-	if msg := gate(a, failOn, o.minScore, cmd.Flags().Changed("min-score")); msg != "" {
-		return &exitError{ExitGate, errors.New(msg)}
+	if gateFailed != "" {
+		return &exitError{ExitGate, errors.New(gateFailed)}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/cluster"
+	"github.com/plimsoll/plimsoll/internal/memory"
 )
 
 func newSnapshotCommand(s Streams) *cobra.Command {
@@ -35,6 +36,7 @@ could be written.`,
 			if out == "" {
 				return &exitError{ExitPartial, errors.New("-o FILE is required")}
 			}
+			defer memory.Bound(s.Getenv)()
 			res, h, err := readCluster(cmd.Context(), cmd.Flags(), s, c, neededKinds(checks.Registry()), false, func(_ cluster.Type, obj map[string]any) (map[string]any, error) {
 				return obj, nil
 			})
