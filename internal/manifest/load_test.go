@@ -683,3 +683,21 @@ func TestSkim(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadReusesNoBytes reads files one after another into one buffer (one
+// worker) and checks that what the first file gave is intact after the
+// second overwrote the buffer: nothing decoded may keep the file's bytes.
+func TestLoadReusesNoBytes(t *testing.T) {
+	dir := t.TempDir()
+	first := "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: first\n  namespace: one\n  labels: {team: alpha}\n"
+	second := strings.ReplaceAll(first, "first", "zzzzz") + strings.Repeat("# padding\n", 10)
+	writeFiles(t, dir, map[string]string{"a.yaml": first, "b.yaml": second})
+	res := Load(context.Background(), []string{filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")}, Options{Workers: 1})
+	if len(res.Errors) > 0 || len(res.Objects) != 2 {
+		t.Fatalf("got %d objects and errors %v, want 2 and none", len(res.Objects), res.Errors)
+	}
+	o := res.Objects[0]
+	if o.Name != "first" || o.Namespace != "one" || o.Labels["team"] != "alpha" {
+		t.Errorf("the first file's object changed after the second was read: %s %s/%s %v", o.Kind, o.Namespace, o.Name, o.Labels)
+	}
+}

@@ -419,7 +419,11 @@ func skim(text []byte) []byte {
 		return text
 	}
 	slices.SortFunc(cut, func(a, b span) int { return a.from - b.from })
-	out := make([]byte, 0, len(text))
+	size := len(text)
+	for _, c := range cut {
+		size -= c.to - c.from - bytes.Count(text[c.from:c.to], []byte("\n"))
+	}
+	out := make([]byte, 0, size) // exact for "\n" line ends
 	pos := 0
 	for _, c := range cut {
 		out = append(out, text[pos:c.from]...)

@@ -91,20 +91,29 @@ func encodeChunks(n int, encode func(lo, hi int, buf *bytes.Buffer) error, w io.
 	type job struct {
 		lo, hi int
 		done   chan error
-		buf    bytes.Buffer
+		buf    *bytes.Buffer
 	}
 	jobs := make(chan *job)
 	inOrder := make(chan *job, 2*workers)
+	// Buffers go back to free once written: as many as there are chunks
+	// in flight, reused rather than grown afresh for every chunk.
+	free := make(chan *bytes.Buffer, 2*workers+1)
 	for range workers {
 		go func() {
 			for j := range jobs {
-				j.done <- encode(j.lo, j.hi, &j.buf)
+				j.done <- encode(j.lo, j.hi, j.buf)
 			}
 		}()
 	}
 	go func() {
 		for lo := 0; lo < n; lo += chunk {
 			j := &job{lo: lo, hi: min(lo+chunk, n), done: make(chan error, 1)}
+			select {
+			case j.buf = <-free:
+				j.buf.Reset()
+			default:
+				j.buf = new(bytes.Buffer)
+			}
 			inOrder <- j // blocks while 2×workers chunks wait to be written
 			jobs <- j
 		}
@@ -120,6 +129,10 @@ func encodeChunks(n int, encode func(lo, hi int, buf *bytes.Buffer) error, w io.
 			if _, err := w.Write(j.buf.Bytes()); err != nil {
 				first = err
 			}
+		}
+		select {
+		case free <- j.buf:
+		default:
 		}
 	}
 	return first
