@@ -3,7 +3,7 @@
 // Go's garbage collector (GOGC=100) lets the heap grow to twice what was
 // live at the last collection before it collects again. An audit holds its
 // whole inventory and then its results, so its peak was about twice that:
-// 300 MB for the 20,000-object bench corpus (hack/bench), of which about
+// 280 MB for the 20,000-object bench corpus (hack/bench), of which about
 // 100 MB was live. Bound lowers that peak to under 200 MB, for some more
 // collection work (about a tenth more time on that corpus).
 package memory
@@ -19,7 +19,7 @@ import (
 const (
 	// Floor is the soft limit Bound never goes below: a small run
 	// collects no more often than it would without Bound.
-	Floor = 144 << 20
+	Floor = 140 << 20
 	// Ratio is how far above the live heap Bound lets memory grow (Go's
 	// default is twice).
 	Ratio = 1.4
