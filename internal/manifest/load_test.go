@@ -670,6 +670,11 @@ func TestSkim(t *testing.T) {
 			want: "apiVersion: v1\nkind: ConfigMap\ndata:\n- k\n",
 		},
 		{
+			name: "a duplicate key is parsed, to be reported",
+			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: v\ndata:\n  k: w\n",
+			want: "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: v\ndata:\n  k: w\n",
+		},
+		{
 			name: "tabs are parsed",
 			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n\tk: v\n",
 			want: "apiVersion: v1\nkind: ConfigMap\ndata:\n\tk: v\n",

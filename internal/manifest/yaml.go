@@ -380,7 +380,7 @@ func skim(text []byte) []byte {
 	// The top-level keys: the document's kind and apiVersion, and where
 	// each block-style value starts.
 	var kind, apiVersion string
-	blocks := map[string]int{} // key -> offset of the line after it
+	blocks := map[string]int{} // key -> offset of the line after it, or -1
 	for pos := 0; pos < len(text); {
 		line, next := nextLine(text, pos)
 		switch key, rest := topLevelKey(line); key {
@@ -390,8 +390,12 @@ func skim(text []byte) []byte {
 		case "apiVersion":
 			apiVersion = rest
 		default:
-			if rest == "" {
-				blocks[key] = next
+			if _, dup := blocks[key]; dup {
+				return text // a duplicate key: the full parse reports it
+			}
+			blocks[key] = next
+			if rest != "" {
+				blocks[key] = -1 // a value on the key's line: not a block
 			}
 		}
 		pos = next
@@ -399,12 +403,12 @@ func skim(text []byte) []byte {
 	var cut []span
 	switch {
 	case kind == "CustomResourceDefinition" && strings.HasPrefix(apiVersion, "apiextensions.k8s.io/"):
-		if spec, ok := blocks["spec"]; ok {
+		if spec := blocks["spec"]; spec > 0 {
 			cut = blockLines(text, spec, func(child string) bool { return !crdKeep[child] })
 		}
 	case (kind == "ConfigMap" || kind == "Secret") && apiVersion == "v1":
 		for key, at := range blocks {
-			if valueKeys[key] {
+			if valueKeys[key] && at > 0 {
 				// The key's own line goes too: a key left alone would
 				// read as a null value.
 				lines := blockLines(text, at, func(string) bool { return true })
