@@ -195,8 +195,18 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 		go func() {
 			defer wg.Done()
 			for c := range next {
-				var out []Result
-				for _, o := range objects[c*chunk : min((c+1)*chunk, len(objects))] {
+				objs := objects[c*chunk : min((c+1)*chunk, len(objects))]
+				// Every check that applies gives at least one result:
+				// room for those, and an eighth more for checks that
+				// find several things, spares growing the slice.
+				n := 0
+				for _, o := range objs {
+					if !o.Controlled() {
+						n += len(byKind[o.KindKey()])
+					}
+				}
+				out := make([]Result, 0, n+n/8)
+				for _, o := range objs {
 					out = r.object(out, o, byKind[o.KindKey()])
 				}
 				perChunk[c] = out
@@ -277,22 +287,25 @@ func (r *runner) object(out []Result, o *inventory.Object, checks []*CheckState)
 			out = append(out, base)
 			continue
 		}
-		out = append(out, r.run(st.Check, o, base)...)
+		out = r.run(out, st.Check, o, base)
 	}
 	return out
 }
 
-func (r *runner) run(c *check.Check, o *inventory.Object, base Result) (out []Result) {
+// run appends to out the results of one check on one object.
+func (r *runner) run(out []Result, c *check.Check, o *inventory.Object, base Result) (res []Result) {
+	before := len(out)
 	defer func() {
 		if p := recover(); p != nil {
+			// What the check reported before it panicked is dropped.
 			base.Status, base.Message = Error, fmt.Sprintf("check failed: %v", p)
-			out = []Result{base}
+			res = append(out[:before], base)
 		}
 	}()
 	if c.Applies != nil {
 		if ok, reason := c.Applies(o, r.ctx); !ok {
 			base.Status, base.Message = Skip, "not applicable: "+reason
-			return []Result{base}
+			return append(out, base)
 		}
 	}
 	var evidence, unassessable []string
@@ -303,13 +316,13 @@ func (r *runner) run(c *check.Check, o *inventory.Object, base Result) (out []Re
 		case check.Unassessable:
 			unassessable = append(unassessable, f.Message)
 		default:
-			res := base
-			res.Status, res.Message, res.Path = Fail, f.Message, f.Path
-			out = append(out, res)
+			fail := base
+			fail.Status, fail.Message, fail.Path = Fail, f.Message, f.Path
+			out = append(out, fail)
 		}
 	}
 	switch {
-	case len(out) > 0:
+	case len(out) > before:
 		return out
 	case len(unassessable) > 0:
 		base.Status, base.Unassessed = Skip, true
@@ -317,7 +330,7 @@ func (r *runner) run(c *check.Check, o *inventory.Object, base Result) (out []Re
 	default:
 		base.Status, base.Message = Pass, strings.Join(evidence, "; ")
 	}
-	return []Result{base}
+	return append(out, base)
 }
 
 // exempted reports whether configuration or an annotation exempts the
