@@ -30,14 +30,24 @@ type permission struct {
 	namespaced bool
 }
 
+// reportResources are what plimsoll serve writes its findings as: the
+// wgpolicyk8s.io reports by default, the openreports.io ones with
+// --openreports.
+var reportResources = map[string][]string{
+	"wgpolicyk8s.io": {"policyreports", "clusterpolicyreports"},
+	"openreports.io": {"reports", "clusterreports"},
+}
+
 // serveNeeds is what plimsoll serve does besides reading: it applies its
-// PolicyReports and ClusterPolicyReports server-side and prunes them, and
-// elects a leader with a Lease in its namespace.
+// reports server-side and prunes them, and elects a leader with a Lease in
+// its namespace.
 func serveNeeds() []permission {
 	var out []permission
-	for _, res := range []string{"policyreports", "clusterpolicyreports"} {
-		for _, verb := range []string{"get", "list", "watch", "create", "patch", "update", "delete"} {
-			out = append(out, permission{verb: verb, group: "wgpolicyk8s.io", resource: res})
+	for group, resources := range reportResources {
+		for _, res := range resources {
+			for _, verb := range []string{"get", "list", "watch", "create", "patch", "update", "delete"} {
+				out = append(out, permission{verb: verb, group: group, resource: res})
+			}
 		}
 	}
 	for _, verb := range []string{"get", "create", "update"} {
@@ -51,7 +61,8 @@ var writable = []struct {
 	kind, group string
 	resources   []string
 }{
-	{"ClusterRole", "wgpolicyk8s.io", []string{"policyreports", "clusterpolicyreports"}},
+	{"ClusterRole", "wgpolicyk8s.io", reportResources["wgpolicyk8s.io"]},
+	{"ClusterRole", "openreports.io", reportResources["openreports.io"]},
 	{"Role", "coordination.k8s.io", []string{"leases"}},
 }
 

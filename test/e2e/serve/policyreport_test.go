@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/plimsoll/plimsoll/internal/policyreport"
@@ -40,43 +41,11 @@ func TestServePolicyReports(t *testing.T) {
 	in.awaitReady(t)
 
 	failures := func(ns string) (map[string]bool, error) {
-		pr, err := dyn.Resource(policyreport.PolicyReports).Namespace(ns).Get(ctx, policyreport.Name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		got := map[string]bool{}
-		items, _, _ := unstructured.NestedSlice(pr.Object, "results")
-		for _, item := range items {
-			m := item.(map[string]any)
-			if m["result"] != "fail" {
-				continue
-			}
-			res, _, _ := unstructured.NestedSlice(m, "resources")
-			for _, r := range res {
-				rm := r.(map[string]any)
-				got[fmt.Sprintf("%s %s/%s", m["policy"], rm["kind"], rm["name"])] = true
-			}
-		}
-		return got, nil
+		return reportFailures(t, dyn, policyreport.PolicyReports, ns)
 	}
 
 	t.Run("the failures of plimsoll audit", func(t *testing.T) {
-		want := map[string]bool{}
-		for _, res := range audit(t, cp, serveUser).Results {
-			if res.Status == "fail" && res.Object.ScoreNamespace() == "reports-apps" {
-				want[res.Check+" "+res.Object.Kind+"/"+res.Object.Name] = true
-			}
-		}
-		waitFor(t, "the PolicyReport of reports-apps to hold the audit's failures", 2*time.Minute, func() (bool, error) {
-			got, err := failures("reports-apps")
-			if err != nil {
-				return false, err
-			}
-			if !maps.Equal(got, want) {
-				return false, fmt.Errorf("report %v, audit %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
-			}
-			return true, nil
-		})
+		awaitAuditFailures(t, cp, dyn, policyreport.PolicyReports, "reports-apps")
 		if _, err := dyn.Resource(policyreport.ClusterPolicyReports).Get(ctx, policyreport.Name, metav1.GetOptions{}); err != nil {
 			t.Errorf("ClusterPolicyReport: %v", err)
 		}
@@ -130,6 +99,75 @@ func TestServePolicyReports(t *testing.T) {
 		if err != nil || len(list.Items) != 0 {
 			t.Errorf("after another audit: %d PolicyReports in the deleted namespace (%v)", len(list.Items), err)
 		}
+	})
+}
+
+// TestServeOpenReports runs serve with --openreports as the deploy's
+// identity: the deploy's role lets it write openreports.io Reports and
+// ClusterReports, which hold the failures plimsoll audit finds.
+func TestServeOpenReports(t *testing.T) {
+	cp, admin := cluster(t)
+	ctx := t.Context()
+	dyn := dynamic.NewForConfigOrDie(cp.RESTConfig(controlplane.AdminUser))
+	crds, err := controlplane.CRDFixtures()
+	if err == nil {
+		err = cp.InstallCRDs(ctx, filepath.Join(crds, "openreports", "reports.openreports.io.yaml"), filepath.Join(crds, "openreports", "clusterreports.openreports.io.yaml"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	create(t, admin, "openreports-apps", "web", false)
+
+	in := startWith(t, cp, serveUser, map[string]string{"POD_NAME": "serve-openreports", "POD_NAMESPACE": leaseNamespace}, nil, "--openreports")
+	in.awaitReady(t)
+	awaitAuditFailures(t, cp, dyn, policyreport.Reports, "openreports-apps")
+	if _, err := dyn.Resource(policyreport.ClusterReports).Get(ctx, policyreport.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("ClusterReport: %v", err)
+	}
+}
+
+// reportFailures lists the failures in namespace ns's report of resource
+// gvr, as "check Kind/name".
+func reportFailures(t *testing.T, dyn dynamic.Interface, gvr schema.GroupVersionResource, ns string) (map[string]bool, error) {
+	pr, err := dyn.Resource(gvr).Namespace(ns).Get(t.Context(), policyreport.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	got := map[string]bool{}
+	items, _, _ := unstructured.NestedSlice(pr.Object, "results")
+	for _, item := range items {
+		m := item.(map[string]any)
+		if m["result"] != "fail" {
+			continue
+		}
+		res, _, _ := unstructured.NestedSlice(m, "resources")
+		for _, r := range res {
+			rm := r.(map[string]any)
+			got[fmt.Sprintf("%s %s/%s", m["policy"], rm["kind"], rm["name"])] = true
+		}
+	}
+	return got, nil
+}
+
+// awaitAuditFailures waits until namespace ns's report of resource gvr
+// holds exactly the failures plimsoll audit finds in ns.
+func awaitAuditFailures(t *testing.T, cp *controlplane.ControlPlane, dyn dynamic.Interface, gvr schema.GroupVersionResource, ns string) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, res := range audit(t, cp, serveUser).Results {
+		if res.Status == "fail" && res.Object.ScoreNamespace() == ns {
+			want[res.Check+" "+res.Object.Kind+"/"+res.Object.Name] = true
+		}
+	}
+	waitFor(t, "the "+gvr.Resource+" report of "+ns+" to hold the audit's failures", 2*time.Minute, func() (bool, error) {
+		got, err := reportFailures(t, dyn, gvr, ns)
+		if err != nil {
+			return false, err
+		}
+		if !maps.Equal(got, want) {
+			return false, fmt.Errorf("report %v, audit %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+		}
+		return true, nil
 	})
 }
 
