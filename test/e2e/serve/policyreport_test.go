@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/plimsoll/plimsoll/internal/policyreport"
 	"github.com/plimsoll/plimsoll/test/controlplane"
@@ -24,16 +25,8 @@ import (
 // failures plimsoll audit finds; a fixed Deployment's failures leave its
 // namespace's report; a deleted namespace's report is gone for good.
 func TestServePolicyReports(t *testing.T) {
-	cp, admin := cluster(t)
+	cp, admin, dyn := reportsCluster(t, "kyverno", "policyreports.wgpolicyk8s.io.yaml", "clusterpolicyreports.wgpolicyk8s.io.yaml")
 	ctx := t.Context()
-	dyn := dynamic.NewForConfigOrDie(cp.RESTConfig(controlplane.AdminUser))
-	crds, err := controlplane.CRDFixtures()
-	if err == nil {
-		err = cp.InstallCRDs(ctx, filepath.Join(crds, "kyverno", "policyreports.wgpolicyk8s.io.yaml"), filepath.Join(crds, "kyverno", "clusterpolicyreports.wgpolicyk8s.io.yaml"))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	create(t, admin, "reports-apps", "web", false)
 	create(t, admin, "reports-doomed", "old", false)
 
@@ -106,16 +99,8 @@ func TestServePolicyReports(t *testing.T) {
 // identity: the deploy's role lets it write openreports.io Reports and
 // ClusterReports, which hold the failures plimsoll audit finds.
 func TestServeOpenReports(t *testing.T) {
-	cp, admin := cluster(t)
+	cp, admin, dyn := reportsCluster(t, "openreports", "reports.openreports.io.yaml", "clusterreports.openreports.io.yaml")
 	ctx := t.Context()
-	dyn := dynamic.NewForConfigOrDie(cp.RESTConfig(controlplane.AdminUser))
-	crds, err := controlplane.CRDFixtures()
-	if err == nil {
-		err = cp.InstallCRDs(ctx, filepath.Join(crds, "openreports", "reports.openreports.io.yaml"), filepath.Join(crds, "openreports", "clusterreports.openreports.io.yaml"))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	create(t, admin, "openreports-apps", "web", false)
 
 	in := startWith(t, cp, serveUser, map[string]string{"POD_NAME": "serve-openreports", "POD_NAMESPACE": leaseNamespace}, nil, "--openreports")
@@ -124,6 +109,25 @@ func TestServeOpenReports(t *testing.T) {
 	if _, err := dyn.Resource(policyreport.ClusterReports).Get(ctx, policyreport.Name, metav1.GetOptions{}); err != nil {
 		t.Errorf("ClusterReport: %v", err)
 	}
+}
+
+// reportsCluster is the package's control plane with the report CRDs of
+// the fixture directory dir installed, and a dynamic client as admin.
+func reportsCluster(t *testing.T, dir string, crdFiles ...string) (*controlplane.ControlPlane, kubernetes.Interface, dynamic.Interface) {
+	t.Helper()
+	cp, admin := cluster(t)
+	crds, err := controlplane.CRDFixtures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range crdFiles {
+		paths = append(paths, filepath.Join(crds, dir, f))
+	}
+	if err := cp.InstallCRDs(t.Context(), paths...); err != nil {
+		t.Fatal(err)
+	}
+	return cp, admin, dynamic.NewForConfigOrDie(cp.RESTConfig(controlplane.AdminUser))
 }
 
 // reportFailures lists the failures in namespace ns's report of resource
