@@ -213,7 +213,9 @@ func multiply(corpus, dir string, target int) (int, []string, error) {
 		return 0, nil, fmt.Errorf("no objects in %s", corpus)
 	}
 	copies := (target + perCopy - 1) / perCopy
-	stamp := filepath.Join(dir, fmt.Sprintf(".copies-%d-%d", copies, perCopy))
+	// The stamp names the copies' layout too, so a change to rename
+	// rewrites them.
+	stamp := filepath.Join(dir, fmt.Sprintf(".copies-%d-%d-compact", copies, perCopy))
 	var files []string
 	for i := 1; i <= copies; i++ {
 		for _, s := range sources {
@@ -250,12 +252,16 @@ func multiply(corpus, dir string, target int) (int, []string, error) {
 	return copies * perCopy, files, os.WriteFile(stamp, nil, 0o644)
 }
 
-// rename rewrites every document of a YAML stream for one copy.
+// rename rewrites every document of a YAML stream for one copy. The
+// layout is yaml.v3's, with sequences written compactly like the corpus's.
 func rename(data []byte, suffix string) ([]byte, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out bytes.Buffer
 	enc := yaml.NewEncoder(&out)
+	// Sequences at their key's indent, as kubectl, Helm and kustomize
+	// write them, and as the corpus's files are.
 	enc.SetIndent(2)
+	enc.CompactSeqIndent()
 	for {
 		var doc yaml.Node
 		if err := dec.Decode(&doc); err != nil {

@@ -288,19 +288,11 @@ func trimContent(content map[string]any, kind, group string) map[string]any {
 	if kind != "CustomResourceDefinition" || group != "apiextensions.k8s.io" {
 		return content
 	}
+	// The manifest reader never parses the rest (manifest.crdKeep), so a
+	// CRD reads the same from a file as from a cluster.
 	content = withoutKeys(content, "status")
 	spec, _ := content["spec"].(map[string]any)
-	trimmed := map[string]any{"group": spec["group"], "names": spec["names"], "scope": spec["scope"]}
-	if versions, ok := spec["versions"].([]any); ok {
-		var vs []any
-		for _, v := range versions {
-			if vm, ok := v.(map[string]any); ok {
-				vs = append(vs, map[string]any{"name": vm["name"], "served": vm["served"], "storage": vm["storage"], "deprecated": vm["deprecated"]})
-			}
-		}
-		trimmed["versions"] = vs
-	}
-	content["spec"] = trimmed
+	content["spec"] = map[string]any{"group": spec["group"], "names": spec["names"], "scope": spec["scope"]}
 	return content
 }
 

@@ -497,9 +497,6 @@ status:
 			"group": "example.com",
 			"scope": "Namespaced",
 			"names": map[string]any{"kind": "Widget", "plural": "widgets"},
-			"versions": []any{
-				map[string]any{"name": "v1", "served": true, "storage": true, "deprecated": nil},
-			},
 		},
 	}
 	if diff := cmp.Diff(want, res.Objects[0].Content); diff != "" {
@@ -653,6 +650,16 @@ func TestSkim(t *testing.T) {
 			name: "a CRD's schemas",
 			in:   "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  group: g\n  versions:\n    - name: v1\n      schema: {}\n  scope: Namespaced\nstatus: {}\n",
 			want: "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  group: g\n\n\n\n  scope: Namespaced\nstatus: {}\n",
+		},
+		{
+			name: "a CRD written with compact sequences, as kubectl and Helm write them",
+			in:   "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  group: g\n  names:\n    categories:\n    - all\n    kind: K\n  versions:\n  - name: v1\n    schema: {}\n  - name: v2\n  scope: Namespaced\n",
+			want: "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  group: g\n  names:\n    categories:\n    - all\n    kind: K\n\n\n\n\n  scope: Namespaced\n",
+		},
+		{
+			name: "a block that is a sequence is parsed",
+			in:   "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  - a\n",
+			want: "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  - a\n",
 		},
 		{
 			name: "flow-style values are parsed",

@@ -356,7 +356,8 @@ func lineOf(n *yaml.Node, path []string) int {
 
 // crdKeep are the spec fields of a CustomResourceDefinition that plimsoll
 // reads; the rest (the OpenAPI schemas) is most of the bytes of a typical
-// install and is never needed.
+// install and is never needed. inventory.New keeps the same of a CRD read
+// from a cluster.
 var crdKeep = map[string]bool{"group": true, "names": true, "scope": true}
 
 // valueKeys are the top-level fields that hold a ConfigMap's or a Secret's
@@ -462,7 +463,7 @@ func appendNewlines(out, lines []byte) []byte {
 // mapping, so the document is parsed whole.
 func blockLines(text []byte, start int, blank func(child string) bool) []span {
 	var cut []span
-	childIndent, drop := -1, false
+	childIndent, drop, inChild := -1, false, false
 	pos := start
 	for pos < len(text) {
 		line, next := nextLine(text, pos)
@@ -490,11 +491,17 @@ func blockLines(text []byte, start int, blank func(child string) bool) []span {
 			childIndent = indent
 		}
 		if content && indent == childIndent {
-			if rest[0] == '-' {
-				return nil
+			switch {
+			case rest[0] == '-' && !inChild:
+				return nil // the block is a sequence, not a mapping
+			case rest[0] == '-':
+				// A sequence written compactly, at its key's indent
+				// (as kubectl, Helm and kustomize write them): part of
+				// the current child's value.
+			default:
+				key, _, _ := bytes.Cut(rest, []byte(":"))
+				drop, inChild = blank(string(bytes.Trim(key, `"' `))), true
 			}
-			key, _, _ := bytes.Cut(rest, []byte(":"))
-			drop = blank(string(bytes.Trim(key, `"' `)))
 		}
 		if drop {
 			cut = extend(cut, pos, next)
