@@ -85,8 +85,18 @@ func TestServePolicyReports(t *testing.T) {
 			}
 			return len(list.Items) == 0, fmt.Errorf("%d PolicyReports left", len(list.Items))
 		})
-		// A later audit does not bring it back.
+		// A later audit does not bring it back. A change elsewhere makes
+		// sure there is one: the namespace's own deletion may have been
+		// audited already, and at rest serve does not audit.
 		before := in.audits(t)
+		dep, err := admin.AppsV1().Deployments("reports-apps").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		metav1.SetMetaDataAnnotation(&dep.ObjectMeta, "example.com/touched", "after reports-doomed went")
+		if _, err := admin.AppsV1().Deployments("reports-apps").Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 		waitFor(t, "another audit", 2*time.Minute, func() (bool, error) { return in.audits(t) > before, nil })
 		list, err := dyn.Resource(policyreport.PolicyReports).Namespace("reports-doomed").List(ctx, metav1.ListOptions{})
 		if err != nil || len(list.Items) != 0 {
