@@ -35,9 +35,9 @@ func writeJSON(w io.Writer, r *Report, _ Options) error {
 
 // writeStreamingJSON writes v as indented JSON, with the list under key
 // (empty in v, and the only field of that name) filled by n items made and
-// encoded one at a time, one item per line. Marshalling a large report whole held it three
-// times over (the values, the encoding, the indented copy); the bytes are
-// the same.
+// encoded a chunk at a time, one item per line. item is called from several
+// goroutines at once. Marshalling a large report whole held it three times
+// over (the values, the encoding, the indented copy).
 func writeStreamingJSON(w io.Writer, v any, key string, n int, item func(k int) any) error {
 	b, err := marshalJSON(v)
 	if err != nil {
