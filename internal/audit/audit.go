@@ -15,12 +15,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/parallel"
 )
 
 // Annotations that exempt an object from checks.
@@ -182,52 +182,35 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 	r := runner{ctx: ctx, exemptions: live, annotations: !opts.NoAnnotationExemptions}
 
 	objects := inv.Objects()
+	// Every check that applies gives at least one result: room for those,
+	// and an eighth more for checks that find several things, spares
+	// growing the slices.
+	room := func(objs []*inventory.Object) int {
+		n := 0
+		for _, o := range objs {
+			if !o.Controlled() {
+				n += len(byKind[o.KindKey()])
+			}
+		}
+		return n + n/8
+	}
+	// Workers judge the objects a chunk at a time; the chunks' results are
+	// appended to a.Results in order as they come, so no more than a few
+	// chunks' results are ever held twice.
 	const chunk = 256
-	perChunk := make([][]Result, (len(objects)+chunk-1)/chunk)
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range next {
-				objs := objects[c*chunk : min((c+1)*chunk, len(objects))]
-				// Every check that applies gives at least one result:
-				// room for those, and an eighth more for checks that
-				// find several things, spares growing the slice.
-				n := 0
-				for _, o := range objs {
-					if !o.Controlled() {
-						n += len(byKind[o.KindKey()])
-					}
-				}
-				out := make([]Result, 0, n+n/8)
-				for _, o := range objs {
-					out = r.object(out, o, byKind[o.KindKey()])
-				}
-				perChunk[c] = out
-			}
-		}()
-	}
-	for c := range perChunk {
-		next <- c
-	}
-	close(next)
-	wg.Wait()
-
-	n := 0
-	for _, rs := range perChunk {
-		n += len(rs)
-	}
-	a.Results = make([]Result, 0, n)
-	for c, rs := range perChunk {
-		a.Results = append(a.Results, rs...)
-		perChunk[c] = nil
-	}
+	a.Results = make([]Result, 0, room(objects))
+	parallel.Ordered((len(objects)+chunk-1)/chunk, workers, func(c int) []Result {
+		objs := objects[c*chunk : min((c+1)*chunk, len(objects))]
+		out := make([]Result, 0, room(objs))
+		for _, o := range objs {
+			out = r.object(out, o, byKind[o.KindKey()])
+		}
+		return out
+	}, func(rs []Result) { a.Results = append(a.Results, rs...) })
 	tally(a.Results, a.Checks)
 	a.Score = score(a)
 	return a

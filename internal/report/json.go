@@ -10,6 +10,8 @@ import (
 	"runtime"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/plimsoll/plimsoll/internal/parallel"
 )
 
 func marshalJSON(v any) ([]byte, error) {
@@ -83,58 +85,37 @@ func writeStreamingJSON(w io.Writer, v any, key string, n int, item func(k int) 
 
 // encodeChunks encodes items [0, n) a chunk at a time on every core and
 // writes the chunks to w in order. Encoding a large report's results was a
-// quarter of a whole audit's time on one core. At most two chunks per core
-// are held at once, so memory stays bounded however many results there are.
+// quarter of a whole audit's time on one core. Buffers are reused once
+// written.
 func encodeChunks(n int, encode func(lo, hi int, buf *bytes.Buffer) error, w io.Writer) error {
 	const chunk = 512
-	workers := runtime.GOMAXPROCS(0)
-	type job struct {
-		lo, hi int
-		done   chan error
-		buf    *bytes.Buffer
+	type encoded struct {
+		buf *bytes.Buffer
+		err error
 	}
-	jobs := make(chan *job)
-	inOrder := make(chan *job, 2*workers)
-	// Buffers go back to free once written: as many as there are chunks
-	// in flight, reused rather than grown afresh for every chunk.
-	free := make(chan *bytes.Buffer, 2*workers+1)
-	for range workers {
-		go func() {
-			for j := range jobs {
-				j.done <- encode(j.lo, j.hi, j.buf)
-			}
-		}()
-	}
-	go func() {
-		for lo := 0; lo < n; lo += chunk {
-			j := &job{lo: lo, hi: min(lo+chunk, n), done: make(chan error, 1)}
-			select {
-			case j.buf = <-free:
-				j.buf.Reset()
-			default:
-				j.buf = new(bytes.Buffer)
-			}
-			inOrder <- j // blocks while 2×workers chunks wait to be written
-			jobs <- j
-		}
-		close(jobs)
-		close(inOrder)
-	}()
+	free := make(chan *bytes.Buffer, 2*runtime.GOMAXPROCS(0)+2)
 	var first error
-	for j := range inOrder {
-		if err := <-j.done; err != nil && first == nil {
-			first = err
+	parallel.Ordered((n+chunk-1)/chunk, runtime.GOMAXPROCS(0), func(c int) encoded {
+		var buf *bytes.Buffer
+		select {
+		case buf = <-free:
+			buf.Reset()
+		default:
+			buf = new(bytes.Buffer)
+		}
+		return encoded{buf, encode(c*chunk, min((c+1)*chunk, n), buf)}
+	}, func(e encoded) {
+		if first == nil {
+			first = e.err
 		}
 		if first == nil {
-			if _, err := w.Write(j.buf.Bytes()); err != nil {
-				first = err
-			}
+			_, first = w.Write(e.buf.Bytes())
 		}
 		select {
-		case free <- j.buf:
+		case free <- e.buf:
 		default:
 		}
-	}
+	})
 	return first
 }
 

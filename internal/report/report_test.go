@@ -529,3 +529,27 @@ func TestClusterNamedInTextAndJSON(t *testing.T) {
 		t.Errorf("JSON cluster (-want +got):\n%s", d)
 	}
 }
+
+// TestJSONManyResults writes more results than one encoding chunk holds:
+// read back, they are all there, in order, one per line.
+func TestJSONManyResults(t *testing.T) {
+	r := Build(testAudit(t, 1), testInput)
+	base := r.Results[0]
+	r.Results = nil
+	for i := range 2000 {
+		res := base
+		res.Message = fmt.Sprintf("finding %d", i)
+		r.Results = append(r.Results, res)
+	}
+	out := render(t, r, "json", Options{})
+	var back Report
+	if err := json.Unmarshal(out, &back); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(r.Results, back.Results); diff != "" {
+		t.Errorf("results read back (-written +read):\n%s", diff)
+	}
+	if got := bytes.Count(out, []byte(`{"check":`)); got != 2000 || bytes.Count(out, []byte("\n    {\"check\":")) != 2000 {
+		t.Errorf("got %d results, want 2000, each on a line of its own", got)
+	}
+}
