@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -122,6 +123,10 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	}
 	a := auditInputs(in, o.noAnnotationExemptions, reg, cfg, now(s))
 	gateFailed := gate(a, failOn, o.minScore, cmd.Flags().Changed("min-score"))
+	// The inventory is garbage now, and most of the memory: collect it and
+	// give it back before the report is built, or the report's results
+	// (one large block) came on top of it, 20 MB over the audit's peak.
+	debug.FreeOSMemory()
 	rep := buildReport(a, in)
 	color := o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
 	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color}); err != nil {
