@@ -4,8 +4,8 @@
 // live at the last collection before it collects again. An audit holds its
 // whole inventory and then its results, so its peak was about twice that:
 // 280 MB for the 20,000-object bench corpus (hack/bench), of which about
-// 100 MB was live. Bound lowers that peak to under 200 MB, for some more
-// collection work (about a tenth more time on that corpus).
+// 100 MB was live. Bound lowers that peak to about 190 MB, for some more
+// collection work (about a twentieth more time on that corpus).
 package memory
 
 import (
