@@ -14,6 +14,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/config"
+	"github.com/plimsoll/plimsoll/internal/golden"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
 )
@@ -169,18 +170,5 @@ func TestRegistry(t *testing.T) {
 
 // TestDocs fails when docs/checks.md is not what the registry generates.
 func TestDocs(t *testing.T) {
-	file := filepath.Join("..", "..", "docs", "checks.md")
-	got := Markdown(Registry())
-	if *update {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/checks -run TestDocs -update)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("docs/checks.md is out of date; run go test ./internal/checks -run TestDocs -update (-file +registry):\n%s", diff)
-	}
+	golden.Check(t, filepath.Join("..", "..", "docs", "checks.md"), []byte(Markdown(Registry())), *update)
 }

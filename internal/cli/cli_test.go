@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/plimsoll/plimsoll/internal/checks"
+	"github.com/plimsoll/plimsoll/internal/golden"
 	"github.com/plimsoll/plimsoll/internal/report"
 )
 
@@ -596,19 +597,7 @@ func TestAuditTextGolden(t *testing.T) {
 	// A relative path keeps the golden file independent of the checkout.
 	o := run(t, "audit", filepath.Join("testdata", "small.yaml"))
 	wantCode(t, o, ExitOK)
-	golden := filepath.Join("testdata", "small.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(o.out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), o.out); diff != "" {
-		t.Errorf("text report differs from %s (-want +got; go test -update refreshes it):\n%s", golden, diff)
-	}
+	golden.Check(t, filepath.Join("testdata", "small.golden"), []byte(o.out), *update)
 }
 
 func TestAuditConfigExemptions(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/plimsoll/plimsoll/internal/golden"
 	"github.com/plimsoll/plimsoll/internal/report"
 )
 
@@ -90,29 +90,17 @@ func encode(t *testing.T, objs []*unstructured.Unstructured) []byte {
 	return buf.Bytes()
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", path, diff)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got, *update)
 }
 
 // TestBuildGolden checks both formats of the small audit against golden
 // files: PolicyReports with the defaults (passes left out), OpenReports
 // with passes listed.
 func TestBuildGolden(t *testing.T) {
-	golden(t, "policyreports.golden.yaml", encode(t, Build(smallReport(), auditTime, Options{})))
-	golden(t, "openreports.golden.yaml", encode(t, Build(smallReport(), auditTime, Options{OpenReports: true, IncludePasses: true})))
+	checkGolden(t, "policyreports.golden.yaml", encode(t, Build(smallReport(), auditTime, Options{})))
+	checkGolden(t, "openreports.golden.yaml", encode(t, Build(smallReport(), auditTime, Options{OpenReports: true, IncludePasses: true})))
 }
 
 // reportsByName indexes Build's output by "Kind namespace/name".

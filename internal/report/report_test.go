@@ -20,6 +20,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/config"
+	"github.com/plimsoll/plimsoll/internal/golden"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
 )
@@ -247,20 +248,7 @@ func TestGolden(t *testing.T) {
 	r := Build(testAudit(t, 1), testInput)
 	for _, g := range goldens {
 		t.Run(g.file, func(t *testing.T) {
-			got := render(t, r, g.format, g.opts)
-			path := filepath.Join("testdata", g.file+".golden")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/report -update)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("%s output differs from %s (-want +got):\n%s", g.format, path, diff)
-			}
+			golden.Check(t, filepath.Join("testdata", g.file+".golden"), render(t, r, g.format, g.opts), *update)
 		})
 	}
 }
