@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -45,14 +46,9 @@ func TestServePolicyReports(t *testing.T) {
 	})
 
 	t.Run("a Deployment fixed", func(t *testing.T) {
-		dep, err := admin.AppsV1().Deployments("reports-apps").Get(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		addProbes(&dep.Spec.Template.Spec.Containers[0])
-		if _, err := admin.AppsV1().Deployments("reports-apps").Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		updateDeployment(t, admin, "reports-apps", "web", func(dep *appsv1.Deployment) {
+			addProbes(&dep.Spec.Template.Spec.Containers[0])
+		})
 		waitFor(t, "web's probe failures to leave the PolicyReport", 2*time.Minute, func() (bool, error) {
 			got, err := failures("reports-apps")
 			if err != nil {
@@ -89,14 +85,9 @@ func TestServePolicyReports(t *testing.T) {
 		// sure there is one: the namespace's own deletion may have been
 		// audited already, and at rest serve does not audit.
 		before := in.audits(t)
-		dep, err := admin.AppsV1().Deployments("reports-apps").Get(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		metav1.SetMetaDataAnnotation(&dep.ObjectMeta, "example.com/touched", "after reports-doomed went")
-		if _, err := admin.AppsV1().Deployments("reports-apps").Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		updateDeployment(t, admin, "reports-apps", "web", func(dep *appsv1.Deployment) {
+			metav1.SetMetaDataAnnotation(&dep.ObjectMeta, "example.com/touched", "after reports-doomed went")
+		})
 		waitFor(t, "another audit", 2*time.Minute, func() (bool, error) { return in.audits(t) > before, nil })
 		list, err := dyn.Resource(policyreport.PolicyReports).Namespace("reports-doomed").List(ctx, metav1.ListOptions{})
 		if err != nil || len(list.Items) != 0 {

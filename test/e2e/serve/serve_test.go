@@ -59,14 +59,9 @@ func TestServe(t *testing.T) {
 	})
 
 	t.Run("a Deployment fixed", func(t *testing.T) {
-		dep, err := admin.AppsV1().Deployments("serve-apps").Get(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		addProbes(&dep.Spec.Template.Spec.Containers[0])
-		if _, err := admin.AppsV1().Deployments("serve-apps").Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		updateDeployment(t, admin, "serve-apps", "web", func(dep *appsv1.Deployment) {
+			addProbes(&dep.Spec.Template.Spec.Containers[0])
+		})
 		waitFor(t, "web's probe failures to leave the metrics and the report", 2*time.Minute, func() (bool, error) {
 			mfs, err := in.metrics()
 			if err != nil {
@@ -434,6 +429,19 @@ func namespace(name string) *corev1.Namespace {
 
 // create makes a Deployment of two replicas in ns (and ns, if it is new),
 // with or without probes.
+// updateDeployment reads a Deployment, changes it and writes it back.
+func updateDeployment(t *testing.T, admin kubernetes.Interface, ns, name string, change func(*appsv1.Deployment)) {
+	t.Helper()
+	dep, err := admin.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(dep)
+	if _, err := admin.AppsV1().Deployments(ns).Update(t.Context(), dep, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func create(t *testing.T, admin kubernetes.Interface, ns, name string, probes bool) {
 	t.Helper()
 	ctx := t.Context()
