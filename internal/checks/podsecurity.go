@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	psaapi "k8s.io/pod-security-admission/api"
 	psa "k8s.io/pod-security-admission/policy"
 
@@ -287,17 +286,9 @@ func serviceAccountName(spec *corev1.PodSpec) string {
 // (system:serviceaccounts, system:authenticated) are not counted: built-in
 // bindings always name them, so they say nothing about this pod.
 func namespaceGroupBound(inv *inventory.Inventory, namespace string) bool {
-	group := "system:serviceaccounts:" + namespace
-	for _, key := range []string{"RoleBinding", "ClusterRoleBinding"} {
-		for _, b := range inv.OfKind(key) {
-			if key == "RoleBinding" && b.Namespace != namespace {
-				continue
-			}
-			for _, s := range bindingSubjects(b) {
-				if s.Kind == rbacv1.GroupKind && s.Name == group {
-					return true
-				}
-			}
+	for _, b := range inv.GroupBindings("system:serviceaccounts:" + namespace) {
+		if b.KindKey() == "ClusterRoleBinding" || b.Namespace == namespace {
+			return true
 		}
 	}
 	return false

@@ -41,7 +41,7 @@ type Inventory struct {
 	// (or, for HPAs, scale) each workload.
 	selecting   map[string]map[*Object][]*Object
 	selected    map[*Object][]*Object // selector owner -> workloads
-	bindingsFor map[nameKey][]*Object // ServiceAccount -> bindings naming it
+	bindingsFor map[nameKey][]*Object // ServiceAccount or Group -> bindings naming it
 	custom      map[string][]*Object  // by namespace: kinds without a typed decoding
 	children    map[*Object][]*Object // controller -> the objects it controls
 
@@ -322,7 +322,15 @@ func (inv *Inventory) Selected(o *Object) []*Object {
 func (inv *Inventory) Bindings(namespace, serviceAccount string) []*Object {
 	inv.read("RoleBinding")
 	inv.read("ClusterRoleBinding")
-	return inv.bindingsFor[nameKey{"ServiceAccount", namespace, serviceAccount}]
+	return inv.bindingsFor[nameKey{rbacv1.ServiceAccountKind, namespace, serviceAccount}]
+}
+
+// GroupBindings returns the RoleBindings and ClusterRoleBindings that name
+// a group as a subject.
+func (inv *Inventory) GroupBindings(group string) []*Object {
+	inv.read("RoleBinding")
+	inv.read("ClusterRoleBinding")
+	return inv.bindingsFor[nameKey{rbacv1.GroupKind, "", group}]
 }
 
 // RoleOf returns the Role or ClusterRole a binding refers to, or nil when it
@@ -472,14 +480,19 @@ func (inv *Inventory) resolveBindings() {
 				subjects = t.Subjects
 			}
 			for _, s := range subjects {
-				if s.Kind != rbacv1.ServiceAccountKind {
+				var k nameKey
+				switch s.Kind {
+				case rbacv1.ServiceAccountKind:
+					ns := s.Namespace
+					if ns == "" {
+						ns = b.Namespace
+					}
+					k = nameKey{s.Kind, ns, s.Name}
+				case rbacv1.GroupKind:
+					k = nameKey{s.Kind, "", s.Name}
+				default:
 					continue
 				}
-				ns := s.Namespace
-				if ns == "" {
-					ns = b.Namespace
-				}
-				k := nameKey{"ServiceAccount", ns, s.Name}
 				inv.bindingsFor[k] = append(inv.bindingsFor[k], b)
 			}
 		}
