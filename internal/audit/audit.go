@@ -203,14 +203,29 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	a.Results = make([]Result, 0, room(objects))
+	// A chunk's buffer is used again once its results are copied: no more
+	// than a few are ever in use (parallel.Ordered bounds them).
+	free := make(chan []Result, 3*workers)
 	parallel.Ordered((len(objects)+chunk-1)/chunk, workers, func(c int) []Result {
 		objs := objects[c*chunk : min((c+1)*chunk, len(objects))]
-		out := make([]Result, 0, room(objs))
+		var out []Result
+		select {
+		case out = <-free:
+		default:
+		}
+		out = slices.Grow(out[:0], room(objs))
 		for _, o := range objs {
 			out = r.object(out, o, byKind[o.KindKey()])
 		}
 		return out
-	}, func(rs []Result) { a.Results = append(a.Results, rs...) })
+	}, func(rs []Result) {
+		a.Results = append(a.Results, rs...)
+		clear(rs) // drop the buffer's references to messages and objects
+		select {
+		case free <- rs:
+		default:
+		}
+	})
 	tally(a.Results, a.Checks)
 	a.Score = score(a)
 	return a

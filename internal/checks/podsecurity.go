@@ -356,13 +356,16 @@ var notSecretSuffixes = []string{
 // GOOGLE_APPLICATION_CREDENTIALS holds: it names where a secret is.
 var envFilePath = regexp.MustCompile(`^(/[\w.-]+)+/?$`)
 
+// envSeparators turns an env var name's separators into underscores.
+var envSeparators = strings.NewReplacer("-", "_", ".", "_")
+
 // literalSecret reports whether an env var with a literal value looks like
 // it holds a secret.
 func literalSecret(name, value string) bool {
 	if value == "" {
 		return false
 	}
-	upper := strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(name))
+	upper := strings.ToUpper(envSeparators.Replace(name))
 	for _, s := range notSecretSuffixes {
 		if strings.HasSuffix(upper, s) {
 			return false

@@ -397,18 +397,22 @@ var builtinAPIGroups = map[string]bool{
 }
 
 // crdScopes maps "plural.group" of the CustomResourceDefinitions among the
-// inputs to their scope ("Namespaced" or "Cluster").
+// inputs to their scope ("Namespaced" or "Cluster"). The map is built once
+// per inventory and must not be changed.
 func crdScopes(inv *inventory.Inventory) map[string]string {
-	out := map[string]string{}
-	for _, o := range inv.OfKind("CustomResourceDefinition.apiextensions.k8s.io") {
-		spec, _ := o.Content["spec"].(map[string]any)
-		names, _ := spec["names"].(map[string]any)
-		group, _ := spec["group"].(string)
-		plural, _ := names["plural"].(string)
-		scope, _ := spec["scope"].(string)
-		out[plural+"."+group] = scope
-	}
-	return out
+	crds := inv.OfKind("CustomResourceDefinition.apiextensions.k8s.io") // reports the read; the memo hides it
+	return inv.Memo("checks.crdScopes", func() any {
+		out := map[string]string{}
+		for _, o := range crds {
+			spec, _ := o.Content["spec"].(map[string]any)
+			names, _ := spec["names"].(map[string]any)
+			group, _ := spec["group"].(string)
+			plural, _ := names["plural"].(string)
+			scope, _ := spec["scope"].(string)
+			out[plural+"."+group] = scope
+		}
+		return out
+	}).(map[string]string)
 }
 
 // onlyNamespaced reports whether a rule is known to grant only namespaced

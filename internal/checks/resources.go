@@ -142,8 +142,12 @@ func missingResource(o *inventory.Object, inv *inventory.Inventory, name corev1.
 // request takes the default limit, then the min. Manifests are not defaulted,
 // so the same is done here.
 func limitRangeDefaults(inv *inventory.Inventory, namespace string) (requests, limits corev1.ResourceList) {
+	ranges := inv.InNamespace("LimitRange", namespace)
+	if len(ranges) == 0 {
+		return nil, nil
+	}
 	requests, limits = corev1.ResourceList{}, corev1.ResourceList{}
-	for _, o := range inv.InNamespace("LimitRange", namespace) {
+	for _, o := range ranges {
 		lr, ok := o.Typed.(*corev1.LimitRange)
 		if !ok {
 			continue
