@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	kjson "sigs.k8s.io/json"
 )
 
 // typedKinds maps the built-in kinds plimsoll decodes to a constructor of
@@ -119,33 +120,18 @@ func IsClusterScoped(kind string) bool { return clusterScoped[kind] }
 func New(content map[string]any, src Source) (*Object, error) {
 	apiVersion, _ := content["apiVersion"].(string)
 	kind, _ := content["kind"].(string)
-	if kind == "" {
-		return nil, errors.New("object has no kind")
-	}
-	if apiVersion == "" {
-		return nil, fmt.Errorf("%s has no apiVersion", kind)
-	}
-	gv, err := schema.ParseGroupVersion(apiVersion)
+	o, gv, err := newObject(apiVersion, kind, src)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", kind, err)
+		return nil, err
 	}
 	meta, _ := content["metadata"].(map[string]any)
-	o := &Object{APIVersion: apiVersion, Kind: kind, Source: src, group: gv.Group}
 	if err := o.readMeta(meta); err != nil {
 		return nil, err
 	}
-	if o.Name == "" {
-		if gn, _ := meta["generateName"].(string); gn != "" {
-			o.Name = gn + "*"
-		} else {
-			return nil, fmt.Errorf("%s has no metadata.name", kind)
-		}
+	generateName, _ := meta["generateName"].(string)
+	if err := o.identify(generateName); err != nil {
+		return nil, err
 	}
-	if clusterScoped[kind] {
-		o.Namespace = ""
-	}
-
-	o.key = KindKeyOf(apiVersion, kind)
 	if t, known := typedKinds[kind]; known && o.key == kind {
 		if o.Typed, err = decodeTyped(content, gv, kind, t.make); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.ID(), err)
@@ -154,6 +140,90 @@ func New(content map[string]any, src Source) (*Object, error) {
 	} else {
 		o.Content = trimContent(content, kind, gv.Group)
 	}
+	o.setPodTemplate()
+	return o, nil
+}
+
+// newObject starts an Object of an apiVersion and kind, refusing what is
+// not one.
+func newObject(apiVersion, kind string, src Source) (*Object, schema.GroupVersion, error) {
+	if kind == "" {
+		return nil, schema.GroupVersion{}, errors.New("object has no kind")
+	}
+	if apiVersion == "" {
+		return nil, schema.GroupVersion{}, fmt.Errorf("%s has no apiVersion", kind)
+	}
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil, gv, fmt.Errorf("%s: %w", kind, err)
+	}
+	o := &Object{APIVersion: apiVersion, Kind: kind, Source: src, group: gv.Group, key: KindKeyOf(apiVersion, kind)}
+	return o, gv, nil
+}
+
+// identify completes the object's identity once its metadata is read.
+func (o *Object) identify(generateName string) error {
+	if o.Name == "" {
+		if generateName == "" {
+			return fmt.Errorf("%s has no metadata.name", o.Kind)
+		}
+		o.Name = generateName + "*"
+	}
+	if clusterScoped[o.Kind] {
+		o.Namespace = ""
+	}
+	return nil
+}
+
+// DecodesJSON reports whether NewFromJSON decodes objects of this
+// apiVersion and kind: the built-in kinds read at their current shape. The
+// others (custom resources, older shapes that need converting, and the
+// kinds whose values are dropped) are made with New.
+func DecodesJSON(apiVersion, kind string) bool {
+	t, known := typedKinds[kind]
+	if !known || kind == "Secret" || kind == "ConfigMap" {
+		return false
+	}
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil || !contains(t.groups, gv.Group) {
+		return false
+	}
+	switch {
+	case kind == "HorizontalPodAutoscaler" && gv.Version != "v2":
+		return false
+	case kind == "Ingress" && gv.Version == "v1beta1":
+		return false
+	}
+	return true
+}
+
+// NewFromJSON makes an Object of a kind DecodesJSON accepts from its JSON
+// encoding, straight into its type, the way the API server's own decoder
+// reads it (case-sensitive field names, as sigs.k8s.io/json does). It gives
+// the same Object as New on the same content; a manifest reader saves the
+// map New needs. An error means only that the JSON did not fit: New on the
+// same content tells what is wrong.
+func NewFromJSON(apiVersion, kind string, data []byte, src Source) (*Object, error) {
+	o, _, err := newObject(apiVersion, kind, src)
+	if err != nil {
+		return nil, err
+	}
+	typed := typedKinds[kind].make()
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(data, typed); err != nil {
+		return nil, err
+	}
+	meta := typed.(metav1.Object)
+	o.Name, o.Namespace, o.UID = meta.GetName(), meta.GetNamespace(), meta.GetUID()
+	o.Labels, o.Annotations = meta.GetLabels(), meta.GetAnnotations()
+	delete(o.Annotations, corev1.LastAppliedConfigAnnotation)
+	for _, ref := range meta.GetOwnerReferences() {
+		o.addOwner(ref)
+	}
+	if err := o.identify(meta.GetGenerateName()); err != nil {
+		return nil, err
+	}
+	o.Typed = typed
+	o.setTypedMeta()
 	o.setPodTemplate()
 	return o, nil
 }
@@ -177,14 +247,18 @@ func (o *Object) readMeta(meta map[string]any) error {
 		for _, r := range refs {
 			var ref metav1.OwnerReference
 			if m, ok := r.(map[string]any); ok && runtime.DefaultUnstructuredConverter.FromUnstructured(m, &ref) == nil {
-				o.OwnerRefs = append(o.OwnerRefs, ref)
-				if ref.Controller != nil && *ref.Controller && workloadKinds[ref.Kind] {
-					o.controlled = true
-				}
+				o.addOwner(ref)
 			}
 		}
 	}
 	return nil
+}
+
+func (o *Object) addOwner(ref metav1.OwnerReference) {
+	o.OwnerRefs = append(o.OwnerRefs, ref)
+	if ref.Controller != nil && *ref.Controller && workloadKinds[ref.Kind] {
+		o.controlled = true
+	}
 }
 
 // setTypedMeta points the object's metadata at the typed object's, so both

@@ -1,0 +1,135 @@
+package manifest
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// errNotPlain stops appendJSON at YAML that JSON cannot say as simply:
+// aliases, merge keys, duplicate keys, non-scalar keys, infinities. The
+// caller then decodes the document through converter.value, which handles
+// (or reports) each of them.
+var errNotPlain = errors.New("not plain JSON")
+
+// appendJSON appends the JSON encoding of a node: the same value
+// converter.value gives, written out, so a built-in kind can be decoded
+// straight into its type (inventory.NewFromJSON) without a map in between.
+func appendJSON(buf []byte, n *yaml.Node) ([]byte, error) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		buf = append(buf, '{')
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" || repeatsKey(n, i) {
+				return buf, errNotPlain
+			}
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendJSONString(buf, k.Value)
+			buf = append(buf, ':')
+			var err error
+			if buf, err = appendJSON(buf, n.Content[i+1]); err != nil {
+				return buf, err
+			}
+		}
+		return append(buf, '}'), nil
+	case yaml.SequenceNode:
+		buf = append(buf, '[')
+		for i, item := range n.Content {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			var err error
+			if buf, err = appendJSON(buf, item); err != nil {
+				return buf, err
+			}
+		}
+		return append(buf, ']'), nil
+	case yaml.ScalarNode:
+		v, err := scalar(n)
+		if err != nil {
+			return buf, errNotPlain
+		}
+		switch v := v.(type) {
+		case nil:
+			return append(buf, "null"...), nil
+		case bool:
+			return strconv.AppendBool(buf, v), nil
+		case int64:
+			return strconv.AppendInt(buf, v, 10), nil
+		case float64:
+			if math.IsInf(v, 0) || math.IsNaN(v) {
+				return buf, errNotPlain
+			}
+			// Always with a point or an exponent, so a float stays a
+			// float: 2.0 is refused by an integer field, as it was before.
+			start := len(buf)
+			buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
+			for _, c := range buf[start:] {
+				if c == '.' || c == 'e' {
+					return buf, nil
+				}
+			}
+			return append(buf, ".0"...), nil
+		case string:
+			return appendJSONString(buf, v), nil
+		}
+	}
+	return buf, errNotPlain
+}
+
+// maxScannedKeys is the most keys a mapping may have for repeatsKey to
+// scan: a larger one is not plain, and converter.value checks it with a set.
+const maxScannedKeys = 64
+
+// repeatsKey reports whether the key at Content[i] of a mapping appeared
+// before it. Mappings in manifests are small, so a scan is cheaper than a
+// set.
+func repeatsKey(n *yaml.Node, i int) bool {
+	if len(n.Content) > 2*maxScannedKeys {
+		return true
+	}
+	key := n.Content[i].Value
+	for j := 0; j < i; j += 2 {
+		if n.Content[j].Value == key {
+			return true
+		}
+	}
+	return false
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(buf []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		// yaml.v3 refuses input that is not UTF-8, so bytes from
+		// utf8.RuneSelf up are valid sequences, copied as they are.
+		if c := s[i]; c >= utf8.RuneSelf || (c >= 0x20 && c != '"' && c != '\\') {
+			continue
+		}
+		c := s[i]
+		buf = append(buf, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			buf = append(buf, '\\', c)
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		default:
+			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
