@@ -31,9 +31,9 @@ func imageChecks() []*check.Check {
 					}
 					switch ref.tag {
 					case "":
-						out = append(out, check.Failf(ct.Path+".image", "container %q uses image %q with no tag, which means latest", ct.Name, ct.Image))
+						out = append(out, check.Failf(ct.Path()+".image", "container %q uses image %q with no tag, which means latest", ct.Name, ct.Image))
 					case "latest":
-						out = append(out, check.Failf(ct.Path+".image", "container %q uses image %q with the tag latest", ct.Name, ct.Image))
+						out = append(out, check.Failf(ct.Path()+".image", "container %q uses image %q with the tag latest", ct.Name, ct.Image))
 					}
 				}
 				return out
@@ -62,7 +62,7 @@ func imageChecks() []*check.Check {
 					if !ok || registryAllowed(ref, c.Params.AllowedRegistries) {
 						continue
 					}
-					out = append(out, check.Failf(ct.Path+".image", "container %q uses image %q from %s, which is not under an allowed registry (%s)", ct.Name, ct.Image, ref.repository(), strings.Join(c.Params.AllowedRegistries, ", ")))
+					out = append(out, check.Failf(ct.Path()+".image", "container %q uses image %q from %s, which is not under an allowed registry (%s)", ct.Name, ct.Image, ref.repository(), strings.Join(c.Params.AllowedRegistries, ", ")))
 				}
 				return out
 			},
@@ -85,7 +85,7 @@ func imageChecks() []*check.Check {
 					if !ok || ref.digest != "" {
 						continue
 					}
-					out = append(out, check.Failf(ct.Path+".image", "container %q uses image %q, which is not pinned by digest", ct.Name, ct.Image))
+					out = append(out, check.Failf(ct.Path()+".image", "container %q uses image %q, which is not pinned by digest", ct.Name, ct.Image))
 				}
 				return out
 			},

@@ -723,7 +723,7 @@ func criticalVulnerabilitiesRun(o *inventory.Object, c *check.Context) []check.F
 		case len(ids) > 0:
 			msg += ", among them " + strings.Join(ids[:min(len(ids), listed)], ", ")
 		}
-		out = append(out, check.Failf(ctr.Path+".image", "%s (VulnerabilityReport %s)", msg, r.Name))
+		out = append(out, check.Failf(ctr.Path()+".image", "%s (VulnerabilityReport %s)", msg, r.Name))
 	}
 	switch {
 	case len(out) > 0:

@@ -276,7 +276,7 @@ metadata:
 						}
 						// The value itself is never printed: the finding
 						// would leak the secret into reports and CI logs.
-						out = append(out, check.Failf(fmt.Sprintf("%s.env[%d].value", ct.Path, i),
+						out = append(out, check.Failf(fmt.Sprintf("%s.env[%d].value", ct.Path(), i),
 							"container %q: env var %s looks like a secret but has a literal value", ct.Name, e.Name))
 					}
 				}
@@ -299,9 +299,9 @@ metadata:
 					sc := ct.SecurityContext
 					switch {
 					case sc == nil || sc.ReadOnlyRootFilesystem == nil:
-						out = append(out, check.Failf(ct.Path+".securityContext.readOnlyRootFilesystem", "container %q does not set readOnlyRootFilesystem: true", ct.Name))
+						out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "container %q does not set readOnlyRootFilesystem: true", ct.Name))
 					case !*sc.ReadOnlyRootFilesystem:
-						out = append(out, check.Failf(ct.Path+".securityContext.readOnlyRootFilesystem", "container %q sets readOnlyRootFilesystem: false", ct.Name))
+						out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "container %q sets readOnlyRootFilesystem: false", ct.Name))
 					}
 				}
 				return out

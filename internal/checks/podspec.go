@@ -1,7 +1,7 @@
 package checks
 
 import (
-	"fmt"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -21,14 +21,22 @@ var (
 	scaleTargetKinds = []string{"Deployment", "ReplicaSet", "ReplicationController", "StatefulSet"}
 )
 
-// container is one container of a workload's pod, with its field path.
+// container is one container of a workload's pod, with where it is.
 type container struct {
 	*corev1.Container
-	Path string
 	// Init marks an init container that runs to completion before the
 	// others start. Sidecars (init containers that restart always) are not
 	// Init: they run alongside the app.
 	Init bool
+	o    *inventory.Object
+	list string // "initContainers" or "containers"
+	i    int
+}
+
+// Path is the container's field path. It is made only for a finding: most
+// containers pass, and checks ask for the containers many times over.
+func (c container) Path() string {
+	return c.o.SpecPath(c.list + "[" + strconv.Itoa(c.i) + "]")
 }
 
 // containers returns the containers of a workload's pod: init containers
@@ -38,14 +46,14 @@ func containers(o *inventory.Object) []container {
 	if tmpl == nil {
 		return nil
 	}
-	var out []container
+	out := make([]container, 0, len(tmpl.Spec.InitContainers)+len(tmpl.Spec.Containers))
 	for i := range tmpl.Spec.InitContainers {
 		c := &tmpl.Spec.InitContainers[i]
 		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
-		out = append(out, container{c, o.SpecPath(fmt.Sprintf("initContainers[%d]", i)), !sidecar})
+		out = append(out, container{Container: c, Init: !sidecar, o: o, list: "initContainers", i: i})
 	}
 	for i := range tmpl.Spec.Containers {
-		out = append(out, container{&tmpl.Spec.Containers[i], o.SpecPath(fmt.Sprintf("containers[%d]", i)), false})
+		out = append(out, container{Container: &tmpl.Spec.Containers[i], o: o, list: "containers", i: i})
 	}
 	return out
 }
@@ -53,8 +61,9 @@ func containers(o *inventory.Object) []container {
 // runningContainers returns the containers that run for the pod's lifetime:
 // app containers and sidecars, not init containers.
 func runningContainers(o *inventory.Object) []container {
-	var out []container
-	for _, c := range containers(o) {
+	all := containers(o)
+	out := all[:0]
+	for _, c := range all {
 		if !c.Init {
 			out = append(out, c)
 		}

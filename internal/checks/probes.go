@@ -30,7 +30,7 @@ func probeChecks() []*check.Check {
 				var out []check.Finding
 				for _, ct := range runningContainers(o) {
 					if ct.ReadinessProbe == nil && serving(o, ct, c.Inventory) {
-						out = append(out, check.Failf(ct.Path+".readinessProbe", "container %q serves traffic but has no readiness probe", ct.Name))
+						out = append(out, check.Failf(ct.Path()+".readinessProbe", "container %q serves traffic but has no readiness probe", ct.Name))
 					}
 				}
 				return out
@@ -50,7 +50,7 @@ func probeChecks() []*check.Check {
 				var out []check.Finding
 				for _, ct := range runningContainers(o) {
 					if ct.LivenessProbe == nil {
-						out = append(out, check.Failf(ct.Path+".livenessProbe", "container %q has no liveness probe", ct.Name))
+						out = append(out, check.Failf(ct.Path()+".livenessProbe", "container %q has no liveness probe", ct.Name))
 					}
 				}
 				return out
@@ -70,7 +70,7 @@ func probeChecks() []*check.Check {
 				var out []check.Finding
 				for _, ct := range runningContainers(o) {
 					if ct.LivenessProbe != nil && ct.ReadinessProbe != nil && equality.Semantic.DeepEqual(ct.LivenessProbe.ProbeHandler, ct.ReadinessProbe.ProbeHandler) {
-						out = append(out, check.Failf(ct.Path+".livenessProbe", "container %q: liveness probe checks the same thing as its readiness probe (%s)", ct.Name, describeHandler(ct.LivenessProbe.ProbeHandler)))
+						out = append(out, check.Failf(ct.Path()+".livenessProbe", "container %q: liveness probe checks the same thing as its readiness probe (%s)", ct.Name, describeHandler(ct.LivenessProbe.ProbeHandler)))
 					}
 				}
 				return out
@@ -91,7 +91,7 @@ func probeChecks() []*check.Check {
 				for _, ct := range runningContainers(o) {
 					lp := ct.LivenessProbe
 					if lp != nil && ct.StartupProbe == nil && lp.InitialDelaySeconds >= c.Params.SlowStartSeconds {
-						out = append(out, check.Failf(ct.Path+".livenessProbe.initialDelaySeconds", "container %q waits %ds before its first liveness probe but has no startup probe", ct.Name, lp.InitialDelaySeconds))
+						out = append(out, check.Failf(ct.Path()+".livenessProbe.initialDelaySeconds", "container %q waits %ds before its first liveness probe but has no startup probe", ct.Name, lp.InitialDelaySeconds))
 					}
 				}
 				return out
@@ -118,7 +118,7 @@ func probeChecks() []*check.Check {
 						if port == nil || port.Type != intstr.String || hasPortName(ct.Container, port.StrVal) {
 							continue
 						}
-						out = append(out, check.Failf(ct.Path+"."+p.field+"."+path, "container %q: %s uses port %q, which the container does not declare", ct.Name, p.field, port.StrVal))
+						out = append(out, check.Failf(ct.Path()+"."+p.field+"."+path, "container %q: %s uses port %q, which the container does not declare", ct.Name, p.field, port.StrVal))
 					}
 				}
 				return out

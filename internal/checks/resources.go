@@ -129,7 +129,7 @@ func missingResource(o *inventory.Object, inv *inventory.Inventory, name corev1.
 		if _, ok := ct.Resources.Limits[name]; ok || (!limit && requested(ct.Container, name)) {
 			continue
 		}
-		out = append(out, check.Failf(fmt.Sprintf("%s.resources.%s.%s", ct.Path, field, name),
+		out = append(out, check.Failf(fmt.Sprintf("%s.resources.%s.%s", ct.Path(), field, name),
 			"container %q sets no %s, and no LimitRange %s gives one by default", ct.Name, what, inNamespace(o.Namespace)))
 	}
 	return out

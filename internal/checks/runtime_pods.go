@@ -454,7 +454,7 @@ func isInitContainer(p *corev1.Pod, name string) bool {
 func containerPath(o *inventory.Object, name string) string {
 	for _, c := range containers(o) {
 		if c.Name == name {
-			return c.Path
+			return c.Path()
 		}
 	}
 	return o.SpecPath("containers")

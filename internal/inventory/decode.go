@@ -524,8 +524,13 @@ func (o *Object) Replicas() (int32, bool) {
 // SpecPath("containers[0]") is "spec.template.spec.containers[0]" for a
 // Deployment and "spec.containers[0]" for a Pod.
 func (o *Object) SpecPath(below string) string {
-	p := "spec"
-	if o.podPath != "" {
+	var p string
+	switch o.podPath { // the common ones without a new string each time
+	case "":
+		p = "spec"
+	case "spec.template":
+		p = "spec.template.spec"
+	default:
 		p = o.podPath + ".spec"
 	}
 	if below == "" {
