@@ -1,7 +1,9 @@
 package inventory
 
 import (
-	"sort"
+	"runtime"
+	"slices"
+	"strings"
 	"sync"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -12,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/plimsoll/plimsoll/internal/parallel"
 )
 
 // Mode says what an inventory was built from.
@@ -74,7 +78,7 @@ func Build(mode Mode, objects []*Object) *Inventory {
 	if mode == FromCluster && !hasKey(objects, ClusterKey) {
 		objects = append(objects, ClusterObject(ClusterInfo{}))
 	}
-	sort.SliceStable(objects, func(i, j int) bool { return Less(objects[i], objects[j]) })
+	slices.SortStableFunc(objects, Compare)
 	inv.objects = objects
 
 	for _, o := range objects {
@@ -120,21 +124,22 @@ func (inv *Inventory) Memo(key string, build func() any) any {
 	return v
 }
 
-// Less orders objects by namespace, kind, name, then where they came from.
-func Less(a, b *Object) bool {
-	if a.Namespace != b.Namespace {
-		return a.Namespace < b.Namespace
+// Compare orders objects by namespace, kind, name, then where they came
+// from.
+func Compare(a, b *Object) int {
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
 	}
-	if a.key != b.key {
-		return a.key < b.key
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c
 	}
-	if a.Name != b.Name {
-		return a.Name < b.Name
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
 	}
-	if a.Source.File != b.Source.File {
-		return a.Source.File < b.Source.File
+	if c := strings.Compare(a.Source.File, b.Source.File); c != 0 {
+		return c
 	}
-	return a.Source.Line < b.Source.Line
+	return a.Source.Line - b.Source.Line
 }
 
 func hasKey(objects []*Object, key string) bool {
@@ -415,35 +420,53 @@ func (inv *Inventory) resolveControllers() {
 }
 
 func (inv *Inventory) resolveSelectors() {
-	for _, o := range inv.objects {
-		var sel labels.Selector
-		switch t := o.Typed.(type) {
-		case *policyv1.PodDisruptionBudget:
-			sel = labelSelector(t.Spec.Selector)
-		case *corev1.Service:
-			if len(t.Spec.Selector) > 0 {
-				sel = labels.SelectorFromSet(t.Spec.Selector)
-			}
-		case *networkingv1.NetworkPolicy:
-			sel = labelSelector(&t.Spec.PodSelector)
-		case *autoscalingv2.HorizontalPodAutoscaler:
-			inv.resolveScaleTarget(o, t)
-			continue
-		default:
-			continue
-		}
-		if sel == nil {
-			continue
-		}
-		for _, w := range inv.workloads[o.Namespace] {
-			tmpl, _ := w.PodTemplate()
-			if !sel.Matches(labels.Set(tmpl.Labels)) {
+	// Matching selectors to the workloads of their namespace is most of
+	// Build's work: it runs on every core, a chunk of objects at a time,
+	// and the matches are recorded in the objects' order.
+	type match struct{ owner, workload *Object }
+	const chunk = 512
+	objects := inv.objects
+	parallel.Ordered((len(objects)+chunk-1)/chunk, runtime.GOMAXPROCS(0), func(c int) []match {
+		var out []match
+		for _, o := range objects[c*chunk : min((c+1)*chunk, len(objects))] {
+			sel := selectorOf(o)
+			if sel == nil {
 				continue
 			}
-			inv.selected[o] = append(inv.selected[o], w)
-			inv.addSelecting(o, w)
+			for _, w := range inv.workloads[o.Namespace] {
+				if tmpl, _ := w.PodTemplate(); sel.Matches(labels.Set(tmpl.Labels)) {
+					out = append(out, match{o, w})
+				}
+			}
+		}
+		return out
+	}, func(ms []match) {
+		for _, m := range ms {
+			inv.selected[m.owner] = append(inv.selected[m.owner], m.workload)
+			inv.addSelecting(m.owner, m.workload)
+		}
+	})
+	for _, o := range inv.byKey["HorizontalPodAutoscaler"] {
+		if t, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler); ok {
+			inv.resolveScaleTarget(o, t)
 		}
 	}
+}
+
+// selectorOf is the pod selector of a PodDisruptionBudget, Service or
+// NetworkPolicy, or nil.
+func selectorOf(o *Object) labels.Selector {
+	switch t := o.Typed.(type) {
+	case *policyv1.PodDisruptionBudget:
+		return labelSelector(t.Spec.Selector)
+	case *corev1.Service:
+		if len(t.Spec.Selector) > 0 {
+			return labels.SelectorFromSet(t.Spec.Selector)
+		}
+	case *networkingv1.NetworkPolicy:
+		return labelSelector(&t.Spec.PodSelector)
+	}
+	return nil
 }
 
 // labelSelector converts a LabelSelector; a nil or invalid one selects

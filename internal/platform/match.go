@@ -2,7 +2,7 @@ package platform
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -80,7 +80,7 @@ func index(inv *inventory.Inventory) *matches {
 				}
 			}
 		}
-		sort.SliceStable(all, func(i, j int) bool { return inventory.Less(all[i].Workload, all[j].Workload) })
+		slices.SortStableFunc(all, func(a, b Match) int { return inventory.Compare(a.Workload, b.Workload) })
 		idx := &matches{byComponent: map[Component][]Match{}, byNamespace: map[string][]Match{}}
 		for _, m := range all {
 			idx.byComponent[m.Impl.Component] = append(idx.byComponent[m.Impl.Component], m)
