@@ -277,17 +277,21 @@ func Parse(name string, data []byte, src inventory.Source) Result {
 		res.Errors = append(res.Errors, &Error{File: name, Line: line, Err: errors.New("binary data (a NUL byte), not YAML or JSON")})
 		return res
 	}
-	for _, doc := range splitDocuments(data) {
-		objs, err := parseDocument(doc, src)
+	add := func(objs []*inventory.Object, err *Error) {
 		if err != nil {
 			err.File = name
 			res.Errors = append(res.Errors, err)
 		}
 		res.Objects = append(res.Objects, objs...)
 	}
+	docs := splitDocuments(data)
+	for _, doc := range docs[parseStream(docs, src, add):] {
+		add(parseDocument(doc, src))
+	}
 	return res
 }
 
+// parseDocument parses one document on its own.
 func parseDocument(doc document, src inventory.Source) ([]*inventory.Object, *Error) {
 	var root yaml.Node
 	text := skim(doc.text)
@@ -295,23 +299,29 @@ func parseDocument(doc document, src inventory.Source) ([]*inventory.Object, *Er
 		line, msg := parseError(err, doc.line)
 		return nil, &Error{Line: line, Err: errors.New(msg)}
 	}
+	return convertDocument(&root, doc.line, src)
+}
+
+// convertDocument makes the objects of a parsed document. base is the line
+// of the file that the parser's line 1 stands for.
+func convertDocument(root *yaml.Node, base int, src inventory.Source) ([]*inventory.Object, *Error) {
 	if root.Kind == 0 || (root.Kind == yaml.DocumentNode && (len(root.Content) == 0 || isNull(root.Content[0]))) {
 		return nil, nil // empty document: comments or a bare marker
 	}
 	body := root.Content[0]
-	at := func(n *yaml.Node) int { return doc.line + n.Line - 1 }
+	at := func(n *yaml.Node) int { return base + n.Line - 1 }
 	if body.Kind != yaml.MappingNode {
 		return nil, &Error{Line: at(body), Err: errors.New("document is not a mapping, so not a Kubernetes object")}
 	}
 	if o := decodeTypedJSON(body, at(body), src); o != nil {
 		return []*inventory.Object{o}, nil
 	}
-	c := converter{offset: doc.line - 1}
+	c := converter{offset: base - 1}
 	v, err := c.value(body, false)
 	if err != nil {
 		var le *lineError
 		if errors.As(err, &le) {
-			return nil, &Error{Line: doc.line + le.line - 1, Err: errors.New(le.msg)}
+			return nil, &Error{Line: base + le.line - 1, Err: errors.New(le.msg)}
 		}
 		return nil, &Error{Line: at(body), Err: err}
 	}

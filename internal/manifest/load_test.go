@@ -701,15 +701,26 @@ func TestSkim(t *testing.T) {
 // second overwrote the buffer: nothing decoded may keep the file's bytes.
 func TestLoadReusesNoBytes(t *testing.T) {
 	dir := t.TempDir()
-	first := "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: first\n  namespace: one\n  labels: {team: alpha}\n"
-	second := strings.ReplaceAll(first, "first", "zzzzz") + strings.Repeat("# padding\n", 10)
+	// Two documents a file: one read through JSON, one through a map, both
+	// with one parser for the file (each has a buffer reused from file to
+	// file).
+	first := "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: first\n  namespace: one\n  labels: {team: alpha}\n" +
+		"---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: first\n  namespace: one\nspec: {size: small}\n"
+	second := strings.ReplaceAll(strings.ReplaceAll(first, "first", "zzzzz"), "small", "large") + strings.Repeat("# padding\n", 10)
 	writeFiles(t, dir, map[string]string{"a.yaml": first, "b.yaml": second})
 	res := Load(context.Background(), []string{filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")}, Options{Workers: 1})
-	if len(res.Errors) > 0 || len(res.Objects) != 2 {
-		t.Fatalf("got %d objects and errors %v, want 2 and none", len(res.Objects), res.Errors)
+	if len(res.Errors) > 0 || len(res.Objects) != 4 {
+		t.Fatalf("got %d objects and errors %v, want 4 and none", len(res.Objects), res.Errors)
 	}
-	o := res.Objects[0]
-	if o.Name != "first" || o.Namespace != "one" || o.Labels["team"] != "alpha" {
-		t.Errorf("the first file's object changed after the second was read: %s %s/%s %v", o.Kind, o.Namespace, o.Name, o.Labels)
+	for _, o := range res.Objects[:2] {
+		if o.Name != "first" || o.Namespace != "one" {
+			t.Errorf("the first file's object changed after the second was read: %s %s/%s", o.Kind, o.Namespace, o.Name)
+		}
+	}
+	if sa := res.Objects[0]; sa.Labels["team"] != "alpha" {
+		t.Errorf("the first file's ServiceAccount has labels %v after the second was read, want team: alpha", sa.Labels)
+	}
+	if w := res.Objects[1]; w.Content["spec"].(map[string]any)["size"] != "small" {
+		t.Errorf("the first file's Widget has spec %v after the second was read, want size: small", w.Content["spec"])
 	}
 }
