@@ -21,11 +21,11 @@ var streamBuffers = sync.Pool{New: func() any { return new([]byte) }}
 // cannot parse, the parser's state is lost, and that document and the rest
 // are left to parseDocument, which parses each alone.
 //
-// Parsing documents together must give what parsing them alone gives, so
-// files whose documents could see each other are left whole to
-// parseDocument: directives (%YAML, %TAG) and anchors, which yaml.v3 keeps
-// from one document to the next. TestStreamMatchesDocuments and
-// FuzzStream hold the two paths equal.
+// Parsing documents together must give what parsing them alone gives. So
+// files with directives (%YAML, %TAG) are left whole to parseDocument, and
+// so is every document from one that refers to an anchor of an earlier
+// document (yaml.v3 keeps anchors from one document to the next).
+// TestStreamMatchesDocuments and FuzzStream hold the two paths equal.
 func parseStream(docs []document, src inventory.Source, add func([]*inventory.Object, *Error)) int {
 	if len(docs) < 2 {
 		return 0
@@ -37,7 +37,7 @@ func parseStream(docs []document, src inventory.Source, add func([]*inventory.Ob
 	// one, so that even one of comments alone is a document to the
 	// parser. It is converted with the line of the file its first line is
 	// on.
-	type part struct{ doc, base int }
+	type part struct{ doc, base, start int }
 	parts := make([]part, 0, len(docs))
 	line := 1 // the line of buf that the next byte starts
 	for i, doc := range docs {
@@ -49,11 +49,12 @@ func parseStream(docs []document, src inventory.Source, add func([]*inventory.Ob
 			*bp = buf
 			return 0
 		}
+		start := line
 		if !isMarker(text, "---") {
 			buf = append(buf, "---\n"...)
 			line++
 		}
-		parts = append(parts, part{i, doc.line - line + 1})
+		parts = append(parts, part{i, doc.line - line + 1, start})
 		buf = append(buf, text...)
 		line += bytes.Count(text, []byte("\n"))
 		if text[len(text)-1] != '\n' {
@@ -62,9 +63,6 @@ func parseStream(docs []document, src inventory.Source, add func([]*inventory.Ob
 		}
 	}
 	*bp = buf
-	if mayHaveAnchors(buf) {
-		return 0
-	}
 	// The results are handed on only once the parser has read as many
 	// documents as were written, no more: a document cut differently from
 	// splitDocuments would shift every one after it.
@@ -85,6 +83,9 @@ func parseStream(docs []document, src inventory.Source, add func([]*inventory.Ob
 		if dec.Decode(&root) != nil {
 			return done(p.doc)
 		}
+		if bytes.IndexByte(docs[p.doc].text, '*') >= 0 && aliasesBack(&root, p.start) {
+			return done(p.doc)
+		}
 		objs, err := convertDocument(&root, p.base, src)
 		results = append(results, result{objs, err})
 	}
@@ -101,27 +102,15 @@ func hasDirective(text []byte) bool {
 	return len(text) > 0 && text[0] == '%' || bytes.Contains(text, []byte("\n%"))
 }
 
-// mayHaveAnchors reports whether text may hold an anchor (&a) or an alias
-// (*a): an & or * that starts a token and is followed by a name. It may
-// say yes for one inside a scalar ("a *b"), which only costs the faster
-// path.
-func mayHaveAnchors(text []byte) bool {
-	for i := 0; i < len(text); i++ {
-		if c := text[i]; c != '&' && c != '*' {
-			continue
-		}
-		if i > 0 {
-			switch text[i-1] {
-			case ' ', '\t', '\n', '[', '{', ',':
-			default:
-				continue
-			}
-		}
-		if i+1 < len(text) {
-			switch text[i+1] {
-			case ' ', '\t', '\n', '\r', '"', '\'', ',', ']', '}':
-				continue
-			}
+// aliasesBack reports whether a node refers to an anchor on a line before
+// start: one of an earlier document, which yaml.v3 keeps from one document
+// to the next but a document parsed alone does not see.
+func aliasesBack(n *yaml.Node, start int) bool {
+	if n.Kind == yaml.AliasNode {
+		return n.Alias == nil || n.Alias.Line < start
+	}
+	for _, c := range n.Content {
+		if aliasesBack(c, start) {
 			return true
 		}
 	}
