@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -19,71 +20,61 @@ const (
 	seedRBAC = "004 Complete Checklist: RBAC: No unnecessary cluster-admin bindings; service accounts have minimal permissions"
 )
 
-// pssEvaluators are the Pod Security Admission library's own evaluators, so
-// plimsoll judges pods exactly as the API server's admission plugin would.
-// They are built once, on first use, and are read-only afterwards:
-//   - all: every control, for the baseline level;
-//   - restricted: the restricted level's own controls only, since the
-//     baseline ones are pss-baseline's findings;
+// pssControls are the Pod Security Admission library's own checks
+// (psa.DefaultChecks), so plimsoll judges pods exactly as the API server's
+// admission plugin would. Each is taken at its latest version, in the
+// order of their IDs, as the library's evaluator runs them at the latest
+// policy version; they are called directly because the evaluator's result
+// slices were two fifths of the garbage an audit made.
+// TestPSSControlsMatchEvaluator holds them to the evaluator. They are
+// built once, on first use, and are read-only afterwards:
+//   - baseline: the baseline level's controls;
+//   - restricted: the restricted level's own controls, since the baseline
+//     ones are pss-baseline's findings;
 //   - overridden: the baseline controls a restricted control replaces, whose
 //     failures the restricted control would only repeat.
-//
-// Evaluating these subsets rather than the whole restricted level again
-// halves the library's work per workload.
-var pssEvaluators = sync.OnceValues(func() (pssSet, error) {
-	var set pssSet
-	var restricted, overridden []psa.Check
+var pssControls = sync.OnceValue(func() pssSet {
+	checks := slices.SortedFunc(slices.Values(psa.DefaultChecks()), func(a, b psa.Check) int {
+		return strings.Compare(string(a.ID), string(b.ID))
+	})
 	replaced := map[psa.CheckID]bool{}
-	for _, c := range psa.DefaultChecks() {
+	for _, c := range checks {
 		if c.Level == psaapi.LevelRestricted {
-			restricted = append(restricted, c)
-			for _, v := range c.Versions {
-				for _, id := range v.OverrideCheckIDs {
-					replaced[id] = true
-				}
+			for _, id := range latest(c).OverrideCheckIDs {
+				replaced[id] = true
 			}
 		}
 	}
-	for _, c := range psa.DefaultChecks() {
-		if replaced[c.ID] {
-			overridden = append(overridden, c)
+	var set pssSet
+	for _, c := range checks {
+		fn := latest(c).CheckPod
+		switch {
+		case c.Level == psaapi.LevelRestricted:
+			set.restricted = append(set.restricted, fn)
+		case replaced[c.ID]:
+			set.overridden = append(set.overridden, fn)
+			fallthrough
+		default:
+			set.baseline = append(set.baseline, fn)
 		}
 	}
-	var err error
-	if set.all, err = psa.NewEvaluator(psa.DefaultChecks(), nil); err != nil {
-		return set, err
-	}
-	if set.restricted, err = psa.NewEvaluator(restricted, nil); err != nil {
-		return set, err
-	}
-	set.overridden, err = psa.NewEvaluator(overridden, nil)
-	return set, err
+	return set
 })
 
-type pssSet struct{ all, restricted, overridden psa.Evaluator }
+type pssSet struct{ baseline, restricted, overridden []psa.CheckPodFn }
 
-// pss returns pssEvaluators. The library's default checks are fixed at
-// build time, so an error is a programming error, reported by the engine
-// as a check error rather than a silent pass.
-func pss() pssSet {
-	set, err := pssEvaluators()
-	if err != nil {
-		panic(err)
-	}
-	return set
-}
+func latest(c psa.Check) psa.VersionedCheck { return c.Versions[len(c.Versions)-1] }
 
-// pssViolations evaluates a workload's pod template with one of
-// pssEvaluators, at one level of the latest Pod Security Standards, and
-// returns the controls it violates.
-func pssViolations(o *inventory.Object, level psaapi.Level, ev psa.Evaluator) []psa.CheckResult {
+// pssViolations runs controls on a workload's pod template and returns
+// those it violates.
+func pssViolations(o *inventory.Object, controls []psa.CheckPodFn) []psa.CheckResult {
 	tmpl, _ := o.PodTemplate()
 	if tmpl == nil {
 		return nil
 	}
 	var out []psa.CheckResult
-	for _, r := range ev.EvaluatePod(psaapi.LevelVersion{Level: level, Version: psaapi.LatestVersion()}, &tmpl.ObjectMeta, &tmpl.Spec) {
-		if !r.Allowed {
+	for _, control := range controls {
+		if r := control(&tmpl.ObjectMeta, &tmpl.Spec); !r.Allowed {
 			out = append(out, r)
 		}
 	}
@@ -123,7 +114,7 @@ func podSecurityChecks() []*check.Check {
 			Example:     exampleSecureWorkload,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
-				for _, r := range pssViolations(o, psaapi.LevelBaseline, pss().all) {
+				for _, r := range pssViolations(o, pssControls().baseline) {
 					out = append(out, pssFinding(o, psaapi.LevelBaseline, r))
 				}
 				return out
@@ -141,11 +132,11 @@ func podSecurityChecks() []*check.Check {
 			Example:     exampleSecureWorkload,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				baseline := map[string]bool{}
-				for _, r := range pssViolations(o, psaapi.LevelBaseline, pss().overridden) {
+				for _, r := range pssViolations(o, pssControls().overridden) {
 					baseline[r.ForbiddenReason] = true
 				}
 				var out []check.Finding
-				for _, r := range pssViolations(o, psaapi.LevelRestricted, pss().restricted) {
+				for _, r := range pssViolations(o, pssControls().restricted) {
 					if baseline[r.ForbiddenReason] || baseline[restrictedOverrides[r.ForbiddenReason]] {
 						continue
 					}

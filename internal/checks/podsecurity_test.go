@@ -1,10 +1,16 @@
 package checks
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	psaapi "k8s.io/pod-security-admission/api"
+	psa "k8s.io/pod-security-admission/policy"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
@@ -48,5 +54,67 @@ func TestSecretValuesNotReported(t *testing.T) {
 		if flagged == 0 {
 			t.Errorf("%s: no variable flagged", f)
 		}
+	}
+}
+
+// TestPSSControlsMatchEvaluator holds pssControls to the Pod Security
+// library's own evaluator at the latest policy version, on every workload of
+// the corpus and the fixtures: baseline gives what the evaluator gives at
+// baseline, in its order, and the restricted level is the baseline controls
+// no restricted control replaces plus the restricted ones.
+func TestPSSControlsMatchEvaluator(t *testing.T) {
+	ev, err := psa.NewEvaluator(psa.DefaultChecks(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects := corpusObjects(t)
+	fixtures := manifest.Load(context.Background(), []string{"testdata"}, manifest.Options{})
+	objects = append(objects, fixtures.Objects...)
+	failing := func(rs []psa.CheckResult) []psa.CheckResult {
+		var out []psa.CheckResult
+		for _, r := range rs {
+			if !r.Allowed {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	byText := func(a, b psa.CheckResult) int {
+		return strings.Compare(a.ForbiddenReason+a.ForbiddenDetail, b.ForbiddenReason+b.ForbiddenDetail)
+	}
+	set := pssControls()
+	overridden := map[string]bool{}
+	var evaluated int
+	for _, o := range objects {
+		tmpl, _ := o.PodTemplate()
+		if tmpl == nil {
+			continue
+		}
+		evaluated++
+		at := func(level psaapi.Level) []psa.CheckResult {
+			return failing(ev.EvaluatePod(psaapi.LevelVersion{Level: level, Version: psaapi.LatestVersion()}, &tmpl.ObjectMeta, &tmpl.Spec))
+		}
+		if diff := cmp.Diff(at(psaapi.LevelBaseline), pssViolations(o, set.baseline)); diff != "" {
+			t.Errorf("%s: baseline (-evaluator +pssControls):\n%s", o.ID(), diff)
+		}
+		for _, r := range pssViolations(o, set.overridden) {
+			overridden[r.ForbiddenReason] = true
+		}
+		var restricted []psa.CheckResult
+		for _, r := range pssViolations(o, set.baseline) {
+			if !slices.ContainsFunc(pssViolations(o, set.overridden), func(x psa.CheckResult) bool { return x == r }) {
+				restricted = append(restricted, r)
+			}
+		}
+		restricted = append(restricted, pssViolations(o, set.restricted)...)
+		want := at(psaapi.LevelRestricted)
+		slices.SortFunc(want, byText)
+		slices.SortFunc(restricted, byText)
+		if diff := cmp.Diff(want, restricted); diff != "" {
+			t.Errorf("%s: restricted (-evaluator +pssControls):\n%s", o.ID(), diff)
+		}
+	}
+	if evaluated < 100 || len(overridden) == 0 {
+		t.Errorf("evaluated %d workloads, %d with an overridden control failing; want at least 100, and some", evaluated, len(overridden))
 	}
 }
