@@ -4,9 +4,10 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/plimsoll/plimsoll/internal/jsonstr"
 )
 
 // errNotPlain stops appendJSON at YAML that JSON cannot say as simply:
@@ -30,7 +31,7 @@ func appendJSON(buf []byte, n *yaml.Node) ([]byte, error) {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendJSONString(buf, k.Value)
+			buf = jsonstr.Append(buf, k.Value)
 			buf = append(buf, ':')
 			var err error
 			if buf, err = appendJSON(buf, n.Content[i+1]); err != nil {
@@ -77,7 +78,7 @@ func appendJSON(buf []byte, n *yaml.Node) ([]byte, error) {
 			}
 			return append(buf, ".0"...), nil
 		case string:
-			return appendJSONString(buf, v), nil
+			return jsonstr.Append(buf, v), nil
 		}
 	}
 	return buf, errNotPlain
@@ -101,35 +102,4 @@ func repeatsKey(n *yaml.Node, i int) bool {
 		}
 	}
 	return false
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(buf []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		// yaml.v3 refuses input that is not UTF-8, so bytes from
-		// utf8.RuneSelf up are valid sequences, copied as they are.
-		if c := s[i]; c >= utf8.RuneSelf || (c >= 0x20 && c != '"' && c != '\\') {
-			continue
-		}
-		c := s[i]
-		buf = append(buf, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			buf = append(buf, '\\', c)
-		case '\n':
-			buf = append(buf, '\\', 'n')
-		case '\t':
-			buf = append(buf, '\\', 't')
-		case '\r':
-			buf = append(buf, '\\', 'r')
-		default:
-			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }

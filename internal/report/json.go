@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/plimsoll/plimsoll/internal/jsonstr"
 	"github.com/plimsoll/plimsoll/internal/parallel"
 )
 
@@ -65,7 +67,12 @@ func writeStreamingJSON(w io.Writer, v any, key string, n int, item func(k int) 
 				buf.WriteByte(',')
 			}
 			buf.WriteString("\n" + indent + "  ")
-			if err := enc.Encode(item(k)); err != nil {
+			v := item(k)
+			if a, ok := v.(jsonAppender); ok {
+				buf.Write(a.appendJSON(buf.AvailableBuffer()))
+				continue
+			}
+			if err := enc.Encode(v); err != nil {
 				return err
 			}
 			buf.Truncate(buf.Len() - 1) // Encode's newline
@@ -81,6 +88,76 @@ func writeStreamingJSON(w io.Writer, v any, key string, n int, item func(k int) 
 	bw.WriteByte(']')
 	bw.Write(b[i+len(field):])
 	return bw.Flush()
+}
+
+// jsonAppender is an item that writes its own JSON, the same as
+// encoding/json's with HTML escaping off (TestResultAppendJSON).
+type jsonAppender interface {
+	appendJSON(b []byte) []byte
+}
+
+// appendJSON appends the result's JSON. A large report has hundreds of
+// thousands of results, and encoding them by reflection was most of the
+// time of writing it.
+func (r *Result) appendJSON(b []byte) []byte {
+	b = append(b, `{"check":`...)
+	b = jsonstr.Append(b, r.Check)
+	b = append(b, `,"layer":`...)
+	b = jsonstr.Append(b, r.Layer)
+	b = append(b, `,"severity":`...)
+	b = jsonstr.Append(b, r.Severity)
+	b = append(b, `,"status":`...)
+	b = jsonstr.Append(b, r.Status)
+	b = append(b, `,"object":`...)
+	if o := r.Object; o == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, `{"apiVersion":`...)
+		b = jsonstr.Append(b, o.APIVersion)
+		b = append(b, `,"kind":`...)
+		b = jsonstr.Append(b, o.Kind)
+		if o.Namespace != "" {
+			b = append(b, `,"namespace":`...)
+			b = jsonstr.Append(b, o.Namespace)
+		}
+		b = append(b, `,"name":`...)
+		b = jsonstr.Append(b, o.Name)
+		b = append(b, '}')
+	}
+	b = append(b, `,"source":`...)
+	if s := r.Source; s == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '{')
+		sep := ""
+		if s.File != "" {
+			b = append(b, `"file":`...)
+			b = jsonstr.Append(b, s.File)
+			sep = ","
+		}
+		if s.Line != 0 {
+			b = append(b, sep+`"line":`...)
+			b = strconv.AppendInt(b, int64(s.Line), 10)
+			sep = ","
+		}
+		if s.Origin != "" {
+			b = append(b, sep+`"origin":`...)
+			b = jsonstr.Append(b, s.Origin)
+		}
+		b = append(b, '}')
+	}
+	if r.Message != "" {
+		b = append(b, `,"message":`...)
+		b = jsonstr.Append(b, r.Message)
+	}
+	if r.Path != "" {
+		b = append(b, `,"path":`...)
+		b = jsonstr.Append(b, r.Path)
+	}
+	if r.Exempted {
+		b = append(b, `,"exempted":true`...)
+	}
+	return append(b, '}')
 }
 
 // encodeChunks encodes items [0, n) a chunk at a time on every core and
