@@ -170,6 +170,9 @@ func loadFiles(ctx context.Context, files []string, opts Options) Result {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	results := make([]Result, len(files))
+	// Workers take files a batch at a time and parse each batch with one
+	// parser (see stream).
+	const batch = 16
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -180,15 +183,26 @@ func loadFiles(ctx context.Context, files []string, opts Options) Result {
 			// decoded keeps the bytes (yaml.v3 copies each value), and a
 			// buffer per file was a fifth of all a large audit allocated.
 			var buf []byte
-			for i := range next {
-				results[i] = loadFile(files[i], opts, &buf)
+			var s stream
+			for lo := range next {
+				s.reset()
+				for i := lo; i < min(lo+batch, len(files)); i++ {
+					results[i].Files = 1
+					data, err := readInput(files[i], opts, &buf)
+					if err != nil {
+						results[i].Errors = []*Error{{File: files[i], Err: err}}
+						continue
+					}
+					parseFile(&s, &results[i], files[i], data, inventory.Source{File: files[i]})
+				}
+				s.parse()
 			}
 		}()
 	}
 feed:
-	for i := range files {
+	for lo := 0; lo < len(files); lo += batch {
 		select {
-		case next <- i:
+		case next <- lo:
 		case <-ctx.Done():
 			break feed
 		}
@@ -205,9 +219,8 @@ feed:
 	return res
 }
 
-// loadFile reads and parses one file, reading it into *buf (grown if need
-// be), whose bytes nothing returned refers to.
-func loadFile(path string, opts Options, buf *[]byte) Result {
+// readInput reads a file, or stdin, into *buf (grown if need be).
+func readInput(path string, opts Options, buf *[]byte) ([]byte, error) {
 	limit := opts.MaxFileSize
 	if limit <= 0 {
 		limit = DefaultMaxFileSize
@@ -227,12 +240,7 @@ func loadFile(path string, opts Options, buf *[]byte) Result {
 	if err == nil && int64(len(data)) > limit {
 		err = fmt.Errorf("larger than the %d-byte limit (--max-file-size)", limit)
 	}
-	if err != nil {
-		return Result{Files: 1, Errors: []*Error{{File: path, Err: err}}}
-	}
-	res := Parse(path, data, inventory.Source{File: path})
-	res.Files = 1
-	return res
+	return data, err
 }
 
 // readFile reads a file into buf, or into a new buffer when it is larger
@@ -272,11 +280,19 @@ func readFile(path string, limit int64, buf []byte) ([]byte, error) {
 // each object's own).
 func Parse(name string, data []byte, src inventory.Source) Result {
 	var res Result
-	if i := bytes.IndexByte(data, 0); i >= 0 {
-		line := bytes.Count(data[:i], []byte("\n")) + 1
-		res.Errors = append(res.Errors, &Error{File: name, Line: line, Err: errors.New("binary data (a NUL byte), not YAML or JSON")})
-		return res
-	}
+	s := streams.Get().(*stream)
+	defer streams.Put(s)
+	s.reset()
+	parseFile(s, &res, name, data, src)
+	s.parse()
+	return res
+}
+
+// parseFile reads the objects of one file into res: it adds the file's
+// documents to s, whose caller parses them with the rest of its batch, or
+// parses them at once when they cannot share a parser. data may be reused
+// once it returns.
+func parseFile(s *stream, res *Result, name string, data []byte, src inventory.Source) {
 	add := func(objs []*inventory.Object, err *Error) {
 		if err != nil {
 			err.File = name
@@ -284,22 +300,37 @@ func Parse(name string, data []byte, src inventory.Source) Result {
 		}
 		res.Objects = append(res.Objects, objs...)
 	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		line := bytes.Count(data[:i], []byte("\n")) + 1
+		add(nil, &Error{Line: line, Err: errors.New("binary data (a NUL byte), not YAML or JSON")})
+		return
+	}
 	docs := splitDocuments(data)
-	for _, doc := range docs[parseStream(docs, src, add):] {
+	if s.addFile(docs, src, add) {
+		return
+	}
+	for _, doc := range docs {
 		add(parseDocument(doc, src))
 	}
-	return res
 }
+
+// streams are reused from one Parse to the next.
+var streams = sync.Pool{New: func() any { return new(stream) }}
 
 // parseDocument parses one document on its own.
 func parseDocument(doc document, src inventory.Source) ([]*inventory.Object, *Error) {
+	return parseSkimmed(skim(doc.text), doc.line, src)
+}
+
+// parseSkimmed parses one skimmed document on its own; line is the line of
+// the file its text starts on.
+func parseSkimmed(text []byte, line int, src inventory.Source) ([]*inventory.Object, *Error) {
 	var root yaml.Node
-	text := skim(doc.text)
 	if err := yaml.Unmarshal(text, &root); err != nil {
-		line, msg := parseError(err, doc.line)
+		line, msg := parseError(err, line)
 		return nil, &Error{Line: line, Err: errors.New(msg)}
 	}
-	return convertDocument(&root, doc.line, src)
+	return convertDocument(&root, line, src)
 }
 
 // convertDocument makes the objects of a parsed document. base is the line

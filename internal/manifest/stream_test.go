@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"reflect"
 	"testing"
@@ -24,18 +25,31 @@ func parseAlone(name string, data []byte, src inventory.Source) Result {
 	return res
 }
 
-// compareStream parses data both ways and describes how they differ.
-func compareStream(data []byte) string {
-	if bytes.IndexByte(data, 0) >= 0 {
-		return "" // refused as binary before any parsing
+// compareStream parses files as one batch (loadFiles) and each document
+// alone, and describes how they differ.
+func compareStream(files ...[]byte) string {
+	var s stream
+	s.reset()
+	got := make([]Result, len(files))
+	want := make([]Result, len(files))
+	for i, data := range files {
+		name := fmt.Sprintf("f%d.yaml", i)
+		src := inventory.Source{File: name}
+		parseFile(&s, &got[i], name, data, src)
+		if bytes.IndexByte(data, 0) >= 0 {
+			want[i] = got[i] // refused as binary before any parsing
+			continue
+		}
+		want[i] = parseAlone(name, data, src)
 	}
-	src := inventory.Source{File: "f.yaml"}
-	got, want := Parse("f.yaml", data, src), parseAlone("f.yaml", data, src)
-	if !reflect.DeepEqual(errorLines(got), errorLines(want)) {
-		return fmt.Sprintf("errors differ:\n got %q\nwant %q", errorLines(got), errorLines(want))
-	}
-	if !reflect.DeepEqual(got.Objects, want.Objects) {
-		return fmt.Sprintf("objects differ:\n got %s\nwant %s", ids(got.Objects), ids(want.Objects))
+	s.parse()
+	for i := range files {
+		if !reflect.DeepEqual(errorLines(got[i]), errorLines(want[i])) {
+			return fmt.Sprintf("file %d: errors differ:\n got %q\nwant %q", i, errorLines(got[i]), errorLines(want[i]))
+		}
+		if !reflect.DeepEqual(got[i].Objects, want[i].Objects) {
+			return fmt.Sprintf("file %d: objects differ:\n got %s\nwant %s", i, ids(got[i].Objects), ids(want[i].Objects))
+		}
 	}
 	return ""
 }
@@ -70,7 +84,9 @@ func TestStreamMatchesDocuments(t *testing.T) {
 		if len(docs) < 2 {
 			return
 		}
-		if parseStream(docs, inventory.Source{}, func([]*inventory.Object, *Error) {}) == len(docs) {
+		var s stream
+		s.reset()
+		if s.addFile(docs, inventory.Source{}, func([]*inventory.Object, *Error) {}) && s.parse() == len(s.parts) {
 			streamed++
 		} else {
 			alone++
@@ -85,25 +101,70 @@ func TestStreamMatchesDocuments(t *testing.T) {
 // FuzzStream checks one parser per file against one per document on any
 // input.
 func FuzzStream(f *testing.F) {
-	for _, seed := range []string{
-		good,
-		cmA + "---\n" + cmB + "...\n---\n# comment\n---\n" + cmC,
-		"# only a comment\n---\n" + cmA + "--- # c\n---\n--- !!map\n" + cmB,
-		cmA + "...\n" + cmB + "---\n" + cmC,
-		cmA + "---\nkind: [\n---\n" + cmB,
-		cmA + "---\n" + cmB + "data: &d {a: 1}\n---\n" + cmC + "data: *d\n",
-		cmA + "---\n%YAML 1.1\n---\n" + cmB,
-		cmA + "---\na: \"open\n---\n" + cmB,
-		"--- {apiVersion: v1, kind: ConfigMap, metadata: {name: d}}\n--- !!map\n",
-		"apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: A\n  type: B\n---\n" + cmA,
-		cmA + "---\n" + cmB + "\n\n  \n",
-		cmA + "---\n\t- a\n---\n" + cmB,
+	for _, seed := range [][2]string{
+		{good, cmA},
+		{cmA + "---\n" + cmB + "...\n---\n# comment\n---\n" + cmC, "# nothing\n"},
+		{"# only a comment\n---\n" + cmA + "--- # c\n---\n--- !!map\n" + cmB, cmC},
+		{cmA + "...\n" + cmB + "---\n" + cmC, cmA + "..."},
+		{cmA + "---\nkind: [\n---\n" + cmB, cmC},
+		{cmA + "---\n" + cmB + "data: &d {a: 1}\n---\n" + cmC + "data: *d\n", cmA + "data: *d\n"},
+		{cmA + "---\n%YAML 1.1\n---\n" + cmB, cmC},
+		{cmA + "---\na: \"open\n---\n" + cmB, cmC},
+		{"--- {apiVersion: v1, kind: ConfigMap, metadata: {name: d}}\n--- !!map\n", "[1"},
+		{"apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: A\n  type: B\n---\n" + cmA, cmB},
+		{cmA + "---\n" + cmB + "\n\n  \n", cmC},
+		{cmA + "---\n\t- a\n---\n" + cmB, cmC},
+		// A block scalar that ends the file without a line break keeps
+		// none: one added between files would change it.
+		{cmA + "---\n" + cmB + "data:\n  k: |\n    x", cmC + "data:\n  k: |\n    y\n"},
 	} {
-		f.Add([]byte(seed))
+		f.Add([]byte(seed[0]), []byte(seed[1]))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if diff := compareStream(data); diff != "" {
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		if diff := compareStream(a, b); diff != "" {
 			t.Error(diff)
 		}
 	})
+}
+
+// TestLoadMatchesDocuments loads the corpora as a user would, in batches
+// of files each read by one parser, and compares every file's objects and
+// errors with its documents parsed alone.
+func TestLoadMatchesDocuments(t *testing.T) {
+	var files []string
+	want := map[string]Result{}
+	eachCorpusFile(t, func(file string, data []byte) {
+		files = append(files, file)
+		want[file] = parseAlone(file, data, inventory.Source{File: file})
+	})
+	res := Load(context.Background(), files, Options{})
+	got := map[string]*Result{}
+	for _, o := range res.Objects {
+		r := got[o.Source.File]
+		if r == nil {
+			r = &Result{}
+			got[o.Source.File] = r
+		}
+		r.Objects = append(r.Objects, o)
+	}
+	for _, e := range res.Errors {
+		r := got[e.File]
+		if r == nil {
+			r = &Result{}
+			got[e.File] = r
+		}
+		r.Errors = append(r.Errors, e)
+	}
+	for _, file := range files {
+		g, w := got[file], want[file]
+		if g == nil {
+			g = &Result{}
+		}
+		if !reflect.DeepEqual(errorLines(*g), errorLines(w)) {
+			t.Errorf("%s: errors differ:\n got %q\nwant %q", file, errorLines(*g), errorLines(w))
+		}
+		if !reflect.DeepEqual(g.Objects, w.Objects) {
+			t.Errorf("%s: objects differ:\n got %s\nwant %s", file, ids(g.Objects), ids(w.Objects))
+		}
+	}
 }
