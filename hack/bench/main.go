@@ -100,27 +100,42 @@ func run(corpus string, objects, runs int, work string, skipKubeScore bool) erro
 	// Setting GOGC turns plimsoll's memory bound (internal/memory) off:
 	// this row shows what the bound costs and saves.
 	cases = append(cases, benchCase{name: "plimsoll audit, GOGC=100", argv: cases[0].argv, env: []string{"GOGC=100"}})
-	fmt.Printf("%-34s %9s %9s %9s\n", "run (best of "+fmt.Sprint(runs)+")", "wall", "cpu", "peak RSS")
-	var walls []time.Duration
-	for _, c := range cases {
-		best := measurement{wall: time.Hour}
-		for i := 0; i < runs; i++ {
+	// The cases take turns, one run of each per round, so that each sees the
+	// same machine: on a shared machine speed drifts by a fifth from one
+	// minute to the next, and a case measured in a slow minute would lose.
+	best := make([]measurement, len(cases))
+	all := make([][]time.Duration, len(cases))
+	for i := range best {
+		best[i].wall = time.Hour
+	}
+	for round := 0; round < runs; round++ {
+		for i, c := range cases {
 			m, err := measure(c.argv, c.env)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
-			if m.wall < best.wall {
-				best = m
+			all[i] = append(all[i], m.wall)
+			if m.wall < best[i].wall {
+				best[i] = m
 			}
 		}
-		walls = append(walls, best.wall)
-		fmt.Printf("%-34s %8.2fs %8.2fs %7d MB\n", c.name, best.wall.Seconds(), best.cpu.Seconds(), best.rss>>20)
+	}
+	fmt.Printf("%-34s %9s %9s %9s %9s\n", "run (best of "+fmt.Sprint(runs)+")", "wall", "median", "cpu", "peak RSS")
+	for i, c := range cases {
+		fmt.Printf("%-34s %8.2fs %8.2fs %8.2fs %7d MB\n", c.name, best[i].wall.Seconds(), median(all[i]).Seconds(), best[i].cpu.Seconds(), best[i].rss>>20)
 	}
 	if !skipKubeScore {
+		ratio := func(a, b int) float64 { return best[a].wall.Seconds() / best[b].wall.Seconds() }
 		fmt.Printf("\nplimsoll audit is %.1fx faster than kube-score (%.1fx with GOGC=100); %.2fx the decode-only time\n",
-			walls[2].Seconds()/walls[0].Seconds(), walls[2].Seconds()/walls[3].Seconds(), walls[0].Seconds()/walls[1].Seconds())
+			ratio(2, 0), ratio(2, 3), ratio(0, 1))
 	}
 	return nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
 }
 
 type measurement struct {
