@@ -164,6 +164,10 @@ func isKustomization(name string) bool {
 	return false
 }
 
+// batchBytes is how much skimmed text a batch of files may hold: a batch of
+// large files is parsed as soon as it passes this, not held whole.
+var batchBytes = 4 << 20
+
 func loadFiles(ctx context.Context, files []string, opts Options) Result {
 	workers := opts.Workers
 	if workers <= 0 {
@@ -194,6 +198,10 @@ func loadFiles(ctx context.Context, files []string, opts Options) Result {
 						continue
 					}
 					parseFile(&s, &results[i], files[i], data, inventory.Source{File: files[i]})
+					if len(s.buf)+len(s.aside) > batchBytes {
+						s.parse()
+						s.reset()
+					}
 				}
 				s.parse()
 			}

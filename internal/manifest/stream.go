@@ -48,7 +48,10 @@ type part struct {
 	add  func([]*inventory.Object, *Error)
 }
 
+// reset empties the stream for reuse, dropping its references to the
+// results of the files it read.
 func (s *stream) reset() {
+	clear(s.parts)
 	s.buf, s.line, s.parts, s.aside = s.buf[:0], 1, s.parts[:0], s.aside[:0]
 }
 

@@ -137,6 +137,16 @@ func TestLoadMatchesDocuments(t *testing.T) {
 		files = append(files, file)
 		want[file] = parseAlone(file, data, inventory.Source{File: file})
 	})
+	for _, limit := range []int{batchBytes, 1} {
+		t.Run(fmt.Sprintf("batches of up to %d bytes", limit), func(t *testing.T) {
+			defer func(was int) { batchBytes = was }(batchBytes)
+			batchBytes = limit
+			compareLoad(t, files, want)
+		})
+	}
+}
+
+func compareLoad(t *testing.T, files []string, want map[string]Result) {
 	res := Load(context.Background(), files, Options{})
 	got := map[string]*Result{}
 	for _, o := range res.Objects {
