@@ -17,7 +17,7 @@ const CRDKey = "CustomResourceDefinition.apiextensions.k8s.io"
 // workloadKeys are the kinds a platform component runs as.
 var workloadKeys = []string{"DaemonSet", "Deployment", "StatefulSet"}
 
-// Reads are the kinds recognition (Find, FindAll, InNamespace) consults: a
+// Reads are the kinds recognition (Find, InNamespace) consults: a
 // check that calls them lists these in its Reads. Installed reads CRDKey.
 var Reads = []string{"DaemonSet", "Deployment", "StatefulSet"}
 
@@ -40,16 +40,6 @@ func (m Match) String() string {
 // it matches, by any signal.
 func Find(inv *inventory.Inventory, c Component) []Match {
 	return byComponent(inv)[c]
-}
-
-// FindAll returns the workloads recognised as implementations of any of
-// the components.
-func FindAll(inv *inventory.Inventory, cs ...Component) []Match {
-	var out []Match
-	for _, c := range cs {
-		out = append(out, Find(inv, c)...)
-	}
-	return out
 }
 
 // InNamespace returns the recognised workloads of a namespace, sorted.
