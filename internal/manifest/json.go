@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"strconv"
@@ -67,16 +68,14 @@ func appendJSON(buf []byte, n *yaml.Node) ([]byte, error) {
 			if math.IsInf(v, 0) || math.IsNaN(v) {
 				return buf, errNotPlain
 			}
-			// Always with a point or an exponent, so a float stays a
-			// float: 2.0 is refused by an integer field, as it was before.
-			start := len(buf)
-			buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
-			for _, c := range buf[start:] {
-				if c == '.' || c == 'e' {
-					return buf, nil
-				}
+			// As encoding/json writes it, since that is the text the map
+			// path hands a custom unmarshaler (FromUnstructured marshals
+			// the float64): a Quantity of 1.0 must read "1" either way.
+			b, err := json.Marshal(v)
+			if err != nil {
+				return buf, errNotPlain
 			}
-			return append(buf, ".0"...), nil
+			return append(buf, b...), nil
 		case string:
 			return jsonstr.Append(buf, v), nil
 		}

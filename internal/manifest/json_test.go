@@ -106,6 +106,11 @@ func FuzzTypedJSON(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
+	// Floats reach a custom unmarshaler (Quantity, IntOrString) as
+	// encoding/json writes them on the map path: 1.0 is "1", 1e3 is "1000".
+	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources: {limits: {cpu: 1.0, memory: 1e3}, requests: {cpu: 1e-7, memory: 1e21}}\n"))
+	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  terminationGracePeriodSeconds: 3e1\n  containers: [{name: c, ports: [{containerPort: 80.0}]}]\n"))
+	f.Add([]byte("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80, targetPort: 8080.0}, {port: 81, targetPort: -0.0}]}\n"))
 	// Field names are case-sensitive both ways, and a JSON-only spelling
 	// (a key with a dot) is just a key.
 	f.Add([]byte("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nSpec: {Type: NodePort}\nspec: {\"type\": ClusterIP, a.b: 1}\n"))
@@ -151,7 +156,7 @@ func manyKeys(n int) string {
 }
 
 // TestAppendJSON pins how scalars are written: as converter.value reads
-// them, with floats kept floats and strings escaped.
+// them, with floats as encoding/json writes them and strings escaped.
 func TestAppendJSON(t *testing.T) {
 	doc := "s: \"a\\\"b\\\\c\\n\\td\\u0001é\"\ni: 0x1F\nf: 2.0\ng: 1.5e3\nb: yes\nt: true\nn: ~\nq: '1'\nl: [1, two]\n"
 	var root yaml.Node
@@ -162,7 +167,7 @@ func TestAppendJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"s":"a\"b\\c\n\td\u0001é","i":31,"f":2.0,"g":1500.0,"b":"yes","t":true,"n":null,"q":"1","l":[1,"two"]}`
+	want := `{"s":"a\"b\\c\n\td\u0001é","i":31,"f":2,"g":1500,"b":"yes","t":true,"n":null,"q":"1","l":[1,"two"]}`
 	if string(out) != want {
 		t.Errorf("got  %s\nwant %s", out, want)
 	}
