@@ -21,8 +21,9 @@ import (
 // the parser cuts the stream where splitDocuments cut the files; a file
 // with directives (%YAML, %TAG), which would reach into the documents after
 // it, is never added; and a document that refers to an anchor of an earlier
-// document (yaml.v3 keeps anchors from one document to the next) stops the
-// stream there. From a document the stream cannot parse on, each document
+// document (yaml.v3 keeps anchors from one document to the next), or one
+// that the parser does not see start on its line (after a line break other
+// than "\n"), stops the stream there. From a document the stream cannot parse on, each document
 // is parsed alone. TestStreamMatchesDocuments, TestLoadMatchesDocuments and
 // FuzzStream hold both ways equal.
 type stream struct {
@@ -108,7 +109,10 @@ func (s *stream) parse() int {
 			continue
 		}
 		var root yaml.Node
-		if dec.Decode(&root) != nil {
+		// The parser counts a lone "\r" and the Unicode line breaks
+		// (NEL, LS, PS) as lines, and s.line only "\n": a document that
+		// does not start on its line came after such a break.
+		if dec.Decode(&root) != nil || root.Line != p.start {
 			next = i
 			break
 		}

@@ -114,6 +114,9 @@ func FuzzStream(f *testing.F) {
 		{"apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: A\n  type: B\n---\n" + cmA, cmB},
 		{cmA + "---\n" + cmB + "\n\n  \n", cmC},
 		{cmA + "---\n\t- a\n---\n" + cmB, cmC},
+		// yaml.v3 counts a lone "\r", NEL, LS and PS as line breaks.
+		{cmA + "data: {k: \"x\u2028y\"}\n---\n" + cmB + "---\n0\n", "# a\u0085b\n" + cmC + "---\n0\n"},
+		{"\r0\n", "0\n"},
 		// A block scalar that ends the file without a line break keeps
 		// none: one added between files would change it.
 		{cmA + "---\n" + cmB + "data:\n  k: |\n    x", cmC + "data:\n  k: |\n    y\n"},
