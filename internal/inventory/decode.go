@@ -245,8 +245,11 @@ func (o *Object) readMeta(meta map[string]any) error {
 	delete(o.Annotations, corev1.LastAppliedConfigAnnotation)
 	if refs, ok := meta["ownerReferences"].([]any); ok {
 		for _, r := range refs {
+			// A null entry is an empty reference, as in the typed object.
 			var ref metav1.OwnerReference
-			if m, ok := r.(map[string]any); ok && runtime.DefaultUnstructuredConverter.FromUnstructured(m, &ref) == nil {
+			if r == nil {
+				o.addOwner(ref)
+			} else if m, ok := r.(map[string]any); ok && runtime.DefaultUnstructuredConverter.FromUnstructured(m, &ref) == nil {
 				o.addOwner(ref)
 			}
 		}

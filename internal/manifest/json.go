@@ -17,10 +17,17 @@ import (
 // (or reports) each of them.
 var errNotPlain = errors.New("not plain JSON")
 
-// appendJSON appends the JSON encoding of a node: the same value
-// converter.value gives, written out, so a built-in kind can be decoded
-// straight into its type (inventory.NewFromJSON) without a map in between.
+// appendJSON appends the JSON encoding of a document's node: the same
+// value converter.value gives, written out, so a built-in kind can be
+// decoded straight into its type (inventory.NewFromJSON) without a map in
+// between.
 func appendJSON(buf []byte, n *yaml.Node) ([]byte, error) {
+	return appendValue(buf, n, 0)
+}
+
+// appendValue appends the JSON encoding of a node at a depth of the
+// document: 0 for the document itself.
+func appendValue(buf []byte, n *yaml.Node, depth int) ([]byte, error) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		buf = append(buf, '{')
@@ -29,13 +36,20 @@ func appendJSON(buf []byte, n *yaml.Node) ([]byte, error) {
 			if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" || repeatsKey(n, i) {
 				return buf, errNotPlain
 			}
+			// Both paths drop the object's own managedFields. Nested
+			// ones (a pod template's) are kept, and FieldsV1 keeps the
+			// text it is given: encoding/json's on the map path, with
+			// keys sorted, and the document's here.
+			if depth != 1 && k.Value == "managedFields" {
+				return buf, errNotPlain
+			}
 			if i > 0 {
 				buf = append(buf, ',')
 			}
 			buf = jsonstr.Append(buf, k.Value)
 			buf = append(buf, ':')
 			var err error
-			if buf, err = appendJSON(buf, n.Content[i+1]); err != nil {
+			if buf, err = appendValue(buf, n.Content[i+1], depth+1); err != nil {
 				return buf, err
 			}
 		}
@@ -47,7 +61,7 @@ func appendJSON(buf []byte, n *yaml.Node) ([]byte, error) {
 				buf = append(buf, ',')
 			}
 			var err error
-			if buf, err = appendJSON(buf, item); err != nil {
+			if buf, err = appendValue(buf, item, depth+1); err != nil {
 				return buf, err
 			}
 		}
@@ -65,7 +79,10 @@ func appendJSON(buf []byte, n *yaml.Node) ([]byte, error) {
 		case int64:
 			return strconv.AppendInt(buf, v, 10), nil
 		case float64:
-			if math.IsInf(v, 0) || math.IsNaN(v) {
+			// From 2^53 on, encoding/json's shortest text is not always
+			// the float's exact value, which the map path converts to an
+			// integer field.
+			if math.IsInf(v, 0) || math.IsNaN(v) || math.Abs(v) >= 1<<53 {
 				return buf, errNotPlain
 			}
 			// As encoding/json writes it, since that is the text the map

@@ -90,7 +90,7 @@ func compareTypedJSON(doc document, src inventory.Source) (took bool, diff strin
 		return true, fmt.Sprintf("the JSON path took a document the map path refuses: %v", err)
 	}
 	if !reflect.DeepEqual(got, want) {
-		return true, fmt.Sprintf("%s decodes differently through JSON:\n got %+v\nwant %+v", want.ID(), got.Typed, want.Typed)
+		return true, fmt.Sprintf("%s decodes differently through JSON:\n got %+v\n     %+v\nwant %+v\n     %+v", want.ID(), *got, got.Typed, *want, want.Typed)
 	}
 	return true, ""
 }
@@ -111,6 +111,14 @@ func FuzzTypedJSON(f *testing.F) {
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources: {limits: {cpu: 1.0, memory: 1e3}, requests: {cpu: 1e-7, memory: 1e21}}\n"))
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  terminationGracePeriodSeconds: 3e1\n  containers: [{name: c, ports: [{containerPort: 80.0}]}]\n"))
 	f.Add([]byte("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80, targetPort: 8080.0}, {port: 81, targetPort: -0.0}]}\n"))
+	// An integer field takes a whole float's exact value on the map path,
+	// which encoding/json's text is not from 2^53 on.
+	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {activeDeadlineSeconds: 4611686018427387904.0, containers: [{name: c}]}\n"))
+	// A null owner reference is an empty one.
+	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p, ownerReferences: [null]}\nspec: {containers: [{name: c}]}\n"))
+	// FieldsV1 keeps its text, which differs by path; only the object's
+	// own managedFields are dropped.
+	f.Add([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, managedFields: [{fieldsV1: {b: 1, a: \"<\"}}]}\nspec:\n  template:\n    metadata:\n      managedFields: [{fieldsV1: {b: 1, a: \"<\"}}]\n"))
 	// Field names are case-sensitive both ways, and a JSON-only spelling
 	// (a key with a dot) is just a key.
 	f.Add([]byte("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nSpec: {Type: NodePort}\nspec: {\"type\": ClusterIP, a.b: 1}\n"))
