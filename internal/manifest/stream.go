@@ -21,9 +21,9 @@ import (
 // the parser cuts the stream where splitDocuments cut the files; a file
 // with directives (%YAML, %TAG), which would reach into the documents after
 // it, is never added; and a document that refers to an anchor of an earlier
-// document (yaml.v3 keeps anchors from one document to the next), or one
-// that the parser does not see start on its line (after a line break other
-// than "\n"), stops the stream there. From a document the stream cannot parse on, each document
+// document (yaml.v3 keeps anchors from one document to the next) stops the
+// stream there. Nor is a file added that the parser would read differently
+// after other text (oddText). From a document the stream cannot parse on, each document
 // is parsed alone. TestStreamMatchesDocuments, TestLoadMatchesDocuments and
 // FuzzStream hold both ways equal.
 type stream struct {
@@ -57,10 +57,10 @@ func (s *stream) reset() {
 }
 
 // addFile adds a file's documents, whose objects and errors go to add. It
-// adds nothing and returns false for a file with a directive.
+// adds nothing and returns false for a file with a directive or odd text.
 func (s *stream) addFile(docs []document, src inventory.Source, add func([]*inventory.Object, *Error)) bool {
 	for _, doc := range docs {
-		if hasDirective(doc.text) {
+		if hasDirective(doc.text) || oddText(doc.text) {
 			return false
 		}
 	}
@@ -109,10 +109,7 @@ func (s *stream) parse() int {
 			continue
 		}
 		var root yaml.Node
-		// The parser counts a lone "\r" and the Unicode line breaks
-		// (NEL, LS, PS) as lines, and s.line only "\n": a document that
-		// does not start on its line came after such a break.
-		if dec.Decode(&root) != nil || root.Line != p.start {
+		if dec.Decode(&root) != nil {
 			next = i
 			break
 		}
@@ -146,6 +143,28 @@ func (s *stream) parse() int {
 // one that is in a block scalar only costs the faster path.
 func hasDirective(text []byte) bool {
 	return len(text) > 0 && text[0] == '%' || bytes.Contains(text, []byte("\n%"))
+}
+
+// oddText reports whether text holds what yaml.v3 reads differently in a
+// stream than alone: a line break it counts but the stream, counting "\n",
+// does not (a lone "\r"; NEL, LS and PS, which also end a "---"), or a
+// byte order mark, which it skips only at the start of its input.
+func oddText(text []byte) bool {
+	for _, s := range [...]string{"\u0085", "\u2028", "\u2029", "\ufeff"} {
+		if bytes.Contains(text, []byte(s)) {
+			return true
+		}
+	}
+	for rest := text; ; {
+		i := bytes.IndexByte(rest, '\r')
+		if i < 0 {
+			return false
+		}
+		if i+1 == len(rest) || rest[i+1] != '\n' {
+			return true
+		}
+		rest = rest[i+2:]
+	}
 }
 
 // aliasesBack reports whether a node refers to an anchor on a line before

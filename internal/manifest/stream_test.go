@@ -114,9 +114,13 @@ func FuzzStream(f *testing.F) {
 		{"apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: A\n  type: B\n---\n" + cmA, cmB},
 		{cmA + "---\n" + cmB + "\n\n  \n", cmC},
 		{cmA + "---\n\t- a\n---\n" + cmB, cmC},
-		// yaml.v3 counts a lone "\r", NEL, LS and PS as line breaks.
+		// yaml.v3 counts a lone "\r", NEL, LS and PS as line breaks, and
+		// skips a byte order mark only at the start of its input.
 		{cmA + "data: {k: \"x\u2028y\"}\n---\n" + cmB + "---\n0\n", "# a\u0085b\n" + cmC + "---\n0\n"},
 		{"\r0\n", "0\n"},
+		{"\ufeff" + cmA, cmB + "...\n\ufeff" + cmC},
+		{"---\u0085" + cmA, "...\u2028" + cmB},
+		{cmA + "# \u0085\n---\u0085{apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n---\n" + cmB + "---\n" + cmC, cmA},
 		// A block scalar that ends the file without a line break keeps
 		// none: one added between files would change it.
 		{cmA + "---\n" + cmB + "data:\n  k: |\n    x", cmC + "data:\n  k: |\n    y\n"},
