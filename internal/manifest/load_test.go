@@ -55,6 +55,17 @@ func TestLoad(t *testing.T) {
 			wantFiles:   2,
 		},
 		{
+			// As a Windows editor saves them: a byte order mark, CRLF.
+			name: "byte order mark and CRLF line ends",
+			files: map[string]string{
+				"a.yaml":   cmA,
+				"win.yaml": "\ufeff" + strings.ReplaceAll(cmB+"---\n"+cmC, "\n", "\r\n"),
+			},
+			paths:       []string{"a.yaml", "win.yaml"},
+			wantObjects: []string{"a.yaml:1 ConfigMap a", "win.yaml:1 ConfigMap b", "win.yaml:6 ConfigMap c"},
+			wantFiles:   2,
+		},
+		{
 			// yaml.v3 names the start of the mapping it could not finish.
 			name: "bad indentation in the middle of a stream",
 			files: map[string]string{
