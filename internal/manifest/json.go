@@ -11,10 +11,11 @@ import (
 	"github.com/plimsoll/plimsoll/internal/jsonstr"
 )
 
-// errNotPlain stops appendJSON at YAML that JSON cannot say as simply:
-// aliases, merge keys, duplicate keys, non-scalar keys, infinities. The
-// caller then decodes the document through converter.value, which handles
-// (or reports) each of them.
+// errNotPlain stops appendJSON at YAML that JSON cannot say as simply
+// (aliases, merge keys, duplicate keys, non-scalar keys, infinities), or
+// that a typed object would not hold as it does from the map (floats from
+// 2^53 on, nested managedFields). The caller then decodes the document
+// through converter.value, which handles (or reports) each of them.
 var errNotPlain = errors.New("not plain JSON")
 
 // appendJSON appends the JSON encoding of a document's node: the same

@@ -134,14 +134,16 @@ func FuzzTypedJSON(f *testing.F) {
 // TestAppendJSONNotPlain lists what the JSON writer leaves to the map path.
 func TestAppendJSONNotPlain(t *testing.T) {
 	for name, doc := range map[string]string{
-		"alias":           "a: &x 1\nb: *x\n",
-		"merge key":       "base: &b {x: 1}\nc:\n  <<: *b\n",
-		"duplicate key":   "a: 1\na: 2\n",
-		"non-scalar key":  "? [a]\n: 1\n",
-		"infinity":        "a: .inf\n",
-		"not a number":    "a: .nan\n",
-		"unreadable bool": "a: !!bool maybe\n",
-		"many keys":       manyKeys(maxScannedKeys + 1),
+		"alias":                "a: &x 1\nb: *x\n",
+		"merge key":            "base: &b {x: 1}\nc:\n  <<: *b\n",
+		"duplicate key":        "a: 1\na: 2\n",
+		"non-scalar key":       "? [a]\n: 1\n",
+		"infinity":             "a: .inf\n",
+		"not a number":         "a: .nan\n",
+		"unreadable bool":      "a: !!bool maybe\n",
+		"many keys":            manyKeys(maxScannedKeys + 1),
+		"float from 2^53":      "a: 9007199254740992.0\n",
+		"nested managedFields": "metadata: {managedFields: []}\nspec: {template: {metadata: {managedFields: []}}}\n",
 	} {
 		var root yaml.Node
 		if err := yaml.Unmarshal([]byte(doc), &root); err != nil {

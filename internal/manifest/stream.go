@@ -23,9 +23,9 @@ import (
 // it, is never added; and a document that refers to an anchor of an earlier
 // document (yaml.v3 keeps anchors from one document to the next) stops the
 // stream there. Nor is a file added that the parser would read differently
-// after other text (oddText). From a document the stream cannot parse on, each document
-// is parsed alone. TestStreamMatchesDocuments, TestLoadMatchesDocuments and
-// FuzzStream hold both ways equal.
+// after other text (oddText). From a document the stream cannot parse on,
+// each document is parsed alone. TestStreamMatchesDocuments,
+// TestLoadMatchesDocuments and FuzzStream hold both ways equal.
 type stream struct {
 	buf   []byte
 	line  int // the line of buf that the next byte starts
