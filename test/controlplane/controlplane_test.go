@@ -219,20 +219,21 @@ func TestControlPlane(t *testing.T) {
 			if err := cp.SetNodeReady(ctx, flaky, c.status); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "Ready "+string(c.status)+" and taint "+c.taint, func(ctx context.Context) (bool, error) {
-				node, err := admin.CoreV1().Nodes().Get(ctx, flaky, metav1.GetOptions{})
-				if err != nil {
-					return false, err
-				}
-				keys, want := map[string]bool{}, map[string]bool{}
-				for _, taint := range node.Spec.Taints {
-					keys[taint.Key] = true
-				}
-				if c.taint != "" {
-					want[c.taint] = true
-				}
-				return readyStatus(node) == c.status && maps.Equal(keys, want), nil
-			})
+			// SetNodeReady returns only once the node has settled.
+			node, err := admin.CoreV1().Nodes().Get(ctx, flaky, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, want := map[string]bool{}, map[string]bool{}
+			for _, taint := range node.Spec.Taints {
+				keys[taint.Key] = true
+			}
+			if c.taint != "" {
+				want[c.taint] = true
+			}
+			if got := readyStatus(node); got != c.status || !maps.Equal(keys, want) {
+				t.Errorf("after SetNodeReady(%s): Ready %s, taints %v; want taints %v", c.status, got, keys, want)
+			}
 		}
 	})
 

@@ -91,16 +91,20 @@ func (n Node) object() *corev1.Node {
 const NodeReadyLabel = "testenv.plimsoll.dev/node-ready"
 
 // SetNodeReady makes the node's Ready condition read status and waits until
-// it does (at most a minute unless ctx ends sooner):
+// it does, and until the controller-manager has tainted or untainted the
+// node to match, so that callers see a settled node (at most a minute
+// unless ctx ends sooner):
 //   - corev1.ConditionFalse: as a kubelet reports when its node is unwell
 //     (reason KubeletNotReady);
 //   - corev1.ConditionUnknown: as the controller-manager reports once a
 //     node stops posting its status (reason NodeStatusUnknown);
 //   - corev1.ConditionTrue: kwok manages the node as usual again.
 //
-// Either way the controller-manager then taints the node as it would a real
-// one (node.kubernetes.io/not-ready or /unreachable, NoSchedule and
-// NoExecute, so pods without a longer toleration are evicted after 300s).
+// The controller-manager taints the node as it would a real one
+// (node.kubernetes.io/not-ready or /unreachable, NoSchedule and NoExecute,
+// so pods without a longer toleration are evicted after 300s), and lifts
+// the taints once it is Ready again. Until it has, the node is not
+// schedulable, so waiting for the condition alone is not enough.
 // Patching the node's status directly does not work: kwok marks the node
 // Ready again at once.
 func (c *ControlPlane) SetNodeReady(ctx context.Context, name string, status corev1.ConditionStatus) error {
@@ -119,11 +123,29 @@ func (c *ControlPlane) SetNodeReady(ctx context.Context, name string, status cor
 	if _, err := c.admin.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		return err
 	}
-	err = c.waitNode(ctx, name, func(node *corev1.Node) bool { return readyStatus(node) == status })
+	want := map[corev1.ConditionStatus]string{corev1.ConditionFalse: corev1.TaintNodeNotReady, corev1.ConditionUnknown: corev1.TaintNodeUnreachable}[status]
+	err = c.waitNode(ctx, name, func(node *corev1.Node) bool {
+		return readyStatus(node) == status && readinessTaint(node) == want
+	})
 	if err != nil {
-		return fmt.Errorf("node %s: Ready did not become %s: %w", name, status, err)
+		return fmt.Errorf("node %s: Ready did not become %s with taint %q: %w", name, status, want, err)
 	}
 	return nil
+}
+
+// readinessTaint returns the key of the controller-manager's taint for the
+// node's readiness, "" when there is none, and "both" when there are two.
+func readinessTaint(node *corev1.Node) string {
+	notReady, unreachable := hasTaint(node, corev1.TaintNodeNotReady), hasTaint(node, corev1.TaintNodeUnreachable)
+	switch {
+	case notReady && unreachable:
+		return "both"
+	case notReady:
+		return corev1.TaintNodeNotReady
+	case unreachable:
+		return corev1.TaintNodeUnreachable
+	}
+	return ""
 }
 
 // waitNode polls the node until done says so, for at most a minute.
