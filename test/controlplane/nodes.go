@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,29 +124,35 @@ func (c *ControlPlane) SetNodeReady(ctx context.Context, name string, status cor
 	if _, err := c.admin.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		return err
 	}
-	want := map[corev1.ConditionStatus]string{corev1.ConditionFalse: corev1.TaintNodeNotReady, corev1.ConditionUnknown: corev1.TaintNodeUnreachable}[status]
+	want := readinessTaints[status]
 	err = c.waitNode(ctx, name, func(node *corev1.Node) bool {
-		return readyStatus(node) == status && readinessTaint(node) == want
+		return readyStatus(node) == status && slices.Equal(readinessTaintsOf(node), want)
 	})
 	if err != nil {
-		return fmt.Errorf("node %s: Ready did not become %s with taint %q: %w", name, status, want, err)
+		return fmt.Errorf("node %s: Ready did not become %s with taints %v: %w", name, status, want, err)
 	}
 	return nil
 }
 
-// readinessTaint returns the key of the controller-manager's taint for the
-// node's readiness, "" when there is none, and "both" when there are two.
-func readinessTaint(node *corev1.Node) string {
-	notReady, unreachable := hasTaint(node, corev1.TaintNodeNotReady), hasTaint(node, corev1.TaintNodeUnreachable)
-	switch {
-	case notReady && unreachable:
-		return "both"
-	case notReady:
-		return corev1.TaintNodeNotReady
-	case unreachable:
-		return corev1.TaintNodeUnreachable
+// readinessTaints are the controller-manager's taints for each Ready
+// status, as readinessTaintsOf lists them.
+var readinessTaints = map[corev1.ConditionStatus][]string{
+	corev1.ConditionTrue:    nil,
+	corev1.ConditionFalse:   {corev1.TaintNodeNotReady + ":NoExecute", corev1.TaintNodeNotReady + ":NoSchedule"},
+	corev1.ConditionUnknown: {corev1.TaintNodeUnreachable + ":NoExecute", corev1.TaintNodeUnreachable + ":NoSchedule"},
+}
+
+// readinessTaintsOf lists the node's not-ready and unreachable taints as
+// sorted "key:effect".
+func readinessTaintsOf(node *corev1.Node) []string {
+	var out []string
+	for _, t := range node.Spec.Taints {
+		if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
+			out = append(out, t.Key+":"+string(t.Effect))
+		}
 	}
-	return ""
+	slices.Sort(out)
+	return out
 }
 
 // waitNode polls the node until done says so, for at most a minute.
