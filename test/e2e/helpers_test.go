@@ -215,8 +215,9 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool
 	t.Fatalf("gave up waiting for %s after %s (last error: %v)", what, timeout, last)
 }
 
-// waitRolledOut waits until every Deployment in the namespaces has its
-// desired replicas ready. StatefulSets are not waited for: kwok provisions
+// waitRolledOut waits until every Deployment in the namespaces has seen
+// its latest spec and has its desired replicas, all updated and ready, and
+// no more. StatefulSets are not waited for: kwok provisions
 // no volumes, so those with volume claims stay Pending, as the runtime
 // checks then report.
 func (c *client) waitRolledOut(t *testing.T, namespaces ...string) {
@@ -233,8 +234,9 @@ func (c *client) waitRolledOut(t *testing.T, namespaces ...string) {
 				if d.Spec.Replicas != nil {
 					want = *d.Spec.Replicas
 				}
-				if d.Status.ReadyReplicas != want {
-					return false, fmt.Errorf("deployment %s: %d/%d ready", d.Name, d.Status.ReadyReplicas, want)
+				st := d.Status
+				if st.ObservedGeneration < d.Generation || st.Replicas != want || st.UpdatedReplicas != want || st.ReadyReplicas != want {
+					return false, fmt.Errorf("deployment %s: generation %d of %d, %d replicas, %d updated, %d ready; want %d", d.Name, st.ObservedGeneration, d.Generation, st.Replicas, st.UpdatedReplicas, st.ReadyReplicas, want)
 				}
 			}
 			return true, nil

@@ -51,7 +51,9 @@ type platformScenario struct {
 // plane, which the test's cleanup stops.
 func (s platformScenario) build(t *testing.T) (*controlplane.ControlPlane, *client) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// About 70 s on an idle two-core machine, most of it installing the
+	// CRDs; a loaded one has taken three times as long.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cp, err := controlplane.Start(ctx, controlplane.Options{Users: []controlplane.User{{Name: "reader"}}})
 	if err != nil {

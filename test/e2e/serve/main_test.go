@@ -176,6 +176,7 @@ func bind(ctx context.Context, admin kubernetes.Interface, user, ns string, rule
 
 // instance is one plimsoll serve running in-process.
 type instance struct {
+	pod      string // POD_NAME, its identity in the Lease
 	url      string
 	sink     *recordingSink
 	requests *requestLog
@@ -202,7 +203,7 @@ func startWith(t *testing.T, cp *controlplane.ControlPlane, user string, env map
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{
-		url: "http://" + l.Addr().String(), sink: sink, requests: &requestLog{},
+		pod: env["POD_NAME"], url: "http://" + l.Addr().String(), sink: sink, requests: &requestLog{},
 		cancel: cancel, done: make(chan error, 1), log: &syncBuffer{},
 	}
 	s := cli.Streams{

@@ -155,19 +155,21 @@ func reportFailures(t *testing.T, dyn dynamic.Interface, gvr schema.GroupVersion
 }
 
 // awaitAuditFailures waits until namespace ns's report of resource gvr
-// holds exactly the failures plimsoll audit finds in ns.
+// holds exactly the failures plimsoll audit finds in ns. The audit is made
+// again on each try: the runtime checks' failures change while the pods
+// come up.
 func awaitAuditFailures(t *testing.T, cp *controlplane.ControlPlane, dyn dynamic.Interface, gvr schema.GroupVersionResource, ns string) {
 	t.Helper()
-	want := map[string]bool{}
-	for _, res := range audit(t, cp, serveUser).Results {
-		if res.Status == "fail" && res.Object.ScoreNamespace() == ns {
-			want[res.Check+" "+res.Object.Kind+"/"+res.Object.Name] = true
-		}
-	}
 	waitFor(t, "the "+gvr.Resource+" report of "+ns+" to hold the audit's failures", 2*time.Minute, func() (bool, error) {
 		got, err := reportFailures(t, dyn, gvr, ns)
 		if err != nil {
 			return false, err
+		}
+		want := map[string]bool{}
+		for _, res := range audit(t, cp, serveUser).Results {
+			if res.Status == "fail" && res.Object.ScoreNamespace() == ns {
+				want[res.Check+" "+res.Object.Kind+"/"+res.Object.Name] = true
+			}
 		}
 		if !maps.Equal(got, want) {
 			return false, fmt.Errorf("report %v, audit %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
