@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -81,7 +82,46 @@ func podSpec(o *inventory.Object) *corev1.PodSpec {
 }
 
 // serving reports whether a container serves traffic: it declares a port,
-// or a Service selects its pod.
+// or a Service that selects its pod sends traffic to a port number that no
+// container of the pod declares, which any of them may be listening on. A
+// container without ports beside the ones a Service targets (a config
+// reloader beside its server) does not serve, and neither does one behind
+// a port name that no container declares: no traffic reaches the pod by
+// that name (service-target-port reports it).
 func serving(o *inventory.Object, c container, inv *inventory.Inventory) bool {
-	return len(c.Ports) > 0 || len(inv.Services(o)) > 0
+	if len(c.Ports) > 0 {
+		return true
+	}
+	spec := podSpec(o)
+	for _, s := range inv.Services(o) {
+		svc, ok := s.Typed.(*corev1.Service)
+		if !ok {
+			continue
+		}
+		for _, p := range svc.Spec.Ports {
+			target := p.TargetPort
+			if target.Type == intstr.Int && target.IntVal == 0 {
+				target = intstr.FromInt32(p.Port) // targetPort defaults to port
+			}
+			if target.Type == intstr.Int && !declaresPort(spec, target) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// declaresPort reports whether a container of the pod (a sidecar or an
+// app container) declares the port, by name or number.
+func declaresPort(spec *corev1.PodSpec, port intstr.IntOrString) bool {
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for _, c := range list {
+			for _, cp := range c.Ports {
+				if (port.Type == intstr.String && cp.Name == port.StrVal) || (port.Type == intstr.Int && cp.ContainerPort == port.IntVal) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

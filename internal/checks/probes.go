@@ -46,6 +46,13 @@ func probeChecks() []*check.Check {
 			Remediation: "Add a livenessProbe to every long-running container that checks only that the process itself is alive, such as a lightweight /healthz endpoint.",
 			Seed:        seedProbes,
 			Example:     exampleProbes,
+			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
+				// A bare Pod can run to completion, as a Job's pods do.
+				if spec := podSpec(o); o.Kind == "Pod" && spec != nil && spec.RestartPolicy != "" && spec.RestartPolicy != corev1.RestartPolicyAlways {
+					return false, fmt.Sprintf("the pod runs to completion (restartPolicy %s)", spec.RestartPolicy)
+				}
+				return true, ""
+			},
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, ct := range runningContainers(o) {
