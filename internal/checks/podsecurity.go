@@ -343,6 +343,12 @@ var notSecretSuffixes = []string{
 	"_ENABLED", "_DISABLED", "_ENABLE", "_TYPE", "_MODE", "_FORMAT", "_ALGORITHM",
 }
 
+// notSecretNames are well-known settings whose names read like secrets but
+// whose values are not: etcd's ETCD_AUTH_TOKEN chooses the kind of token
+// etcd issues ("simple", or "jwt," with the key file's path), and its
+// ETCD_INITIAL_CLUSTER_TOKEN tells one cluster's members from another's.
+var notSecretNames = map[string]bool{"ETCD_AUTH_TOKEN": true, "ETCD_INITIAL_CLUSTER_TOKEN": true}
+
 // envFilePath matches an absolute file path such as the one
 // GOOGLE_APPLICATION_CREDENTIALS holds: it names where a secret is.
 var envFilePath = regexp.MustCompile(`^(/[\w.-]+)+/?$`)
@@ -357,6 +363,9 @@ func literalSecret(name, value string) bool {
 		return false
 	}
 	upper := strings.ToUpper(envSeparators.Replace(name))
+	if notSecretNames[upper] {
+		return false
+	}
 	for _, s := range notSecretSuffixes {
 		if strings.HasSuffix(upper, s) {
 			return false
