@@ -210,8 +210,10 @@ func defaultDeny(ns *inventory.Object, c *check.Context, dir networkingv1.Policy
 	if dir == networkingv1.PolicyTypeEgress {
 		open = "may send traffic anywhere"
 	}
-	return []check.Finding{check.Failf("", "no NetworkPolicy among the inputs selects all pods of namespace %s (podSelector: {}) with policyType %s, so its pods %s%s",
-		ns.Name, dir, open, impliedNote(ns))}
+	// Other policies may select every pod there is today; the finding is
+	// about the pods no policy selects, including those added later.
+	return []check.Finding{check.Failf("", "no NetworkPolicy among the inputs selects all pods of namespace %s (podSelector: {}) with policyType %s: its pods that no other %s policy selects, now or later, %s%s",
+		ns.Name, dir, dir, open, impliedNote(ns))}
 }
 
 // selectsAllPods reports whether a policy's podSelector is empty, which
