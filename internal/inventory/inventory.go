@@ -420,10 +420,17 @@ func (inv *Inventory) resolveControllers() {
 }
 
 func (inv *Inventory) resolveSelectors() {
-	// Matching selectors to the workloads of their namespace is most of
+	// HPAs first: they bound how many pods a StatefulSet may run.
+	for _, o := range inv.byKey["HorizontalPodAutoscaler"] {
+		if t, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler); ok {
+			inv.resolveScaleTarget(o, t)
+		}
+	}
+	pods := inv.podTargets()
+	// Matching selectors to the pods of their namespace is most of
 	// Build's work: it runs on every core, a chunk of objects at a time,
 	// and the matches are recorded in the objects' order.
-	type match struct{ owner, workload *Object }
+	type match struct{ owner, target *Object }
 	const chunk = 512
 	objects := inv.objects
 	parallel.Ordered((len(objects)+chunk-1)/chunk, runtime.GOMAXPROCS(0), func(c int) []match {
@@ -433,24 +440,51 @@ func (inv *Inventory) resolveSelectors() {
 			if sel == nil {
 				continue
 			}
-			for _, w := range inv.workloads[o.Namespace] {
-				if tmpl, _ := w.PodTemplate(); sel.Matches(labels.Set(tmpl.Labels)) {
-					out = append(out, match{o, w})
+			slow := mentionsUnknown(sel)
+			for _, t := range pods[o.Namespace] {
+				if (!slow && sel.Matches(t.labels.set)) || (slow && t.labels.mayMatch(sel)) {
+					out = append(out, match{o, t.object})
 				}
 			}
 		}
 		return out
 	}, func(ms []match) {
 		for _, m := range ms {
-			inv.selected[m.owner] = append(inv.selected[m.owner], m.workload)
-			inv.addSelecting(m.owner, m.workload)
+			inv.selected[m.owner] = append(inv.selected[m.owner], m.target)
+			inv.addSelecting(m.owner, m.target)
 		}
 	})
-	for _, o := range inv.byKey["HorizontalPodAutoscaler"] {
-		if t, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler); ok {
-			inv.resolveScaleTarget(o, t)
+}
+
+// podTarget is a workload with the labels its pods carry.
+type podTarget struct {
+	object *Object
+	labels podLabels
+}
+
+// podTargets lists the workloads by namespace.
+func (inv *Inventory) podTargets() map[string][]podTarget {
+	out := map[string][]podTarget{}
+	for ns, ws := range inv.workloads {
+		ts := make([]podTarget, len(ws))
+		for i, w := range ws {
+			ts[i] = podTarget{w, workloadPodLabels(w, inv.maxReplicas(w))}
+		}
+		out[ns] = ts
+	}
+	return out
+}
+
+// maxReplicas is the most pods a workload with a replica count may run:
+// that count, or an HPA's maxReplicas when one scales it further.
+func (inv *Inventory) maxReplicas(w *Object) int32 {
+	n, _ := w.Replicas()
+	for _, h := range inv.selecting["HorizontalPodAutoscaler"][w] {
+		if hpa, ok := h.Typed.(*autoscalingv2.HorizontalPodAutoscaler); ok {
+			n = max(n, hpa.Spec.MaxReplicas)
 		}
 	}
+	return n
 }
 
 // selectorOf is the pod selector of a PodDisruptionBudget, Service or
