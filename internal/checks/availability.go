@@ -123,7 +123,7 @@ func availabilityChecks() []*check.Check {
 			Example:     exampleAvailability,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget)
-				if !ok || len(c.Inventory.Selected(o)) > 0 {
+				if !ok || selectsPods(c.Inventory, o) {
 					return nil
 				}
 				sel := pdb.Spec.Selector

@@ -145,7 +145,7 @@ func networkPolicyChecks() []*check.Check {
 					return []check.Finding{check.Failf("spec.podSelector", "podSelector is invalid and selects no pods: %v", err)}
 				}
 				// podSelector: {} selects every pod of the namespace.
-				if sel.Empty() || len(c.Inventory.Selected(o)) > 0 {
+				if sel.Empty() || selectsPods(c.Inventory, o) {
 					return nil
 				}
 				return []check.Finding{check.Failf("spec.podSelector", "podSelector %q matches the pods of no workload among the inputs", sel.String())}

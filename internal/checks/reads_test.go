@@ -20,9 +20,11 @@ import (
 // an HPA's scaleTargetRef names. Only the kind keys of custom resources
 // (Kind.group) are let through for them.
 var customReaders = map[string]bool{
-	"service-selector-matches": true,
-	"hpa-target-cpu-requests":  true,
-	"hpa-target-exists":        true,
+	"service-selector-matches":   true,
+	"pdb-selects-pods":           true,
+	"networkpolicy-selects-pods": true,
+	"hpa-target-cpu-requests":    true,
+	"hpa-target-exists":          true,
 }
 
 // traceInput is one inventory the read trace runs checks over.

@@ -36,7 +36,7 @@ func serviceChecks() []*check.Check {
 			Applies:     serviceWithSelector,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				svc := o.Typed.(*corev1.Service)
-				if len(c.Inventory.Selected(o)) > 0 || customPodTemplateMatches(c.Inventory, o.Namespace, svc.Spec.Selector) {
+				if selectsPods(c.Inventory, o) {
 					return nil
 				}
 				return []check.Finding{check.Failf("spec.selector", "selector %s matches no workload pod template among the inputs in namespace %s", labels.Set(svc.Spec.Selector).String(), namespaceName(o.Namespace))}
@@ -158,29 +158,12 @@ func serviceWithSelector(o *inventory.Object, c *check.Context) (bool, string) {
 	return true, ""
 }
 
-// customPodTemplateMatches reports whether a custom resource in the
-// namespace carries a pod template (spec.template, as an Argo Rollout or
-// an OpenKruise CloneSet does) whose labels the selector matches. The
-// inventory indexes built-in workloads only; this keeps a Service in front
-// of such a workload from being reported as matching nothing.
-func customPodTemplateMatches(inv *inventory.Inventory, namespace string, selector map[string]string) bool {
-	sel := labels.SelectorFromSet(selector)
-	for _, o := range inv.Custom(namespace) {
-		spec, _ := o.Content["spec"].(map[string]any)
-		tmpl, _ := spec["template"].(map[string]any)
-		meta, _ := tmpl["metadata"].(map[string]any)
-		lbls, _ := meta["labels"].(map[string]any)
-		set := labels.Set{}
-		for k, v := range lbls {
-			if s, ok := v.(string); ok {
-				set[k] = s
-			}
-		}
-		if len(set) > 0 && sel.Matches(set) {
-			return true
-		}
-	}
-	return false
+// selectsPods reports whether a Service, PodDisruptionBudget or
+// NetworkPolicy selects the pods of a workload or of a custom resource
+// among the inputs (an Argo Rollout, a Prometheus), as the inventory
+// matches them: with the labels controllers add to pods.
+func selectsPods(inv *inventory.Inventory, o *inventory.Object) bool {
+	return len(inv.Selected(o)) > 0 || len(inv.SelectedCustom(o)) > 0
 }
 
 func protocolOrTCP(p corev1.Protocol) corev1.Protocol {

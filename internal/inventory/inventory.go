@@ -43,11 +43,16 @@ type Inventory struct {
 
 	// selecting holds, by kind key, the objects of that kind that select
 	// (or, for HPAs, scale) each workload.
-	selecting   map[string]map[*Object][]*Object
-	selected    map[*Object][]*Object // selector owner -> workloads
-	bindingsFor map[nameKey][]*Object // ServiceAccount or Group -> bindings naming it
-	custom      map[string][]*Object  // by namespace: kinds without a typed decoding
-	children    map[*Object][]*Object // controller -> the objects it controls
+	selecting map[string]map[*Object][]*Object
+	selected  map[*Object][]*Object // selector owner -> workloads
+	// selectedCustom holds, by selector owner, the custom resources whose
+	// pods it selects; customPods, by namespace, every custom resource
+	// that runs pods the inputs show.
+	selectedCustom map[*Object][]*Object
+	customPods     map[string][]*Object
+	bindingsFor    map[nameKey][]*Object // ServiceAccount or Group -> bindings naming it
+	custom         map[string][]*Object  // by namespace: kinds without a typed decoding
+	children       map[*Object][]*Object // controller -> the objects it controls
 
 	trace func(key string)
 
@@ -62,16 +67,18 @@ type nameKey struct{ key, namespace, name string }
 // declares, and resolves the selectors, owners and bindings checks need.
 func Build(mode Mode, objects []*Object) *Inventory {
 	inv := &Inventory{
-		Mode:        mode,
-		byKey:       map[string][]*Object{},
-		byKeyNS:     map[nameKey][]*Object{},
-		byName:      map[nameKey]*Object{},
-		workloads:   map[string][]*Object{},
-		selecting:   map[string]map[*Object][]*Object{},
-		selected:    map[*Object][]*Object{},
-		bindingsFor: map[nameKey][]*Object{},
-		custom:      map[string][]*Object{},
-		children:    map[*Object][]*Object{},
+		Mode:           mode,
+		byKey:          map[string][]*Object{},
+		byKeyNS:        map[nameKey][]*Object{},
+		byName:         map[nameKey]*Object{},
+		workloads:      map[string][]*Object{},
+		selecting:      map[string]map[*Object][]*Object{},
+		selected:       map[*Object][]*Object{},
+		selectedCustom: map[*Object][]*Object{},
+		customPods:     map[string][]*Object{},
+		bindingsFor:    map[nameKey][]*Object{},
+		custom:         map[string][]*Object{},
+		children:       map[*Object][]*Object{},
 	}
 	objects = append(objects[:0:0], objects...)
 	objects = append(objects, impliedNamespaces(objects)...)
@@ -322,6 +329,23 @@ func (inv *Inventory) Selected(o *Object) []*Object {
 	return inv.selected[o]
 }
 
+// SelectedCustom returns the custom resources whose pods a
+// PodDisruptionBudget, Service or NetworkPolicy selects: those with a pod
+// template in spec.template, such as an Argo Rollout, and the Prometheus
+// Operator's Prometheus, Alertmanager and ThanosRuler, whose pods the
+// operator labels with spec.podMetadata.labels and its own. They are kept
+// apart from Selected because no workload check can judge them. The trace
+// sees the kind of every such resource in the namespace, as an empty
+// answer depends on them all.
+func (inv *Inventory) SelectedCustom(o *Object) []*Object {
+	if inv.trace != nil {
+		for _, c := range inv.customPods[o.Namespace] {
+			inv.trace(c.key)
+		}
+	}
+	return inv.selectedCustom[o]
+}
+
 // Bindings returns the RoleBindings and ClusterRoleBindings that name a
 // ServiceAccount as a subject.
 func (inv *Inventory) Bindings(namespace, serviceAccount string) []*Object {
@@ -450,19 +474,25 @@ func (inv *Inventory) resolveSelectors() {
 		return out
 	}, func(ms []match) {
 		for _, m := range ms {
-			inv.selected[m.owner] = append(inv.selected[m.owner], m.target)
-			inv.addSelecting(m.owner, m.target)
+			if m.target.IsWorkload() {
+				inv.selected[m.owner] = append(inv.selected[m.owner], m.target)
+				inv.addSelecting(m.owner, m.target)
+			} else {
+				inv.selectedCustom[m.owner] = append(inv.selectedCustom[m.owner], m.target)
+			}
 		}
 	})
 }
 
-// podTarget is a workload with the labels its pods carry.
+// podTarget is a workload, or a custom resource that runs pods, with the
+// labels its pods carry.
 type podTarget struct {
 	object *Object
 	labels podLabels
 }
 
-// podTargets lists the workloads by namespace.
+// podTargets lists, by namespace, the workloads and then the custom
+// resources that run pods, and records the latter in customPods.
 func (inv *Inventory) podTargets() map[string][]podTarget {
 	out := map[string][]podTarget{}
 	for ns, ws := range inv.workloads {
@@ -471,6 +501,14 @@ func (inv *Inventory) podTargets() map[string][]podTarget {
 			ts[i] = podTarget{w, workloadPodLabels(w, inv.maxReplicas(w))}
 		}
 		out[ns] = ts
+	}
+	for ns, cs := range inv.custom {
+		for _, c := range cs {
+			if p, ok := customPodLabels(c); ok {
+				out[ns] = append(out[ns], podTarget{c, p})
+				inv.customPods[ns] = append(inv.customPods[ns], c)
+			}
+		}
 	}
 	return out
 }

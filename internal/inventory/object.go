@@ -1,10 +1,11 @@
 // Package inventory holds the objects an audit looks at and the relations
 // between them that checks need: which PodDisruptionBudgets, Services,
-// NetworkPolicies and HorizontalPodAutoscalers select which workloads,
-// matched against the labels pods carry, their controllers' included; who
-// owns what, which namespaces exist (declared or only implied), and which
-// roles a binding grants. It is built once, before any check runs, and is
-// read-only afterwards, so checks can run concurrently over it.
+// NetworkPolicies and HorizontalPodAutoscalers select which workloads (and
+// which custom resources' pods), matched against the labels pods carry,
+// their controllers' included; who owns what, which namespaces exist
+// (declared or only implied), and which roles a binding grants. It is built
+// once, before any check runs, and is read-only afterwards, so checks can
+// run concurrently over it.
 package inventory
 
 import (

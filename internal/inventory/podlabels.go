@@ -35,12 +35,32 @@ var (
 	cronJobUnknown     = []string{batchv1.ControllerUidLabel, legacyControllerUIDLabel, batchv1.JobNameLabel, legacyJobNameLabel}
 )
 
+// operatorKinds are the kinds of the Prometheus Operator that run pods, with
+// the app name the operator labels them with. It runs them in a
+// StatefulSet, giving them spec.podMetadata.labels and, over those,
+// app.kubernetes.io/name=<app>, app.kubernetes.io/instance=<name>,
+// app.kubernetes.io/managed-by=prometheus-operator and <app>=<name>;
+// Prometheus pods also get operator.prometheus.io/name=<name> and a shard.
+var operatorKinds = map[string]string{
+	"Prometheus.monitoring.coreos.com":   "prometheus",
+	"Alertmanager.monitoring.coreos.com": "alertmanager",
+	"ThanosRuler.monitoring.coreos.com":  "thanos-ruler",
+}
+
+// operatorUnknown are the labels of the Prometheus Operator's pods whose
+// values a custom resource does not show: the StatefulSet's, the version
+// the operator defaults, and Prometheus's shard.
+var (
+	operatorUnknown   = []string{appsv1.ControllerRevisionHashLabelKey, appsv1.StatefulSetPodNameLabel, appsv1.PodIndexLabel, "app.kubernetes.io/version"}
+	prometheusUnknown = append(append([]string{}, operatorUnknown...), "operator.prometheus.io/shard")
+)
+
 // unknownKeys holds every key above: a selector that names none of them,
 // nor a StatefulSet's pod name or index, is matched against the pods'
 // label set alone, which is the common case and costs one map lookup a key.
 var unknownKeys = func() map[string]bool {
 	m := map[string]bool{appsv1.StatefulSetPodNameLabel: true, appsv1.PodIndexLabel: true}
-	for _, keys := range [][]string{deploymentUnknown, statefulSetUnknown, daemonSetUnknown, jobUnknown, cronJobUnknown} {
+	for _, keys := range [][]string{deploymentUnknown, statefulSetUnknown, daemonSetUnknown, jobUnknown, cronJobUnknown, prometheusUnknown} {
 		for _, k := range keys {
 			m[k] = true
 		}
@@ -48,8 +68,8 @@ var unknownKeys = func() map[string]bool {
 	return m
 }()
 
-// podLabels are the labels the pods of a workload carry as far as the
-// inputs show.
+// podLabels are the labels the pods of a workload, or of a custom resource
+// that runs pods, carry as far as the inputs show.
 type podLabels struct {
 	// set holds the template's labels, overlaid with those the controller
 	// sets to a value the inputs show, such as a Job's name.
@@ -98,6 +118,52 @@ func workloadPodLabels(w *Object, replicas int32) podLabels {
 		}
 	}
 	return p
+}
+
+// customPodLabels returns the labels of the pods a custom resource runs,
+// and false when it runs none the inputs show. A pod template in
+// spec.template (an Argo Rollout, an OpenKruise CloneSet) gives its labels;
+// the Prometheus Operator's kinds give spec.podMetadata.labels and the
+// operator's own.
+func customPodLabels(o *Object) (podLabels, bool) {
+	spec, _ := o.Content["spec"].(map[string]any)
+	if app, ok := operatorKinds[o.key]; ok {
+		meta, _ := spec["podMetadata"].(map[string]any)
+		set := stringLabels(meta["labels"])
+		set = withLabels(set,
+			"app.kubernetes.io/name", app,
+			"app.kubernetes.io/instance", o.Name,
+			"app.kubernetes.io/managed-by", "prometheus-operator",
+			app, o.Name)
+		if app == "prometheus" {
+			set["operator.prometheus.io/name"] = o.Name
+			return podLabels{set: set, unknown: prometheusUnknown}, true
+		}
+		return podLabels{set: set, unknown: operatorUnknown}, true
+	}
+	tmpl, _ := spec["template"].(map[string]any)
+	podSpec, _ := tmpl["spec"].(map[string]any)
+	if containers, _ := podSpec["containers"].([]any); len(containers) == 0 {
+		// Not a pod template: a Karpenter NodePool's spec.template
+		// labels nodes.
+		return podLabels{}, false
+	}
+	meta, _ := tmpl["metadata"].(map[string]any)
+	set := stringLabels(meta["labels"])
+	return podLabels{set: set}, len(set) > 0
+}
+
+// stringLabels reads a label map from a custom resource's content, leaving
+// out values that are not strings.
+func stringLabels(v any) labels.Set {
+	m, _ := v.(map[string]any)
+	set := make(labels.Set, len(m))
+	for k, v := range m {
+		if s, ok := v.(string); ok {
+			set[k] = s
+		}
+	}
+	return set
 }
 
 // withLabels returns a copy of set with key, value pairs set over it.

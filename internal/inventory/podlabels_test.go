@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -11,8 +12,8 @@ import (
 	"github.com/plimsoll/plimsoll/internal/manifest"
 )
 
-// podOwners are workloads whose pods get labels from their controllers
-// besides their templates'.
+// podOwners are workloads and custom resources whose pods get labels from
+// their controllers besides their templates'.
 const podOwners = `
 apiVersion: apps/v1
 kind: StatefulSet
@@ -92,11 +93,39 @@ metadata: {name: report, namespace: shop}
 spec:
   schedule: "@daily"
   jobTemplate: {spec: {template: {metadata: {labels: {app: report}}, spec: {restartPolicy: Never, containers: [{name: r, image: r}]}}}}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template: {metadata: {labels: {app: api}}, spec: {containers: [{name: api, image: api}]}}
+---
+# Its template labels nodes, not pods.
+apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata: {name: gpu, namespace: shop}
+spec:
+  template: {metadata: {labels: {app: gpu}}, spec: {requirements: []}}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: {name: k8s, namespace: shop}
+spec:
+  replicas: 2
+  podMetadata: {labels: {app.kubernetes.io/part-of: kube-prometheus}}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: Alertmanager
+metadata: {name: main, namespace: shop}
+spec:
+  replicas: 3
 `
 
 // TestSelectedPodLabels matches selectors against the labels pods would
 // carry: the template's and their controller's. Each case is a
-// PodDisruptionBudget's selector and the workloads it selects.
+// PodDisruptionBudget's selector and the workloads and custom resources it
+// selects.
 func TestSelectedPodLabels(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -127,7 +156,14 @@ func TestSelectedPodLabels(t *testing.T) {
 		{"another Job's name", "{matchLabels: {app: migrate, job-name: seed}}", nil},
 		{"a manual selector adds no labels", "{matchLabels: {app: manual, job-name: manual}}", nil},
 		{"a CronJob's Jobs have generated names", "{matchLabels: {app: report, job-name: report-28911000}}", []string{"CronJob report"}},
+		{"an Argo Rollout's template", "{matchLabels: {app: api}}", []string{"Rollout api"}},
 		{"a NodePool's template is not a pod's", "{matchLabels: {app: gpu}}", nil},
+		{"spec.podMetadata.labels", "{matchLabels: {app.kubernetes.io/part-of: kube-prometheus}}", []string{"Prometheus k8s"}},
+		{"the operator's labels", "{matchLabels: {app.kubernetes.io/name: prometheus, operator.prometheus.io/name: k8s}}", []string{"Prometheus k8s"}},
+		{"the operator's labels with a shard", "{matchLabels: {prometheus: k8s, operator.prometheus.io/shard: \"0\"}}", []string{"Prometheus k8s"}},
+		{"another Prometheus", "{matchLabels: {prometheus: other}}", nil},
+		{"an Alertmanager", "{matchLabels: {alertmanager: main, app.kubernetes.io/instance: main}}", []string{"Alertmanager main"}},
+		{"an Alertmanager has no shard", "{matchLabels: {alertmanager: main, operator.prometheus.io/shard: \"0\"}}", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := podOwners + fmt.Sprintf(`---
@@ -139,7 +175,7 @@ spec: {maxUnavailable: 1, selector: %s}
 			inv := buildManifests(t, doc)
 			pdb := inv.Get("PodDisruptionBudget", "shop", "pdb")
 			var got []string
-			for _, o := range inv.Selected(pdb) {
+			for _, o := range append(inv.Selected(pdb), inv.SelectedCustom(pdb)...) {
 				got = append(got, o.Kind+" "+o.Name)
 			}
 			sort.Strings(got)
@@ -147,6 +183,39 @@ spec: {maxUnavailable: 1, selector: %s}
 				t.Errorf("selected (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestSelectedCustomKeepsWorkloadsApart: a custom resource is never among
+// Selected, which workload checks read, and the trace of SelectedCustom
+// names every custom kind that runs pods in the namespace.
+func TestSelectedCustomKeepsWorkloadsApart(t *testing.T) {
+	doc := podOwners + `---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec: {selector: {app: api}}
+`
+	inv := buildManifests(t, doc)
+	svc := inv.Get("Service", "shop", "api")
+	if got := inv.Selected(svc); len(got) != 0 {
+		t.Errorf("Selected: got %s, want none", names(got))
+	}
+	seen := map[string]bool{}
+	inv.Trace(func(key string) { seen[key] = true })
+	custom := inv.SelectedCustom(svc)
+	inv.Trace(nil)
+	if diff := cmp.Diff([]string{"shop/api"}, names(custom)); diff != "" {
+		t.Errorf("SelectedCustom (-want +got):\n%s", diff)
+	}
+	var kinds []string
+	for k := range seen {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	want := "Alertmanager.monitoring.coreos.com Prometheus.monitoring.coreos.com Rollout.argoproj.io"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Errorf("kinds read: got %s, want %s", got, want)
 	}
 }
 
