@@ -170,8 +170,8 @@ func rbacChecks() []*check.Check {
 			Severity:    check.Medium,
 			Kinds:       []string{"ClusterRoleBinding"},
 			Reads:       []string{"ClusterRole", "CustomResourceDefinition.apiextensions.k8s.io"},
-			Rationale:   "A ClusterRoleBinding grants its role in every namespace. When the role holds only namespaced permissions and the subjects are ServiceAccounts of one namespace, a RoleBinding there usually does the job, and a compromised pod reaches only its own namespace.",
-			Remediation: "Replace the ClusterRoleBinding with a RoleBinding in the ServiceAccounts' namespace (it may still refer to the ClusterRole), unless the workload must act in every namespace, as some controllers do; then exempt it with a reason.",
+			Rationale:   "A ClusterRoleBinding grants its role in every namespace; when ServiceAccounts of one namespace use it only there, a RoleBinding does the job and a compromised pod reaches only its own namespace. Cluster-scoped resources and non-resource URLs need the ClusterRoleBinding, and so does a workload that lists or watches namespaced resources or namespaces through any ClusterRoleBinding: such a cluster-wide informer acts in every namespace. The check fails only when none of that shows.",
+			Remediation: "Replace the ClusterRoleBinding with a RoleBinding in the ServiceAccounts' namespace (it may still refer to the ClusterRole); if the workload acts in every namespace without listing or watching (an admission webhook, a configured list of namespaces), exempt it with a reason.",
 			Seed:        "004 Security: Key RBAC principles: Use Roles (namespaced) over ClusterRoles (cluster-wide) whenever possible",
 			Example:     exampleRole,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
@@ -186,19 +186,54 @@ func rbacChecks() []*check.Check {
 					ref, _ := roleRef(o)
 					return false, fmt.Sprintf("ClusterRole %q is not among the inputs, so what it grants is unknown", ref.Name)
 				}
+				if cr, ok := c.Inventory.RoleOf(o).Typed.(*rbacv1.ClusterRole); ok && cr.AggregationRule != nil && c.Inventory.Mode == inventory.FromManifests {
+					return false, fmt.Sprintf("ClusterRole %q takes its rules from the ClusterRoles it aggregates in the cluster, so what it grants is unknown", cr.Name)
+				}
 				return true, ""
 			},
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				role := c.Inventory.RoleOf(o)
 				ns, _ := singleNamespaceServiceAccounts(o)
 				crds := crdScopes(c.Inventory)
-				for _, r := range roleRules(role) {
+				rules := roleRules(role)
+				if len(rules) == 0 {
+					return nil // it grants nothing, anywhere
+				}
+				for _, r := range rules {
 					if !onlyNamespaced(r, crds) {
 						return nil
 					}
 				}
+				// A cluster-wide list or watch, through this binding or
+				// another ClusterRoleBinding of the same ServiceAccounts,
+				// shows a workload that acts in every namespace: its
+				// writes follow the objects it watches wherever they are.
+				for _, b := range clusterBindingsOf(o, c.Inventory) {
+					other := c.Inventory.RoleOf(b)
+					if other == nil {
+						// A role not among the inputs gets the benefit of
+						// the doubt, unless it is known to list nothing.
+						if ref, _ := roleRef(b); !rolesListingNothing[ref.Name] {
+							return nil
+						}
+						continue
+					}
+					for _, r := range roleRules(other) {
+						if listsAcrossNamespaces(r, crds) {
+							return nil
+						}
+					}
+				}
+				var verbs []string
+				for _, r := range rules {
+					for _, v := range r.Verbs {
+						if !ruleHas(verbs, v) {
+							verbs = append(verbs, v)
+						}
+					}
+				}
 				ref, _ := roleRef(o)
-				return []check.Finding{check.Failf("roleRef", "ClusterRole %q grants only namespaced resources, yet it is bound in every namespace to ServiceAccounts of namespace %s; a RoleBinding in %s would do", ref.Name, ns, ns)}
+				return []check.Finding{check.Failf("roleRef", "ClusterRole %q is bound in every namespace, but grants only %s on namespaced resources, and no ClusterRoleBinding lets ServiceAccounts of namespace %s list or watch across namespaces: nothing shows they act beyond %s, where a RoleBinding would do", ref.Name, commaList(verbs), ns, ns)}
 			},
 		},
 	}
@@ -424,20 +459,89 @@ func onlyNamespaced(r rbacv1.PolicyRule, crds map[string]string) bool {
 		return false
 	}
 	for _, res := range r.Resources {
-		base, _, _ := strings.Cut(res, "/")
-		if base == rbacv1.ResourceAll || clusterScopedResources[base] {
-			return false
-		}
 		for _, g := range r.APIGroups {
-			if g == rbacv1.APIGroupAll || builtinAPIGroups[g] {
-				continue
-			}
-			if crds[base+"."+g] != "Namespaced" {
+			if resourceScope(g, res, crds) != "Namespaced" {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// listsAcrossNamespaces reports whether a rule, bound by a
+// ClusterRoleBinding, lets its subjects list or watch the objects of every
+// namespace: list or watch on a resource that is not known to be
+// cluster-scoped (a namespaced one, "*", a custom resource of unknown
+// scope), or on namespaces, which a controller lists to act in each.
+func listsAcrossNamespaces(r rbacv1.PolicyRule, crds map[string]string) bool {
+	if len(grantedVerbs(r, "list", "watch")) == 0 {
+		return false
+	}
+	for _, res := range r.Resources {
+		for _, g := range r.APIGroups {
+			if base, _, _ := strings.Cut(res, "/"); base == "namespaces" || resourceScope(g, res, crds) != "Cluster" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// resourceScope returns "Namespaced" or "Cluster" for a resource (with an
+// optional /subresource) of an API group, or "" when the scope is unknown:
+// a wildcard resource, or a custom resource whose CustomResourceDefinition
+// is not among the inputs. A built-in cluster-scoped name is cluster-scoped
+// in any group (metrics.k8s.io's nodes are too), and a wildcard group is
+// judged by the built-in groups' names.
+func resourceScope(group, resource string, crds map[string]string) string {
+	base, _, _ := strings.Cut(resource, "/")
+	switch {
+	case clusterScopedResources[base]:
+		return "Cluster"
+	case base == rbacv1.ResourceAll:
+		return ""
+	case group == rbacv1.APIGroupAll || builtinAPIGroups[group]:
+		return "Namespaced"
+	}
+	return crds[base+"."+group]
+}
+
+// rolesListingNothing are built-in ClusterRoles, often bound without
+// being among the inputs, known to grant no list or watch.
+var rolesListingNothing = map[string]bool{
+	"system:auth-delegator": true, // creates TokenReviews and SubjectAccessReviews
+}
+
+// clusterBindingsOf returns the ClusterRoleBindings, the given one
+// included, that name any ServiceAccount among a binding's subjects.
+func clusterBindingsOf(binding *inventory.Object, inv *inventory.Inventory) []*inventory.Object {
+	crbs := inv.OfKind("ClusterRoleBinding") // reports the read; the memo hides it
+	bySA := inv.Memo("checks.clusterRoleBindingsBySA", func() any {
+		out := map[string][]*inventory.Object{}
+		for _, b := range crbs {
+			for _, s := range bindingSubjects(b) {
+				if s.Kind == rbacv1.ServiceAccountKind {
+					k := s.Namespace + "/" + s.Name
+					out[k] = append(out[k], b)
+				}
+			}
+		}
+		return out
+	}).(map[string][]*inventory.Object)
+	var out []*inventory.Object
+	seen := map[*inventory.Object]bool{}
+	for _, s := range bindingSubjects(binding) {
+		if s.Kind != rbacv1.ServiceAccountKind {
+			continue
+		}
+		for _, b := range bySA[s.Namespace+"/"+s.Name] {
+			if !seen[b] {
+				seen[b] = true
+				out = append(out, b)
+			}
+		}
+	}
+	return out
 }
 
 func commaList(list []string) string { return strings.Join(list, ", ") }
