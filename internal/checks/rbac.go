@@ -111,8 +111,9 @@ func rbacChecks() []*check.Check {
 			Layer:       check.Security,
 			Severity:    check.High,
 			Kinds:       rbacRoleKinds,
-			Rationale:   "escalate and bind let a subject grant permissions it does not hold, and impersonate lets it act as any user, group or ServiceAccount: each is a path to cluster-admin.",
-			Remediation: "Remove the escalate, bind and impersonate verbs; if a controller truly needs bind, limit it with resourceNames to the roles it hands out.",
+			Reads:       []string{"ClusterRoleBinding"},
+			Rationale:   "escalate and bind let a subject grant permissions it does not hold, and impersonate lets it act as any user, group or ServiceAccount: each is a path to cluster-admin. resourceNames confine bind and impersonate to the roles and identities named, so those fail only when a name leads to cluster-admin: a role granting every verb on every resource, the built-in admin or edit, one of Kubernetes' own identities, or a subject bound to cluster-admin. escalate on a named role still lets the subject write any permission into it.",
+			Remediation: "Remove the escalate, bind and impersonate verbs; if a controller truly needs bind or impersonate, limit it with resourceNames to the roles it hands out or the identities it acts as.",
 			Seed:        seedRBAC,
 			Example:     exampleRole,
 			Applies:     appliesToRole,
@@ -121,15 +122,37 @@ func rbacChecks() []*check.Check {
 				for i, r := range roleRules(o) {
 					// Only explicit verbs: "*" is reported by rbac-wildcard,
 					// and one problem is reported once.
-					var verbs []string
+					var verbs, why []string
 					for _, v := range []string{"escalate", "bind", "impersonate"} {
-						if ruleHas(r.Verbs, v) {
+						if !ruleHas(r.Verbs, v) {
+							continue
+						}
+						if len(r.ResourceNames) == 0 {
 							verbs = append(verbs, v)
+							continue
+						}
+						var reason string
+						switch v {
+						case "escalate":
+							reason = "escalate lets its subjects write any permission into " + commaList(r.ResourceNames)
+						case "bind":
+							reason = privilegedRolesNamed(r, c.Inventory)
+						case "impersonate":
+							reason = privilegedIdentitiesNamed(r, o, c.Inventory)
+						}
+						if reason != "" {
+							verbs = append(verbs, v)
+							why = append(why, reason)
 						}
 					}
-					if len(verbs) > 0 {
-						out = append(out, check.Failf(fmt.Sprintf("rules[%d].verbs", i), "rules[%d] grants %s on %s", i, strings.Join(verbs, ", "), describeRuleResources(r)))
+					if len(verbs) == 0 {
+						continue
 					}
+					msg := fmt.Sprintf("rules[%d] grants %s on %s", i, strings.Join(verbs, ", "), describeRuleResources(r))
+					if len(why) > 0 {
+						msg += ": " + strings.Join(why, "; ")
+					}
+					out = append(out, check.Failf(fmt.Sprintf("rules[%d].verbs", i), "%s", msg))
 				}
 				return out
 			},
@@ -310,6 +333,94 @@ func clusterAdmin(name string, role *inventory.Object) bool {
 		}
 	}
 	return false
+}
+
+// privilegedRolesNamed says which of the roles a bind rule's resourceNames
+// allow binding lead to cluster-admin, or "" when none does: a role that
+// grants every verb on every resource, and the built-in admin and edit,
+// which read every Secret and run pods as any ServiceAccount wherever they
+// are bound, kube-system included. Binding any other named role hands out
+// what that role grants, which the other checks judge on the role itself.
+func privilegedRolesNamed(r rbacv1.PolicyRule, inv *inventory.Inventory) string {
+	if !coversResource(r, rbacv1.GroupName, "clusterroles") {
+		return ""
+	}
+	var admins, editors []string
+	for _, name := range r.ResourceNames {
+		switch {
+		case clusterAdmin(name, inv.Get("ClusterRole", "", name)):
+			admins = append(admins, name)
+		case name == "admin" || name == "edit":
+			editors = append(editors, name)
+		}
+	}
+	var out []string
+	if len(admins) > 0 {
+		out = append(out, "binding "+commaList(admins)+" hands out every verb on every resource")
+	}
+	if len(editors) > 0 {
+		out = append(out, "binding "+commaList(editors)+" hands out reading Secrets and running pods as any ServiceAccount wherever the binding reaches")
+	}
+	return strings.Join(out, "; ")
+}
+
+// unprivilegedSystemIdentities are the system: users and groups that stand
+// for everyone, or no one: acting as them gains nothing.
+var unprivilegedSystemIdentities = map[string]bool{
+	"system:anonymous": true, "system:unauthenticated": true, "system:authenticated": true,
+}
+
+// privilegedIdentitiesNamed says which of the users, groups and
+// ServiceAccounts an impersonate rule's resourceNames allow acting as are
+// privileged, or "" when none is: Kubernetes' own identities, and the
+// subjects a ClusterRoleBinding among the inputs binds to cluster-admin.
+// Acting as any other named identity gains only what it holds.
+func privilegedIdentitiesNamed(r rbacv1.PolicyRule, role *inventory.Object, inv *inventory.Inventory) string {
+	type admin struct{ who, binding string }
+	admins := map[rbacv1.Subject]admin{} // kind and name -> the first binding found
+	for _, b := range inv.OfKind("ClusterRoleBinding") {
+		ref, _ := roleRef(b)
+		if !clusterAdmin(ref.Name, inv.RoleOf(b)) {
+			continue
+		}
+		for _, s := range bindingSubjects(b) {
+			// A namespaced Role impersonates ServiceAccounts of its own
+			// namespace only.
+			if s.Kind == rbacv1.ServiceAccountKind && role.Namespace != "" && s.Namespace != role.Namespace {
+				continue
+			}
+			k := rbacv1.Subject{Kind: s.Kind, Name: s.Name}
+			if _, seen := admins[k]; !seen {
+				admins[k] = admin{describeSubject(s, ""), b.Name}
+			}
+		}
+	}
+	var found []string
+	for _, name := range r.ResourceNames {
+		for _, kind := range []struct{ resource, subject string }{
+			{"users", rbacv1.UserKind}, {"groups", rbacv1.GroupKind}, {"serviceaccounts", rbacv1.ServiceAccountKind},
+		} {
+			if !coversResource(r, "", kind.resource) {
+				continue
+			}
+			s := rbacv1.Subject{Kind: kind.subject, Name: name}
+			if a, ok := admins[s]; ok {
+				found = append(found, fmt.Sprintf("%s holds cluster-admin through ClusterRoleBinding %s", a.who, a.binding))
+				break
+			}
+			if systemSubject(s, role.Namespace) && !unprivilegedSystemIdentities[name] {
+				// A system: name is Kubernetes' whether it is taken as a
+				// user or a group, so only a ServiceAccount names its kind.
+				who := fmt.Sprintf("%q", name)
+				if s.Kind == rbacv1.ServiceAccountKind {
+					who = describeSubject(s, role.Namespace)
+				}
+				found = append(found, who+" is one of Kubernetes' own identities")
+				break
+			}
+		}
+	}
+	return strings.Join(found, ", ")
 }
 
 // systemSubject reports whether a binding subject is part of Kubernetes
