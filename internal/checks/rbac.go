@@ -163,7 +163,7 @@ func rbacChecks() []*check.Check {
 			Layer:       check.Security,
 			Severity:    check.High,
 			Kinds:       rbacRoleKinds,
-			Rationale:   "pods/exec and pods/attach run commands inside containers, with their Secrets and ServiceAccount tokens at hand; nodes/proxy reaches the kubelet API, which runs commands in any pod of the node without the API server's audit.",
+			Rationale:   "pods/exec and pods/attach run commands inside containers, with their Secrets and ServiceAccount tokens at hand; nodes/proxy reaches the kubelet API, which runs commands in any pod of the node without the API server's audit. resourceNames narrow that to the pods or nodes named, where it is still running commands.",
 			Remediation: "Remove create and get on pods/exec, pods/attach and nodes/proxy; give humans break-glass access for debugging instead of standing grants.",
 			Seed:        seedRBAC,
 			Example:     exampleRole,
@@ -171,17 +171,39 @@ func rbacChecks() []*check.Check {
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for i, r := range roleRules(o) {
-					var hits []string
+					verbs := grantedVerbs(r, "create", "get")
+					if len(verbs) == 0 {
+						continue
+					}
+					var hits, through []string
 					for _, res := range []string{"pods/exec", "pods/attach", "nodes/proxy"} {
-						if coversResource(r, "", res) {
-							if verbs := grantedVerbs(r, "create", "get"); len(verbs) > 0 {
-								hits = append(hits, strings.Join(verbs, ", ")+" on "+res)
+						if !coversResource(r, "", res) {
+							continue
+						}
+						hits = append(hits, res)
+						if !ruleHas(r.Resources, res) {
+							// Matched by "*" or "*/sub": say so, or the
+							// reader looks for a resource the rule never
+							// names.
+							_, sub, _ := strings.Cut(res, "/")
+							for _, w := range []string{rbacv1.ResourceAll, "*/" + sub} {
+								if q := fmt.Sprintf("%q", w); ruleHas(r.Resources, w) && !ruleHas(through, q) {
+									through = append(through, q)
+								}
 							}
 						}
 					}
-					if len(hits) > 0 {
-						out = append(out, check.Failf(fmt.Sprintf("rules[%d]", i), "rules[%d] grants %s", i, strings.Join(hits, "; ")))
+					if len(hits) == 0 {
+						continue
 					}
+					msg := fmt.Sprintf("rules[%d] grants %s on %s", i, commaList(verbs), commaList(hits))
+					if len(through) > 0 {
+						msg += ", through resources " + commaList(through)
+					}
+					if len(r.ResourceNames) > 0 {
+						msg += ", limited by resourceNames to " + commaList(r.ResourceNames)
+					}
+					out = append(out, check.Failf(fmt.Sprintf("rules[%d]", i), "%s", msg))
 				}
 				return out
 			},
