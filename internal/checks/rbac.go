@@ -85,6 +85,7 @@ func rbacChecks() []*check.Check {
 			Layer:       check.Security,
 			Severity:    check.High,
 			Kinds:       []string{"ClusterRole"},
+			Reads:       []string{"ClusterRoleBinding", "RoleBinding"},
 			Rationale:   "Reading Secrets is reading every password, token and key they hold; through a ClusterRoleBinding it covers every namespace, kube-system's ServiceAccount tokens included.",
 			Remediation: "Grant Secret access in a Role in the namespace that needs it, limited with resourceNames to the Secrets the subject uses.",
 			Seed:        "001 Secret Management: Preferably, not everyone should be able to access all secrets, especially in production.",
@@ -99,7 +100,7 @@ func rbacChecks() []*check.Check {
 						continue
 					}
 					if verbs := grantedVerbs(r, "get", "list", "watch"); len(verbs) > 0 {
-						out = append(out, check.Failf(fmt.Sprintf("rules[%d]", i), "rules[%d] grants %s on %s: its subjects can read every Secret of each namespace it is bound in", i, strings.Join(verbs, ", "), describeRuleResources(r)))
+						out = append(out, check.Failf(fmt.Sprintf("rules[%d]", i), "rules[%d] grants %s on %s: its subjects can read every Secret %s", i, strings.Join(verbs, ", "), describeRuleResources(r), boundWhere(o, c.Inventory)))
 					}
 				}
 				return out
@@ -282,6 +283,46 @@ func rbacChecks() []*check.Check {
 			},
 		},
 	}
+}
+
+// boundWhere says where the bindings among the inputs grant a ClusterRole:
+// "in every namespace" for a ClusterRoleBinding, the namespaces of its
+// RoleBindings otherwise, naming the bindings either way.
+func boundWhere(role *inventory.Object, inv *inventory.Inventory) string {
+	crbs, rbs := inv.OfKind("ClusterRoleBinding"), inv.OfKind("RoleBinding") // report the reads; the memo hides them
+	byRole := inv.Memo("checks.bindingsByClusterRole", func() any {
+		out := map[string][]*inventory.Object{}
+		for _, b := range append(append([]*inventory.Object{}, crbs...), rbs...) {
+			if ref, _ := roleRef(b); ref.Kind == "ClusterRole" {
+				out[ref.Name] = append(out[ref.Name], b)
+			}
+		}
+		return out
+	}).(map[string][]*inventory.Object)
+	var cluster, namespaces, names []string
+	for _, b := range byRole[role.Name] {
+		if b.Kind == "ClusterRoleBinding" {
+			cluster = append(cluster, b.Name)
+		} else {
+			if !ruleHas(namespaces, b.Namespace) {
+				namespaces = append(namespaces, b.Namespace)
+			}
+			names = append(names, b.Namespace+"/"+b.Name)
+		}
+	}
+	switch {
+	case len(cluster) == 1:
+		return "in every namespace, through ClusterRoleBinding " + cluster[0]
+	case len(cluster) > 1:
+		return "in every namespace, through ClusterRoleBindings " + commaList(cluster)
+	case len(names) == 1:
+		return "of namespace " + namespaces[0] + ", through RoleBinding " + names[0]
+	case len(names) > 1 && len(namespaces) == 1:
+		return "of namespace " + namespaces[0] + ", through RoleBindings " + commaList(names)
+	case len(names) > 1:
+		return "of namespaces " + commaList(namespaces) + ", through RoleBindings " + commaList(names)
+	}
+	return "of each namespace it is bound in"
 }
 
 // appliesToRole leaves out the roles Kubernetes itself provides, and the
