@@ -37,7 +37,7 @@ func rbacChecks() []*check.Check {
 					case ruleHas(r.Verbs, rbacv1.VerbAll):
 						out = append(out, check.Failf(fmt.Sprintf("rules[%d].verbs", i), "rules[%d] grants every verb (\"*\") on %s", i, describeRuleResources(r)))
 					case ruleHas(r.Resources, rbacv1.ResourceAll):
-						out = append(out, check.Failf(fmt.Sprintf("rules[%d].resources", i), "rules[%d] grants %s on every resource (\"*\") in %s", i, commaList(r.Verbs), describeRuleGroups(r)))
+						out = append(out, check.Failf(fmt.Sprintf("rules[%d].resources", i), "rules[%d] grants %s on every resource (\"*\") in %s%s", i, commaList(r.Verbs), describeRuleGroups(r), describeResourceNames(r)))
 					}
 				}
 				return out
@@ -735,11 +735,16 @@ func describeRuleGroups(r rbacv1.PolicyRule) string {
 }
 
 func describeRuleResources(r rbacv1.PolicyRule) string {
-	s := "resources " + commaList(r.Resources) + " in " + describeRuleGroups(r)
-	if len(r.ResourceNames) > 0 {
-		s += " (resourceNames " + commaList(r.ResourceNames) + ")"
+	return "resources " + commaList(r.Resources) + " in " + describeRuleGroups(r) + describeResourceNames(r)
+}
+
+// describeResourceNames is " (resourceNames ...)" when the rule is limited
+// to named objects, and "" otherwise.
+func describeResourceNames(r rbacv1.PolicyRule) string {
+	if len(r.ResourceNames) == 0 {
+		return ""
 	}
-	return s
+	return " (resourceNames " + commaList(r.ResourceNames) + ")"
 }
 
 const exampleRole = `apiVersion: v1
