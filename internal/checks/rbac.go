@@ -299,11 +299,14 @@ func boundWhere(role *inventory.Object, inv *inventory.Inventory) string {
 		}
 		return out
 	}).(map[string][]*inventory.Object)
+	// Inputs may repeat an object (variants of one install in a folder):
+	// each name is said once.
 	var cluster, namespaces, names []string
 	for _, b := range byRole[role.Name] {
-		if b.Kind == "ClusterRoleBinding" {
+		switch {
+		case b.Kind == "ClusterRoleBinding" && !ruleHas(cluster, b.Name):
 			cluster = append(cluster, b.Name)
-		} else {
+		case b.Kind == "RoleBinding" && !ruleHas(names, b.Namespace+"/"+b.Name):
 			if !ruleHas(namespaces, b.Namespace) {
 				namespaces = append(namespaces, b.Namespace)
 			}
