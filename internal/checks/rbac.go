@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -188,7 +189,7 @@ func rbacChecks() []*check.Check {
 							// names.
 							_, sub, _ := strings.Cut(res, "/")
 							for _, w := range []string{rbacv1.ResourceAll, "*/" + sub} {
-								if q := fmt.Sprintf("%q", w); ruleHas(r.Resources, w) && !ruleHas(through, q) {
+								if q := fmt.Sprintf("%q", w); ruleHas(r.Resources, w) && !slices.Contains(through, q) {
 									through = append(through, q)
 								}
 							}
@@ -273,7 +274,7 @@ func rbacChecks() []*check.Check {
 				var verbs []string
 				for _, r := range rules {
 					for _, v := range r.Verbs {
-						if !ruleHas(verbs, v) {
+						if !slices.Contains(verbs, v) {
 							verbs = append(verbs, v)
 						}
 					}
@@ -304,10 +305,10 @@ func boundWhere(role *inventory.Object, inv *inventory.Inventory) string {
 	var cluster, namespaces, names []string
 	for _, b := range byRole[role.Name] {
 		switch {
-		case b.Kind == "ClusterRoleBinding" && !ruleHas(cluster, b.Name):
+		case b.Kind == "ClusterRoleBinding" && !slices.Contains(cluster, b.Name):
 			cluster = append(cluster, b.Name)
-		case b.Kind == "RoleBinding" && !ruleHas(names, b.Namespace+"/"+b.Name):
-			if !ruleHas(namespaces, b.Namespace) {
+		case b.Kind == "RoleBinding" && !slices.Contains(names, b.Namespace+"/"+b.Name):
+			if !slices.Contains(namespaces, b.Namespace) {
 				namespaces = append(namespaces, b.Namespace)
 			}
 			names = append(names, b.Namespace+"/"+b.Name)

@@ -464,9 +464,15 @@ func (inv *Inventory) resolveSelectors() {
 			if sel == nil {
 				continue
 			}
-			slow := mentionsUnknown(sel)
+			slow := mentionsUnknown(sel) // most selectors: one lookup a key
 			for _, t := range pods[o.Namespace] {
-				if (!slow && sel.Matches(t.labels.set)) || (slow && t.labels.mayMatch(sel)) {
+				var matched bool
+				if slow {
+					matched = t.labels.mayMatch(sel)
+				} else {
+					matched = sel.Matches(t.labels.set)
+				}
+				if matched {
 					out = append(out, match{o, t.object})
 				}
 			}

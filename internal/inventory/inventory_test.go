@@ -81,11 +81,17 @@ spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: 
 
 func build(t *testing.T) *inventory.Inventory {
 	t.Helper()
-	loaded := manifest.Parse("owners.yaml", []byte(owners), inventory.Source{File: "owners.yaml"})
+	return buildFrom(t, inventory.FromCluster, owners)
+}
+
+// buildFrom indexes a YAML stream, read as mode says.
+func buildFrom(t *testing.T, mode inventory.Mode, doc string) *inventory.Inventory {
+	t.Helper()
+	loaded := manifest.Parse("inputs.yaml", []byte(doc), inventory.Source{File: "inputs.yaml"})
 	for _, e := range loaded.Errors {
 		t.Fatal(e)
 	}
-	return inventory.Build(inventory.FromCluster, loaded.Objects)
+	return inventory.Build(mode, loaded.Objects)
 }
 
 func names(objs []*inventory.Object) []string {

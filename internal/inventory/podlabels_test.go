@@ -9,7 +9,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
-	"github.com/plimsoll/plimsoll/internal/manifest"
 )
 
 // podOwners are workloads and custom resources whose pods get labels from
@@ -172,7 +171,7 @@ kind: PodDisruptionBudget
 metadata: {name: pdb, namespace: shop}
 spec: {maxUnavailable: 1, selector: %s}
 `, tc.selector)
-			inv := buildManifests(t, doc)
+			inv := buildFrom(t, inventory.FromManifests, doc)
 			pdb := inv.Get("PodDisruptionBudget", "shop", "pdb")
 			var got []string
 			for _, o := range append(inv.Selected(pdb), inv.SelectedCustom(pdb)...) {
@@ -196,7 +195,7 @@ kind: Service
 metadata: {name: api, namespace: shop}
 spec: {selector: {app: api}}
 `
-	inv := buildManifests(t, doc)
+	inv := buildFrom(t, inventory.FromManifests, doc)
 	svc := inv.Get("Service", "shop", "api")
 	if got := inv.Selected(svc); len(got) != 0 {
 		t.Errorf("Selected: got %s, want none", names(got))
@@ -217,14 +216,4 @@ spec: {selector: {app: api}}
 	if got := strings.Join(kinds, " "); got != want {
 		t.Errorf("kinds read: got %s, want %s", got, want)
 	}
-}
-
-// buildManifests indexes a YAML stream as manifests.
-func buildManifests(t *testing.T, doc string) *inventory.Inventory {
-	t.Helper()
-	loaded := manifest.Parse("pods.yaml", []byte(doc), inventory.Source{File: "pods.yaml"})
-	for _, e := range loaded.Errors {
-		t.Fatal(e)
-	}
-	return inventory.Build(inventory.FromManifests, loaded.Objects)
 }
