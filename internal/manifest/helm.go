@@ -33,7 +33,7 @@ type HelmOptions struct {
 func LoadHelm(chartPath string, opts HelmOptions) Result {
 	origin := "helm chart " + chartPath
 	fail := func(err error) Result {
-		return Result{Errors: []*Error{{File: chartPath, Err: err}}}
+		return Result{Errors: []*Error{{File: chartPath, Err: libraryError(err)}}}
 	}
 	ch, err := loader.Load(chartPath)
 	if err != nil {

@@ -2,10 +2,13 @@ package manifest
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -22,9 +25,10 @@ func LoadKustomize(dir string) Result {
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	resources, err := k.Run(originTracking{filesys.MakeFsOnDisk()}, dir)
 	if err != nil {
-		return Result{Errors: []*Error{{File: dir, Err: fmt.Errorf("kustomize build: %w", err)}}}
+		return Result{Errors: []*Error{{File: dir, Err: fmt.Errorf("kustomize build: %w", libraryError(err))}}}
 	}
 	var res Result
+	reported := map[string]bool{} // files whose errors are in res
 	for _, r := range resources.Resources() {
 		src := inventory.Source{File: dir, Origin: origin}
 		if o, err := r.GetOrigin(); err == nil && o != nil && o.Path != "" {
@@ -35,7 +39,10 @@ func LoadKustomize(dir string) Result {
 		}
 		m, err := r.Map()
 		if err != nil {
-			res.Errors = append(res.Errors, &Error{File: src.File, Err: err})
+			if !reported[src.File] {
+				reported[src.File] = true
+				res.Errors = append(res.Errors, builtResourceErrors(r, src)...)
+			}
 			continue
 		}
 		if meta, ok := m["metadata"].(map[string]any); ok {
@@ -56,6 +63,30 @@ func LoadKustomize(dir string) Result {
 	res.Files = 1
 	res.sortErrors()
 	return res
+}
+
+// builtResourceErrors say why a resource Kustomize built cannot be read.
+// Kustomize's own error carries the whole resource as YAML, a Secret's
+// values included, so it is never shown. The file that declared the
+// resource is parsed by plimsoll's parser instead, whose errors have the
+// file's lines, name the key, and never quote a value that may be secret.
+// When that file reads cleanly (Kustomize's changes made the problem), the
+// built resource is parsed, and its errors say so.
+func builtResourceErrors(r *resource.Resource, src inventory.Source) []*Error {
+	if !strings.Contains(src.File, "//") { // a local file, not a remote base
+		if data, err := os.ReadFile(src.File); err == nil {
+			if p := Parse(src.File, data, inventory.Source{File: src.File}); len(p.Errors) > 0 {
+				return p.Errors
+			}
+		}
+	}
+	what := fmt.Sprintf("%s %q as Kustomize built it", r.GetKind(), r.GetName())
+	if y, err := r.RNode.String(); err == nil {
+		if p := Parse("", []byte(y), inventory.Source{}); len(p.Errors) > 0 {
+			return []*Error{{File: src.File, Err: fmt.Errorf("%s: %v", what, p.Errors[0].Err)}}
+		}
+	}
+	return []*Error{{File: src.File, Err: fmt.Errorf("%s: cannot be read", what)}}
 }
 
 // originTracking turns on Kustomize's origin annotations in every

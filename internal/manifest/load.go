@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -62,6 +63,36 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// maxLibraryError bounds the text kept of an error from a library.
+const maxLibraryError = 1000
+
+// libraryError is an error from a library (Kustomize, Helm) fit to print.
+// Kustomize's errors may end with a whole resource as YAML ("... for the
+// following resource:"), which can be a Secret with its values: that part
+// is cut, and the rest bounded to maxLibraryError bytes.
+func libraryError(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, " for the following resource"); i >= 0 {
+		msg = msg[:i] + " (the resource is not shown: it may hold secret values)"
+	}
+	if head, more := cutText(msg, maxLibraryError); more > 0 {
+		msg = fmt.Sprintf("%s... (%d more bytes)", head, more)
+	}
+	return errors.New(msg)
+}
+
+// cutText cuts s to at most n bytes, at a rune boundary, and says how many
+// bytes it left out.
+func cutText(s string, n int) (head string, more int) {
+	if len(s) <= n {
+		return s, 0
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n], len(s) - n
+}
 
 // Result is what reading produced.
 type Result struct {

@@ -142,6 +142,12 @@ type converter struct {
 	aliased int
 	// offset turns a line of the document into a line of the file.
 	offset int
+	// secret counts the data, stringData and binaryData mappings being
+	// converted: a scalar inside one may be a secret value, which an error
+	// must never quote.
+	secret int
+	// key is the mapping key whose value is being converted, for errors.
+	key string
 }
 
 func (c *converter) value(n *yaml.Node, viaAlias bool) (any, error) {
@@ -175,7 +181,11 @@ func (c *converter) value(n *yaml.Node, viaAlias bool) (any, error) {
 		}
 		return out, nil
 	case yaml.ScalarNode:
-		return scalar(n)
+		v, err := scalar(n)
+		if err != nil {
+			return nil, c.scalarError(n)
+		}
+		return v, nil
 	}
 	return nil, &lineError{n.Line, fmt.Sprintf("unexpected YAML node kind %d", n.Kind)}
 }
@@ -196,7 +206,15 @@ func (c *converter) mapping(n *yaml.Node, viaAlias bool) (map[string]any, error)
 		if _, dup := out[key]; dup {
 			return nil, &lineError{k.Line, fmt.Sprintf("duplicate key %q (first at line %d)", key, firstKeyLine(n, key)+c.offset)}
 		}
+		secret := secretValues[key]
+		if secret {
+			c.secret++
+		}
+		c.key = key
 		val, err := c.value(v, viaAlias)
+		if secret {
+			c.secret--
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -281,7 +299,37 @@ func scalar(n *yaml.Node) (any, error) {
 		// Unknown tags (!Ref and the like) keep their text.
 		return n.Value, nil
 	}
-	return nil, &lineError{n.Line, fmt.Sprintf("cannot read %s value %q", n.ShortTag(), n.Value)}
+	return nil, errBadScalar
+}
+
+var errBadScalar = errors.New("bad scalar")
+
+// secretValues are the keys whose values may hold secrets: a Secret's data
+// and stringData, and a ConfigMap's binaryData, wherever they stand (a
+// Secret inside a List included).
+var secretValues = map[string]bool{"data": true, "stringData": true, "binaryData": true}
+
+// maxQuoted bounds how much of a value an error quotes.
+const maxQuoted = 64
+
+// scalarError says which scalar could not be read. It quotes the value
+// only outside data, stringData and binaryData, where it may be a secret,
+// and then at most maxQuoted bytes of it.
+func (c *converter) scalarError(n *yaml.Node) error {
+	if c.secret > 0 {
+		return &lineError{n.Line, fmt.Sprintf("cannot read the value of key %q as %s (the value is not shown: it may be secret)", c.key, n.ShortTag())}
+	}
+	return &lineError{n.Line, fmt.Sprintf("cannot read %s value %s", n.ShortTag(), quoteBounded(n.Value))}
+}
+
+// quoteBounded quotes s, cut to maxQuoted bytes (at a rune boundary) with
+// the number of bytes left out.
+func quoteBounded(s string) string {
+	head, more := cutText(s, maxQuoted)
+	if more == 0 {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%q... (%d more bytes)", head, more)
 }
 
 // parserProblems are the messages of yaml.v3's parser errors, as opposed

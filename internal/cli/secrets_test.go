@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// secretValues are the values the inputs of TestAuditNeverPrintsSecretValues
+// hold under a Secret's data or stringData; none may appear in any output.
+var secretValues = []string{
+	"cXVvYnl0ZQ==", "YWRtaW4=", // the duplicate-key Secret
+	"c2VjcmV0dmFsdWUx", "12x-not-an-int", "hunter2secret", "s3cr3tvalue", "tokenvalue123",
+}
+
+// unreadableSecrets are Secrets that cannot be read, each in a way whose
+// error once quoted a value: a duplicate key (Kustomize's error carried the
+// whole resource), a value with an explicit tag that does not fit it, in
+// block and flow style, at the top level and inside a List.
+const unreadableSecrets = `apiVersion: v1
+kind: Secret
+metadata: {name: tagged}
+data: {password: !!binary c2VjcmV0dmFsdWUx, other: !!int 12x-not-an-int}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: block
+stringData:
+  password: !!int hunter2secret
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Secret
+  metadata: {name: listed}
+  data:
+    password: !!float s3cr3tvalue
+- apiVersion: v1
+  kind: Secret
+  metadata: {name: flow}
+  stringData: {token: !!int tokenvalue123}
+`
+
+const duplicateKeySecret = `apiVersion: v1
+kind: Secret
+metadata:
+  name: quobyte-admin-secret
+type: "kubernetes.io/quobyte"
+data:
+  password: cXVvYnl0ZQ==
+  user: YWRtaW4=
+type: kubernetes.io/quobyte
+`
+
+// TestAuditNeverPrintsSecretValues reads Secrets that cannot be read, from
+// files and through Kustomize, in every format, and requires that their
+// errors are reported (at a file and line where the file has one) and that
+// no output, stdout or stderr, holds any of their values.
+func TestAuditNeverPrintsSecretValues(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "files/secrets.yaml", unreadableSecrets)
+	write(t, dir, "kust/secret.yaml", duplicateKeySecret)
+	write(t, dir, "kust/kustomization.yaml", "resources:\n- secret.yaml\n")
+	inputs := map[string][]string{
+		"files":     {filepath.Join(dir, "files")},
+		"kustomize": {"--kustomize", filepath.Join(dir, "kust")},
+	}
+	for name, in := range inputs {
+		for _, format := range []string{"text", "json", "yaml", "sarif", "junit", "markdown", "html"} {
+			t.Run(name+"/"+format, func(t *testing.T) {
+				o := run(t, append(append([]string{"audit"}, in...), "-o", format)...)
+				wantCode(t, o, ExitPartial)
+				for _, v := range secretValues {
+					if strings.Contains(o.out, v) || strings.Contains(o.errOut, v) {
+						t.Errorf("the output holds the secret value %q\nstdout:\n%s\nstderr:\n%s", v, o.out, o.errOut)
+					}
+				}
+			})
+		}
+	}
+	o := run(t, "audit", "--kustomize", filepath.Join(dir, "kust"))
+	if want := filepath.Join(dir, "kust", "secret.yaml") + `:9: duplicate key "type" (first at line 5)`; !strings.Contains(o.errOut, want) {
+		t.Errorf("got stderr %q, want the duplicate key at the file's own line: %q", o.errOut, want)
+	}
+	o = run(t, "audit", filepath.Join(dir, "files"))
+	for _, want := range []string{`:4: cannot read the value of key "other" as !!int`, `:20: cannot read the value of key "password" as !!float`} {
+		if !strings.Contains(o.errOut, want) {
+			t.Errorf("got stderr %q, want it to contain %q", o.errOut, want)
+		}
+	}
+}
