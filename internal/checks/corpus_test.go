@@ -1,40 +1,19 @@
 package checks
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
+	"github.com/plimsoll/plimsoll/internal/checks/checktest"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
-	"github.com/plimsoll/plimsoll/internal/manifest"
 )
 
 // corpusInventory indexes the corpus as manifests.
 func corpusInventory(tb testing.TB) *inventory.Inventory {
 	tb.Helper()
-	return inventory.Build(inventory.FromManifests, corpusObjects(tb))
-}
-
-// corpusObjects loads the real public manifests in shared/corpus, which
-// sits beside the clone. Without them the test fails: it never skips.
-func corpusObjects(tb testing.TB) []*inventory.Object {
-	tb.Helper()
-	corpus, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "corpus"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := os.Stat(corpus); err != nil {
-		tb.Fatalf("the corpus must sit beside the repository (shared/ next to the clone): %v", err)
-	}
-	res := manifest.Load(context.Background(), []string{corpus}, manifest.Options{})
-	if len(res.Errors) > 0 {
-		tb.Fatalf("loading the corpus: %v", res.Errors[0])
-	}
-	return res.Objects
+	return inventory.Build(inventory.FromManifests, checktest.CorpusObjects(tb))
 }
 
 // TestCorpusAudit runs every check, optional ones included, over real

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checktest"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
@@ -143,7 +144,7 @@ func traceInputs(t *testing.T, reg *check.Registry) []traceInput {
 		t.Fatalf("loading the examples: %v", examples.Errors[0])
 	}
 	add("examples", examples.Objects, check.Defaults())
-	add("corpus", corpusObjects(t), check.Defaults())
+	add("corpus", checktest.CorpusObjects(t), check.Defaults())
 	sort.SliceStable(inputs, func(i, j int) bool { return inputs[i].name < inputs[j].name })
 	return inputs
 }

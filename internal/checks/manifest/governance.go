@@ -1,0 +1,224 @@
+package manifest
+
+import (
+	"strings"
+
+	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/pod"
+	"github.com/plimsoll/plimsoll/internal/inventory"
+)
+
+const seedCostLabels = "004 Complete Checklist: Labels (Consistent labeling for cost attribution and filtering)"
+
+func governanceChecks() []*check.Check {
+	return []*check.Check{
+		{
+			ID:          "namespace-limitrange",
+			Title:       "Application namespaces have a LimitRange",
+			Layer:       check.Governance,
+			Severity:    check.Medium,
+			Kinds:       []string{"Namespace"},
+			Reads:       []string{"LimitRange"},
+			Rationale:   "A LimitRange gives containers that set no requests or limits reasonable defaults. Without one such containers run BestEffort: the scheduler places them as if they used nothing and they are evicted first under pressure.",
+			Remediation: "Add a LimitRange to the namespace with default and defaultRequest values for containers.",
+			Seed:        "004 Complete Checklist: LimitRanges (Default limits in every namespace)",
+			Example:     exampleGovernanceNamespace,
+			Applies:     inApplicationNamespace,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				return namespaceHas(o, c, "LimitRange")
+			},
+		},
+		{
+			ID:          "namespace-resourcequota",
+			Title:       "Application namespaces have a ResourceQuota",
+			Layer:       check.Governance,
+			Severity:    check.Medium,
+			Kinds:       []string{"Namespace"},
+			Reads:       []string{"ResourceQuota"},
+			Rationale:   "Without a ResourceQuota one namespace can claim the whole cluster's capacity, through a runaway autoscaler or a mistaken replica count, and starve every other team.",
+			Remediation: "Add a ResourceQuota to the namespace bounding its CPU and memory requests and limits and its object counts.",
+			Seed:        "004 Complete Checklist: ResourceQuotas (Quotas on every namespace)",
+			Example:     exampleGovernanceNamespace,
+			Applies:     inApplicationNamespace,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				return namespaceHas(o, c, "ResourceQuota")
+			},
+		},
+		{
+			ID:          "workload-cost-labels",
+			Title:       "Workloads carry the cost attribution labels",
+			Layer:       check.Governance,
+			Severity:    check.Low,
+			Kinds:       pod.WorkloadKinds,
+			Rationale:   "Cost tools and cloud billing split spend by labels; a workload without them is spend nobody owns.",
+			Remediation: "Add the configured cost labels (by default team, environment, cost-center and app) to the workload's metadata.labels.",
+			Seed:        seedCostLabels,
+			Example:     exampleGovernanceNamespace,
+			Applies:     costLabelsConfigured,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				if missing := missingLabels(o, c.Params.CostLabels); len(missing) > 0 {
+					return []check.Finding{check.Failf("metadata.labels", "missing cost labels: %s", strings.Join(missing, ", "))}
+				}
+				return nil
+			},
+		},
+		{
+			ID:          "namespace-cost-labels",
+			Title:       "Application namespaces carry the cost attribution labels",
+			Layer:       check.Governance,
+			Severity:    check.Low,
+			Kinds:       []string{"Namespace"},
+			Rationale:   "Cost tools attribute spend per namespace first; a namespace without owner and cost labels leaves everything in it unattributed.",
+			Remediation: "Add the configured cost labels (by default team, environment, cost-center and app) to the Namespace's metadata.labels.",
+			Seed:        seedCostLabels,
+			Example:     exampleGovernanceNamespace,
+			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
+				if ok, why := inApplicationNamespace(o, c); !ok {
+					return false, why
+				}
+				return costLabelsConfigured(o, c)
+			},
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				if missing := missingLabels(o, c.Params.CostLabels); len(missing) > 0 {
+					return []check.Finding{check.Failf("metadata.labels", "missing cost labels: %s%s", strings.Join(missing, ", "), impliedNote(o))}
+				}
+				return nil
+			},
+		},
+		{
+			ID:          "recommended-labels",
+			Title:       "Workloads and Services carry the recommended app.kubernetes.io labels",
+			Layer:       check.Governance,
+			Severity:    check.Low,
+			Kinds:       append(append([]string{}, pod.WorkloadKinds...), "Service"),
+			Rationale:   "The recommended labels let dashboards, cost tools and kubectl group the objects of one application and instance, whatever tool deployed them.",
+			Remediation: "Add the recommended labels (by default app.kubernetes.io/name, app.kubernetes.io/instance and app.kubernetes.io/version) to metadata.labels.",
+			Seed:        seedCostLabels,
+			Example:     exampleGovernanceNamespace,
+			Optional:    true,
+			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
+				if len(c.Params.RecommendedLabels) == 0 {
+					return false, "parameters.recommendedLabels is empty"
+				}
+				return true, ""
+			},
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				if missing := missingLabels(o, c.Params.RecommendedLabels); len(missing) > 0 {
+					return []check.Finding{check.Failf("metadata.labels", "missing recommended labels: %s", strings.Join(missing, ", "))}
+				}
+				return nil
+			},
+		},
+		{
+			ID:          "workload-default-namespace",
+			Title:       "Workloads are not placed in the default namespace",
+			Layer:       check.Governance,
+			Severity:    check.Low,
+			Kinds:       pod.WorkloadKinds,
+			Rationale:   "The default namespace is shared by everything that forgot to name one: quotas, limit ranges, network policies, RBAC and cost attribution cannot be scoped to one application there.",
+			Remediation: "Deploy the workload to a namespace of its own application or team, and set metadata.namespace to it or leave it unset and choose the namespace at apply time.",
+			Seed:        "004 Complete Checklist: NetworkPolicies, LimitRanges and ResourceQuotas per namespace (Default-deny in application namespaces; Default limits in every namespace; Quotas on every namespace)",
+			Example:     exampleGovernanceNamespace,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				// An unset namespace is chosen at apply time and passes.
+				if o.Namespace == "default" {
+					return []check.Finding{check.Failf("metadata.namespace", "metadata.namespace is %q", o.Namespace)}
+				}
+				return nil
+			},
+		},
+	}
+}
+
+// namespaceHas fails a namespace that holds no object of the kind among
+// the inputs.
+func namespaceHas(ns *inventory.Object, c *check.Context, kind string) []check.Finding {
+	if len(c.Inventory.InNamespace(kind, ns.Name)) > 0 {
+		return nil
+	}
+	return []check.Finding{check.Failf("", "namespace %s has no %s among the inputs%s", ns.Name, kind, impliedNote(ns))}
+}
+
+func costLabelsConfigured(o *inventory.Object, c *check.Context) (bool, string) {
+	if len(c.Params.CostLabels) == 0 {
+		return false, "parameters.costLabels is empty"
+	}
+	return true, ""
+}
+
+// missingLabels returns the keys, in the configured order, that the object's
+// metadata.labels lack. A label set to an empty value is present.
+func missingLabels(o *inventory.Object, keys []string) []string {
+	var missing []string
+	for _, k := range keys {
+		if _, ok := o.Label(k); !ok {
+			missing = append(missing, k)
+		}
+	}
+	return missing
+}
+
+const exampleGovernanceNamespace = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels: {team: payments, environment: production, cost-center: cc-1234, app: shop}
+---
+apiVersion: v1
+kind: LimitRange
+metadata:
+  name: default-limits
+  namespace: shop
+spec:
+  limits:
+    - type: Container
+      default: {cpu: 500m, memory: 512Mi}
+      defaultRequest: {cpu: 100m, memory: 128Mi}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata:
+  name: namespace-quota
+  namespace: shop
+spec:
+  hard: {requests.cpu: "10", requests.memory: 20Gi, limits.cpu: "20", limits.memory: 40Gi, pods: "50"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  labels:
+    team: payments
+    environment: production
+    cost-center: cc-1234
+    app: web
+    app.kubernetes.io/name: web
+    app.kubernetes.io/instance: web-shop
+    app.kubernetes.io/version: 1.4.2
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/web:1.4.2
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+  labels:
+    app.kubernetes.io/name: web
+    app.kubernetes.io/instance: web-shop
+    app.kubernetes.io/version: 1.4.2
+spec:
+  selector: {app: web}
+  ports:
+    - port: 80
+      targetPort: 8080
+`

@@ -1,0 +1,440 @@
+package manifest
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	psaapi "k8s.io/pod-security-admission/api"
+	psa "k8s.io/pod-security-admission/policy"
+
+	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/pod"
+	"github.com/plimsoll/plimsoll/internal/inventory"
+)
+
+const (
+	seedPSS  = "004 Complete Checklist: Pod Security Standards: At least baseline enforced on all application namespaces"
+	seedRBAC = "004 Complete Checklist: RBAC: No unnecessary cluster-admin bindings; service accounts have minimal permissions"
+)
+
+// pssControls are the Pod Security Admission library's own checks
+// (psa.DefaultChecks), so plimsoll judges pods exactly as the API server's
+// admission plugin would. Each is taken at its latest version, in the
+// order of their IDs, as the library's evaluator runs them at the latest
+// policy version; they are called directly because the evaluator's result
+// slices were two fifths of the garbage an audit made.
+// TestPSSControlsMatchEvaluator holds them to the evaluator. They are
+// built once, on first use, and are read-only afterwards:
+//   - baseline: the baseline level's controls;
+//   - restricted: the restricted level's own controls, since the baseline
+//     ones are pss-baseline's findings;
+//   - overridden: the baseline controls a restricted control replaces, whose
+//     failures the restricted control would only repeat.
+var pssControls = sync.OnceValue(func() pssSet {
+	checks := slices.SortedFunc(slices.Values(psa.DefaultChecks()), func(a, b psa.Check) int {
+		return strings.Compare(string(a.ID), string(b.ID))
+	})
+	replaced := map[psa.CheckID]bool{}
+	for _, c := range checks {
+		if c.Level == psaapi.LevelRestricted {
+			for _, id := range latest(c).OverrideCheckIDs {
+				replaced[id] = true
+			}
+		}
+	}
+	var set pssSet
+	for _, c := range checks {
+		fn := latest(c).CheckPod
+		switch {
+		case c.Level == psaapi.LevelRestricted:
+			set.restricted = append(set.restricted, fn)
+		case replaced[c.ID]:
+			set.overridden = append(set.overridden, fn)
+			fallthrough
+		default:
+			set.baseline = append(set.baseline, fn)
+		}
+	}
+	return set
+})
+
+type pssSet struct{ baseline, restricted, overridden []psa.CheckPodFn }
+
+func latest(c psa.Check) psa.VersionedCheck { return c.Versions[len(c.Versions)-1] }
+
+// pssViolations runs controls on a workload's pod template and returns
+// those it violates.
+func pssViolations(o *inventory.Object, controls []psa.CheckPodFn) []psa.CheckResult {
+	tmpl, _ := o.PodTemplate()
+	if tmpl == nil {
+		return nil
+	}
+	var out []psa.CheckResult
+	for _, control := range controls {
+		if r := control(&tmpl.ObjectMeta, &tmpl.Spec); !r.Allowed {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// restrictedOverrides maps a restricted control to the baseline control it
+// replaces at the restricted level, where their names differ. The
+// restricted control repeats what the baseline one found (a hostPath volume
+// is also a restricted volume type, an added SYS_ADMIN is also an
+// unrestricted capability), so when the baseline control already failed the
+// restricted one is not reported again.
+var restrictedOverrides = map[string]string{
+	"unrestricted capabilities": "non-default capabilities",
+	"restricted volume types":   "hostPath volumes",
+}
+
+func pssFinding(o *inventory.Object, level psaapi.Level, r psa.CheckResult) check.Finding {
+	msg := fmt.Sprintf("violates the %s Pod Security Standard control %q", level, r.ForbiddenReason)
+	if r.ForbiddenDetail != "" {
+		msg += ": " + r.ForbiddenDetail
+	}
+	return check.Finding{Path: o.SpecPath(""), Message: msg}
+}
+
+func podSecurityChecks() []*check.Check {
+	return []*check.Check{
+		{
+			ID:          "pss-baseline",
+			Title:       "Pods meet the baseline Pod Security Standard",
+			Layer:       check.Security,
+			Severity:    check.High,
+			Kinds:       pod.WorkloadKinds,
+			Rationale:   "The baseline Pod Security Standard forbids the known privilege escalations: privileged containers, host namespaces, hostPath volumes, host ports, added capabilities. A pod that violates it can take over its node, and a namespace enforcing baseline will refuse to run it.",
+			Remediation: "Remove the privileged settings the finding names (privileged, hostNetwork/hostPID/hostIPC, hostPath volumes, hostPort, added capabilities, unconfined seccomp or AppArmor), or move a workload that truly needs them to a dedicated, exempted namespace.",
+			Seed:        seedPSS,
+			Example:     exampleSecureWorkload,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				var out []check.Finding
+				for _, r := range pssViolations(o, pssControls().baseline) {
+					out = append(out, pssFinding(o, psaapi.LevelBaseline, r))
+				}
+				return out
+			},
+		},
+		{
+			ID:          "pss-restricted",
+			Title:       "Pods meet the restricted Pod Security Standard",
+			Layer:       check.Security,
+			Severity:    check.Medium,
+			Kinds:       pod.WorkloadKinds,
+			Rationale:   "The restricted Pod Security Standard is the hardened profile: non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp. A compromised process in such a pod has far less to work with. Violations of the baseline standard are reported by pss-baseline and not repeated here.",
+			Remediation: "Set runAsNonRoot: true and seccompProfile type RuntimeDefault in the pod securityContext, and allowPrivilegeEscalation: false and capabilities drop [ALL] in every container's securityContext.",
+			Seed:        "004 Pod Security Standards: Use restricted for workloads that do not need elevated privileges.",
+			Example:     exampleSecureWorkload,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				baseline := map[string]bool{}
+				for _, r := range pssViolations(o, pssControls().overridden) {
+					baseline[r.ForbiddenReason] = true
+				}
+				var out []check.Finding
+				for _, r := range pssViolations(o, pssControls().restricted) {
+					if baseline[r.ForbiddenReason] || baseline[restrictedOverrides[r.ForbiddenReason]] {
+						continue
+					}
+					out = append(out, pssFinding(o, psaapi.LevelRestricted, r))
+				}
+				return out
+			},
+		},
+		{
+			ID:          "namespace-pss-enforce",
+			Title:       "Application namespaces enforce a Pod Security Standard",
+			Layer:       check.Security,
+			Severity:    check.High,
+			Kinds:       []string{"Namespace"},
+			Rationale:   "Without an enforce label, Pod Security Admission lets any pod into the namespace, privileged ones included; the label is the cluster's guarantee, where workload checks only judge what is declared today.",
+			Remediation: "Label the Namespace pod-security.kubernetes.io/enforce: baseline, or restricted where the workloads allow it.",
+			Seed:        seedPSS,
+			Example: `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels:
+    pod-security.kubernetes.io/enforce: restricted
+    pod-security.kubernetes.io/warn: restricted
+    pod-security.kubernetes.io/audit: restricted
+`,
+			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
+				if c.Params.IsSystemNamespace(o.Name) {
+					return false, fmt.Sprintf("%s is a system namespace", o.Name)
+				}
+				return true, ""
+			},
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				v, ok := o.Label(psaapi.EnforceLevelLabel)
+				var msg string
+				switch {
+				case !ok:
+					msg = fmt.Sprintf("namespace %s has no %s label, so any pod may run in it", o.Name, psaapi.EnforceLevelLabel)
+				case v == string(psaapi.LevelBaseline) || v == string(psaapi.LevelRestricted):
+					return nil
+				case v == string(psaapi.LevelPrivileged):
+					msg = fmt.Sprintf("namespace %s enforces the privileged level (%s=privileged), which allows any pod", o.Name, psaapi.EnforceLevelLabel)
+				default:
+					msg = fmt.Sprintf("namespace %s has %s=%q, which is not a level (want baseline or restricted)", o.Name, psaapi.EnforceLevelLabel, v)
+				}
+				if o.Implied {
+					msg += "; the Namespace object was not among the inputs, so add the label where the namespace is created"
+				}
+				return []check.Finding{{Path: "metadata.labels", Message: msg}}
+			},
+		},
+		{
+			ID:          "automount-service-account-token",
+			Title:       "Pods that do not use the API do not mount a ServiceAccount token",
+			Layer:       check.Security,
+			Severity:    check.Medium,
+			Kinds:       pod.WorkloadKinds,
+			Reads:       []string{"ClusterRoleBinding", "RoleBinding", "ServiceAccount"},
+			Rationale:   "Every pod gets an API token mounted unless told otherwise. A pod that never calls the API gains nothing from it, and an attacker who breaks into the pod gains an identity to probe the cluster with.",
+			Remediation: "Set automountServiceAccountToken: false in the pod spec or on its ServiceAccount; pods that call the API should use their own ServiceAccount with a RoleBinding among the manifests.",
+			Seed:        seedRBAC,
+			Example:     exampleSecureWorkload,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				spec := pod.Spec(o)
+				if spec == nil {
+					return nil
+				}
+				sa := serviceAccountName(spec)
+				// The pod-level setting wins over the ServiceAccount's. An
+				// explicit true at either level is a deliberate request for
+				// the token: Vault's Kubernetes auth and cloud workload
+				// identity use it without any RBAC binding.
+				mount := spec.AutomountServiceAccountToken
+				if mount == nil {
+					if obj := c.Inventory.Get("ServiceAccount", o.Namespace, sa); obj != nil {
+						if t, ok := obj.Typed.(*corev1.ServiceAccount); ok {
+							mount = t.AutomountServiceAccountToken
+						}
+					}
+				}
+				if mount != nil {
+					return nil
+				}
+				if len(c.Inventory.Bindings(o.Namespace, sa)) > 0 || namespaceGroupBound(c.Inventory, o.Namespace) {
+					return nil
+				}
+				return []check.Finding{check.Failf(o.SpecPath("automountServiceAccountToken"),
+					"pod mounts the API token of ServiceAccount %q (automountServiceAccountToken is not set on the pod or its ServiceAccount), but no RoleBinding or ClusterRoleBinding among the inputs grants that ServiceAccount anything", sa)}
+			},
+		},
+		{
+			ID:          "default-service-account",
+			Title:       "Pods run as their own ServiceAccount",
+			Layer:       check.Security,
+			Severity:    check.Medium,
+			Kinds:       pod.WorkloadKinds,
+			Rationale:   "Every pod that names no ServiceAccount shares the namespace's default one: a permission granted to one of them is granted to all, and audit logs cannot tell them apart.",
+			Remediation: "Create a ServiceAccount for the workload and set serviceAccountName in its pod spec.",
+			Seed:        seedRBAC,
+			Example:     exampleSecureWorkload,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				spec := pod.Spec(o)
+				if spec == nil || serviceAccountName(spec) != "default" {
+					return nil
+				}
+				// One message whether the field is unset or says "default":
+				// the API server fills it in on Pods, so a live Pod and its
+				// manifest must read the same.
+				return []check.Finding{check.Failf(o.SpecPath("serviceAccountName"), "the pod runs as the namespace's shared \"default\" ServiceAccount")}
+			},
+		},
+		{
+			ID:          "secret-literal-env",
+			Title:       "Secrets are not written into env values",
+			Layer:       check.Security,
+			Severity:    check.High,
+			Kinds:       pod.WorkloadKinds,
+			Rationale:   "A password or token written as a literal env value lives in Git, in every rendered manifest and in the workload object, which far more people and tools can read than the Secret it belongs in; rotating it means a redeploy.",
+			Remediation: "Move the value into a Secret (or an external secret store synced by an operator) and reference it with valueFrom.secretKeyRef.",
+			Seed:        "001 Secret Management: secret references can be stored in GIT, pointing to an entry in an external secrets Vault",
+			Example:     exampleSecureWorkload,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				var out []check.Finding
+				for _, ct := range pod.Containers(o) {
+					for i, e := range ct.Env {
+						if e.ValueFrom != nil || !literalSecret(e.Name, e.Value) {
+							continue
+						}
+						// The value itself is never printed: the finding
+						// would leak the secret into reports and CI logs.
+						out = append(out, check.Failf(fmt.Sprintf("%s.env[%d].value", ct.Path(), i),
+							"container %q: env var %s looks like a secret but has a literal value", ct.Name, e.Name))
+					}
+				}
+				return out
+			},
+		},
+		{
+			ID:          "container-read-only-root-fs",
+			Title:       "Containers run with a read-only root filesystem",
+			Layer:       check.Security,
+			Severity:    check.Low,
+			Kinds:       pod.WorkloadKinds,
+			Rationale:   "A writable root filesystem lets an attacker who gets into a container drop tools and change binaries, and lets the application write state that vanishes on restart; a read-only root makes both impossible.",
+			Remediation: "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the application must write (for example /tmp).",
+			Seed:        "004 Security: Kubernetes security is defense in depth: multiple layers, each reducing the attack surface.",
+			Example:     exampleSecureWorkload,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				var out []check.Finding
+				for _, ct := range pod.RunningContainers(o) {
+					sc := ct.SecurityContext
+					switch {
+					case sc == nil || sc.ReadOnlyRootFilesystem == nil:
+						out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "container %q does not set readOnlyRootFilesystem: true", ct.Name))
+					case !*sc.ReadOnlyRootFilesystem:
+						out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "container %q sets readOnlyRootFilesystem: false", ct.Name))
+					}
+				}
+				return out
+			},
+		},
+	}
+}
+
+// serviceAccountName returns the ServiceAccount a pod runs as, honouring the
+// deprecated serviceAccount field the API server still accepts.
+func serviceAccountName(spec *corev1.PodSpec) string {
+	switch {
+	case spec.ServiceAccountName != "":
+		return spec.ServiceAccountName
+	case spec.DeprecatedServiceAccount != "":
+		return spec.DeprecatedServiceAccount
+	}
+	return "default"
+}
+
+// namespaceGroupBound reports whether a binding among the inputs grants
+// something to every ServiceAccount of a namespace, through the group
+// system:serviceaccounts:<namespace>. The cluster-wide groups
+// (system:serviceaccounts, system:authenticated) are not counted: built-in
+// bindings always name them, so they say nothing about this pod.
+func namespaceGroupBound(inv *inventory.Inventory, namespace string) bool {
+	for _, b := range inv.GroupBindings("system:serviceaccounts:" + namespace) {
+		if b.KindKey() == "ClusterRoleBinding" || b.Namespace == namespace {
+			return true
+		}
+	}
+	return false
+}
+
+// secretWords mark an env var name as holding a secret when one of them
+// ends a word of the name (DB_PASSWORD, AWS_SECRET_ACCESS_KEY, PGPASSWORD),
+// but not when it starts a longer word (MAX_TOKENS, TOKENIZER_MODEL).
+var secretWords = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIALS", "CREDENTIAL", "ACCESS_KEY"}
+
+// notSecretSuffixes mark a name that merely talks about a secret: where it
+// is (a file, a path, a Secret's name, a URL), how it behaves (a TTL, a
+// limit, a switch) or which one it is (an access key's ID). Such values are
+// not secrets, and flagging them would teach users to ignore the check.
+var notSecretSuffixes = []string{
+	"_FILE", "_PATH", "_DIR", "_NAME", "_REF", "_KEY_ID", "_ARN",
+	"_URL", "_URI", "_ENDPOINT", "_HOST", "_PORT", "_AUDIENCE", "_ISSUER", "_HEADER",
+	"_TTL", "_TIMEOUT", "_EXPIRY", "_EXPIRATION", "_LIFETIME", "_INTERVAL", "_SECONDS", "_LENGTH", "_LIMIT",
+	"_ENABLED", "_DISABLED", "_ENABLE", "_TYPE", "_MODE", "_FORMAT", "_ALGORITHM",
+}
+
+// notSecretNames are well-known settings whose names read like secrets but
+// whose values are not: etcd's ETCD_AUTH_TOKEN chooses the kind of token
+// etcd issues ("simple", or "jwt," with the key file's path), and its
+// ETCD_INITIAL_CLUSTER_TOKEN tells one cluster's members from another's.
+var notSecretNames = map[string]bool{"ETCD_AUTH_TOKEN": true, "ETCD_INITIAL_CLUSTER_TOKEN": true}
+
+// envFilePath matches an absolute file path such as the one
+// GOOGLE_APPLICATION_CREDENTIALS holds: it names where a secret is.
+var envFilePath = regexp.MustCompile(`^(/[\w.-]+)+/?$`)
+
+// envSeparators turns an env var name's separators into underscores.
+var envSeparators = strings.NewReplacer("-", "_", ".", "_")
+
+// literalSecret reports whether an env var with a literal value looks like
+// it holds a secret.
+func literalSecret(name, value string) bool {
+	if value == "" {
+		return false
+	}
+	upper := strings.ToUpper(envSeparators.Replace(name))
+	if notSecretNames[upper] {
+		return false
+	}
+	for _, s := range notSecretSuffixes {
+		if strings.HasSuffix(upper, s) {
+			return false
+		}
+	}
+	switch strings.ToLower(value) {
+	case "true", "false", "yes", "no", "on", "off":
+		// A switch such as ENABLE_TOKEN_AUTH=true.
+		return false
+	}
+	// $(OTHER_VAR) is expanded by the kubelet from another variable, which
+	// may come from a Secret; the manifest holds only the reference.
+	if strings.HasPrefix(value, "$(") && strings.HasSuffix(value, ")") && strings.Count(value, "$(") == 1 {
+		return false
+	}
+	if envFilePath.MatchString(value) {
+		return false
+	}
+	for _, w := range secretWords {
+		for i := strings.Index(upper, w); i >= 0; {
+			end := i + len(w)
+			if end == len(upper) || upper[end] == '_' {
+				return true
+			}
+			next := strings.Index(upper[end:], w)
+			if next < 0 {
+				break
+			}
+			i = end + next
+		}
+	}
+	return false
+}
+
+// exampleSecureWorkload passes every pod security check: restricted, its
+// own ServiceAccount without a token, secrets by reference, read-only root.
+const exampleSecureWorkload = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      serviceAccountName: web
+      automountServiceAccountToken: false
+      securityContext:
+        runAsNonRoot: true
+        seccompProfile: {type: RuntimeDefault}
+      containers:
+        - name: web
+          image: registry.example.com/web:1.4.2
+          env:
+            - name: DB_PASSWORD
+              valueFrom:
+                secretKeyRef: {name: web-db, key: password}
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities:
+              drop: [ALL]
+          volumeMounts:
+            - {name: tmp, mountPath: /tmp}
+      volumes:
+        - name: tmp
+          emptyDir: {}
+`

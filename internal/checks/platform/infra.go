@@ -1,0 +1,563 @@
+package platform
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+
+	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/runtime"
+	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/platform"
+)
+
+// minControlPlaneNodes is what seed 000 asks of the control plane: three
+// or more nodes, so that etcd keeps quorum when one is lost.
+const minControlPlaneNodes = 3
+
+// infraChecks judge the infrastructure layer of a running cluster: the
+// control plane, the nodes, storage, autoscaling, and the Kubernetes
+// version.
+func infraChecks() []*check.Check {
+	return []*check.Check{
+		{
+			ID:          "control-plane-ha",
+			Title:       "The control plane runs on three or more nodes",
+			Layer:       check.Infrastructure,
+			Severity:    check.High,
+			Kinds:       clusterKinds,
+			Reads:       platform.ManagedReads,
+			Rationale:   "etcd needs a majority of its members to accept writes: with one control-plane node, its loss stops every change to the cluster, and with two, losing either does. Three nodes survive the loss of one, which is what an upgrade or a failed disk takes.",
+			Remediation: "Run the control plane on three (or five) nodes, spread across zones, with etcd on each or on a separate group of three; for kubeadm, join more nodes with kubeadm join --control-plane.",
+			Seed:        "000 Highly available control plane: You can achieve this by running the control plane components on three or more nodes.",
+			Example:     exampleControlPlane,
+			Requires:    check.Cluster,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				if p := platform.Managed(c.Inventory); p != nil {
+					return []check.Finding{check.NotAssessedf("provider-managed: %s (%s) runs the control plane out of sight", p.Name, p.Evidence)}
+				}
+				cps := controlPlaneNodes(c.Inventory)
+				switch {
+				case len(cps) == 0:
+					return []check.Finding{check.NotAssessedf("no Node carries the %s label and no managed provider was recognised: the control plane is not visible", platform.ControlPlaneLabel)}
+				case len(cps) < minControlPlaneNodes:
+					return []check.Finding{check.Failf("", "%d control-plane node(s) (%s): losing one stops etcd from accepting writes; run %d or more", len(cps), names(cps), minControlPlaneNodes)}
+				}
+				return []check.Finding{check.Passf("%d control-plane nodes: %s", len(cps), names(cps))}
+			},
+		},
+		{
+			ID:          "control-plane-tainted",
+			Title:       "Control-plane nodes are tainted NoSchedule",
+			Layer:       check.Infrastructure,
+			Severity:    check.Medium,
+			Kinds:       []string{"Node"},
+			Rationale:   "Without the taint, the scheduler places application pods on control-plane nodes, where a memory-hungry pod can starve the API server and etcd of the resources they need to keep the whole cluster running.",
+			Remediation: "Taint each control-plane node: kubectl taint nodes NAME node-role.kubernetes.io/control-plane:NoSchedule.",
+			Seed:        "000 Highly available control plane: Finally, avoid deploying pods to the control plane nodes.",
+			Example:     exampleControlPlane,
+			Requires:    check.Cluster,
+			Applies:     isControlPlaneNode,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				node := o.Typed.(*corev1.Node)
+				for _, t := range node.Spec.Taints {
+					if t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute {
+						return []check.Finding{check.Passf("taint %s:%s", t.Key, t.Effect)}
+					}
+				}
+				return []check.Finding{check.Failf("spec.taints", "control-plane node has no NoSchedule or NoExecute taint: the scheduler may place application pods on it")}
+			},
+		},
+		{
+			ID:          "control-plane-no-app-pods",
+			Title:       "No application pods run on control-plane nodes",
+			Layer:       check.Infrastructure,
+			Severity:    check.Medium,
+			Kinds:       []string{"Node"},
+			Reads:       append([]string{"Namespace"}, appNamespaceReads...),
+			Rationale:   "Application pods on a control-plane node compete with the API server and etcd for CPU, memory and disk I/O; a runaway one can take the control plane down with it.",
+			Remediation: "Taint the node NoSchedule, remove the tolerations or node selectors that let the application's pods onto it, and evict them (kubectl drain keeps DaemonSets).",
+			Seed:        "000 Highly available control plane: Finally, avoid deploying pods to the control plane nodes.",
+			Example:     exampleControlPlane,
+			Requires:    check.Cluster,
+			Applies:     isControlPlaneNode,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				var apps []string
+				for _, ns := range appNamespaces(c) {
+					for _, p := range c.Inventory.InNamespace("Pod", ns.Name) {
+						if pod, ok := p.Typed.(*corev1.Pod); ok && pod.Spec.NodeName == o.Name && !podDone(pod) {
+							apps = append(apps, p.Namespace+"/"+p.Name)
+						}
+					}
+				}
+				if len(apps) > 0 {
+					return []check.Finding{check.Failf("", "application pods run on this control-plane node: %s", limitList(apps, 10))}
+				}
+				return nil
+			},
+		},
+		{
+			ID:          "nodes-workers-ha",
+			Title:       "Enough schedulable worker nodes, across zones",
+			Layer:       check.Infrastructure,
+			Severity:    check.High,
+			Kinds:       clusterKinds,
+			Reads:       []string{"Node"},
+			Rationale:   "Workloads survive the loss of a node only if there are others to reschedule onto, and the loss of a zone only if nodes run in more than one. Replicas and spread constraints cannot place pods on nodes that do not exist.",
+			Remediation: "Run at least minWorkerNodes schedulable worker nodes, in an auto-scaling group or node pool spread over at least minZones availability zones, and label them with topology.kubernetes.io/zone.",
+			Seed:        "000 Highly available node groups: You can achieve this by running a group or more of worker nodes with three or more instances. If you are running these worker groups using one of the public cloud providers, you should deploy them within an auto-scaling group and in different availability zones.",
+			Example:     exampleControlPlane,
+			Requires:    check.Cluster,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				var workers []string
+				zones := map[string]bool{}
+				for _, n := range c.Inventory.OfKind("Node") {
+					node, ok := n.Typed.(*corev1.Node)
+					if !ok || platform.IsControlPlane(n) || !platform.Schedulable(node) {
+						continue
+					}
+					workers = append(workers, n.Name)
+					if z := n.Labels[corev1.LabelTopologyZone]; z != "" {
+						zones[z] = true
+					}
+				}
+				zoneList := slices.Sorted(maps.Keys(zones))
+				var out []check.Finding
+				if got, want := len(workers), int(c.Params.MinWorkerNodes); got < want {
+					out = append(out, check.Failf("", "%d schedulable worker node(s): %s; want at least %d (minWorkerNodes)", got, orNone(limitList(workers, 10)), want))
+				}
+				if got, want := len(zoneList), int(c.Params.MinZones); got < want {
+					out = append(out, check.Failf("", "schedulable worker nodes are in %d zone(s) by their %s label: %s; want at least %d (minZones)", got, corev1.LabelTopologyZone, orNone(strings.Join(zoneList, ", ")), want))
+				}
+				if len(out) > 0 {
+					return out
+				}
+				return []check.Finding{check.Passf("%d schedulable worker nodes in zones %s", len(workers), strings.Join(zoneList, ", "))}
+			},
+		},
+		{
+			ID:          "storage-default-class",
+			Title:       "One default StorageClass, backed by a driver",
+			Layer:       check.Infrastructure,
+			Severity:    check.Medium,
+			Kinds:       clusterKinds,
+			Reads:       []string{"CSIDriver.storage.k8s.io", "StorageClass"},
+			Rationale:   "A PersistentVolumeClaim that names no class gets the default one; with none, such claims stay Pending forever, and with two, which one a claim gets is undefined. Charts rely on the default class.",
+			Remediation: "Mark exactly one StorageClass with the annotation storageclass.kubernetes.io/is-default-class: \"true\", backed by an installed CSI driver.",
+			Seed:        "000 Shared storage management solution: You should consider using a shared storage management solution to persist and manage stateful apps’ data.",
+			Example:     exampleStorage,
+			Requires:    check.Cluster,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				var defaults []*inventory.Object
+				for _, sc := range c.Inventory.OfKind("StorageClass") {
+					if sc.Annotations["storageclass.kubernetes.io/is-default-class"] == "true" || sc.Annotations["storageclass.beta.kubernetes.io/is-default-class"] == "true" {
+						defaults = append(defaults, sc)
+					}
+				}
+				switch len(defaults) {
+				case 0:
+					return []check.Finding{check.Failf("", "no StorageClass is marked default (annotation storageclass.kubernetes.io/is-default-class: \"true\"): claims without a storageClassName stay Pending")}
+				case 1:
+				default:
+					return []check.Finding{check.Failf("", "%d StorageClasses are marked default (%s): which one a claim gets is undefined", len(defaults), names(defaults))}
+				}
+				sc := defaults[0].Typed.(*storagev1.StorageClass)
+				driver := "an in-tree or external provisioner"
+				if c.Inventory.Get("CSIDriver.storage.k8s.io", "", sc.Provisioner) != nil {
+					driver = "CSIDriver " + sc.Provisioner + " registered"
+				}
+				return []check.Finding{check.Passf("default StorageClass %s (provisioner %s, %s)", sc.Name, sc.Provisioner, driver)}
+			},
+		},
+		{
+			ID:          "node-autoscaler",
+			Title:       "A node autoscaler runs",
+			Layer:       check.Infrastructure,
+			Severity:    check.Medium,
+			Kinds:       clusterKinds,
+			Reads:       append(append([]string{"NodePool.karpenter.sh"}, platform.Reads...), platform.ManagedReads...),
+			Rationale:   "Pod autoscalers add replicas only as far as the nodes have room; without a node autoscaler, a traffic peak leaves new pods Pending, and idle nodes are paid for after it.",
+			Remediation: "Install the Cluster Autoscaler for your provider, or Karpenter with at least one NodePool, or enable the provider's managed node autoscaling.",
+			Seed:        "000 Highly available node groups: Another essential requirement to achieve worker high availability is to deploy the Kubernetes cluster auto scaler, which enables worker nodes to horizontally upscale and downscale based on the cluster utilization.",
+			Example:     exampleAutoscaling,
+			Requires:    check.Cluster,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				found := platform.Find(c.Inventory, platform.NodeAutoscaler)
+				running, down := platform.Running(found)
+				var pools []string
+				for _, p := range c.Inventory.OfKind("NodePool.karpenter.sh") {
+					pools = append(pools, p.Name)
+				}
+				for _, m := range running {
+					if m.Impl.Name == "Karpenter" && len(pools) == 0 {
+						return []check.Finding{check.Failf("", "%s runs but there is no NodePool (karpenter.sh): it will not add nodes", m)}
+					}
+					if m.Impl.Name == "Karpenter" {
+						return []check.Finding{check.Passf("%s, NodePools %s", m, strings.Join(pools, ", "))}
+					}
+					return []check.Finding{check.Passf("%s", m)}
+				}
+				if len(down) > 0 {
+					return []check.Finding{check.Failf("", "%s", strings.Join(down, "; "))}
+				}
+				if p := platform.Managed(c.Inventory); p != nil && p.Name != "Amazon EKS" {
+					return []check.Finding{check.NotAssessedf("provider-managed: %s (%s) runs its node autoscaler in the control plane, out of sight", p.Name, p.Evidence)}
+				}
+				return []check.Finding{check.Failf("", "no Cluster Autoscaler or Karpenter workload was found (by their labels, images or names)")}
+			},
+		},
+		{
+			ID:          "metrics-server",
+			Title:       "metrics-server runs",
+			Layer:       check.Infrastructure,
+			Severity:    check.Medium,
+			Kinds:       clusterKinds,
+			Reads:       platform.Reads,
+			Rationale:   "HorizontalPodAutoscalers on CPU or memory, kubectl top and the VerticalPodAutoscaler read the resource metrics API, which metrics-server serves. Without it, every such HPA reports FailedGetResourceMetric and never scales.",
+			Remediation: "Install metrics-server (kubectl apply -f https://github.com/kubernetes-sigs/metrics-server/releases/latest/download/components.yaml, or its Helm chart) with two replicas.",
+			Seed:        "003 Scalable Kubernetes Clusters: We know Kubernetes is great for scaling, but that’s not the only piece that needs to scale to scale your apps.",
+			Example:     exampleAutoscaling,
+			Requires:    check.Cluster,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				return runningComponent(c, platform.MetricsServer)
+			},
+		},
+		{
+			ID:          "hpa-metrics-available",
+			Title:       "HorizontalPodAutoscalers can compute their metrics",
+			Layer:       check.Infrastructure,
+			Severity:    check.High,
+			Kinds:       []string{"HorizontalPodAutoscaler"},
+			Rationale:   "An HPA that cannot read its metrics does not scale at all: the workload stays at its current replica count through any peak, while the HPA looks configured.",
+			Remediation: "Read the HPA's ScalingActive condition (kubectl describe hpa): install metrics-server for resource metrics, or the metrics adapter for custom and external metrics, and make sure the target's containers have the requests the utilization is computed from.",
+			Seed:        "003 Scalable Kubernetes Clusters: We know Kubernetes is great for scaling, but that’s not the only piece that needs to scale to scale your apps.",
+			Example:     exampleAutoscaling,
+			Requires:    check.Cluster,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				hpa := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
+				for i, cond := range hpa.Status.Conditions {
+					if cond.Type == autoscalingv2.ScalingActive && cond.Status == corev1.ConditionFalse {
+						return []check.Finding{runtime.ConditionFinding(i, string(cond.Type), cond.Status, cond.Reason, cond.Message, ": the autoscaler cannot compute its metrics and does not scale")}
+					}
+				}
+				return nil
+			},
+		},
+		{
+			ID:          "kubernetes-version-supported",
+			Title:       "The cluster runs a Kubernetes release that still gets patches",
+			Layer:       check.Upgrade,
+			Severity:    check.High,
+			Kinds:       clusterKinds,
+			Rationale:   "The Kubernetes project patches each minor release for about fourteen months. After that, security fixes stop, and the upgrade path grows longer with every release skipped, since the control plane moves one minor version at a time.",
+			Remediation: "Plan an upgrade to a supported minor release, one minor version at a time, running plimsoll's api-removed and api-deprecated checks on your manifests against each target version first.",
+			Seed:        "004 Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS)",
+			Example:     exampleCluster("v1.36.3"),
+			Requires:    check.Cluster,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				v := o.ClusterInfo().Version
+				minor, ok := minorOf(v)
+				if !ok {
+					return []check.Finding{check.NotAssessedf("the API server's version is not known")}
+				}
+				r, known := releaseOf(minor)
+				switch {
+				case !known && minorLess(minor, releases[0].minor):
+					return []check.Finding{check.Failf("", "Kubernetes %s is older than %s, whose patch support ended on %s", v, releases[0].minor, releases[0].endOfLife)}
+				case !known:
+					return []check.Finding{check.Passf("Kubernetes %s is newer than the releases plimsoll's calendar knows (up to %s)", v, releases[len(releases)-1].minor)}
+				}
+				eol, _ := time.Parse(time.DateOnly, r.endOfLife)
+				switch {
+				case !c.Now.Before(eol):
+					return []check.Finding{check.Failf("", "Kubernetes %s: patch support for %s ended on %s", v, minor, r.endOfLife)}
+				case eol.Sub(c.Now) < 60*24*time.Hour:
+					return []check.Finding{check.Failf("", "Kubernetes %s: patch support for %s ends on %s, in %d days", v, minor, r.endOfLife, int(eol.Sub(c.Now).Hours()/24))}
+				}
+				return []check.Finding{check.Passf("Kubernetes %s: %s is patched until %s", v, minor, r.endOfLife)}
+			},
+		},
+		{
+			ID:          "kubelet-version-skew",
+			Title:       "Kubelets are within the supported version skew",
+			Layer:       check.Upgrade,
+			Severity:    check.Medium,
+			Kinds:       []string{"Node"},
+			Reads:       []string{inventory.ClusterKey},
+			Rationale:   "A kubelet may be up to three minor versions older than the API server and never newer. Outside that skew, the combination is untested and the next control-plane upgrade is blocked until the node is upgraded.",
+			Remediation: "Upgrade (or replace) the node so that its kubelet is no newer than the API server and at most three minor versions older, before upgrading the control plane further.",
+			Seed:        "004 Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS)",
+			Example:     exampleCluster("v1.36.3") + exampleNode("worker-a", "zone-a", "v1.35.2"),
+			Requires:    check.Cluster,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				kubelet := o.Typed.(*corev1.Node).Status.NodeInfo.KubeletVersion
+				var server string
+				if cl := c.Inventory.Cluster(); cl != nil {
+					server = cl.ClusterInfo().Version
+				}
+				sMinor, ok1 := minorOf(server)
+				kMinor, ok2 := minorOf(kubelet)
+				if !ok1 || !ok2 {
+					return []check.Finding{check.NotAssessedf("the API server's or the kubelet's version is not known (API server %q, kubelet %q)", server, kubelet)}
+				}
+				behind := minorNumber(sMinor) - minorNumber(kMinor)
+				switch {
+				case behind < 0:
+					return []check.Finding{check.Failf("status.nodeInfo.kubeletVersion", "kubelet %s is newer than the API server %s: a kubelet must never be newer", kubelet, server)}
+				case behind > 3:
+					return []check.Finding{check.Failf("status.nodeInfo.kubeletVersion", "kubelet %s is %d minor versions behind the API server %s; at most 3 are supported", kubelet, behind, server)}
+				}
+				return []check.Finding{check.Passf("kubelet %s, API server %s", kubelet, server)}
+			},
+		},
+		{
+			ID:          "cost-monitoring",
+			Title:       "Cost monitoring runs",
+			Layer:       check.Governance,
+			Severity:    check.Info,
+			Kinds:       clusterKinds,
+			Reads:       platform.Reads,
+			Rationale:   "Cost labels on namespaces and workloads are only useful when something turns them into a bill per team: OpenCost or Kubecost allocate the cluster's cost to namespaces, labels and workloads.",
+			Remediation: "Install OpenCost (or Kubecost), and label namespaces with the cost labels it allocates by.",
+			Seed:        "004 Cost Management: OpenCost: CNCF project for Kubernetes cost monitoring. Vendor-neutral alternative to Kubecost.",
+			Example:     exampleCost,
+			Requires:    check.Cluster,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				return runningComponent(c, platform.CostMonitoring)
+			},
+		},
+		{
+			ID:          "chaos-tooling",
+			Title:       "A chaos engineering tool is installed",
+			Layer:       check.ClusterServices,
+			Severity:    check.Info,
+			Kinds:       clusterKinds,
+			Reads:       platform.Reads,
+			Rationale:   "Replicas, disruption budgets and failover are only proven when something breaks on purpose: Chaos Mesh or LitmusChaos kill pods and cut networks in a controlled way, so resilience is tested before an outage tests it.",
+			Remediation: "Install Chaos Mesh or LitmusChaos and run regular experiments (pod kill, node drain, network partition) against staging first.",
+			Seed:        "004 Chaos Engineering: Once your cluster is observable, secured, and backed up, test that it actually survives failure.",
+			Example:     exampleChaos,
+			Requires:    check.Cluster,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				return runningComponent(c, platform.Chaos)
+			},
+		},
+	}
+}
+
+// runningComponent is the finding of a check that a component runs: the
+// running workloads, with their ready replicas, as evidence, or what was
+// looked for and found instead.
+func runningComponent(c *check.Context, comp platform.Component) []check.Finding {
+	running, f := componentRunning(string(comp), lookedFor(comp), platform.Find(c.Inventory, comp), nil)
+	if f != nil {
+		return []check.Finding{*f}
+	}
+	return []check.Finding{check.Passf("%s", describeRunning(running))}
+}
+
+func isControlPlaneNode(o *inventory.Object, c *check.Context) (bool, string) {
+	if platform.IsControlPlane(o) {
+		return true, ""
+	}
+	return false, "not a control-plane node"
+}
+
+func controlPlaneNodes(inv *inventory.Inventory) []*inventory.Object {
+	var out []*inventory.Object
+	for _, n := range inv.OfKind("Node") {
+		if platform.IsControlPlane(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func podDone(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+}
+
+// names lists objects' names, at most ten.
+func names(objs []*inventory.Object) string {
+	ns := make([]string, len(objs))
+	for i, o := range objs {
+		ns[i] = o.Name
+	}
+	return limitList(ns, 10)
+}
+
+// limitList joins at most n items, saying how many more there are.
+func limitList(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}
+
+// release is one Kubernetes minor release in the support calendar.
+type release struct {
+	minor string
+	// endOfLife is the date its patch support ends.
+	endOfLife string
+}
+
+// releases is the upstream support calendar, oldest first, from
+// https://kubernetes.io/releases/ (the "End of Life" column; releases not
+// yet out have the date of the patch releases page's schedule). Add a row
+// with each Kubernetes minor release; TestReleaseCalendarIsCurrent fails
+// when the k8s.io/api module plimsoll builds with is newer than the last
+// row, so bumping client-go forces the update.
+var releases = []release{
+	{"1.27", "2024-06-28"},
+	{"1.28", "2024-10-28"},
+	{"1.29", "2025-02-28"},
+	{"1.30", "2025-06-28"},
+	{"1.31", "2025-10-28"},
+	{"1.32", "2026-02-28"},
+	{"1.33", "2026-06-28"},
+	{"1.34", "2026-10-27"},
+	{"1.35", "2027-02-28"},
+	{"1.36", "2027-06-28"},
+	{"1.37", "2027-10-28"},
+}
+
+func releaseOf(minor string) (release, bool) {
+	for _, r := range releases {
+		if r.minor == minor {
+			return r, true
+		}
+	}
+	return release{}, false
+}
+
+// minorOf returns "1.33" for versions like v1.33.2, 1.33.2-eks-1234 or
+// v1.33.2+k3s1.
+func minorOf(v string) (string, bool) {
+	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
+	if len(parts) < 2 {
+		return "", false
+	}
+	if parts[0] != "1" { // not Kubernetes: kwok's kubelets say v0.8.0
+		return "", false
+	}
+	digits := parts[1]
+	if i := strings.IndexFunc(digits, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		digits = digits[:i]
+	}
+	if digits == "" {
+		return "", false
+	}
+	return parts[0] + "." + digits, true
+}
+
+// minorNumber returns the minor number of "1.33".
+func minorNumber(minor string) int {
+	_, m, _ := strings.Cut(minor, ".")
+	n, _ := strconv.Atoi(m)
+	return n
+}
+
+func minorLess(a, b string) bool { return minorNumber(a) < minorNumber(b) }
+
+// exampleCluster is the object that stands for a cluster at a version.
+func exampleCluster(version string) string {
+	return `apiVersion: plimsoll.dev/v1alpha1
+kind: Cluster
+metadata: {name: cluster}
+status: {kubernetesVersion: ` + version + `}
+---
+`
+}
+
+// exampleNode is a Ready worker node in a zone, with a kubelet version.
+func exampleNode(name, zone, kubelet string) string {
+	return `apiVersion: v1
+kind: Node
+metadata:
+  name: ` + name + `
+  labels: {topology.kubernetes.io/zone: ` + zone + `}
+status:
+  nodeInfo: {kubeletVersion: ` + kubelet + `}
+  conditions: [{type: Ready, status: "True"}]
+---
+`
+}
+
+// exampleControlPlaneNode is a tainted control-plane node.
+func exampleControlPlaneNode(name, zone string) string {
+	return `apiVersion: v1
+kind: Node
+metadata:
+  name: ` + name + `
+  labels: {node-role.kubernetes.io/control-plane: "", topology.kubernetes.io/zone: ` + zone + `}
+spec:
+  taints: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]
+status:
+  nodeInfo: {kubeletVersion: v1.36.3}
+  conditions: [{type: Ready, status: "True"}]
+---
+`
+}
+
+var exampleControlPlane = exampleControlPlaneNode("cp-1", "zone-a") + exampleControlPlaneNode("cp-2", "zone-b") +
+	exampleControlPlaneNode("cp-3", "zone-c") +
+	exampleNode("worker-a", "zone-a", "v1.36.3") + exampleNode("worker-b", "zone-b", "v1.36.3") + exampleNode("worker-c", "zone-c", "v1.36.3")
+
+const exampleStorage = `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: gp3
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: ebs.csi.aws.com
+---
+apiVersion: storage.k8s.io/v1
+kind: CSIDriver
+metadata: {name: ebs.csi.aws.com}
+spec: {attachRequired: true}
+`
+
+// examplePlatformDeployment is a ready Deployment of a platform component.
+func examplePlatformDeployment(ns, name, labels, image string, replicas int) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[2]s
+  namespace: %[1]s
+  labels: {%[3]s}
+spec:
+  replicas: %[5]d
+  selector: {matchLabels: {%[3]s}}
+  template:
+    metadata: {labels: {%[3]s}}
+    spec: {containers: [{name: main, image: %[4]s}]}
+status: {replicas: %[5]d, readyReplicas: %[5]d, availableReplicas: %[5]d}
+---
+`, ns, name, labels, image, replicas)
+}
+
+var exampleAutoscaling = examplePlatformDeployment("kube-system", "cluster-autoscaler", "app.kubernetes.io/name: cluster-autoscaler", "registry.k8s.io/autoscaling/cluster-autoscaler:v1.31.0", 1) +
+	examplePlatformDeployment("kube-system", "metrics-server", "k8s-app: metrics-server", "registry.k8s.io/metrics-server/metrics-server:v0.7.2", 2) +
+	`apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: shop}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 10
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}}]
+status:
+  conditions:
+  - {type: AbleToScale, status: "True", reason: ReadyForNewScale}
+  - {type: ScalingActive, status: "True", reason: ValidMetricFound}
+`
+
+var exampleCost = examplePlatformDeployment("opencost", "opencost", "app.kubernetes.io/name: opencost", "ghcr.io/opencost/opencost:1.113.0", 1)
+
+var exampleChaos = examplePlatformDeployment("chaos-mesh", "chaos-controller-manager", "app.kubernetes.io/name: chaos-mesh, app.kubernetes.io/component: controller-manager", "ghcr.io/chaos-mesh/chaos-mesh:v2.7.0", 1)

@@ -1,0 +1,1150 @@
+package platform
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/runtime"
+	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/platform"
+)
+
+// The Prometheus Operator's kinds these checks read.
+const (
+	keyPrometheus         = "Prometheus.monitoring.coreos.com"
+	keyAlertmanager       = "Alertmanager.monitoring.coreos.com"
+	keyAlertmanagerConfig = "AlertmanagerConfig.monitoring.coreos.com"
+	keyPrometheusRule     = "PrometheusRule.monitoring.coreos.com"
+	keyThanosRuler        = "ThanosRuler.monitoring.coreos.com"
+	keyServiceMonitor     = "ServiceMonitor.monitoring.coreos.com"
+	keyPodMonitor         = "PodMonitor.monitoring.coreos.com"
+)
+
+const (
+	seedMonitoring   = "004 Complete Checklist: Monitoring (kube-prometheus-stack or equivalent deployed and dashboards reviewed)"
+	seedAlertmanager = "001 Monitoring & Centralised logging: Alerting (e.g. using the Alertmanager) should be set up for critical issues with your Kubernetes cluster, so that you can prevent downtime, failures, or even data loss."
+	seedLogging      = "004 Complete Checklist: Logging (Loki or EFK collecting logs from all namespaces)"
+	seedCentralLogs  = "001 Monitoring & Centralised logging: it is also important to run centralized components like Fluentd or Filebeat to collect logging and send them to a centralized logging platform like ElasticSearch so that application error logs and log events can be traced in a central place."
+	seedNodeMetrics  = "000 Infrastructure observability stack: Collecting logs and metrics on the infrastructure level for nodes, network, storage, and other infrastructure components is essential for monitoring a cluster’s infrastructure"
+	seedAppMonitors  = "000 Applications observability: Deploy a BlackBox monitoring solution or use a managed service to monitor your apps’ endpoints."
+	seedReceivers    = "004 kube-prometheus-stack: Alertmanager: Routes alerts to Slack, PagerDuty, email, or other channels"
+	seedStateMetrics = "004 kube-prometheus-stack: kube-state-metrics: Exports Kubernetes object state as metrics (pod status, deployment replicas, PVC capacity)"
+)
+
+// monitoringReads are the kinds a check of a platform component reads:
+// the workload kinds recognition looks at, and the extra kinds given.
+func monitoringReads(extra ...string) []string {
+	return append(append([]string{}, platform.Reads...), extra...)
+}
+
+// monitoringChecks judge whether a cluster is watched: metrics, alerts and
+// whom they reach, and central logs. A hosted agent (Datadog, New Relic,
+// Dynatrace) counts as monitoring; the checks of Prometheus's companions
+// then say they cannot judge what the agent does, rather than fail.
+func monitoringChecks() []*check.Check {
+	return []*check.Check{
+		{
+			ID:          "monitoring-prometheus",
+			Title:       "Prometheus, or a hosted monitoring agent, collects the cluster's metrics",
+			Layer:       check.ClusterServices,
+			Severity:    check.High,
+			Kinds:       clusterKinds,
+			Reads:       monitoringReads(keyPrometheus),
+			Rationale:   "Without a metrics system nobody sees a failure coming: the checklists' examples are a certificate that expired and a node whose memory was overcommitted, both visible in metrics days before the outage. Prometheus (or a hosted agent such as Datadog or New Relic) is what every alert, dashboard and autoscaler on custom metrics depends on.",
+			Remediation: "Install a monitoring stack (kube-prometheus-stack, or the Prometheus Operator with a Prometheus object), or a hosted monitoring agent, and make sure its pods become ready.",
+			Seed:        seedMonitoring,
+			Example:     examplePrometheus,
+			Requires:    check.Cluster,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				p := findComponent(c.Inventory, platform.Prometheus, keyPrometheus)
+				if fs := p.verdict("Prometheus"); fs != nil {
+					return fs
+				}
+				if hosted := hostedOnly(c.Inventory); len(hosted) > 0 {
+					return []check.Finding{check.Passf("no Prometheus, but a hosted monitoring agent collects metrics: %s", describeRunning(hosted))}
+				}
+				return []check.Finding{check.Failf("", "no Prometheus found and no hosted monitoring agent runs: looked for %s, and for the DaemonSet of a hosted agent (%s)",
+					p.lookedFor(), implNames(platform.HostedMonitoring))}
+			},
+		},
+		{
+			ID:          "monitoring-alertmanager",
+			Title:       "An Alertmanager runs to deliver alerts",
+			Layer:       check.ClusterServices,
+			Severity:    check.High,
+			Kinds:       clusterKinds,
+			Reads:       monitoringReads(keyAlertmanager, keyPrometheus),
+			Rationale:   "Prometheus evaluates alerting rules but sends the alerts only to an Alertmanager, which groups, silences and routes them to people. Without one, every alert fires into the void and the cluster's problems are found by its users.",
+			Remediation: "Run an Alertmanager (the Alertmanager object of the Prometheus Operator, as kube-prometheus-stack does) and point Prometheus's spec.alerting at it.",
+			Seed:        seedAlertmanager,
+			Example:     exampleAlertmanager,
+			Requires:    check.Cluster,
+			Run:         companionRun(platform.Alertmanager, keyAlertmanager, "Alertmanager", "alerting is done by the hosted agent"),
+		},
+		{
+			ID:          "monitoring-grafana",
+			Title:       "Grafana runs to show the metrics",
+			Layer:       check.ClusterServices,
+			Severity:    check.Low,
+			Kinds:       clusterKinds,
+			Reads:       monitoringReads(keyPrometheus),
+			Rationale:   "Dashboards are how an operator sees what the metrics say during an incident and reviews capacity before one; the checklist asks for dashboards deployed and reviewed. Prometheus's own page answers one query at a time.",
+			Remediation: "Run Grafana (kube-prometheus-stack installs it with dashboards for nodes, pods, the API server and etcd) with Prometheus as its data source.",
+			Seed:        seedMonitoring,
+			Example:     exampleGrafana,
+			Requires:    check.Cluster,
+			Run:         companionRun(platform.Grafana, "", "Grafana", "dashboards are those of the hosted agent"),
+		},
+		{
+			ID:          "monitoring-kube-state-metrics",
+			Title:       "kube-state-metrics runs to export the state of objects",
+			Layer:       check.ClusterServices,
+			Severity:    check.Medium,
+			Kinds:       clusterKinds,
+			Reads:       monitoringReads(keyPrometheus),
+			Rationale:   "kube-state-metrics turns the API's objects into metrics: pods crash-looping, nodes not ready, Deployments short of replicas, Jobs failed. Most of the alerts kube-prometheus ships (KubePodCrashLooping, KubeNodeNotReady) query it, and without it they never fire.",
+			Remediation: "Run kube-state-metrics (kube-prometheus-stack installs it) and have Prometheus scrape it.",
+			Seed:        seedStateMetrics,
+			Example:     exampleKubeStateMetrics,
+			Requires:    check.Cluster,
+			Run:         companionRun(platform.KubeStateMetrics, "", "kube-state-metrics", "object state is collected by the hosted agent"),
+		},
+		{
+			ID:          "monitoring-node-exporter",
+			Title:       "node-exporter runs a ready pod on every node",
+			Layer:       check.ClusterServices,
+			Severity:    check.Medium,
+			Kinds:       clusterKinds,
+			Reads:       monitoringReads("Node", "Pod", keyPrometheus),
+			Rationale:   "node-exporter reports each node's CPU, memory, disk and network; a node without it is invisible, and a disk filling up there raises no alert. It runs as a DaemonSet, so a missing pod means one node in particular is unwatched. With a hosted agent and no Prometheus, the agent's DaemonSet is judged the same way, since it collects the host metrics instead.",
+			Remediation: "Run node-exporter as a DaemonSet (kube-prometheus-stack does) whose tolerations admit every node, and find out why the nodes named have no ready pod of it (kubectl -n <namespace> get pods -o wide).",
+			Seed:        seedNodeMetrics,
+			Example:     exampleNodeExporter,
+			Requires:    check.Cluster,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				inv := c.Inventory
+				if ms := platform.Find(inv, platform.NodeExporter); len(ms) > 0 {
+					return coverage(inv, subjects(ms))
+				}
+				if hosted := hostedOnly(inv); len(hosted) > 0 {
+					ss := subjects(hosted)
+					for i := range ss {
+						ss[i].desc += ", the hosted agent that collects host metrics in place of node-exporter,"
+					}
+					return coverage(inv, ss)
+				}
+				return []check.Finding{check.Failf("", "no node-exporter DaemonSet found: looked for %s", platform.SignalsOf(platform.NodeExporter))}
+			},
+		},
+		{
+			ID:          "monitoring-alert-rules",
+			Title:       "Alerting rules cover the failures production clusters alert on",
+			Layer:       check.ClusterServices,
+			Severity:    check.High,
+			Kinds:       clusterKinds,
+			Reads:       monitoringReads(keyPrometheus, keyThanosRuler, keyPrometheusRule, "Namespace"),
+			Rationale:   "A Prometheus without the right rules watches silently: the checklist's critical alerts are node down, pods in CrashLoopBackOff, disk pressure and API server errors, and the outages it recounts are an expired certificate and overcommitted node memory, with backups that fail unnoticed close behind. Only a PrometheusRule that a Prometheus (or Thanos Ruler) loads through its spec.ruleSelector and spec.ruleNamespaceSelector alerts at all. The topics are the parameter alertTopics, by default: " + describeTopics(check.DefaultAlertTopics()) + ".",
+			Remediation: "Install alerting rules for each topic named (kube-prometheus ships KubeNodeNotReady, KubePodCrashLooping, NodeFilesystemSpaceFillingUp, KubeMemoryOvercommit, KubeAPIErrorBudgetBurn and KubeClientCertificateExpiration; cert-manager's mixin CertManagerCertExpirySoon; the Velero chart VeleroBackupFailures) in PrometheusRules your Prometheus selects, or set the parameter alertTopics to the topics you require.",
+			Seed:        runtime.SeedAlerting,
+			Example:     exampleAlertRules,
+			Requires:    check.Cluster,
+			Run:         alertRulesRun,
+		},
+		{
+			ID:          "monitoring-alertmanager-receiver",
+			Title:       "Alertmanager sends alerts to a receiver that is not empty",
+			Layer:       check.ClusterServices,
+			Severity:    check.High,
+			Kinds:       clusterKinds,
+			Reads:       monitoringReads(keyAlertmanager, keyAlertmanagerConfig, keyPrometheus, "Namespace"),
+			Rationale:   "A receiver with no email, Slack, PagerDuty, webhook or other configuration drops the alerts routed to it: kube-prometheus's default configuration routes every alert to such receivers, so the stack looks complete and tells no one. plimsoll never reads Secrets, where Alertmanager's configuration file usually lives; it judges the AlertmanagerConfig objects an Alertmanager uses.",
+			Remediation: "Give the Alertmanager a receiver with at least one integration (slackConfigs, pagerdutyConfigs, emailConfigs, webhookConfigs...) in an AlertmanagerConfig it uses (spec.alertmanagerConfiguration or spec.alertmanagerConfigSelector), and route alerts to it.",
+			Seed:        seedReceivers,
+			Example:     exampleAlertmanagerReceiver,
+			Requires:    check.Cluster,
+			Run:         receiverRun,
+		},
+		{
+			ID:          "namespace-monitors",
+			Title:       "Application namespaces are scraped by a ServiceMonitor or PodMonitor",
+			Layer:       check.ClusterServices,
+			Severity:    check.Medium,
+			Kinds:       []string{"Namespace"},
+			Reads:       append(append([]string{}, appNamespaceReads...), platform.CRDKey, keyPrometheus, keyServiceMonitor, keyPodMonitor),
+			Rationale:   "Where the Prometheus Operator runs, an application's metrics are collected only if a ServiceMonitor or PodMonitor selects its pods: without one, the applications' error rates and latencies are not watched although the cluster's are, and their outages are found by users.",
+			Remediation: "Add a ServiceMonitor (or PodMonitor) for the application's metrics port in its namespace, or widen a shared one's spec.namespaceSelector (matchNames or any: true) to include it.",
+			Seed:        seedAppMonitors,
+			Example:     exampleNamespaceMonitors,
+			Requires:    check.Cluster,
+			// A monitor in another namespace may select it.
+			AllNamespaces: true,
+			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
+				if ok, why := appNamespace(o, c); !ok {
+					return false, why
+				}
+				if operatorInstalled(c.Inventory) {
+					return true, ""
+				}
+				return false, "the Prometheus Operator is not installed (no CustomResourceDefinition of monitoring.coreos.com and no Prometheus object): nothing would read a ServiceMonitor"
+			},
+			Run: namespaceMonitorsRun,
+		},
+		{
+			ID:          "logging-shipper",
+			Title:       "A log shipper runs a ready pod on every node",
+			Layer:       check.ClusterServices,
+			Severity:    check.High,
+			Kinds:       clusterKinds,
+			Reads:       monitoringReads("Node", "Pod"),
+			Rationale:   "Container logs live on the node that ran the container and are gone when the pod is evicted or the node is replaced, which is when they are needed. A shipper DaemonSet (Promtail, Alloy, Fluent Bit, Fluentd, Vector, Filebeat, the OpenTelemetry Collector) sends them to a central store; a node without a ready shipper pod loses its logs. A Datadog agent counts only when its pod template turns log collection on (DD_LOGS_ENABLED=true).",
+			Remediation: "Run a log shipper as a DaemonSet whose tolerations admit every node (or enable log collection in the hosted agent), and find out why the nodes named have no ready pod of it.",
+			Seed:        seedLogging,
+			Example:     exampleLogShipper,
+			Requires:    check.Cluster,
+			Run:         shipperRun,
+		},
+		{
+			ID:          "logging-backend",
+			Title:       "Logs are stored in a central log backend",
+			Layer:       check.ClusterServices,
+			Severity:    check.Low,
+			Kinds:       clusterKinds,
+			Reads:       monitoringReads(),
+			Rationale:   "Shipped logs are useful only where they can be searched across pods and nodes, after the pods are gone: Loki, Elasticsearch or OpenSearch in the cluster, or a hosted service. A shipper with no backend in the cluster must send its logs outside it, which plimsoll cannot see, so it asks rather than fails.",
+			Remediation: "Run a log backend (Loki, Elasticsearch, OpenSearch) with ready replicas, or have the shippers send to a hosted log service.",
+			Seed:        seedCentralLogs,
+			Example:     exampleLogBackend,
+			Requires:    check.Cluster,
+			Run:         backendRun,
+		},
+	}
+}
+
+// found is what recognition found of a component: descriptions of what
+// runs, with its ready count, and of what has no ready replica.
+type found struct {
+	component platform.Component
+	crKey     string
+	running   []string
+	down      []string
+}
+
+// findComponent finds a component's workloads and, for one an operator
+// runs (crKey), its custom resources whose workloads were not recognised,
+// judged by their status.availableReplicas.
+func findComponent(inv *inventory.Inventory, comp platform.Component, crKey string) found {
+	f := found{component: comp, crKey: crKey}
+	ms := platform.Find(inv, comp)
+	up, down := platform.Running(ms)
+	for _, m := range up {
+		ready, desired := platform.Ready(m.Workload)
+		f.running = append(f.running, fmt.Sprintf("%s has %d of %d replicas ready", m, ready, desired))
+	}
+	f.down = down
+	if crKey == "" {
+		return f
+	}
+	recognised := map[*inventory.Object]bool{}
+	for _, m := range ms {
+		recognised[m.Workload] = true
+	}
+	for _, cr := range inv.OfKind(crKey) {
+		if ownsAny(inv, cr, recognised) {
+			continue
+		}
+		avail := number(field(cr, "status", "availableReplicas"))
+		desc := fmt.Sprintf("%s %s/%s has status.availableReplicas %d", cr.Kind, cr.Namespace, cr.Name, avail)
+		if avail > 0 {
+			f.running = append(f.running, desc)
+			continue
+		}
+		if cond, ok := conditionOf(cr, "Available"); ok {
+			desc += " (" + cond.describe() + ")"
+		}
+		f.down = append(f.down, desc)
+	}
+	return f
+}
+
+// ownsAny reports whether an operator's resource controls one of the
+// workloads (the Prometheus Operator runs a StatefulSet per Prometheus).
+func ownsAny(inv *inventory.Inventory, cr *inventory.Object, workloads map[*inventory.Object]bool) bool {
+	for _, sts := range inv.OwnedBy(cr, "StatefulSet") {
+		if workloads[sts] {
+			return true
+		}
+	}
+	return false
+}
+
+// verdict is the findings when something of the component was found:
+// evidence of what runs, or a failure naming what has no ready replica.
+// It is nil when nothing was found.
+func (f found) verdict(what string) []check.Finding {
+	if len(f.running) > 0 {
+		return []check.Finding{check.Passf("%s", strings.Join(f.running, "; "))}
+	}
+	if len(f.down) > 0 {
+		return []check.Finding{check.Failf("", "no %s has a ready replica: %s", what, strings.Join(f.down, "; "))}
+	}
+	return nil
+}
+
+// lookedFor says what was searched for the component.
+func (f found) lookedFor() string {
+	s := "workloads of " + platform.SignalsOf(f.component)
+	if f.crKey != "" {
+		kind, _, _ := strings.Cut(f.crKey, ".")
+		s = kind + " objects (" + f.crKey + ") and " + s
+	}
+	return s
+}
+
+// companionRun is the Run of a check that a companion of Prometheus
+// (Alertmanager, Grafana, kube-state-metrics) runs. Where a hosted agent
+// monitors the cluster and no Prometheus runs, the companion is not
+// expected: the check is not assessed, saying what the agent does instead.
+func companionRun(comp platform.Component, crKey, what, hostedDoes string) func(*inventory.Object, *check.Context) []check.Finding {
+	return func(o *inventory.Object, c *check.Context) []check.Finding {
+		f := findComponent(c.Inventory, comp, crKey)
+		if fs := f.verdict(what); fs != nil {
+			return fs
+		}
+		if hosted := hostedOnly(c.Inventory); len(hosted) > 0 {
+			return []check.Finding{check.NotAssessedf("%s %s", hostedDoes, describeRunning(hosted))}
+		}
+		return []check.Finding{check.Failf("", "no %s found: looked for %s", what, f.lookedFor())}
+	}
+}
+
+// hostedOnly returns the hosted monitoring agents that run, when no
+// Prometheus (workload or Prometheus object) is in the cluster: the agent
+// then plays the monitoring stack's part.
+func hostedOnly(inv *inventory.Inventory) []platform.Match {
+	if len(platform.Find(inv, platform.Prometheus)) > 0 || len(inv.OfKind(keyPrometheus)) > 0 {
+		return nil
+	}
+	running, _ := platform.Running(platform.Find(inv, platform.HostedMonitoring))
+	return running
+}
+
+// describeRunning names matches with their ready counts.
+func describeRunning(ms []platform.Match) string {
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		ready, desired := platform.Ready(m.Workload)
+		parts[i] = fmt.Sprintf("%s, %d of %d ready", m, ready, desired)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// subject is a DaemonSet that must cover every node, and how findings
+// introduce it.
+type subject struct {
+	desc string
+	ds   *inventory.Object
+}
+
+// subjects describes matches as coverage subjects.
+func subjects(ms []platform.Match) []subject {
+	out := make([]subject, len(ms))
+	for i, m := range ms {
+		out[i] = subject{m.String(), m.Workload}
+	}
+	return out
+}
+
+// coverage judges DaemonSets that must run a ready pod on every node they
+// may run on (their nodeSelector and tolerations decide which).
+func coverage(inv *inventory.Inventory, ss []subject) []check.Finding {
+	nodes := len(inv.OfKind("Node"))
+	var out []check.Finding
+	for _, s := range ss {
+		missing, eligible := platform.Uncovered(inv, s.ds)
+		switch {
+		case nodes == 0:
+			out = append(out, check.NotAssessedf("%s: no Node is visible, so which nodes it covers is not known", s.desc))
+		case eligible == 0:
+			out = append(out, check.Failf("", "%s may run on none of the %d nodes: its %s admit none of them", s.desc, nodes, placement(s.ds)))
+		case len(missing) > 0:
+			out = append(out, check.Failf("", "%s has no ready pod on %d of the %d nodes it should run on: %s", s.desc, len(missing), eligible, limitList(missing, 10)))
+		default:
+			out = append(out, check.Passf("%s has a ready pod on each of the %d nodes it should run on", s.desc, eligible))
+		}
+	}
+	return out
+}
+
+// placement names what restricts a DaemonSet's nodes: its pod template's
+// nodeSelector, with its value, and tolerations.
+func placement(ds *inventory.Object) string {
+	tmpl, _ := ds.PodTemplate()
+	if tmpl == nil || len(tmpl.Spec.NodeSelector) == 0 {
+		return "tolerations"
+	}
+	return "nodeSelector " + labels.Set(tmpl.Spec.NodeSelector).String() + " and tolerations"
+}
+
+// selection is how a Prometheus Operator resource picks other objects: a
+// label selector on them (nil selects none, {} all) and one on their
+// namespaces (nil means the resource's own namespace, {} every namespace).
+type selection struct {
+	owner          *inventory.Object
+	field, nsField string
+	// objectsSelected names what is selected, "PrometheusRules", for
+	// descriptions.
+	objectsSelected string
+}
+
+// selects reports whether the owner picks the target object.
+func (s selection) selects(inv *inventory.Inventory, target *inventory.Object) bool {
+	sel, ok := labelSelectorOf(field(s.owner, "spec", s.field))
+	if !ok || !sel.Matches(labels.Set(target.Labels)) {
+		return false
+	}
+	raw := field(s.owner, "spec", s.nsField)
+	if raw == nil {
+		return target.Namespace == s.owner.Namespace
+	}
+	nsSel, ok := labelSelectorOf(raw)
+	return ok && nsSel.Matches(namespaceLabels(inv, target.Namespace))
+}
+
+// describe says what the owner selects, naming its fields: "Prometheus
+// monitoring/k8s loads PrometheusRules labelled release=kps
+// (spec.ruleSelector) from every namespace (spec.ruleNamespaceSelector {})".
+func (s selection) describe() string {
+	who := s.owner.Kind + " " + s.owner.Namespace + "/" + s.owner.Name
+	raw := field(s.owner, "spec", s.field)
+	if raw == nil {
+		return fmt.Sprintf("%s has no spec.%s, so it selects no %s", who, s.field, s.objectsSelected)
+	}
+	what := fmt.Sprintf("%s labelled %s (spec.%s)", s.objectsSelected, formatSelector(raw), s.field)
+	if sel, ok := labelSelectorOf(raw); ok && sel.Empty() {
+		what = fmt.Sprintf("every %s (spec.%s {})", strings.TrimSuffix(s.objectsSelected, "s"), s.field)
+	}
+	where := "from its own namespace " + s.owner.Namespace
+	if nsRaw := field(s.owner, "spec", s.nsField); nsRaw != nil {
+		where = fmt.Sprintf("from the namespaces labelled %s (spec.%s)", formatSelector(nsRaw), s.nsField)
+		if sel, ok := labelSelectorOf(nsRaw); ok && sel.Empty() {
+			where = fmt.Sprintf("from every namespace (spec.%s {})", s.nsField)
+		}
+	}
+	return fmt.Sprintf("%s selects %s %s", who, what, where)
+}
+
+// labelSelectorOf reads a label selector from a custom resource's content.
+// A selector that is absent or malformed selects nothing.
+func labelSelectorOf(v any) (labels.Selector, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	var ls metav1.LabelSelector
+	if err := k8sruntime.DefaultUnstructuredConverter.FromUnstructured(m, &ls); err != nil {
+		return nil, false
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&ls)
+	return sel, err == nil
+}
+
+// formatSelector writes a selector as kubectl does.
+func formatSelector(v any) string {
+	if sel, ok := labelSelectorOf(v); ok {
+		return sel.String()
+	}
+	return "(malformed)"
+}
+
+// namespaceLabels returns a namespace's labels, with the name label the
+// API server sets on every namespace.
+func namespaceLabels(inv *inventory.Inventory, name string) labels.Set {
+	set := labels.Set{"kubernetes.io/metadata.name": name}
+	if ns := inv.Get("Namespace", "", name); ns != nil {
+		for k, v := range ns.Labels {
+			set[k] = v
+		}
+	}
+	return set
+}
+
+// alertRule is one alerting rule of a PrometheusRule.
+type alertRule struct {
+	rule        *inventory.Object
+	alert, expr string
+}
+
+func (a alertRule) String() string {
+	return fmt.Sprintf("PrometheusRule %s/%s alert %s", a.rule.Namespace, a.rule.Name, a.alert)
+}
+
+// alertRules returns the alerting rules (not the recording rules) of a
+// PrometheusRule, in order.
+func alertRules(pr *inventory.Object) []alertRule {
+	var out []alertRule
+	groups, _ := field(pr, "spec", "groups").([]any)
+	for _, g := range groups {
+		gm, _ := g.(map[string]any)
+		rules, _ := gm["rules"].([]any)
+		for _, r := range rules {
+			rm, _ := r.(map[string]any)
+			alert, _ := rm["alert"].(string)
+			if alert == "" {
+				continue
+			}
+			out = append(out, alertRule{rule: pr, alert: alert, expr: fmt.Sprint(rm["expr"])})
+		}
+	}
+	return out
+}
+
+// alertRulesRun judges whether the loaded alerting rules cover each topic
+// of the parameter alertTopics.
+func alertRulesRun(o *inventory.Object, c *check.Context) []check.Finding {
+	inv := c.Inventory
+	if hosted := hostedOnly(inv); len(hosted) > 0 {
+		return []check.Finding{check.NotAssessedf("alerting is done by the hosted agent %s", describeRunning(hosted))}
+	}
+	rules := inv.OfKind(keyPrometheusRule)
+	evaluators := append(append([]*inventory.Object{}, inv.OfKind(keyPrometheus)...), inv.OfKind(keyThanosRuler)...)
+	if len(rules) == 0 && len(evaluators) == 0 {
+		if ms := platform.Find(inv, platform.Prometheus); len(ms) > 0 {
+			return []check.Finding{check.NotAssessedf("%s is not run by the Prometheus Operator (there is no Prometheus or PrometheusRule object): its alerting rules are in its configuration files, which plimsoll does not read", platform.Describe(ms))}
+		}
+	}
+	if len(c.Params.AlertTopics) == 0 {
+		return []check.Finding{check.NotAssessedf("the parameter alertTopics lists no topic")}
+	}
+	var loaded, unloaded []alertRule
+	for _, pr := range rules {
+		if len(evaluators) == 0 || loadedBy(inv, pr, evaluators) {
+			loaded = append(loaded, alertRules(pr)...)
+		} else {
+			unloaded = append(unloaded, alertRules(pr)...)
+		}
+	}
+	var evidence, fails []check.Finding
+	for i, topic := range c.Params.AlertTopics {
+		m, err := topic.Compile()
+		if err != nil {
+			return []check.Finding{check.NotAssessedf("parameters.alertTopics[%d]: %v", i, err)}
+		}
+		if r, ok := firstCovering(m, loaded); ok {
+			evidence = append(evidence, check.Passf("%s: %s", topic.Name, r))
+			continue
+		}
+		if r, ok := firstCovering(m, unloaded); ok {
+			fails = append(fails, check.Failf("", "no loaded alerting rule covers %s: %s would, but nothing loads that PrometheusRule (labels: %s): %s", topic.Name, r, labelsOrNone(r.rule.Labels), describeSelections(evaluators)))
+			continue
+		}
+		fails = append(fails, check.Failf("", "no alerting rule covers %s: looked for %s in %s", topic.Name, describeTopic(topic), describeRuleCount(loaded, rules, evaluators)))
+	}
+	if len(fails) > 0 {
+		return fails
+	}
+	return evidence
+}
+
+// loadedBy reports whether a Prometheus or ThanosRuler selects the
+// PrometheusRule.
+func loadedBy(inv *inventory.Inventory, pr *inventory.Object, evaluators []*inventory.Object) bool {
+	for _, ev := range evaluators {
+		if ruleSelection(ev).selects(inv, pr) {
+			return true
+		}
+	}
+	return false
+}
+
+func ruleSelection(ev *inventory.Object) selection {
+	return selection{owner: ev, field: "ruleSelector", nsField: "ruleNamespaceSelector", objectsSelected: "PrometheusRules"}
+}
+
+func describeSelections(evaluators []*inventory.Object) string {
+	parts := make([]string, len(evaluators))
+	for i, ev := range evaluators {
+		parts[i] = ruleSelection(ev).describe()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func labelsOrNone(l map[string]string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return labels.Set(l).String()
+}
+
+func firstCovering(m *check.AlertMatcher, rules []alertRule) (alertRule, bool) {
+	for _, r := range rules {
+		if m.Match(r.alert, r.expr) {
+			return r, true
+		}
+	}
+	return alertRule{}, false
+}
+
+// describeTopic says what a topic's patterns look for.
+func describeTopic(t check.AlertTopic) string {
+	return topicPatterns(t, func(p string) string { return p })
+}
+
+// describeTopics lists topics with their patterns, for the docs: patterns
+// are code there.
+func describeTopics(topics []check.AlertTopic) string {
+	parts := make([]string, len(topics))
+	for i, t := range topics {
+		parts[i] = t.Name + " (" + topicPatterns(t, func(p string) string { return "`" + p + "`" }) + ")"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func topicPatterns(t check.AlertTopic, quote func(string) string) string {
+	join := func(ps []string) string {
+		q := make([]string, len(ps))
+		for i, p := range ps {
+			q[i] = quote(p)
+		}
+		return strings.Join(q, " or ")
+	}
+	var parts []string
+	if len(t.AlertNames) > 0 {
+		parts = append(parts, "alert names matching "+join(t.AlertNames))
+	}
+	if len(t.Expressions) > 0 {
+		parts = append(parts, "expressions matching "+join(t.Expressions))
+	}
+	return strings.Join(parts, ", or ")
+}
+
+// describeRuleCount says which rules were searched.
+func describeRuleCount(loaded []alertRule, rules, evaluators []*inventory.Object) string {
+	switch {
+	case len(rules) == 0:
+		return "no PrometheusRule object: there are none in the cluster"
+	case len(evaluators) == 0:
+		return fmt.Sprintf("%s of %d PrometheusRule objects", alertRuleCount(len(loaded)), len(rules))
+	}
+	return fmt.Sprintf("%s of the PrometheusRules loaded by %s", alertRuleCount(len(loaded)), describeObjects(evaluators))
+}
+
+func alertRuleCount(n int) string {
+	if n == 1 {
+		return "the one alerting rule"
+	}
+	return fmt.Sprintf("the %d alerting rules", n)
+}
+
+func describeObjects(objs []*inventory.Object) string {
+	parts := make([]string, len(objs))
+	for i, o := range objs {
+		parts[i] = o.ID()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// receiverRun judges whether each Alertmanager the Prometheus Operator runs
+// uses a receiver with an integration, from the AlertmanagerConfig objects
+// it uses: plimsoll never reads the Secret that usually holds the rest of
+// its configuration.
+func receiverRun(o *inventory.Object, c *check.Context) []check.Finding {
+	inv := c.Inventory
+	ams := inv.OfKind(keyAlertmanager)
+	if len(ams) == 0 {
+		if ms := platform.Find(inv, platform.Alertmanager); len(ms) > 0 {
+			return []check.Finding{check.NotAssessedf("%s is not run by the Prometheus Operator (there is no Alertmanager object): its receivers are in its configuration file, which plimsoll does not read", platform.Describe(ms))}
+		}
+		if hosted := hostedOnly(inv); len(hosted) > 0 {
+			return []check.Finding{check.NotAssessedf("alerting is done by the hosted agent %s", describeRunning(hosted))}
+		}
+		return []check.Finding{check.Failf("", "no Alertmanager found, so no alert reaches a receiver: looked for %s", findComponent(inv, platform.Alertmanager, keyAlertmanager).lookedFor())}
+	}
+	var evidence, fails, unassessed []check.Finding
+	for _, am := range ams {
+		switch f := judgeAlertmanager(inv, am); f.Outcome {
+		case check.Evidence:
+			evidence = append(evidence, f)
+		case check.Unassessable:
+			unassessed = append(unassessed, f)
+		default:
+			fails = append(fails, f)
+		}
+	}
+	switch {
+	case len(fails) > 0:
+		return fails
+	case len(evidence) > 0:
+		return evidence
+	}
+	return unassessed
+}
+
+// amConfig is an AlertmanagerConfig an Alertmanager uses, and the field
+// that makes it use it.
+type amConfig struct {
+	amc *inventory.Object
+	via string
+	// scoped: the operator restricts its routes to alerts of its namespace.
+	scoped bool
+}
+
+func judgeAlertmanager(inv *inventory.Inventory, am *inventory.Object) check.Finding {
+	id := am.ID()
+	var used []amConfig
+	global := fieldString(am, "spec", "alertmanagerConfiguration", "name")
+	if global != "" {
+		g := inv.Get(keyAlertmanagerConfig, am.Namespace, global)
+		if g == nil {
+			return check.Failf("", "%s: spec.alertmanagerConfiguration.name is %q, but there is no AlertmanagerConfig %s/%s: the operator cannot configure it", id, global, am.Namespace, global)
+		}
+		used = append(used, amConfig{g, "spec.alertmanagerConfiguration", false})
+	}
+	sel := selection{owner: am, field: "alertmanagerConfigSelector", nsField: "alertmanagerConfigNamespaceSelector", objectsSelected: "AlertmanagerConfigs"}
+	strategy := fieldString(am, "spec", "alertmanagerConfigMatcherStrategy", "type")
+	for _, amc := range inv.OfKind(keyAlertmanagerConfig) {
+		if (global != "" && amc.Namespace == am.Namespace && amc.Name == global) || !sel.selects(inv, amc) {
+			continue
+		}
+		scoped := strategy != "None" && !(strategy == "OnNamespaceExceptForAlertmanagerNamespace" && amc.Namespace == am.Namespace)
+		used = append(used, amConfig{amc, "spec.alertmanagerConfigSelector", scoped})
+	}
+	var empty []string
+	for _, u := range used {
+		var emptyHere []string
+		for _, r := range receiversOf(u.amc) {
+			where := fmt.Sprintf("receiver %s of AlertmanagerConfig %s/%s", r.name, u.amc.Namespace, u.amc.Name)
+			if len(r.integrations) == 0 {
+				emptyHere = append(emptyHere, r.name)
+				continue
+			}
+			scope := ""
+			if u.scoped {
+				scope = fmt.Sprintf("; the operator routes to it only alerts labelled namespace=%s", u.amc.Namespace)
+			}
+			return check.Passf("%s uses %s (%s), which has %s%s", id, where, u.via, strings.Join(r.integrations, ", "), scope)
+		}
+		if len(emptyHere) > 0 {
+			empty = append(empty, fmt.Sprintf("receivers %s of AlertmanagerConfig %s/%s", strings.Join(emptyHere, ", "), u.amc.Namespace, u.amc.Name))
+		}
+	}
+	emptyNote := "they define no receiver"
+	if len(empty) > 0 {
+		emptyNote = "every receiver in them is empty (no *Configs): " + strings.Join(empty, "; ")
+	}
+	if global != "" {
+		return check.Failf("", "%s takes its whole configuration from AlertmanagerConfig objects (spec.alertmanagerConfiguration), and %s: alerts routed there reach no one", id, emptyNote)
+	}
+	secret := fieldString(am, "spec", "configSecret")
+	if secret == "" {
+		secret = "alertmanager-" + am.Name
+	}
+	msg := fmt.Sprintf("%s: the configuration is in Secret %s, which plimsoll does not read", id, secret)
+	if len(used) > 0 {
+		msg += "; of the AlertmanagerConfigs it selects, " + emptyNote
+	}
+	return check.NotAssessedf("%s", msg)
+}
+
+// receiver is one receiver of an AlertmanagerConfig and the integration
+// fields it fills (slackConfigs, webhookConfigs...).
+type receiver struct {
+	name         string
+	integrations []string
+}
+
+func receiversOf(amc *inventory.Object) []receiver {
+	list, _ := field(amc, "spec", "receivers").([]any)
+	var out []receiver
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		r := receiver{}
+		r.name, _ = m["name"].(string)
+		for k, v := range m {
+			if l, ok := v.([]any); ok && strings.HasSuffix(k, "Configs") && len(l) > 0 {
+				r.integrations = append(r.integrations, k)
+			}
+		}
+		sort.Strings(r.integrations)
+		out = append(out, r)
+	}
+	return out
+}
+
+// operatorInstalled reports whether the Prometheus Operator's resources
+// exist: one of its CRDs, or a Prometheus object.
+func operatorInstalled(inv *inventory.Inventory) bool {
+	for _, crd := range platform.Installed(inv, platform.Prometheus) {
+		if strings.HasSuffix(crd.Name, ".monitoring.coreos.com") {
+			return true
+		}
+	}
+	return len(inv.OfKind(keyPrometheus)) > 0
+}
+
+// namespaceMonitorsRun looks for the ServiceMonitors and PodMonitors that
+// watch a namespace: those in it that do not point elsewhere, and those
+// elsewhere whose spec.namespaceSelector names it or says any.
+func namespaceMonitorsRun(o *inventory.Object, c *check.Context) []check.Finding {
+	var watching, elsewhere []string
+	for _, key := range []string{keyServiceMonitor, keyPodMonitor} {
+		for _, m := range c.Inventory.OfKind(key) {
+			how, ok := monitorWatches(m, o.Name)
+			switch {
+			case ok:
+				watching = append(watching, strings.TrimSpace(m.ID()+" "+how))
+			case m.Namespace == o.Name:
+				elsewhere = append(elsewhere, fmt.Sprintf("%s watches only namespaces %s (spec.namespaceSelector.matchNames)", m.ID(), strings.Join(matchNames(m), ", ")))
+			}
+		}
+	}
+	if len(watching) > 0 {
+		return []check.Finding{check.Passf("namespace %s is watched by %s", o.Name, limitList(watching, 5))}
+	}
+	msg := fmt.Sprintf("no ServiceMonitor or PodMonitor watches namespace %s: none is in it, and none elsewhere selects it (spec.namespaceSelector any: true, or matchNames including %s)", o.Name, o.Name)
+	if len(elsewhere) > 0 {
+		msg += "; " + strings.Join(elsewhere, "; ")
+	}
+	return []check.Finding{check.Failf("", "%s", msg)}
+}
+
+// monitorWatches reports whether a ServiceMonitor or PodMonitor looks for
+// targets in a namespace, and says why when it is not its own.
+func monitorWatches(m *inventory.Object, ns string) (string, bool) {
+	if any, _ := field(m, "spec", "namespaceSelector", "any").(bool); any {
+		return "(spec.namespaceSelector.any is true)", true
+	}
+	names := matchNames(m)
+	if len(names) == 0 {
+		return "", m.Namespace == ns
+	}
+	for _, n := range names {
+		if n == ns {
+			if m.Namespace == ns {
+				return "", true
+			}
+			return "(spec.namespaceSelector.matchNames includes " + ns + ")", true
+		}
+	}
+	return "", false
+}
+
+func matchNames(m *inventory.Object) []string {
+	list, _ := field(m, "spec", "namespaceSelector", "matchNames").([]any)
+	var out []string
+	for _, v := range list {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// logShippers returns the log shipper DaemonSets, the hosted agents that
+// collect logs (as subjects whose description says how it shows), and
+// the hosted agents that could but do not.
+func logShippers(inv *inventory.Inventory) (shippers []platform.Match, hosted []subject, notLogging []string) {
+	shippers = platform.Find(inv, platform.LogShipper)
+	for _, m := range platform.Find(inv, platform.HostedMonitoring) {
+		if m.Impl.LogsEnv == "" {
+			continue
+		}
+		if how, ok := platform.CollectsLogs(m); ok {
+			hosted = append(hosted, subject{fmt.Sprintf("%s, which collects logs (%s),", m, how), m.Workload})
+		} else {
+			notLogging = append(notLogging, fmt.Sprintf("%s does not collect logs: its pod template does not set %s", m, m.Impl.LogsEnv))
+		}
+	}
+	return shippers, hosted, notLogging
+}
+
+// implNames lists the implementations of a component: "Loki, Elasticsearch
+// or OpenSearch".
+func implNames(c platform.Component) string {
+	var names []string
+	for _, impl := range platform.Implementations {
+		if impl.Component == c {
+			names = append(names, impl.Name)
+		}
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// hostedLogAgents says which implementations count as log shippers when
+// their pod template switches logs on.
+func hostedLogAgents() string {
+	var parts []string
+	for _, impl := range platform.Implementations {
+		if impl.LogsEnv != "" {
+			parts = append(parts, impl.Name+" whose pod template sets "+impl.LogsEnv)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func shipperRun(o *inventory.Object, c *check.Context) []check.Finding {
+	inv := c.Inventory
+	shippers, hosted, notLogging := logShippers(inv)
+	all := append(subjects(shippers), hosted...)
+	if len(all) == 0 {
+		msg := fmt.Sprintf("no log shipper found: looked for DaemonSets of %s, and for a %s", platform.SignalsOf(platform.LogShipper), hostedLogAgents())
+		if len(notLogging) > 0 {
+			msg += "; " + strings.Join(notLogging, "; ")
+		}
+		return []check.Finding{check.Failf("", "%s", msg)}
+	}
+	return coverage(inv, all)
+}
+
+func backendRun(o *inventory.Object, c *check.Context) []check.Finding {
+	inv := c.Inventory
+	backends := findComponent(inv, platform.LogBackend, "")
+	shippers, hosted, _ := logShippers(inv)
+	var evidence []check.Finding
+	if len(backends.running) > 0 {
+		evidence = append(evidence, check.Passf("%s", strings.Join(backends.running, "; ")))
+	}
+	for _, h := range hosted {
+		evidence = append(evidence, check.Passf("logs go to the hosted service of %s", strings.TrimSuffix(h.desc, ",")))
+	}
+	switch {
+	case len(evidence) > 0:
+		return evidence
+	case len(backends.down) > 0:
+		return []check.Finding{check.Failf("", "no log backend has a ready replica: %s", strings.Join(backends.down, "; "))}
+	case len(shippers) > 0:
+		names := make([]string, len(shippers))
+		for i, m := range shippers {
+			names[i] = m.Impl.Name + " " + m.Workload.ID()
+		}
+		return []check.Finding{check.NotAssessedf("no log backend runs in the cluster; %s must ship logs outside it: confirm where they go", strings.Join(names, " and "))}
+	}
+	return []check.Finding{check.Failf("", "no logging at all: no log backend (%s) and no log shipper (%s DaemonSets, or a %s); logging-shipper says what identifies each",
+		implNames(platform.LogBackend), implNames(platform.LogShipper), hostedLogAgents())}
+}
+
+// The examples are objects as a cluster returns them, status included.
+const (
+	examplePrometheus = `apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: {name: k8s, namespace: monitoring, uid: prom-k8s}
+spec:
+  replicas: 2
+  ruleSelector: {}
+  ruleNamespaceSelector: {}
+status: {availableReplicas: 2, replicas: 2}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: prometheus-k8s
+  namespace: monitoring
+  labels: {app.kubernetes.io/name: prometheus, operator.prometheus.io/name: k8s}
+  ownerReferences: [{apiVersion: monitoring.coreos.com/v1, kind: Prometheus, name: k8s, uid: prom-k8s, controller: true}]
+spec:
+  replicas: 2
+  serviceName: prometheus-operated
+  selector: {matchLabels: {app.kubernetes.io/name: prometheus}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: prometheus}}
+    spec: {containers: [{name: prometheus, image: "quay.io/prometheus/prometheus:v3.5.0"}]}
+status: {replicas: 2, readyReplicas: 2}
+`
+	exampleAlertmanager = `apiVersion: monitoring.coreos.com/v1
+kind: Alertmanager
+metadata: {name: main, namespace: monitoring, uid: am-main}
+spec: {replicas: 3}
+status: {availableReplicas: 3, replicas: 3}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: alertmanager-main
+  namespace: monitoring
+  labels: {app.kubernetes.io/name: alertmanager}
+  ownerReferences: [{apiVersion: monitoring.coreos.com/v1, kind: Alertmanager, name: main, uid: am-main, controller: true}]
+spec:
+  replicas: 3
+  serviceName: alertmanager-operated
+  selector: {matchLabels: {app.kubernetes.io/name: alertmanager}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: alertmanager}}
+    spec: {containers: [{name: alertmanager, image: "quay.io/prometheus/alertmanager:v0.28.1"}]}
+status: {replicas: 3, readyReplicas: 3}
+`
+	exampleGrafana = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kube-prometheus-stack-grafana, namespace: monitoring, labels: {app.kubernetes.io/name: grafana}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app.kubernetes.io/name: grafana}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: grafana}}
+    spec: {containers: [{name: grafana, image: "docker.io/grafana/grafana:12.1.0"}]}
+status: {replicas: 1, readyReplicas: 1}
+`
+	exampleKubeStateMetrics = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kube-state-metrics, namespace: monitoring, labels: {app.kubernetes.io/name: kube-state-metrics}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app.kubernetes.io/name: kube-state-metrics}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: kube-state-metrics}}
+    spec: {containers: [{name: kube-state-metrics, image: "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0"}]}
+status: {replicas: 1, readyReplicas: 1}
+`
+	exampleNodeExporter = `apiVersion: v1
+kind: Node
+metadata: {name: worker-a}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: worker-b}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-exporter, namespace: monitoring, uid: ds-node-exporter, labels: {app.kubernetes.io/name: node-exporter}}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: node-exporter}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: node-exporter}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers: [{name: node-exporter, image: "quay.io/prometheus/node-exporter:v1.9.1"}]
+status: {desiredNumberScheduled: 2, numberReady: 2}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: node-exporter-4xk2p
+  namespace: monitoring
+  labels: {app.kubernetes.io/name: node-exporter}
+  ownerReferences: [{apiVersion: apps/v1, kind: DaemonSet, name: node-exporter, uid: ds-node-exporter, controller: true}]
+spec: {nodeName: worker-a, containers: [{name: node-exporter, image: "quay.io/prometheus/node-exporter:v1.9.1"}]}
+status: {phase: Running, conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: node-exporter-9mwq7
+  namespace: monitoring
+  labels: {app.kubernetes.io/name: node-exporter}
+  ownerReferences: [{apiVersion: apps/v1, kind: DaemonSet, name: node-exporter, uid: ds-node-exporter, controller: true}]
+spec: {nodeName: worker-b, containers: [{name: node-exporter, image: "quay.io/prometheus/node-exporter:v1.9.1"}]}
+status: {phase: Running, conditions: [{type: Ready, status: "True"}]}
+`
+	exampleAlertRules = `apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: {name: k8s, namespace: monitoring}
+spec: {ruleSelector: {matchLabels: {role: alert-rules}}}
+status: {availableReplicas: 1}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata: {name: cluster-alerts, namespace: monitoring, labels: {role: alert-rules}}
+spec:
+  groups:
+  - name: cluster
+    rules:
+    - alert: KubeNodeNotReady
+      expr: kube_node_status_condition{job="kube-state-metrics",condition="Ready",status="true"} == 0
+    - alert: KubePodCrashLooping
+      expr: max_over_time(kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff", job="kube-state-metrics"}[5m]) >= 1
+    - alert: NodeFilesystemSpaceFillingUp
+      expr: node_filesystem_avail_bytes{job="node-exporter",fstype!=""} / node_filesystem_size_bytes{job="node-exporter",fstype!=""} * 100 < 15
+    - alert: KubeMemoryOvercommit
+      expr: sum(namespace_memory:kube_pod_container_resource_requests:sum{}) - (sum(kube_node_status_allocatable{resource="memory"}) - max(kube_node_status_allocatable{resource="memory"})) > 0
+    - alert: KubeAPIErrorBudgetBurn
+      expr: sum(apiserver_request:burnrate1h) > (14.40 * 0.01000) and sum(apiserver_request:burnrate5m) > (14.40 * 0.01000)
+    - alert: CertManagerCertExpirySoon
+      expr: avg by (exported_namespace, namespace, name) (certmanager_certificate_expiration_timestamp_seconds - time()) < (21 * 24 * 3600)
+    - alert: VeleroBackupFailures
+      expr: velero_backup_failure_total{schedule!=""} / velero_backup_attempt_total{schedule!=""} > 0.25
+`
+	exampleAlertmanagerReceiver = `apiVersion: monitoring.coreos.com/v1
+kind: Alertmanager
+metadata: {name: main, namespace: monitoring}
+spec:
+  alertmanagerConfiguration: {name: main-config}
+status: {availableReplicas: 3}
+---
+apiVersion: monitoring.coreos.com/v1alpha1
+kind: AlertmanagerConfig
+metadata: {name: main-config, namespace: monitoring}
+spec:
+  route: {receiver: on-call, groupBy: [alertname, namespace]}
+  receivers:
+  - name: on-call
+    pagerdutyConfigs:
+    - routingKey: {name: pagerduty, key: routing-key}
+`
+	exampleNamespaceMonitors = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: servicemonitors.monitoring.coreos.com}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "registry.example.com/shop/web:1.4.2"}]}
+status: {replicas: 1, readyReplicas: 1}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  endpoints: [{port: metrics}]
+`
+	exampleLogShipper = `apiVersion: v1
+kind: Node
+metadata: {name: worker-a}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: alloy, namespace: logging, uid: ds-alloy, labels: {app.kubernetes.io/name: alloy}}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: alloy}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: alloy}}
+    spec: {containers: [{name: alloy, image: "docker.io/grafana/alloy:v1.10.0"}]}
+status: {desiredNumberScheduled: 1, numberReady: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: alloy-7h2kd
+  namespace: logging
+  ownerReferences: [{apiVersion: apps/v1, kind: DaemonSet, name: alloy, uid: ds-alloy, controller: true}]
+spec: {nodeName: worker-a, containers: [{name: alloy, image: "docker.io/grafana/alloy:v1.10.0"}]}
+status: {phase: Running, conditions: [{type: Ready, status: "True"}]}
+`
+	exampleLogBackend = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: loki, namespace: logging, labels: {app.kubernetes.io/name: loki}}
+spec:
+  replicas: 3
+  serviceName: loki-headless
+  selector: {matchLabels: {app.kubernetes.io/name: loki}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: loki}}
+    spec: {containers: [{name: loki, image: "docker.io/grafana/loki:3.5.3"}]}
+status: {replicas: 3, readyReplicas: 3}
+`
+)

@@ -1,0 +1,710 @@
+package runtime
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/manifest"
+	"github.com/plimsoll/plimsoll/internal/checks/pod"
+	"github.com/plimsoll/plimsoll/internal/checks/say"
+	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/platform"
+)
+
+// The runtime checks judge what a cluster shows right now, so they are
+// assessed only on a live cluster or a snapshot. Controlled objects get no
+// results in this engine, so what their pods show is reported on the
+// top-level workload that runs them.
+//
+// Checks have no clock: a pod that started a moment ago and is not Ready
+// yet looks like one that never will be. A Deployment whose rollout is in
+// progress is left to runtime-deployment-available, which reports it once
+// the rollout passes its progress deadline; otherwise audit a settled
+// cluster.
+
+const (
+	SeedAlerting = "004 Complete Checklist: Alerting (Critical alerts configured (node down, pod CrashLoopBackOff, disk pressure, API server errors))"
+	seedRestarts = "004 What to Monitor: Pods (CPU usage vs request, memory usage vs limit, restart count: Detect misconfigured resource limits and crash loops)"
+	seedSelfHeal = "003 Reliability and self-healing: it’s critical that you get it up and running as soon as possible and preferably automatically, without manual intervention."
+	seedZones    = "000 Highly available node groups: If you are running these worker groups using one of the public cloud providers, you should deploy them within an auto-scaling group and in different availability zones."
+)
+
+func runtimePodChecks() []*check.Check {
+	return []*check.Check{
+		{
+			ID:          "runtime-pods-ready",
+			Title:       "Workload pods are Ready",
+			Layer:       check.Workloads,
+			Severity:    check.High,
+			Kinds:       pod.WorkloadKinds,
+			Rationale:   "A pod that is not Ready receives no traffic and counts for nothing in the workload's availability: the workload runs below the capacity it was given, and the reason (an unschedulable pod, a failing readiness probe, a container that cannot start) is usually one the cluster cannot fix by itself.",
+			Remediation: "Find why each pod named is not Ready (kubectl describe pod shows its conditions and events) and fix the cause: capacity or constraints for an unschedulable pod, the application or its probe for a failing one. Pods still starting show here too (only a Deployment's rollout is waited for), so audit a settled cluster.",
+			Seed:        seedSelfHeal,
+			Example:     exampleRuntimeWorkload,
+			Requires:    check.Cluster,
+			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
+				if reason, ok := rolloutInProgress(o); ok {
+					return false, "a rollout is in progress (" + reason + "); runtime-deployment-available reports it if it passes its progress deadline"
+				}
+				return runsPods(o, c)
+			},
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				pods := livePods(o, c.Inventory)
+				var notReady []string
+				for _, p := range pods {
+					if !platform.PodReady(p) {
+						notReady = append(notReady, fmt.Sprintf("%s (%s)", p.Name, notReadyReason(p)))
+					}
+				}
+				switch {
+				case len(notReady) == 0:
+					return nil
+				case o.KindKey() == "Pod":
+					return []check.Finding{check.Failf(readyPath(o), "pod is not Ready: %s", notReadyReason(pods[0]))}
+				}
+				return []check.Finding{check.Failf(readyPath(o), "%d of %s not Ready: %s", len(notReady), pluralPods(len(pods)), say.List(notReady, "; "))}
+			},
+		},
+		{
+			ID:          "runtime-pods-crashloop",
+			Title:       "Containers are not crash-looping",
+			Layer:       check.Workloads,
+			Severity:    check.High,
+			Kinds:       pod.WorkloadKinds,
+			Rationale:   "A container in CrashLoopBackOff exits as soon as it starts and the kubelet waits ever longer, up to five minutes, before starting it again: the pod serves nothing, and restarting it does not help until the cause is fixed.",
+			Remediation: "Read the container's previous logs (kubectl logs --previous) and its last termination reason, and fix the crash: a bad configuration or missing dependency, an OOMKilled container that needs a higher memory limit, or a liveness probe that kills a healthy container.",
+			Seed:        SeedAlerting,
+			Example:     exampleRuntimeWorkload,
+			Requires:    check.Cluster,
+			Applies:     runsPods,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				return byContainer(o, c.Inventory, "is in CrashLoopBackOff", withRestartHistory(func(cs corev1.ContainerStatus) bool {
+					return cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff"
+				}))
+			},
+		},
+		{
+			ID:          "runtime-pods-image-pull",
+			Title:       "Container images can be pulled",
+			Layer:       check.Workloads,
+			Severity:    check.High,
+			Kinds:       pod.WorkloadKinds,
+			Rationale:   "A container whose image cannot be pulled never starts: a tag that does not exist, a registry that refuses the node's credentials or cannot be reached leaves the pod waiting in ErrImagePull and ImagePullBackOff, and a rollout that needs it stalls.",
+			Remediation: "Fix the image reference or make it pullable: push the tag, give the pod an imagePullSecret (or the node an identity) the registry accepts, or open the network path to the registry.",
+			Seed:        "002 Image Registry: Needs credentials for CI to push and for cluster to pull images.",
+			Example:     exampleRuntimeWorkload,
+			Requires:    check.Cluster,
+			Applies:     runsPods,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				return byContainer(o, c.Inventory, "cannot pull its image", func(p *corev1.Pod, cs corev1.ContainerStatus) (string, bool) {
+					w := cs.State.Waiting
+					if w == nil || !imagePullReasons[w.Reason] {
+						return "", false
+					}
+					what := w.Reason
+					if w.Reason != "ImagePullBackOff" && w.Message != "" {
+						// ImagePullBackOff only repeats the image; the
+						// other reasons carry the registry's answer.
+						what += ": " + say.Brief(w.Message)
+					}
+					return fmt.Sprintf("image %s, %s", podImage(p, cs.Name), what), true
+				})
+			},
+		},
+		{
+			ID:          "runtime-pods-restarts",
+			Title:       "Containers do not restart often",
+			Layer:       check.Workloads,
+			Severity:    check.Medium,
+			Kinds:       pod.WorkloadKinds,
+			Rationale:   "A container that keeps restarting drops its in-flight work and its connections each time, even when it is Ready between restarts: memory limits set too low (OOMKilled), liveness probes that fail under load and crashes on rare inputs show up as restart counts long before they show up as an outage.",
+			Remediation: "Look at the last termination reason of each container named (kubectl describe pod) and fix it: raise a memory limit that gets OOMKilled, relax a liveness probe that fails under load, or fix the crash. The count resets only when the pod is replaced; the threshold is the parameter maxRestarts.",
+			Seed:        seedRestarts,
+			Example:     exampleRuntimeWorkload,
+			Requires:    check.Cluster,
+			Applies:     runsPods,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				limit := c.Params.MaxRestarts
+				return byContainer(o, c.Inventory, fmt.Sprintf("restarted more than %d times", limit), withRestartHistory(func(cs corev1.ContainerStatus) bool {
+					return cs.RestartCount > limit
+				}))
+			},
+		},
+		{
+			ID:          "runtime-replicas-across-nodes",
+			Title:       "Ready replicas do not all run on one node",
+			Layer:       check.Workloads,
+			Severity:    check.Medium,
+			Kinds:       pod.ReplicatedKinds,
+			Reads:       []string{"Pod", "ReplicaSet"},
+			Rationale:   "Replicas protect against the loss of a node only if they run on different nodes. When every ready pod of a workload sits on one node, a node failure, a drain or a kernel upgrade takes the whole workload down, however many replicas it has.",
+			Remediation: "Add topologySpreadConstraints over kubernetes.io/hostname (or a podAntiAffinity term) selecting the workload's own pods, make sure the cluster has room on other nodes, and let the pods be rescheduled (kubectl rollout restart).",
+			Seed:        manifest.SeedProduction,
+			Example:     exampleRuntimeWorkload,
+			Requires:    check.Cluster,
+			Applies:     twoReadyPods,
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				ready := readyPods(o, c.Inventory)
+				node := ready[0].Spec.NodeName
+				for _, p := range ready {
+					if p.Spec.NodeName != node || node == "" {
+						return nil
+					}
+				}
+				return []check.Finding{check.Failf(o.SpecPath("topologySpreadConstraints"), "%s ready pods run on node %s (%s): losing that node takes every replica down",
+					allOf(len(ready)), node, say.List(podNames(ready), ", "))}
+			},
+		},
+		{
+			ID:          "runtime-replicas-across-zones",
+			Title:       "Ready replicas do not all run in one zone",
+			Layer:       check.Workloads,
+			Severity:    check.Medium,
+			Kinds:       pod.ReplicatedKinds,
+			Reads:       []string{"Node", "Pod", "ReplicaSet"},
+			Rationale:   "In a cluster whose nodes span several zones, replicas survive the loss of a zone only if they run in more than one. When every ready pod sits in one zone, a zone outage takes the workload down although the cluster itself survives.",
+			Remediation: "Add topologySpreadConstraints over topology.kubernetes.io/zone selecting the workload's own pods, make sure other zones have room, and let the pods be rescheduled (kubectl rollout restart).",
+			Seed:        seedZones,
+			Example:     exampleRuntimeWorkload,
+			Requires:    check.Cluster,
+			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
+				if ok, why := twoReadyPods(o, c); !ok {
+					return false, why
+				}
+				if !spansZones(c.Inventory) {
+					return false, "the cluster's nodes are not known to span more than one zone (no two Nodes with different " + corev1.LabelTopologyZone + " labels among the inputs)"
+				}
+				ready := readyPods(o, c.Inventory)
+				nodes := map[string]bool{}
+				for _, p := range ready {
+					if _, ok := nodeZone(c.Inventory, p.Spec.NodeName); !ok {
+						return false, fmt.Sprintf("the zone of pod %s is not known: its node %q is not among the inputs or has no zone label", p.Name, p.Spec.NodeName)
+					}
+					nodes[p.Spec.NodeName] = true
+				}
+				if len(nodes) == 1 {
+					return false, "every ready pod runs on one node; runtime-replicas-across-nodes reports it"
+				}
+				return true, ""
+			},
+			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				ready := readyPods(o, c.Inventory)
+				zone, _ := nodeZone(c.Inventory, ready[0].Spec.NodeName)
+				nodes := map[string]bool{}
+				for _, p := range ready {
+					if z, _ := nodeZone(c.Inventory, p.Spec.NodeName); z != zone {
+						return nil
+					}
+					nodes[p.Spec.NodeName] = true
+				}
+				return []check.Finding{check.Failf(o.SpecPath("topologySpreadConstraints"), "%s ready pods run in zone %s (on nodes %s), while the cluster's nodes span zones %s: losing that zone takes every replica down",
+					allOf(len(ready)), zone, strings.Join(sortedKeys(nodes), ", "), strings.Join(clusterZones(c.Inventory), ", "))}
+			},
+		},
+	}
+}
+
+// imagePullReasons are the waiting reasons of a container whose image the
+// kubelet cannot pull.
+var imagePullReasons = map[string]bool{
+	"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true, "ErrImageNeverPull": true,
+}
+
+// livePods returns the pods of a workload that count now: not being
+// deleted, not Succeeded, and not Failed unless the workload is a bare Pod.
+// A controller replaces its failed pods (an evicted pod lingers until
+// garbage-collected, its replacement running), and a Job's failures are
+// runtime-job-succeeded's to judge.
+func livePods(o *inventory.Object, inv *inventory.Inventory) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, obj := range inv.PodsOf(o) {
+		p, ok := obj.Typed.(*corev1.Pod)
+		if !ok || p.DeletionTimestamp != nil {
+			continue
+		}
+		switch p.Status.Phase {
+		case corev1.PodSucceeded:
+			continue
+		case corev1.PodFailed:
+			if o.KindKey() != "Pod" {
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// runsPods is the Applies of the pod checks: a workload with no live pod
+// (scaled to zero, a CronJob between runs) shows nothing to judge.
+func runsPods(o *inventory.Object, c *check.Context) (bool, string) {
+	if len(livePods(o, c.Inventory)) == 0 {
+		return false, "no pod of it is running now"
+	}
+	return true, ""
+}
+
+// readyPods returns the live pods of a workload that are Ready.
+func readyPods(o *inventory.Object, inv *inventory.Inventory) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range livePods(o, inv) {
+		if platform.PodReady(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func twoReadyPods(o *inventory.Object, c *check.Context) (bool, string) {
+	if n := len(readyPods(o, c.Inventory)); n < 2 {
+		return false, fmt.Sprintf("%s Ready: spreading needs at least 2", pluralPods(n))
+	}
+	return true, ""
+}
+
+// rolloutInProgress reports whether a Deployment is rolling out, and the
+// controller's reason: its new pods may not be Ready yet, and the
+// deployment controller's progress deadline is the grace they get.
+func rolloutInProgress(o *inventory.Object) (string, bool) {
+	d, ok := o.Typed.(*appsv1.Deployment)
+	if !ok {
+		return "", false
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionTrue {
+			switch c.Reason {
+			case "NewReplicaSetCreated", "FoundNewReplicaSet", "ReplicaSetUpdated":
+				return "Progressing: " + c.Reason, true
+			}
+		}
+	}
+	return "", false
+}
+
+func podCondition(p *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == t {
+			return &p.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// notReadyReason says why a pod is not Ready, as specifically as its
+// status shows: failed, not scheduled, or which containers are not ready
+// and in what state.
+func notReadyReason(p *corev1.Pod) string {
+	if p.Status.Phase == corev1.PodFailed {
+		return "Failed" + say.Reason(p.Status.Reason, p.Status.Message)
+	}
+	if c := podCondition(p, corev1.PodScheduled); c != nil && c.Status == corev1.ConditionFalse {
+		return "Pending, not scheduled" + say.Reason(c.Reason, c.Message)
+	}
+	// While an init container has not finished, the app containers only
+	// wait for it.
+	for _, group := range []struct {
+		what     string
+		statuses []corev1.ContainerStatus
+	}{{"init container", p.Status.InitContainerStatuses}, {"container", p.Status.ContainerStatuses}} {
+		var parts []string
+		for _, cs := range group.statuses {
+			// Init containers that completed, and running sidecars, are
+			// Ready.
+			if !cs.Ready {
+				finishes := group.what == "init container" && !sidecar(p, cs.Name)
+				parts = append(parts, group.what+" "+cs.Name+": "+containerState(cs, finishes))
+			}
+		}
+		if len(parts) > 0 {
+			return strings.Join(parts, "; ")
+		}
+	}
+	if c := podCondition(p, corev1.PodReady); c != nil {
+		return "Ready is " + string(c.Status) + say.Reason(c.Reason, c.Message)
+	}
+	return string(p.Status.Phase) + ", no Ready condition"
+}
+
+// containerStatuses returns the statuses of init containers, then of app
+// Containers.
+func containerStatuses(p *corev1.Pod) []corev1.ContainerStatus {
+	return append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+}
+
+// containerState describes a container's current state for messages. A
+// running container that is meant to finish (an init container) has not
+// yet; one meant to keep running and not ready fails its readiness probe.
+func containerState(cs corev1.ContainerStatus, finishes bool) string {
+	var s string
+	switch st := cs.State; {
+	case st.Waiting != nil:
+		s = st.Waiting.Reason
+		if st.Waiting.Reason != "CrashLoopBackOff" && st.Waiting.Message != "" {
+			// CrashLoopBackOff's message only repeats the back-off.
+			s += ": " + say.Brief(st.Waiting.Message)
+		}
+	case st.Running != nil && finishes:
+		s = "running, not finished"
+	case st.Running != nil:
+		s = "running, not ready"
+	case st.Terminated != nil:
+		s = "terminated" + say.Reason(st.Terminated.Reason, fmt.Sprintf("exit code %d", st.Terminated.ExitCode))
+	default:
+		s = "not started"
+	}
+	if cs.RestartCount > 0 {
+		s += ", " + restarts(cs.RestartCount)
+	}
+	return s
+}
+
+// sidecar reports whether a pod's init container of that name restarts
+// always: it runs alongside the app containers rather than before them.
+func sidecar(p *corev1.Pod, name string) bool {
+	for _, c := range p.Spec.InitContainers {
+		if c.Name == name {
+			return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+		}
+	}
+	return false
+}
+
+// withRestartHistory makes a byContainer match of a test on a container's
+// status that describes the matching ones by their restarts.
+func withRestartHistory(bad func(corev1.ContainerStatus) bool) func(*corev1.Pod, corev1.ContainerStatus) (string, bool) {
+	return func(_ *corev1.Pod, cs corev1.ContainerStatus) (string, bool) {
+		if !bad(cs) {
+			return "", false
+		}
+		return restartHistory(cs), true
+	}
+}
+
+// restartHistory says how often a container restarted and how it ended
+// the last time it ran.
+func restartHistory(cs corev1.ContainerStatus) string {
+	s := restarts(cs.RestartCount)
+	if t := cs.LastTerminationState.Terminated; t != nil {
+		s += fmt.Sprintf(", last terminated: %s, exit code %d", orUnknown(t.Reason), t.ExitCode)
+	}
+	return s
+}
+
+func restarts(n int32) string {
+	if n == 1 {
+		return "1 restart"
+	}
+	return fmt.Sprintf("%d restarts", n)
+}
+
+// byContainer reports, per container of the workload, the live pods in
+// which match says the container shows a problem, with what it found: one
+// finding per container, at the container's field path in the template.
+func byContainer(o *inventory.Object, inv *inventory.Inventory, problem string, match func(*corev1.Pod, corev1.ContainerStatus) (string, bool)) []check.Finding {
+	pods := livePods(o, inv)
+	found := map[string][]string{} // container -> "pod (what)"
+	single := map[string]string{}  // container -> what, for a bare Pod
+	init := map[string]bool{}
+	for _, p := range pods {
+		for _, cs := range containerStatuses(p) {
+			if what, ok := match(p, cs); ok {
+				found[cs.Name] = append(found[cs.Name], p.Name+" ("+what+")")
+				single[cs.Name] = what
+				if !sidecar(p, cs.Name) {
+					init[cs.Name] = init[cs.Name] || isInitContainer(p, cs.Name)
+				}
+			}
+		}
+	}
+	var out []check.Finding
+	for _, name := range sortedKeys(found) {
+		what := "container " + name
+		if init[name] {
+			what = "init container " + name
+		}
+		msg := fmt.Sprintf("%s %s in %d of %s: %s", what, problem, len(found[name]), pluralPods(len(pods)), say.List(found[name], "; "))
+		if o.KindKey() == "Pod" {
+			msg = fmt.Sprintf("%s %s: %s", what, problem, single[name])
+		}
+		out = append(out, check.Failf(containerPath(o, name), "%s", msg))
+	}
+	return out
+}
+
+// isInitContainer reports whether a pod's container of that name is an
+// init container.
+func isInitContainer(p *corev1.Pod, name string) bool {
+	for _, c := range p.Spec.InitContainers {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// containerPath is the field path of a named container in a workload's pod
+// template, or of the containers list when the template has none of that
+// name (the pod runs an older template).
+func containerPath(o *inventory.Object, name string) string {
+	for _, c := range pod.Containers(o) {
+		if c.Name == name {
+			return c.Path()
+		}
+	}
+	return o.SpecPath("containers")
+}
+
+// podImage returns the image a pod's container runs.
+func podImage(p *corev1.Pod, container string) string {
+	for _, list := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for _, c := range list {
+			if c.Name == container {
+				return c.Image
+			}
+		}
+	}
+	return "(unknown)"
+}
+
+// readyPath is the status field that counts a workload's ready pods.
+func readyPath(o *inventory.Object) string {
+	switch o.KindKey() {
+	case "Pod":
+		return "status.conditions"
+	case "DaemonSet":
+		return "status.numberReady"
+	case "Job":
+		return "status.ready"
+	case "CronJob":
+		return "status.active"
+	}
+	return "status.readyReplicas"
+}
+
+// spansZones reports whether the cluster's Nodes are in more than one zone.
+// It stops at the second zone: the zone check asks it for every workload.
+func spansZones(inv *inventory.Inventory) bool {
+	first := ""
+	for _, n := range inv.OfKind("Node") {
+		if z, ok := zoneLabel(n); ok {
+			if first != "" && z != first {
+				return true
+			}
+			first = z
+		}
+	}
+	return false
+}
+
+// clusterZones returns the zones the cluster's Nodes are in, sorted.
+func clusterZones(inv *inventory.Inventory) []string {
+	zones := map[string]bool{}
+	for _, n := range inv.OfKind("Node") {
+		if z, ok := zoneLabel(n); ok {
+			zones[z] = true
+		}
+	}
+	return sortedKeys(zones)
+}
+
+// nodeZone returns the zone of a Node by name, and whether it is known.
+func nodeZone(inv *inventory.Inventory, name string) (string, bool) {
+	if name == "" {
+		return "", false
+	}
+	n := inv.Get("Node", "", name)
+	if n == nil {
+		return "", false
+	}
+	return zoneLabel(n)
+}
+
+// zoneLabel reads a Node's zone, from the deprecated beta label when the
+// current one is not set (some providers still set only that).
+func zoneLabel(n *inventory.Object) (string, bool) {
+	for _, k := range []string{corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone} {
+		if z, ok := n.Label(k); ok && z != "" {
+			return z, true
+		}
+	}
+	return "", false
+}
+
+func podNames(pods []*corev1.Pod) []string {
+	var out []string
+	for _, p := range pods {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// allOf is "both" or "all n", for messages about every one of n items.
+func allOf(n int) string {
+	if n == 2 {
+		return "both"
+	}
+	return fmt.Sprintf("all %d", n)
+}
+
+func pluralPods(n int) string {
+	if n == 1 {
+		return "1 pod"
+	}
+	return fmt.Sprintf("%d pods", n)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(no reason)"
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// exampleRuntimeWorkload is a Deployment as a cluster shows it when all is
+// well: available, its pods Ready on nodes in two zones, its Service with
+// ready endpoints, its budget allowing an eviction.
+var exampleRuntimeWorkload = exampleRuntimeDeployment +
+	exampleReadyPod("web-7c9f6d5b8-k2xqp", "worker-a1", 0) + exampleReadyPod("web-7c9f6d5b8-r8mzt", "worker-b1", 1) +
+	exampleZoneNode("worker-a1", "eu-west-1a") + exampleZoneNode("worker-b1", "eu-west-1b") +
+	exampleRuntimeService
+
+const exampleRuntimeDeployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, uid: 0b5d8a52-3c1e-4f7a-9e2b-6d4c8f1a7e30, generation: 4}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/web:1.4.2
+status:
+  observedGeneration: 4
+  replicas: 2
+  readyReplicas: 2
+  availableReplicas: 2
+  updatedReplicas: 2
+  conditions:
+    - {type: Available, status: "True", reason: MinimumReplicasAvailable, message: Deployment has minimum availability.}
+    - {type: Progressing, status: "True", reason: NewReplicaSetAvailable, message: ReplicaSet "web-7c9f6d5b8" has successfully progressed.}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-7c9f6d5b8
+  namespace: shop
+  uid: 5e2a9c71-8d4b-4f0e-a3c6-1b7d9e2f4a80
+  ownerReferences:
+    - {apiVersion: apps/v1, kind: Deployment, name: web, uid: 0b5d8a52-3c1e-4f7a-9e2b-6d4c8f1a7e30, controller: true}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web, pod-template-hash: 7c9f6d5b8}
+  template:
+    metadata:
+      labels: {app: web, pod-template-hash: 7c9f6d5b8}
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/web:1.4.2
+status: {replicas: 2, readyReplicas: 2, availableReplicas: 2}
+`
+
+const exampleRuntimeService = `---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports:
+    - {port: 80, targetPort: 8080}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-x7k2d
+  namespace: shop
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+ports:
+  - {port: 8080, protocol: TCP}
+endpoints:
+  - addresses: [10.0.1.17]
+    conditions: {ready: true, serving: true, terminating: false}
+    nodeName: worker-a1
+    targetRef: {kind: Pod, name: web-7c9f6d5b8-k2xqp, namespace: shop}
+  - addresses: [10.0.2.23]
+    conditions: {ready: true, serving: true, terminating: false}
+    nodeName: worker-b1
+    targetRef: {kind: Pod, name: web-7c9f6d5b8-r8mzt, namespace: shop}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: shop}
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels: {app: web}
+status:
+  observedGeneration: 1
+  currentHealthy: 2
+  desiredHealthy: 1
+  expectedPods: 2
+  disruptionsAllowed: 1
+`
+
+// exampleReadyPod is a Ready pod of exampleRuntimeDeployment's ReplicaSet.
+func exampleReadyPod(name, node string, restarts int) string {
+	return fmt.Sprintf(`---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: %[1]s
+  namespace: shop
+  labels: {app: web, pod-template-hash: 7c9f6d5b8}
+  ownerReferences:
+    - {apiVersion: apps/v1, kind: ReplicaSet, name: web-7c9f6d5b8, uid: 5e2a9c71-8d4b-4f0e-a3c6-1b7d9e2f4a80, controller: true}
+spec:
+  nodeName: %[2]s
+  containers:
+    - name: web
+      image: registry.example.com/web:1.4.2
+status:
+  phase: Running
+  startTime: "2025-12-30T09:12:00Z"
+  conditions:
+    - {type: PodScheduled, status: "True"}
+    - {type: ContainersReady, status: "True"}
+    - {type: Ready, status: "True"}
+  containerStatuses:
+    - {name: web, ready: true, started: true, restartCount: %[3]d, image: registry.example.com/web:1.4.2, state: {running: {startedAt: "2025-12-30T09:12:04Z"}}}
+`, name, node, restarts)
+}
+
+// exampleZoneNode is a Ready node in a zone.
+func exampleZoneNode(name, zone string) string {
+	return fmt.Sprintf(`---
+apiVersion: v1
+kind: Node
+metadata: {name: %s, labels: {topology.kubernetes.io/zone: %s}}
+status: {conditions: [{type: Ready, status: "True", reason: KubeletReady}]}
+`, name, zone)
+}
