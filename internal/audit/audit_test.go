@@ -41,7 +41,7 @@ func fakeCheck(s spec) *check.Check {
 	return &check.Check{
 		ID: s.id, Title: "Fake " + s.id, Layer: s.layer, Severity: s.sev, Kinds: kinds,
 		Rationale: "A fake check for engine tests.", Remediation: "Do what the test says.",
-		Seed: "test", Requires: s.requires, Optional: s.optional,
+		ChecklistItem: "test", Requires: s.requires, Optional: s.optional,
 		Applies: func(o *inventory.Object, _ *check.Context) (bool, string) {
 			if o.Annotations[behaviour+s.id] == "na" {
 				return false, "the test says so"

@@ -181,8 +181,10 @@ type Check struct {
 	Rationale string
 	// Remediation says what to do, ending with a period.
 	Remediation string
-	// Seed names the checklist item this check implements.
-	Seed string
+	// ChecklistItem names, in words, the item of the production-readiness
+	// checklists this check implements and the checklist it is from. Users
+	// read it: it never names an internal document number.
+	ChecklistItem string
 	// Example is a manifest that passes the check.
 	Example string
 	// Optional checks run only when configuration enables them.
@@ -224,6 +226,10 @@ func (c *Check) Needs() []string {
 
 var idPattern = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 
+// documentNumber matches the file number of a checklist ("004 ..."), which
+// users never see.
+var documentNumber = regexp.MustCompile(`^\d{3}\s`)
+
 // Registry holds every known check, sorted by ID.
 type Registry struct {
 	checks []*Check
@@ -262,8 +268,10 @@ func validate(c *Check) error {
 		return fmt.Errorf("check %s: no rationale", c.ID)
 	case !strings.HasSuffix(c.Remediation, "."):
 		return fmt.Errorf("check %s: remediation must be a sentence ending with a period", c.ID)
-	case c.Seed == "":
-		return fmt.Errorf("check %s: no seed checklist item", c.ID)
+	case c.ChecklistItem == "":
+		return fmt.Errorf("check %s: no checklist item", c.ID)
+	case documentNumber.MatchString(c.ChecklistItem):
+		return fmt.Errorf("check %s: the checklist item must name its checklist in words, not by a file number: %q", c.ID, c.ChecklistItem)
 	case c.Run == nil:
 		return fmt.Errorf("check %s: no run function", c.ID)
 	}

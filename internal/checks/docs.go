@@ -20,7 +20,7 @@ func Markdown(reg *check.Registry) string {
 	for _, l := range check.Layers() {
 		for _, c := range reg.All() {
 			if c.Layer == l {
-				fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s%s | %s |\n", c.ID, c.ID, c.Layer, c.Severity, c.Title, optional(c), escape(c.Seed))
+				fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s%s | %s |\n", c.ID, c.ID, c.Layer, c.Severity, c.Title, optional(c), escape(c.ChecklistItem))
 			}
 		}
 	}
@@ -47,7 +47,7 @@ func Markdown(reg *check.Registry) string {
 			case check.Declared:
 				b.WriteString("- Needs: manifests (a cluster serves objects at current API versions)\n")
 			}
-			fmt.Fprintf(&b, "- Checklist item: %s\n\n", c.Seed)
+			fmt.Fprintf(&b, "- Checklist item: %s\n\n", c.ChecklistItem)
 			fmt.Fprintf(&b, "Why: %s\n\nFix: %s\n", c.Rationale, c.Remediation)
 		}
 		if n == 0 {

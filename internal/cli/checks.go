@@ -42,11 +42,11 @@ func newChecksCommand(s Streams) *cobra.Command {
 					Kinds       []string       `json:"kinds"`
 					Rationale   string         `json:"rationale"`
 					Remediation string         `json:"remediation"`
-					Seed        string         `json:"seed"`
+					ChecklistItem        string         `json:"checklistItem"`
 				}
 				var rows []row
 				for _, c := range all {
-					rows = append(rows, row{c.ID, c.Title, c.Layer, c.Severity, c.Optional, c.Kinds, c.Rationale, c.Remediation, c.Seed})
+					rows = append(rows, row{c.ID, c.Title, c.Layer, c.Severity, c.Optional, c.Kinds, c.Rationale, c.Remediation, c.ChecklistItem})
 				}
 				enc := json.NewEncoder(s.Out)
 				enc.SetIndent("", "  ")
@@ -75,7 +75,7 @@ func newExplainCommand(s Streams) *cobra.Command {
 				optional = " (optional: enable it in the configuration's checks.enable)"
 			}
 			fmt.Fprintf(s.Out, "%s: %s%s\n\nLayer:      %s\nSeverity:   %s\nApplies to: %s\nChecklist:  %s\n\nWhy it matters:\n  %s\n\nHow to fix:\n  %s\n\nAn example that passes:\n%s",
-				c.ID, c.Title, optional, c.Layer, c.Severity, strings.Join(c.Kinds, ", "), c.Seed,
+				c.ID, c.Title, optional, c.Layer, c.Severity, strings.Join(c.Kinds, ", "), c.ChecklistItem,
 				c.Rationale, c.Remediation, indent(c.Example, "  "))
 			return nil
 		},

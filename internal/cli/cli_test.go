@@ -200,7 +200,7 @@ func TestChecksJSON(t *testing.T) {
 	o := run(t, "checks", "-o", "json")
 	wantCode(t, o, ExitOK)
 	var rows []struct {
-		ID, Title, Layer, Severity, Rationale, Remediation, Seed string
+		ID, Title, Layer, Severity, Rationale, Remediation, ChecklistItem string
 		Kinds                                                    []string
 	}
 	if err := json.Unmarshal([]byte(o.out), &rows); err != nil {
@@ -239,7 +239,7 @@ func TestChecksExplain(t *testing.T) {
 		}
 	}
 	// The labelled facts line up.
-	for _, label := range []string{"Layer:      " + string(c.Layer), "Severity:   " + c.Severity.String(), "Applies to: ", "Checklist:  " + c.Seed} {
+	for _, label := range []string{"Layer:      " + string(c.Layer), "Severity:   " + c.Severity.String(), "Applies to: ", "Checklist:  " + c.ChecklistItem} {
 		if !strings.Contains(o.out, "\n"+label) {
 			t.Errorf("got:\n%s\nwant a line starting %q", o.out, label)
 		}

@@ -23,7 +23,7 @@ func testRegistry(t *testing.T) *check.Registry {
 		return &check.Check{
 			ID: id, Title: id, Layer: check.Workloads, Severity: sev,
 			Kinds: []string{"Deployment"}, Rationale: "Because.", Remediation: "Fix it.",
-			Seed: "test", Optional: optional,
+			ChecklistItem: "test", Optional: optional,
 			Run: func(*inventory.Object, *check.Context) []check.Finding { return nil },
 		}
 	}

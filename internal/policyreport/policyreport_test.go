@@ -37,7 +37,7 @@ func smallReport() *report.Report {
 	role := &report.Object{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: "shop-api"}
 	cluster := &report.Object{APIVersion: "plimsoll.dev/v1alpha1", Kind: "Cluster", Name: "cluster"}
 	check := func(id, layer, severity, title, remediation string) report.Check {
-		return report.Check{ID: id, Layer: layer, Severity: severity, Title: title, Remediation: remediation, Seed: "seed of " + id, Rationale: "why " + id}
+		return report.Check{ID: id, Layer: layer, Severity: severity, Title: title, Remediation: remediation, ChecklistItem: "seed of " + id, Rationale: "why " + id}
 	}
 	return &report.Report{
 		APIVersion: report.APIVersion, Kind: report.Kind, Mode: "cluster",

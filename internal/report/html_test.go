@@ -83,7 +83,7 @@ func TestHTMLContent(t *testing.T) {
 		if c.Fail == 0 {
 			continue
 		}
-		for _, s := range []string{c.Rationale, c.Remediation, c.Seed} {
+		for _, s := range []string{c.Rationale, c.Remediation, c.ChecklistItem} {
 			if got := strings.Count(text, s); got != 1 {
 				t.Errorf("check %s: got %q %d times, want once", c.ID, s, got)
 			}

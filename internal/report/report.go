@@ -25,7 +25,7 @@ import (
 // new value where a consumer already has to expect unknown ones) keep the
 // version; renaming, removing or changing the meaning of a field bumps it.
 const (
-	APIVersion = "plimsoll.dev/v1alpha1"
+	APIVersion = "plimsoll.dev/v1alpha2"
 	Kind       = "Report"
 )
 
@@ -221,7 +221,7 @@ type Check struct {
 	Layer string `json:"layer"`
 	// Severity is the severity in force: the default or the configured one.
 	Severity    string `json:"severity"`
-	Seed        string `json:"seed"`
+	ChecklistItem        string `json:"checklistItem"`
 	Rationale   string `json:"rationale"`
 	Remediation string `json:"remediation"`
 	// Pass, Fail, Skip and Error count objects; Fail counts an object once
@@ -380,7 +380,7 @@ func Build(a *audit.Audit, in Input) *Report {
 		c := st.Check
 		r.Checks = append(r.Checks, Check{
 			ID: c.ID, Title: c.Title, Layer: string(c.Layer), Severity: st.Severity.String(),
-			Seed: c.Seed, Rationale: c.Rationale, Remediation: c.Remediation,
+			ChecklistItem: c.ChecklistItem, Rationale: c.Rationale, Remediation: c.Remediation,
 			Pass: st.Pass, Fail: st.Fail, Skip: st.Skip, Error: st.Error,
 			Assessed: st.Assessed, Reason: st.Reason,
 		})

@@ -132,7 +132,7 @@ func testChecks() []*check.Check {
 	return []*check.Check{
 		{
 			ID: "demo-replicas", Title: "Deployments run more than one replica", Layer: check.Workloads,
-			Severity: check.High, Kinds: []string{"Deployment"}, Seed: "workloads/replicas",
+			Severity: check.High, Kinds: []string{"Deployment"}, ChecklistItem: "workloads/replicas",
 			Rationale:   "A single replica is a single point of failure: one node drain is an outage.",
 			Remediation: "Set spec.replicas to 2 or more, or add a HorizontalPodAutoscaler with minReplicas of 2.",
 			Run: func(o *inventory.Object, _ *check.Context) []check.Finding {
@@ -145,7 +145,7 @@ func testChecks() []*check.Check {
 		},
 		{
 			ID: "demo-labels", Title: "Objects name their owner", Layer: check.Governance,
-			Severity: check.Medium, Kinds: []string{"Deployment", "Service", "Namespace"}, Seed: "governance/ownership",
+			Severity: check.Medium, Kinds: []string{"Deployment", "Service", "Namespace"}, ChecklistItem: "governance/ownership",
 			Rationale:   "Cost reports and the on-call rota find an object's owner through its labels.",
 			Remediation: "Set the team and owner labels.",
 			Applies: func(o *inventory.Object, _ *check.Context) (bool, string) {
@@ -166,7 +166,7 @@ func testChecks() []*check.Check {
 		},
 		{
 			ID: "demo-panics", Title: "A check with a bug", Layer: check.Security,
-			Severity: check.Low, Kinds: []string{"Deployment"}, Seed: "security/demo",
+			Severity: check.Low, Kinds: []string{"Deployment"}, ChecklistItem: "security/demo",
 			Rationale:   "Tests what happens when a check panics.",
 			Remediation: "Nothing to do.",
 			Run: func(o *inventory.Object, _ *check.Context) []check.Finding {
@@ -178,7 +178,7 @@ func testChecks() []*check.Check {
 		},
 		{
 			ID: "demo-nodes", Title: "Nodes spread over zones", Layer: check.Infrastructure,
-			Severity: check.Critical, Kinds: []string{"Node"}, Seed: "infrastructure/zones",
+			Severity: check.Critical, Kinds: []string{"Node"}, ChecklistItem: "infrastructure/zones",
 			Requires:    check.Cluster,
 			Rationale:   "A zone outage takes down every node in it.",
 			Remediation: "Run nodes in three zones.",

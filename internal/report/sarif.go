@@ -61,7 +61,7 @@ type sarifRuleConfig struct {
 type sarifRuleProps struct {
 	Layer    string   `json:"layer"`
 	Severity string   `json:"severity"`
-	Seed     string   `json:"seed"`
+	ChecklistItem     string   `json:"checklistItem"`
 	Tags     []string `json:"tags"`
 }
 
@@ -178,7 +178,7 @@ func writeSARIF(w io.Writer, r *Report, _ Options) error {
 			FullDescription:      sarifText{c.Rationale},
 			Help:                 sarifText{c.Remediation},
 			DefaultConfiguration: sarifRuleConfig{Level: sarifLevel(c.Severity)},
-			Properties:           sarifRuleProps{Layer: c.Layer, Severity: c.Severity, Seed: c.Seed, Tags: []string{c.Layer}},
+			Properties:           sarifRuleProps{Layer: c.Layer, Severity: c.Severity, ChecklistItem: c.ChecklistItem, Tags: []string{c.Layer}},
 		})
 	}
 

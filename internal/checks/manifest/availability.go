@@ -18,9 +18,9 @@ import (
 )
 
 const (
-	seedPDBs          = "004 Complete Checklist: PDBs (PodDisruptionBudgets on all production Deployments)"
-	seedSingleReplica = "004 Common Mistakes: “Setting replicas to 1 with a PDB is fine.” (Use at least 2 replicas for anything that needs PDB protection)"
-	SeedProduction    = "004 Common Mistakes: “My app works in dev, so it’s production-ready.” (Production requires ... PodDisruptionBudgets, anti-affinity rules, graceful shutdown handling)"
+	itemPDBs          = "Complete Checklist: PDBs (PodDisruptionBudgets on all production Deployments) (from the “Production Readiness” book chapter)"
+	itemSingleReplica = "Common Mistakes: “Setting replicas to 1 with a PDB is fine.” (Use at least 2 replicas for anything that needs PDB protection) (from the “Production Readiness” book chapter)"
+	ItemProduction    = "Common Mistakes: “My app works in dev, so it’s production-ready.” (Production requires ... PodDisruptionBudgets, anti-affinity rules, graceful shutdown handling) (from the “Production Readiness” book chapter)"
 )
 
 // spreadKeys are the topology keys that keep replicas on different nodes,
@@ -46,7 +46,7 @@ func availabilityChecks() []*check.Check {
 			Reads:       []string{"HorizontalPodAutoscaler"},
 			Rationale:   "A single replica is a single point of failure: a node failure, an eviction, a node drain or a crash takes the application down until a new pod is scheduled and ready.",
 			Remediation: "Run at least the minimum number of replicas (parameter minReplicas), or set the HorizontalPodAutoscaler's minReplicas to at least that.",
-			Seed:        seedSingleReplica,
+			ChecklistItem:        itemSingleReplica,
 			Example:     exampleAvailability,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return notScaledToZero(o, c.Inventory)
@@ -79,7 +79,7 @@ func availabilityChecks() []*check.Check {
 			Reads:       []string{"HorizontalPodAutoscaler", "PodDisruptionBudget"},
 			Rationale:   "Without a PodDisruptionBudget a node drain, a cluster autoscaler scale-down or a node upgrade may evict every replica of a workload at once, and the replicas that were meant to keep it available all go down together.",
 			Remediation: "Add a PodDisruptionBudget whose selector matches the workload's pod labels, with maxUnavailable: 1 or a minAvailable below the replica count.",
-			Seed:        seedPDBs,
+			ChecklistItem:        itemPDBs,
 			Example:     exampleAvailability,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return multiReplica(o, c.Inventory)
@@ -102,7 +102,7 @@ func availabilityChecks() []*check.Check {
 			Reads:       append(append([]string{}, pod.WorkloadKinds...), "HorizontalPodAutoscaler"),
 			Rationale:   "A PodDisruptionBudget that can never be satisfied by evicting a pod blocks every voluntary disruption: node drains hang, node upgrades and cluster autoscaler scale-downs stall until someone deletes the budget by hand.",
 			Remediation: "Use maxUnavailable: 1, or a minAvailable below the replica count, and run at least 2 replicas of anything that needs PDB protection.",
-			Seed:        seedSingleReplica,
+			ChecklistItem:        itemSingleReplica,
 			Example:     exampleAvailability,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(c.Inventory.Selected(o)) == 0 {
@@ -121,7 +121,7 @@ func availabilityChecks() []*check.Check {
 			Reads:       pod.WorkloadKinds,
 			Rationale:   "A PodDisruptionBudget whose selector matches no pods protects nothing: the workload it was written for is evicted as if it had none, usually because its labels changed.",
 			Remediation: "Make spec.selector match the pod template labels of the workload the budget protects.",
-			Seed:        seedPDBs,
+			ChecklistItem:        itemPDBs,
 			Example:     exampleAvailability,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget)
@@ -151,7 +151,7 @@ func availabilityChecks() []*check.Check {
 			Reads:       []string{"HorizontalPodAutoscaler"},
 			Rationale:   "Replicas protect against a node or zone failure only if they run on different nodes or zones. The scheduler's default spreading is a soft preference that gives way to packing, so without an explicit rule all replicas may land on one node.",
 			Remediation: "Add topologySpreadConstraints over kubernetes.io/hostname (and topology.kubernetes.io/zone), or a podAntiAffinity term over one of those keys, selecting the workload's own pods.",
-			Seed:        SeedProduction,
+			ChecklistItem:        ItemProduction,
 			Example:     exampleAvailability,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return multiReplica(o, c.Inventory)
@@ -194,7 +194,7 @@ func availabilityChecks() []*check.Check {
 			Kinds:       pod.ServiceKinds,
 			Rationale:   "On deletion a pod gets SIGTERM, then SIGKILL after terminationGracePeriodSeconds. With 0 it is killed mid-request; with hours, a pod that ignores SIGTERM holds up node drains and rollouts for that long. A preStop hook shows the shutdown is handled on purpose.",
 			Remediation: "Leave terminationGracePeriodSeconds at its default of 30 or set it to the time in-flight work needs to finish (at most the parameter maxGracePeriodSeconds), or add a preStop hook that drains the container.",
-			Seed:        SeedProduction,
+			ChecklistItem:        ItemProduction,
 			Example:     exampleAvailability,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				spec := pod.Spec(o)
@@ -237,7 +237,7 @@ func availabilityChecks() []*check.Check {
 			Reads:       []string{"HorizontalPodAutoscaler"},
 			Rationale:   "A rolling update whose maxUnavailable covers every pod may take all of them down at once, before any new pod is ready: each rollout is an outage, and a bad image leaves nothing running.",
 			Remediation: "Set rollingUpdate.maxUnavailable below the replica count (the default 25%, or 1), and run enough replicas that a rollout keeps some available.",
-			Seed:        SeedProduction,
+			ChecklistItem:        ItemProduction,
 			Example:     exampleAvailability,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				switch t := o.Typed.(type) {

@@ -8,7 +8,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
-const seedCostLabels = "004 Complete Checklist: Labels (Consistent labeling for cost attribution and filtering)"
+const itemCostLabels = "Complete Checklist: Labels (Consistent labeling for cost attribution and filtering) (from the “Production Readiness” book chapter)"
 
 func governanceChecks() []*check.Check {
 	return []*check.Check{
@@ -21,7 +21,7 @@ func governanceChecks() []*check.Check {
 			Reads:       []string{"LimitRange"},
 			Rationale:   "A LimitRange gives containers that set no requests or limits reasonable defaults. Without one such containers run BestEffort: the scheduler places them as if they used nothing and they are evicted first under pressure.",
 			Remediation: "Add a LimitRange to the namespace with default and defaultRequest values for containers.",
-			Seed:        "004 Complete Checklist: LimitRanges (Default limits in every namespace)",
+			ChecklistItem:        "Complete Checklist: LimitRanges (Default limits in every namespace) (from the “Production Readiness” book chapter)",
 			Example:     exampleGovernanceNamespace,
 			Applies:     inApplicationNamespace,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -37,7 +37,7 @@ func governanceChecks() []*check.Check {
 			Reads:       []string{"ResourceQuota"},
 			Rationale:   "Without a ResourceQuota one namespace can claim the whole cluster's capacity, through a runaway autoscaler or a mistaken replica count, and starve every other team.",
 			Remediation: "Add a ResourceQuota to the namespace bounding its CPU and memory requests and limits and its object counts.",
-			Seed:        "004 Complete Checklist: ResourceQuotas (Quotas on every namespace)",
+			ChecklistItem:        "Complete Checklist: ResourceQuotas (Quotas on every namespace) (from the “Production Readiness” book chapter)",
 			Example:     exampleGovernanceNamespace,
 			Applies:     inApplicationNamespace,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -52,7 +52,7 @@ func governanceChecks() []*check.Check {
 			Kinds:       pod.WorkloadKinds,
 			Rationale:   "Cost tools and cloud billing split spend by labels; a workload without them is spend nobody owns.",
 			Remediation: "Add the configured cost labels (by default team, environment, cost-center and app) to the workload's metadata.labels.",
-			Seed:        seedCostLabels,
+			ChecklistItem:        itemCostLabels,
 			Example:     exampleGovernanceNamespace,
 			Applies:     costLabelsConfigured,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -70,7 +70,7 @@ func governanceChecks() []*check.Check {
 			Kinds:       []string{"Namespace"},
 			Rationale:   "Cost tools attribute spend per namespace first; a namespace without owner and cost labels leaves everything in it unattributed.",
 			Remediation: "Add the configured cost labels (by default team, environment, cost-center and app) to the Namespace's metadata.labels.",
-			Seed:        seedCostLabels,
+			ChecklistItem:        itemCostLabels,
 			Example:     exampleGovernanceNamespace,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, why := inApplicationNamespace(o, c); !ok {
@@ -93,7 +93,7 @@ func governanceChecks() []*check.Check {
 			Kinds:       append(append([]string{}, pod.WorkloadKinds...), "Service"),
 			Rationale:   "The recommended labels let dashboards, cost tools and kubectl group the objects of one application and instance, whatever tool deployed them.",
 			Remediation: "Add the recommended labels (by default app.kubernetes.io/name, app.kubernetes.io/instance and app.kubernetes.io/version) to metadata.labels.",
-			Seed:        seedCostLabels,
+			ChecklistItem:        itemCostLabels,
 			Example:     exampleGovernanceNamespace,
 			Optional:    true,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
@@ -117,7 +117,7 @@ func governanceChecks() []*check.Check {
 			Kinds:       pod.WorkloadKinds,
 			Rationale:   "The default namespace is shared by everything that forgot to name one: quotas, limit ranges, network policies, RBAC and cost attribution cannot be scoped to one application there.",
 			Remediation: "Deploy the workload to a namespace of its own application or team, and set metadata.namespace to it or leave it unset and choose the namespace at apply time.",
-			Seed:        "004 Complete Checklist: NetworkPolicies, LimitRanges and ResourceQuotas per namespace (Default-deny in application namespaces; Default limits in every namespace; Quotas on every namespace)",
+			ChecklistItem:        "Complete Checklist: NetworkPolicies, LimitRanges and ResourceQuotas per namespace (Default-deny in application namespaces; Default limits in every namespace; Quotas on every namespace) (from the “Production Readiness” book chapter)",
 			Example:     exampleGovernanceNamespace,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				// An unset namespace is chosen at apply time and passes.

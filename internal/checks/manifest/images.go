@@ -8,7 +8,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
-const seedImageProvenance = "002 The Production Ready Checklist for Clusters: Build Pipeline: Artefacts should be tagged with Git commit SHA to verify provenance"
+const itemImageProvenance = "The Production Ready Checklist for Clusters: Build Pipeline: Artefacts should be tagged with Git commit SHA to verify provenance (from Weaveworks’ production-ready checklist)"
 
 func imageChecks() []*check.Check {
 	return []*check.Check{
@@ -20,7 +20,7 @@ func imageChecks() []*check.Check {
 			Kinds:       pod.WorkloadKinds,
 			Rationale:   "An image with no tag, or the tag latest, is whatever was pushed last: two pods of one Deployment can run different code, a rollback redeploys the broken version, and nobody can tell from the manifest what is running.",
 			Remediation: "Reference every image by an immutable version tag (such as the release or Git commit) or by digest.",
-			Seed:        seedImageProvenance,
+			ChecklistItem:        itemImageProvenance,
 			Example:     exampleImages,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
@@ -48,7 +48,7 @@ func imageChecks() []*check.Check {
 			Kinds:       pod.WorkloadKinds,
 			Rationale:   "Images pulled from arbitrary registries bypass the scanning, signing and availability guarantees of the registries the organisation trusts, and a public registry's rate limits or outage stop pods from starting.",
 			Remediation: "Mirror the image into an allowed registry and reference it there, or add its registry to parameters.allowedRegistries if it is trusted.",
-			Seed:        "000 Cluster policies and rules: images must be from known repositories",
+			ChecklistItem:        "Cluster policies and rules: images must be from known repositories (from Aly Saleh’s “Kubernetes Production Readiness”)",
 			Example:     exampleImages,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(c.Params.AllowedRegistries) == 0 {
@@ -77,7 +77,7 @@ func imageChecks() []*check.Check {
 			Optional:    true,
 			Rationale:   "A tag can be moved to another image at any time, by a release process or an attacker; only a digest guarantees that every pod, on every node, at every restart runs exactly the image that was reviewed and scanned.",
 			Remediation: "Reference images as name:tag@sha256:<digest>, letting a tool such as Renovate or the CI pipeline update the digest.",
-			Seed:        seedImageProvenance,
+			ChecklistItem:        itemImageProvenance,
 			Example:     exampleImagesDigest,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding

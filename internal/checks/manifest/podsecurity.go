@@ -17,8 +17,8 @@ import (
 )
 
 const (
-	seedPSS  = "004 Complete Checklist: Pod Security Standards: At least baseline enforced on all application namespaces"
-	seedRBAC = "004 Complete Checklist: RBAC: No unnecessary cluster-admin bindings; service accounts have minimal permissions"
+	itemPSS  = "Complete Checklist: Pod Security Standards: At least baseline enforced on all application namespaces (from the “Production Readiness” book chapter)"
+	itemRBAC = "Complete Checklist: RBAC: No unnecessary cluster-admin bindings; service accounts have minimal permissions (from the “Production Readiness” book chapter)"
 )
 
 // pssControls are the Pod Security Admission library's own checks
@@ -111,7 +111,7 @@ func podSecurityChecks() []*check.Check {
 			Kinds:       pod.WorkloadKinds,
 			Rationale:   "The baseline Pod Security Standard forbids the known privilege escalations: privileged containers, host namespaces, hostPath volumes, host ports, added capabilities. A pod that violates it can take over its node, and a namespace enforcing baseline will refuse to run it.",
 			Remediation: "Remove the privileged settings the finding names (privileged, hostNetwork/hostPID/hostIPC, hostPath volumes, hostPort, added capabilities, unconfined seccomp or AppArmor), or move a workload that truly needs them to a dedicated, exempted namespace.",
-			Seed:        seedPSS,
+			ChecklistItem:        itemPSS,
 			Example:     exampleSecureWorkload,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
@@ -129,7 +129,7 @@ func podSecurityChecks() []*check.Check {
 			Kinds:       pod.WorkloadKinds,
 			Rationale:   "The restricted Pod Security Standard is the hardened profile: non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp. A compromised process in such a pod has far less to work with. Violations of the baseline standard are reported by pss-baseline and not repeated here.",
 			Remediation: "Set runAsNonRoot: true and seccompProfile type RuntimeDefault in the pod securityContext, and allowPrivilegeEscalation: false and capabilities drop [ALL] in every container's securityContext.",
-			Seed:        "004 Pod Security Standards: Use restricted for workloads that do not need elevated privileges.",
+			ChecklistItem:        "Pod Security Standards: Use restricted for workloads that do not need elevated privileges. (from the “Production Readiness” book chapter)",
 			Example:     exampleSecureWorkload,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				baseline := map[string]bool{}
@@ -154,7 +154,7 @@ func podSecurityChecks() []*check.Check {
 			Kinds:       []string{"Namespace"},
 			Rationale:   "Without an enforce label, Pod Security Admission lets any pod into the namespace, privileged ones included; the label is the cluster's guarantee, where workload checks only judge what is declared today.",
 			Remediation: "Label the Namespace pod-security.kubernetes.io/enforce: baseline, or restricted where the workloads allow it.",
-			Seed:        seedPSS,
+			ChecklistItem:        itemPSS,
 			Example: `apiVersion: v1
 kind: Namespace
 metadata:
@@ -198,7 +198,7 @@ metadata:
 			Reads:       []string{"ClusterRoleBinding", "RoleBinding", "ServiceAccount"},
 			Rationale:   "Every pod gets an API token mounted unless told otherwise. A pod that never calls the API gains nothing from it, and an attacker who breaks into the pod gains an identity to probe the cluster with.",
 			Remediation: "Set automountServiceAccountToken: false in the pod spec or on its ServiceAccount; pods that call the API should use their own ServiceAccount with a RoleBinding among the manifests.",
-			Seed:        seedRBAC,
+			ChecklistItem:        itemRBAC,
 			Example:     exampleSecureWorkload,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				spec := pod.Spec(o)
@@ -236,7 +236,7 @@ metadata:
 			Kinds:       pod.WorkloadKinds,
 			Rationale:   "Every pod that names no ServiceAccount shares the namespace's default one: a permission granted to one of them is granted to all, and audit logs cannot tell them apart.",
 			Remediation: "Create a ServiceAccount for the workload and set serviceAccountName in its pod spec.",
-			Seed:        seedRBAC,
+			ChecklistItem:        itemRBAC,
 			Example:     exampleSecureWorkload,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				spec := pod.Spec(o)
@@ -257,7 +257,7 @@ metadata:
 			Kinds:       pod.WorkloadKinds,
 			Rationale:   "A password or token written as a literal env value lives in Git, in every rendered manifest and in the workload object, which far more people and tools can read than the Secret it belongs in; rotating it means a redeploy.",
 			Remediation: "Move the value into a Secret (or an external secret store synced by an operator) and reference it with valueFrom.secretKeyRef.",
-			Seed:        "001 Secret Management: secret references can be stored in GIT, pointing to an entry in an external secrets Vault",
+			ChecklistItem:        "Secret Management: secret references can be stored in GIT, pointing to an entry in an external secrets Vault (from Liju Kuriakose’s “Kubernetes in production”)",
 			Example:     exampleSecureWorkload,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
@@ -283,7 +283,7 @@ metadata:
 			Kinds:       pod.WorkloadKinds,
 			Rationale:   "A writable root filesystem lets an attacker who gets into a container drop tools and change binaries, and lets the application write state that vanishes on restart; a read-only root makes both impossible.",
 			Remediation: "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the application must write (for example /tmp).",
-			Seed:        "004 Security: Kubernetes security is defense in depth: multiple layers, each reducing the attack surface.",
+			ChecklistItem:        "Security: Kubernetes security is defense in depth: multiple layers, each reducing the attack surface. (from the “Production Readiness” book chapter)",
 			Example:     exampleSecureWorkload,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding

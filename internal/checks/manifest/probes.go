@@ -12,7 +12,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
-const seedProbes = "004 Complete Checklist: Health probes (readiness, liveness and startup probes on all Deployments)"
+const itemProbes = "Complete Checklist: Health probes (readiness, liveness and startup probes on all Deployments) (from the “Production Readiness” book chapter)"
 
 func probeChecks() []*check.Check {
 	return []*check.Check{
@@ -25,7 +25,7 @@ func probeChecks() []*check.Check {
 			Reads:       []string{"Service"},
 			Rationale:   "Without a readiness probe a pod receives traffic as soon as its process starts, before it can serve, and keeps receiving it when it can no longer serve; rollouts and dependency failures turn into user-facing errors.",
 			Remediation: "Add a readinessProbe to every container that serves traffic, checking that the application can serve requests.",
-			Seed:        seedProbes,
+			ChecklistItem:        itemProbes,
 			Example:     exampleProbes,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
@@ -45,7 +45,7 @@ func probeChecks() []*check.Check {
 			Kinds:       pod.ServiceKinds,
 			Rationale:   "A process that deadlocks or hangs keeps running and keeps its pod Ready in name only; a liveness probe lets the kubelet restart it.",
 			Remediation: "Add a livenessProbe to every long-running container that checks only that the process itself is alive, such as a lightweight /healthz endpoint.",
-			Seed:        seedProbes,
+			ChecklistItem:        itemProbes,
 			Example:     exampleProbes,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				// A bare Pod can run to completion, as a Job's pods do.
@@ -72,7 +72,7 @@ func probeChecks() []*check.Check {
 			Kinds:       pod.ServiceKinds,
 			Rationale:   "A readiness probe checks that the app can serve, dependencies included; a liveness probe must check only the process. When they are the same, a database outage fails liveness and Kubernetes restarts every pod, which cannot fix the database and starts a restart storm.",
 			Remediation: "Point the liveness probe at a check of the process alone (for example /healthz) and keep dependency checks in the readiness probe.",
-			Seed:        "004 Health Probes: keep readiness and liveness probes different",
+			ChecklistItem:        "Health Probes: keep readiness and liveness probes different (from the “Production Readiness” book chapter)",
 			Example:     exampleProbes,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
@@ -92,7 +92,7 @@ func probeChecks() []*check.Check {
 			Kinds:       pod.ServiceKinds,
 			Rationale:   "A long liveness initialDelaySeconds is a guess at start-up time: too short and slow starts are killed in a loop, too long and a hung container goes unnoticed for that long after every restart. A startup probe waits exactly as long as start-up takes.",
 			Remediation: "Replace the long liveness initialDelaySeconds with a startupProbe (failureThreshold × periodSeconds covering the worst start-up) and drop the delay.",
-			Seed:        seedProbes,
+			ChecklistItem:        itemProbes,
 			Example:     exampleProbes,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
@@ -113,7 +113,7 @@ func probeChecks() []*check.Check {
 			Kinds:       pod.ServiceKinds,
 			Rationale:   "A probe that names a port the container does not declare can never succeed: the pod never becomes Ready, or is restarted forever.",
 			Remediation: "Use a port name from the container's ports list, or a port number.",
-			Seed:        seedProbes,
+			ChecklistItem:        itemProbes,
 			Example:     exampleProbes,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding

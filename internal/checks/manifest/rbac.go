@@ -23,7 +23,7 @@ func rbacChecks() []*check.Check {
 			Kinds:       rbacRoleKinds,
 			Rationale:   "A wildcard grants everything that exists today and everything added later, subresources and custom resources included; nobody reviewing the role can know what it allows.",
 			Remediation: "List the verbs and resources the subject needs instead of \"*\".",
-			Seed:        "004 Security: Key RBAC principles: Never grant *(all) verbs unless absolutely necessary",
+			ChecklistItem:        "Security: Key RBAC principles: Never grant *(all) verbs unless absolutely necessary (from the “Production Readiness” book chapter)",
 			Example:     exampleRole,
 			Applies:     appliesToRole,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -53,7 +53,7 @@ func rbacChecks() []*check.Check {
 			Reads:       []string{"ClusterRole"},
 			Rationale:   "cluster-admin can do anything, including reading every Secret and granting itself more; an application, pipeline or person holding it turns any compromise of theirs into a compromise of the cluster.",
 			Remediation: "Bind a role that grants only what the subject needs, and keep cluster-admin for break-glass access.",
-			Seed:        seedRBAC,
+			ChecklistItem:        itemRBAC,
 			Example:     exampleRole,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				ref, ok := roleRef(o)
@@ -89,7 +89,7 @@ func rbacChecks() []*check.Check {
 			Reads:       []string{"ClusterRoleBinding", "RoleBinding"},
 			Rationale:   "Reading Secrets is reading every password, token and key they hold; through a ClusterRoleBinding it covers every namespace, kube-system's ServiceAccount tokens included.",
 			Remediation: "Grant Secret access in a Role in the namespace that needs it, limited with resourceNames to the Secrets the subject uses.",
-			Seed:        "001 Secret Management: Preferably, not everyone should be able to access all secrets, especially in production.",
+			ChecklistItem:        "Secret Management: Preferably, not everyone should be able to access all secrets, especially in production. (from Liju Kuriakose’s “Kubernetes in production”)",
 			Example:     exampleRole,
 			Applies:     appliesToRole,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -116,7 +116,7 @@ func rbacChecks() []*check.Check {
 			Reads:       []string{"ClusterRoleBinding"},
 			Rationale:   "escalate and bind let a subject grant permissions it does not hold, and impersonate lets it act as any user, group or ServiceAccount: each is a path to cluster-admin. resourceNames confine bind and impersonate to the roles and identities named, so those fail only when a name leads to cluster-admin: a role granting every verb on every resource, the built-in admin or edit, one of Kubernetes' own identities, or a subject bound to cluster-admin. escalate on a named role still lets the subject write any permission into it.",
 			Remediation: "Remove the escalate, bind and impersonate verbs; if a controller truly needs bind or impersonate, limit it with resourceNames to the roles it hands out or the identities it acts as.",
-			Seed:        seedRBAC,
+			ChecklistItem:        itemRBAC,
 			Example:     exampleRole,
 			Applies:     appliesToRole,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -167,7 +167,7 @@ func rbacChecks() []*check.Check {
 			Kinds:       rbacRoleKinds,
 			Rationale:   "pods/exec and pods/attach run commands inside containers, with their Secrets and ServiceAccount tokens at hand; nodes/proxy reaches the kubelet API, which runs commands in any pod of the node without the API server's audit. resourceNames narrow that to the pods or nodes named, where it is still running commands.",
 			Remediation: "Remove create and get on pods/exec, pods/attach and nodes/proxy; give humans break-glass access for debugging instead of standing grants.",
-			Seed:        seedRBAC,
+			ChecklistItem:        itemRBAC,
 			Example:     exampleRole,
 			Applies:     appliesToRole,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -219,7 +219,7 @@ func rbacChecks() []*check.Check {
 			Reads:       []string{"ClusterRole", "CustomResourceDefinition.apiextensions.k8s.io"},
 			Rationale:   "A ClusterRoleBinding grants its role in every namespace; when ServiceAccounts of one namespace use it only there, a RoleBinding does the job and a compromised pod reaches only its own namespace. Cluster-scoped resources and non-resource URLs need the ClusterRoleBinding, and so does a workload that lists or watches namespaced resources or namespaces through any ClusterRoleBinding: such a cluster-wide informer acts in every namespace. The check fails only when none of that shows.",
 			Remediation: "Replace the ClusterRoleBinding with a RoleBinding in the ServiceAccounts' namespace (it may still refer to the ClusterRole); if the workload acts in every namespace without listing or watching (an admission webhook, a configured list of namespaces), exempt it with a reason.",
-			Seed:        "004 Security: Key RBAC principles: Use Roles (namespaced) over ClusterRoles (cluster-wide) whenever possible",
+			ChecklistItem:        "Security: Key RBAC principles: Use Roles (namespaced) over ClusterRoles (cluster-wide) whenever possible (from the “Production Readiness” book chapter)",
 			Example:     exampleRole,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				ns, ok := singleNamespaceServiceAccounts(o)

@@ -14,7 +14,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
-const SeedServiceRouting = "001 Centralized Ingress Controller with SSL certificate management: All incoming traffic will be automatically encrypted using the HTTPS certificates and forwarded to the correct Kubernetes pods."
+const ItemServiceRouting = "Centralized Ingress Controller with SSL certificate management: All incoming traffic will be automatically encrypted using the HTTPS certificates and forwarded to the correct Kubernetes pods. (from Liju Kuriakose’s “Kubernetes in production”)"
 
 // awsUseAnnotation is the port name with which the AWS Load Balancer
 // Controller marks a backend that is an action defined in an annotation,
@@ -32,7 +32,7 @@ func serviceChecks() []*check.Check {
 			Reads:       pod.WorkloadKinds,
 			Rationale:   "A Service whose selector matches no pod has no endpoints: clients get connection refused or time out, and nothing in the Service itself says why. A label renamed in the Deployment but not in the Service is the usual cause.",
 			Remediation: "Make spec.selector match the labels of the pod template of the workload the Service fronts.",
-			Seed:        SeedServiceRouting,
+			ChecklistItem:        ItemServiceRouting,
 			Example:     exampleService,
 			Applies:     ServiceWithSelector,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -52,7 +52,7 @@ func serviceChecks() []*check.Check {
 			Reads:       pod.WorkloadKinds,
 			Rationale:   "A Service port whose targetPort names a port that no selected container declares gets no endpoints for that port: the Service exists, its pods are Ready, and every connection to the port fails.",
 			Remediation: "Use as targetPort the name of a port the selected containers declare (with the same protocol), or a port number.",
-			Seed:        SeedServiceRouting,
+			ChecklistItem:        ItemServiceRouting,
 			Example:     exampleService,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, reason := ServiceWithSelector(o, c); !ok {
@@ -91,7 +91,7 @@ func serviceChecks() []*check.Check {
 			Reads:       []string{"Service"},
 			Rationale:   "An Ingress backend that names a missing Service, or a port the Service does not have, answers its path with 503 errors from the ingress controller.",
 			Remediation: "Point every Ingress backend at a Service in the Ingress's namespace and at a port name or number that Service declares.",
-			Seed:        "001 Centralized Ingress Controller with SSL certificate management: A simple configuration that describes how traffic should flow from outside of Kubernetes to your application.",
+			ChecklistItem:        "Centralized Ingress Controller with SSL certificate management: A simple configuration that describes how traffic should flow from outside of Kubernetes to your application. (from Liju Kuriakose’s “Kubernetes in production”)",
 			Example:     exampleService,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				ing, ok := o.Typed.(*networkingv1.Ingress)
@@ -115,7 +115,7 @@ func serviceChecks() []*check.Check {
 			Kinds:       []string{"Pod"},
 			Rationale:   "A Pod created directly has no controller: when its node fails, is drained or upgraded, or the pod is evicted, nothing recreates it and the service it provided is gone until someone notices.",
 			Remediation: "Run the pod through a controller: a Deployment for long-running services, a StatefulSet for stable identity, a Job for run-to-completion work.",
-			Seed:        "003 Reliability and self-healing: it’s critical that you get it up and running as soon as possible and preferably automatically, without manual intervention.",
+			ChecklistItem:        "Reliability and self-healing: it’s critical that you get it up and running as soon as possible and preferably automatically, without manual intervention. (from the “Kubernetes in prod” blog series)",
 			Example:     exampleService,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				for _, a := range []string{"helm.sh/hook", "argocd.argoproj.io/hook"} {

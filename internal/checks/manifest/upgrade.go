@@ -160,7 +160,7 @@ func targetKnown(o *inventory.Object, c *check.Context) (bool, string) {
 	return true, ""
 }
 
-const seedUpgrade = "004 Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS)"
+const itemUpgrade = "Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS) (from the “Production Readiness” book chapter)"
 
 func upgradeChecks() []*check.Check {
 	return []*check.Check{
@@ -173,7 +173,7 @@ func upgradeChecks() []*check.Check {
 			Requires:    check.Declared,
 			Rationale:   "The API server refuses objects of an API version it no longer serves: applying the manifest fails, and an upgrade to that release breaks every pipeline that still writes it.",
 			Remediation: "Rewrite the object in the replacement API version (kubectl convert helps) before upgrading to the release that removes the old one.",
-			Seed:        seedUpgrade,
+			ChecklistItem:        itemUpgrade,
 			Example:     exampleCurrentAPIs,
 			Applies:     targetKnown,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -195,7 +195,7 @@ func upgradeChecks() []*check.Check {
 			Reads:       []string{"Service"},
 			Rationale:   "A deprecated API version still works but is scheduled for removal or superseded; moving off it before the upgrade that removes it keeps that upgrade uneventful.",
 			Remediation: "Rewrite the object in the replacement API version.",
-			Seed:        seedUpgrade,
+			ChecklistItem:        itemUpgrade,
 			Example:     exampleCurrentAPIs,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, why := targetKnown(o, c); !ok {

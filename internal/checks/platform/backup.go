@@ -45,8 +45,8 @@ const (
 )
 
 const (
-	seedBackup        = "004 Complete Checklist: Backup (Velero or equivalent with scheduled backups and tested restores)"
-	seedBackupRestore = "004 Backup: Velero + etcd Snapshots: Test your restores regularly. A backup that has never been tested is not a backup — it is a hope."
+	itemBackup        = "Complete Checklist: Backup (Velero or equivalent with scheduled backups and tested restores) (from the “Production Readiness” book chapter)"
+	itemBackupRestore = "Backup: Velero + etcd Snapshots: Test your restores regularly. A backup that has never been tested is not a backup — it is a hope. (from the “Production Readiness” book chapter)"
 )
 
 // backupChecks judge whether the cluster can be restored: Velero backs up
@@ -64,7 +64,7 @@ func backupChecks() []*check.Check {
 			Reads:       append([]string{veleroBSL}, veleroReads...),
 			Rationale:   "Without a backup tool, a deleted namespace, a broken upgrade or a lost cluster takes the applications' objects and volumes with it. Velero backs them up to object storage, but only while its server runs and can reach a BackupStorageLocation: an Unavailable location (wrong credentials, a deleted bucket) makes every backup fail.",
 			Remediation: "Install Velero (its Helm chart or velero install) with a BackupStorageLocation in object storage outside the cluster, and fix what keeps the server or the location from being ready: kubectl -n velero describe backupstoragelocation says why it is Unavailable.",
-			Seed:        seedBackup,
+			ChecklistItem:        itemBackup,
 			Example:     exampleVelero,
 			Requires:    check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -103,7 +103,7 @@ func backupChecks() []*check.Check {
 			Reads:       append([]string{veleroSchedule, platform.CRDKey}, appNamespaceReads...),
 			Rationale:   "Velero backs up only what a Backup includes, and only Schedules back up without someone remembering to: a namespace no Schedule includes, or only a paused one does, has no recent backup to restore when its objects or volumes are lost; one that only a weekly Schedule includes loses up to a week of changes, more than the recovery point objective (the parameter backupRPO, a day by default).",
 			Remediation: "Create a Velero Schedule that runs at least every backupRPO and includes the namespace (velero schedule create daily --schedule \"0 2 * * *\" --include-namespaces shop --ttl 720h), or add the namespace to such a Schedule's spec.template.includedNamespaces; unpause a paused one.",
-			Seed:        "004 Backup: Velero + etcd Snapshots: Schedule daily backups with 30-day retention (velero schedule create daily-backup --schedule=\"0 2 * * *\" --include-namespaces my-app --ttl 720h)",
+			ChecklistItem:        "Backup: Velero + etcd Snapshots: Schedule daily backups with 30-day retention (velero schedule create daily-backup --schedule=\"0 2 * * *\" --include-namespaces my-app --ttl 720h) (from the “Production Readiness” book chapter)",
 			Example:     exampleVelero,
 			Requires:    check.Cluster,
 			// Its Schedules live in Velero's namespace.
@@ -151,7 +151,7 @@ func backupChecks() []*check.Check {
 			Reads:       []string{veleroBackup},
 			Rationale:   "A Schedule is a promise, its Backups are what was kept: a backup that Failed or PartiallyFailed, or none completed for longer than the recovery point objective, means a restore today loses more than the business agreed to lose. Velero records the failure and tries again only at the next scheduled time.",
 			Remediation: "Read why the latest backup failed (velero backup describe <backup> --details; velero backup logs <backup>), fix it (storage location, credentials, a volume snapshotter, a hook) and run one now with velero backup create --from-schedule <schedule>. The allowed age is the parameter backupRPO (or the Schedule's own interval, when longer) plus backupGrace.",
-			Seed:        seedBackup,
+			ChecklistItem:        itemBackup,
 			Example:     exampleVelero,
 			Requires:    check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
@@ -223,7 +223,7 @@ func backupChecks() []*check.Check {
 			Reads:       append([]string{veleroRestore}, veleroReads...),
 			Rationale:   "A backup that was never restored is a hope, not a backup: missing volumes, a resource the restore cannot recreate, or hooks that never ran show up only on restore. A Restore completed recently shows the backups can be restored and that the team knows how.",
 			Remediation: "Restore a recent backup into a scratch namespace (velero restore create --from-backup <backup> --namespace-mappings shop:shop-restore-test), check that the application works there, then delete the scratch namespace; repeat at least every restoreTestMaxAge (a parameter). Velero deletes a Restore with the Backup it restored, so restore from a backup whose TTL outlasts that interval.",
-			Seed:        seedBackupRestore,
+			ChecklistItem:        itemBackupRestore,
 			Example:     exampleVelero,
 			Requires:    check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
@@ -266,7 +266,7 @@ func backupChecks() []*check.Check {
 			Rationale: "etcd holds the whole cluster state: every object, RBAC rule and Secret. Velero restores applications, but a control plane that loses etcd (a corrupt member, a lost quorum, a bad upgrade) is restored only from an etcd snapshot. " +
 				"Managed services back up etcd themselves, so the check is not assessed there; it fails on a visible self-managed control plane when no CronJob has taken a snapshot within etcdBackupMaxAge plus backupGrace (parameters: a day and two hours by default, the same grace as Velero backups).",
 			Remediation: "Run etcdctl snapshot save from a CronJob on the control-plane nodes (tolerating their taint, with the etcd client certificates from a hostPath) and copy the snapshot off the cluster; or, when a systemd timer on the nodes does it, exempt this check with that reason.",
-			Seed:        "004 Backup: Velero + etcd Snapshots: Managed Kubernetes services handle etcd backups automatically. For self-managed clusters, automate this with a CronJob or systemd timer.",
+			ChecklistItem:        "Backup: Velero + etcd Snapshots: Managed Kubernetes services handle etcd backups automatically. For self-managed clusters, automate this with a CronJob or systemd timer. (from the “Production Readiness” book chapter)",
 			Example:     exampleEtcdBackup,
 			Requires:    check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {

@@ -27,14 +27,14 @@ const (
 )
 
 const (
-	seedMonitoring   = "004 Complete Checklist: Monitoring (kube-prometheus-stack or equivalent deployed and dashboards reviewed)"
-	seedAlertmanager = "001 Monitoring & Centralised logging: Alerting (e.g. using the Alertmanager) should be set up for critical issues with your Kubernetes cluster, so that you can prevent downtime, failures, or even data loss."
-	seedLogging      = "004 Complete Checklist: Logging (Loki or EFK collecting logs from all namespaces)"
-	seedCentralLogs  = "001 Monitoring & Centralised logging: it is also important to run centralized components like Fluentd or Filebeat to collect logging and send them to a centralized logging platform like ElasticSearch so that application error logs and log events can be traced in a central place."
-	seedNodeMetrics  = "000 Infrastructure observability stack: Collecting logs and metrics on the infrastructure level for nodes, network, storage, and other infrastructure components is essential for monitoring a cluster’s infrastructure"
-	seedAppMonitors  = "000 Applications observability: Deploy a BlackBox monitoring solution or use a managed service to monitor your apps’ endpoints."
-	seedReceivers    = "004 kube-prometheus-stack: Alertmanager: Routes alerts to Slack, PagerDuty, email, or other channels"
-	seedStateMetrics = "004 kube-prometheus-stack: kube-state-metrics: Exports Kubernetes object state as metrics (pod status, deployment replicas, PVC capacity)"
+	itemMonitoring   = "Complete Checklist: Monitoring (kube-prometheus-stack or equivalent deployed and dashboards reviewed) (from the “Production Readiness” book chapter)"
+	itemAlertmanager = "Monitoring & Centralised logging: Alerting (e.g. using the Alertmanager) should be set up for critical issues with your Kubernetes cluster, so that you can prevent downtime, failures, or even data loss. (from Liju Kuriakose’s “Kubernetes in production”)"
+	itemLogging      = "Complete Checklist: Logging (Loki or EFK collecting logs from all namespaces) (from the “Production Readiness” book chapter)"
+	itemCentralLogs  = "Monitoring & Centralised logging: it is also important to run centralized components like Fluentd or Filebeat to collect logging and send them to a centralized logging platform like ElasticSearch so that application error logs and log events can be traced in a central place. (from Liju Kuriakose’s “Kubernetes in production”)"
+	itemNodeMetrics  = "Infrastructure observability stack: Collecting logs and metrics on the infrastructure level for nodes, network, storage, and other infrastructure components is essential for monitoring a cluster’s infrastructure (from Aly Saleh’s “Kubernetes Production Readiness”)"
+	itemAppMonitors  = "Applications observability: Deploy a BlackBox monitoring solution or use a managed service to monitor your apps’ endpoints. (from Aly Saleh’s “Kubernetes Production Readiness”)"
+	itemReceivers    = "kube-prometheus-stack: Alertmanager: Routes alerts to Slack, PagerDuty, email, or other channels (from the “Production Readiness” book chapter)"
+	itemStateMetrics = "kube-prometheus-stack: kube-state-metrics: Exports Kubernetes object state as metrics (pod status, deployment replicas, PVC capacity) (from the “Production Readiness” book chapter)"
 )
 
 // monitoringReads are the kinds a check of a platform component reads:
@@ -58,7 +58,7 @@ func monitoringChecks() []*check.Check {
 			Reads:       monitoringReads(keyPrometheus),
 			Rationale:   "Without a metrics system nobody sees a failure coming: the checklists' examples are a certificate that expired and a node whose memory was overcommitted, both visible in metrics days before the outage. Prometheus (or a hosted agent such as Datadog or New Relic) is what every alert, dashboard and autoscaler on custom metrics depends on.",
 			Remediation: "Install a monitoring stack (kube-prometheus-stack, or the Prometheus Operator with a Prometheus object), or a hosted monitoring agent, and make sure its pods become ready.",
-			Seed:        seedMonitoring,
+			ChecklistItem:        itemMonitoring,
 			Example:     examplePrometheus,
 			Requires:    check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -82,7 +82,7 @@ func monitoringChecks() []*check.Check {
 			Reads:       monitoringReads(keyAlertmanager, keyPrometheus),
 			Rationale:   "Prometheus evaluates alerting rules but sends the alerts only to an Alertmanager, which groups, silences and routes them to people. Without one, every alert fires into the void and the cluster's problems are found by its users.",
 			Remediation: "Run an Alertmanager (the Alertmanager object of the Prometheus Operator, as kube-prometheus-stack does) and point Prometheus's spec.alerting at it.",
-			Seed:        seedAlertmanager,
+			ChecklistItem:        itemAlertmanager,
 			Example:     exampleAlertmanager,
 			Requires:    check.Cluster,
 			Run:         companionRun(platform.Alertmanager, keyAlertmanager, "Alertmanager", "alerting is done by the hosted agent"),
@@ -96,7 +96,7 @@ func monitoringChecks() []*check.Check {
 			Reads:       monitoringReads(keyPrometheus),
 			Rationale:   "Dashboards are how an operator sees what the metrics say during an incident and reviews capacity before one; the checklist asks for dashboards deployed and reviewed. Prometheus's own page answers one query at a time.",
 			Remediation: "Run Grafana (kube-prometheus-stack installs it with dashboards for nodes, pods, the API server and etcd) with Prometheus as its data source.",
-			Seed:        seedMonitoring,
+			ChecklistItem:        itemMonitoring,
 			Example:     exampleGrafana,
 			Requires:    check.Cluster,
 			Run:         companionRun(platform.Grafana, "", "Grafana", "dashboards are those of the hosted agent"),
@@ -110,7 +110,7 @@ func monitoringChecks() []*check.Check {
 			Reads:       monitoringReads(keyPrometheus),
 			Rationale:   "kube-state-metrics turns the API's objects into metrics: pods crash-looping, nodes not ready, Deployments short of replicas, Jobs failed. Most of the alerts kube-prometheus ships (KubePodCrashLooping, KubeNodeNotReady) query it, and without it they never fire.",
 			Remediation: "Run kube-state-metrics (kube-prometheus-stack installs it) and have Prometheus scrape it.",
-			Seed:        seedStateMetrics,
+			ChecklistItem:        itemStateMetrics,
 			Example:     exampleKubeStateMetrics,
 			Requires:    check.Cluster,
 			Run:         companionRun(platform.KubeStateMetrics, "", "kube-state-metrics", "object state is collected by the hosted agent"),
@@ -124,7 +124,7 @@ func monitoringChecks() []*check.Check {
 			Reads:       monitoringReads("Node", "Pod", keyPrometheus),
 			Rationale:   "node-exporter reports each node's CPU, memory, disk and network; a node without it is invisible, and a disk filling up there raises no alert. It runs as a DaemonSet, so a missing pod means one node in particular is unwatched. With a hosted agent and no Prometheus, the agent's DaemonSet is judged the same way, since it collects the host metrics instead.",
 			Remediation: "Run node-exporter as a DaemonSet (kube-prometheus-stack does) whose tolerations admit every node, and find out why the nodes named have no ready pod of it (kubectl -n <namespace> get pods -o wide).",
-			Seed:        seedNodeMetrics,
+			ChecklistItem:        itemNodeMetrics,
 			Example:     exampleNodeExporter,
 			Requires:    check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -151,7 +151,7 @@ func monitoringChecks() []*check.Check {
 			Reads:       monitoringReads(keyPrometheus, keyThanosRuler, keyPrometheusRule, "Namespace"),
 			Rationale:   "A Prometheus without the right rules watches silently: the checklist's critical alerts are node down, pods in CrashLoopBackOff, disk pressure and API server errors, and the outages it recounts are an expired certificate and overcommitted node memory, with backups that fail unnoticed close behind. Only a PrometheusRule that a Prometheus (or Thanos Ruler) loads through its spec.ruleSelector and spec.ruleNamespaceSelector alerts at all. The topics are the parameter alertTopics, by default: " + describeTopics(check.DefaultAlertTopics()) + ".",
 			Remediation: "Install alerting rules for each topic named (kube-prometheus ships KubeNodeNotReady, KubePodCrashLooping, NodeFilesystemSpaceFillingUp, KubeMemoryOvercommit, KubeAPIErrorBudgetBurn and KubeClientCertificateExpiration; cert-manager's mixin CertManagerCertExpirySoon; the Velero chart VeleroBackupFailures) in PrometheusRules your Prometheus selects, or set the parameter alertTopics to the topics you require.",
-			Seed:        runtime.SeedAlerting,
+			ChecklistItem:        runtime.ItemAlerting,
 			Example:     exampleAlertRules,
 			Requires:    check.Cluster,
 			Run:         alertRulesRun,
@@ -165,7 +165,7 @@ func monitoringChecks() []*check.Check {
 			Reads:       monitoringReads(keyAlertmanager, keyAlertmanagerConfig, keyPrometheus, "Namespace"),
 			Rationale:   "A receiver with no email, Slack, PagerDuty, webhook or other configuration drops the alerts routed to it: kube-prometheus's default configuration routes every alert to such receivers, so the stack looks complete and tells no one. plimsoll never reads Secrets, where Alertmanager's configuration file usually lives; it judges the AlertmanagerConfig objects an Alertmanager uses.",
 			Remediation: "Give the Alertmanager a receiver with at least one integration (slackConfigs, pagerdutyConfigs, emailConfigs, webhookConfigs...) in an AlertmanagerConfig it uses (spec.alertmanagerConfiguration or spec.alertmanagerConfigSelector), and route alerts to it.",
-			Seed:        seedReceivers,
+			ChecklistItem:        itemReceivers,
 			Example:     exampleAlertmanagerReceiver,
 			Requires:    check.Cluster,
 			Run:         receiverRun,
@@ -179,7 +179,7 @@ func monitoringChecks() []*check.Check {
 			Reads:       append(append([]string{}, appNamespaceReads...), platform.CRDKey, keyPrometheus, keyServiceMonitor, keyPodMonitor),
 			Rationale:   "Where the Prometheus Operator runs, an application's metrics are collected only if a ServiceMonitor or PodMonitor selects its pods: without one, the applications' error rates and latencies are not watched although the cluster's are, and their outages are found by users.",
 			Remediation: "Add a ServiceMonitor (or PodMonitor) for the application's metrics port in its namespace, or widen a shared one's spec.namespaceSelector (matchNames or any: true) to include it.",
-			Seed:        seedAppMonitors,
+			ChecklistItem:        itemAppMonitors,
 			Example:     exampleNamespaceMonitors,
 			Requires:    check.Cluster,
 			// A monitor in another namespace may select it.
@@ -204,7 +204,7 @@ func monitoringChecks() []*check.Check {
 			Reads:       monitoringReads("Node", "Pod"),
 			Rationale:   "Container logs live on the node that ran the container and are gone when the pod is evicted or the node is replaced, which is when they are needed. A shipper DaemonSet (Promtail, Alloy, Fluent Bit, Fluentd, Vector, Filebeat, the OpenTelemetry Collector) sends them to a central store; a node without a ready shipper pod loses its logs. A Datadog agent counts only when its pod template turns log collection on (DD_LOGS_ENABLED=true).",
 			Remediation: "Run a log shipper as a DaemonSet whose tolerations admit every node (or enable log collection in the hosted agent), and find out why the nodes named have no ready pod of it.",
-			Seed:        seedLogging,
+			ChecklistItem:        itemLogging,
 			Example:     exampleLogShipper,
 			Requires:    check.Cluster,
 			Run:         shipperRun,
@@ -218,7 +218,7 @@ func monitoringChecks() []*check.Check {
 			Reads:       monitoringReads(),
 			Rationale:   "Shipped logs are useful only where they can be searched across pods and nodes, after the pods are gone: Loki, Elasticsearch or OpenSearch in the cluster, or a hosted service. A shipper with no backend in the cluster must send its logs outside it, which plimsoll cannot see, so it asks rather than fails.",
 			Remediation: "Run a log backend (Loki, Elasticsearch, OpenSearch) with ready replicas, or have the shippers send to a hosted log service.",
-			Seed:        seedCentralLogs,
+			ChecklistItem:        itemCentralLogs,
 			Example:     exampleLogBackend,
 			Requires:    check.Cluster,
 			Run:         backendRun,

@@ -32,7 +32,7 @@ const (
 	vulnerabilityReportKey    = "VulnerabilityReport.aquasecurity.github.io"
 )
 
-const seedGitOps = "001 GitOps Deployments: Kubernetes desired state configuration should be present in GIT, and we need a deployment platform that rolls out to Kubernetes."
+const itemGitOps = "GitOps Deployments: Kubernetes desired state configuration should be present in GIT, and we need a deployment platform that rolls out to Kubernetes. (from Liju Kuriakose’s “Kubernetes in production”)"
 
 func policyPlatformChecks() []*check.Check {
 	return []*check.Check{
@@ -48,7 +48,7 @@ func policyPlatformChecks() []*check.Check {
 			Rationale: "Rules that are only written down (resource limits, approved registries, no privileged pods) are broken the first time someone is in a hurry; an admission policy engine refuses objects that break them. " +
 				"Gatekeeper constraints in dryrun or warn, and Kyverno policies in Audit, only report. Without an engine, Pod Security Admission's enforce label on every application namespace is the least a cluster enforces; a ValidatingAdmissionPolicy bound with Deny enforces too.",
 			Remediation: "Install Gatekeeper or Kyverno and set at least one constraint to enforcementAction: deny, or one Kyverno policy to Enforce (spec.rules[].validate.failureAction, or spec.validationFailureAction in older Kyverno); at the least, label every application namespace pod-security.kubernetes.io/enforce: baseline.",
-			Seed:        "000 Cluster policies and rules: For custom rules enforcement, you may deploy an open policy agent, such as OPA Gatekeeper.",
+			ChecklistItem:        "Cluster policies and rules: For custom rules enforcement, you may deploy an open policy agent, such as OPA Gatekeeper. (from Aly Saleh’s “Kubernetes Production Readiness”)",
 			Example:     examplePolicyEngine,
 			Requires:    check.Cluster,
 			Run:         policyEnforcementRun,
@@ -63,7 +63,7 @@ func policyPlatformChecks() []*check.Check {
 			Rationale: "The audit log is the only record of who changed what through the API: without --audit-policy-file the API server records no event at all, and without a log path or webhook the events go nowhere, so an incident cannot be reconstructed. " +
 				"The check reads the flags of the kube-apiserver static pods; where the control plane is managed or runs outside the cluster, they are not visible and the check is not assessed.",
 			Remediation: "Start kube-apiserver with --audit-policy-file pointing at an audit Policy and --audit-log-path (with --audit-log-maxage, --audit-log-maxbackup) or --audit-webhook-config-file; on a managed control plane, turn on the provider's audit logs.",
-			Seed:        "003 Security: Audit is another important component of security in general. Any change, no matter how small, should be logged for anomalies and intrusion detection, regulatory requirements, and troubleshooting.",
+			ChecklistItem:        "Security: Audit is another important component of security in general. Any change, no matter how small, should be logged for anomalies and intrusion detection, regulatory requirements, and troubleshooting. (from the “Kubernetes in prod” blog series)",
 			Example:     exampleAPIServer,
 			Requires:    check.Cluster,
 			Applies:     apiserverApplies,
@@ -95,7 +95,7 @@ func policyPlatformChecks() []*check.Check {
 			Rationale: "Without an identity provider, people reach the API with client certificates or static tokens: a certificate cannot be revoked before it expires, and leaving the company does not end its access. " +
 				"OIDC (--oidc-issuer-url, or --authentication-config in Kubernetes 1.30 and later) or a webhook token authenticator (aws-iam-authenticator, Guard) ties access to accounts managed in one place. Managed control planes do not show their flags, so there the check is not assessed.",
 			Remediation: "Configure the API server with your identity provider: --oidc-issuer-url, --oidc-client-id and --oidc-username-claim, or an AuthenticationConfiguration file passed with --authentication-config; bind RBAC roles to the provider's groups.",
-			Seed:        "000 Control cluster access: Integrate with an external authentication provider to authenticate cluster’s users, such as LDAP, OpenID Connect (OIDC), and AWS IAM.",
+			ChecklistItem:        "Control cluster access: Integrate with an external authentication provider to authenticate cluster’s users, such as LDAP, OpenID Connect (OIDC), and AWS IAM. (from Aly Saleh’s “Kubernetes Production Readiness”)",
 			Example:     exampleAPIServer,
 			Requires:    check.Cluster,
 			Applies:     apiserverApplies,
@@ -117,7 +117,7 @@ func policyPlatformChecks() []*check.Check {
 			Reads:       append(append([]string{}, platform.Reads...), platform.CRDKey),
 			Rationale:   "Without a GitOps controller, what runs in the cluster is whatever someone last applied by hand or from a CI job: no one place says what production should be, a manual change is never rolled back, and a lost cluster cannot be rebuilt from Git.",
 			Remediation: "Install Argo CD or Flux and deliver the applications from Git through it (an Argo CD Application, or a Flux Kustomization or HelmRelease, per application).",
-			Seed:        seedGitOps,
+			ChecklistItem:        itemGitOps,
 			Example:     exampleGitOps,
 			Requires:    check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -132,7 +132,7 @@ func policyPlatformChecks() []*check.Check {
 			Kinds:       []string{argoApplicationKey, fluxHelmReleaseKey, fluxKustomizationKey},
 			Rationale:   "An application the GitOps controller cannot sync leaves the cluster running something other than what Git says: a fix merged in Git never arrives, and a manual change stays. A degraded or suspended one hides the same drift behind a tool everyone trusts.",
 			Remediation: "Look at the application's conditions (argocd app get, flux get kustomizations) and fix what blocks it: a manifest the API server refuses, a missing CRD or namespace, an unreachable repository; resume a suspended Flux object (flux resume) once the reason is gone.",
-			Seed:        "001 GitOps Deployments: Even if a rogue developer tries to manually change something in production, the GitOps platform will immediately roll back the change to the desired change.",
+			ChecklistItem:        "GitOps Deployments: Even if a rogue developer tries to manually change something in production, the GitOps platform will immediately roll back the change to the desired change. (from Liju Kuriakose’s “Kubernetes in production”)",
 			Example:     exampleGitOps,
 			Requires:    check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -152,7 +152,7 @@ func policyPlatformChecks() []*check.Check {
 			Rationale: "A scan in CI judges an image against the vulnerabilities known the day it was built; the images running months later are affected by CVEs published since. " +
 				"An in-cluster scanner (the Trivy Operator) rescans what runs, and an admission policy that verifies signatures (Kyverno verifyImages, Sigstore policy-controller, Connaisseur) keeps images that did not pass the pipeline out.",
 			Remediation: "Install the Trivy Operator (helm install trivy-operator aqua/trivy-operator) and alert on its VulnerabilityReports, or verify image signatures at admission with a Kyverno verifyImages rule, a Sigstore ClusterImagePolicy or Connaisseur.",
-			Seed:        "004 Image Scanning: For continuous in-cluster scanning, deploy Trivy Operator, which scans running workloads and reports vulnerabilities as Kubernetes custom resources.",
+			ChecklistItem:        "Image Scanning: For continuous in-cluster scanning, deploy Trivy Operator, which scans running workloads and reports vulnerabilities as Kubernetes custom resources. (from the “Production Readiness” book chapter)",
 			Example:     exampleImageScanning,
 			Requires:    check.Cluster,
 			Run:         imageScanningRun,
@@ -166,7 +166,7 @@ func policyPlatformChecks() []*check.Check {
 			Reads:       []string{vulnerabilityReportKey},
 			Rationale:   "A CRITICAL vulnerability is one that is usually exploitable remotely with no credentials; a workload that runs an image with one, as the Trivy Operator's VulnerabilityReports show, is an open door however well the rest of the cluster is configured.",
 			Remediation: "Rebuild the image on a patched base image or upgrade the affected packages to their fixed versions (the report's fixedVersion), roll it out, and let the Trivy Operator rescan it.",
-			Seed:        "000 Image quality and vulnerability scanning: For that, you should run a pipeline to scan images deployed to the cluster for security vulnerabilities and deviations from quality standards.",
+			ChecklistItem:        "Image quality and vulnerability scanning: For that, you should run a pipeline to scan images deployed to the cluster for security vulnerabilities and deviations from quality standards. (from Aly Saleh’s “Kubernetes Production Readiness”)",
 			Example:     exampleImageScanning,
 			Requires:    check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
