@@ -3,20 +3,19 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks"
-	"github.com/plimsoll/plimsoll/internal/cluster"
 	"github.com/plimsoll/plimsoll/internal/config"
-	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
 	"github.com/plimsoll/plimsoll/internal/memory"
+	"github.com/plimsoll/plimsoll/internal/pipeline"
 	"github.com/plimsoll/plimsoll/internal/report"
 )
 
@@ -105,7 +104,7 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 		return &exitError{ExitPartial, fmt.Errorf("--output %q: want one of %s", o.output, strings.Join(report.Formats(), ", "))}
 	}
 	reg := checks.Registry()
-	cfg, err := loadConfig(s, o.configFile, reg)
+	cfg, err := pipeline.LoadConfig(o.configFile, s.Dir, reg)
 	if err != nil {
 		return &exitError{ExitPartial, err}
 	}
@@ -115,30 +114,34 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 		}
 		cfg.Parameters.KubernetesVersion = o.kubernetesVersion
 	}
+	opts := pipeline.Options{
+		Registry:               reg,
+		Config:                 cfg,
+		NoAnnotationExemptions: o.noAnnotationExemptions,
+		Now:                    s.Now,
+		Version:                Version,
+		FreeMemory:             true, // it audits once and exits
+	}
 
 	defer memory.Bound(s.Getenv)()
-	in, err := readInputs(cmd, s, o, args, reg)
+	in, err := pipeline.Read(cmd.Context(), o.source(cmd.Flags(), s, args, reg))
 	if err != nil {
 		return &exitError{ExitPartial, err}
 	}
-	a := auditInputs(in, o.noAnnotationExemptions, reg, cfg, now(s))
+	a := pipeline.Audit(in, opts)
 	gateFailed := gate(a, failOn, o.minScore, cmd.Flags().Changed("min-score"))
-	// The inventory is garbage now, and most of the memory: collect it and
-	// give it back before the report is built, or the report's results
-	// (one large block) came on top of it, 20 MB over the audit's peak.
-	debug.FreeOSMemory()
-	rep := buildReport(a, in)
+	rep := pipeline.Report(a, in, opts)
 	color := o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
 	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color}); err != nil {
 		return &exitError{ExitPartial, fmt.Errorf("write report: %w", err)}
 	}
 
-	if len(in.errors) > 0 {
+	if len(in.Errors) > 0 {
 		// The report lists them too; stderr makes sure a pipeline sees them.
-		for _, e := range in.errors {
+		for _, e := range in.Errors {
 			fmt.Fprintln(s.Err, "plimsoll: cannot read", e.Where()+":", e.Message)
 		}
-		return &exitError{code: ExitPartial, err: fmt.Errorf("partial run: %d input(s) could not be read; everything else was audited", len(in.errors))}
+		return &exitError{code: ExitPartial, err: fmt.Errorf("partial run: %d input(s) could not be read; everything else was audited", len(in.Errors))}
 	}
 	if gateFailed != "" {
 		return &exitError{ExitGate, errors.New(gateFailed)}
@@ -146,120 +149,22 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	return nil
 }
 
-// inputs are what an audit reads, from manifests, a cluster or a snapshot.
-type inputs struct {
-	mode    inventory.Mode
-	objects []*inventory.Object
-	sources []string
-	errors  []report.InputError
-	skipped []string
-	// unreadable are kinds the inputs could not show, and why.
-	unreadable map[string]string
-	cluster    *report.Cluster
-	// at is the time a cluster was read: checks judge ages at it.
-	at time.Time
-	// namespace is the one namespace a cluster read was limited to.
-	namespace string
-}
-
-// readInputs reads what the arguments name: manifests, a snapshot, or,
-// when nothing is named, the cluster of the current kubeconfig context. An
-// error means nothing can be audited.
-func readInputs(cmd *cobra.Command, s Streams, o *auditOptions, args []string, reg *check.Registry) (*inputs, error) {
-	manifests := len(args) > 0 || o.helmChart != "" || o.kustomize != ""
-	switch {
-	case o.snapshot != "" && manifests:
-		return nil, errors.New("--snapshot audits a snapshot alone: give no paths, --helm or --kustomize with it")
-	case o.snapshot != "":
-		return readSnapshot(o.snapshot)
-	case manifests:
-		return readManifests(cmd, s, o, args), nil
+// source is what the arguments and flags name: manifests, a snapshot, or,
+// when nothing is named, the cluster of the current kubeconfig context.
+// Machine-readable output reads the cluster without showing progress.
+func (o *auditOptions) source(f *pflag.FlagSet, s Streams, args []string, reg *check.Registry) pipeline.Source {
+	helm := o.helm
+	helm.Namespace = *o.cluster.kube.Namespace
+	return pipeline.Source{
+		Paths:       args,
+		Stdin:       s.In,
+		MaxFileSize: o.maxFileSize,
+		HelmChart:   o.helmChart,
+		Helm:        helm,
+		Kustomize:   o.kustomize,
+		Snapshot:    o.snapshot,
+		Cluster:     o.cluster.source(f, s, pipeline.Kinds(reg), o.output != "text"),
 	}
-	res, h, err := readCluster(cmd.Context(), cmd.Flags(), s, o.cluster, neededKinds(reg), o.output != "text", func(_ cluster.Type, obj map[string]any) (*inventory.Object, error) {
-		return inventory.New(obj, inventory.Source{Origin: "cluster"})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return clusterInputs(h, res.Items, res.Errors, "cluster "+h.Context), nil
-}
-
-// readSnapshot reads a snapshot as the live audit read the cluster.
-func readSnapshot(path string) (*inputs, error) {
-	var objs []*inventory.Object
-	var errs []error
-	src := inventory.Source{Origin: "snapshot " + path}
-	h, err := cluster.ReadSnapshot(path, func(item map[string]any) error {
-		o, err := inventory.New(item, src)
-		if err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		objs = append(objs, o)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return clusterInputs(*h, objs, errs, "snapshot "+path), nil
-}
-
-// auditInputs audits what was read. The objects and their inventory stay
-// inside: the results keep only what the report needs, so the decoded
-// objects are freed before the report is built.
-func auditInputs(in *inputs, noAnnotationExemptions bool, reg *check.Registry, cfg *config.Config, now time.Time) *audit.Audit {
-	inv := inventory.Build(in.mode, in.objects)
-	in.objects = nil
-	return audit.Run(inv, audit.Options{
-		Registry:               reg,
-		Config:                 cfg,
-		NoAnnotationExemptions: noAnnotationExemptions,
-		Now:                    now,
-		At:                     in.at,
-		Namespace:              in.namespace,
-		Unreadable:             in.unreadable,
-	})
-}
-
-// buildReport makes the report of an audit of the inputs.
-func buildReport(a *audit.Audit, in *inputs) *report.Report {
-	return report.Build(a, report.Input{
-		Tool: "plimsoll", Version: Version, Sources: in.sources, Errors: in.errors, Skipped: in.skipped, Cluster: in.cluster,
-	})
-}
-
-func readManifests(cmd *cobra.Command, s Streams, o *auditOptions, args []string) *inputs {
-	in := &inputs{mode: inventory.FromManifests}
-	add := func(res manifest.Result, sources ...string) {
-		in.objects = append(in.objects, res.Objects...)
-		for _, e := range res.Errors {
-			in.errors = append(in.errors, report.InputError{File: e.File, Line: e.Line, Message: e.Err.Error()})
-		}
-		in.skipped = append(in.skipped, res.Skipped...)
-		in.sources = append(in.sources, sources...)
-	}
-	if len(args) > 0 {
-		res := manifest.Load(cmd.Context(), args, manifest.Options{MaxFileSize: o.maxFileSize, Stdin: s.In})
-		add(res, args...)
-	}
-	if o.helmChart != "" {
-		o.helm.Namespace = *o.cluster.kube.Namespace
-		add(manifest.LoadHelm(o.helmChart, o.helm), "helm chart "+o.helmChart)
-	}
-	if o.kustomize != "" {
-		add(manifest.LoadKustomize(o.kustomize), "kustomize build "+o.kustomize)
-	}
-	return in
-}
-
-func loadConfig(s Streams, file string, reg *check.Registry) (*config.Config, error) {
-	if file == "" {
-		file = config.Find(s.Dir)
-	}
-	if file == "" {
-		return config.Default(), nil
-	}
-	return config.Load(file, reg)
 }
 
 // gate returns why the run fails its gates, or "".

@@ -15,6 +15,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/config"
+	"github.com/plimsoll/plimsoll/internal/pipeline"
 	"github.com/plimsoll/plimsoll/internal/policyreport"
 	"github.com/plimsoll/plimsoll/internal/report"
 	"github.com/plimsoll/plimsoll/internal/serve"
@@ -115,7 +116,7 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		return &exitError{ExitPartial, errors.New("--debounce and --resync must be positive")}
 	}
 	reg := checks.Registry()
-	cfg, err := loadConfig(s, o.configFile, reg)
+	cfg, err := pipeline.LoadConfig(o.configFile, s.Dir, reg)
 	if err != nil {
 		return &exitError{ExitPartial, err}
 	}
@@ -143,16 +144,13 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 	opts := serve.Options{
 		Config:   rc,
 		Context:  kubeContext,
-		Kinds:    neededKinds(reg),
+		Kinds:    pipeline.Kinds(reg),
 		Sink:     sink,
 		Listener: deps.Listener,
 		Debounce: o.debounce,
 		Resync:   o.resync,
 		Log:      log,
-		Audit: func(_ context.Context, snap *serve.Snapshot) (*report.Report, error) {
-			in := clusterInputs(snap.Header, snap.Objects, snap.Errors, "cluster "+snap.Header.Context)
-			return buildReport(auditInputs(in, false, reg, cfg, now(s)), in), nil
-		},
+		Audit:    pipeline.Auditor(pipeline.Options{Registry: reg, Config: cfg, Now: s.Now, Version: Version}),
 	}
 	if o.leaderElect {
 		le := &serve.LeaderElection{Namespace: o.leaseNamespace, Name: o.leaseName, Identity: s.Getenv("POD_NAME")}

@@ -3,13 +3,12 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/plimsoll/plimsoll/internal/checks"
-	"github.com/plimsoll/plimsoll/internal/cluster"
 	"github.com/plimsoll/plimsoll/internal/memory"
+	"github.com/plimsoll/plimsoll/internal/pipeline"
 )
 
 func newSnapshotCommand(s Streams) *cobra.Command {
@@ -37,17 +36,11 @@ could be written.`,
 				return &exitError{ExitPartial, errors.New("-o FILE is required")}
 			}
 			defer memory.Bound(s.Getenv)()
-			res, h, err := readCluster(cmd.Context(), cmd.Flags(), s, c, neededKinds(checks.Registry()), false, func(_ cluster.Type, obj map[string]any) (map[string]any, error) {
-				return obj, nil
-			})
+			h, objects, err := pipeline.Snapshot(cmd.Context(), c.source(cmd.Flags(), s, pipeline.Kinds(checks.Registry()), false), out, s.Now)
 			if err != nil {
 				return &exitError{ExitPartial, err}
 			}
-			h.Created = now(s).UTC().Truncate(time.Second)
-			if err := cluster.WriteSnapshot(out, h, res.Items); err != nil {
-				return &exitError{ExitPartial, fmt.Errorf("write snapshot: %w", err)}
-			}
-			fmt.Fprintf(s.Err, "plimsoll: wrote %d objects of %d resource types from %s to %s\n", len(res.Items), len(h.Types), h.Server, out)
+			fmt.Fprintf(s.Err, "plimsoll: wrote %d objects of %d resource types from %s to %s\n", objects, len(h.Types), h.Server, out)
 			failed := 0
 			for _, u := range h.Unread {
 				if !u.OutOfScope {

@@ -1,0 +1,141 @@
+// Package pipeline assembles plimsoll's one-way pipeline, source →
+// inventory → audit → report, once for every command that audits: audit,
+// snapshot and serve, and the commands to come. A command parses its flags
+// into a Source and Options, and prints what comes out; everything in
+// between is here.
+//
+// A run is three calls:
+//
+//   - Read reads what a Source names (manifest files and standard input, a
+//     Helm chart, a Kustomization, a snapshot, or a live cluster) into
+//     Inputs: the decoded objects, the inputs that could not be read, and
+//     what the report says of where the objects came from.
+//   - Audit builds the inventory of the Inputs and runs the checks over it,
+//     with the Options' registry, configuration and clock.
+//   - Report builds the report of that audit.
+//
+// Input that cannot be read is not an error: Read locates it in
+// Inputs.Errors, reads everything else, and the report of the run says it
+// is partial. Read returns an error only when there is nothing to audit. A
+// command decides what either means for its exit code.
+//
+// Memory: Audit takes the objects out of the Inputs, so that once it
+// returns nothing holds the inventory; Options.FreeMemory then gives its
+// memory back before the report is built. The soft memory limit a command
+// runs under (internal/memory for a command that audits once,
+// serve.LimitMemory for serve) is the command's own, set around all it
+// does, writing its output included.
+//
+// Snapshot saves a cluster read for a later Read, and Auditor audits the
+// snapshots of serve's informer cache the way Read, Audit and Report audit
+// a cluster read, so that serve and plimsoll audit agree.
+package pipeline
+
+import (
+	"runtime/debug"
+	"time"
+
+	"github.com/plimsoll/plimsoll/internal/audit"
+	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/config"
+	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/report"
+)
+
+// Options are what an audit judges its inputs by and what its report names
+// the tool; a command sets them once for all its runs.
+type Options struct {
+	// Registry holds the checks to run.
+	Registry *check.Registry
+	// Config is the configuration (see LoadConfig); nil means
+	// config.Default().
+	Config *config.Config
+	// NoAnnotationExemptions ignores the audit.IgnoreAnnotation
+	// annotations on objects.
+	NoAnnotationExemptions bool
+	// Now is the clock exemption expiry is judged by, read once per audit
+	// before anything else; nil means time.Now. Checks judge ages at the
+	// time a cluster was read (Inputs.At) instead, when there is one.
+	Now func() time.Time
+	// Version is plimsoll's version, as the report names it.
+	Version string
+	// FreeMemory makes Audit, once the inventory is garbage, collect it and
+	// give its memory back to the operating system before it returns
+	// (debug.FreeOSMemory), so that the report's results, one large block,
+	// do not come on top of it: 20 MB over the audit's peak otherwise. It
+	// suits a command that audits once and exits. serve leaves it off: its
+	// cache holds the objects between audits, and a forced collection in
+	// every audit would only cost time.
+	FreeMemory bool
+}
+
+// Audit builds the inventory of in's objects and runs the checks of o over
+// it. It takes the objects (in.Objects is nil afterwards): the audit's
+// results keep only what the report needs, so the decoded objects and
+// their inventory are garbage once Audit returns.
+func Audit(in *Inputs, o Options) *audit.Audit {
+	now := clock(o.Now)()
+	inv := inventory.Build(in.Mode, in.Objects)
+	in.Objects = nil
+	a := audit.Run(inv, audit.Options{
+		Registry:               o.Registry,
+		Config:                 o.Config,
+		NoAnnotationExemptions: o.NoAnnotationExemptions,
+		Now:                    now,
+		At:                     in.At,
+		Namespace:              in.Namespace,
+		Unreadable:             in.Unreadable,
+	})
+	if o.FreeMemory {
+		debug.FreeOSMemory()
+	}
+	return a
+}
+
+// Report builds the report of a, the audit of in.
+func Report(a *audit.Audit, in *Inputs, o Options) *report.Report {
+	return report.Build(a, report.Input{
+		Tool: "plimsoll", Version: o.Version, Sources: in.Sources, Errors: in.Errors, Skipped: in.Skipped, Cluster: in.Cluster,
+	})
+}
+
+// LoadConfig loads the configuration file, or, when file is "", the one
+// config.Find finds upward from dir; with neither it returns
+// config.Default(). Check IDs in the file are judged against reg.
+func LoadConfig(file, dir string, reg *check.Registry) (*config.Config, error) {
+	if file == "" {
+		file = config.Find(dir)
+	}
+	if file == "" {
+		return config.Default(), nil
+	}
+	return config.Load(file, reg)
+}
+
+// Kinds are the kind keys a cluster read lists for the checks of reg:
+// every kind some check needs, plus Namespaces and Nodes, which every
+// report describes. Checks of objects as declared need nothing listed.
+func Kinds(reg *check.Registry) []string {
+	seen := map[string]bool{"Namespace": true, "Node": true, inventory.ClusterKey: true}
+	kinds := []string{"Namespace", "Node"}
+	for _, c := range reg.All() {
+		if c.Requires == check.Declared {
+			continue
+		}
+		for _, k := range c.Needs() {
+			if !seen[k] {
+				seen[k] = true
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	return kinds
+}
+
+// clock is now, or time.Now when now is nil.
+func clock(now func() time.Time) func() time.Time {
+	if now == nil {
+		return time.Now
+	}
+	return now
+}
