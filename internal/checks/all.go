@@ -4,10 +4,13 @@
 // platform), each a file per family and a Checks function that is the
 // explicit list of its families. A check that is not listed there does not
 // exist. The packages pod and say are what they share: reading pod specs
-// and wording findings.
+// and wording findings. Each check's example, a manifest that passes it, is
+// examples/<id>.yaml.
 package checks
 
 import (
+	"embed"
+	"fmt"
 	"slices"
 
 	"github.com/plimsoll/plimsoll/internal/check"
@@ -19,8 +22,21 @@ import (
 // All returns every built-in check: those of manifests as declared, of
 // what a cluster shows right now, and of the cluster's platform.
 func All() []*check.Check {
-	return slices.Concat(manifest.Checks(), runtime.Checks(), platform.Checks())
+	all := slices.Concat(manifest.Checks(), runtime.Checks(), platform.Checks())
+	for _, c := range all {
+		b, err := examples.ReadFile("examples/" + c.ID + ".yaml")
+		if err != nil {
+			panic(fmt.Sprintf("check %s has no example: %v", c.ID, err))
+		}
+		c.Example = string(b)
+	}
+	return all
 }
+
+// examples holds a manifest that passes each check, named for its ID.
+//
+//go:embed examples/*.yaml
+var examples embed.FS
 
 // Registry returns the registry of every built-in check. The list is fixed
 // at build time, so an invalid check is a programming error.

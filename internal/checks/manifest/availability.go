@@ -38,16 +38,15 @@ var spreadKeys = map[string]bool{
 func availabilityChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "workload-min-replicas",
-			Title:       "Deployments and StatefulSets run enough replicas",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       pod.ReplicatedKinds,
-			Reads:       []string{"HorizontalPodAutoscaler"},
-			Rationale:   "A single replica is a single point of failure: a node failure, an eviction, a node drain or a crash takes the application down until a new pod is scheduled and ready.",
-			Remediation: "Run at least the minimum number of replicas (parameter minReplicas), or set the HorizontalPodAutoscaler's minReplicas to at least that.",
-			ChecklistItem:        itemSingleReplica,
-			Example:     exampleAvailability,
+			ID:            "workload-min-replicas",
+			Title:         "Deployments and StatefulSets run enough replicas",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         pod.ReplicatedKinds,
+			Reads:         []string{"HorizontalPodAutoscaler"},
+			Rationale:     "A single replica is a single point of failure: a node failure, an eviction, a node drain or a crash takes the application down until a new pod is scheduled and ready.",
+			Remediation:   "Run at least the minimum number of replicas (parameter minReplicas), or set the HorizontalPodAutoscaler's minReplicas to at least that.",
+			ChecklistItem: itemSingleReplica,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return notScaledToZero(o, c.Inventory)
 			},
@@ -71,16 +70,15 @@ func availabilityChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "pdb-coverage",
-			Title:       "Multi-replica workloads have a PodDisruptionBudget",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       pod.ReplicatedKinds,
-			Reads:       []string{"HorizontalPodAutoscaler", "PodDisruptionBudget"},
-			Rationale:   "Without a PodDisruptionBudget a node drain, a cluster autoscaler scale-down or a node upgrade may evict every replica of a workload at once, and the replicas that were meant to keep it available all go down together.",
-			Remediation: "Add a PodDisruptionBudget whose selector matches the workload's pod labels, with maxUnavailable: 1 or a minAvailable below the replica count.",
-			ChecklistItem:        itemPDBs,
-			Example:     exampleAvailability,
+			ID:            "pdb-coverage",
+			Title:         "Multi-replica workloads have a PodDisruptionBudget",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         pod.ReplicatedKinds,
+			Reads:         []string{"HorizontalPodAutoscaler", "PodDisruptionBudget"},
+			Rationale:     "Without a PodDisruptionBudget a node drain, a cluster autoscaler scale-down or a node upgrade may evict every replica of a workload at once, and the replicas that were meant to keep it available all go down together.",
+			Remediation:   "Add a PodDisruptionBudget whose selector matches the workload's pod labels, with maxUnavailable: 1 or a minAvailable below the replica count.",
+			ChecklistItem: itemPDBs,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return multiReplica(o, c.Inventory)
 			},
@@ -94,16 +92,15 @@ func availabilityChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "pdb-allows-disruption",
-			Title:       "PodDisruptionBudgets allow at least one eviction",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       []string{"PodDisruptionBudget"},
-			Reads:       append(append([]string{}, pod.WorkloadKinds...), "HorizontalPodAutoscaler"),
-			Rationale:   "A PodDisruptionBudget that can never be satisfied by evicting a pod blocks every voluntary disruption: node drains hang, node upgrades and cluster autoscaler scale-downs stall until someone deletes the budget by hand.",
-			Remediation: "Use maxUnavailable: 1, or a minAvailable below the replica count, and run at least 2 replicas of anything that needs PDB protection.",
-			ChecklistItem:        itemSingleReplica,
-			Example:     exampleAvailability,
+			ID:            "pdb-allows-disruption",
+			Title:         "PodDisruptionBudgets allow at least one eviction",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         []string{"PodDisruptionBudget"},
+			Reads:         append(append([]string{}, pod.WorkloadKinds...), "HorizontalPodAutoscaler"),
+			Rationale:     "A PodDisruptionBudget that can never be satisfied by evicting a pod blocks every voluntary disruption: node drains hang, node upgrades and cluster autoscaler scale-downs stall until someone deletes the budget by hand.",
+			Remediation:   "Use maxUnavailable: 1, or a minAvailable below the replica count, and run at least 2 replicas of anything that needs PDB protection.",
+			ChecklistItem: itemSingleReplica,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(c.Inventory.Selected(o)) == 0 {
 					return false, "selects no workload among the inputs"
@@ -113,16 +110,15 @@ func availabilityChecks() []*check.Check {
 			Run: runPDBAllowsDisruption,
 		},
 		{
-			ID:          "pdb-selects-pods",
-			Title:       "PodDisruptionBudgets select pods",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       []string{"PodDisruptionBudget"},
-			Reads:       pod.WorkloadKinds,
-			Rationale:   "A PodDisruptionBudget whose selector matches no pods protects nothing: the workload it was written for is evicted as if it had none, usually because its labels changed.",
-			Remediation: "Make spec.selector match the pod template labels of the workload the budget protects.",
-			ChecklistItem:        itemPDBs,
-			Example:     exampleAvailability,
+			ID:            "pdb-selects-pods",
+			Title:         "PodDisruptionBudgets select pods",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         []string{"PodDisruptionBudget"},
+			Reads:         pod.WorkloadKinds,
+			Rationale:     "A PodDisruptionBudget whose selector matches no pods protects nothing: the workload it was written for is evicted as if it had none, usually because its labels changed.",
+			Remediation:   "Make spec.selector match the pod template labels of the workload the budget protects.",
+			ChecklistItem: itemPDBs,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget)
 				if !ok || selectsPods(c.Inventory, o) {
@@ -143,16 +139,15 @@ func availabilityChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "workload-spread",
-			Title:       "Replicas are spread across nodes or zones",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       pod.ReplicatedKinds,
-			Reads:       []string{"HorizontalPodAutoscaler"},
-			Rationale:   "Replicas protect against a node or zone failure only if they run on different nodes or zones. The scheduler's default spreading is a soft preference that gives way to packing, so without an explicit rule all replicas may land on one node.",
-			Remediation: "Add topologySpreadConstraints over kubernetes.io/hostname (and topology.kubernetes.io/zone), or a podAntiAffinity term over one of those keys, selecting the workload's own pods.",
-			ChecklistItem:        ItemProduction,
-			Example:     exampleAvailability,
+			ID:            "workload-spread",
+			Title:         "Replicas are spread across nodes or zones",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         pod.ReplicatedKinds,
+			Reads:         []string{"HorizontalPodAutoscaler"},
+			Rationale:     "Replicas protect against a node or zone failure only if they run on different nodes or zones. The scheduler's default spreading is a soft preference that gives way to packing, so without an explicit rule all replicas may land on one node.",
+			Remediation:   "Add topologySpreadConstraints over kubernetes.io/hostname (and topology.kubernetes.io/zone), or a podAntiAffinity term over one of those keys, selecting the workload's own pods.",
+			ChecklistItem: ItemProduction,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return multiReplica(o, c.Inventory)
 			},
@@ -187,15 +182,14 @@ func availabilityChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "pod-graceful-shutdown",
-			Title:       "Pods get a sensible time to shut down",
-			Layer:       check.Workloads,
-			Severity:    check.Low,
-			Kinds:       pod.ServiceKinds,
-			Rationale:   "On deletion a pod gets SIGTERM, then SIGKILL after terminationGracePeriodSeconds. With 0 it is killed mid-request; with hours, a pod that ignores SIGTERM holds up node drains and rollouts for that long. A preStop hook shows the shutdown is handled on purpose.",
-			Remediation: "Leave terminationGracePeriodSeconds at its default of 30 or set it to the time in-flight work needs to finish (at most the parameter maxGracePeriodSeconds), or add a preStop hook that drains the container.",
-			ChecklistItem:        ItemProduction,
-			Example:     exampleAvailability,
+			ID:            "pod-graceful-shutdown",
+			Title:         "Pods get a sensible time to shut down",
+			Layer:         check.Workloads,
+			Severity:      check.Low,
+			Kinds:         pod.ServiceKinds,
+			Rationale:     "On deletion a pod gets SIGTERM, then SIGKILL after terminationGracePeriodSeconds. With 0 it is killed mid-request; with hours, a pod that ignores SIGTERM holds up node drains and rollouts for that long. A preStop hook shows the shutdown is handled on purpose.",
+			Remediation:   "Leave terminationGracePeriodSeconds at its default of 30 or set it to the time in-flight work needs to finish (at most the parameter maxGracePeriodSeconds), or add a preStop hook that drains the container.",
+			ChecklistItem: ItemProduction,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				spec := pod.Spec(o)
 				if spec == nil || spec.TerminationGracePeriodSeconds == nil {
@@ -229,16 +223,15 @@ func availabilityChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "rolling-update-max-unavailable",
-			Title:       "Rolling updates keep some pods available",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       []string{"DaemonSet", "Deployment"},
-			Reads:       []string{"HorizontalPodAutoscaler"},
-			Rationale:   "A rolling update whose maxUnavailable covers every pod may take all of them down at once, before any new pod is ready: each rollout is an outage, and a bad image leaves nothing running.",
-			Remediation: "Set rollingUpdate.maxUnavailable below the replica count (the default 25%, or 1), and run enough replicas that a rollout keeps some available.",
-			ChecklistItem:        ItemProduction,
-			Example:     exampleAvailability,
+			ID:            "rolling-update-max-unavailable",
+			Title:         "Rolling updates keep some pods available",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         []string{"DaemonSet", "Deployment"},
+			Reads:         []string{"HorizontalPodAutoscaler"},
+			Rationale:     "A rolling update whose maxUnavailable covers every pod may take all of them down at once, before any new pod is ready: each rollout is an outage, and a bad image leaves nothing running.",
+			Remediation:   "Set rollingUpdate.maxUnavailable below the replica count (the default 25%, or 1), and run enough replicas that a rollout keeps some available.",
+			ChecklistItem: ItemProduction,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				switch t := o.Typed.(type) {
 				case *appsv1.Deployment:
@@ -468,35 +461,3 @@ func replicasField(o *inventory.Object) *int32 {
 	}
 	return nil
 }
-
-const exampleAvailability = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 3
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      topologySpreadConstraints:
-        - maxSkew: 1
-          topologyKey: kubernetes.io/hostname
-          whenUnsatisfiable: ScheduleAnyway
-          labelSelector:
-            matchLabels: {app: web}
-      containers:
-        - name: web
-          image: registry.example.com/web:1.4.2
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata:
-  name: web
-spec:
-  maxUnavailable: 1
-  selector:
-    matchLabels: {app: web}
-`

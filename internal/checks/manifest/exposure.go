@@ -11,15 +11,14 @@ import (
 func exposureChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "ingress-tls",
-			Title:       "Ingresses terminate TLS",
-			Layer:       check.Security,
-			Severity:    check.Medium,
-			Kinds:       []string{"Ingress"},
-			Rationale:   "An Ingress without TLS serves its hosts over plain HTTP: credentials and session cookies cross the network in clear text.",
-			Remediation: "Add a spec.tls entry covering the Ingress's hosts, with a certificate secret managed by cert-manager or an equivalent.",
-			ChecklistItem:        "Centralized Ingress Controller with SSL certificate management: All incoming traffic will be automatically encrypted using the HTTPS certificates (from Liju Kuriakose’s “Kubernetes in production”)",
-			Example:     exampleIngressTLS,
+			ID:            "ingress-tls",
+			Title:         "Ingresses terminate TLS",
+			Layer:         check.Security,
+			Severity:      check.Medium,
+			Kinds:         []string{"Ingress"},
+			Rationale:     "An Ingress without TLS serves its hosts over plain HTTP: credentials and session cookies cross the network in clear text.",
+			Remediation:   "Add a spec.tls entry covering the Ingress's hosts, with a certificate secret managed by cert-manager or an equivalent.",
+			ChecklistItem: "Centralized Ingress Controller with SSL certificate management: All incoming traffic will be automatically encrypted using the HTTPS certificates (from Liju Kuriakose’s “Kubernetes in production”)",
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				ing := o.Typed.(*networkingv1.Ingress)
 				if len(ing.Spec.TLS) > 0 {
@@ -29,15 +28,14 @@ func exposureChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "service-type-exposed",
-			Title:       "Services exposed outside the cluster are deliberate",
-			Layer:       check.Security,
-			Severity:    check.Info,
-			Kinds:       []string{"Service"},
-			Rationale:   "A NodePort or LoadBalancer Service opens a port on every node or an external load balancer, bypassing the ingress controller's TLS, authentication and logging; each one should be a deliberate choice.",
-			Remediation: "Use a ClusterIP Service behind the ingress controller, or keep the NodePort or LoadBalancer type only where it is deliberate and exempt it with a reason.",
-			ChecklistItem:        "Network ingress controller: By default, you can expose Kubernetes services outside the cluster using load balancers and node ports (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     exampleClusterIPService,
+			ID:            "service-type-exposed",
+			Title:         "Services exposed outside the cluster are deliberate",
+			Layer:         check.Security,
+			Severity:      check.Info,
+			Kinds:         []string{"Service"},
+			Rationale:     "A NodePort or LoadBalancer Service opens a port on every node or an external load balancer, bypassing the ingress controller's TLS, authentication and logging; each one should be a deliberate choice.",
+			Remediation:   "Use a ClusterIP Service behind the ingress controller, or keep the NodePort or LoadBalancer type only where it is deliberate and exempt it with a reason.",
+			ChecklistItem: "Network ingress controller: By default, you can expose Kubernetes services outside the cluster using load balancers and node ports (from Aly Saleh’s “Kubernetes Production Readiness”)",
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				svc := o.Typed.(*corev1.Service)
 				switch svc.Spec.Type {
@@ -49,39 +47,3 @@ func exposureChecks() []*check.Check {
 		},
 	}
 }
-
-const exampleIngressTLS = `apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: web
-spec:
-  ingressClassName: nginx
-  tls:
-    - hosts: [shop.example.com]
-      secretName: shop-tls
-  rules:
-    - host: shop.example.com
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service: {name: web, port: {number: 80}}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080}]
-`
-
-const exampleClusterIPService = `apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080}]
-`

@@ -13,48 +13,45 @@ const itemCostLabels = "Complete Checklist: Labels (Consistent labeling for cost
 func governanceChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "namespace-limitrange",
-			Title:       "Application namespaces have a LimitRange",
-			Layer:       check.Governance,
-			Severity:    check.Medium,
-			Kinds:       []string{"Namespace"},
-			Reads:       []string{"LimitRange"},
-			Rationale:   "A LimitRange gives containers that set no requests or limits reasonable defaults. Without one such containers run BestEffort: the scheduler places them as if they used nothing and they are evicted first under pressure.",
-			Remediation: "Add a LimitRange to the namespace with default and defaultRequest values for containers.",
-			ChecklistItem:        "Complete Checklist: LimitRanges (Default limits in every namespace) (from the “Production Readiness” book chapter)",
-			Example:     exampleGovernanceNamespace,
-			Applies:     inApplicationNamespace,
+			ID:            "namespace-limitrange",
+			Title:         "Application namespaces have a LimitRange",
+			Layer:         check.Governance,
+			Severity:      check.Medium,
+			Kinds:         []string{"Namespace"},
+			Reads:         []string{"LimitRange"},
+			Rationale:     "A LimitRange gives containers that set no requests or limits reasonable defaults. Without one such containers run BestEffort: the scheduler places them as if they used nothing and they are evicted first under pressure.",
+			Remediation:   "Add a LimitRange to the namespace with default and defaultRequest values for containers.",
+			ChecklistItem: "Complete Checklist: LimitRanges (Default limits in every namespace) (from the “Production Readiness” book chapter)",
+			Applies:       inApplicationNamespace,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return namespaceHas(o, c, "LimitRange")
 			},
 		},
 		{
-			ID:          "namespace-resourcequota",
-			Title:       "Application namespaces have a ResourceQuota",
-			Layer:       check.Governance,
-			Severity:    check.Medium,
-			Kinds:       []string{"Namespace"},
-			Reads:       []string{"ResourceQuota"},
-			Rationale:   "Without a ResourceQuota one namespace can claim the whole cluster's capacity, through a runaway autoscaler or a mistaken replica count, and starve every other team.",
-			Remediation: "Add a ResourceQuota to the namespace bounding its CPU and memory requests and limits and its object counts.",
-			ChecklistItem:        "Complete Checklist: ResourceQuotas (Quotas on every namespace) (from the “Production Readiness” book chapter)",
-			Example:     exampleGovernanceNamespace,
-			Applies:     inApplicationNamespace,
+			ID:            "namespace-resourcequota",
+			Title:         "Application namespaces have a ResourceQuota",
+			Layer:         check.Governance,
+			Severity:      check.Medium,
+			Kinds:         []string{"Namespace"},
+			Reads:         []string{"ResourceQuota"},
+			Rationale:     "Without a ResourceQuota one namespace can claim the whole cluster's capacity, through a runaway autoscaler or a mistaken replica count, and starve every other team.",
+			Remediation:   "Add a ResourceQuota to the namespace bounding its CPU and memory requests and limits and its object counts.",
+			ChecklistItem: "Complete Checklist: ResourceQuotas (Quotas on every namespace) (from the “Production Readiness” book chapter)",
+			Applies:       inApplicationNamespace,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return namespaceHas(o, c, "ResourceQuota")
 			},
 		},
 		{
-			ID:          "workload-cost-labels",
-			Title:       "Workloads carry the cost attribution labels",
-			Layer:       check.Governance,
-			Severity:    check.Low,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "Cost tools and cloud billing split spend by labels; a workload without them is spend nobody owns.",
-			Remediation: "Add the configured cost labels (by default team, environment, cost-center and app) to the workload's metadata.labels.",
-			ChecklistItem:        itemCostLabels,
-			Example:     exampleGovernanceNamespace,
-			Applies:     costLabelsConfigured,
+			ID:            "workload-cost-labels",
+			Title:         "Workloads carry the cost attribution labels",
+			Layer:         check.Governance,
+			Severity:      check.Low,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "Cost tools and cloud billing split spend by labels; a workload without them is spend nobody owns.",
+			Remediation:   "Add the configured cost labels (by default team, environment, cost-center and app) to the workload's metadata.labels.",
+			ChecklistItem: itemCostLabels,
+			Applies:       costLabelsConfigured,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				if missing := missingLabels(o, c.Params.CostLabels); len(missing) > 0 {
 					return []check.Finding{check.Failf("metadata.labels", "missing cost labels: %s", strings.Join(missing, ", "))}
@@ -63,15 +60,14 @@ func governanceChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "namespace-cost-labels",
-			Title:       "Application namespaces carry the cost attribution labels",
-			Layer:       check.Governance,
-			Severity:    check.Low,
-			Kinds:       []string{"Namespace"},
-			Rationale:   "Cost tools attribute spend per namespace first; a namespace without owner and cost labels leaves everything in it unattributed.",
-			Remediation: "Add the configured cost labels (by default team, environment, cost-center and app) to the Namespace's metadata.labels.",
-			ChecklistItem:        itemCostLabels,
-			Example:     exampleGovernanceNamespace,
+			ID:            "namespace-cost-labels",
+			Title:         "Application namespaces carry the cost attribution labels",
+			Layer:         check.Governance,
+			Severity:      check.Low,
+			Kinds:         []string{"Namespace"},
+			Rationale:     "Cost tools attribute spend per namespace first; a namespace without owner and cost labels leaves everything in it unattributed.",
+			Remediation:   "Add the configured cost labels (by default team, environment, cost-center and app) to the Namespace's metadata.labels.",
+			ChecklistItem: itemCostLabels,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, why := inApplicationNamespace(o, c); !ok {
 					return false, why
@@ -86,16 +82,15 @@ func governanceChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "recommended-labels",
-			Title:       "Workloads and Services carry the recommended app.kubernetes.io labels",
-			Layer:       check.Governance,
-			Severity:    check.Low,
-			Kinds:       append(append([]string{}, pod.WorkloadKinds...), "Service"),
-			Rationale:   "The recommended labels let dashboards, cost tools and kubectl group the objects of one application and instance, whatever tool deployed them.",
-			Remediation: "Add the recommended labels (by default app.kubernetes.io/name, app.kubernetes.io/instance and app.kubernetes.io/version) to metadata.labels.",
-			ChecklistItem:        itemCostLabels,
-			Example:     exampleGovernanceNamespace,
-			Optional:    true,
+			ID:            "recommended-labels",
+			Title:         "Workloads and Services carry the recommended app.kubernetes.io labels",
+			Layer:         check.Governance,
+			Severity:      check.Low,
+			Kinds:         append(append([]string{}, pod.WorkloadKinds...), "Service"),
+			Rationale:     "The recommended labels let dashboards, cost tools and kubectl group the objects of one application and instance, whatever tool deployed them.",
+			Remediation:   "Add the recommended labels (by default app.kubernetes.io/name, app.kubernetes.io/instance and app.kubernetes.io/version) to metadata.labels.",
+			ChecklistItem: itemCostLabels,
+			Optional:      true,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(c.Params.RecommendedLabels) == 0 {
 					return false, "parameters.recommendedLabels is empty"
@@ -110,15 +105,14 @@ func governanceChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "workload-default-namespace",
-			Title:       "Workloads are not placed in the default namespace",
-			Layer:       check.Governance,
-			Severity:    check.Low,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "The default namespace is shared by everything that forgot to name one: quotas, limit ranges, network policies, RBAC and cost attribution cannot be scoped to one application there.",
-			Remediation: "Deploy the workload to a namespace of its own application or team, and set metadata.namespace to it or leave it unset and choose the namespace at apply time.",
-			ChecklistItem:        "Complete Checklist: NetworkPolicies, LimitRanges and ResourceQuotas per namespace (Default-deny in application namespaces; Default limits in every namespace; Quotas on every namespace) (from the “Production Readiness” book chapter)",
-			Example:     exampleGovernanceNamespace,
+			ID:            "workload-default-namespace",
+			Title:         "Workloads are not placed in the default namespace",
+			Layer:         check.Governance,
+			Severity:      check.Low,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "The default namespace is shared by everything that forgot to name one: quotas, limit ranges, network policies, RBAC and cost attribution cannot be scoped to one application there.",
+			Remediation:   "Deploy the workload to a namespace of its own application or team, and set metadata.namespace to it or leave it unset and choose the namespace at apply time.",
+			ChecklistItem: "Complete Checklist: NetworkPolicies, LimitRanges and ResourceQuotas per namespace (Default-deny in application namespaces; Default limits in every namespace; Quotas on every namespace) (from the “Production Readiness” book chapter)",
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				// An unset namespace is chosen at apply time and passes.
 				if o.Namespace == "default" {
@@ -157,68 +151,3 @@ func missingLabels(o *inventory.Object, keys []string) []string {
 	}
 	return missing
 }
-
-const exampleGovernanceNamespace = `apiVersion: v1
-kind: Namespace
-metadata:
-  name: shop
-  labels: {team: payments, environment: production, cost-center: cc-1234, app: shop}
----
-apiVersion: v1
-kind: LimitRange
-metadata:
-  name: default-limits
-  namespace: shop
-spec:
-  limits:
-    - type: Container
-      default: {cpu: 500m, memory: 512Mi}
-      defaultRequest: {cpu: 100m, memory: 128Mi}
----
-apiVersion: v1
-kind: ResourceQuota
-metadata:
-  name: namespace-quota
-  namespace: shop
-spec:
-  hard: {requests.cpu: "10", requests.memory: 20Gi, limits.cpu: "20", limits.memory: 40Gi, pods: "50"}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-  labels:
-    team: payments
-    environment: production
-    cost-center: cc-1234
-    app: web
-    app.kubernetes.io/name: web
-    app.kubernetes.io/instance: web-shop
-    app.kubernetes.io/version: 1.4.2
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-        - name: web
-          image: registry.example.com/web:1.4.2
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: shop
-  labels:
-    app.kubernetes.io/name: web
-    app.kubernetes.io/instance: web-shop
-    app.kubernetes.io/version: 1.4.2
-spec:
-  selector: {app: web}
-  ports:
-    - port: 80
-      targetPort: 8080
-`

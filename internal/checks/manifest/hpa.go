@@ -22,15 +22,14 @@ func hpaChecks() []*check.Check {
 	hpaKinds := []string{"HorizontalPodAutoscaler"}
 	return []*check.Check{
 		{
-			ID:          "hpa-min-replicas",
-			Title:       "HorizontalPodAutoscalers keep at least two replicas",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       hpaKinds,
-			Rationale:   "An HPA scales down to minReplicas whenever load is low, and minReplicas defaults to 1: at quiet hours the workload runs a single pod, and a node failure, eviction or rollout takes it down.",
-			Remediation: "Set spec.minReplicas to at least 2 so the workload survives the loss of one pod at its lowest scale.",
-			ChecklistItem:        "Create a disaster recovery plan: Ensure that you have high availability which means that if you have a failure your cluster can recover automatically. (from Weaveworks’ production-ready checklist)",
-			Example:     exampleHPA,
+			ID:            "hpa-min-replicas",
+			Title:         "HorizontalPodAutoscalers keep at least two replicas",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         hpaKinds,
+			Rationale:     "An HPA scales down to minReplicas whenever load is low, and minReplicas defaults to 1: at quiet hours the workload runs a single pod, and a node failure, eviction or rollout takes it down.",
+			Remediation:   "Set spec.minReplicas to at least 2 so the workload survives the loss of one pod at its lowest scale.",
+			ChecklistItem: "Create a disaster recovery plan: Ensure that you have high availability which means that if you have a failure your cluster can recover automatically. (from Weaveworks’ production-ready checklist)",
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				hpa, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
 				if !ok {
@@ -50,16 +49,15 @@ func hpaChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "hpa-target-cpu-requests",
-			Title:       "HPAs scaling on CPU utilization target containers with CPU requests",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       hpaKinds,
-			Reads:       append(append([]string{}, pod.ScaleTargetKinds...), "LimitRange"),
-			Rationale:   "CPU utilization is usage divided by the CPU request. When a container of the target pod has no CPU request, the HPA cannot compute utilization, reports FailedGetResourceMetric and never scales: the autoscaling that was relied on does not happen.",
-			Remediation: "Set resources.requests.cpu on every container of the scaled workload (or a namespace LimitRange defaultRequest for cpu), or scale on a metric that does not depend on requests.",
-			ChecklistItem:        "Governance Requirements: determining resource limits for each app to avoid node overloading and proper scaling (from the “Kubernetes in prod” blog series)",
-			Example:     exampleHPA,
+			ID:            "hpa-target-cpu-requests",
+			Title:         "HPAs scaling on CPU utilization target containers with CPU requests",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         hpaKinds,
+			Reads:         append(append([]string{}, pod.ScaleTargetKinds...), "LimitRange"),
+			Rationale:     "CPU utilization is usage divided by the CPU request. When a container of the target pod has no CPU request, the HPA cannot compute utilization, reports FailedGetResourceMetric and never scales: the autoscaling that was relied on does not happen.",
+			Remediation:   "Set resources.requests.cpu on every container of the scaled workload (or a namespace LimitRange defaultRequest for cpu), or scale on a metric that does not depend on requests.",
+			ChecklistItem: "Governance Requirements: determining resource limits for each app to avoid node overloading and proper scaling (from the “Kubernetes in prod” blog series)",
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				hpa, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
 				if !ok {
@@ -104,16 +102,15 @@ func hpaChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "hpa-target-exists",
-			Title:       "HPA scale targets exist",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       hpaKinds,
-			Reads:       pod.ScaleTargetKinds,
-			Rationale:   "An HPA whose scaleTargetRef names no existing workload scales nothing: a typo or a renamed Deployment silently leaves the real workload at a fixed replica count.",
-			Remediation: "Point spec.scaleTargetRef at the kind, apiVersion and name of the workload the HPA should scale, in the HPA's namespace.",
-			ChecklistItem:        "Maximize portability and scalability by fine tuning cluster performance: its ability to self-heal nodes, autoscale infrastructure and adapt to your expanding business (from Weaveworks’ production-ready checklist)",
-			Example:     exampleHPA,
+			ID:            "hpa-target-exists",
+			Title:         "HPA scale targets exist",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         hpaKinds,
+			Reads:         pod.ScaleTargetKinds,
+			Rationale:     "An HPA whose scaleTargetRef names no existing workload scales nothing: a typo or a renamed Deployment silently leaves the real workload at a fixed replica count.",
+			Remediation:   "Point spec.scaleTargetRef at the kind, apiVersion and name of the workload the HPA should scale, in the HPA's namespace.",
+			ChecklistItem: "Maximize portability and scalability by fine tuning cluster performance: its ability to self-heal nodes, autoscale infrastructure and adapt to your expanding business (from Weaveworks’ production-ready checklist)",
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				hpa, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
 				if !ok || hpaScaleTarget(c.Inventory, o, hpa) != nil {
@@ -138,16 +135,15 @@ func hpaChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "hpa-replicas-field",
-			Title:       "Workloads scaled by an HPA do not set spec.replicas",
-			Layer:       check.Workloads,
-			Severity:    check.Low,
-			Kinds:       pod.ReplicatedKinds,
-			Reads:       []string{"HorizontalPodAutoscaler"},
-			Rationale:   "When an HPA scales a workload whose manifest still sets spec.replicas, every apply (kubectl apply, a GitOps sync, a Helm upgrade) resets the replica count to the declared value, undoing the HPA's decision: a workload scaled out under load drops back mid-peak.",
-			Remediation: "Remove spec.replicas from the manifest of a workload that an HPA scales and let the HPA own the replica count.",
-			ChecklistItem:        "GitOps Deployments: making sure that Git is the single source of truth for the Kubernetes state (from Liju Kuriakose’s “Kubernetes in production”)",
-			Example:     exampleHPA,
+			ID:            "hpa-replicas-field",
+			Title:         "Workloads scaled by an HPA do not set spec.replicas",
+			Layer:         check.Workloads,
+			Severity:      check.Low,
+			Kinds:         pod.ReplicatedKinds,
+			Reads:         []string{"HorizontalPodAutoscaler"},
+			Rationale:     "When an HPA scales a workload whose manifest still sets spec.replicas, every apply (kubectl apply, a GitOps sync, a Helm upgrade) resets the replica count to the declared value, undoing the HPA's decision: a workload scaled out under load drops back mid-peak.",
+			Remediation:   "Remove spec.replicas from the manifest of a workload that an HPA scales and let the HPA own the replica count.",
+			ChecklistItem: "GitOps Deployments: making sure that Git is the single source of truth for the Kubernetes state (from Liju Kuriakose’s “Kubernetes in production”)",
 			// The API server always fills in spec.replicas, so a live
 			// object cannot show whether a manifest sets it.
 			Requires: check.Declared,
@@ -276,40 +272,3 @@ func podLevelCPU(spec *corev1.PodSpec) bool {
 	_, lim := spec.Resources.Limits[corev1.ResourceCPU]
 	return req || lim
 }
-
-const exampleHPA = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-        - name: web
-          image: registry.example.com/web:1.4.2
-          resources:
-            requests: {cpu: 250m, memory: 256Mi}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata:
-  name: web
-  namespace: shop
-spec:
-  scaleTargetRef:
-    apiVersion: apps/v1
-    kind: Deployment
-    name: web
-  minReplicas: 2
-  maxReplicas: 10
-  metrics:
-    - type: Resource
-      resource:
-        name: cpu
-        target: {type: Utilization, averageUtilization: 70}
-`

@@ -13,15 +13,14 @@ const itemImageProvenance = "The Production Ready Checklist for Clusters: Build 
 func imageChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "image-tag-latest",
-			Title:       "Images name a version, not latest",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "An image with no tag, or the tag latest, is whatever was pushed last: two pods of one Deployment can run different code, a rollback redeploys the broken version, and nobody can tell from the manifest what is running.",
-			Remediation: "Reference every image by an immutable version tag (such as the release or Git commit) or by digest.",
-			ChecklistItem:        itemImageProvenance,
-			Example:     exampleImages,
+			ID:            "image-tag-latest",
+			Title:         "Images name a version, not latest",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "An image with no tag, or the tag latest, is whatever was pushed last: two pods of one Deployment can run different code, a rollback redeploys the broken version, and nobody can tell from the manifest what is running.",
+			Remediation:   "Reference every image by an immutable version tag (such as the release or Git commit) or by digest.",
+			ChecklistItem: itemImageProvenance,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, ct := range pod.Containers(o) {
@@ -41,15 +40,14 @@ func imageChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "image-registry-allowed",
-			Title:       "Images come from allowed registries",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "Images pulled from arbitrary registries bypass the scanning, signing and availability guarantees of the registries the organisation trusts, and a public registry's rate limits or outage stop pods from starting.",
-			Remediation: "Mirror the image into an allowed registry and reference it there, or add its registry to parameters.allowedRegistries if it is trusted.",
-			ChecklistItem:        "Cluster policies and rules: images must be from known repositories (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     exampleImages,
+			ID:            "image-registry-allowed",
+			Title:         "Images come from allowed registries",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "Images pulled from arbitrary registries bypass the scanning, signing and availability guarantees of the registries the organisation trusts, and a public registry's rate limits or outage stop pods from starting.",
+			Remediation:   "Mirror the image into an allowed registry and reference it there, or add its registry to parameters.allowedRegistries if it is trusted.",
+			ChecklistItem: "Cluster policies and rules: images must be from known repositories (from Aly Saleh’s “Kubernetes Production Readiness”)",
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(c.Params.AllowedRegistries) == 0 {
 					return false, "no allowed registries configured (parameters.allowedRegistries)"
@@ -69,16 +67,15 @@ func imageChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "image-digest-pinned",
-			Title:       "Images are pinned by digest",
-			Layer:       check.Workloads,
-			Severity:    check.Low,
-			Kinds:       pod.WorkloadKinds,
-			Optional:    true,
-			Rationale:   "A tag can be moved to another image at any time, by a release process or an attacker; only a digest guarantees that every pod, on every node, at every restart runs exactly the image that was reviewed and scanned.",
-			Remediation: "Reference images as name:tag@sha256:<digest>, letting a tool such as Renovate or the CI pipeline update the digest.",
-			ChecklistItem:        itemImageProvenance,
-			Example:     exampleImagesDigest,
+			ID:            "image-digest-pinned",
+			Title:         "Images are pinned by digest",
+			Layer:         check.Workloads,
+			Severity:      check.Low,
+			Kinds:         pod.WorkloadKinds,
+			Optional:      true,
+			Rationale:     "A tag can be moved to another image at any time, by a release process or an attacker; only a digest guarantees that every pod, on every node, at every restart runs exactly the image that was reviewed and scanned.",
+			Remediation:   "Reference images as name:tag@sha256:<digest>, letting a tool such as Renovate or the CI pipeline update the digest.",
+			ChecklistItem: itemImageProvenance,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, ct := range pod.Containers(o) {
@@ -180,43 +177,3 @@ func registryAllowed(ref imageRef, allowed []string) bool {
 	}
 	return false
 }
-
-const exampleImages = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      initContainers:
-        - name: migrate
-          image: registry.example.com/shop/migrate:1.4.2
-      containers:
-        - name: web
-          image: registry.example.com/shop/web:1.4.2
-`
-
-const exampleImagesDigest = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      initContainers:
-        - name: migrate
-          image: registry.example.com/shop/migrate:1.4.2@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-      containers:
-        - name: web
-          image: registry.example.com/shop/web:1.4.2@sha256:4c3ad2b7f6a1e2d9c0b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6
-`

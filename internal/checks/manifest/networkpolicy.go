@@ -19,49 +19,46 @@ const itemDefaultDeny = "Complete Checklist: NetworkPolicies (Default-deny in ap
 func networkPolicyChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "namespace-default-deny-ingress",
-			Title:       "Application namespaces deny ingress by default",
-			Layer:       check.Security,
-			Severity:    check.High,
-			Kinds:       []string{"Namespace"},
-			Reads:       []string{"NetworkPolicy"},
-			Rationale:   "By default every pod accepts traffic from every other pod in the cluster, so one compromised pod can reach every service. A NetworkPolicy that selects all pods of a namespace for ingress turns that into deny-by-default: only traffic a policy allows gets in.",
-			Remediation: "Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] to the namespace, then allow the traffic each workload needs with further policies.",
-			ChecklistItem:        itemDefaultDeny,
-			Example:     exampleDefaultDeny,
-			Applies:     inApplicationNamespace,
+			ID:            "namespace-default-deny-ingress",
+			Title:         "Application namespaces deny ingress by default",
+			Layer:         check.Security,
+			Severity:      check.High,
+			Kinds:         []string{"Namespace"},
+			Reads:         []string{"NetworkPolicy"},
+			Rationale:     "By default every pod accepts traffic from every other pod in the cluster, so one compromised pod can reach every service. A NetworkPolicy that selects all pods of a namespace for ingress turns that into deny-by-default: only traffic a policy allows gets in.",
+			Remediation:   "Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] to the namespace, then allow the traffic each workload needs with further policies.",
+			ChecklistItem: itemDefaultDeny,
+			Applies:       inApplicationNamespace,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return defaultDeny(o, c, networkingv1.PolicyTypeIngress)
 			},
 		},
 		{
-			ID:          "namespace-default-deny-egress",
-			Title:       "Application namespaces deny egress by default",
-			Layer:       check.Security,
-			Severity:    check.Medium,
-			Kinds:       []string{"Namespace"},
-			Reads:       []string{"NetworkPolicy"},
-			Rationale:   "Without an egress restriction a compromised pod can reach every pod in the cluster, the cloud metadata endpoint and the internet, which makes exfiltration and lateral movement easy. A NetworkPolicy that selects all pods of a namespace for egress makes outgoing traffic deny-by-default.",
-			Remediation: "Add a NetworkPolicy with podSelector: {} and policyTypes: [Egress] to the namespace, allowing DNS (port 53 over UDP and TCP) and the destinations each workload needs.",
-			ChecklistItem:        itemDefaultDeny,
-			Example:     exampleDefaultDeny,
-			Applies:     inApplicationNamespace,
+			ID:            "namespace-default-deny-egress",
+			Title:         "Application namespaces deny egress by default",
+			Layer:         check.Security,
+			Severity:      check.Medium,
+			Kinds:         []string{"Namespace"},
+			Reads:         []string{"NetworkPolicy"},
+			Rationale:     "Without an egress restriction a compromised pod can reach every pod in the cluster, the cloud metadata endpoint and the internet, which makes exfiltration and lateral movement easy. A NetworkPolicy that selects all pods of a namespace for egress makes outgoing traffic deny-by-default.",
+			Remediation:   "Add a NetworkPolicy with podSelector: {} and policyTypes: [Egress] to the namespace, allowing DNS (port 53 over UDP and TCP) and the destinations each workload needs.",
+			ChecklistItem: itemDefaultDeny,
+			Applies:       inApplicationNamespace,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return defaultDeny(o, c, networkingv1.PolicyTypeEgress)
 			},
 		},
 		{
-			ID:          "pod-network-policy",
-			Title:       "Workload pods are selected by a NetworkPolicy",
-			Layer:       check.Security,
-			Severity:    check.Medium,
-			Kinds:       pod.WorkloadKinds,
-			Reads:       []string{"NetworkPolicy"},
-			Rationale:   "Pods that no NetworkPolicy selects accept traffic from, and send traffic to, anything in the cluster.",
-			Remediation: "Add a NetworkPolicy whose podSelector matches the workload's pod labels (a default-deny policy with podSelector: {} counts), allowing only the traffic the workload needs.",
-			ChecklistItem:        itemDefaultDeny,
-			Example:     exampleDefaultDeny,
-			Applies:     podsUnderNetworkPolicy,
+			ID:            "pod-network-policy",
+			Title:         "Workload pods are selected by a NetworkPolicy",
+			Layer:         check.Security,
+			Severity:      check.Medium,
+			Kinds:         pod.WorkloadKinds,
+			Reads:         []string{"NetworkPolicy"},
+			Rationale:     "Pods that no NetworkPolicy selects accept traffic from, and send traffic to, anything in the cluster.",
+			Remediation:   "Add a NetworkPolicy whose podSelector matches the workload's pod labels (a default-deny policy with podSelector: {} counts), allowing only the traffic the workload needs.",
+			ChecklistItem: itemDefaultDeny,
+			Applies:       podsUnderNetworkPolicy,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				if len(c.Inventory.NetworkPolicies(o)) > 0 {
 					return nil
@@ -70,16 +67,15 @@ func networkPolicyChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "egress-allows-dns",
-			Title:       "Restricted egress still allows DNS",
-			Layer:       check.Security,
-			Severity:    check.High,
-			Kinds:       pod.WorkloadKinds,
-			Reads:       []string{"NetworkPolicy"},
-			Rationale:   "Once a NetworkPolicy restricts a pod's egress, everything not allowed is dropped, DNS included. Without port 53 the pod cannot resolve any name and fails in ways that look like network outages. DNS needs TCP as well as UDP: large answers are truncated over UDP and retried over TCP.",
-			Remediation: "Add an egress rule allowing port 53 over UDP and over TCP to the cluster DNS (for example to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]) in a policy that selects the workload's pods.",
-			ChecklistItem:        "NetworkPolicies: Default Deny (allow the web pods to make DNS queries (port 53) over UDP and TCP) (from the “Production Readiness” book chapter)",
-			Example:     exampleDefaultDeny,
+			ID:            "egress-allows-dns",
+			Title:         "Restricted egress still allows DNS",
+			Layer:         check.Security,
+			Severity:      check.High,
+			Kinds:         pod.WorkloadKinds,
+			Reads:         []string{"NetworkPolicy"},
+			Rationale:     "Once a NetworkPolicy restricts a pod's egress, everything not allowed is dropped, DNS included. Without port 53 the pod cannot resolve any name and fails in ways that look like network outages. DNS needs TCP as well as UDP: large answers are truncated over UDP and retried over TCP.",
+			Remediation:   "Add an egress rule allowing port 53 over UDP and over TCP to the cluster DNS (for example to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]) in a policy that selects the workload's pods.",
+			ChecklistItem: "NetworkPolicies: Default Deny (allow the web pods to make DNS queries (port 53) over UDP and TCP) (from the “Production Readiness” book chapter)",
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, why := podsUnderNetworkPolicy(o, c); !ok {
 					return false, why
@@ -118,16 +114,15 @@ func networkPolicyChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "networkpolicy-selects-pods",
-			Title:       "NetworkPolicies select some workload's pods",
-			Layer:       check.Security,
-			Severity:    check.Low,
-			Kinds:       []string{"NetworkPolicy"},
-			Reads:       pod.WorkloadKinds,
-			Rationale:   "A NetworkPolicy whose podSelector matches no pods protects nothing; it is usually a label typo, and the pods it was meant for are left open.",
-			Remediation: "Make the podSelector match the labels of the pods the policy is meant for, or delete the policy.",
-			ChecklistItem:        itemDefaultDeny,
-			Example:     exampleDefaultDeny,
+			ID:            "networkpolicy-selects-pods",
+			Title:         "NetworkPolicies select some workload's pods",
+			Layer:         check.Security,
+			Severity:      check.Low,
+			Kinds:         []string{"NetworkPolicy"},
+			Reads:         pod.WorkloadKinds,
+			Rationale:     "A NetworkPolicy whose podSelector matches no pods protects nothing; it is usually a label typo, and the pods it was meant for are left open.",
+			Remediation:   "Make the podSelector match the labels of the pods the policy is meant for, or delete the policy.",
+			ChecklistItem: itemDefaultDeny,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				// A policy can only be judged against workloads the audit
 				// sees: with none in its namespace, the pods live elsewhere.
@@ -349,57 +344,3 @@ func systemPodLabel(key string) bool {
 	}
 	return key == "pod-template-hash" || key == "controller-revision-hash"
 }
-
-const exampleDefaultDeny = `apiVersion: v1
-kind: Namespace
-metadata:
-  name: shop
-  labels: {team: payments, environment: production, cost-center: cc-1234, app: shop}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: default-deny
-  namespace: shop
-spec:
-  podSelector: {}
-  policyTypes: [Ingress, Egress]
-  egress:
-    - ports:
-        - {port: 53, protocol: UDP}
-        - {port: 53, protocol: TCP}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: web
-  namespace: shop
-spec:
-  podSelector:
-    matchLabels: {app: web}
-  policyTypes: [Ingress]
-  ingress:
-    - from:
-        - namespaceSelector:
-            matchLabels: {kubernetes.io/metadata.name: ingress-nginx}
-      ports:
-        - port: 8080
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-        - name: web
-          image: registry.example.com/web:1.4.2
-          ports:
-            - containerPort: 8080
-`

@@ -104,15 +104,14 @@ func pssFinding(o *inventory.Object, level psaapi.Level, r psa.CheckResult) chec
 func podSecurityChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "pss-baseline",
-			Title:       "Pods meet the baseline Pod Security Standard",
-			Layer:       check.Security,
-			Severity:    check.High,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "The baseline Pod Security Standard forbids the known privilege escalations: privileged containers, host namespaces, hostPath volumes, host ports, added capabilities. A pod that violates it can take over its node, and a namespace enforcing baseline will refuse to run it.",
-			Remediation: "Remove the privileged settings the finding names (privileged, hostNetwork/hostPID/hostIPC, hostPath volumes, hostPort, added capabilities, unconfined seccomp or AppArmor), or move a workload that truly needs them to a dedicated, exempted namespace.",
-			ChecklistItem:        itemPSS,
-			Example:     exampleSecureWorkload,
+			ID:            "pss-baseline",
+			Title:         "Pods meet the baseline Pod Security Standard",
+			Layer:         check.Security,
+			Severity:      check.High,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "The baseline Pod Security Standard forbids the known privilege escalations: privileged containers, host namespaces, hostPath volumes, host ports, added capabilities. A pod that violates it can take over its node, and a namespace enforcing baseline will refuse to run it.",
+			Remediation:   "Remove the privileged settings the finding names (privileged, hostNetwork/hostPID/hostIPC, hostPath volumes, hostPort, added capabilities, unconfined seccomp or AppArmor), or move a workload that truly needs them to a dedicated, exempted namespace.",
+			ChecklistItem: itemPSS,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, r := range pssViolations(o, pssControls().baseline) {
@@ -122,15 +121,14 @@ func podSecurityChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "pss-restricted",
-			Title:       "Pods meet the restricted Pod Security Standard",
-			Layer:       check.Security,
-			Severity:    check.Medium,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "The restricted Pod Security Standard is the hardened profile: non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp. A compromised process in such a pod has far less to work with. Violations of the baseline standard are reported by pss-baseline and not repeated here.",
-			Remediation: "Set runAsNonRoot: true and seccompProfile type RuntimeDefault in the pod securityContext, and allowPrivilegeEscalation: false and capabilities drop [ALL] in every container's securityContext.",
-			ChecklistItem:        "Pod Security Standards: Use restricted for workloads that do not need elevated privileges. (from the “Production Readiness” book chapter)",
-			Example:     exampleSecureWorkload,
+			ID:            "pss-restricted",
+			Title:         "Pods meet the restricted Pod Security Standard",
+			Layer:         check.Security,
+			Severity:      check.Medium,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "The restricted Pod Security Standard is the hardened profile: non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp. A compromised process in such a pod has far less to work with. Violations of the baseline standard are reported by pss-baseline and not repeated here.",
+			Remediation:   "Set runAsNonRoot: true and seccompProfile type RuntimeDefault in the pod securityContext, and allowPrivilegeEscalation: false and capabilities drop [ALL] in every container's securityContext.",
+			ChecklistItem: "Pod Security Standards: Use restricted for workloads that do not need elevated privileges. (from the “Production Readiness” book chapter)",
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				baseline := map[string]bool{}
 				for _, r := range pssViolations(o, pssControls().overridden) {
@@ -147,23 +145,14 @@ func podSecurityChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "namespace-pss-enforce",
-			Title:       "Application namespaces enforce a Pod Security Standard",
-			Layer:       check.Security,
-			Severity:    check.High,
-			Kinds:       []string{"Namespace"},
-			Rationale:   "Without an enforce label, Pod Security Admission lets any pod into the namespace, privileged ones included; the label is the cluster's guarantee, where workload checks only judge what is declared today.",
-			Remediation: "Label the Namespace pod-security.kubernetes.io/enforce: baseline, or restricted where the workloads allow it.",
-			ChecklistItem:        itemPSS,
-			Example: `apiVersion: v1
-kind: Namespace
-metadata:
-  name: shop
-  labels:
-    pod-security.kubernetes.io/enforce: restricted
-    pod-security.kubernetes.io/warn: restricted
-    pod-security.kubernetes.io/audit: restricted
-`,
+			ID:            "namespace-pss-enforce",
+			Title:         "Application namespaces enforce a Pod Security Standard",
+			Layer:         check.Security,
+			Severity:      check.High,
+			Kinds:         []string{"Namespace"},
+			Rationale:     "Without an enforce label, Pod Security Admission lets any pod into the namespace, privileged ones included; the label is the cluster's guarantee, where workload checks only judge what is declared today.",
+			Remediation:   "Label the Namespace pod-security.kubernetes.io/enforce: baseline, or restricted where the workloads allow it.",
+			ChecklistItem: itemPSS,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if c.Params.IsSystemNamespace(o.Name) {
 					return false, fmt.Sprintf("%s is a system namespace", o.Name)
@@ -190,16 +179,15 @@ metadata:
 			},
 		},
 		{
-			ID:          "automount-service-account-token",
-			Title:       "Pods that do not use the API do not mount a ServiceAccount token",
-			Layer:       check.Security,
-			Severity:    check.Medium,
-			Kinds:       pod.WorkloadKinds,
-			Reads:       []string{"ClusterRoleBinding", "RoleBinding", "ServiceAccount"},
-			Rationale:   "Every pod gets an API token mounted unless told otherwise. A pod that never calls the API gains nothing from it, and an attacker who breaks into the pod gains an identity to probe the cluster with.",
-			Remediation: "Set automountServiceAccountToken: false in the pod spec or on its ServiceAccount; pods that call the API should use their own ServiceAccount with a RoleBinding among the manifests.",
-			ChecklistItem:        itemRBAC,
-			Example:     exampleSecureWorkload,
+			ID:            "automount-service-account-token",
+			Title:         "Pods that do not use the API do not mount a ServiceAccount token",
+			Layer:         check.Security,
+			Severity:      check.Medium,
+			Kinds:         pod.WorkloadKinds,
+			Reads:         []string{"ClusterRoleBinding", "RoleBinding", "ServiceAccount"},
+			Rationale:     "Every pod gets an API token mounted unless told otherwise. A pod that never calls the API gains nothing from it, and an attacker who breaks into the pod gains an identity to probe the cluster with.",
+			Remediation:   "Set automountServiceAccountToken: false in the pod spec or on its ServiceAccount; pods that call the API should use their own ServiceAccount with a RoleBinding among the manifests.",
+			ChecklistItem: itemRBAC,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				spec := pod.Spec(o)
 				if spec == nil {
@@ -229,15 +217,14 @@ metadata:
 			},
 		},
 		{
-			ID:          "default-service-account",
-			Title:       "Pods run as their own ServiceAccount",
-			Layer:       check.Security,
-			Severity:    check.Medium,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "Every pod that names no ServiceAccount shares the namespace's default one: a permission granted to one of them is granted to all, and audit logs cannot tell them apart.",
-			Remediation: "Create a ServiceAccount for the workload and set serviceAccountName in its pod spec.",
-			ChecklistItem:        itemRBAC,
-			Example:     exampleSecureWorkload,
+			ID:            "default-service-account",
+			Title:         "Pods run as their own ServiceAccount",
+			Layer:         check.Security,
+			Severity:      check.Medium,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "Every pod that names no ServiceAccount shares the namespace's default one: a permission granted to one of them is granted to all, and audit logs cannot tell them apart.",
+			Remediation:   "Create a ServiceAccount for the workload and set serviceAccountName in its pod spec.",
+			ChecklistItem: itemRBAC,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				spec := pod.Spec(o)
 				if spec == nil || serviceAccountName(spec) != "default" {
@@ -250,15 +237,14 @@ metadata:
 			},
 		},
 		{
-			ID:          "secret-literal-env",
-			Title:       "Secrets are not written into env values",
-			Layer:       check.Security,
-			Severity:    check.High,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "A password or token written as a literal env value lives in Git, in every rendered manifest and in the workload object, which far more people and tools can read than the Secret it belongs in; rotating it means a redeploy.",
-			Remediation: "Move the value into a Secret (or an external secret store synced by an operator) and reference it with valueFrom.secretKeyRef.",
-			ChecklistItem:        "Secret Management: secret references can be stored in GIT, pointing to an entry in an external secrets Vault (from Liju Kuriakose’s “Kubernetes in production”)",
-			Example:     exampleSecureWorkload,
+			ID:            "secret-literal-env",
+			Title:         "Secrets are not written into env values",
+			Layer:         check.Security,
+			Severity:      check.High,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "A password or token written as a literal env value lives in Git, in every rendered manifest and in the workload object, which far more people and tools can read than the Secret it belongs in; rotating it means a redeploy.",
+			Remediation:   "Move the value into a Secret (or an external secret store synced by an operator) and reference it with valueFrom.secretKeyRef.",
+			ChecklistItem: "Secret Management: secret references can be stored in GIT, pointing to an entry in an external secrets Vault (from Liju Kuriakose’s “Kubernetes in production”)",
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, ct := range pod.Containers(o) {
@@ -276,15 +262,14 @@ metadata:
 			},
 		},
 		{
-			ID:          "container-read-only-root-fs",
-			Title:       "Containers run with a read-only root filesystem",
-			Layer:       check.Security,
-			Severity:    check.Low,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "A writable root filesystem lets an attacker who gets into a container drop tools and change binaries, and lets the application write state that vanishes on restart; a read-only root makes both impossible.",
-			Remediation: "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the application must write (for example /tmp).",
-			ChecklistItem:        "Security: Kubernetes security is defense in depth: multiple layers, each reducing the attack surface. (from the “Production Readiness” book chapter)",
-			Example:     exampleSecureWorkload,
+			ID:            "container-read-only-root-fs",
+			Title:         "Containers run with a read-only root filesystem",
+			Layer:         check.Security,
+			Severity:      check.Low,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "A writable root filesystem lets an attacker who gets into a container drop tools and change binaries, and lets the application write state that vanishes on restart; a read-only root makes both impossible.",
+			Remediation:   "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the application must write (for example /tmp).",
+			ChecklistItem: "Security: Kubernetes security is defense in depth: multiple layers, each reducing the attack surface. (from the “Production Readiness” book chapter)",
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, ct := range pod.RunningContainers(o) {
@@ -400,41 +385,3 @@ func literalSecret(name, value string) bool {
 	}
 	return false
 }
-
-// exampleSecureWorkload passes every pod security check: restricted, its
-// own ServiceAccount without a token, secrets by reference, read-only root.
-const exampleSecureWorkload = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      serviceAccountName: web
-      automountServiceAccountToken: false
-      securityContext:
-        runAsNonRoot: true
-        seccompProfile: {type: RuntimeDefault}
-      containers:
-        - name: web
-          image: registry.example.com/web:1.4.2
-          env:
-            - name: DB_PASSWORD
-              valueFrom:
-                secretKeyRef: {name: web-db, key: password}
-          securityContext:
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities:
-              drop: [ALL]
-          volumeMounts:
-            - {name: tmp, mountPath: /tmp}
-      volumes:
-        - name: tmp
-          emptyDir: {}
-`

@@ -17,16 +17,15 @@ const itemProbes = "Complete Checklist: Health probes (readiness, liveness and s
 func probeChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "container-readiness-probe",
-			Title:       "Serving containers have a readiness probe",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       pod.ServiceKinds,
-			Reads:       []string{"Service"},
-			Rationale:   "Without a readiness probe a pod receives traffic as soon as its process starts, before it can serve, and keeps receiving it when it can no longer serve; rollouts and dependency failures turn into user-facing errors.",
-			Remediation: "Add a readinessProbe to every container that serves traffic, checking that the application can serve requests.",
-			ChecklistItem:        itemProbes,
-			Example:     exampleProbes,
+			ID:            "container-readiness-probe",
+			Title:         "Serving containers have a readiness probe",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         pod.ServiceKinds,
+			Reads:         []string{"Service"},
+			Rationale:     "Without a readiness probe a pod receives traffic as soon as its process starts, before it can serve, and keeps receiving it when it can no longer serve; rollouts and dependency failures turn into user-facing errors.",
+			Remediation:   "Add a readinessProbe to every container that serves traffic, checking that the application can serve requests.",
+			ChecklistItem: itemProbes,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, ct := range pod.RunningContainers(o) {
@@ -38,15 +37,14 @@ func probeChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "container-liveness-probe",
-			Title:       "Long-running containers have a liveness probe",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       pod.ServiceKinds,
-			Rationale:   "A process that deadlocks or hangs keeps running and keeps its pod Ready in name only; a liveness probe lets the kubelet restart it.",
-			Remediation: "Add a livenessProbe to every long-running container that checks only that the process itself is alive, such as a lightweight /healthz endpoint.",
-			ChecklistItem:        itemProbes,
-			Example:     exampleProbes,
+			ID:            "container-liveness-probe",
+			Title:         "Long-running containers have a liveness probe",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         pod.ServiceKinds,
+			Rationale:     "A process that deadlocks or hangs keeps running and keeps its pod Ready in name only; a liveness probe lets the kubelet restart it.",
+			Remediation:   "Add a livenessProbe to every long-running container that checks only that the process itself is alive, such as a lightweight /healthz endpoint.",
+			ChecklistItem: itemProbes,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				// A bare Pod can run to completion, as a Job's pods do.
 				if spec := pod.Spec(o); o.Kind == "Pod" && spec != nil && spec.RestartPolicy != "" && spec.RestartPolicy != corev1.RestartPolicyAlways {
@@ -65,15 +63,14 @@ func probeChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "liveness-readiness-probes-differ",
-			Title:       "Liveness and readiness probes are not identical",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       pod.ServiceKinds,
-			Rationale:   "A readiness probe checks that the app can serve, dependencies included; a liveness probe must check only the process. When they are the same, a database outage fails liveness and Kubernetes restarts every pod, which cannot fix the database and starts a restart storm.",
-			Remediation: "Point the liveness probe at a check of the process alone (for example /healthz) and keep dependency checks in the readiness probe.",
-			ChecklistItem:        "Health Probes: keep readiness and liveness probes different (from the “Production Readiness” book chapter)",
-			Example:     exampleProbes,
+			ID:            "liveness-readiness-probes-differ",
+			Title:         "Liveness and readiness probes are not identical",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         pod.ServiceKinds,
+			Rationale:     "A readiness probe checks that the app can serve, dependencies included; a liveness probe must check only the process. When they are the same, a database outage fails liveness and Kubernetes restarts every pod, which cannot fix the database and starts a restart storm.",
+			Remediation:   "Point the liveness probe at a check of the process alone (for example /healthz) and keep dependency checks in the readiness probe.",
+			ChecklistItem: "Health Probes: keep readiness and liveness probes different (from the “Production Readiness” book chapter)",
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, ct := range pod.RunningContainers(o) {
@@ -85,15 +82,14 @@ func probeChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "startup-probe-for-slow-start",
-			Title:       "Slow-starting containers use a startup probe",
-			Layer:       check.Workloads,
-			Severity:    check.Low,
-			Kinds:       pod.ServiceKinds,
-			Rationale:   "A long liveness initialDelaySeconds is a guess at start-up time: too short and slow starts are killed in a loop, too long and a hung container goes unnoticed for that long after every restart. A startup probe waits exactly as long as start-up takes.",
-			Remediation: "Replace the long liveness initialDelaySeconds with a startupProbe (failureThreshold × periodSeconds covering the worst start-up) and drop the delay.",
-			ChecklistItem:        itemProbes,
-			Example:     exampleProbes,
+			ID:            "startup-probe-for-slow-start",
+			Title:         "Slow-starting containers use a startup probe",
+			Layer:         check.Workloads,
+			Severity:      check.Low,
+			Kinds:         pod.ServiceKinds,
+			Rationale:     "A long liveness initialDelaySeconds is a guess at start-up time: too short and slow starts are killed in a loop, too long and a hung container goes unnoticed for that long after every restart. A startup probe waits exactly as long as start-up takes.",
+			Remediation:   "Replace the long liveness initialDelaySeconds with a startupProbe (failureThreshold × periodSeconds covering the worst start-up) and drop the delay.",
+			ChecklistItem: itemProbes,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, ct := range pod.RunningContainers(o) {
@@ -106,15 +102,14 @@ func probeChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "probe-port-declared",
-			Title:       "Probes name ports the container declares",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       pod.ServiceKinds,
-			Rationale:   "A probe that names a port the container does not declare can never succeed: the pod never becomes Ready, or is restarted forever.",
-			Remediation: "Use a port name from the container's ports list, or a port number.",
-			ChecklistItem:        itemProbes,
-			Example:     exampleProbes,
+			ID:            "probe-port-declared",
+			Title:         "Probes name ports the container declares",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         pod.ServiceKinds,
+			Rationale:     "A probe that names a port the container does not declare can never succeed: the pod never becomes Ready, or is restarted forever.",
+			Remediation:   "Use a port name from the container's ports list, or a port number.",
+			ChecklistItem: itemProbes,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, ct := range pod.RunningContainers(o) {
@@ -169,26 +164,3 @@ func describeHandler(h corev1.ProbeHandler) string {
 	}
 	return "no handler"
 }
-
-const exampleProbes = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  template:
-    spec:
-      containers:
-        - name: web
-          image: registry.example.com/web:1.4.2
-          ports:
-            - name: http
-              containerPort: 8080
-          startupProbe:
-            httpGet: {path: /healthz, port: http}
-            failureThreshold: 30
-            periodSeconds: 10
-          readinessProbe:
-            httpGet: {path: /ready, port: http}
-          livenessProbe:
-            httpGet: {path: /healthz, port: http}
-`

@@ -16,16 +16,15 @@ var rbacRoleKinds = []string{"ClusterRole", "Role"}
 func rbacChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "rbac-wildcard",
-			Title:       "Roles do not grant wildcard verbs or resources",
-			Layer:       check.Security,
-			Severity:    check.High,
-			Kinds:       rbacRoleKinds,
-			Rationale:   "A wildcard grants everything that exists today and everything added later, subresources and custom resources included; nobody reviewing the role can know what it allows.",
-			Remediation: "List the verbs and resources the subject needs instead of \"*\".",
-			ChecklistItem:        "Security: Key RBAC principles: Never grant *(all) verbs unless absolutely necessary (from the “Production Readiness” book chapter)",
-			Example:     exampleRole,
-			Applies:     appliesToRole,
+			ID:            "rbac-wildcard",
+			Title:         "Roles do not grant wildcard verbs or resources",
+			Layer:         check.Security,
+			Severity:      check.High,
+			Kinds:         rbacRoleKinds,
+			Rationale:     "A wildcard grants everything that exists today and everything added later, subresources and custom resources included; nobody reviewing the role can know what it allows.",
+			Remediation:   "List the verbs and resources the subject needs instead of \"*\".",
+			ChecklistItem: "Security: Key RBAC principles: Never grant *(all) verbs unless absolutely necessary (from the “Production Readiness” book chapter)",
+			Applies:       appliesToRole,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for i, r := range roleRules(o) {
@@ -45,16 +44,15 @@ func rbacChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "rbac-cluster-admin-binding",
-			Title:       "Only system subjects are bound to cluster-admin",
-			Layer:       check.Security,
-			Severity:    check.Critical,
-			Kinds:       []string{"ClusterRoleBinding", "RoleBinding"},
-			Reads:       []string{"ClusterRole"},
-			Rationale:   "cluster-admin can do anything, including reading every Secret and granting itself more; an application, pipeline or person holding it turns any compromise of theirs into a compromise of the cluster.",
-			Remediation: "Bind a role that grants only what the subject needs, and keep cluster-admin for break-glass access.",
-			ChecklistItem:        itemRBAC,
-			Example:     exampleRole,
+			ID:            "rbac-cluster-admin-binding",
+			Title:         "Only system subjects are bound to cluster-admin",
+			Layer:         check.Security,
+			Severity:      check.Critical,
+			Kinds:         []string{"ClusterRoleBinding", "RoleBinding"},
+			Reads:         []string{"ClusterRole"},
+			Rationale:     "cluster-admin can do anything, including reading every Secret and granting itself more; an application, pipeline or person holding it turns any compromise of theirs into a compromise of the cluster.",
+			Remediation:   "Bind a role that grants only what the subject needs, and keep cluster-admin for break-glass access.",
+			ChecklistItem: itemRBAC,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				ref, ok := roleRef(o)
 				if !ok || ref.Kind != "ClusterRole" || !clusterAdmin(ref.Name, c.Inventory.RoleOf(o)) {
@@ -81,17 +79,16 @@ func rbacChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "rbac-secrets-read",
-			Title:       "ClusterRoles do not grant reading Secrets",
-			Layer:       check.Security,
-			Severity:    check.High,
-			Kinds:       []string{"ClusterRole"},
-			Reads:       []string{"ClusterRoleBinding", "RoleBinding"},
-			Rationale:   "Reading Secrets is reading every password, token and key they hold; through a ClusterRoleBinding it covers every namespace, kube-system's ServiceAccount tokens included.",
-			Remediation: "Grant Secret access in a Role in the namespace that needs it, limited with resourceNames to the Secrets the subject uses.",
-			ChecklistItem:        "Secret Management: Preferably, not everyone should be able to access all secrets, especially in production. (from Liju Kuriakose’s “Kubernetes in production”)",
-			Example:     exampleRole,
-			Applies:     appliesToRole,
+			ID:            "rbac-secrets-read",
+			Title:         "ClusterRoles do not grant reading Secrets",
+			Layer:         check.Security,
+			Severity:      check.High,
+			Kinds:         []string{"ClusterRole"},
+			Reads:         []string{"ClusterRoleBinding", "RoleBinding"},
+			Rationale:     "Reading Secrets is reading every password, token and key they hold; through a ClusterRoleBinding it covers every namespace, kube-system's ServiceAccount tokens included.",
+			Remediation:   "Grant Secret access in a Role in the namespace that needs it, limited with resourceNames to the Secrets the subject uses.",
+			ChecklistItem: "Secret Management: Preferably, not everyone should be able to access all secrets, especially in production. (from Liju Kuriakose’s “Kubernetes in production”)",
+			Applies:       appliesToRole,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for i, r := range roleRules(o) {
@@ -108,17 +105,16 @@ func rbacChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "rbac-escalation-verbs",
-			Title:       "Roles do not grant escalate, bind or impersonate",
-			Layer:       check.Security,
-			Severity:    check.High,
-			Kinds:       rbacRoleKinds,
-			Reads:       []string{"ClusterRoleBinding"},
-			Rationale:   "escalate and bind let a subject grant permissions it does not hold, and impersonate lets it act as any user, group or ServiceAccount: each is a path to cluster-admin. resourceNames confine bind and impersonate to the roles and identities named, so those fail only when a name leads to cluster-admin: a role granting every verb on every resource, the built-in admin or edit, one of Kubernetes' own identities, or a subject bound to cluster-admin. escalate on a named role still lets the subject write any permission into it.",
-			Remediation: "Remove the escalate, bind and impersonate verbs; if a controller truly needs bind or impersonate, limit it with resourceNames to the roles it hands out or the identities it acts as.",
-			ChecklistItem:        itemRBAC,
-			Example:     exampleRole,
-			Applies:     appliesToRole,
+			ID:            "rbac-escalation-verbs",
+			Title:         "Roles do not grant escalate, bind or impersonate",
+			Layer:         check.Security,
+			Severity:      check.High,
+			Kinds:         rbacRoleKinds,
+			Reads:         []string{"ClusterRoleBinding"},
+			Rationale:     "escalate and bind let a subject grant permissions it does not hold, and impersonate lets it act as any user, group or ServiceAccount: each is a path to cluster-admin. resourceNames confine bind and impersonate to the roles and identities named, so those fail only when a name leads to cluster-admin: a role granting every verb on every resource, the built-in admin or edit, one of Kubernetes' own identities, or a subject bound to cluster-admin. escalate on a named role still lets the subject write any permission into it.",
+			Remediation:   "Remove the escalate, bind and impersonate verbs; if a controller truly needs bind or impersonate, limit it with resourceNames to the roles it hands out or the identities it acts as.",
+			ChecklistItem: itemRBAC,
+			Applies:       appliesToRole,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for i, r := range roleRules(o) {
@@ -160,16 +156,15 @@ func rbacChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "rbac-exec-proxy",
-			Title:       "Roles do not grant exec, attach or node proxy",
-			Layer:       check.Security,
-			Severity:    check.High,
-			Kinds:       rbacRoleKinds,
-			Rationale:   "pods/exec and pods/attach run commands inside containers, with their Secrets and ServiceAccount tokens at hand; nodes/proxy reaches the kubelet API, which runs commands in any pod of the node without the API server's audit. resourceNames narrow that to the pods or nodes named, where it is still running commands.",
-			Remediation: "Remove create and get on pods/exec, pods/attach and nodes/proxy; give humans break-glass access for debugging instead of standing grants.",
-			ChecklistItem:        itemRBAC,
-			Example:     exampleRole,
-			Applies:     appliesToRole,
+			ID:            "rbac-exec-proxy",
+			Title:         "Roles do not grant exec, attach or node proxy",
+			Layer:         check.Security,
+			Severity:      check.High,
+			Kinds:         rbacRoleKinds,
+			Rationale:     "pods/exec and pods/attach run commands inside containers, with their Secrets and ServiceAccount tokens at hand; nodes/proxy reaches the kubelet API, which runs commands in any pod of the node without the API server's audit. resourceNames narrow that to the pods or nodes named, where it is still running commands.",
+			Remediation:   "Remove create and get on pods/exec, pods/attach and nodes/proxy; give humans break-glass access for debugging instead of standing grants.",
+			ChecklistItem: itemRBAC,
+			Applies:       appliesToRole,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for i, r := range roleRules(o) {
@@ -211,16 +206,15 @@ func rbacChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "rbac-clusterrolebinding-scope",
-			Title:       "Namespaced permissions are granted with a RoleBinding",
-			Layer:       check.Security,
-			Severity:    check.Medium,
-			Kinds:       []string{"ClusterRoleBinding"},
-			Reads:       []string{"ClusterRole", "CustomResourceDefinition.apiextensions.k8s.io"},
-			Rationale:   "A ClusterRoleBinding grants its role in every namespace; when ServiceAccounts of one namespace use it only there, a RoleBinding does the job and a compromised pod reaches only its own namespace. Cluster-scoped resources and non-resource URLs need the ClusterRoleBinding, and so does a workload that lists or watches namespaced resources or namespaces through any ClusterRoleBinding: such a cluster-wide informer acts in every namespace. The check fails only when none of that shows.",
-			Remediation: "Replace the ClusterRoleBinding with a RoleBinding in the ServiceAccounts' namespace (it may still refer to the ClusterRole); if the workload acts in every namespace without listing or watching (an admission webhook, a configured list of namespaces), exempt it with a reason.",
-			ChecklistItem:        "Security: Key RBAC principles: Use Roles (namespaced) over ClusterRoles (cluster-wide) whenever possible (from the “Production Readiness” book chapter)",
-			Example:     exampleRole,
+			ID:            "rbac-clusterrolebinding-scope",
+			Title:         "Namespaced permissions are granted with a RoleBinding",
+			Layer:         check.Security,
+			Severity:      check.Medium,
+			Kinds:         []string{"ClusterRoleBinding"},
+			Reads:         []string{"ClusterRole", "CustomResourceDefinition.apiextensions.k8s.io"},
+			Rationale:     "A ClusterRoleBinding grants its role in every namespace; when ServiceAccounts of one namespace use it only there, a RoleBinding does the job and a compromised pod reaches only its own namespace. Cluster-scoped resources and non-resource URLs need the ClusterRoleBinding, and so does a workload that lists or watches namespaced resources or namespaces through any ClusterRoleBinding: such a cluster-wide informer acts in every namespace. The check fails only when none of that shows.",
+			Remediation:   "Replace the ClusterRoleBinding with a RoleBinding in the ServiceAccounts' namespace (it may still refer to the ClusterRole); if the workload acts in every namespace without listing or watching (an admission webhook, a configured list of namespaces), exempt it with a reason.",
+			ChecklistItem: "Security: Key RBAC principles: Use Roles (namespaced) over ClusterRoles (cluster-wide) whenever possible (from the “Production Readiness” book chapter)",
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				ns, ok := singleNamespaceServiceAccounts(o)
 				if !ok {
@@ -750,56 +744,3 @@ func describeResourceNames(r rbacv1.PolicyRule) string {
 	}
 	return " (resourceNames " + commaList(r.ResourceNames) + ")"
 }
-
-const exampleRole = `apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: web
-  namespace: shop
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata:
-  name: pod-reader
-  namespace: shop
-rules:
-  - apiGroups: [""]
-    resources: ["pods", "pods/log"]
-    verbs: ["get", "list", "watch"]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata:
-  name: web-pod-reader
-  namespace: shop
-subjects:
-  - kind: ServiceAccount
-    name: web
-    namespace: shop
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: Role
-  name: pod-reader
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: node-reader
-rules:
-  - apiGroups: [""]
-    resources: ["nodes"]
-    verbs: ["get", "list", "watch"]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: web-node-reader
-subjects:
-  - kind: ServiceAccount
-    name: web
-    namespace: shop
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: node-reader
-`

@@ -15,61 +15,57 @@ const itemResources = "Complete Checklist: Resource limits (Requests and limits 
 func resourceChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "container-cpu-request",
-			Title:       "Containers request CPU",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       pod.WorkloadKinds,
-			Reads:       []string{"LimitRange"},
-			Rationale:   "The scheduler places pods by their requests. A container without a CPU request counts as needing none: nodes get packed beyond what they can run, and under contention the container gets the smallest share of CPU.",
-			Remediation: "Set resources.requests.cpu on every container to what it uses under normal load, or give the namespace a LimitRange with a default CPU request.",
-			ChecklistItem:        itemResources,
-			Example:     exampleResources,
+			ID:            "container-cpu-request",
+			Title:         "Containers request CPU",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         pod.WorkloadKinds,
+			Reads:         []string{"LimitRange"},
+			Rationale:     "The scheduler places pods by their requests. A container without a CPU request counts as needing none: nodes get packed beyond what they can run, and under contention the container gets the smallest share of CPU.",
+			Remediation:   "Set resources.requests.cpu on every container to what it uses under normal load, or give the namespace a LimitRange with a default CPU request.",
+			ChecklistItem: itemResources,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return missingResource(o, c.Inventory, corev1.ResourceCPU, false, "CPU request")
 			},
 		},
 		{
-			ID:          "container-memory-request",
-			Title:       "Containers request memory",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       pod.WorkloadKinds,
-			Reads:       []string{"LimitRange"},
-			Rationale:   "The scheduler places pods by their requests. A container without a memory request counts as needing none, so nodes get overcommitted, and when a node runs short of memory the pods using most beyond their requests are evicted first.",
-			Remediation: "Set resources.requests.memory on every container to what it uses under normal load, or give the namespace a LimitRange with a default memory request.",
-			ChecklistItem:        itemResources,
-			Example:     exampleResources,
+			ID:            "container-memory-request",
+			Title:         "Containers request memory",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         pod.WorkloadKinds,
+			Reads:         []string{"LimitRange"},
+			Rationale:     "The scheduler places pods by their requests. A container without a memory request counts as needing none, so nodes get overcommitted, and when a node runs short of memory the pods using most beyond their requests are evicted first.",
+			Remediation:   "Set resources.requests.memory on every container to what it uses under normal load, or give the namespace a LimitRange with a default memory request.",
+			ChecklistItem: itemResources,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return missingResource(o, c.Inventory, corev1.ResourceMemory, false, "memory request")
 			},
 		},
 		{
-			ID:          "container-memory-limit",
-			Title:       "Containers limit memory",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       pod.WorkloadKinds,
-			Reads:       []string{"LimitRange"},
-			Rationale:   "Memory cannot be throttled: a container without a memory limit that leaks or spikes takes memory from every other pod on its node until the kernel or the kubelet kills something, often not the culprit.",
-			Remediation: "Set resources.limits.memory on every container, or give the namespace a LimitRange with a default memory limit.",
-			ChecklistItem:        itemResources,
-			Example:     exampleResources,
+			ID:            "container-memory-limit",
+			Title:         "Containers limit memory",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         pod.WorkloadKinds,
+			Reads:         []string{"LimitRange"},
+			Rationale:     "Memory cannot be throttled: a container without a memory limit that leaks or spikes takes memory from every other pod on its node until the kernel or the kubelet kills something, often not the culprit.",
+			Remediation:   "Set resources.limits.memory on every container, or give the namespace a LimitRange with a default memory limit.",
+			ChecklistItem: itemResources,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return missingResource(o, c.Inventory, corev1.ResourceMemory, true, "memory limit")
 			},
 		},
 		{
-			ID:          "pod-qos-besteffort",
-			Title:       "Pods are not BestEffort",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       pod.WorkloadKinds,
-			Reads:       []string{"LimitRange"},
-			Rationale:   "A pod in which no container requests or limits CPU or memory gets the BestEffort QoS class: it is the first evicted when its node runs short, and the scheduler places it anywhere, however full.",
-			Remediation: "Set CPU and memory requests (and a memory limit) on the pod's containers, or give the namespace a LimitRange with defaults.",
-			ChecklistItem:        "QoS Classes Revisited: Avoid BestEffort (from the “Production Readiness” book chapter)",
-			Example:     exampleResources,
+			ID:            "pod-qos-besteffort",
+			Title:         "Pods are not BestEffort",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         pod.WorkloadKinds,
+			Reads:         []string{"LimitRange"},
+			Rationale:     "A pod in which no container requests or limits CPU or memory gets the BestEffort QoS class: it is the first evicted when its node runs short, and the scheduler places it anywhere, however full.",
+			Remediation:   "Set CPU and memory requests (and a memory limit) on the pod's containers, or give the namespace a LimitRange with defaults.",
+			ChecklistItem: "QoS Classes Revisited: Avoid BestEffort (from the “Production Readiness” book chapter)",
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				spec := pod.Spec(o)
 				if spec == nil {
@@ -209,25 +205,3 @@ func inNamespace(ns string) string {
 	}
 	return fmt.Sprintf("in namespace %q", ns)
 }
-
-const exampleResources = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-        - name: web
-          image: registry.example.com/web:1.4.2
-          resources:
-            requests:
-              cpu: 250m
-              memory: 256Mi
-            limits:
-              memory: 512Mi
-`

@@ -24,17 +24,16 @@ const awsUseAnnotation = "use-annotation"
 func serviceChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "service-selector-matches",
-			Title:       "Service selectors match a workload",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       []string{"Service"},
-			Reads:       pod.WorkloadKinds,
-			Rationale:   "A Service whose selector matches no pod has no endpoints: clients get connection refused or time out, and nothing in the Service itself says why. A label renamed in the Deployment but not in the Service is the usual cause.",
-			Remediation: "Make spec.selector match the labels of the pod template of the workload the Service fronts.",
-			ChecklistItem:        ItemServiceRouting,
-			Example:     exampleService,
-			Applies:     ServiceWithSelector,
+			ID:            "service-selector-matches",
+			Title:         "Service selectors match a workload",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         []string{"Service"},
+			Reads:         pod.WorkloadKinds,
+			Rationale:     "A Service whose selector matches no pod has no endpoints: clients get connection refused or time out, and nothing in the Service itself says why. A label renamed in the Deployment but not in the Service is the usual cause.",
+			Remediation:   "Make spec.selector match the labels of the pod template of the workload the Service fronts.",
+			ChecklistItem: ItemServiceRouting,
+			Applies:       ServiceWithSelector,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				svc := o.Typed.(*corev1.Service)
 				if selectsPods(c.Inventory, o) {
@@ -44,16 +43,15 @@ func serviceChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "service-target-port",
-			Title:       "Named Service target ports exist on the selected pods",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       []string{"Service"},
-			Reads:       pod.WorkloadKinds,
-			Rationale:   "A Service port whose targetPort names a port that no selected container declares gets no endpoints for that port: the Service exists, its pods are Ready, and every connection to the port fails.",
-			Remediation: "Use as targetPort the name of a port the selected containers declare (with the same protocol), or a port number.",
-			ChecklistItem:        ItemServiceRouting,
-			Example:     exampleService,
+			ID:            "service-target-port",
+			Title:         "Named Service target ports exist on the selected pods",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         []string{"Service"},
+			Reads:         pod.WorkloadKinds,
+			Rationale:     "A Service port whose targetPort names a port that no selected container declares gets no endpoints for that port: the Service exists, its pods are Ready, and every connection to the port fails.",
+			Remediation:   "Use as targetPort the name of a port the selected containers declare (with the same protocol), or a port number.",
+			ChecklistItem: ItemServiceRouting,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, reason := ServiceWithSelector(o, c); !ok {
 					return false, reason
@@ -83,16 +81,15 @@ func serviceChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "ingress-backend-service",
-			Title:       "Ingress backends name existing Services and ports",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       []string{"Ingress"},
-			Reads:       []string{"Service"},
-			Rationale:   "An Ingress backend that names a missing Service, or a port the Service does not have, answers its path with 503 errors from the ingress controller.",
-			Remediation: "Point every Ingress backend at a Service in the Ingress's namespace and at a port name or number that Service declares.",
-			ChecklistItem:        "Centralized Ingress Controller with SSL certificate management: A simple configuration that describes how traffic should flow from outside of Kubernetes to your application. (from Liju Kuriakose’s “Kubernetes in production”)",
-			Example:     exampleService,
+			ID:            "ingress-backend-service",
+			Title:         "Ingress backends name existing Services and ports",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         []string{"Ingress"},
+			Reads:         []string{"Service"},
+			Rationale:     "An Ingress backend that names a missing Service, or a port the Service does not have, answers its path with 503 errors from the ingress controller.",
+			Remediation:   "Point every Ingress backend at a Service in the Ingress's namespace and at a port name or number that Service declares.",
+			ChecklistItem: "Centralized Ingress Controller with SSL certificate management: A simple configuration that describes how traffic should flow from outside of Kubernetes to your application. (from Liju Kuriakose’s “Kubernetes in production”)",
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				ing, ok := o.Typed.(*networkingv1.Ingress)
 				if !ok {
@@ -108,15 +105,14 @@ func serviceChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "naked-pod",
-			Title:       "Pods are run by a controller",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       []string{"Pod"},
-			Rationale:   "A Pod created directly has no controller: when its node fails, is drained or upgraded, or the pod is evicted, nothing recreates it and the service it provided is gone until someone notices.",
-			Remediation: "Run the pod through a controller: a Deployment for long-running services, a StatefulSet for stable identity, a Job for run-to-completion work.",
-			ChecklistItem:        "Reliability and self-healing: it’s critical that you get it up and running as soon as possible and preferably automatically, without manual intervention. (from the “Kubernetes in prod” blog series)",
-			Example:     exampleService,
+			ID:            "naked-pod",
+			Title:         "Pods are run by a controller",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         []string{"Pod"},
+			Rationale:     "A Pod created directly has no controller: when its node fails, is drained or upgraded, or the pod is evicted, nothing recreates it and the service it provided is gone until someone notices.",
+			Remediation:   "Run the pod through a controller: a Deployment for long-running services, a StatefulSet for stable identity, a Job for run-to-completion work.",
+			ChecklistItem: "Reliability and self-healing: it’s critical that you get it up and running as soon as possible and preferably automatically, without manual intervention. (from the “Kubernetes in prod” blog series)",
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				for _, a := range []string{"helm.sh/hook", "argocd.argoproj.io/hook"} {
 					if _, ok := o.Annotations[a]; ok {
@@ -304,68 +300,3 @@ func describeServicePorts(svc *corev1.Service) string {
 	}
 	return strings.Join(ps, ", ")
 }
-
-const exampleService = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-        - name: web
-          image: registry.example.com/shop/web:1.4.2
-          ports:
-            - name: http
-              containerPort: 8080
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: shop
-spec:
-  selector: {app: web}
-  ports:
-    - name: http
-      port: 80
-      targetPort: http
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: web
-  namespace: shop
-spec:
-  rules:
-    - host: shop.example.com
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service:
-                name: web
-                port: {name: http}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: debug
-  namespace: shop
-  ownerReferences:
-    - apiVersion: example.com/v1
-      kind: Sandbox
-      name: debug
-      uid: 0b6d1c9e-6f2a-4a8e-9c1d-2f3e4a5b6c7d
-      controller: true
-spec:
-  containers:
-    - name: debug
-      image: registry.example.com/tools/debug:2.0.1
-`

@@ -165,17 +165,16 @@ const itemUpgrade = "Complete Checklist: Upgrade plan (Documented process for up
 func upgradeChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "api-removed",
-			Title:       "Objects use no API version removed at the target Kubernetes version",
-			Layer:       check.Upgrade,
-			Severity:    check.High,
-			Kinds:       upgradeKinds,
-			Requires:    check.Declared,
-			Rationale:   "The API server refuses objects of an API version it no longer serves: applying the manifest fails, and an upgrade to that release breaks every pipeline that still writes it.",
-			Remediation: "Rewrite the object in the replacement API version (kubectl convert helps) before upgrading to the release that removes the old one.",
-			ChecklistItem:        itemUpgrade,
-			Example:     exampleCurrentAPIs,
-			Applies:     targetKnown,
+			ID:            "api-removed",
+			Title:         "Objects use no API version removed at the target Kubernetes version",
+			Layer:         check.Upgrade,
+			Severity:      check.High,
+			Kinds:         upgradeKinds,
+			Requires:      check.Declared,
+			Rationale:     "The API server refuses objects of an API version it no longer serves: applying the manifest fails, and an upgrade to that release breaks every pipeline that still writes it.",
+			Remediation:   "Rewrite the object in the replacement API version (kubectl convert helps) before upgrading to the release that removes the old one.",
+			ChecklistItem: itemUpgrade,
+			Applies:       targetKnown,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				r := apiLifecycleIndex[[2]string{o.APIVersion, o.Kind}]
 				target, _ := targetVersion(c.Params)
@@ -186,17 +185,16 @@ func upgradeChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "api-deprecated",
-			Title:       "Objects use no API version deprecated at the target Kubernetes version",
-			Layer:       check.Upgrade,
-			Severity:    check.Low,
-			Kinds:       upgradeKinds,
-			Requires:    check.Declared,
-			Reads:       []string{"Service"},
-			Rationale:   "A deprecated API version still works but is scheduled for removal or superseded; moving off it before the upgrade that removes it keeps that upgrade uneventful.",
-			Remediation: "Rewrite the object in the replacement API version.",
-			ChecklistItem:        itemUpgrade,
-			Example:     exampleCurrentAPIs,
+			ID:            "api-deprecated",
+			Title:         "Objects use no API version deprecated at the target Kubernetes version",
+			Layer:         check.Upgrade,
+			Severity:      check.Low,
+			Kinds:         upgradeKinds,
+			Requires:      check.Declared,
+			Reads:         []string{"Service"},
+			Rationale:     "A deprecated API version still works but is scheduled for removal or superseded; moving off it before the upgrade that removes it keeps that upgrade uneventful.",
+			Remediation:   "Rewrite the object in the replacement API version.",
+			ChecklistItem: itemUpgrade,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, why := targetKnown(o, c); !ok {
 					return false, why
@@ -240,35 +238,3 @@ func endpointsWrittenByUser(o *inventory.Object, c *check.Context) (bool, string
 	}
 	return true, ""
 }
-
-const exampleCurrentAPIs = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-        - name: web
-          image: registry.example.com/web:1.4.2
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: web
-  namespace: shop
-spec:
-  rules:
-    - host: shop.example.com
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service: {name: web, port: {number: 80}}
-`

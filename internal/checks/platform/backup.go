@@ -56,17 +56,16 @@ func backupChecks() []*check.Check {
 	veleroReads := append([]string{platform.CRDKey}, platform.Reads...)
 	return []*check.Check{
 		{
-			ID:          "backup-velero",
-			Title:       "Velero runs and has an available backup storage location",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       clusterKinds,
-			Reads:       append([]string{veleroBSL}, veleroReads...),
-			Rationale:   "Without a backup tool, a deleted namespace, a broken upgrade or a lost cluster takes the applications' objects and volumes with it. Velero backs them up to object storage, but only while its server runs and can reach a BackupStorageLocation: an Unavailable location (wrong credentials, a deleted bucket) makes every backup fail.",
-			Remediation: "Install Velero (its Helm chart or velero install) with a BackupStorageLocation in object storage outside the cluster, and fix what keeps the server or the location from being ready: kubectl -n velero describe backupstoragelocation says why it is Unavailable.",
-			ChecklistItem:        itemBackup,
-			Example:     exampleVelero,
-			Requires:    check.Cluster,
+			ID:            "backup-velero",
+			Title:         "Velero runs and has an available backup storage location",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         clusterKinds,
+			Reads:         append([]string{veleroBSL}, veleroReads...),
+			Rationale:     "Without a backup tool, a deleted namespace, a broken upgrade or a lost cluster takes the applications' objects and volumes with it. Velero backs them up to object storage, but only while its server runs and can reach a BackupStorageLocation: an Unavailable location (wrong credentials, a deleted bucket) makes every backup fail.",
+			Remediation:   "Install Velero (its Helm chart or velero install) with a BackupStorageLocation in object storage outside the cluster, and fix what keeps the server or the location from being ready: kubectl -n velero describe backupstoragelocation says why it is Unavailable.",
+			ChecklistItem: itemBackup,
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				running, finding := componentRunning("Velero server", veleroName, veleroServers(c.Inventory), veleroCRDs(c.Inventory))
 				if finding != nil {
@@ -95,17 +94,16 @@ func backupChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "backup-schedule-coverage",
-			Title:       "A Velero Schedule backs up every application namespace within the RPO",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       []string{"Namespace"},
-			Reads:       append([]string{veleroSchedule, platform.CRDKey}, appNamespaceReads...),
-			Rationale:   "Velero backs up only what a Backup includes, and only Schedules back up without someone remembering to: a namespace no Schedule includes, or only a paused one does, has no recent backup to restore when its objects or volumes are lost; one that only a weekly Schedule includes loses up to a week of changes, more than the recovery point objective (the parameter backupRPO, a day by default).",
-			Remediation: "Create a Velero Schedule that runs at least every backupRPO and includes the namespace (velero schedule create daily --schedule \"0 2 * * *\" --include-namespaces shop --ttl 720h), or add the namespace to such a Schedule's spec.template.includedNamespaces; unpause a paused one.",
-			ChecklistItem:        "Backup: Velero + etcd Snapshots: Schedule daily backups with 30-day retention (velero schedule create daily-backup --schedule=\"0 2 * * *\" --include-namespaces my-app --ttl 720h) (from the “Production Readiness” book chapter)",
-			Example:     exampleVelero,
-			Requires:    check.Cluster,
+			ID:            "backup-schedule-coverage",
+			Title:         "A Velero Schedule backs up every application namespace within the RPO",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         []string{"Namespace"},
+			Reads:         append([]string{veleroSchedule, platform.CRDKey}, appNamespaceReads...),
+			Rationale:     "Velero backs up only what a Backup includes, and only Schedules back up without someone remembering to: a namespace no Schedule includes, or only a paused one does, has no recent backup to restore when its objects or volumes are lost; one that only a weekly Schedule includes loses up to a week of changes, more than the recovery point objective (the parameter backupRPO, a day by default).",
+			Remediation:   "Create a Velero Schedule that runs at least every backupRPO and includes the namespace (velero schedule create daily --schedule \"0 2 * * *\" --include-namespaces shop --ttl 720h), or add the namespace to such a Schedule's spec.template.includedNamespaces; unpause a paused one.",
+			ChecklistItem: "Backup: Velero + etcd Snapshots: Schedule daily backups with 30-day retention (velero schedule create daily-backup --schedule=\"0 2 * * *\" --include-namespaces my-app --ttl 720h) (from the “Production Readiness” book chapter)",
+			Requires:      check.Cluster,
 			// Its Schedules live in Velero's namespace.
 			AllNamespaces: true,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
@@ -143,17 +141,16 @@ func backupChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "backup-recent",
-			Title:       "Velero Schedules completed a backup within the RPO",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       []string{veleroSchedule},
-			Reads:       []string{veleroBackup},
-			Rationale:   "A Schedule is a promise, its Backups are what was kept: a backup that Failed or PartiallyFailed, or none completed for longer than the recovery point objective, means a restore today loses more than the business agreed to lose. Velero records the failure and tries again only at the next scheduled time.",
-			Remediation: "Read why the latest backup failed (velero backup describe <backup> --details; velero backup logs <backup>), fix it (storage location, credentials, a volume snapshotter, a hook) and run one now with velero backup create --from-schedule <schedule>. The allowed age is the parameter backupRPO (or the Schedule's own interval, when longer) plus backupGrace.",
-			ChecklistItem:        itemBackup,
-			Example:     exampleVelero,
-			Requires:    check.Cluster,
+			ID:            "backup-recent",
+			Title:         "Velero Schedules completed a backup within the RPO",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         []string{veleroSchedule},
+			Reads:         []string{veleroBackup},
+			Rationale:     "A Schedule is a promise, its Backups are what was kept: a backup that Failed or PartiallyFailed, or none completed for longer than the recovery point objective, means a restore today loses more than the business agreed to lose. Velero records the failure and tries again only at the next scheduled time.",
+			Remediation:   "Read why the latest backup failed (velero backup describe <backup> --details; velero backup logs <backup>), fix it (storage location, credentials, a volume snapshotter, a hook) and run one now with velero backup create --from-schedule <schedule>. The allowed age is the parameter backupRPO (or the Schedule's own interval, when longer) plus backupGrace.",
+			ChecklistItem: itemBackup,
+			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if field(o, "spec", "paused") == true {
 					return false, "paused (spec.paused: true): it takes no backups; backup-schedule-coverage reports the namespaces it leaves out"
@@ -215,17 +212,16 @@ func backupChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "backup-restore-tested",
-			Title:       "A Velero restore was tested recently",
-			Layer:       check.ClusterServices,
-			Severity:    check.Medium,
-			Kinds:       clusterKinds,
-			Reads:       append([]string{veleroRestore}, veleroReads...),
-			Rationale:   "A backup that was never restored is a hope, not a backup: missing volumes, a resource the restore cannot recreate, or hooks that never ran show up only on restore. A Restore completed recently shows the backups can be restored and that the team knows how.",
-			Remediation: "Restore a recent backup into a scratch namespace (velero restore create --from-backup <backup> --namespace-mappings shop:shop-restore-test), check that the application works there, then delete the scratch namespace; repeat at least every restoreTestMaxAge (a parameter). Velero deletes a Restore with the Backup it restored, so restore from a backup whose TTL outlasts that interval.",
-			ChecklistItem:        itemBackupRestore,
-			Example:     exampleVelero,
-			Requires:    check.Cluster,
+			ID:            "backup-restore-tested",
+			Title:         "A Velero restore was tested recently",
+			Layer:         check.ClusterServices,
+			Severity:      check.Medium,
+			Kinds:         clusterKinds,
+			Reads:         append([]string{veleroRestore}, veleroReads...),
+			Rationale:     "A backup that was never restored is a hope, not a backup: missing volumes, a resource the restore cannot recreate, or hooks that never ran show up only on restore. A Restore completed recently shows the backups can be restored and that the team knows how.",
+			Remediation:   "Restore a recent backup into a scratch namespace (velero restore create --from-backup <backup> --namespace-mappings shop:shop-restore-test), check that the application works there, then delete the scratch namespace; repeat at least every restoreTestMaxAge (a parameter). Velero deletes a Restore with the Backup it restored, so restore from a backup whose TTL outlasts that interval.",
+			ChecklistItem: itemBackupRestore,
+			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if veleroInstalled(c.Inventory) == "" {
 					return false, "Velero is not installed: backup-velero reports it"
@@ -265,10 +261,9 @@ func backupChecks() []*check.Check {
 			Reads:    []string{"CronJob", "Job", "Node", "Pod"},
 			Rationale: "etcd holds the whole cluster state: every object, RBAC rule and Secret. Velero restores applications, but a control plane that loses etcd (a corrupt member, a lost quorum, a bad upgrade) is restored only from an etcd snapshot. " +
 				"Managed services back up etcd themselves, so the check is not assessed there; it fails on a visible self-managed control plane when no CronJob has taken a snapshot within etcdBackupMaxAge plus backupGrace (parameters: a day and two hours by default, the same grace as Velero backups).",
-			Remediation: "Run etcdctl snapshot save from a CronJob on the control-plane nodes (tolerating their taint, with the etcd client certificates from a hostPath) and copy the snapshot off the cluster; or, when a systemd timer on the nodes does it, exempt this check with that reason.",
-			ChecklistItem:        "Backup: Velero + etcd Snapshots: Managed Kubernetes services handle etcd backups automatically. For self-managed clusters, automate this with a CronJob or systemd timer. (from the “Production Readiness” book chapter)",
-			Example:     exampleEtcdBackup,
-			Requires:    check.Cluster,
+			Remediation:   "Run etcdctl snapshot save from a CronJob on the control-plane nodes (tolerating their taint, with the etcd client certificates from a hostPath) and copy the snapshot off the cluster; or, when a systemd timer on the nodes does it, exempt this check with that reason.",
+			ChecklistItem: "Backup: Velero + etcd Snapshots: Managed Kubernetes services handle etcd backups automatically. For self-managed clusters, automate this with a CronJob or systemd timer. (from the “Production Readiness” book chapter)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				if p := platform.Managed(c.Inventory); p != nil {
 					return []check.Finding{check.NotAssessedf("provider-managed: %s (%s) backs up etcd", p.Name, p.Evidence)}
@@ -620,136 +615,3 @@ func jobStarted(job *inventory.Object, now time.Time) string {
 	}
 	return "created " + when(now, j.CreationTimestamp.Time)
 }
-
-const exampleVelero = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: velero
-  namespace: velero
-  labels: {app.kubernetes.io/name: velero, app.kubernetes.io/instance: velero, component: velero}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app.kubernetes.io/name: velero, app.kubernetes.io/instance: velero}}
-  template:
-    metadata:
-      labels: {app.kubernetes.io/name: velero, app.kubernetes.io/instance: velero, name: velero}
-    spec:
-      containers:
-        - name: velero
-          image: velero/velero:v1.15.2
-          args: [server, --uploader-type=kopia]
-status: {replicas: 1, readyReplicas: 1, availableReplicas: 1}
----
-apiVersion: velero.io/v1
-kind: BackupStorageLocation
-metadata: {name: default, namespace: velero}
-spec:
-  default: true
-  provider: aws
-  objectStorage: {bucket: acme-prod-velero}
-status: {phase: Available, lastValidationTime: "2025-12-31T23:59:00Z"}
----
-apiVersion: velero.io/v1
-kind: Schedule
-metadata: {name: daily, namespace: velero, creationTimestamp: "2025-06-01T09:00:00Z"}
-spec:
-  schedule: "0 2 * * *"
-  template:
-    includedNamespaces: ["*"]
-    excludedNamespaces: [kube-system]
-    ttl: 720h0m0s
-status: {phase: Enabled, lastBackup: "2025-12-31T02:00:00Z"}
----
-apiVersion: velero.io/v1
-kind: Backup
-metadata:
-  name: daily-20251231020000
-  namespace: velero
-  labels: {velero.io/schedule-name: daily, velero.io/storage-location: default}
-spec:
-  includedNamespaces: ["*"]
-  excludedNamespaces: [kube-system]
-status:
-  phase: Completed
-  startTimestamp: "2025-12-31T02:00:00Z"
-  completionTimestamp: "2025-12-31T02:06:41Z"
-  expiration: "2026-01-30T02:00:00Z"
----
-apiVersion: velero.io/v1
-kind: Restore
-metadata: {name: restore-test-20251215, namespace: velero}
-spec:
-  backupName: daily-20251215020000
-  includedNamespaces: [shop]
-  namespaceMapping: {shop: shop-restore-test}
-status:
-  phase: Completed
-  startTimestamp: "2025-12-15T10:00:00Z"
-  completionTimestamp: "2025-12-15T10:03:12Z"
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: registry.example.com/shop/web:1.4.2}]
-status: {replicas: 2, readyReplicas: 2}
-`
-
-const exampleEtcdBackup = `apiVersion: v1
-kind: Node
-metadata:
-  name: cp-1
-  labels: {node-role.kubernetes.io/control-plane: ""}
-spec:
-  taints: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]
----
-apiVersion: batch/v1
-kind: CronJob
-metadata: {name: etcd-backup, namespace: kube-system, uid: 5f0c2b8e-3d1a-4c7e-9b6f-2a8d4e1c7b90}
-spec:
-  schedule: "0 */6 * * *"
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          nodeSelector: {node-role.kubernetes.io/control-plane: ""}
-          tolerations: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]
-          hostNetwork: true
-          restartPolicy: OnFailure
-          containers:
-            - name: snapshot
-              image: registry.k8s.io/etcd:3.5.16-0
-              command: [etcdctl]
-              args: [--endpoints=https://127.0.0.1:2379, --cacert=/etc/kubernetes/pki/etcd/ca.crt, --cert=/etc/kubernetes/pki/etcd/server.crt,
-                --key=/etc/kubernetes/pki/etcd/server.key, snapshot, save, /backup/etcd-snapshot.db]
-status:
-  lastScheduleTime: "2025-12-31T18:00:00Z"
-  lastSuccessfulTime: "2025-12-31T18:00:41Z"
----
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: etcd-backup-29452680
-  namespace: kube-system
-  ownerReferences:
-    - {apiVersion: batch/v1, kind: CronJob, name: etcd-backup, uid: 5f0c2b8e-3d1a-4c7e-9b6f-2a8d4e1c7b90, controller: true}
-spec:
-  template:
-    spec:
-      restartPolicy: OnFailure
-      containers: [{name: snapshot, image: registry.k8s.io/etcd:3.5.16-0}]
-status:
-  startTime: "2025-12-31T18:00:02Z"
-  completionTime: "2025-12-31T18:00:41Z"
-  succeeded: 1
-  conditions: [{type: Complete, status: "True"}]
-`

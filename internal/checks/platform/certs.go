@@ -38,10 +38,9 @@ func certChecks() []*check.Check {
 			Reads:    append([]string{"Ingress", platform.CRDKey}, platform.Reads...),
 			Rationale: "Certificates expire, Let's Encrypt's after 90 days and most others within a year: without a certificate manager each must be renewed by hand before it does, and a forgotten one takes its site down behind a browser warning. cert-manager issues and renews them from Let's Encrypt, a private CA or Vault. " +
 				"The check fails whenever no cert-manager controller runs, even where no Ingress terminates TLS yet: the checklists ask for certificate automation in every production cluster. A cluster whose TLS ends at a cloud load balancer with provider-managed certificates can exempt it, with that reason.",
-			Remediation: "Install cert-manager (helm install cert-manager jetstack/cert-manager --namespace cert-manager --set crds.enabled=true) with at least two controller replicas, and create a ClusterIssuer; or fix what keeps its controller from becoming ready (kubectl -n cert-manager describe deployment cert-manager).",
-			ChecklistItem:        "Certificates and secrets management: In addition to that, you can extend secrets object by deploying other third-party services, such as Sealed Secrets for encrypted secrets, and Cert-Manager to automate certificates from certificate providers such as Let’s Encrypt or Vault. (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     exampleCertManager,
-			Requires:    check.Cluster,
+			Remediation:   "Install cert-manager (helm install cert-manager jetstack/cert-manager --namespace cert-manager --set crds.enabled=true) with at least two controller replicas, and create a ClusterIssuer; or fix what keeps its controller from becoming ready (kubectl -n cert-manager describe deployment cert-manager).",
+			ChecklistItem: "Certificates and secrets management: In addition to that, you can extend secrets object by deploying other third-party services, such as Sealed Secrets for encrypted secrets, and Cert-Manager to automate certificates from certificate providers such as Let’s Encrypt or Vault. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				running, finding := componentRunning("certificate manager", lookedFor(platform.CertManager),
 					platform.Find(c.Inventory, platform.CertManager), platform.Installed(c.Inventory, platform.CertManager))
@@ -56,32 +55,30 @@ func certChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "certificate-ready",
-			Title:       "cert-manager Certificates are Ready",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       []string{certificateKey},
-			Rationale:   "A Certificate that is not Ready was not issued, or was not renewed: its secret holds no certificate, an old one, or one for other names, and the sites that use it fail their TLS handshakes or will once the old certificate expires.",
-			Remediation: "Read why the condition is not True (kubectl describe certificate, then its CertificateRequest and, for ACME, its Order and Challenges): a failing DNS-01 or HTTP-01 challenge, an issuer that is not ready, or a rate limit; fix the cause and cert-manager retries.",
-			ChecklistItem:        itemCertManager,
-			Example:     exampleCertManager,
-			Requires:    check.Cluster,
+			ID:            "certificate-ready",
+			Title:         "cert-manager Certificates are Ready",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         []string{certificateKey},
+			Rationale:     "A Certificate that is not Ready was not issued, or was not renewed: its secret holds no certificate, an old one, or one for other names, and the sites that use it fail their TLS handshakes or will once the old certificate expires.",
+			Remediation:   "Read why the condition is not True (kubectl describe certificate, then its CertificateRequest and, for ACME, its Order and Challenges): a failing DNS-01 or HTTP-01 challenge, an issuer that is not ready, or a rate limit; fix the cause and cert-manager retries.",
+			ChecklistItem: itemCertManager,
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return []check.Finding{readyCondition(o, fmt.Sprintf("secret %s from %s %s", orNone(fieldString(o, "spec", "secretName")),
 					orDefault(fieldString(o, "spec", "issuerRef", "kind"), "Issuer"), orNone(fieldString(o, "spec", "issuerRef", "name"))))}
 			},
 		},
 		{
-			ID:          "certificate-expiry",
-			Title:       "cert-manager Certificates are not about to expire",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       []string{certificateKey},
-			Rationale:   "cert-manager renews a certificate well before it expires (by default when two thirds of its life has passed), so one that is expired or close to expiry is one whose renewal failed; when it expires, clients refuse every connection to the sites it serves.",
-			Remediation: "Find why renewal fails (kubectl describe certificate and its latest CertificateRequest; cmctl status certificate) and fix it, or force a renewal with cmctl renew. The least validity allowed is the parameter certMinValidity.",
-			ChecklistItem:        "Monitoring & Centralised logging: I have seen teams running production without proper monitoring, and suddenly a certificate expired, or a node memory overcommit caused an outage. (from Liju Kuriakose’s “Kubernetes in production”)",
-			Example:     exampleCertManager,
-			Requires:    check.Cluster,
+			ID:            "certificate-expiry",
+			Title:         "cert-manager Certificates are not about to expire",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         []string{certificateKey},
+			Rationale:     "cert-manager renews a certificate well before it expires (by default when two thirds of its life has passed), so one that is expired or close to expiry is one whose renewal failed; when it expires, clients refuse every connection to the sites it serves.",
+			Remediation:   "Find why renewal fails (kubectl describe certificate and its latest CertificateRequest; cmctl status certificate) and fix it, or force a renewal with cmctl renew. The least validity allowed is the parameter certMinValidity.",
+			ChecklistItem: "Monitoring & Centralised logging: I have seen teams running production without proper monitoring, and suddenly a certificate expired, or a node memory overcommit caused an outage. (from Liju Kuriakose’s “Kubernetes in production”)",
+			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if _, ok := fieldTime(o, "status", "notAfter"); !ok {
 					return false, "not issued yet (no status.notAfter): certificate-ready reports it"
@@ -106,32 +103,30 @@ func certChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "issuer-ready",
-			Title:       "cert-manager Issuers and ClusterIssuers are Ready",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       []string{"Issuer.cert-manager.io", "ClusterIssuer.cert-manager.io"},
-			Rationale:   "An issuer that is not Ready issues nothing: every Certificate that names it stays unissued, and each one it issued before is not renewed, so they expire one after another.",
-			Remediation: "Read the Ready condition's message (kubectl describe clusterissuer) and fix what it names: an ACME account that cannot register, a CA secret that is missing, or Vault credentials that are refused.",
-			ChecklistItem:        "Centralized Ingress Controller with SSL certificate management: It can be configured using Let’s Encrypt, wildcard certificates, or even a private Certification Authority for internal company-trusted certificates. (from Liju Kuriakose’s “Kubernetes in production”)",
-			Example:     exampleCertManager,
-			Requires:    check.Cluster,
+			ID:            "issuer-ready",
+			Title:         "cert-manager Issuers and ClusterIssuers are Ready",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         []string{"Issuer.cert-manager.io", "ClusterIssuer.cert-manager.io"},
+			Rationale:     "An issuer that is not Ready issues nothing: every Certificate that names it stays unissued, and each one it issued before is not renewed, so they expire one after another.",
+			Remediation:   "Read the Ready condition's message (kubectl describe clusterissuer) and fix what it names: an ACME account that cannot register, a CA secret that is missing, or Vault credentials that are refused.",
+			ChecklistItem: "Centralized Ingress Controller with SSL certificate management: It can be configured using Let’s Encrypt, wildcard certificates, or even a private Certification Authority for internal company-trusted certificates. (from Liju Kuriakose’s “Kubernetes in production”)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return []check.Finding{readyCondition(o, issuerType(o))}
 			},
 		},
 		{
-			ID:          "ingress-tls-certificate",
-			Title:       "Ingress TLS secrets are issued and renewed by cert-manager",
-			Layer:       check.ClusterServices,
-			Severity:    check.Medium,
-			Kinds:       []string{"Ingress"},
-			Reads:       []string{certificateKey, externalSecretKey},
-			Rationale:   "A TLS secret no Certificate manages holds a certificate someone put there by hand: nothing renews it, and the Ingress starts failing TLS handshakes on the day it expires. A secret an ExternalSecret keeps in sync from a vault counts as managed: the vault renews it.",
-			Remediation: "Add the annotation cert-manager.io/cluster-issuer (or cert-manager.io/issuer) to the Ingress so cert-manager's ingress-shim creates a Certificate for each spec.tls entry, or create a Certificate whose spec.secretName is the secret.",
-			ChecklistItem:        itemCertManager,
-			Example:     exampleCertManager,
-			Requires:    check.Cluster,
+			ID:            "ingress-tls-certificate",
+			Title:         "Ingress TLS secrets are issued and renewed by cert-manager",
+			Layer:         check.ClusterServices,
+			Severity:      check.Medium,
+			Kinds:         []string{"Ingress"},
+			Reads:         []string{certificateKey, externalSecretKey},
+			Rationale:     "A TLS secret no Certificate manages holds a certificate someone put there by hand: nothing renews it, and the Ingress starts failing TLS handshakes on the day it expires. A secret an ExternalSecret keeps in sync from a vault counts as managed: the vault renews it.",
+			Remediation:   "Add the annotation cert-manager.io/cluster-issuer (or cert-manager.io/issuer) to the Ingress so cert-manager's ingress-shim creates a Certificate for each spec.tls entry, or create a Certificate whose spec.secretName is the secret.",
+			ChecklistItem: itemCertManager,
+			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(o.Typed.(*networkingv1.Ingress).Spec.TLS) == 0 {
 					return false, "no spec.tls: ingress-tls reports it"
@@ -161,17 +156,16 @@ func certChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "secrets-manager",
-			Title:       "A secrets manager runs",
-			Layer:       check.Security,
-			Severity:    check.Medium,
-			Kinds:       clusterKinds,
-			Reads:       append([]string{platform.CRDKey}, platform.Reads...),
-			Rationale:   "Without a secrets manager, Secrets reach the cluster by hand or from a CI pipeline: nobody can tell which value is current or where it came from, rotation means finding every copy, and the values end up in scripts and shells. External Secrets Operator, the Vault Agent Injector or the Secrets Store CSI Driver sync them from a vault; Sealed Secrets lets only their encrypted form live in Git.",
-			Remediation: "Install a secrets manager, such as External Secrets Operator (helm install external-secrets external-secrets/external-secrets -n external-secrets --create-namespace) with a ClusterSecretStore for your vault, and move the application's Secrets to it; or fix what keeps the installed one from becoming ready.",
-			ChecklistItem:        itemSecrets,
-			Example:     exampleExternalSecrets,
-			Requires:    check.Cluster,
+			ID:            "secrets-manager",
+			Title:         "A secrets manager runs",
+			Layer:         check.Security,
+			Severity:      check.Medium,
+			Kinds:         clusterKinds,
+			Reads:         append([]string{platform.CRDKey}, platform.Reads...),
+			Rationale:     "Without a secrets manager, Secrets reach the cluster by hand or from a CI pipeline: nobody can tell which value is current or where it came from, rotation means finding every copy, and the values end up in scripts and shells. External Secrets Operator, the Vault Agent Injector or the Secrets Store CSI Driver sync them from a vault; Sealed Secrets lets only their encrypted form live in Git.",
+			Remediation:   "Install a secrets manager, such as External Secrets Operator (helm install external-secrets external-secrets/external-secrets -n external-secrets --create-namespace) with a ClusterSecretStore for your vault, and move the application's Secrets to it; or fix what keeps the installed one from becoming ready.",
+			ChecklistItem: itemSecrets,
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				running, finding := componentRunning("secrets manager", "any of "+lookedFor(platform.SecretsManager),
 					platform.Find(c.Inventory, platform.SecretsManager), platform.Installed(c.Inventory, platform.SecretsManager))
@@ -187,16 +181,15 @@ func certChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "external-secrets-ready",
-			Title:       "ExternalSecrets and their stores are Ready",
-			Layer:       check.Security,
-			Severity:    check.High,
-			Kinds:       []string{externalSecretKey, "SecretStore.external-secrets.io", "ClusterSecretStore.external-secrets.io"},
-			Rationale:   "An ExternalSecret that is not Ready did not sync: its Secret is missing, so pods that use it do not start, or it holds a stale value, so a rotated credential is refused. A store that is not Ready fails every ExternalSecret that reads from it.",
-			Remediation: "Read the Ready condition's message (kubectl describe externalsecret, or clustersecretstore) and fix what it names: the store's credentials or role, a key or property that does not exist in the vault, or a provider that cannot be reached.",
-			ChecklistItem:        "Secret Management: This way, secret references can be stored in GIT, pointing to an entry in an external secrets Vault. (from Liju Kuriakose’s “Kubernetes in production”)",
-			Example:     exampleExternalSecrets,
-			Requires:    check.Cluster,
+			ID:            "external-secrets-ready",
+			Title:         "ExternalSecrets and their stores are Ready",
+			Layer:         check.Security,
+			Severity:      check.High,
+			Kinds:         []string{externalSecretKey, "SecretStore.external-secrets.io", "ClusterSecretStore.external-secrets.io"},
+			Rationale:     "An ExternalSecret that is not Ready did not sync: its Secret is missing, so pods that use it do not start, or it holds a stale value, so a rotated credential is refused. A store that is not Ready fails every ExternalSecret that reads from it.",
+			Remediation:   "Read the Ready condition's message (kubectl describe externalsecret, or clustersecretstore) and fix what it names: the store's credentials or role, a key or property that does not exist in the vault, or a provider that cannot be reached.",
+			ChecklistItem: "Secret Management: This way, secret references can be stored in GIT, pointing to an entry in an external secrets Vault. (from Liju Kuriakose’s “Kubernetes in production”)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				what := "provider " + orNone(firstKey(field(o, "spec", "provider")))
 				if o.KindKey() == externalSecretKey {
@@ -344,105 +337,3 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
-
-const exampleCertManager = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: cert-manager
-  namespace: cert-manager
-  labels: {app: cert-manager, app.kubernetes.io/name: cert-manager, app.kubernetes.io/component: controller}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app.kubernetes.io/name: cert-manager, app.kubernetes.io/component: controller}}
-  template:
-    metadata:
-      labels: {app: cert-manager, app.kubernetes.io/name: cert-manager, app.kubernetes.io/component: controller}
-    spec:
-      containers: [{name: cert-manager-controller, image: quay.io/jetstack/cert-manager-controller:v1.16.2}]
-status: {replicas: 2, readyReplicas: 2, availableReplicas: 2}
----
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata: {name: letsencrypt-prod}
-spec:
-  acme:
-    server: https://acme-v02.api.letsencrypt.org/directory
-    email: platform@example.com
-    privateKeySecretRef: {name: letsencrypt-prod-account}
-    solvers: [{http01: {ingress: {ingressClassName: nginx}}}]
-status:
-  conditions:
-    - {type: Ready, status: "True", reason: ACMEAccountRegistered, message: The ACME account was registered with the ACME server}
----
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata: {name: shop-tls, namespace: shop}
-spec:
-  secretName: shop-tls
-  dnsNames: [shop.example.com]
-  issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: letsencrypt-prod}
-status:
-  notBefore: "2025-12-02T04:12:09Z"
-  notAfter: "2026-03-02T04:12:08Z"
-  renewalTime: "2026-01-31T04:12:08Z"
-  conditions:
-    - {type: Ready, status: "True", reason: Ready, message: Certificate is up to date and has not expired}
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: web
-  namespace: shop
-  annotations: {cert-manager.io/cluster-issuer: letsencrypt-prod}
-spec:
-  ingressClassName: nginx
-  tls: [{hosts: [shop.example.com], secretName: shop-tls}]
-  rules:
-    - host: shop.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]
-`
-
-const exampleExternalSecrets = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: external-secrets
-  namespace: external-secrets
-  labels: {app.kubernetes.io/name: external-secrets, app.kubernetes.io/instance: external-secrets}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app.kubernetes.io/name: external-secrets, app.kubernetes.io/instance: external-secrets}}
-  template:
-    metadata:
-      labels: {app.kubernetes.io/name: external-secrets, app.kubernetes.io/instance: external-secrets}
-    spec:
-      containers: [{name: external-secrets, image: ghcr.io/external-secrets/external-secrets:v0.12.1}]
-status: {replicas: 2, readyReplicas: 2, availableReplicas: 2}
----
-apiVersion: external-secrets.io/v1beta1
-kind: ClusterSecretStore
-metadata: {name: aws-secrets-manager}
-spec:
-  provider:
-    aws:
-      service: SecretsManager
-      region: eu-west-1
-      auth: {jwt: {serviceAccountRef: {name: external-secrets, namespace: external-secrets}}}
-status:
-  capabilities: ReadOnly
-  conditions:
-    - {type: Ready, status: "True", reason: Valid, message: store validated}
----
-apiVersion: external-secrets.io/v1beta1
-kind: ExternalSecret
-metadata: {name: shop-db, namespace: shop}
-spec:
-  refreshInterval: 1h
-  secretStoreRef: {kind: ClusterSecretStore, name: aws-secrets-manager}
-  target: {name: shop-db, creationPolicy: Owner}
-  dataFrom: [{extract: {key: prod/shop/db}}]
-status:
-  refreshTime: "2025-12-31T23:30:00Z"
-  conditions:
-    - {type: Ready, status: "True", reason: SecretSynced, message: secret synced}
-`

@@ -28,17 +28,16 @@ const minControlPlaneNodes = 3
 func infraChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "control-plane-ha",
-			Title:       "The control plane runs on three or more nodes",
-			Layer:       check.Infrastructure,
-			Severity:    check.High,
-			Kinds:       clusterKinds,
-			Reads:       platform.ManagedReads,
-			Rationale:   "etcd needs a majority of its members to accept writes: with one control-plane node, its loss stops every change to the cluster, and with two, losing either does. Three nodes survive the loss of one, which is what an upgrade or a failed disk takes.",
-			Remediation: "Run the control plane on three (or five) nodes, spread across zones, with etcd on each or on a separate group of three; for kubeadm, join more nodes with kubeadm join --control-plane.",
-			ChecklistItem:        "Highly available control plane: You can achieve this by running the control plane components on three or more nodes. (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     exampleControlPlane,
-			Requires:    check.Cluster,
+			ID:            "control-plane-ha",
+			Title:         "The control plane runs on three or more nodes",
+			Layer:         check.Infrastructure,
+			Severity:      check.High,
+			Kinds:         clusterKinds,
+			Reads:         platform.ManagedReads,
+			Rationale:     "etcd needs a majority of its members to accept writes: with one control-plane node, its loss stops every change to the cluster, and with two, losing either does. Three nodes survive the loss of one, which is what an upgrade or a failed disk takes.",
+			Remediation:   "Run the control plane on three (or five) nodes, spread across zones, with etcd on each or on a separate group of three; for kubeadm, join more nodes with kubeadm join --control-plane.",
+			ChecklistItem: "Highly available control plane: You can achieve this by running the control plane components on three or more nodes. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				if p := platform.Managed(c.Inventory); p != nil {
 					return []check.Finding{check.NotAssessedf("provider-managed: %s (%s) runs the control plane out of sight", p.Name, p.Evidence)}
@@ -54,17 +53,16 @@ func infraChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "control-plane-tainted",
-			Title:       "Control-plane nodes are tainted NoSchedule",
-			Layer:       check.Infrastructure,
-			Severity:    check.Medium,
-			Kinds:       []string{"Node"},
-			Rationale:   "Without the taint, the scheduler places application pods on control-plane nodes, where a memory-hungry pod can starve the API server and etcd of the resources they need to keep the whole cluster running.",
-			Remediation: "Taint each control-plane node: kubectl taint nodes NAME node-role.kubernetes.io/control-plane:NoSchedule.",
-			ChecklistItem:        "Highly available control plane: Finally, avoid deploying pods to the control plane nodes. (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     exampleControlPlane,
-			Requires:    check.Cluster,
-			Applies:     isControlPlaneNode,
+			ID:            "control-plane-tainted",
+			Title:         "Control-plane nodes are tainted NoSchedule",
+			Layer:         check.Infrastructure,
+			Severity:      check.Medium,
+			Kinds:         []string{"Node"},
+			Rationale:     "Without the taint, the scheduler places application pods on control-plane nodes, where a memory-hungry pod can starve the API server and etcd of the resources they need to keep the whole cluster running.",
+			Remediation:   "Taint each control-plane node: kubectl taint nodes NAME node-role.kubernetes.io/control-plane:NoSchedule.",
+			ChecklistItem: "Highly available control plane: Finally, avoid deploying pods to the control plane nodes. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			Requires:      check.Cluster,
+			Applies:       isControlPlaneNode,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				node := o.Typed.(*corev1.Node)
 				for _, t := range node.Spec.Taints {
@@ -76,18 +74,17 @@ func infraChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "control-plane-no-app-pods",
-			Title:       "No application pods run on control-plane nodes",
-			Layer:       check.Infrastructure,
-			Severity:    check.Medium,
-			Kinds:       []string{"Node"},
-			Reads:       append([]string{"Namespace"}, appNamespaceReads...),
-			Rationale:   "Application pods on a control-plane node compete with the API server and etcd for CPU, memory and disk I/O; a runaway one can take the control plane down with it.",
-			Remediation: "Taint the node NoSchedule, remove the tolerations or node selectors that let the application's pods onto it, and evict them (kubectl drain keeps DaemonSets).",
-			ChecklistItem:        "Highly available control plane: Finally, avoid deploying pods to the control plane nodes. (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     exampleControlPlane,
-			Requires:    check.Cluster,
-			Applies:     isControlPlaneNode,
+			ID:            "control-plane-no-app-pods",
+			Title:         "No application pods run on control-plane nodes",
+			Layer:         check.Infrastructure,
+			Severity:      check.Medium,
+			Kinds:         []string{"Node"},
+			Reads:         append([]string{"Namespace"}, appNamespaceReads...),
+			Rationale:     "Application pods on a control-plane node compete with the API server and etcd for CPU, memory and disk I/O; a runaway one can take the control plane down with it.",
+			Remediation:   "Taint the node NoSchedule, remove the tolerations or node selectors that let the application's pods onto it, and evict them (kubectl drain keeps DaemonSets).",
+			ChecklistItem: "Highly available control plane: Finally, avoid deploying pods to the control plane nodes. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			Requires:      check.Cluster,
+			Applies:       isControlPlaneNode,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var apps []string
 				for _, ns := range appNamespaces(c) {
@@ -104,17 +101,16 @@ func infraChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "nodes-workers-ha",
-			Title:       "Enough schedulable worker nodes, across zones",
-			Layer:       check.Infrastructure,
-			Severity:    check.High,
-			Kinds:       clusterKinds,
-			Reads:       []string{"Node"},
-			Rationale:   "Workloads survive the loss of a node only if there are others to reschedule onto, and the loss of a zone only if nodes run in more than one. Replicas and spread constraints cannot place pods on nodes that do not exist.",
-			Remediation: "Run at least minWorkerNodes schedulable worker nodes, in an auto-scaling group or node pool spread over at least minZones availability zones, and label them with topology.kubernetes.io/zone.",
-			ChecklistItem:        "Highly available node groups: You can achieve this by running a group or more of worker nodes with three or more instances. If you are running these worker groups using one of the public cloud providers, you should deploy them within an auto-scaling group and in different availability zones. (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     exampleControlPlane,
-			Requires:    check.Cluster,
+			ID:            "nodes-workers-ha",
+			Title:         "Enough schedulable worker nodes, across zones",
+			Layer:         check.Infrastructure,
+			Severity:      check.High,
+			Kinds:         clusterKinds,
+			Reads:         []string{"Node"},
+			Rationale:     "Workloads survive the loss of a node only if there are others to reschedule onto, and the loss of a zone only if nodes run in more than one. Replicas and spread constraints cannot place pods on nodes that do not exist.",
+			Remediation:   "Run at least minWorkerNodes schedulable worker nodes, in an auto-scaling group or node pool spread over at least minZones availability zones, and label them with topology.kubernetes.io/zone.",
+			ChecklistItem: "Highly available node groups: You can achieve this by running a group or more of worker nodes with three or more instances. If you are running these worker groups using one of the public cloud providers, you should deploy them within an auto-scaling group and in different availability zones. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var workers []string
 				zones := map[string]bool{}
@@ -143,17 +139,16 @@ func infraChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "storage-default-class",
-			Title:       "One default StorageClass, backed by a driver",
-			Layer:       check.Infrastructure,
-			Severity:    check.Medium,
-			Kinds:       clusterKinds,
-			Reads:       []string{"CSIDriver.storage.k8s.io", "StorageClass"},
-			Rationale:   "A PersistentVolumeClaim that names no class gets the default one; with none, such claims stay Pending forever, and with two, which one a claim gets is undefined. Charts rely on the default class.",
-			Remediation: "Mark exactly one StorageClass with the annotation storageclass.kubernetes.io/is-default-class: \"true\", backed by an installed CSI driver.",
-			ChecklistItem:        "Shared storage management solution: You should consider using a shared storage management solution to persist and manage stateful apps’ data. (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     exampleStorage,
-			Requires:    check.Cluster,
+			ID:            "storage-default-class",
+			Title:         "One default StorageClass, backed by a driver",
+			Layer:         check.Infrastructure,
+			Severity:      check.Medium,
+			Kinds:         clusterKinds,
+			Reads:         []string{"CSIDriver.storage.k8s.io", "StorageClass"},
+			Rationale:     "A PersistentVolumeClaim that names no class gets the default one; with none, such claims stay Pending forever, and with two, which one a claim gets is undefined. Charts rely on the default class.",
+			Remediation:   "Mark exactly one StorageClass with the annotation storageclass.kubernetes.io/is-default-class: \"true\", backed by an installed CSI driver.",
+			ChecklistItem: "Shared storage management solution: You should consider using a shared storage management solution to persist and manage stateful apps’ data. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var defaults []*inventory.Object
 				for _, sc := range c.Inventory.OfKind("StorageClass") {
@@ -177,17 +172,16 @@ func infraChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "node-autoscaler",
-			Title:       "A node autoscaler runs",
-			Layer:       check.Infrastructure,
-			Severity:    check.Medium,
-			Kinds:       clusterKinds,
-			Reads:       append(append([]string{"NodePool.karpenter.sh"}, platform.Reads...), platform.ManagedReads...),
-			Rationale:   "Pod autoscalers add replicas only as far as the nodes have room; without a node autoscaler, a traffic peak leaves new pods Pending, and idle nodes are paid for after it.",
-			Remediation: "Install the Cluster Autoscaler for your provider, or Karpenter with at least one NodePool, or enable the provider's managed node autoscaling.",
-			ChecklistItem:        "Highly available node groups: Another essential requirement to achieve worker high availability is to deploy the Kubernetes cluster auto scaler, which enables worker nodes to horizontally upscale and downscale based on the cluster utilization. (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     exampleAutoscaling,
-			Requires:    check.Cluster,
+			ID:            "node-autoscaler",
+			Title:         "A node autoscaler runs",
+			Layer:         check.Infrastructure,
+			Severity:      check.Medium,
+			Kinds:         clusterKinds,
+			Reads:         append(append([]string{"NodePool.karpenter.sh"}, platform.Reads...), platform.ManagedReads...),
+			Rationale:     "Pod autoscalers add replicas only as far as the nodes have room; without a node autoscaler, a traffic peak leaves new pods Pending, and idle nodes are paid for after it.",
+			Remediation:   "Install the Cluster Autoscaler for your provider, or Karpenter with at least one NodePool, or enable the provider's managed node autoscaling.",
+			ChecklistItem: "Highly available node groups: Another essential requirement to achieve worker high availability is to deploy the Kubernetes cluster auto scaler, which enables worker nodes to horizontally upscale and downscale based on the cluster utilization. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				found := platform.Find(c.Inventory, platform.NodeAutoscaler)
 				running, down := platform.Running(found)
@@ -214,32 +208,30 @@ func infraChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "metrics-server",
-			Title:       "metrics-server runs",
-			Layer:       check.Infrastructure,
-			Severity:    check.Medium,
-			Kinds:       clusterKinds,
-			Reads:       platform.Reads,
-			Rationale:   "HorizontalPodAutoscalers on CPU or memory, kubectl top and the VerticalPodAutoscaler read the resource metrics API, which metrics-server serves. Without it, every such HPA reports FailedGetResourceMetric and never scales.",
-			Remediation: "Install metrics-server (kubectl apply -f https://github.com/kubernetes-sigs/metrics-server/releases/latest/download/components.yaml, or its Helm chart) with two replicas.",
-			ChecklistItem:        "Scalable Kubernetes Clusters: We know Kubernetes is great for scaling, but that’s not the only piece that needs to scale to scale your apps. (from the “Kubernetes in prod” blog series)",
-			Example:     exampleAutoscaling,
-			Requires:    check.Cluster,
+			ID:            "metrics-server",
+			Title:         "metrics-server runs",
+			Layer:         check.Infrastructure,
+			Severity:      check.Medium,
+			Kinds:         clusterKinds,
+			Reads:         platform.Reads,
+			Rationale:     "HorizontalPodAutoscalers on CPU or memory, kubectl top and the VerticalPodAutoscaler read the resource metrics API, which metrics-server serves. Without it, every such HPA reports FailedGetResourceMetric and never scales.",
+			Remediation:   "Install metrics-server (kubectl apply -f https://github.com/kubernetes-sigs/metrics-server/releases/latest/download/components.yaml, or its Helm chart) with two replicas.",
+			ChecklistItem: "Scalable Kubernetes Clusters: We know Kubernetes is great for scaling, but that’s not the only piece that needs to scale to scale your apps. (from the “Kubernetes in prod” blog series)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return runningComponent(c, platform.MetricsServer)
 			},
 		},
 		{
-			ID:          "hpa-metrics-available",
-			Title:       "HorizontalPodAutoscalers can compute their metrics",
-			Layer:       check.Infrastructure,
-			Severity:    check.High,
-			Kinds:       []string{"HorizontalPodAutoscaler"},
-			Rationale:   "An HPA that cannot read its metrics does not scale at all: the workload stays at its current replica count through any peak, while the HPA looks configured.",
-			Remediation: "Read the HPA's ScalingActive condition (kubectl describe hpa): install metrics-server for resource metrics, or the metrics adapter for custom and external metrics, and make sure the target's containers have the requests the utilization is computed from.",
-			ChecklistItem:        "Scalable Kubernetes Clusters: We know Kubernetes is great for scaling, but that’s not the only piece that needs to scale to scale your apps. (from the “Kubernetes in prod” blog series)",
-			Example:     exampleAutoscaling,
-			Requires:    check.Cluster,
+			ID:            "hpa-metrics-available",
+			Title:         "HorizontalPodAutoscalers can compute their metrics",
+			Layer:         check.Infrastructure,
+			Severity:      check.High,
+			Kinds:         []string{"HorizontalPodAutoscaler"},
+			Rationale:     "An HPA that cannot read its metrics does not scale at all: the workload stays at its current replica count through any peak, while the HPA looks configured.",
+			Remediation:   "Read the HPA's ScalingActive condition (kubectl describe hpa): install metrics-server for resource metrics, or the metrics adapter for custom and external metrics, and make sure the target's containers have the requests the utilization is computed from.",
+			ChecklistItem: "Scalable Kubernetes Clusters: We know Kubernetes is great for scaling, but that’s not the only piece that needs to scale to scale your apps. (from the “Kubernetes in prod” blog series)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				hpa := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
 				for i, cond := range hpa.Status.Conditions {
@@ -251,16 +243,15 @@ func infraChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "kubernetes-version-supported",
-			Title:       "The cluster runs a Kubernetes release that still gets patches",
-			Layer:       check.Upgrade,
-			Severity:    check.High,
-			Kinds:       clusterKinds,
-			Rationale:   "The Kubernetes project patches each minor release for about fourteen months. After that, security fixes stop, and the upgrade path grows longer with every release skipped, since the control plane moves one minor version at a time.",
-			Remediation: "Plan an upgrade to a supported minor release, one minor version at a time, running plimsoll's api-removed and api-deprecated checks on your manifests against each target version first.",
-			ChecklistItem:        "Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS) (from the “Production Readiness” book chapter)",
-			Example:     exampleCluster("v1.36.3"),
-			Requires:    check.Cluster,
+			ID:            "kubernetes-version-supported",
+			Title:         "The cluster runs a Kubernetes release that still gets patches",
+			Layer:         check.Upgrade,
+			Severity:      check.High,
+			Kinds:         clusterKinds,
+			Rationale:     "The Kubernetes project patches each minor release for about fourteen months. After that, security fixes stop, and the upgrade path grows longer with every release skipped, since the control plane moves one minor version at a time.",
+			Remediation:   "Plan an upgrade to a supported minor release, one minor version at a time, running plimsoll's api-removed and api-deprecated checks on your manifests against each target version first.",
+			ChecklistItem: "Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS) (from the “Production Readiness” book chapter)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				v := o.ClusterInfo().Version
 				minor, ok := minorOf(v)
@@ -285,17 +276,16 @@ func infraChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "kubelet-version-skew",
-			Title:       "Kubelets are within the supported version skew",
-			Layer:       check.Upgrade,
-			Severity:    check.Medium,
-			Kinds:       []string{"Node"},
-			Reads:       []string{inventory.ClusterKey},
-			Rationale:   "A kubelet may be up to three minor versions older than the API server and never newer. Outside that skew, the combination is untested and the next control-plane upgrade is blocked until the node is upgraded.",
-			Remediation: "Upgrade (or replace) the node so that its kubelet is no newer than the API server and at most three minor versions older, before upgrading the control plane further.",
-			ChecklistItem:        "Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS) (from the “Production Readiness” book chapter)",
-			Example:     exampleCluster("v1.36.3") + exampleNode("worker-a", "zone-a", "v1.35.2"),
-			Requires:    check.Cluster,
+			ID:            "kubelet-version-skew",
+			Title:         "Kubelets are within the supported version skew",
+			Layer:         check.Upgrade,
+			Severity:      check.Medium,
+			Kinds:         []string{"Node"},
+			Reads:         []string{inventory.ClusterKey},
+			Rationale:     "A kubelet may be up to three minor versions older than the API server and never newer. Outside that skew, the combination is untested and the next control-plane upgrade is blocked until the node is upgraded.",
+			Remediation:   "Upgrade (or replace) the node so that its kubelet is no newer than the API server and at most three minor versions older, before upgrading the control plane further.",
+			ChecklistItem: "Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS) (from the “Production Readiness” book chapter)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				kubelet := o.Typed.(*corev1.Node).Status.NodeInfo.KubeletVersion
 				var server string
@@ -318,33 +308,31 @@ func infraChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "cost-monitoring",
-			Title:       "Cost monitoring runs",
-			Layer:       check.Governance,
-			Severity:    check.Info,
-			Kinds:       clusterKinds,
-			Reads:       platform.Reads,
-			Rationale:   "Cost labels on namespaces and workloads are only useful when something turns them into a bill per team: OpenCost or Kubecost allocate the cluster's cost to namespaces, labels and workloads.",
-			Remediation: "Install OpenCost (or Kubecost), and label namespaces with the cost labels it allocates by.",
-			ChecklistItem:        "Cost Management: OpenCost: CNCF project for Kubernetes cost monitoring. Vendor-neutral alternative to Kubecost. (from the “Production Readiness” book chapter)",
-			Example:     exampleCost,
-			Requires:    check.Cluster,
+			ID:            "cost-monitoring",
+			Title:         "Cost monitoring runs",
+			Layer:         check.Governance,
+			Severity:      check.Info,
+			Kinds:         clusterKinds,
+			Reads:         platform.Reads,
+			Rationale:     "Cost labels on namespaces and workloads are only useful when something turns them into a bill per team: OpenCost or Kubecost allocate the cluster's cost to namespaces, labels and workloads.",
+			Remediation:   "Install OpenCost (or Kubecost), and label namespaces with the cost labels it allocates by.",
+			ChecklistItem: "Cost Management: OpenCost: CNCF project for Kubernetes cost monitoring. Vendor-neutral alternative to Kubecost. (from the “Production Readiness” book chapter)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return runningComponent(c, platform.CostMonitoring)
 			},
 		},
 		{
-			ID:          "chaos-tooling",
-			Title:       "A chaos engineering tool is installed",
-			Layer:       check.ClusterServices,
-			Severity:    check.Info,
-			Kinds:       clusterKinds,
-			Reads:       platform.Reads,
-			Rationale:   "Replicas, disruption budgets and failover are only proven when something breaks on purpose: Chaos Mesh or LitmusChaos kill pods and cut networks in a controlled way, so resilience is tested before an outage tests it.",
-			Remediation: "Install Chaos Mesh or LitmusChaos and run regular experiments (pod kill, node drain, network partition) against staging first.",
-			ChecklistItem:        "Chaos Engineering: Once your cluster is observable, secured, and backed up, test that it actually survives failure. (from the “Production Readiness” book chapter)",
-			Example:     exampleChaos,
-			Requires:    check.Cluster,
+			ID:            "chaos-tooling",
+			Title:         "A chaos engineering tool is installed",
+			Layer:         check.ClusterServices,
+			Severity:      check.Info,
+			Kinds:         clusterKinds,
+			Reads:         platform.Reads,
+			Rationale:     "Replicas, disruption budgets and failover are only proven when something breaks on purpose: Chaos Mesh or LitmusChaos kill pods and cut networks in a controlled way, so resilience is tested before an outage tests it.",
+			Remediation:   "Install Chaos Mesh or LitmusChaos and run regular experiments (pod kill, node drain, network partition) against staging first.",
+			ChecklistItem: "Chaos Engineering: Once your cluster is observable, secured, and backed up, test that it actually survives failure. (from the “Production Readiness” book chapter)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return runningComponent(c, platform.Chaos)
 			},
@@ -465,99 +453,3 @@ func minorNumber(minor string) int {
 }
 
 func minorLess(a, b string) bool { return minorNumber(a) < minorNumber(b) }
-
-// exampleCluster is the object that stands for a cluster at a version.
-func exampleCluster(version string) string {
-	return `apiVersion: plimsoll.dev/v1alpha1
-kind: Cluster
-metadata: {name: cluster}
-status: {kubernetesVersion: ` + version + `}
----
-`
-}
-
-// exampleNode is a Ready worker node in a zone, with a kubelet version.
-func exampleNode(name, zone, kubelet string) string {
-	return `apiVersion: v1
-kind: Node
-metadata:
-  name: ` + name + `
-  labels: {topology.kubernetes.io/zone: ` + zone + `}
-status:
-  nodeInfo: {kubeletVersion: ` + kubelet + `}
-  conditions: [{type: Ready, status: "True"}]
----
-`
-}
-
-// exampleControlPlaneNode is a tainted control-plane node.
-func exampleControlPlaneNode(name, zone string) string {
-	return `apiVersion: v1
-kind: Node
-metadata:
-  name: ` + name + `
-  labels: {node-role.kubernetes.io/control-plane: "", topology.kubernetes.io/zone: ` + zone + `}
-spec:
-  taints: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]
-status:
-  nodeInfo: {kubeletVersion: v1.36.3}
-  conditions: [{type: Ready, status: "True"}]
----
-`
-}
-
-var exampleControlPlane = exampleControlPlaneNode("cp-1", "zone-a") + exampleControlPlaneNode("cp-2", "zone-b") +
-	exampleControlPlaneNode("cp-3", "zone-c") +
-	exampleNode("worker-a", "zone-a", "v1.36.3") + exampleNode("worker-b", "zone-b", "v1.36.3") + exampleNode("worker-c", "zone-c", "v1.36.3")
-
-const exampleStorage = `apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: gp3
-  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
-provisioner: ebs.csi.aws.com
----
-apiVersion: storage.k8s.io/v1
-kind: CSIDriver
-metadata: {name: ebs.csi.aws.com}
-spec: {attachRequired: true}
-`
-
-// examplePlatformDeployment is a ready Deployment of a platform component.
-func examplePlatformDeployment(ns, name, labels, image string, replicas int) string {
-	return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[2]s
-  namespace: %[1]s
-  labels: {%[3]s}
-spec:
-  replicas: %[5]d
-  selector: {matchLabels: {%[3]s}}
-  template:
-    metadata: {labels: {%[3]s}}
-    spec: {containers: [{name: main, image: %[4]s}]}
-status: {replicas: %[5]d, readyReplicas: %[5]d, availableReplicas: %[5]d}
----
-`, ns, name, labels, image, replicas)
-}
-
-var exampleAutoscaling = examplePlatformDeployment("kube-system", "cluster-autoscaler", "app.kubernetes.io/name: cluster-autoscaler", "registry.k8s.io/autoscaling/cluster-autoscaler:v1.31.0", 1) +
-	examplePlatformDeployment("kube-system", "metrics-server", "k8s-app: metrics-server", "registry.k8s.io/metrics-server/metrics-server:v0.7.2", 2) +
-	`apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: web, namespace: shop}
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-  minReplicas: 2
-  maxReplicas: 10
-  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}}]
-status:
-  conditions:
-  - {type: AbleToScale, status: "True", reason: ReadyForNewScale}
-  - {type: ScalingActive, status: "True", reason: ValidMetricFound}
-`
-
-var exampleCost = examplePlatformDeployment("opencost", "opencost", "app.kubernetes.io/name: opencost", "ghcr.io/opencost/opencost:1.113.0", 1)
-
-var exampleChaos = examplePlatformDeployment("chaos-mesh", "chaos-controller-manager", "app.kubernetes.io/name: chaos-mesh, app.kubernetes.io/component: controller-manager", "ghcr.io/chaos-mesh/chaos-mesh:v2.7.0", 1)

@@ -50,17 +50,16 @@ func monitoringReads(extra ...string) []string {
 func monitoringChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "monitoring-prometheus",
-			Title:       "Prometheus, or a hosted monitoring agent, collects the cluster's metrics",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       clusterKinds,
-			Reads:       monitoringReads(keyPrometheus),
-			Rationale:   "Without a metrics system nobody sees a failure coming: the checklists' examples are a certificate that expired and a node whose memory was overcommitted, both visible in metrics days before the outage. Prometheus (or a hosted agent such as Datadog or New Relic) is what every alert, dashboard and autoscaler on custom metrics depends on.",
-			Remediation: "Install a monitoring stack (kube-prometheus-stack, or the Prometheus Operator with a Prometheus object), or a hosted monitoring agent, and make sure its pods become ready.",
-			ChecklistItem:        itemMonitoring,
-			Example:     examplePrometheus,
-			Requires:    check.Cluster,
+			ID:            "monitoring-prometheus",
+			Title:         "Prometheus, or a hosted monitoring agent, collects the cluster's metrics",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         clusterKinds,
+			Reads:         monitoringReads(keyPrometheus),
+			Rationale:     "Without a metrics system nobody sees a failure coming: the checklists' examples are a certificate that expired and a node whose memory was overcommitted, both visible in metrics days before the outage. Prometheus (or a hosted agent such as Datadog or New Relic) is what every alert, dashboard and autoscaler on custom metrics depends on.",
+			Remediation:   "Install a monitoring stack (kube-prometheus-stack, or the Prometheus Operator with a Prometheus object), or a hosted monitoring agent, and make sure its pods become ready.",
+			ChecklistItem: itemMonitoring,
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				p := findComponent(c.Inventory, platform.Prometheus, keyPrometheus)
 				if fs := p.verdict("Prometheus"); fs != nil {
@@ -74,59 +73,55 @@ func monitoringChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "monitoring-alertmanager",
-			Title:       "An Alertmanager runs to deliver alerts",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       clusterKinds,
-			Reads:       monitoringReads(keyAlertmanager, keyPrometheus),
-			Rationale:   "Prometheus evaluates alerting rules but sends the alerts only to an Alertmanager, which groups, silences and routes them to people. Without one, every alert fires into the void and the cluster's problems are found by its users.",
-			Remediation: "Run an Alertmanager (the Alertmanager object of the Prometheus Operator, as kube-prometheus-stack does) and point Prometheus's spec.alerting at it.",
-			ChecklistItem:        itemAlertmanager,
-			Example:     exampleAlertmanager,
-			Requires:    check.Cluster,
-			Run:         companionRun(platform.Alertmanager, keyAlertmanager, "Alertmanager", "alerting is done by the hosted agent"),
+			ID:            "monitoring-alertmanager",
+			Title:         "An Alertmanager runs to deliver alerts",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         clusterKinds,
+			Reads:         monitoringReads(keyAlertmanager, keyPrometheus),
+			Rationale:     "Prometheus evaluates alerting rules but sends the alerts only to an Alertmanager, which groups, silences and routes them to people. Without one, every alert fires into the void and the cluster's problems are found by its users.",
+			Remediation:   "Run an Alertmanager (the Alertmanager object of the Prometheus Operator, as kube-prometheus-stack does) and point Prometheus's spec.alerting at it.",
+			ChecklistItem: itemAlertmanager,
+			Requires:      check.Cluster,
+			Run:           companionRun(platform.Alertmanager, keyAlertmanager, "Alertmanager", "alerting is done by the hosted agent"),
 		},
 		{
-			ID:          "monitoring-grafana",
-			Title:       "Grafana runs to show the metrics",
-			Layer:       check.ClusterServices,
-			Severity:    check.Low,
-			Kinds:       clusterKinds,
-			Reads:       monitoringReads(keyPrometheus),
-			Rationale:   "Dashboards are how an operator sees what the metrics say during an incident and reviews capacity before one; the checklist asks for dashboards deployed and reviewed. Prometheus's own page answers one query at a time.",
-			Remediation: "Run Grafana (kube-prometheus-stack installs it with dashboards for nodes, pods, the API server and etcd) with Prometheus as its data source.",
-			ChecklistItem:        itemMonitoring,
-			Example:     exampleGrafana,
-			Requires:    check.Cluster,
-			Run:         companionRun(platform.Grafana, "", "Grafana", "dashboards are those of the hosted agent"),
+			ID:            "monitoring-grafana",
+			Title:         "Grafana runs to show the metrics",
+			Layer:         check.ClusterServices,
+			Severity:      check.Low,
+			Kinds:         clusterKinds,
+			Reads:         monitoringReads(keyPrometheus),
+			Rationale:     "Dashboards are how an operator sees what the metrics say during an incident and reviews capacity before one; the checklist asks for dashboards deployed and reviewed. Prometheus's own page answers one query at a time.",
+			Remediation:   "Run Grafana (kube-prometheus-stack installs it with dashboards for nodes, pods, the API server and etcd) with Prometheus as its data source.",
+			ChecklistItem: itemMonitoring,
+			Requires:      check.Cluster,
+			Run:           companionRun(platform.Grafana, "", "Grafana", "dashboards are those of the hosted agent"),
 		},
 		{
-			ID:          "monitoring-kube-state-metrics",
-			Title:       "kube-state-metrics runs to export the state of objects",
-			Layer:       check.ClusterServices,
-			Severity:    check.Medium,
-			Kinds:       clusterKinds,
-			Reads:       monitoringReads(keyPrometheus),
-			Rationale:   "kube-state-metrics turns the API's objects into metrics: pods crash-looping, nodes not ready, Deployments short of replicas, Jobs failed. Most of the alerts kube-prometheus ships (KubePodCrashLooping, KubeNodeNotReady) query it, and without it they never fire.",
-			Remediation: "Run kube-state-metrics (kube-prometheus-stack installs it) and have Prometheus scrape it.",
-			ChecklistItem:        itemStateMetrics,
-			Example:     exampleKubeStateMetrics,
-			Requires:    check.Cluster,
-			Run:         companionRun(platform.KubeStateMetrics, "", "kube-state-metrics", "object state is collected by the hosted agent"),
+			ID:            "monitoring-kube-state-metrics",
+			Title:         "kube-state-metrics runs to export the state of objects",
+			Layer:         check.ClusterServices,
+			Severity:      check.Medium,
+			Kinds:         clusterKinds,
+			Reads:         monitoringReads(keyPrometheus),
+			Rationale:     "kube-state-metrics turns the API's objects into metrics: pods crash-looping, nodes not ready, Deployments short of replicas, Jobs failed. Most of the alerts kube-prometheus ships (KubePodCrashLooping, KubeNodeNotReady) query it, and without it they never fire.",
+			Remediation:   "Run kube-state-metrics (kube-prometheus-stack installs it) and have Prometheus scrape it.",
+			ChecklistItem: itemStateMetrics,
+			Requires:      check.Cluster,
+			Run:           companionRun(platform.KubeStateMetrics, "", "kube-state-metrics", "object state is collected by the hosted agent"),
 		},
 		{
-			ID:          "monitoring-node-exporter",
-			Title:       "node-exporter runs a ready pod on every node",
-			Layer:       check.ClusterServices,
-			Severity:    check.Medium,
-			Kinds:       clusterKinds,
-			Reads:       monitoringReads("Node", "Pod", keyPrometheus),
-			Rationale:   "node-exporter reports each node's CPU, memory, disk and network; a node without it is invisible, and a disk filling up there raises no alert. It runs as a DaemonSet, so a missing pod means one node in particular is unwatched. With a hosted agent and no Prometheus, the agent's DaemonSet is judged the same way, since it collects the host metrics instead.",
-			Remediation: "Run node-exporter as a DaemonSet (kube-prometheus-stack does) whose tolerations admit every node, and find out why the nodes named have no ready pod of it (kubectl -n <namespace> get pods -o wide).",
-			ChecklistItem:        itemNodeMetrics,
-			Example:     exampleNodeExporter,
-			Requires:    check.Cluster,
+			ID:            "monitoring-node-exporter",
+			Title:         "node-exporter runs a ready pod on every node",
+			Layer:         check.ClusterServices,
+			Severity:      check.Medium,
+			Kinds:         clusterKinds,
+			Reads:         monitoringReads("Node", "Pod", keyPrometheus),
+			Rationale:     "node-exporter reports each node's CPU, memory, disk and network; a node without it is invisible, and a disk filling up there raises no alert. It runs as a DaemonSet, so a missing pod means one node in particular is unwatched. With a hosted agent and no Prometheus, the agent's DaemonSet is judged the same way, since it collects the host metrics instead.",
+			Remediation:   "Run node-exporter as a DaemonSet (kube-prometheus-stack does) whose tolerations admit every node, and find out why the nodes named have no ready pod of it (kubectl -n <namespace> get pods -o wide).",
+			ChecklistItem: itemNodeMetrics,
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				inv := c.Inventory
 				if ms := platform.Find(inv, platform.NodeExporter); len(ms) > 0 {
@@ -143,45 +138,42 @@ func monitoringChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "monitoring-alert-rules",
-			Title:       "Alerting rules cover the failures production clusters alert on",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       clusterKinds,
-			Reads:       monitoringReads(keyPrometheus, keyThanosRuler, keyPrometheusRule, "Namespace"),
-			Rationale:   "A Prometheus without the right rules watches silently: the checklist's critical alerts are node down, pods in CrashLoopBackOff, disk pressure and API server errors, and the outages it recounts are an expired certificate and overcommitted node memory, with backups that fail unnoticed close behind. Only a PrometheusRule that a Prometheus (or Thanos Ruler) loads through its spec.ruleSelector and spec.ruleNamespaceSelector alerts at all. The topics are the parameter alertTopics, by default: " + describeTopics(check.DefaultAlertTopics()) + ".",
-			Remediation: "Install alerting rules for each topic named (kube-prometheus ships KubeNodeNotReady, KubePodCrashLooping, NodeFilesystemSpaceFillingUp, KubeMemoryOvercommit, KubeAPIErrorBudgetBurn and KubeClientCertificateExpiration; cert-manager's mixin CertManagerCertExpirySoon; the Velero chart VeleroBackupFailures) in PrometheusRules your Prometheus selects, or set the parameter alertTopics to the topics you require.",
-			ChecklistItem:        runtime.ItemAlerting,
-			Example:     exampleAlertRules,
-			Requires:    check.Cluster,
-			Run:         alertRulesRun,
+			ID:            "monitoring-alert-rules",
+			Title:         "Alerting rules cover the failures production clusters alert on",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         clusterKinds,
+			Reads:         monitoringReads(keyPrometheus, keyThanosRuler, keyPrometheusRule, "Namespace"),
+			Rationale:     "A Prometheus without the right rules watches silently: the checklist's critical alerts are node down, pods in CrashLoopBackOff, disk pressure and API server errors, and the outages it recounts are an expired certificate and overcommitted node memory, with backups that fail unnoticed close behind. Only a PrometheusRule that a Prometheus (or Thanos Ruler) loads through its spec.ruleSelector and spec.ruleNamespaceSelector alerts at all. The topics are the parameter alertTopics, by default: " + describeTopics(check.DefaultAlertTopics()) + ".",
+			Remediation:   "Install alerting rules for each topic named (kube-prometheus ships KubeNodeNotReady, KubePodCrashLooping, NodeFilesystemSpaceFillingUp, KubeMemoryOvercommit, KubeAPIErrorBudgetBurn and KubeClientCertificateExpiration; cert-manager's mixin CertManagerCertExpirySoon; the Velero chart VeleroBackupFailures) in PrometheusRules your Prometheus selects, or set the parameter alertTopics to the topics you require.",
+			ChecklistItem: runtime.ItemAlerting,
+			Requires:      check.Cluster,
+			Run:           alertRulesRun,
 		},
 		{
-			ID:          "monitoring-alertmanager-receiver",
-			Title:       "Alertmanager sends alerts to a receiver that is not empty",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       clusterKinds,
-			Reads:       monitoringReads(keyAlertmanager, keyAlertmanagerConfig, keyPrometheus, "Namespace"),
-			Rationale:   "A receiver with no email, Slack, PagerDuty, webhook or other configuration drops the alerts routed to it: kube-prometheus's default configuration routes every alert to such receivers, so the stack looks complete and tells no one. plimsoll never reads Secrets, where Alertmanager's configuration file usually lives; it judges the AlertmanagerConfig objects an Alertmanager uses.",
-			Remediation: "Give the Alertmanager a receiver with at least one integration (slackConfigs, pagerdutyConfigs, emailConfigs, webhookConfigs...) in an AlertmanagerConfig it uses (spec.alertmanagerConfiguration or spec.alertmanagerConfigSelector), and route alerts to it.",
-			ChecklistItem:        itemReceivers,
-			Example:     exampleAlertmanagerReceiver,
-			Requires:    check.Cluster,
-			Run:         receiverRun,
+			ID:            "monitoring-alertmanager-receiver",
+			Title:         "Alertmanager sends alerts to a receiver that is not empty",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         clusterKinds,
+			Reads:         monitoringReads(keyAlertmanager, keyAlertmanagerConfig, keyPrometheus, "Namespace"),
+			Rationale:     "A receiver with no email, Slack, PagerDuty, webhook or other configuration drops the alerts routed to it: kube-prometheus's default configuration routes every alert to such receivers, so the stack looks complete and tells no one. plimsoll never reads Secrets, where Alertmanager's configuration file usually lives; it judges the AlertmanagerConfig objects an Alertmanager uses.",
+			Remediation:   "Give the Alertmanager a receiver with at least one integration (slackConfigs, pagerdutyConfigs, emailConfigs, webhookConfigs...) in an AlertmanagerConfig it uses (spec.alertmanagerConfiguration or spec.alertmanagerConfigSelector), and route alerts to it.",
+			ChecklistItem: itemReceivers,
+			Requires:      check.Cluster,
+			Run:           receiverRun,
 		},
 		{
-			ID:          "namespace-monitors",
-			Title:       "Application namespaces are scraped by a ServiceMonitor or PodMonitor",
-			Layer:       check.ClusterServices,
-			Severity:    check.Medium,
-			Kinds:       []string{"Namespace"},
-			Reads:       append(append([]string{}, appNamespaceReads...), platform.CRDKey, keyPrometheus, keyServiceMonitor, keyPodMonitor),
-			Rationale:   "Where the Prometheus Operator runs, an application's metrics are collected only if a ServiceMonitor or PodMonitor selects its pods: without one, the applications' error rates and latencies are not watched although the cluster's are, and their outages are found by users.",
-			Remediation: "Add a ServiceMonitor (or PodMonitor) for the application's metrics port in its namespace, or widen a shared one's spec.namespaceSelector (matchNames or any: true) to include it.",
-			ChecklistItem:        itemAppMonitors,
-			Example:     exampleNamespaceMonitors,
-			Requires:    check.Cluster,
+			ID:            "namespace-monitors",
+			Title:         "Application namespaces are scraped by a ServiceMonitor or PodMonitor",
+			Layer:         check.ClusterServices,
+			Severity:      check.Medium,
+			Kinds:         []string{"Namespace"},
+			Reads:         append(append([]string{}, appNamespaceReads...), platform.CRDKey, keyPrometheus, keyServiceMonitor, keyPodMonitor),
+			Rationale:     "Where the Prometheus Operator runs, an application's metrics are collected only if a ServiceMonitor or PodMonitor selects its pods: without one, the applications' error rates and latencies are not watched although the cluster's are, and their outages are found by users.",
+			Remediation:   "Add a ServiceMonitor (or PodMonitor) for the application's metrics port in its namespace, or widen a shared one's spec.namespaceSelector (matchNames or any: true) to include it.",
+			ChecklistItem: itemAppMonitors,
+			Requires:      check.Cluster,
 			// A monitor in another namespace may select it.
 			AllNamespaces: true,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
@@ -196,32 +188,30 @@ func monitoringChecks() []*check.Check {
 			Run: namespaceMonitorsRun,
 		},
 		{
-			ID:          "logging-shipper",
-			Title:       "A log shipper runs a ready pod on every node",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       clusterKinds,
-			Reads:       monitoringReads("Node", "Pod"),
-			Rationale:   "Container logs live on the node that ran the container and are gone when the pod is evicted or the node is replaced, which is when they are needed. A shipper DaemonSet (Promtail, Alloy, Fluent Bit, Fluentd, Vector, Filebeat, the OpenTelemetry Collector) sends them to a central store; a node without a ready shipper pod loses its logs. A Datadog agent counts only when its pod template turns log collection on (DD_LOGS_ENABLED=true).",
-			Remediation: "Run a log shipper as a DaemonSet whose tolerations admit every node (or enable log collection in the hosted agent), and find out why the nodes named have no ready pod of it.",
-			ChecklistItem:        itemLogging,
-			Example:     exampleLogShipper,
-			Requires:    check.Cluster,
-			Run:         shipperRun,
+			ID:            "logging-shipper",
+			Title:         "A log shipper runs a ready pod on every node",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         clusterKinds,
+			Reads:         monitoringReads("Node", "Pod"),
+			Rationale:     "Container logs live on the node that ran the container and are gone when the pod is evicted or the node is replaced, which is when they are needed. A shipper DaemonSet (Promtail, Alloy, Fluent Bit, Fluentd, Vector, Filebeat, the OpenTelemetry Collector) sends them to a central store; a node without a ready shipper pod loses its logs. A Datadog agent counts only when its pod template turns log collection on (DD_LOGS_ENABLED=true).",
+			Remediation:   "Run a log shipper as a DaemonSet whose tolerations admit every node (or enable log collection in the hosted agent), and find out why the nodes named have no ready pod of it.",
+			ChecklistItem: itemLogging,
+			Requires:      check.Cluster,
+			Run:           shipperRun,
 		},
 		{
-			ID:          "logging-backend",
-			Title:       "Logs are stored in a central log backend",
-			Layer:       check.ClusterServices,
-			Severity:    check.Low,
-			Kinds:       clusterKinds,
-			Reads:       monitoringReads(),
-			Rationale:   "Shipped logs are useful only where they can be searched across pods and nodes, after the pods are gone: Loki, Elasticsearch or OpenSearch in the cluster, or a hosted service. A shipper with no backend in the cluster must send its logs outside it, which plimsoll cannot see, so it asks rather than fails.",
-			Remediation: "Run a log backend (Loki, Elasticsearch, OpenSearch) with ready replicas, or have the shippers send to a hosted log service.",
-			ChecklistItem:        itemCentralLogs,
-			Example:     exampleLogBackend,
-			Requires:    check.Cluster,
-			Run:         backendRun,
+			ID:            "logging-backend",
+			Title:         "Logs are stored in a central log backend",
+			Layer:         check.ClusterServices,
+			Severity:      check.Low,
+			Kinds:         clusterKinds,
+			Reads:         monitoringReads(),
+			Rationale:     "Shipped logs are useful only where they can be searched across pods and nodes, after the pods are gone: Loki, Elasticsearch or OpenSearch in the cluster, or a hosted service. A shipper with no backend in the cluster must send its logs outside it, which plimsoll cannot see, so it asks rather than fails.",
+			Remediation:   "Run a log backend (Loki, Elasticsearch, OpenSearch) with ready replicas, or have the shippers send to a hosted log service.",
+			ChecklistItem: itemCentralLogs,
+			Requires:      check.Cluster,
+			Run:           backendRun,
 		},
 	}
 }
@@ -930,221 +920,3 @@ func backendRun(o *inventory.Object, c *check.Context) []check.Finding {
 	return []check.Finding{check.Failf("", "no logging at all: no log backend (%s) and no log shipper (%s DaemonSets, or a %s); logging-shipper says what identifies each",
 		implNames(platform.LogBackend), implNames(platform.LogShipper), hostedLogAgents())}
 }
-
-// The examples are objects as a cluster returns them, status included.
-const (
-	examplePrometheus = `apiVersion: monitoring.coreos.com/v1
-kind: Prometheus
-metadata: {name: k8s, namespace: monitoring, uid: prom-k8s}
-spec:
-  replicas: 2
-  ruleSelector: {}
-  ruleNamespaceSelector: {}
-status: {availableReplicas: 2, replicas: 2}
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: prometheus-k8s
-  namespace: monitoring
-  labels: {app.kubernetes.io/name: prometheus, operator.prometheus.io/name: k8s}
-  ownerReferences: [{apiVersion: monitoring.coreos.com/v1, kind: Prometheus, name: k8s, uid: prom-k8s, controller: true}]
-spec:
-  replicas: 2
-  serviceName: prometheus-operated
-  selector: {matchLabels: {app.kubernetes.io/name: prometheus}}
-  template:
-    metadata: {labels: {app.kubernetes.io/name: prometheus}}
-    spec: {containers: [{name: prometheus, image: "quay.io/prometheus/prometheus:v3.5.0"}]}
-status: {replicas: 2, readyReplicas: 2}
-`
-	exampleAlertmanager = `apiVersion: monitoring.coreos.com/v1
-kind: Alertmanager
-metadata: {name: main, namespace: monitoring, uid: am-main}
-spec: {replicas: 3}
-status: {availableReplicas: 3, replicas: 3}
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: alertmanager-main
-  namespace: monitoring
-  labels: {app.kubernetes.io/name: alertmanager}
-  ownerReferences: [{apiVersion: monitoring.coreos.com/v1, kind: Alertmanager, name: main, uid: am-main, controller: true}]
-spec:
-  replicas: 3
-  serviceName: alertmanager-operated
-  selector: {matchLabels: {app.kubernetes.io/name: alertmanager}}
-  template:
-    metadata: {labels: {app.kubernetes.io/name: alertmanager}}
-    spec: {containers: [{name: alertmanager, image: "quay.io/prometheus/alertmanager:v0.28.1"}]}
-status: {replicas: 3, readyReplicas: 3}
-`
-	exampleGrafana = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: kube-prometheus-stack-grafana, namespace: monitoring, labels: {app.kubernetes.io/name: grafana}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app.kubernetes.io/name: grafana}}
-  template:
-    metadata: {labels: {app.kubernetes.io/name: grafana}}
-    spec: {containers: [{name: grafana, image: "docker.io/grafana/grafana:12.1.0"}]}
-status: {replicas: 1, readyReplicas: 1}
-`
-	exampleKubeStateMetrics = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: kube-state-metrics, namespace: monitoring, labels: {app.kubernetes.io/name: kube-state-metrics}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app.kubernetes.io/name: kube-state-metrics}}
-  template:
-    metadata: {labels: {app.kubernetes.io/name: kube-state-metrics}}
-    spec: {containers: [{name: kube-state-metrics, image: "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0"}]}
-status: {replicas: 1, readyReplicas: 1}
-`
-	exampleNodeExporter = `apiVersion: v1
-kind: Node
-metadata: {name: worker-a}
----
-apiVersion: v1
-kind: Node
-metadata: {name: worker-b}
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: node-exporter, namespace: monitoring, uid: ds-node-exporter, labels: {app.kubernetes.io/name: node-exporter}}
-spec:
-  selector: {matchLabels: {app.kubernetes.io/name: node-exporter}}
-  template:
-    metadata: {labels: {app.kubernetes.io/name: node-exporter}}
-    spec:
-      tolerations: [{operator: Exists}]
-      containers: [{name: node-exporter, image: "quay.io/prometheus/node-exporter:v1.9.1"}]
-status: {desiredNumberScheduled: 2, numberReady: 2}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: node-exporter-4xk2p
-  namespace: monitoring
-  labels: {app.kubernetes.io/name: node-exporter}
-  ownerReferences: [{apiVersion: apps/v1, kind: DaemonSet, name: node-exporter, uid: ds-node-exporter, controller: true}]
-spec: {nodeName: worker-a, containers: [{name: node-exporter, image: "quay.io/prometheus/node-exporter:v1.9.1"}]}
-status: {phase: Running, conditions: [{type: Ready, status: "True"}]}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: node-exporter-9mwq7
-  namespace: monitoring
-  labels: {app.kubernetes.io/name: node-exporter}
-  ownerReferences: [{apiVersion: apps/v1, kind: DaemonSet, name: node-exporter, uid: ds-node-exporter, controller: true}]
-spec: {nodeName: worker-b, containers: [{name: node-exporter, image: "quay.io/prometheus/node-exporter:v1.9.1"}]}
-status: {phase: Running, conditions: [{type: Ready, status: "True"}]}
-`
-	exampleAlertRules = `apiVersion: monitoring.coreos.com/v1
-kind: Prometheus
-metadata: {name: k8s, namespace: monitoring}
-spec: {ruleSelector: {matchLabels: {role: alert-rules}}}
-status: {availableReplicas: 1}
----
-apiVersion: monitoring.coreos.com/v1
-kind: PrometheusRule
-metadata: {name: cluster-alerts, namespace: monitoring, labels: {role: alert-rules}}
-spec:
-  groups:
-  - name: cluster
-    rules:
-    - alert: KubeNodeNotReady
-      expr: kube_node_status_condition{job="kube-state-metrics",condition="Ready",status="true"} == 0
-    - alert: KubePodCrashLooping
-      expr: max_over_time(kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff", job="kube-state-metrics"}[5m]) >= 1
-    - alert: NodeFilesystemSpaceFillingUp
-      expr: node_filesystem_avail_bytes{job="node-exporter",fstype!=""} / node_filesystem_size_bytes{job="node-exporter",fstype!=""} * 100 < 15
-    - alert: KubeMemoryOvercommit
-      expr: sum(namespace_memory:kube_pod_container_resource_requests:sum{}) - (sum(kube_node_status_allocatable{resource="memory"}) - max(kube_node_status_allocatable{resource="memory"})) > 0
-    - alert: KubeAPIErrorBudgetBurn
-      expr: sum(apiserver_request:burnrate1h) > (14.40 * 0.01000) and sum(apiserver_request:burnrate5m) > (14.40 * 0.01000)
-    - alert: CertManagerCertExpirySoon
-      expr: avg by (exported_namespace, namespace, name) (certmanager_certificate_expiration_timestamp_seconds - time()) < (21 * 24 * 3600)
-    - alert: VeleroBackupFailures
-      expr: velero_backup_failure_total{schedule!=""} / velero_backup_attempt_total{schedule!=""} > 0.25
-`
-	exampleAlertmanagerReceiver = `apiVersion: monitoring.coreos.com/v1
-kind: Alertmanager
-metadata: {name: main, namespace: monitoring}
-spec:
-  alertmanagerConfiguration: {name: main-config}
-status: {availableReplicas: 3}
----
-apiVersion: monitoring.coreos.com/v1alpha1
-kind: AlertmanagerConfig
-metadata: {name: main-config, namespace: monitoring}
-spec:
-  route: {receiver: on-call, groupBy: [alertname, namespace]}
-  receivers:
-  - name: on-call
-    pagerdutyConfigs:
-    - routingKey: {name: pagerduty, key: routing-key}
-`
-	exampleNamespaceMonitors = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: servicemonitors.monitoring.coreos.com}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: "registry.example.com/shop/web:1.4.2"}]}
-status: {replicas: 1, readyReplicas: 1}
----
-apiVersion: monitoring.coreos.com/v1
-kind: ServiceMonitor
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {matchLabels: {app: web}}
-  endpoints: [{port: metrics}]
-`
-	exampleLogShipper = `apiVersion: v1
-kind: Node
-metadata: {name: worker-a}
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: alloy, namespace: logging, uid: ds-alloy, labels: {app.kubernetes.io/name: alloy}}
-spec:
-  selector: {matchLabels: {app.kubernetes.io/name: alloy}}
-  template:
-    metadata: {labels: {app.kubernetes.io/name: alloy}}
-    spec: {containers: [{name: alloy, image: "docker.io/grafana/alloy:v1.10.0"}]}
-status: {desiredNumberScheduled: 1, numberReady: 1}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: alloy-7h2kd
-  namespace: logging
-  ownerReferences: [{apiVersion: apps/v1, kind: DaemonSet, name: alloy, uid: ds-alloy, controller: true}]
-spec: {nodeName: worker-a, containers: [{name: alloy, image: "docker.io/grafana/alloy:v1.10.0"}]}
-status: {phase: Running, conditions: [{type: Ready, status: "True"}]}
-`
-	exampleLogBackend = `apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: loki, namespace: logging, labels: {app.kubernetes.io/name: loki}}
-spec:
-  replicas: 3
-  serviceName: loki-headless
-  selector: {matchLabels: {app.kubernetes.io/name: loki}}
-  template:
-    metadata: {labels: {app.kubernetes.io/name: loki}}
-    spec: {containers: [{name: loki, image: "docker.io/grafana/loki:3.5.3"}]}
-status: {replicas: 3, readyReplicas: 3}
-`
-)

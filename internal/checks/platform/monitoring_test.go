@@ -317,3 +317,13 @@ func TestCoverageNamesAtMostTenNodes(t *testing.T) {
 		t.Errorf("got %+v, want one failure ending %q", results, want)
 	}
 }
+
+// exampleNodeExporter is monitoring-node-exporter's example: two Nodes and
+// a node-exporter DaemonSet with a ready pod on each.
+var exampleNodeExporter = func() string {
+	b, err := os.ReadFile(filepath.Join("..", "examples", "monitoring-node-exporter.yaml"))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()

@@ -40,24 +40,22 @@ func networkPlatformChecks() []*check.Check {
 			Rationale: "The ingress controller is the one door all HTTP traffic from outside comes through: with a single replica, a pod restart, a node drain or an upgrade takes every application offline at once. " +
 				"A cluster with no ingress at all is told too, since the checklists demand a central controller: without one, each application is exposed on its own load balancer or node port, with its own TLS and logging. " +
 				"Where Ingresses or IngressClasses show that a controller plimsoll does not recognise (or a cloud's, outside the cluster) serves them, the check is not assessed rather than failed.",
-			Remediation: "Run a recognised ingress controller (ingress-nginx, Traefik, HAProxy, Kong, an Istio ingress gateway or Envoy Gateway) with at least 2 replicas (controller.replicaCount in the ingress-nginx chart), spread over nodes and covered by a PodDisruptionBudget.",
-			ChecklistItem:        itemIngressController,
-			Example:     exampleIngressController,
-			Requires:    check.Cluster,
-			Run:         ingressControllerRun,
+			Remediation:   "Run a recognised ingress controller (ingress-nginx, Traefik, HAProxy, Kong, an Istio ingress gateway or Envoy Gateway) with at least 2 replicas (controller.replicaCount in the ingress-nginx chart), spread over nodes and covered by a PodDisruptionBudget.",
+			ChecklistItem: itemIngressController,
+			Requires:      check.Cluster,
+			Run:           ingressControllerRun,
 		},
 		{
-			ID:          "ingress-class-default",
-			Title:       "Exactly one IngressClass is the default",
-			Layer:       check.ClusterServices,
-			Severity:    check.Medium,
-			Kinds:       clusterKinds,
-			Reads:       []string{"IngressClass"},
-			Rationale:   "An Ingress created without spec.ingressClassName gets the default IngressClass; with none, no controller is bound to it and its hosts are not served, and with several, which class it gets depends on the API server version (older ones refuse such Ingresses).",
-			Remediation: "Annotate the IngressClass of the main controller with ingressclass.kubernetes.io/is-default-class: \"true\" (controller.ingressClassResource.default=true in the ingress-nginx chart), and remove the annotation from every other class.",
-			ChecklistItem:        itemCentralIngress,
-			Example:     exampleIngressController,
-			Requires:    check.Cluster,
+			ID:            "ingress-class-default",
+			Title:         "Exactly one IngressClass is the default",
+			Layer:         check.ClusterServices,
+			Severity:      check.Medium,
+			Kinds:         clusterKinds,
+			Reads:         []string{"IngressClass"},
+			Rationale:     "An Ingress created without spec.ingressClassName gets the default IngressClass; with none, no controller is bound to it and its hosts are not served, and with several, which class it gets depends on the API server version (older ones refuse such Ingresses).",
+			Remediation:   "Annotate the IngressClass of the main controller with ingressclass.kubernetes.io/is-default-class: \"true\" (controller.ingressClassResource.default=true in the ingress-nginx chart), and remove the annotation from every other class.",
+			ChecklistItem: itemCentralIngress,
+			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(c.Inventory.OfKind("IngressClass")) == 0 {
 					return false, "the cluster has no IngressClass"
@@ -80,18 +78,17 @@ func networkPlatformChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "ingress-class-exists",
-			Title:       "Ingresses name an IngressClass that exists",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       []string{"Ingress"},
-			Reads:       []string{"IngressClass"},
-			Rationale:   "Controllers serve the Ingresses of their own IngressClass: an Ingress whose class does not exist (a typo, a controller removed or installed under another class name) is accepted by the API server and then served by nobody, so its hosts return errors or nothing.",
-			Remediation: "Set spec.ingressClassName to an IngressClass the cluster has (kubectl get ingressclass), or install the controller that class belongs to; an Ingress without a class needs a default IngressClass.",
-			ChecklistItem:        itemCentralIngress,
-			Example:     exampleIngressController,
-			Requires:    check.Cluster,
-			Run:         ingressClassExistsRun,
+			ID:            "ingress-class-exists",
+			Title:         "Ingresses name an IngressClass that exists",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         []string{"Ingress"},
+			Reads:         []string{"IngressClass"},
+			Rationale:     "Controllers serve the Ingresses of their own IngressClass: an Ingress whose class does not exist (a typo, a controller removed or installed under another class name) is accepted by the API server and then served by nobody, so its hosts return errors or nothing.",
+			Remediation:   "Set spec.ingressClassName to an IngressClass the cluster has (kubectl get ingressclass), or install the controller that class belongs to; an Ingress without a class needs a default IngressClass.",
+			ChecklistItem: itemCentralIngress,
+			Requires:      check.Cluster,
+			Run:           ingressClassExistsRun,
 		},
 		{
 			ID:       "cni-enforces-networkpolicy",
@@ -103,25 +100,23 @@ func networkPlatformChecks() []*check.Check {
 			Reads: append([]string{"NetworkPolicy", "Node"}, platform.Reads...),
 			Rationale: "NetworkPolicies are enforced by the CNI plugin, not by the API server: with a plugin that ignores them (Flannel on its own), the API server accepts every policy and none has any effect, so default-deny and allow rules only look like isolation. " +
 				"Canal (Flannel with Calico) enforces them. A CNI whose enforcement depends on configuration plimsoll cannot see (the AWS VPC CNI) is not assessed.",
-			Remediation: "Run a CNI that enforces NetworkPolicy: Calico, Cilium or Antrea, or add Calico's policy engine to Flannel (Canal); on EKS, enable the VPC CNI's network policy agent (enableNetworkPolicy: \"true\").",
-			ChecklistItem:        "NetworkPolicies: Default Deny (Note: NetworkPolicies require a CNI plugin that supports them (Calico, Cilium, Weave). Flannel does not enforce NetworkPolicies.) (from the “Production Readiness” book chapter)",
-			Example:     exampleCNI,
-			Requires:    check.Cluster,
-			Run:         cniRun,
+			Remediation:   "Run a CNI that enforces NetworkPolicy: Calico, Cilium or Antrea, or add Calico's policy engine to Flannel (Canal); on EKS, enable the VPC CNI's network policy agent (enableNetworkPolicy: \"true\").",
+			ChecklistItem: "NetworkPolicies: Default Deny (Note: NetworkPolicies require a CNI plugin that supports them (Calico, Cilium, Weave). Flannel does not enforce NetworkPolicies.) (from the “Production Readiness” book chapter)",
+			Requires:      check.Cluster,
+			Run:           cniRun,
 		},
 		{
-			ID:          "dns-ha",
-			Title:       "Cluster DNS runs two replicas on different nodes, under a PodDisruptionBudget",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       clusterKinds,
-			Reads:       append(append([]string{}, platform.Reads...), "PodDisruptionBudget", "Pod", "ReplicaSet"),
-			Rationale:   "Every Service name lookup goes through the cluster DNS: when its only replica, or the only node its replicas run on, goes away, names stop resolving across the whole cluster, and a node drain without a PodDisruptionBudget may evict every replica at once.",
-			Remediation: "Run CoreDNS with at least 2 replicas (kubeadm's default), spread over nodes with a required pod anti-affinity or a topology spread constraint, and add a PodDisruptionBudget with maxUnavailable: 1 that selects its pods.",
-			ChecklistItem:        "Fine-tune the cluster DNS: Running a DNS for Kubernetes clusters is essential for name resolution and service connectivity. (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     exampleDNS,
-			Requires:    check.Cluster,
-			Run:         dnsRun,
+			ID:            "dns-ha",
+			Title:         "Cluster DNS runs two replicas on different nodes, under a PodDisruptionBudget",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         clusterKinds,
+			Reads:         append(append([]string{}, platform.Reads...), "PodDisruptionBudget", "Pod", "ReplicaSet"),
+			Rationale:     "Every Service name lookup goes through the cluster DNS: when its only replica, or the only node its replicas run on, goes away, names stop resolving across the whole cluster, and a node drain without a PodDisruptionBudget may evict every replica at once.",
+			Remediation:   "Run CoreDNS with at least 2 replicas (kubeadm's default), spread over nodes with a required pod anti-affinity or a topology spread constraint, and add a PodDisruptionBudget with maxUnavailable: 1 that selects its pods.",
+			ChecklistItem: "Fine-tune the cluster DNS: Running a DNS for Kubernetes clusters is essential for name resolution and service connectivity. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			Requires:      check.Cluster,
+			Run:           dnsRun,
 		},
 	}
 }
@@ -437,120 +432,3 @@ func namespacedNames(objs []*inventory.Object) []string {
 
 // The examples are cluster objects as the API server returns them, status
 // included.
-
-const exampleIngressController = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ingress-nginx-controller
-  namespace: ingress-nginx
-  labels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/component: controller}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/component: controller}}
-  template:
-    metadata: {labels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/component: controller}}
-    spec:
-      containers: [{name: controller, image: registry.k8s.io/ingress-nginx/controller:v1.11.3}]
-status: {replicas: 2, readyReplicas: 2, availableReplicas: 2}
----
-apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata:
-  name: nginx
-  annotations: {ingressclass.kubernetes.io/is-default-class: "true"}
-spec: {controller: k8s.io/ingress-nginx}
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web, namespace: shop}
-spec:
-  ingressClassName: nginx
-  rules:
-    - host: shop.example.com
-      http:
-        paths:
-          - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
-status: {loadBalancer: {ingress: [{ip: 203.0.113.10}]}}
-`
-
-const exampleCNI = `apiVersion: apps/v1
-kind: DaemonSet
-metadata:
-  name: calico-node
-  namespace: calico-system
-  labels: {k8s-app: calico-node}
-spec:
-  selector: {matchLabels: {k8s-app: calico-node}}
-  template:
-    metadata: {labels: {k8s-app: calico-node}}
-    spec:
-      containers: [{name: calico-node, image: quay.io/calico/node:v3.29.1}]
-status: {desiredNumberScheduled: 3, currentNumberScheduled: 3, numberReady: 3, numberAvailable: 3}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: default-deny, namespace: shop}
-spec:
-  podSelector: {}
-  policyTypes: [Ingress, Egress]
-`
-
-const exampleDNS = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {k8s-app: kube-dns}}
-  template:
-    metadata: {labels: {k8s-app: kube-dns}}
-    spec:
-      containers: [{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.3}]
-status: {replicas: 2, readyReplicas: 2, availableReplicas: 2}
----
-apiVersion: apps/v1
-kind: ReplicaSet
-metadata:
-  name: coredns-7c65d6cfc9
-  namespace: kube-system
-  labels: {k8s-app: kube-dns, pod-template-hash: 7c65d6cfc9}
-  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: coredns, controller: true}]
-spec:
-  replicas: 2
-  selector: {matchLabels: {k8s-app: kube-dns, pod-template-hash: 7c65d6cfc9}}
-  template:
-    metadata: {labels: {k8s-app: kube-dns, pod-template-hash: 7c65d6cfc9}}
-    spec:
-      containers: [{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.3}]
-status: {replicas: 2, readyReplicas: 2}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: coredns-7c65d6cfc9-8hxq2
-  namespace: kube-system
-  labels: {k8s-app: kube-dns, pod-template-hash: 7c65d6cfc9}
-  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: coredns-7c65d6cfc9, controller: true}]
-spec:
-  nodeName: worker-a
-  containers: [{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.3}]
-status: {phase: Running, conditions: [{type: Ready, status: "True"}]}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: coredns-7c65d6cfc9-vz4mk
-  namespace: kube-system
-  labels: {k8s-app: kube-dns, pod-template-hash: 7c65d6cfc9}
-  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: coredns-7c65d6cfc9, controller: true}]
-spec:
-  nodeName: worker-b
-  containers: [{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.3}]
-status: {phase: Running, conditions: [{type: Ready, status: "True"}]}
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: coredns, namespace: kube-system}
-spec:
-  maxUnavailable: 1
-  selector: {matchLabels: {k8s-app: kube-dns}}
-`

@@ -47,11 +47,10 @@ func policyPlatformChecks() []*check.Check {
 				appNamespaceReads...),
 			Rationale: "Rules that are only written down (resource limits, approved registries, no privileged pods) are broken the first time someone is in a hurry; an admission policy engine refuses objects that break them. " +
 				"Gatekeeper constraints in dryrun or warn, and Kyverno policies in Audit, only report. Without an engine, Pod Security Admission's enforce label on every application namespace is the least a cluster enforces; a ValidatingAdmissionPolicy bound with Deny enforces too.",
-			Remediation: "Install Gatekeeper or Kyverno and set at least one constraint to enforcementAction: deny, or one Kyverno policy to Enforce (spec.rules[].validate.failureAction, or spec.validationFailureAction in older Kyverno); at the least, label every application namespace pod-security.kubernetes.io/enforce: baseline.",
-			ChecklistItem:        "Cluster policies and rules: For custom rules enforcement, you may deploy an open policy agent, such as OPA Gatekeeper. (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     examplePolicyEngine,
-			Requires:    check.Cluster,
-			Run:         policyEnforcementRun,
+			Remediation:   "Install Gatekeeper or Kyverno and set at least one constraint to enforcementAction: deny, or one Kyverno policy to Enforce (spec.rules[].validate.failureAction, or spec.validationFailureAction in older Kyverno); at the least, label every application namespace pod-security.kubernetes.io/enforce: baseline.",
+			ChecklistItem: "Cluster policies and rules: For custom rules enforcement, you may deploy an open policy agent, such as OPA Gatekeeper. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			Requires:      check.Cluster,
+			Run:           policyEnforcementRun,
 		},
 		{
 			ID:       "apiserver-audit-logging",
@@ -62,11 +61,10 @@ func policyPlatformChecks() []*check.Check {
 			Reads:    apiserverReads,
 			Rationale: "The audit log is the only record of who changed what through the API: without --audit-policy-file the API server records no event at all, and without a log path or webhook the events go nowhere, so an incident cannot be reconstructed. " +
 				"The check reads the flags of the kube-apiserver static pods; where the control plane is managed or runs outside the cluster, they are not visible and the check is not assessed.",
-			Remediation: "Start kube-apiserver with --audit-policy-file pointing at an audit Policy and --audit-log-path (with --audit-log-maxage, --audit-log-maxbackup) or --audit-webhook-config-file; on a managed control plane, turn on the provider's audit logs.",
-			ChecklistItem:        "Security: Audit is another important component of security in general. Any change, no matter how small, should be logged for anomalies and intrusion detection, regulatory requirements, and troubleshooting. (from the “Kubernetes in prod” blog series)",
-			Example:     exampleAPIServer,
-			Requires:    check.Cluster,
-			Applies:     apiserverApplies,
+			Remediation:   "Start kube-apiserver with --audit-policy-file pointing at an audit Policy and --audit-log-path (with --audit-log-maxage, --audit-log-maxbackup) or --audit-webhook-config-file; on a managed control plane, turn on the provider's audit logs.",
+			ChecklistItem: "Security: Audit is another important component of security in general. Any change, no matter how small, should be logged for anomalies and intrusion detection, regulatory requirements, and troubleshooting. (from the “Kubernetes in prod” blog series)",
+			Requires:      check.Cluster,
+			Applies:       apiserverApplies,
 			Run: apiserverRun(func(api apiServer) []check.Finding {
 				var out []check.Finding
 				if api.flags["audit-log-path"] == "" && api.flags["audit-webhook-config-file"] == "" {
@@ -94,11 +92,10 @@ func policyPlatformChecks() []*check.Check {
 			Reads:    apiserverReads,
 			Rationale: "Without an identity provider, people reach the API with client certificates or static tokens: a certificate cannot be revoked before it expires, and leaving the company does not end its access. " +
 				"OIDC (--oidc-issuer-url, or --authentication-config in Kubernetes 1.30 and later) or a webhook token authenticator (aws-iam-authenticator, Guard) ties access to accounts managed in one place. Managed control planes do not show their flags, so there the check is not assessed.",
-			Remediation: "Configure the API server with your identity provider: --oidc-issuer-url, --oidc-client-id and --oidc-username-claim, or an AuthenticationConfiguration file passed with --authentication-config; bind RBAC roles to the provider's groups.",
-			ChecklistItem:        "Control cluster access: Integrate with an external authentication provider to authenticate cluster’s users, such as LDAP, OpenID Connect (OIDC), and AWS IAM. (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     exampleAPIServer,
-			Requires:    check.Cluster,
-			Applies:     apiserverApplies,
+			Remediation:   "Configure the API server with your identity provider: --oidc-issuer-url, --oidc-client-id and --oidc-username-claim, or an AuthenticationConfiguration file passed with --authentication-config; bind RBAC roles to the provider's groups.",
+			ChecklistItem: "Control cluster access: Integrate with an external authentication provider to authenticate cluster’s users, such as LDAP, OpenID Connect (OIDC), and AWS IAM. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			Requires:      check.Cluster,
+			Applies:       apiserverApplies,
 			Run: apiserverRun(func(api apiServer) []check.Finding {
 				for _, f := range []string{"oidc-issuer-url", "authentication-config", "authentication-token-webhook-config-file"} {
 					if api.flags[f] != "" {
@@ -109,32 +106,30 @@ func policyPlatformChecks() []*check.Check {
 			}),
 		},
 		{
-			ID:          "gitops-installed",
-			Title:       "A GitOps controller runs",
-			Layer:       check.ClusterServices,
-			Severity:    check.Medium,
-			Kinds:       clusterKinds,
-			Reads:       append(append([]string{}, platform.Reads...), platform.CRDKey),
-			Rationale:   "Without a GitOps controller, what runs in the cluster is whatever someone last applied by hand or from a CI job: no one place says what production should be, a manual change is never rolled back, and a lost cluster cannot be rebuilt from Git.",
-			Remediation: "Install Argo CD or Flux and deliver the applications from Git through it (an Argo CD Application, or a Flux Kustomization or HelmRelease, per application).",
-			ChecklistItem:        itemGitOps,
-			Example:     exampleGitOps,
-			Requires:    check.Cluster,
+			ID:            "gitops-installed",
+			Title:         "A GitOps controller runs",
+			Layer:         check.ClusterServices,
+			Severity:      check.Medium,
+			Kinds:         clusterKinds,
+			Reads:         append(append([]string{}, platform.Reads...), platform.CRDKey),
+			Rationale:     "Without a GitOps controller, what runs in the cluster is whatever someone last applied by hand or from a CI job: no one place says what production should be, a manual change is never rolled back, and a lost cluster cannot be rebuilt from Git.",
+			Remediation:   "Install Argo CD or Flux and deliver the applications from Git through it (an Argo CD Application, or a Flux Kustomization or HelmRelease, per application).",
+			ChecklistItem: itemGitOps,
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return gitopsRuns(c.Inventory)
 			},
 		},
 		{
-			ID:          "gitops-synced",
-			Title:       "GitOps applications are synced and healthy",
-			Layer:       check.ClusterServices,
-			Severity:    check.High,
-			Kinds:       []string{argoApplicationKey, fluxHelmReleaseKey, fluxKustomizationKey},
-			Rationale:   "An application the GitOps controller cannot sync leaves the cluster running something other than what Git says: a fix merged in Git never arrives, and a manual change stays. A degraded or suspended one hides the same drift behind a tool everyone trusts.",
-			Remediation: "Look at the application's conditions (argocd app get, flux get kustomizations) and fix what blocks it: a manifest the API server refuses, a missing CRD or namespace, an unreachable repository; resume a suspended Flux object (flux resume) once the reason is gone.",
-			ChecklistItem:        "GitOps Deployments: Even if a rogue developer tries to manually change something in production, the GitOps platform will immediately roll back the change to the desired change. (from Liju Kuriakose’s “Kubernetes in production”)",
-			Example:     exampleGitOps,
-			Requires:    check.Cluster,
+			ID:            "gitops-synced",
+			Title:         "GitOps applications are synced and healthy",
+			Layer:         check.ClusterServices,
+			Severity:      check.High,
+			Kinds:         []string{argoApplicationKey, fluxHelmReleaseKey, fluxKustomizationKey},
+			Rationale:     "An application the GitOps controller cannot sync leaves the cluster running something other than what Git says: a fix merged in Git never arrives, and a manual change stays. A degraded or suspended one hides the same drift behind a tool everyone trusts.",
+			Remediation:   "Look at the application's conditions (argocd app get, flux get kustomizations) and fix what blocks it: a manifest the API server refuses, a missing CRD or namespace, an unreachable repository; resume a suspended Flux object (flux resume) once the reason is gone.",
+			ChecklistItem: "GitOps Deployments: Even if a rogue developer tries to manually change something in production, the GitOps platform will immediately roll back the change to the desired change. (from Liju Kuriakose’s “Kubernetes in production”)",
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				if o.KindKey() == argoApplicationKey {
 					return argoSynced(o)
@@ -151,24 +146,22 @@ func policyPlatformChecks() []*check.Check {
 			Reads:    append(append([]string{}, platform.Reads...), kyvernoClusterPolicyKey, kyvernoPolicyKey, sigstorePolicyKey),
 			Rationale: "A scan in CI judges an image against the vulnerabilities known the day it was built; the images running months later are affected by CVEs published since. " +
 				"An in-cluster scanner (the Trivy Operator) rescans what runs, and an admission policy that verifies signatures (Kyverno verifyImages, Sigstore policy-controller, Connaisseur) keeps images that did not pass the pipeline out.",
-			Remediation: "Install the Trivy Operator (helm install trivy-operator aqua/trivy-operator) and alert on its VulnerabilityReports, or verify image signatures at admission with a Kyverno verifyImages rule, a Sigstore ClusterImagePolicy or Connaisseur.",
-			ChecklistItem:        "Image Scanning: For continuous in-cluster scanning, deploy Trivy Operator, which scans running workloads and reports vulnerabilities as Kubernetes custom resources. (from the “Production Readiness” book chapter)",
-			Example:     exampleImageScanning,
-			Requires:    check.Cluster,
-			Run:         imageScanningRun,
+			Remediation:   "Install the Trivy Operator (helm install trivy-operator aqua/trivy-operator) and alert on its VulnerabilityReports, or verify image signatures at admission with a Kyverno verifyImages rule, a Sigstore ClusterImagePolicy or Connaisseur.",
+			ChecklistItem: "Image Scanning: For continuous in-cluster scanning, deploy Trivy Operator, which scans running workloads and reports vulnerabilities as Kubernetes custom resources. (from the “Production Readiness” book chapter)",
+			Requires:      check.Cluster,
+			Run:           imageScanningRun,
 		},
 		{
-			ID:          "image-vulnerabilities-critical",
-			Title:       "Running images have no CRITICAL vulnerabilities",
-			Layer:       check.Security,
-			Severity:    check.High,
-			Kinds:       pod.WorkloadKinds,
-			Reads:       []string{vulnerabilityReportKey},
-			Rationale:   "A CRITICAL vulnerability is one that is usually exploitable remotely with no credentials; a workload that runs an image with one, as the Trivy Operator's VulnerabilityReports show, is an open door however well the rest of the cluster is configured.",
-			Remediation: "Rebuild the image on a patched base image or upgrade the affected packages to their fixed versions (the report's fixedVersion), roll it out, and let the Trivy Operator rescan it.",
-			ChecklistItem:        "Image quality and vulnerability scanning: For that, you should run a pipeline to scan images deployed to the cluster for security vulnerabilities and deviations from quality standards. (from Aly Saleh’s “Kubernetes Production Readiness”)",
-			Example:     exampleImageScanning,
-			Requires:    check.Cluster,
+			ID:            "image-vulnerabilities-critical",
+			Title:         "Running images have no CRITICAL vulnerabilities",
+			Layer:         check.Security,
+			Severity:      check.High,
+			Kinds:         pod.WorkloadKinds,
+			Reads:         []string{vulnerabilityReportKey},
+			Rationale:     "A CRITICAL vulnerability is one that is usually exploitable remotely with no credentials; a workload that runs an image with one, as the Trivy Operator's VulnerabilityReports show, is an open door however well the rest of the cluster is configured.",
+			Remediation:   "Rebuild the image on a patched base image or upgrade the affected packages to their fixed versions (the report's fixedVersion), roll it out, and let the Trivy Operator rescan it.",
+			ChecklistItem: "Image quality and vulnerability scanning: For that, you should run a pipeline to scan images deployed to the cluster for security vulnerabilities and deviations from quality standards. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(vulnerabilityReports(c.Inventory, o)) == 0 {
 					return false, "no Trivy VulnerabilityReport for it"
@@ -786,138 +779,3 @@ func sameImage(image string, r *inventory.Object) bool {
 
 // The examples are cluster objects as the API server returns them, status
 // included.
-
-const examplePolicyEngine = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: kyverno-admission-controller
-  namespace: kyverno
-  labels: {app.kubernetes.io/component: admission-controller, app.kubernetes.io/part-of: kyverno}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app.kubernetes.io/component: admission-controller, app.kubernetes.io/part-of: kyverno}}
-  template:
-    metadata: {labels: {app.kubernetes.io/component: admission-controller, app.kubernetes.io/part-of: kyverno}}
-    spec:
-      containers: [{name: kyverno, image: reg.kyverno.io/kyverno/kyverno:v1.13.2}]
-status: {replicas: 3, readyReplicas: 3, availableReplicas: 3}
----
-apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata: {name: disallow-privileged-containers}
-spec:
-  background: true
-  rules:
-    - name: privileged-containers
-      match:
-        any: [{resources: {kinds: [Pod]}}]
-      validate:
-        failureAction: Enforce
-        message: Privileged mode is disallowed.
-        pattern:
-          spec:
-            =(initContainers): [{=(securityContext): {=(privileged): "false"}}]
-            containers: [{=(securityContext): {=(privileged): "false"}}]
-status:
-  conditions: [{type: Ready, status: "True", reason: Succeeded, message: Ready}]
-`
-
-const exampleAPIServer = `apiVersion: v1
-kind: Pod
-metadata:
-  name: kube-apiserver-cp-1
-  namespace: kube-system
-  labels: {component: kube-apiserver, tier: control-plane}
-  annotations: {kubernetes.io/config.source: file}
-  ownerReferences: [{apiVersion: v1, kind: Node, name: cp-1, controller: true}]
-spec:
-  nodeName: cp-1
-  hostNetwork: true
-  containers:
-    - name: kube-apiserver
-      image: registry.k8s.io/kube-apiserver:v1.31.4
-      command:
-        - kube-apiserver
-        - --authorization-mode=Node,RBAC
-        - --audit-policy-file=/etc/kubernetes/audit-policy.yaml
-        - --audit-log-path=/var/log/kubernetes/audit/audit.log
-        - --audit-log-maxage=30
-        - --oidc-issuer-url=https://login.example.com/realms/platform
-        - --oidc-client-id=kubernetes
-status: {phase: Running, conditions: [{type: Ready, status: "True"}]}
-`
-
-const exampleGitOps = `apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: argocd-application-controller
-  namespace: argocd
-  labels: {app.kubernetes.io/name: argocd-application-controller, app.kubernetes.io/part-of: argocd}
-spec:
-  replicas: 1
-  serviceName: argocd-application-controller
-  selector: {matchLabels: {app.kubernetes.io/name: argocd-application-controller}}
-  template:
-    metadata: {labels: {app.kubernetes.io/name: argocd-application-controller}}
-    spec:
-      containers: [{name: argocd-application-controller, image: quay.io/argoproj/argocd:v2.13.2}]
-status: {replicas: 1, readyReplicas: 1, availableReplicas: 1}
----
-apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata: {name: shop, namespace: argocd}
-spec:
-  project: default
-  source: {repoURL: https://git.example.com/platform/deploy.git, path: apps/shop, targetRevision: main}
-  destination: {server: https://kubernetes.default.svc, namespace: shop}
-  syncPolicy: {automated: {prune: true, selfHeal: true}}
-status:
-  sync: {status: Synced, revision: 8d2f4c1e9b7a6d5c4b3a29180f7e6d5c4b3a2918}
-  health: {status: Healthy}
-`
-
-const exampleImageScanning = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: trivy-operator
-  namespace: trivy-system
-  labels: {app.kubernetes.io/name: trivy-operator}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app.kubernetes.io/name: trivy-operator}}
-  template:
-    metadata: {labels: {app.kubernetes.io/name: trivy-operator}}
-    spec:
-      containers: [{name: trivy-operator, image: mirror.gcr.io/aquasec/trivy-operator:0.24.1}]
-status: {replicas: 1, readyReplicas: 1, availableReplicas: 1}
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: shop}
-spec:
-  replicas: 1
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers: [{name: postgres, image: "postgres:16.6"}]
-status: {replicas: 1, readyReplicas: 1}
----
-apiVersion: aquasecurity.github.io/v1alpha1
-kind: VulnerabilityReport
-metadata:
-  name: statefulset-db-postgres
-  namespace: shop
-  labels:
-    trivy-operator.container.name: postgres
-    trivy-operator.resource.kind: StatefulSet
-    trivy-operator.resource.name: db
-    trivy-operator.resource.namespace: shop
-report:
-  artifact: {repository: library/postgres, tag: "16.6"}
-  registry: {server: index.docker.io}
-  scanner: {name: Trivy, vendor: Aqua Security, version: 0.57.1}
-  summary: {criticalCount: 0, highCount: 2, mediumCount: 9, lowCount: 31, unknownCount: 0}
-  vulnerabilities: []
-`

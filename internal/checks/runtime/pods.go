@@ -37,16 +37,15 @@ const (
 func runtimePodChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "runtime-pods-ready",
-			Title:       "Workload pods are Ready",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "A pod that is not Ready receives no traffic and counts for nothing in the workload's availability: the workload runs below the capacity it was given, and the reason (an unschedulable pod, a failing readiness probe, a container that cannot start) is usually one the cluster cannot fix by itself.",
-			Remediation: "Find why each pod named is not Ready (kubectl describe pod shows its conditions and events) and fix the cause: capacity or constraints for an unschedulable pod, the application or its probe for a failing one. Pods still starting show here too (only a Deployment's rollout is waited for), so audit a settled cluster.",
-			ChecklistItem:        itemSelfHeal,
-			Example:     exampleRuntimeWorkload,
-			Requires:    check.Cluster,
+			ID:            "runtime-pods-ready",
+			Title:         "Workload pods are Ready",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "A pod that is not Ready receives no traffic and counts for nothing in the workload's availability: the workload runs below the capacity it was given, and the reason (an unschedulable pod, a failing readiness probe, a container that cannot start) is usually one the cluster cannot fix by itself.",
+			Remediation:   "Find why each pod named is not Ready (kubectl describe pod shows its conditions and events) and fix the cause: capacity or constraints for an unschedulable pod, the application or its probe for a failing one. Pods still starting show here too (only a Deployment's rollout is waited for), so audit a settled cluster.",
+			ChecklistItem: itemSelfHeal,
+			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if reason, ok := rolloutInProgress(o); ok {
 					return false, "a rollout is in progress (" + reason + "); runtime-deployment-available reports it if it passes its progress deadline"
@@ -71,17 +70,16 @@ func runtimePodChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "runtime-pods-crashloop",
-			Title:       "Containers are not crash-looping",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "A container in CrashLoopBackOff exits as soon as it starts and the kubelet waits ever longer, up to five minutes, before starting it again: the pod serves nothing, and restarting it does not help until the cause is fixed.",
-			Remediation: "Read the container's previous logs (kubectl logs --previous) and its last termination reason, and fix the crash: a bad configuration or missing dependency, an OOMKilled container that needs a higher memory limit, or a liveness probe that kills a healthy container.",
-			ChecklistItem:        ItemAlerting,
-			Example:     exampleRuntimeWorkload,
-			Requires:    check.Cluster,
-			Applies:     runsPods,
+			ID:            "runtime-pods-crashloop",
+			Title:         "Containers are not crash-looping",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "A container in CrashLoopBackOff exits as soon as it starts and the kubelet waits ever longer, up to five minutes, before starting it again: the pod serves nothing, and restarting it does not help until the cause is fixed.",
+			Remediation:   "Read the container's previous logs (kubectl logs --previous) and its last termination reason, and fix the crash: a bad configuration or missing dependency, an OOMKilled container that needs a higher memory limit, or a liveness probe that kills a healthy container.",
+			ChecklistItem: ItemAlerting,
+			Requires:      check.Cluster,
+			Applies:       runsPods,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return byContainer(o, c.Inventory, "is in CrashLoopBackOff", withRestartHistory(func(cs corev1.ContainerStatus) bool {
 					return cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff"
@@ -89,17 +87,16 @@ func runtimePodChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "runtime-pods-image-pull",
-			Title:       "Container images can be pulled",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "A container whose image cannot be pulled never starts: a tag that does not exist, a registry that refuses the node's credentials or cannot be reached leaves the pod waiting in ErrImagePull and ImagePullBackOff, and a rollout that needs it stalls.",
-			Remediation: "Fix the image reference or make it pullable: push the tag, give the pod an imagePullSecret (or the node an identity) the registry accepts, or open the network path to the registry.",
-			ChecklistItem:        "Image Registry: Needs credentials for CI to push and for cluster to pull images. (from Weaveworks’ production-ready checklist)",
-			Example:     exampleRuntimeWorkload,
-			Requires:    check.Cluster,
-			Applies:     runsPods,
+			ID:            "runtime-pods-image-pull",
+			Title:         "Container images can be pulled",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "A container whose image cannot be pulled never starts: a tag that does not exist, a registry that refuses the node's credentials or cannot be reached leaves the pod waiting in ErrImagePull and ImagePullBackOff, and a rollout that needs it stalls.",
+			Remediation:   "Fix the image reference or make it pullable: push the tag, give the pod an imagePullSecret (or the node an identity) the registry accepts, or open the network path to the registry.",
+			ChecklistItem: "Image Registry: Needs credentials for CI to push and for cluster to pull images. (from Weaveworks’ production-ready checklist)",
+			Requires:      check.Cluster,
+			Applies:       runsPods,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return byContainer(o, c.Inventory, "cannot pull its image", func(p *corev1.Pod, cs corev1.ContainerStatus) (string, bool) {
 					w := cs.State.Waiting
@@ -117,17 +114,16 @@ func runtimePodChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "runtime-pods-restarts",
-			Title:       "Containers do not restart often",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       pod.WorkloadKinds,
-			Rationale:   "A container that keeps restarting drops its in-flight work and its connections each time, even when it is Ready between restarts: memory limits set too low (OOMKilled), liveness probes that fail under load and crashes on rare inputs show up as restart counts long before they show up as an outage.",
-			Remediation: "Look at the last termination reason of each container named (kubectl describe pod) and fix it: raise a memory limit that gets OOMKilled, relax a liveness probe that fails under load, or fix the crash. The count resets only when the pod is replaced; the threshold is the parameter maxRestarts.",
-			ChecklistItem:        itemRestarts,
-			Example:     exampleRuntimeWorkload,
-			Requires:    check.Cluster,
-			Applies:     runsPods,
+			ID:            "runtime-pods-restarts",
+			Title:         "Containers do not restart often",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         pod.WorkloadKinds,
+			Rationale:     "A container that keeps restarting drops its in-flight work and its connections each time, even when it is Ready between restarts: memory limits set too low (OOMKilled), liveness probes that fail under load and crashes on rare inputs show up as restart counts long before they show up as an outage.",
+			Remediation:   "Look at the last termination reason of each container named (kubectl describe pod) and fix it: raise a memory limit that gets OOMKilled, relax a liveness probe that fails under load, or fix the crash. The count resets only when the pod is replaced; the threshold is the parameter maxRestarts.",
+			ChecklistItem: itemRestarts,
+			Requires:      check.Cluster,
+			Applies:       runsPods,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				limit := c.Params.MaxRestarts
 				return byContainer(o, c.Inventory, fmt.Sprintf("restarted more than %d times", limit), withRestartHistory(func(cs corev1.ContainerStatus) bool {
@@ -136,18 +132,17 @@ func runtimePodChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "runtime-replicas-across-nodes",
-			Title:       "Ready replicas do not all run on one node",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       pod.ReplicatedKinds,
-			Reads:       []string{"Pod", "ReplicaSet"},
-			Rationale:   "Replicas protect against the loss of a node only if they run on different nodes. When every ready pod of a workload sits on one node, a node failure, a drain or a kernel upgrade takes the whole workload down, however many replicas it has.",
-			Remediation: "Add topologySpreadConstraints over kubernetes.io/hostname (or a podAntiAffinity term) selecting the workload's own pods, make sure the cluster has room on other nodes, and let the pods be rescheduled (kubectl rollout restart).",
-			ChecklistItem:        manifest.ItemProduction,
-			Example:     exampleRuntimeWorkload,
-			Requires:    check.Cluster,
-			Applies:     twoReadyPods,
+			ID:            "runtime-replicas-across-nodes",
+			Title:         "Ready replicas do not all run on one node",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         pod.ReplicatedKinds,
+			Reads:         []string{"Pod", "ReplicaSet"},
+			Rationale:     "Replicas protect against the loss of a node only if they run on different nodes. When every ready pod of a workload sits on one node, a node failure, a drain or a kernel upgrade takes the whole workload down, however many replicas it has.",
+			Remediation:   "Add topologySpreadConstraints over kubernetes.io/hostname (or a podAntiAffinity term) selecting the workload's own pods, make sure the cluster has room on other nodes, and let the pods be rescheduled (kubectl rollout restart).",
+			ChecklistItem: manifest.ItemProduction,
+			Requires:      check.Cluster,
+			Applies:       twoReadyPods,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				ready := readyPods(o, c.Inventory)
 				node := ready[0].Spec.NodeName
@@ -161,17 +156,16 @@ func runtimePodChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "runtime-replicas-across-zones",
-			Title:       "Ready replicas do not all run in one zone",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       pod.ReplicatedKinds,
-			Reads:       []string{"Node", "Pod", "ReplicaSet"},
-			Rationale:   "In a cluster whose nodes span several zones, replicas survive the loss of a zone only if they run in more than one. When every ready pod sits in one zone, a zone outage takes the workload down although the cluster itself survives.",
-			Remediation: "Add topologySpreadConstraints over topology.kubernetes.io/zone selecting the workload's own pods, make sure other zones have room, and let the pods be rescheduled (kubectl rollout restart).",
-			ChecklistItem:        itemZones,
-			Example:     exampleRuntimeWorkload,
-			Requires:    check.Cluster,
+			ID:            "runtime-replicas-across-zones",
+			Title:         "Ready replicas do not all run in one zone",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         pod.ReplicatedKinds,
+			Reads:         []string{"Node", "Pod", "ReplicaSet"},
+			Rationale:     "In a cluster whose nodes span several zones, replicas survive the loss of a zone only if they run in more than one. When every ready pod sits in one zone, a zone outage takes the workload down although the cluster itself survives.",
+			Remediation:   "Add topologySpreadConstraints over topology.kubernetes.io/zone selecting the workload's own pods, make sure other zones have room, and let the pods be rescheduled (kubectl rollout restart).",
+			ChecklistItem: itemZones,
+			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, why := twoReadyPods(o, c); !ok {
 					return false, why
@@ -572,139 +566,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// exampleRuntimeWorkload is a Deployment as a cluster shows it when all is
-// well: available, its pods Ready on nodes in two zones, its Service with
-// ready endpoints, its budget allowing an eviction.
-var exampleRuntimeWorkload = exampleRuntimeDeployment +
-	exampleReadyPod("web-7c9f6d5b8-k2xqp", "worker-a1", 0) + exampleReadyPod("web-7c9f6d5b8-r8mzt", "worker-b1", 1) +
-	exampleZoneNode("worker-a1", "eu-west-1a") + exampleZoneNode("worker-b1", "eu-west-1b") +
-	exampleRuntimeService
-
-const exampleRuntimeDeployment = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop, uid: 0b5d8a52-3c1e-4f7a-9e2b-6d4c8f1a7e30, generation: 4}
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-        - name: web
-          image: registry.example.com/web:1.4.2
-status:
-  observedGeneration: 4
-  replicas: 2
-  readyReplicas: 2
-  availableReplicas: 2
-  updatedReplicas: 2
-  conditions:
-    - {type: Available, status: "True", reason: MinimumReplicasAvailable, message: Deployment has minimum availability.}
-    - {type: Progressing, status: "True", reason: NewReplicaSetAvailable, message: ReplicaSet "web-7c9f6d5b8" has successfully progressed.}
----
-apiVersion: apps/v1
-kind: ReplicaSet
-metadata:
-  name: web-7c9f6d5b8
-  namespace: shop
-  uid: 5e2a9c71-8d4b-4f0e-a3c6-1b7d9e2f4a80
-  ownerReferences:
-    - {apiVersion: apps/v1, kind: Deployment, name: web, uid: 0b5d8a52-3c1e-4f7a-9e2b-6d4c8f1a7e30, controller: true}
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web, pod-template-hash: 7c9f6d5b8}
-  template:
-    metadata:
-      labels: {app: web, pod-template-hash: 7c9f6d5b8}
-    spec:
-      containers:
-        - name: web
-          image: registry.example.com/web:1.4.2
-status: {replicas: 2, readyReplicas: 2, availableReplicas: 2}
-`
-
-const exampleRuntimeService = `---
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {app: web}
-  ports:
-    - {port: 80, targetPort: 8080}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: web-x7k2d
-  namespace: shop
-  labels: {kubernetes.io/service-name: web}
-addressType: IPv4
-ports:
-  - {port: 8080, protocol: TCP}
-endpoints:
-  - addresses: [10.0.1.17]
-    conditions: {ready: true, serving: true, terminating: false}
-    nodeName: worker-a1
-    targetRef: {kind: Pod, name: web-7c9f6d5b8-k2xqp, namespace: shop}
-  - addresses: [10.0.2.23]
-    conditions: {ready: true, serving: true, terminating: false}
-    nodeName: worker-b1
-    targetRef: {kind: Pod, name: web-7c9f6d5b8-r8mzt, namespace: shop}
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web, namespace: shop}
-spec:
-  maxUnavailable: 1
-  selector:
-    matchLabels: {app: web}
-status:
-  observedGeneration: 1
-  currentHealthy: 2
-  desiredHealthy: 1
-  expectedPods: 2
-  disruptionsAllowed: 1
-`
-
-// exampleReadyPod is a Ready pod of exampleRuntimeDeployment's ReplicaSet.
-func exampleReadyPod(name, node string, restarts int) string {
-	return fmt.Sprintf(`---
-apiVersion: v1
-kind: Pod
-metadata:
-  name: %[1]s
-  namespace: shop
-  labels: {app: web, pod-template-hash: 7c9f6d5b8}
-  ownerReferences:
-    - {apiVersion: apps/v1, kind: ReplicaSet, name: web-7c9f6d5b8, uid: 5e2a9c71-8d4b-4f0e-a3c6-1b7d9e2f4a80, controller: true}
-spec:
-  nodeName: %[2]s
-  containers:
-    - name: web
-      image: registry.example.com/web:1.4.2
-status:
-  phase: Running
-  startTime: "2025-12-30T09:12:00Z"
-  conditions:
-    - {type: PodScheduled, status: "True"}
-    - {type: ContainersReady, status: "True"}
-    - {type: Ready, status: "True"}
-  containerStatuses:
-    - {name: web, ready: true, started: true, restartCount: %[3]d, image: registry.example.com/web:1.4.2, state: {running: {startedAt: "2025-12-30T09:12:04Z"}}}
-`, name, node, restarts)
-}
-
-// exampleZoneNode is a Ready node in a zone.
-func exampleZoneNode(name, zone string) string {
-	return fmt.Sprintf(`---
-apiVersion: v1
-kind: Node
-metadata: {name: %s, labels: {topology.kubernetes.io/zone: %s}}
-status: {conditions: [{type: Ready, status: "True", reason: KubeletReady}]}
-`, name, zone)
 }

@@ -24,16 +24,15 @@ import (
 func runtimeChecks() []*check.Check {
 	return []*check.Check{
 		{
-			ID:          "runtime-pdb-disruptions-allowed",
-			Title:       "PodDisruptionBudgets allow an eviction now",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       []string{"PodDisruptionBudget"},
-			Rationale:   "A budget that allows no disruption right now blocks every voluntary eviction of its pods: node drains hang, and node upgrades and cluster autoscaler scale-downs stall. Unlike pdb-allows-disruption, which judges the spec, this is what the disruption controller computed from the pods' health: a sound budget over unhealthy pods blocks too.",
-			Remediation: "Make the budget's pods healthy again (the pods not Ready are what keep currentHealthy low), or, when the spec leaves no slack, use maxUnavailable: 1 or a minAvailable below the replica count.",
-			ChecklistItem:        "PodDisruptionBudgets: PDBs are respected by kubectl drain, cluster autoscaler, and node upgrade processes. (from the “Production Readiness” book chapter)",
-			Example:     exampleRuntimeWorkload,
-			Requires:    check.Cluster,
+			ID:            "runtime-pdb-disruptions-allowed",
+			Title:         "PodDisruptionBudgets allow an eviction now",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         []string{"PodDisruptionBudget"},
+			Rationale:     "A budget that allows no disruption right now blocks every voluntary eviction of its pods: node drains hang, and node upgrades and cluster autoscaler scale-downs stall. Unlike pdb-allows-disruption, which judges the spec, this is what the disruption controller computed from the pods' health: a sound budget over unhealthy pods blocks too.",
+			Remediation:   "Make the budget's pods healthy again (the pods not Ready are what keep currentHealthy low), or, when the spec leaves no slack, use maxUnavailable: 1 or a minAvailable below the replica count.",
+			ChecklistItem: "PodDisruptionBudgets: PDBs are respected by kubectl drain, cluster autoscaler, and node upgrade processes. (from the “Production Readiness” book chapter)",
+			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget)
 				if !ok || pdb.Status.ExpectedPods == 0 {
@@ -56,18 +55,17 @@ func runtimeChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "runtime-service-endpoints",
-			Title:       "Services with a selector have a ready endpoint",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       []string{"Service"},
-			Reads:       []string{"EndpointSlice"},
-			Rationale:   "A Service without a ready endpoint refuses or drops every connection: its pods are missing, not Ready, or not matched by its selector. Clients see an outage although the Service itself looks fine.",
-			Remediation: "Make the pods the Service selects Ready (runtime-pods-ready names why they are not), or fix the selector so it matches them.",
-			ChecklistItem:        manifest.ItemServiceRouting,
-			Example:     exampleRuntimeWorkload,
-			Requires:    check.Cluster,
-			Applies:     manifest.ServiceWithSelector,
+			ID:            "runtime-service-endpoints",
+			Title:         "Services with a selector have a ready endpoint",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         []string{"Service"},
+			Reads:         []string{"EndpointSlice"},
+			Rationale:     "A Service without a ready endpoint refuses or drops every connection: its pods are missing, not Ready, or not matched by its selector. Clients see an outage although the Service itself looks fine.",
+			Remediation:   "Make the pods the Service selects Ready (runtime-pods-ready names why they are not), or fix the selector so it matches them.",
+			ChecklistItem: manifest.ItemServiceRouting,
+			Requires:      check.Cluster,
+			Applies:       manifest.ServiceWithSelector,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var endpoints []string
 				for _, s := range c.Inventory.InNamespace("EndpointSlice", o.Namespace) {
@@ -92,16 +90,15 @@ func runtimeChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "runtime-deployment-available",
-			Title:       "Deployments are available and their rollouts progress",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       []string{"Deployment"},
-			Rationale:   "A Deployment whose Available condition is False runs fewer ready pods than its rolling update strategy allows, and one whose Progressing condition says ProgressDeadlineExceeded has a rollout that stopped: its new pods do not become ready, and nothing rolls it back.",
-			Remediation: "Look at the Deployment's newest ReplicaSet and its pods (kubectl rollout status, kubectl describe) and fix what keeps them from becoming ready, or roll back with kubectl rollout undo.",
-			ChecklistItem:        itemSelfHeal,
-			Example:     exampleRuntimeWorkload,
-			Requires:    check.Cluster,
+			ID:            "runtime-deployment-available",
+			Title:         "Deployments are available and their rollouts progress",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         []string{"Deployment"},
+			Rationale:     "A Deployment whose Available condition is False runs fewer ready pods than its rolling update strategy allows, and one whose Progressing condition says ProgressDeadlineExceeded has a rollout that stopped: its new pods do not become ready, and nothing rolls it back.",
+			Remediation:   "Look at the Deployment's newest ReplicaSet and its pods (kubectl rollout status, kubectl describe) and fix what keeps them from becoming ready, or roll back with kubectl rollout undo.",
+			ChecklistItem: itemSelfHeal,
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				d := o.Typed.(*appsv1.Deployment)
 				var out []check.Finding
@@ -118,16 +115,15 @@ func runtimeChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "runtime-node-ready",
-			Title:       "Nodes are Ready",
-			Layer:       check.Infrastructure,
-			Severity:    check.High,
-			Kinds:       []string{"Node"},
-			Rationale:   "A node that is not Ready runs nothing new, and after a few minutes its pods are evicted and rescheduled elsewhere: the cluster runs with less capacity than it was sized for, and workloads whose replicas sat on the node lose them.",
-			Remediation: "Find why the node is not Ready (kubectl describe node: the kubelet, the container runtime, the network plugin or the machine itself) and repair or replace it; a managed node group usually replaces it when its health check fails.",
-			ChecklistItem:        ItemAlerting,
-			Example:     exampleRuntimeNode,
-			Requires:    check.Cluster,
+			ID:            "runtime-node-ready",
+			Title:         "Nodes are Ready",
+			Layer:         check.Infrastructure,
+			Severity:      check.High,
+			Kinds:         []string{"Node"},
+			Rationale:     "A node that is not Ready runs nothing new, and after a few minutes its pods are evicted and rescheduled elsewhere: the cluster runs with less capacity than it was sized for, and workloads whose replicas sat on the node lose them.",
+			Remediation:   "Find why the node is not Ready (kubectl describe node: the kubelet, the container runtime, the network plugin or the machine itself) and repair or replace it; a managed node group usually replaces it when its health check fails.",
+			ChecklistItem: ItemAlerting,
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				for i, cond := range o.Typed.(*corev1.Node).Status.Conditions {
 					if cond.Type == corev1.NodeReady && cond.Status != corev1.ConditionTrue {
@@ -138,16 +134,15 @@ func runtimeChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "runtime-node-pressure",
-			Title:       "Nodes are under no memory, disk or PID pressure",
-			Layer:       check.Infrastructure,
-			Severity:    check.Medium,
-			Kinds:       []string{"Node"},
-			Rationale:   "A node under memory, disk or PID pressure has crossed the kubelet's eviction threshold: it evicts pods, BestEffort and over-request ones first, and takes no new ones until the pressure passes.",
-			Remediation: "Free or add the resource under pressure: set memory requests and limits that match use, clean up images and logs or grow the disk, find the process leaking PIDs; or add nodes so the load spreads.",
-			ChecklistItem:        ItemAlerting,
-			Example:     exampleRuntimeNode,
-			Requires:    check.Cluster,
+			ID:            "runtime-node-pressure",
+			Title:         "Nodes are under no memory, disk or PID pressure",
+			Layer:         check.Infrastructure,
+			Severity:      check.Medium,
+			Kinds:         []string{"Node"},
+			Rationale:     "A node under memory, disk or PID pressure has crossed the kubelet's eviction threshold: it evicts pods, BestEffort and over-request ones first, and takes no new ones until the pressure passes.",
+			Remediation:   "Free or add the resource under pressure: set memory requests and limits that match use, clean up images and logs or grow the disk, find the process leaking PIDs; or add nodes so the load spreads.",
+			ChecklistItem: ItemAlerting,
+			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for i, cond := range o.Typed.(*corev1.Node).Status.Conditions {
@@ -162,17 +157,16 @@ func runtimeChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "runtime-pvc-bound",
-			Title:       "PersistentVolumeClaims are bound",
-			Layer:       check.Workloads,
-			Severity:    check.High,
-			Kinds:       []string{"PersistentVolumeClaim"},
-			Reads:       []string{"StorageClass"},
-			Rationale:   "A pod that mounts a claim with no volume bound to it cannot start: a claim left Pending (no matching volume, a provisioner failing, a class that does not exist) or Lost (its volume is gone) keeps a database or a StatefulSet replica down.",
-			Remediation: "Find why no volume is bound (kubectl describe pvc shows the provisioner's events): name an existing StorageClass, fix its provisioner, or create a matching PersistentVolume; a Lost claim needs its volume restored from backup.",
-			ChecklistItem:        "Shared Storage: Stores the persistent state of your application beyond the pod's lifetime. (from Weaveworks’ production-ready checklist)",
-			Example:     exampleRuntimePVC,
-			Requires:    check.Cluster,
+			ID:            "runtime-pvc-bound",
+			Title:         "PersistentVolumeClaims are bound",
+			Layer:         check.Workloads,
+			Severity:      check.High,
+			Kinds:         []string{"PersistentVolumeClaim"},
+			Reads:         []string{"StorageClass"},
+			Rationale:     "A pod that mounts a claim with no volume bound to it cannot start: a claim left Pending (no matching volume, a provisioner failing, a class that does not exist) or Lost (its volume is gone) keeps a database or a StatefulSet replica down.",
+			Remediation:   "Find why no volume is bound (kubectl describe pvc shows the provisioner's events): name an existing StorageClass, fix its provisioner, or create a matching PersistentVolume; a Lost claim needs its volume restored from backup.",
+			ChecklistItem: "Shared Storage: Stores the persistent state of your application beyond the pod's lifetime. (from Weaveworks’ production-ready checklist)",
+			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				pvc := o.Typed.(*corev1.PersistentVolumeClaim)
 				if pvc.Status.Phase != corev1.ClaimPending {
@@ -203,17 +197,16 @@ func runtimeChecks() []*check.Check {
 			},
 		},
 		{
-			ID:          "runtime-job-succeeded",
-			Title:       "Jobs, and the latest runs of CronJobs, did not fail",
-			Layer:       check.Workloads,
-			Severity:    check.Medium,
-			Kinds:       []string{"CronJob", "Job"},
-			Reads:       []string{"Pod"},
-			Rationale:   "A failed Job is work that did not happen: a backup not taken, a report not sent, a migration not run. Kubernetes records the failure and retries nothing more; until someone looks, the next run of a CronJob is the first chance it succeeds.",
-			Remediation: "Read the logs of the failed pods (kubectl logs job/<name>) and fix the cause, then run the work again (kubectl create job --from=cronjob/<name>) rather than wait for the next schedule.",
-			ChecklistItem:        "Monitoring & Centralised logging: Alerting (e.g. using the Alertmanager) should be set up for critical issues with your Kubernetes cluster, so that you can prevent downtime, failures, or even data loss. (from Liju Kuriakose’s “Kubernetes in production”)",
-			Example:     exampleRuntimeJob,
-			Requires:    check.Cluster,
+			ID:            "runtime-job-succeeded",
+			Title:         "Jobs, and the latest runs of CronJobs, did not fail",
+			Layer:         check.Workloads,
+			Severity:      check.Medium,
+			Kinds:         []string{"CronJob", "Job"},
+			Reads:         []string{"Pod"},
+			Rationale:     "A failed Job is work that did not happen: a backup not taken, a report not sent, a migration not run. Kubernetes records the failure and retries nothing more; until someone looks, the next run of a CronJob is the first chance it succeeds.",
+			Remediation:   "Read the logs of the failed pods (kubectl logs job/<name>) and fix the cause, then run the work again (kubectl create job --from=cronjob/<name>) rather than wait for the next schedule.",
+			ChecklistItem: "Monitoring & Centralised logging: Alerting (e.g. using the Alertmanager) should be set up for critical issues with your Kubernetes cluster, so that you can prevent downtime, failures, or even data loss. (from Liju Kuriakose’s “Kubernetes in production”)",
+			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if o.KindKey() == "CronJob" && LatestJob(o, c.Inventory) == nil {
 					return false, "no Job of it is among the inputs: it has not run yet, or its Jobs were cleaned up"
@@ -365,77 +358,3 @@ func failedPods(job *inventory.Object, inv *inventory.Inventory) []string {
 	}
 	return out
 }
-
-const exampleRuntimeNode = `apiVersion: v1
-kind: Node
-metadata:
-  name: worker-a1
-  labels: {topology.kubernetes.io/zone: eu-west-1a}
-status:
-  conditions:
-    - {type: MemoryPressure, status: "False", reason: KubeletHasSufficientMemory}
-    - {type: DiskPressure, status: "False", reason: KubeletHasNoDiskPressure}
-    - {type: PIDPressure, status: "False", reason: KubeletHasSufficientPID}
-    - {type: Ready, status: "True", reason: KubeletReady, message: kubelet is posting ready status}
-`
-
-const exampleRuntimePVC = `apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: gp3
-  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
-provisioner: ebs.csi.aws.com
-volumeBindingMode: WaitForFirstConsumer
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: data-db-0, namespace: shop, uid: 7d0c7c1e-8a59-4f5e-9d55-0c4a8f6d2b10}
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 20Gi}}
-  storageClassName: gp3
-  volumeName: pvc-7d0c7c1e-8a59-4f5e-9d55-0c4a8f6d2b10
-status:
-  phase: Bound
-  capacity: {storage: 20Gi}
-`
-
-const exampleRuntimeJob = `apiVersion: batch/v1
-kind: CronJob
-metadata: {name: backup, namespace: shop, uid: 3f1d2a4e-0b6c-4c8e-9a71-5e2f7d9b8c01}
-spec:
-  schedule: "0 3 * * *"
-  jobTemplate:
-    spec:
-      backoffLimit: 2
-      template:
-        spec:
-          restartPolicy: Never
-          containers:
-            - {name: backup, image: registry.example.com/backup:2.1.0}
-status:
-  lastScheduleTime: "2025-12-31T03:00:00Z"
-  lastSuccessfulTime: "2025-12-31T03:04:12Z"
----
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: backup-29452500
-  namespace: shop
-  uid: 9b7e4c2d-1f3a-4e5b-8c6d-7a8b9c0d1e2f
-  ownerReferences:
-    - {apiVersion: batch/v1, kind: CronJob, name: backup, uid: 3f1d2a4e-0b6c-4c8e-9a71-5e2f7d9b8c01, controller: true}
-spec:
-  backoffLimit: 2
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - {name: backup, image: registry.example.com/backup:2.1.0}
-status:
-  startTime: "2025-12-31T03:00:02Z"
-  completionTime: "2025-12-31T03:04:12Z"
-  succeeded: 1
-  conditions:
-    - {type: Complete, status: "True"}
-`
