@@ -53,7 +53,7 @@ func newServer(o Options) (*server, error) {
 		rediscover: make(chan struct{}, 1),
 		leading:    make(chan context.Context),
 	}
-	s.health = &reachability{now: o.Now, recovered: func() { signal(s.wake) }}
+	s.health = &reachability{now: o.Clock.Now, recovered: func() { signal(s.wake) }}
 	s.config = rest.CopyConfig(o.Config)
 	s.config.Wrap(s.health.wrap)
 	dyn, err := dynamic.NewForConfig(s.config)
@@ -85,16 +85,18 @@ func signal(ch chan struct{}) {
 }
 
 // loop discovers, audits and syncs until ctx ends, then stops the
-// informers. It alone calls the Auditor and the Sink.
+// informers. It alone calls the Auditor and the Sink. It reads the time
+// from s.o.Clock only.
 func (s *server) loop(ctx context.Context) {
 	defer s.cache.stop()
+	clk := s.o.Clock
 	var (
 		dirty        = true // an audit is due
 		discover     = true // a discovery is due
 		discoverWait = time.Second
 		discoverAt   time.Time
 		lastStart    time.Time
-		timer        = time.NewTimer(0) // fires at once: discover
+		timer        = clk.NewTimer(0) // fires at once: discover
 		armed        = true
 		leaderCtx    context.Context // set while leading
 		unsynced     bool            // the latest report has not reached the sink
@@ -102,9 +104,9 @@ func (s *server) loop(ctx context.Context) {
 		refusedWait  = refusedRetry
 		refusedAt    time.Time // when to try refused types again; zero if none are
 	)
-	ticker := time.NewTicker(tick)
+	ticker := clk.NewTicker(tick)
 	defer ticker.Stop()
-	resync := time.NewTicker(s.o.Resync)
+	resync := clk.NewTicker(s.o.Resync)
 	defer resync.Stop()
 	if s.o.LeaderElection == nil {
 		leaderCtx = ctx
@@ -117,7 +119,7 @@ func (s *server) loop(ctx context.Context) {
 		if armed {
 			return
 		}
-		now := s.o.Now()
+		now := clk.Now()
 		wait := s.o.Debounce / 20
 		for _, t := range []time.Time{lastStart.Add(s.o.Debounce), discoverAt} {
 			wait = max(wait, t.Sub(now))
@@ -135,7 +137,7 @@ func (s *server) loop(ctx context.Context) {
 		if err := s.o.Sink.Sync(leaderCtx, p.report); err != nil {
 			s.metrics.syncs.WithLabelValues("error").Inc()
 			s.o.Log.Error("report sink failed; retrying", "error", err)
-			unsynced, syncRetryAt = true, s.o.Now().Add(sinkRetry)
+			unsynced, syncRetryAt = true, clk.Now().Add(sinkRetry)
 			return
 		}
 		s.metrics.syncs.WithLabelValues("ok").Inc()
@@ -152,17 +154,17 @@ func (s *server) loop(ctx context.Context) {
 		case <-s.rediscover:
 			discover, dirty = true, true
 			arm()
-		case <-resync.C:
+		case <-resync.C():
 			discover, dirty = true, true
 			arm()
 		case lctx := <-s.leading:
 			leaderCtx = lctx
 			push()
-		case <-ticker.C:
+		case <-ticker.C():
 			switch refused := s.cache.state().refused > 0; {
 			case refused && refusedAt.IsZero():
-				refusedAt = s.o.Now().Add(refusedWait)
-			case refused && s.o.Now().After(refusedAt):
+				refusedAt = clk.Now().Add(refusedWait)
+			case refused && clk.Now().After(refusedAt):
 				refusedAt, refusedWait = time.Time{}, min(2*refusedWait, s.o.Resync)
 				discover, dirty = true, true
 			case !refused:
@@ -171,15 +173,15 @@ func (s *server) loop(ctx context.Context) {
 			if dirty {
 				arm()
 			}
-			if unsynced && s.o.Now().After(syncRetryAt) {
+			if unsynced && clk.Now().After(syncRetryAt) {
 				push()
 			}
-		case <-timer.C:
+		case <-timer.C():
 			armed = false
 			if discover {
 				if err := s.cache.discover(ctx); err != nil {
 					s.o.Log.Error("discovery failed; retrying", "error", err, "in", discoverWait)
-					discoverAt = s.o.Now().Add(discoverWait)
+					discoverAt = clk.Now().Add(discoverWait)
 					discoverWait = min(2*discoverWait, maxDiscoveryBackoff)
 					arm()
 					continue
@@ -194,7 +196,7 @@ func (s *server) loop(ctx context.Context) {
 				continue // a type is still being listed; the ticker looks again
 			}
 			dirty = false
-			lastStart = s.o.Now()
+			lastStart = clk.Now()
 			s.audit(ctx, snap)
 			push()
 		}
@@ -203,17 +205,17 @@ func (s *server) loop(ctx context.Context) {
 
 // audit audits a snapshot and publishes the report.
 func (s *server) audit(ctx context.Context, snap *Snapshot) {
-	start := time.Now()
+	start := s.o.Clock.Now()
 	r, err := s.o.Audit(ctx, snap)
-	d := time.Since(start)
+	d := s.o.Clock.Since(start)
 	if err != nil {
-		s.metrics.audited(nil, d, s.o.Now())
+		s.metrics.audited(nil, d, s.o.Clock.Now())
 		s.o.Log.Error("audit failed", "error", err)
 		return
 	}
 	first := s.latest.Load() == nil
 	s.latest.Store(&published{report: r})
-	s.metrics.audited(r, d, s.o.Now())
+	s.metrics.audited(r, d, s.o.Clock.Now())
 	if first {
 		s.o.Log.Info("first audit done", "objects", r.Summary.Objects, "fail", r.Summary.Fail, "seconds", d.Seconds())
 	}
