@@ -86,23 +86,23 @@ func signal(ch chan struct{}) {
 
 // loop discovers, audits and syncs until ctx ends, then stops the
 // informers. It alone calls the Auditor and the Sink. It reads the time
-// from s.o.Clock only.
+// from s.o.Clock only; what to wait for is decided by auditDelay, backoff
+// and refusals.
 func (s *server) loop(ctx context.Context) {
 	defer s.cache.stop()
 	clk := s.o.Clock
 	var (
 		dirty        = true // an audit is due
 		discover     = true // a discovery is due
-		discoverWait = time.Second
-		discoverAt   time.Time
+		discoverWait = newBackoff(time.Second, maxDiscoveryBackoff)
+		discoverAt   time.Time // when a failed discovery may be tried again
 		lastStart    time.Time
 		timer        = clk.NewTimer(0) // fires at once: discover
 		armed        = true
 		leaderCtx    context.Context // set while leading
 		unsynced     bool            // the latest report has not reached the sink
 		syncRetryAt  time.Time
-		refusedWait  = refusedRetry
-		refusedAt    time.Time // when to try refused types again; zero if none are
+		retryRefused = newRefusals(s.o.Resync)
 	)
 	ticker := clk.NewTicker(tick)
 	defer ticker.Stop()
@@ -112,19 +112,13 @@ func (s *server) loop(ctx context.Context) {
 		leaderCtx = ctx
 		s.metrics.leader.Set(1)
 	}
-	// arm schedules an audit: settled after the change, and Debounce after
-	// the previous audit started. A timer already set is left alone, so a
-	// stream of changes cannot put the audit off.
+	// arm schedules an audit (auditDelay). A timer already set is left
+	// alone, so a stream of changes cannot put the audit off.
 	arm := func() {
 		if armed {
 			return
 		}
-		now := clk.Now()
-		wait := s.o.Debounce / 20
-		for _, t := range []time.Time{lastStart.Add(s.o.Debounce), discoverAt} {
-			wait = max(wait, t.Sub(now))
-		}
-		timer.Reset(wait)
+		timer.Reset(auditDelay(clk.Now(), lastStart, discoverAt, s.o.Debounce))
 		armed = true
 	}
 	leading := func() bool { return leaderCtx != nil && leaderCtx.Err() == nil }
@@ -161,14 +155,8 @@ func (s *server) loop(ctx context.Context) {
 			leaderCtx = lctx
 			push()
 		case <-ticker.C():
-			switch refused := s.cache.state().refused > 0; {
-			case refused && refusedAt.IsZero():
-				refusedAt = clk.Now().Add(refusedWait)
-			case refused && clk.Now().After(refusedAt):
-				refusedAt, refusedWait = time.Time{}, min(2*refusedWait, s.o.Resync)
+			if retryRefused.due(s.cache.state().refused > 0, clk.Now()) {
 				discover, dirty = true, true
-			case !refused:
-				refusedAt, refusedWait = time.Time{}, refusedRetry
 			}
 			if dirty {
 				arm()
@@ -180,13 +168,14 @@ func (s *server) loop(ctx context.Context) {
 			armed = false
 			if discover {
 				if err := s.cache.discover(ctx); err != nil {
-					s.o.Log.Error("discovery failed; retrying", "error", err, "in", discoverWait)
-					discoverAt = clk.Now().Add(discoverWait)
-					discoverWait = min(2*discoverWait, maxDiscoveryBackoff)
+					wait := discoverWait.take()
+					s.o.Log.Error("discovery failed; retrying", "error", err, "in", wait)
+					discoverAt = clk.Now().Add(wait)
 					arm()
 					continue
 				}
-				discover, discoverWait, discoverAt = false, time.Second, time.Time{}
+				discover, discoverAt = false, time.Time{}
+				discoverWait.reset()
 			}
 			if !dirty || s.health.lostFor() > 0 {
 				continue // a lost server's cache has nothing new; its recovery wakes the loop
