@@ -33,7 +33,7 @@ const (
 type server struct {
 	o       Options
 	config  *rest.Config // o.Config with the reachability wrapper
-	cache   *cache
+	cache   informers
 	health  *reachability
 	metrics *metrics
 	reg     *prometheus.Registry
@@ -46,14 +46,18 @@ type server struct {
 	leading          chan context.Context
 }
 
+// informers is what the loop needs of the informer cache: to make the
+// informers match the served types, the types' state, the objects to
+// audit, and to stop.
+type informers interface {
+	discover(ctx context.Context) error
+	state() state
+	snapshot() *Snapshot
+	stop()
+}
+
 func newServer(o Options) (*server, error) {
-	s := &server{
-		o:          o,
-		wake:       make(chan struct{}, 1),
-		rediscover: make(chan struct{}, 1),
-		leading:    make(chan context.Context),
-	}
-	s.health = &reachability{now: o.Clock.Now, recovered: func() { signal(s.wake) }}
+	s := newLocalServer(o)
 	s.config = rest.CopyConfig(o.Config)
 	s.config.Wrap(s.health.wrap)
 	dyn, err := dynamic.NewForConfig(s.config)
@@ -70,11 +74,24 @@ func newServer(o Options) (*server, error) {
 		crdChanged: func() { signal(s.rediscover) },
 		sources:    map[string]*source{},
 	}
+	return s, nil
+}
+
+// newLocalServer makes what of a server needs no API client: its channels,
+// reachability, registry and metrics. The cache is left to the caller.
+func newLocalServer(o Options) *server {
+	s := &server{
+		o:          o,
+		wake:       make(chan struct{}, 1),
+		rediscover: make(chan struct{}, 1),
+		leading:    make(chan context.Context),
+	}
+	s.health = &reachability{now: o.Clock.Now, recovered: func() { signal(s.wake) }}
 	s.reg = prometheus.NewRegistry()
 	s.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
 	s.metrics = newMetrics(s.reg)
-	registerState(s.reg, s.cache.state, func() bool { return s.health.lostFor() < o.LostAfter })
-	return s, nil
+	registerState(s.reg, func() state { return s.cache.state() }, func() bool { return s.health.lostFor() < o.LostAfter })
+	return s
 }
 
 func signal(ch chan struct{}) {
