@@ -33,7 +33,7 @@ const (
 type server struct {
 	o       Options
 	config  *rest.Config // o.Config with the reachability wrapper
-	cache   *cache
+	cache   informers
 	health  *reachability
 	metrics *metrics
 	reg     *prometheus.Registry
@@ -46,14 +46,18 @@ type server struct {
 	leading          chan context.Context
 }
 
+// informers is what the loop needs of the informer cache: to make the
+// informers match the served types, the types' state, the objects to
+// audit, and to stop.
+type informers interface {
+	discover(ctx context.Context) error
+	state() state
+	snapshot() *Snapshot
+	stop()
+}
+
 func newServer(o Options) (*server, error) {
-	s := &server{
-		o:          o,
-		wake:       make(chan struct{}, 1),
-		rediscover: make(chan struct{}, 1),
-		leading:    make(chan context.Context),
-	}
-	s.health = &reachability{now: o.Now, recovered: func() { signal(s.wake) }}
+	s := newLocalServer(o)
 	s.config = rest.CopyConfig(o.Config)
 	s.config.Wrap(s.health.wrap)
 	dyn, err := dynamic.NewForConfig(s.config)
@@ -70,11 +74,24 @@ func newServer(o Options) (*server, error) {
 		crdChanged: func() { signal(s.rediscover) },
 		sources:    map[string]*source{},
 	}
+	return s, nil
+}
+
+// newLocalServer makes what of a server needs no API client: its channels,
+// reachability, registry and metrics. The cache is left to the caller.
+func newLocalServer(o Options) *server {
+	s := &server{
+		o:          o,
+		wake:       make(chan struct{}, 1),
+		rediscover: make(chan struct{}, 1),
+		leading:    make(chan context.Context),
+	}
+	s.health = &reachability{now: o.Clock.Now, recovered: func() { signal(s.wake) }}
 	s.reg = prometheus.NewRegistry()
 	s.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
 	s.metrics = newMetrics(s.reg)
-	registerState(s.reg, s.cache.state, func() bool { return s.health.lostFor() < o.LostAfter })
-	return s, nil
+	registerState(s.reg, func() state { return s.cache.state() }, func() bool { return s.health.lostFor() < o.LostAfter })
+	return s
 }
 
 func signal(ch chan struct{}) {
@@ -85,44 +102,40 @@ func signal(ch chan struct{}) {
 }
 
 // loop discovers, audits and syncs until ctx ends, then stops the
-// informers. It alone calls the Auditor and the Sink.
+// informers. It alone calls the Auditor and the Sink. It reads the time
+// from s.o.Clock only; what to wait for is decided by auditDelay, backoff
+// and refusals.
 func (s *server) loop(ctx context.Context) {
 	defer s.cache.stop()
+	clk := s.o.Clock
 	var (
 		dirty        = true // an audit is due
 		discover     = true // a discovery is due
-		discoverWait = time.Second
-		discoverAt   time.Time
+		discoverWait = newBackoff(time.Second, maxDiscoveryBackoff)
+		discoverAt   time.Time // when a failed discovery may be tried again
 		lastStart    time.Time
-		timer        = time.NewTimer(0) // fires at once: discover
+		timer        = clk.NewTimer(0) // fires at once: discover
 		armed        = true
 		leaderCtx    context.Context // set while leading
 		unsynced     bool            // the latest report has not reached the sink
 		syncRetryAt  time.Time
-		refusedWait  = refusedRetry
-		refusedAt    time.Time // when to try refused types again; zero if none are
+		retryRefused = newRefusals(s.o.Resync)
 	)
-	ticker := time.NewTicker(tick)
+	ticker := clk.NewTicker(tick)
 	defer ticker.Stop()
-	resync := time.NewTicker(s.o.Resync)
+	resync := clk.NewTicker(s.o.Resync)
 	defer resync.Stop()
 	if s.o.LeaderElection == nil {
 		leaderCtx = ctx
 		s.metrics.leader.Set(1)
 	}
-	// arm schedules an audit: settled after the change, and Debounce after
-	// the previous audit started. A timer already set is left alone, so a
-	// stream of changes cannot put the audit off.
+	// arm schedules an audit (auditDelay). A timer already set is left
+	// alone, so a stream of changes cannot put the audit off.
 	arm := func() {
 		if armed {
 			return
 		}
-		now := s.o.Now()
-		wait := s.o.Debounce / 20
-		for _, t := range []time.Time{lastStart.Add(s.o.Debounce), discoverAt} {
-			wait = max(wait, t.Sub(now))
-		}
-		timer.Reset(wait)
+		timer.Reset(auditDelay(clk.Now(), lastStart, discoverAt, s.o.Debounce))
 		armed = true
 	}
 	leading := func() bool { return leaderCtx != nil && leaderCtx.Err() == nil }
@@ -135,7 +148,7 @@ func (s *server) loop(ctx context.Context) {
 		if err := s.o.Sink.Sync(leaderCtx, p.report); err != nil {
 			s.metrics.syncs.WithLabelValues("error").Inc()
 			s.o.Log.Error("report sink failed; retrying", "error", err)
-			unsynced, syncRetryAt = true, s.o.Now().Add(sinkRetry)
+			unsynced, syncRetryAt = true, clk.Now().Add(sinkRetry)
 			return
 		}
 		s.metrics.syncs.WithLabelValues("ok").Inc()
@@ -152,39 +165,34 @@ func (s *server) loop(ctx context.Context) {
 		case <-s.rediscover:
 			discover, dirty = true, true
 			arm()
-		case <-resync.C:
+		case <-resync.C():
 			discover, dirty = true, true
 			arm()
 		case lctx := <-s.leading:
 			leaderCtx = lctx
 			push()
-		case <-ticker.C:
-			switch refused := s.cache.state().refused > 0; {
-			case refused && refusedAt.IsZero():
-				refusedAt = s.o.Now().Add(refusedWait)
-			case refused && s.o.Now().After(refusedAt):
-				refusedAt, refusedWait = time.Time{}, min(2*refusedWait, s.o.Resync)
+		case <-ticker.C():
+			if retryRefused.due(s.cache.state().refused > 0, clk.Now()) {
 				discover, dirty = true, true
-			case !refused:
-				refusedAt, refusedWait = time.Time{}, refusedRetry
 			}
 			if dirty {
 				arm()
 			}
-			if unsynced && s.o.Now().After(syncRetryAt) {
+			if unsynced && clk.Now().After(syncRetryAt) {
 				push()
 			}
-		case <-timer.C:
+		case <-timer.C():
 			armed = false
 			if discover {
 				if err := s.cache.discover(ctx); err != nil {
-					s.o.Log.Error("discovery failed; retrying", "error", err, "in", discoverWait)
-					discoverAt = s.o.Now().Add(discoverWait)
-					discoverWait = min(2*discoverWait, maxDiscoveryBackoff)
+					wait := discoverWait.take()
+					s.o.Log.Error("discovery failed; retrying", "error", err, "in", wait)
+					discoverAt = clk.Now().Add(wait)
 					arm()
 					continue
 				}
-				discover, discoverWait, discoverAt = false, time.Second, time.Time{}
+				discover, discoverAt = false, time.Time{}
+				discoverWait.reset()
 			}
 			if !dirty || s.health.lostFor() > 0 {
 				continue // a lost server's cache has nothing new; its recovery wakes the loop
@@ -194,7 +202,7 @@ func (s *server) loop(ctx context.Context) {
 				continue // a type is still being listed; the ticker looks again
 			}
 			dirty = false
-			lastStart = s.o.Now()
+			lastStart = clk.Now()
 			s.audit(ctx, snap)
 			push()
 		}
@@ -203,17 +211,17 @@ func (s *server) loop(ctx context.Context) {
 
 // audit audits a snapshot and publishes the report.
 func (s *server) audit(ctx context.Context, snap *Snapshot) {
-	start := time.Now()
+	start := s.o.Clock.Now()
 	r, err := s.o.Audit(ctx, snap)
-	d := time.Since(start)
+	d := s.o.Clock.Since(start)
 	if err != nil {
-		s.metrics.audited(nil, d, s.o.Now())
+		s.metrics.audited(nil, d, s.o.Clock.Now())
 		s.o.Log.Error("audit failed", "error", err)
 		return
 	}
 	first := s.latest.Load() == nil
 	s.latest.Store(&published{report: r})
-	s.metrics.audited(r, d, s.o.Now())
+	s.metrics.audited(r, d, s.o.Clock.Now())
 	if first {
 		s.o.Log.Info("first audit done", "objects", r.Summary.Objects, "fail", r.Summary.Fail, "seconds", d.Seconds())
 	}

@@ -52,6 +52,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 
 	"github.com/plimsoll/plimsoll/internal/cluster"
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -136,8 +137,10 @@ type Options struct {
 	LeaderElection *LeaderElection
 	// Log receives what happens; nil discards it.
 	Log *slog.Logger
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is the one source of time: the loop's debounce, backoff,
+	// retries, tick and resync, the API server's reachability and the
+	// metrics' times. Nil means the real clock.
+	Clock clock.WithTicker
 }
 
 func (o *Options) defaults() error {
@@ -156,8 +159,8 @@ func (o *Options) defaults() error {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
 	}
 	if le := o.LeaderElection; le != nil {
 		if le.Namespace == "" || le.Name == "" || le.Identity == "" {
