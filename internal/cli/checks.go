@@ -34,15 +34,15 @@ func newChecksCommand(s Streams) *cobra.Command {
 				return w.Flush()
 			case "json":
 				type row struct {
-					ID          string         `json:"id"`
-					Title       string         `json:"title"`
-					Layer       check.Layer    `json:"layer"`
-					Severity    check.Severity `json:"severity"`
-					Optional    bool           `json:"optional,omitempty"`
-					Kinds       []string       `json:"kinds"`
-					Rationale   string         `json:"rationale"`
-					Remediation string         `json:"remediation"`
-					ChecklistItem        string         `json:"checklistItem"`
+					ID            string         `json:"id"`
+					Title         string         `json:"title"`
+					Layer         check.Layer    `json:"layer"`
+					Severity      check.Severity `json:"severity"`
+					Optional      bool           `json:"optional,omitempty"`
+					Kinds         []string       `json:"kinds"`
+					Rationale     string         `json:"rationale"`
+					Remediation   string         `json:"remediation"`
+					ChecklistItem string         `json:"checklistItem"`
 				}
 				var rows []row
 				for _, c := range all {

@@ -201,7 +201,7 @@ func TestChecksJSON(t *testing.T) {
 	wantCode(t, o, ExitOK)
 	var rows []struct {
 		ID, Title, Layer, Severity, Rationale, Remediation, ChecklistItem string
-		Kinds                                                    []string
+		Kinds                                                             []string
 	}
 	if err := json.Unmarshal([]byte(o.out), &rows); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, o.out)

@@ -220,10 +220,10 @@ type Check struct {
 	Title string `json:"title"`
 	Layer string `json:"layer"`
 	// Severity is the severity in force: the default or the configured one.
-	Severity    string `json:"severity"`
-	ChecklistItem        string `json:"checklistItem"`
-	Rationale   string `json:"rationale"`
-	Remediation string `json:"remediation"`
+	Severity      string `json:"severity"`
+	ChecklistItem string `json:"checklistItem"`
+	Rationale     string `json:"rationale"`
+	Remediation   string `json:"remediation"`
 	// Pass, Fail, Skip and Error count objects; Fail counts an object once
 	// however many findings it has.
 	Pass  int `json:"pass"`

@@ -59,10 +59,10 @@ type sarifRuleConfig struct {
 }
 
 type sarifRuleProps struct {
-	Layer    string   `json:"layer"`
-	Severity string   `json:"severity"`
-	ChecklistItem     string   `json:"checklistItem"`
-	Tags     []string `json:"tags"`
+	Layer         string   `json:"layer"`
+	Severity      string   `json:"severity"`
+	ChecklistItem string   `json:"checklistItem"`
+	Tags          []string `json:"tags"`
 }
 
 type sarifInvocation struct {
