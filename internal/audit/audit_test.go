@@ -374,9 +374,11 @@ func TestClusterOnlyCheck(t *testing.T) {
 	if len(a.Score.Coverage.NotAssessed) != 0 {
 		t.Errorf("cluster mode: got not-assessed %d checks, want none", len(a.Score.Coverage.NotAssessed))
 	}
-	// 6+10+3 total, 10 failed: 9/19 = 47.36...
-	if a.Score.Overall == nil || *a.Score.Overall != 47.3 {
-		t.Errorf("cluster mode: got overall %s, want 47.3", fmtScore(a.Score.Overall))
+	// The critical check fails in the workloads layer, beside a passing
+	// high one: (6 + 0) / (6 + 10) = 37.5; security passes: 100. The
+	// overall score is their mean, 68.75.
+	if a.Score.Overall == nil || *a.Score.Overall != 68.7 {
+		t.Errorf("cluster mode: got overall %s, want 68.7", fmtScore(a.Score.Overall))
 	}
 
 	// A kind the cluster refused to list makes every check that needs it
@@ -481,14 +483,17 @@ func TestScores(t *testing.T) {
 
 	// Weights: high 6, medium 3, low 1, info 0. Namespaces a, b, c are
 	// implied and cluster-scoped, so ns-label judges three objects in "".
+	// A check is met when none of the objects it assessed fails it:
 	//
-	// a/web:    high 6/6, medium 0/3, low 1/1, note 0/0
-	// b/api:    high 6/6, medium 3/3
-	// c/broken: medium 0/3, low 1/1, note 0/0
-	// "":       ns-label 3 x 3/3 = 9/9
-	// overall:  (6+1 + 6+3 + 1 + 9) / (6+3+1 + 6+3 + 3+1 + 9) = 26/32 = 81.25
-	if got := fmtScore(s.Overall); got != "81.2" {
-		t.Errorf("overall: got %s, want 81.2 (26/32, rounded down)", got)
+	// high:     a and b pass, c errors (left out): met
+	// medium:   b passes, a and c fail: not met
+	// low:      a and c pass, b exempted: met
+	// note:     weighs nothing
+	// ns-label: met
+	// layers:   security 100, workloads 6/(6+3) = 66.6, governance 100
+	// overall:  the mean of the three layers: 88.88 -> 88.8
+	if got := fmtScore(s.Overall); got != "88.8" {
+		t.Errorf("overall: got %s, want 88.8 (the mean of 100, 66.6 and 100, rounded down)", got)
 	}
 
 	type layer struct {
@@ -505,8 +510,8 @@ func TestScores(t *testing.T) {
 		{"nil", NotAssessedLayerReason, 0, 0}, // cluster-services
 		// security: low 1/1 (a) + 1/1 (c); note weighs nothing.
 		{"100", "", 2, 2},
-		// workloads: a 6/9, b 9/9, c 0/3 -> 15/21 = 71.42
-		{"71.4", "", 2, 2},
+		// workloads: high is met and weighs 6, medium is not and weighs 3
+		{"66.6", "", 2, 2},
 		{"100", "", 1, 1}, // governance
 		{"nil", "nothing in the inputs for its checks to judge", 1, 1}, // upgrade: no Jobs
 	}
@@ -622,7 +627,7 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 	if diff := cmp.Diff(rows(one), rows(four)); diff != "" {
 		t.Errorf("Workers 1 vs 4 results (-1 +4):\n%s", diff)
 	}
-	if diff := cmp.Diff(one.Score, four.Score, cmp.Comparer(func(x, y *CheckState) bool { return x.Check.ID == y.Check.ID })); diff != "" {
+	if diff := cmp.Diff(one.Score, four.Score, cmp.Comparer(func(x, y *CheckState) bool { return x.Check.ID == y.Check.ID }), cmp.Comparer(func(x, y *check.Check) bool { return x.ID == y.ID })); diff != "" {
 		t.Errorf("Workers 1 vs 4 score (-1 +4):\n%s", diff)
 	}
 }
@@ -688,5 +693,67 @@ func TestNamespaceLimitedRead(t *testing.T) {
 	na := a.Score.Coverage.NotAssessed
 	if len(na) != 1 || na[0].Check.ID != "whole" || na[0].Reason != "looks across the whole cluster; the read was limited to namespace shop" {
 		t.Errorf("got not assessed %+v, want whole only", na)
+	}
+}
+
+// TestScoreIgnoresObjectCount holds the headline to checklist items: a
+// thousand passing Deployments beside one that fails leave every score
+// where it was, and the failing high check stays a blocker.
+func TestScoreIgnoresObjectCount(t *testing.T) {
+	reg := registry(t,
+		spec{id: "high", layer: check.Workloads, sev: check.High},
+		spec{id: "low", layer: check.Security, sev: check.Low},
+	)
+	base := deployment("shop", "bad", behaviour+"high", "fail") + deployment("shop", "good")
+	var many strings.Builder
+	many.WriteString(base)
+	for i := range 1000 {
+		many.WriteString(deployment("shop", fmt.Sprintf("good-%d", i)))
+	}
+	small := Run(inv(t, inventory.FromManifests, base), Options{Registry: reg, Now: now}).Score
+	large := Run(inv(t, inventory.FromManifests, many.String()), Options{Registry: reg, Now: now}).Score
+	for _, s := range []Score{small, large} {
+		if got := fmtScore(s.Overall); got != "50" {
+			t.Errorf("overall: got %s, want 50 (workloads 0, security 100)", got)
+		}
+		if got := fmtScore(s.Namespaces[0].Score); got != "14.2" {
+			t.Errorf("namespace shop: got %s, want 14.2 (low met, 1 of 7)", got)
+		}
+		if len(s.Blockers) != 1 || s.Blockers[0].Check.ID != "high" {
+			t.Errorf("got blockers %+v, want high", s.Blockers)
+		}
+	}
+	if small.Blockers[0].Objects != 1 || large.Blockers[0].Objects != 1 {
+		t.Errorf("got blockers failing on %d and %d objects, want 1", small.Blockers[0].Objects, large.Blockers[0].Objects)
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	reg := registry(t,
+		spec{id: "critical", layer: check.Workloads, sev: check.Critical},
+		spec{id: "medium", layer: check.Security, sev: check.Medium},
+		spec{id: "live", layer: check.Infrastructure, sev: check.Low, requires: check.Cluster, kinds: []string{"Deployment"}},
+	)
+	tests := []struct {
+		name    string
+		mode    inventory.Mode
+		text    string
+		partial bool
+		want    Verdict
+	}{
+		{"a high or critical check fails", inventory.FromCluster, deployment("shop", "web", behaviour+"critical", "fail"), false, NotReady},
+		// A medium failure lowers the score but stops nothing.
+		{"only a medium check fails", inventory.FromCluster, deployment("shop", "web", behaviour+"medium", "fail"), false, Ready},
+		{"nothing fails, every layer with checks assessed", inventory.FromCluster, deployment("shop", "web"), false, Ready},
+		{"nothing fails, but an input was not read", inventory.FromCluster, deployment("shop", "web"), true, Incomplete},
+		{"nothing fails, but manifests cannot show infrastructure", inventory.FromManifests, deployment("shop", "web"), false, Incomplete},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := Run(inv(t, tt.mode, tt.text), Options{Registry: reg, Now: now})
+			if got := a.Score.Verdict(tt.partial); got != tt.want {
+				t.Errorf("got %s, want %s (blockers %+v, layers %+v)", got, tt.want, a.Score.Blockers, a.Score.Layers)
+			}
+		})
 	}
 }

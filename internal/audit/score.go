@@ -2,6 +2,7 @@ package audit
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/plimsoll/plimsoll/internal/check"
@@ -9,13 +10,62 @@ import (
 )
 
 // Score is an audit's readiness, 0 to 100, overall, per layer and per
-// namespace, with what it could not assess. docs/scoring.md explains it.
+// namespace, with what it could not assess and what stops production.
+// docs/scoring.md explains it.
 type Score struct {
-	// Overall is nil when nothing scorable was assessed.
+	// Overall is the mean of the assessed layers' scores; nil when no
+	// layer has one.
 	Overall    *float64
 	Layers     []LayerScore
 	Namespaces []NamespaceScore
 	Coverage   Coverage
+	// Blockers are the failing checks of high or critical severity, most
+	// severe first, then by layer and ID: what stops the cluster from
+	// being production-ready by the checklist.
+	Blockers []Blocker
+}
+
+// Blocker is a failing check of high or critical severity.
+type Blocker struct {
+	Check *check.Check
+	// Severity is the check's severity after configuration.
+	Severity check.Severity
+	// Objects counts the objects it fails on.
+	Objects int
+}
+
+// Verdict says whether the audited cluster or manifests are
+// production-ready by the checklist.
+type Verdict string
+
+const (
+	// Ready: every layer was assessed, every input read, and no check of
+	// high or critical severity fails.
+	Ready Verdict = "ready"
+	// NotReady: a check of high or critical severity fails.
+	NotReady Verdict = "not-ready"
+	// Incomplete: nothing high or critical fails in what was assessed, but
+	// a layer with enabled checks had none assessed (manifests cannot show
+	// infrastructure) or some input could not be read, so readiness cannot
+	// be claimed.
+	Incomplete Verdict = "incomplete"
+)
+
+// Verdict is the score's verdict; partial says some inputs could not be
+// read.
+func (s Score) Verdict(partial bool) Verdict {
+	switch {
+	case len(s.Blockers) > 0:
+		return NotReady
+	case partial:
+		return Incomplete
+	}
+	for _, l := range s.Layers {
+		if l.Checks > 0 && l.Assessed == 0 {
+			return Incomplete
+		}
+	}
+	return Ready
 }
 
 // LayerScore is one layer's score.
@@ -57,58 +107,119 @@ const NotAssessedLayerReason = "manifests cannot show what a cluster runs; audit
 // checks has no score.
 const InfoOnlyLayerReason = "only info checks judged anything, and they carry no weight"
 
-type tallyW struct{ pass, total int }
+// pairs counts the assessed (check, object) pairs of one check that pass and
+// fail.
+type pairs struct {
+	check          *check.Check
+	severity       check.Severity
+	passed, failed int
+}
 
-func (t tallyW) score() *float64 {
-	if t.total == 0 {
-		return nil
+// checkScores is the severity-weighted share of checks met: a check with an
+// assessed pair counts once, whatever the number of objects it judged, and
+// is met when none of them fails it.
+type checkScores struct{ met, weight float64 }
+
+func (t *checkScores) add(p *pairs) {
+	w := float64(p.severity.Weight())
+	if p.failed == 0 {
+		t.met += w
 	}
-	s := math.Floor(1000*float64(t.pass)/float64(t.total)) / 10
+	t.weight += w
+}
+
+// percent is the share met, 0 to 100, unrounded; ok is false when no
+// check with a weight was assessed.
+func (t *checkScores) percent() (float64, bool) {
+	if t == nil || t.weight == 0 {
+		return 0, false
+	}
+	return 100 * t.met / t.weight, true
+}
+
+func (t *checkScores) score() *float64 {
+	if p, ok := t.percent(); ok {
+		return floor1(p)
+	}
+	return nil
+}
+
+// floor1 rounds down to one decimal, so that a score shows 100 only when
+// nothing failed.
+func floor1(v float64) *float64 {
+	s := math.Floor(10*v+1e-9) / 10
 	return &s
 }
 
-// score weighs each (check, object) pair that was assessed by its severity:
-// a pair passes when the check found nothing wrong with the object. Skips,
-// errors and checks that could not be assessed are left out, never counted
-// as passed.
+// score scores checklist items, not objects: a check is met when no object
+// it assessed fails it. A layer's score is the severity-weighted share of
+// its assessed checks that are met, a namespace's the same over the checks
+// that judged its objects, and the overall score is the mean of the layers
+// that have one. So the number of objects moves no score: a thousand
+// well-configured Deployments neither drown a missing monitoring stack nor
+// hide one misconfigured workload. Skips, errors and checks that could not
+// be assessed are left out, never counted as met.
 func score(a *Audit) Score {
-	var all tallyW
-	layers := map[check.Layer]*tallyW{}
-	namespaces := map[string]*tallyW{}
+	byCheck := map[*check.Check]*pairs{}
+	byNamespace := map[string]map[*check.Check]*pairs{}
 	nsCounts := map[string]*NamespaceScore{}
-
+	var order []*check.Check // first seen first: results are sorted, so this is deterministic
 	eachPair(a.Results, func(rs []Result) {
 		r := rs[0]
 		if r.Status != Pass && r.Status != Fail {
 			return
 		}
-		ok := r.Status == Pass
-		w := r.Severity.Weight()
-		add := func(t *tallyW) {
-			t.total += w
-			if ok {
-				t.pass += w
+		count := func(m map[*check.Check]*pairs) *pairs {
+			p := m[r.Check]
+			if p == nil {
+				p = &pairs{check: r.Check, severity: r.Severity}
+				m[r.Check] = p
 			}
+			if r.Status == Pass {
+				p.passed++
+			} else {
+				p.failed++
+			}
+			return p
 		}
-		add(&all)
-		if layers[r.Check.Layer] == nil {
-			layers[r.Check.Layer] = &tallyW{}
+		if byCheck[r.Check] == nil {
+			order = append(order, r.Check)
 		}
-		add(layers[r.Check.Layer])
+		count(byCheck)
 		ns := r.Object.ScoreNamespace
-		if namespaces[ns] == nil {
-			namespaces[ns] = &tallyW{}
+		if byNamespace[ns] == nil {
+			byNamespace[ns] = map[*check.Check]*pairs{}
 			nsCounts[ns] = &NamespaceScore{Namespace: ns}
 		}
-		add(namespaces[ns])
-		if ok {
+		count(byNamespace[ns])
+		if r.Status == Pass {
 			nsCounts[ns].Passed++
 		} else {
 			nsCounts[ns].Failed++
 		}
 	})
-
-	s := Score{Overall: all.score()}
+	layers := map[check.Layer]*checkScores{}
+	var s Score
+	for _, c := range order {
+		p := byCheck[c]
+		if layers[c.Layer] == nil {
+			layers[c.Layer] = &checkScores{}
+		}
+		layers[c.Layer].add(p)
+		if p.failed > 0 && p.severity >= check.High {
+			s.Blockers = append(s.Blockers, Blocker{Check: c, Severity: p.severity, Objects: p.failed})
+		}
+	}
+	sort.Slice(s.Blockers, func(i, j int) bool {
+		bi, bj := s.Blockers[i], s.Blockers[j]
+		if bi.Severity != bj.Severity {
+			return bi.Severity > bj.Severity
+		}
+		if bi.Check.Layer != bj.Check.Layer {
+			return layerIndex(bi.Check.Layer) < layerIndex(bj.Check.Layer)
+		}
+		return bi.Check.ID < bj.Check.ID
+	})
 	for _, l := range check.Layers() {
 		ls := LayerScore{Layer: l}
 		for _, st := range a.Checks {
@@ -128,7 +239,7 @@ func score(a *Audit) Score {
 			ls.Reason = "none of its checks could be assessed"
 		case layers[l] == nil:
 			ls.Reason = "nothing in the inputs for its checks to judge"
-		case layers[l].total == 0:
+		case layers[l].weight == 0:
 			// Only info checks judged anything, and they weigh nothing:
 			// without this the layer would have neither a score nor a
 			// reason, which the report schema does not allow.
@@ -138,7 +249,25 @@ func score(a *Audit) Score {
 		}
 		s.Layers = append(s.Layers, ls)
 	}
-	for ns, t := range namespaces {
+	var layerSum float64
+	var scored int
+	for _, ls := range s.Layers {
+		if ls.Score != nil {
+			p, _ := layers[ls.Layer].percent()
+			layerSum += p
+			scored++
+		}
+	}
+	if scored > 0 {
+		s.Overall = floor1(layerSum / float64(scored))
+	}
+	for ns, checks := range byNamespace {
+		var t checkScores
+		for _, c := range order {
+			if p := checks[c]; p != nil {
+				t.add(p)
+			}
+		}
 		n := nsCounts[ns]
 		n.Score = t.score()
 		s.Namespaces = append(s.Namespaces, *n)
@@ -161,4 +290,8 @@ func score(a *Audit) Score {
 	}
 	s.Coverage.Percent = math.Floor(1000*sum/float64(len(s.Layers))) / 10
 	return s
+}
+
+func layerIndex(l check.Layer) int {
+	return slices.Index(check.Layers(), l)
 }

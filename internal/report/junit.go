@@ -4,6 +4,8 @@ import (
 	"encoding/xml"
 	"io"
 	"strings"
+
+	"github.com/plimsoll/plimsoll/internal/audit"
 )
 
 // JUnit XML as CI systems read it: one testsuite per layer, one testcase
@@ -119,6 +121,7 @@ func writeJUnit(w io.Writer, r *Report, _ Options) error {
 	}
 
 	all := junitSuites{Name: r.Tool.Name}
+	all.Suites = append(all.Suites, verdictSuite(r.Score.Verdict))
 	for _, layer := range layerOrder(r) {
 		suite := junitSuite{Name: layer}
 		for _, c := range r.Checks {
@@ -171,4 +174,20 @@ func writeJUnit(w io.Writer, r *Report, _ Options) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// verdictSuite is the verdict as a test case of its own, first: it fails
+// when the audit is not production-ready and is skipped when readiness
+// cannot be claimed, so the suite is green only when it is ready.
+func verdictSuite(v Verdict) junitSuite {
+	c := junitCase{Classname: "verdict", Name: "production-ready"}
+	switch audit.Verdict(v.Status) {
+	case audit.NotReady:
+		c.Failure = &junitProblem{Message: v.Summary, Type: v.Status}
+	case audit.Incomplete:
+		c.Skipped = &junitSkipped{Message: v.Summary}
+	}
+	suite := junitSuite{Name: "verdict"}
+	suite.add(c)
+	return suite
 }

@@ -60,6 +60,8 @@ func writeMarkdown(w io.Writer, r *Report, _ Options) error {
 	}
 	p("## %s readiness: %s", name, title)
 	p("")
+	p("**Verdict:** %s.", mdCell(r.Score.Verdict.Summary))
+	p("")
 	if r.Partial {
 		p("> [!WARNING]")
 		p("> **PARTIAL RUN:** %s could not be read; the scores cover only what was read.",

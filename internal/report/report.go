@@ -162,11 +162,35 @@ func (c *SeverityCounts) add(s check.Severity) {
 
 // Score is the audit's readiness, 0 to 100; docs/scoring.md explains it.
 type Score struct {
+	// Verdict says whether what was audited is production-ready by the
+	// checklist, and what stops it.
+	Verdict Verdict `json:"verdict"`
 	// Overall is null when nothing scorable was assessed.
 	Overall    *float64         `json:"overall"`
 	Layers     []LayerScore     `json:"layers"`
 	Namespaces []NamespaceScore `json:"namespaces"`
 	Coverage   Coverage         `json:"coverage"`
+}
+
+// Verdict says whether what was audited is production-ready by the
+// checklist.
+type Verdict struct {
+	// Status is "ready", "not-ready" or "incomplete".
+	Status string `json:"status"`
+	// Summary says it in one sentence, naming what stops it.
+	Summary string `json:"summary"`
+	// Blockers are the failing checks of high or critical severity, most
+	// severe first, then by layer and ID.
+	Blockers []Blocker `json:"blockers"`
+}
+
+// Blocker is a failing check of high or critical severity.
+type Blocker struct {
+	Check    string `json:"check"`
+	Layer    string `json:"layer"`
+	Severity string `json:"severity"`
+	// Objects counts the objects it fails on.
+	Objects int `json:"objects"`
 }
 
 // LayerScore is one layer's score; every layer is listed, in checklist
@@ -413,6 +437,7 @@ func Build(a *audit.Audit, in Input) *Report {
 	for _, st := range s.Coverage.NotAssessed {
 		r.Score.Coverage.NotAssessed = append(r.Score.Coverage.NotAssessed, NotAssessed{Check: st.Check.ID, Reason: st.Reason})
 	}
+	r.Score.Verdict = verdict(s, r.Partial, len(r.InputErrors))
 
 	for _, e := range a.ExpiredExemptions {
 		r.ExpiredExemptions = append(r.ExpiredExemptions, Exemption{

@@ -440,10 +440,20 @@ func TestJUnit(t *testing.T) {
 			got.Tests, got.Failures, got.Errors, got.Skipped, tests, failures, errors, skipped)
 	}
 
-	// Failures count objects, as the checks' tallies do; errors are the
-	// check error plus the input error; skips are the skipped results plus
-	// the check that could not be assessed.
+	// Failures count objects, as the checks' tallies do, plus the verdict
+	// when it is not-ready; errors are the check error plus the input
+	// error; skips are the skipped results plus the check that could not be
+	// assessed, plus the verdict when it is incomplete.
+	if got.Suites[0].Name != "verdict" {
+		t.Errorf("got first suite %q, want the verdict", got.Suites[0].Name)
+	}
 	var wantFail, wantErr, wantSkip int
+	switch r.Score.Verdict.Status {
+	case "not-ready":
+		wantFail++
+	case "incomplete":
+		wantSkip++
+	}
 	for _, c := range r.Checks {
 		wantFail += c.Fail
 		wantErr += c.Error

@@ -26,7 +26,16 @@ type sarifLog struct {
 type sarifRun struct {
 	Tool        sarifTool         `json:"tool"`
 	Invocations []sarifInvocation `json:"invocations"`
+	Properties  sarifRunProps     `json:"properties"`
 	Results     []sarifResult     `json:"results"`
+}
+
+// sarifRunProps carry the verdict and the overall score, which SARIF has
+// no place of its own for.
+type sarifRunProps struct {
+	Verdict        string   `json:"verdict"`
+	VerdictSummary string   `json:"verdictSummary"`
+	Score          *float64 `json:"score"`
 }
 
 type sarifTool struct {
@@ -229,7 +238,9 @@ func writeSARIF(w io.Writer, r *Report, _ Options) error {
 	log := sarifLog{
 		Schema:  sarifSchema,
 		Version: sarifVersion,
-		Runs:    []sarifRun{{Tool: sarifTool{Driver: driver}, Invocations: []sarifInvocation{inv}, Results: []sarifResult{}}},
+		Runs:    []sarifRun{{Tool: sarifTool{Driver: driver}, Invocations: []sarifInvocation{inv},
+			Properties: sarifRunProps{Verdict: r.Score.Verdict.Status, VerdictSummary: r.Score.Verdict.Summary, Score: r.Score.Overall},
+			Results:    []sarifResult{}}},
 	}
 	return writeStreamingJSON(w, log, "results", len(failed), result)
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/plimsoll/plimsoll/internal/audit"
 )
 
 // textWidth is the width the text report wraps prose at.
@@ -190,6 +192,15 @@ func (t *textWriter) header(r *Report) {
 }
 
 func (t *textWriter) scores(r *Report) {
+	v := r.Score.Verdict
+	style := ansiYellow
+	switch audit.Verdict(v.Status) {
+	case audit.Ready:
+		style = ansiBold
+	case audit.NotReady:
+		style = ansiRed
+	}
+	t.wrappedStyle(style, t.paint(ansiBold, "VERDICT   "), 10, v.Summary)
 	t.heading("READINESS  %s", overallText(r.Score.Overall))
 	for _, l := range r.Score.Layers {
 		first := fmt.Sprintf("  %-16s  %5s  ", l.Layer, formatScore(l.Score))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/report"
 )
 
@@ -124,12 +125,16 @@ var (
 		"1 when the latest audit could assess the check, 0 when what it needs could not be read.", []string{"check", "layer"}, nil)
 	objectsDesc = prometheus.NewDesc("plimsoll_objects",
 		"Objects the latest audit looked at.", nil, nil)
+	verdictDesc = prometheus.NewDesc("plimsoll_verdict",
+		"The latest audit's verdict, one series per possible value, 1 for the one in force: ready (every layer assessed, no check of high or critical severity fails), not-ready (one fails), incomplete (nothing high fails, but a layer could not be assessed or an input read).", []string{"verdict"}, nil)
+	blockingDesc = prometheus.NewDesc("plimsoll_blocking_checks",
+		"Failing checks of high or critical severity, by layer: what stops the cluster from being production-ready.", []string{"layer"}, nil)
 	inputErrorsDesc = prometheus.NewDesc("plimsoll_input_errors",
 		"Inputs the latest audit could not read (resource types refused or failing, objects that could not be decoded); above 0 the audit is partial.", nil, nil)
 )
 
 func (c *reportCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{scoreDesc, layerScoreDesc, namespaceScoreDesc, resultsDesc, coverageDesc, checksDesc, assessedDesc, checkAssessedDesc, objectsDesc, inputErrorsDesc} {
+	for _, d := range []*prometheus.Desc{scoreDesc, verdictDesc, blockingDesc, layerScoreDesc, namespaceScoreDesc, resultsDesc, coverageDesc, checksDesc, assessedDesc, checkAssessedDesc, objectsDesc, inputErrorsDesc} {
 		ch <- d
 	}
 }
@@ -145,7 +150,15 @@ func (c *reportCollector) Collect(ch chan<- prometheus.Metric) {
 	if s.overall != nil {
 		gauge(scoreDesc, *s.overall)
 	}
+	for _, v := range []audit.Verdict{audit.Ready, audit.NotReady, audit.Incomplete} {
+		gauge(verdictDesc, boolValue(string(v) == s.verdict.Status), string(v))
+	}
+	blocking := map[string]int{}
+	for _, b := range s.verdict.Blockers {
+		blocking[b.Layer]++
+	}
 	for _, l := range s.layers {
+		gauge(blockingDesc, float64(blocking[l.Layer]), l.Layer)
 		if l.Score != nil {
 			gauge(layerScoreDesc, *l.Score, l.Layer)
 		}
@@ -161,11 +174,7 @@ func (c *reportCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(resultsDesc, float64(r.n), r.check, r.layer, r.severity, r.status, r.namespace)
 	}
 	for _, ch := range s.checks {
-		v := 0.0
-		if ch.Assessed {
-			v = 1
-		}
-		gauge(checkAssessedDesc, v, ch.ID, ch.Layer)
+		gauge(checkAssessedDesc, boolValue(ch.Assessed), ch.ID, ch.Layer)
 	}
 	gauge(coverageDesc, s.coverage)
 	gauge(objectsDesc, float64(s.objects))
@@ -174,8 +183,16 @@ func (c *reportCollector) Collect(ch chan<- prometheus.Metric) {
 
 func (c *reportCollector) set(s *summary) { c.cur.Store(s) }
 
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // summary is what the metrics show of a report.
 type summary struct {
+	verdict     report.Verdict
 	overall     *float64
 	layers      []report.LayerScore
 	namespaces  []report.NamespaceScore
@@ -193,7 +210,7 @@ type resultCount struct {
 
 func summarize(r *report.Report) *summary {
 	s := &summary{
-		overall: r.Score.Overall, layers: r.Score.Layers, namespaces: r.Score.Namespaces, checks: r.Checks,
+		verdict: r.Score.Verdict, overall: r.Score.Overall, layers: r.Score.Layers, namespaces: r.Score.Namespaces, checks: r.Checks,
 		coverage: r.Score.Coverage.Percent, objects: r.Summary.Objects, inputErrors: len(r.InputErrors),
 	}
 	counts := map[resultCount]int{}

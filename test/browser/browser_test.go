@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"image/png"
 	"net/url"
 	"os"
@@ -190,6 +191,9 @@ func TestReportInBrowser(t *testing.T) {
 		}
 		if want := []string{"filter-namespace", "filter-severity", "filter-layer"}; !slices.Equal(selects, want) {
 			t.Errorf("got filters %v, want %v", selects, want)
+		}
+		if want := `<p id="verdict" class="verdict verdict-` + rep.Score.Verdict.Status + `">` + html.EscapeString(rep.Score.Verdict.Summary) + `</p>`; !strings.Contains(dom, want) || rep.Score.Verdict.Summary == "" {
+			t.Errorf("got no verdict %q at the top of the page", want)
 		}
 		if len(elements(dom, `<svg id="overall-gauge"`)) != 1 || len(elements(dom, `<circle class="gauge-value`)) != 1 {
 			t.Errorf("got no overall gauge with its arc")
