@@ -139,7 +139,7 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	if len(in.Errors) > 0 {
 		// The report lists them too; stderr makes sure a pipeline sees them.
 		for _, e := range in.Errors {
-			fmt.Fprintln(s.Err, "plimsoll: cannot read", e.Where()+":", e.Message)
+			fmt.Fprintln(s.Err, "plimsoll: cannot read", report.EscapeTerminal(e.Where()+": "+e.Message))
 		}
 		return &exitError{code: ExitPartial, err: fmt.Errorf("partial run: %d input(s) could not be read; everything else was audited", len(in.Errors))}
 	}

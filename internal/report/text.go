@@ -147,6 +147,7 @@ func (t *textWriter) partial(r *Report) {
 }
 
 func writeText(w io.Writer, r *Report, opts Options) error {
+	r = forTerminal(r)
 	t := &textWriter{out: bufio.NewWriter(w), color: opts.Color}
 	t.header(r)
 	t.scores(r)
