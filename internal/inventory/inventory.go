@@ -389,8 +389,8 @@ func (inv *Inventory) PodsOf(workload *Object) []*Object {
 		inv.read("Pod")
 		return []*Object{workload}
 	}
-	between, ok := podsThrough[workload.key]
-	if !ok {
+	between := workloadByKind[workload.key].Through
+	if between == "" {
 		return inv.OwnedBy(workload, "Pod")
 	}
 	var pods []*Object
