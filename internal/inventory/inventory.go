@@ -55,9 +55,7 @@ type Inventory struct {
 	children       map[*Object][]*Object // controller -> the objects it controls
 
 	trace func(key string)
-
-	memoMu sync.Mutex
-	memo   map[string]any
+	memos *memos
 }
 
 type nameKey struct{ key, namespace, name string }
@@ -79,6 +77,7 @@ func Build(mode Mode, objects []*Object) *Inventory {
 		bindingsFor:    map[nameKey][]*Object{},
 		custom:         map[string][]*Object{},
 		children:       map[*Object][]*Object{},
+		memos:          &memos{entries: map[string]*memo{}},
 	}
 	objects = append(objects[:0:0], objects...)
 	objects = append(objects, impliedNamespaces(objects)...)
@@ -112,23 +111,56 @@ func Build(mode Mode, objects []*Object) *Inventory {
 	return inv
 }
 
+// memos holds an inventory's memoized indexes, shared by every copy Memo
+// makes of the inventory.
+type memos struct {
+	mu      sync.Mutex
+	entries map[string]*memo
+}
+
+// memo is one memoized index and the kind keys its build consulted.
+type memo struct {
+	once  sync.Once
+	built bool
+	value any
+	reads []string
+}
+
 // Memo returns what build returns, building it once per inventory and key:
 // an index over the inventory that several checks share, such as which
-// workloads are a platform's components. build must only read the
-// inventory; the trace sees its reads the first time only, so callers
-// report the kinds an index depends on themselves.
-func (inv *Inventory) Memo(key string, build func() any) any {
-	inv.memoMu.Lock()
-	defer inv.memoMu.Unlock()
-	if v, ok := inv.memo[key]; ok {
-		return v
+// workloads are a platform's components. build must read only the
+// inventory it is handed, from one goroutine: Memo records the kinds build
+// consults there and reports them to the trace (see Inventory.Trace) on
+// every call, so a caller's reads are traced whether or not its call built
+// the index. Keys are shared by every caller, so a key names its package
+// ("checks.crdScopes"), and every caller of a key asks for the same type.
+func Memo[T any](inv *Inventory, key string, build func(inv *Inventory) T) T {
+	inv.memos.mu.Lock()
+	m := inv.memos.entries[key]
+	if m == nil {
+		m = &memo{}
+		inv.memos.entries[key] = m
 	}
-	if inv.memo == nil {
-		inv.memo = map[string]any{}
+	inv.memos.mu.Unlock()
+	m.once.Do(func() {
+		recording := *inv
+		recording.trace = func(k string) {
+			if !slices.Contains(m.reads, k) {
+				m.reads = append(m.reads, k)
+			}
+		}
+		m.value = build(&recording)
+		m.built = true
+	})
+	if !m.built {
+		panic("inventory: the memo " + key + " was not built: its build panicked")
 	}
-	v := build()
-	inv.memo[key] = v
-	return v
+	if inv.trace != nil {
+		for _, k := range m.reads {
+			inv.trace(k)
+		}
+	}
+	return m.value.(T)
 }
 
 // Compare orders objects by namespace, kind, name, then where they came
@@ -186,10 +218,12 @@ func impliedNamespaces(objects []*Object) []*Object {
 // Trace makes every accessor that hands out objects report, through f, the
 // kind keys it consulted, whether or not it found any: an empty answer
 // depends on those kinds as much as a full one. Objects reports "*", every
-// kind. Tests use it to prove that checks declare what they read
-// (check.Check.Reads). Set it before any check runs, and only on an
+// kind; Memo reports the kinds its index was built from, every time it
+// hands the index out. Tests use it to prove that checks declare what they
+// read (check.Check.Reads). Set it before any check runs, and only on an
 // inventory no audit is using; f must be safe for concurrent use, as checks
-// run concurrently. Without a trace the accessors pay one nil test.
+// run concurrently. Without a trace the accessors, Memo among them, pay one
+// nil test.
 func (inv *Inventory) Trace(f func(key string)) { inv.trace = f }
 
 // read reports a consulted kind key to the trace, if one is set.
