@@ -17,6 +17,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
 	"github.com/plimsoll/plimsoll/internal/memory"
+	"github.com/plimsoll/plimsoll/internal/platform"
 	"github.com/plimsoll/plimsoll/internal/report"
 )
 
@@ -208,7 +209,7 @@ func readSnapshot(path string) (*inputs, error) {
 // inside: the results keep only what the report needs, so the decoded
 // objects are freed before the report is built.
 func auditInputs(in *inputs, noAnnotationExemptions bool, reg *check.Registry, cfg *config.Config, now time.Time) *audit.Audit {
-	inv := inventory.Build(in.mode, in.objects)
+	inv := inventory.Build(in.mode, in.objects, inventory.WithPodRunners(platform.PodRunners))
 	in.objects = nil
 	return audit.Run(inv, audit.Options{
 		Registry:               reg,

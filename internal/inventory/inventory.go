@@ -54,6 +54,13 @@ type Inventory struct {
 	custom         map[string][]*Object  // by namespace: kinds without a typed decoding
 	children       map[*Object][]*Object // controller -> the objects it controls
 
+	// runners are the custom kinds whose pods get labels of their
+	// controllers' making (WithPodRunners), by kind key; unknownKeys,
+	// the label keys whose values a controller sets out of the inputs'
+	// sight, theirs included.
+	runners     map[string]*podRunner
+	unknownKeys map[string]bool
+
 	trace func(key string)
 	memos *memos
 }
@@ -63,7 +70,9 @@ type nameKey struct{ key, namespace, name string }
 // Build indexes objects. It sorts them by namespace, kind and name, adds a
 // Namespace marked Implied for every namespace that objects use but no input
 // declares, and resolves the selectors, owners and bindings checks need.
-func Build(mode Mode, objects []*Object) *Inventory {
+// Options tell it what the objects alone do not, such as which custom
+// resources run pods (WithPodRunners).
+func Build(mode Mode, objects []*Object, opts ...Option) *Inventory {
 	inv := &Inventory{
 		Mode:           mode,
 		byKey:          map[string][]*Object{},
@@ -78,6 +87,10 @@ func Build(mode Mode, objects []*Object) *Inventory {
 		custom:         map[string][]*Object{},
 		children:       map[*Object][]*Object{},
 		memos:          &memos{entries: map[string]*memo{}},
+		unknownKeys:    builtinUnknown,
+	}
+	for _, opt := range opts {
+		opt(inv)
 	}
 	objects = append(objects[:0:0], objects...)
 	objects = append(objects, impliedNamespaces(objects)...)
@@ -365,9 +378,9 @@ func (inv *Inventory) Selected(o *Object) []*Object {
 
 // SelectedCustom returns the custom resources whose pods a
 // PodDisruptionBudget, Service or NetworkPolicy selects: those with a pod
-// template in spec.template, such as an Argo Rollout, and the Prometheus
-// Operator's Prometheus, Alertmanager and ThanosRuler, whose pods the
-// operator labels with spec.podMetadata.labels and its own. They are kept
+// template in spec.template, such as an Argo Rollout, and those of the
+// kinds Build was given a PodRunner for, such as the Prometheus Operator's
+// Prometheus, whose pods the operator labels. They are kept
 // apart from Selected because no workload check can judge them. The trace
 // sees the kind of every such resource in the namespace, as an empty
 // answer depends on them all.
@@ -498,7 +511,7 @@ func (inv *Inventory) resolveSelectors() {
 			if sel == nil {
 				continue
 			}
-			slow := mentionsUnknown(sel) // most selectors: one lookup a key
+			slow := inv.mentionsUnknown(sel) // most selectors: one lookup a key
 			for _, t := range pods[o.Namespace] {
 				var matched bool
 				if slow {
@@ -544,7 +557,7 @@ func (inv *Inventory) podTargets() map[string][]podTarget {
 	}
 	for ns, cs := range inv.custom {
 		for _, c := range cs {
-			if p, ok := customPodLabels(c); ok {
+			if p, ok := inv.customPodLabels(c); ok {
 				out[ns] = append(out[ns], podTarget{c, p})
 				inv.customPods[ns] = append(inv.customPods[ns], c)
 			}
