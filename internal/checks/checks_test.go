@@ -17,6 +17,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/golden"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected findings of fail fixtures")
@@ -119,7 +120,7 @@ func auditFixture(t *testing.T, file string, reg *check.Registry, cfg *config.Co
 	if reg.Get(id).Requires == check.Cluster || strings.Contains(filepath.Base(file), "-cluster-") {
 		mode = inventory.FromCluster
 	}
-	inv := inventory.Build(mode, loaded.Objects)
+	inv := inventory.Build(mode, loaded.Objects, inventory.WithPodRunners(platform.PodRunners))
 	a := audit.Run(inv, audit.Options{Registry: reg, Config: cfg, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 	var out []audit.Result
 	for _, r := range a.Results {

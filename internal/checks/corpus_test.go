@@ -8,12 +8,13 @@ import (
 	"github.com/plimsoll/plimsoll/internal/checks/checktest"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // corpusInventory indexes the corpus as manifests.
 func corpusInventory(tb testing.TB) *inventory.Inventory {
 	tb.Helper()
-	return inventory.Build(inventory.FromManifests, checktest.CorpusObjects(tb))
+	return inventory.Build(inventory.FromManifests, checktest.CorpusObjects(tb), inventory.WithPodRunners(platform.PodRunners))
 }
 
 // TestCorpusAudit runs every check, optional ones included, over real

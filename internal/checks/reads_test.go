@@ -14,6 +14,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // customReaders may consult custom resources no list of kinds can name in
@@ -119,7 +120,7 @@ func traceInputs(t *testing.T, reg *check.Registry) []traceInput {
 	var inputs []traceInput
 	add := func(name string, objects []*inventory.Object, params check.Params) {
 		for _, mode := range []inventory.Mode{inventory.FromManifests, inventory.FromCluster} {
-			inv := inventory.Build(mode, objects)
+			inv := inventory.Build(mode, objects, inventory.WithPodRunners(platform.PodRunners))
 			inputs = append(inputs, traceInput{fmt.Sprintf("%s (%s)", name, mode), inv, params, inv.Objects()})
 		}
 	}

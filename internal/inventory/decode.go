@@ -60,22 +60,6 @@ var typedKinds = map[string]struct {
 	"EndpointSlice":           {[]string{"discovery.k8s.io"}, func() any { return &discoveryv1.EndpointSlice{} }},
 }
 
-// workloadKinds are the built-in controllers of pods. An object whose
-// controller is one of them is judged through that controller.
-var workloadKinds = map[string]bool{
-	"Deployment": true, "ReplicaSet": true, "StatefulSet": true, "DaemonSet": true,
-	"Job": true, "CronJob": true, "ReplicationController": true,
-}
-
-// podTemplateKinds are the kinds that carry a pod template (a bare Pod its
-// own spec): the kinds a top-level workload can be.
-var podTemplateKinds = []string{"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "ReplicationController", "StatefulSet"}
-
-// podsThrough names, for the workload kinds that do not own their pods
-// directly, the kind of the objects in between: a Deployment's pods belong
-// to its ReplicaSets, a CronJob's to its Jobs.
-var podsThrough = map[string]string{"Deployment": "ReplicaSet", "CronJob": "Job"}
-
 // clusterScoped lists the built-in kinds that live outside namespaces, so a
 // stray metadata.namespace on one of them never implies a namespace.
 var clusterScoped = map[string]bool{
@@ -259,7 +243,7 @@ func (o *Object) readMeta(meta map[string]any) error {
 
 func (o *Object) addOwner(ref metav1.OwnerReference) {
 	o.OwnerRefs = append(o.OwnerRefs, ref)
-	if ref.Controller != nil && *ref.Controller && workloadKinds[ref.Kind] {
+	if ref.Controller != nil && *ref.Controller && workloadByKind[ref.Kind].Controller {
 		o.controlled = true
 	}
 }

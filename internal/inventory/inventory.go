@@ -54,10 +54,15 @@ type Inventory struct {
 	custom         map[string][]*Object  // by namespace: kinds without a typed decoding
 	children       map[*Object][]*Object // controller -> the objects it controls
 
-	trace func(key string)
+	// runners are the custom kinds whose pods get labels of their
+	// controllers' making (WithPodRunners), by kind key; unknownKeys,
+	// the label keys whose values a controller sets out of the inputs'
+	// sight, theirs included.
+	runners     map[string]*podRunner
+	unknownKeys map[string]bool
 
-	memoMu sync.Mutex
-	memo   map[string]any
+	trace func(key string)
+	memos *memos
 }
 
 type nameKey struct{ key, namespace, name string }
@@ -65,7 +70,9 @@ type nameKey struct{ key, namespace, name string }
 // Build indexes objects. It sorts them by namespace, kind and name, adds a
 // Namespace marked Implied for every namespace that objects use but no input
 // declares, and resolves the selectors, owners and bindings checks need.
-func Build(mode Mode, objects []*Object) *Inventory {
+// Options tell it what the objects alone do not, such as which custom
+// resources run pods (WithPodRunners).
+func Build(mode Mode, objects []*Object, opts ...Option) *Inventory {
 	inv := &Inventory{
 		Mode:           mode,
 		byKey:          map[string][]*Object{},
@@ -79,6 +86,11 @@ func Build(mode Mode, objects []*Object) *Inventory {
 		bindingsFor:    map[nameKey][]*Object{},
 		custom:         map[string][]*Object{},
 		children:       map[*Object][]*Object{},
+		memos:          &memos{entries: map[string]*memo{}},
+		unknownKeys:    builtinUnknown,
+	}
+	for _, opt := range opts {
+		opt(inv)
 	}
 	objects = append(objects[:0:0], objects...)
 	objects = append(objects, impliedNamespaces(objects)...)
@@ -112,23 +124,56 @@ func Build(mode Mode, objects []*Object) *Inventory {
 	return inv
 }
 
+// memos holds an inventory's memoized indexes, shared by every copy Memo
+// makes of the inventory.
+type memos struct {
+	mu      sync.Mutex
+	entries map[string]*memo
+}
+
+// memo is one memoized index and the kind keys its build consulted.
+type memo struct {
+	once  sync.Once
+	built bool
+	value any
+	reads []string
+}
+
 // Memo returns what build returns, building it once per inventory and key:
 // an index over the inventory that several checks share, such as which
-// workloads are a platform's components. build must only read the
-// inventory; the trace sees its reads the first time only, so callers
-// report the kinds an index depends on themselves.
-func (inv *Inventory) Memo(key string, build func() any) any {
-	inv.memoMu.Lock()
-	defer inv.memoMu.Unlock()
-	if v, ok := inv.memo[key]; ok {
-		return v
+// workloads are a platform's components. build must read only the
+// inventory it is handed, from one goroutine: Memo records the kinds build
+// consults there and reports them to the trace (see Inventory.Trace) on
+// every call, so a caller's reads are traced whether or not its call built
+// the index. Keys are shared by every caller, so a key names its package
+// ("checks.crdScopes"), and every caller of a key asks for the same type.
+func Memo[T any](inv *Inventory, key string, build func(inv *Inventory) T) T {
+	inv.memos.mu.Lock()
+	m := inv.memos.entries[key]
+	if m == nil {
+		m = &memo{}
+		inv.memos.entries[key] = m
 	}
-	if inv.memo == nil {
-		inv.memo = map[string]any{}
+	inv.memos.mu.Unlock()
+	m.once.Do(func() {
+		recording := *inv
+		recording.trace = func(k string) {
+			if !slices.Contains(m.reads, k) {
+				m.reads = append(m.reads, k)
+			}
+		}
+		m.value = build(&recording)
+		m.built = true
+	})
+	if !m.built {
+		panic("inventory: the memo " + key + " was not built: its build panicked")
 	}
-	v := build()
-	inv.memo[key] = v
-	return v
+	if inv.trace != nil {
+		for _, k := range m.reads {
+			inv.trace(k)
+		}
+	}
+	return m.value.(T)
 }
 
 // Compare orders objects by namespace, kind, name, then where they came
@@ -186,10 +231,12 @@ func impliedNamespaces(objects []*Object) []*Object {
 // Trace makes every accessor that hands out objects report, through f, the
 // kind keys it consulted, whether or not it found any: an empty answer
 // depends on those kinds as much as a full one. Objects reports "*", every
-// kind. Tests use it to prove that checks declare what they read
-// (check.Check.Reads). Set it before any check runs, and only on an
+// kind; Memo reports the kinds its index was built from, every time it
+// hands the index out. Tests use it to prove that checks declare what they
+// read (check.Check.Reads). Set it before any check runs, and only on an
 // inventory no audit is using; f must be safe for concurrent use, as checks
-// run concurrently. Without a trace the accessors pay one nil test.
+// run concurrently. Without a trace the accessors, Memo among them, pay one
+// nil test.
 func (inv *Inventory) Trace(f func(key string)) { inv.trace = f }
 
 // read reports a consulted kind key to the trace, if one is set.
@@ -331,9 +378,9 @@ func (inv *Inventory) Selected(o *Object) []*Object {
 
 // SelectedCustom returns the custom resources whose pods a
 // PodDisruptionBudget, Service or NetworkPolicy selects: those with a pod
-// template in spec.template, such as an Argo Rollout, and the Prometheus
-// Operator's Prometheus, Alertmanager and ThanosRuler, whose pods the
-// operator labels with spec.podMetadata.labels and its own. They are kept
+// template in spec.template, such as an Argo Rollout, and those of the
+// kinds Build was given a PodRunner for, such as the Prometheus Operator's
+// Prometheus, whose pods the operator labels. They are kept
 // apart from Selected because no workload check can judge them. The trace
 // sees the kind of every such resource in the namespace, as an empty
 // answer depends on them all.
@@ -389,8 +436,8 @@ func (inv *Inventory) PodsOf(workload *Object) []*Object {
 		inv.read("Pod")
 		return []*Object{workload}
 	}
-	between, ok := podsThrough[workload.key]
-	if !ok {
+	between := workloadByKind[workload.key].Through
+	if between == "" {
 		return inv.OwnedBy(workload, "Pod")
 	}
 	var pods []*Object
@@ -464,7 +511,7 @@ func (inv *Inventory) resolveSelectors() {
 			if sel == nil {
 				continue
 			}
-			slow := mentionsUnknown(sel) // most selectors: one lookup a key
+			slow := inv.mentionsUnknown(sel) // most selectors: one lookup a key
 			for _, t := range pods[o.Namespace] {
 				var matched bool
 				if slow {
@@ -510,7 +557,7 @@ func (inv *Inventory) podTargets() map[string][]podTarget {
 	}
 	for ns, cs := range inv.custom {
 		for _, c := range cs {
-			if p, ok := customPodLabels(c); ok {
+			if p, ok := inv.customPodLabels(c); ok {
 				out[ns] = append(out[ns], podTarget{c, p})
 				inv.customPods[ns] = append(inv.customPods[ns], c)
 			}

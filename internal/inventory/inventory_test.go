@@ -9,6 +9,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // owners is a cluster's worth of ownership: a Deployment with a current and
@@ -84,14 +85,15 @@ func build(t *testing.T) *inventory.Inventory {
 	return buildFrom(t, inventory.FromCluster, owners)
 }
 
-// buildFrom indexes a YAML stream, read as mode says.
+// buildFrom indexes a YAML stream, read as mode says, knowing the custom
+// resources that run pods as plimsoll audit does (platform.PodRunners).
 func buildFrom(t *testing.T, mode inventory.Mode, doc string) *inventory.Inventory {
 	t.Helper()
 	loaded := manifest.Parse("inputs.yaml", []byte(doc), inventory.Source{File: "inputs.yaml"})
 	for _, e := range loaded.Errors {
 		t.Fatal(e)
 	}
-	return inventory.Build(mode, loaded.Objects)
+	return inventory.Build(mode, loaded.Objects, inventory.WithPodRunners(platform.PodRunners))
 }
 
 func names(objs []*inventory.Object) []string {

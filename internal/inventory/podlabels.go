@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 
@@ -35,38 +36,96 @@ var (
 	cronJobUnknown     = []string{batchv1.ControllerUidLabel, legacyControllerUIDLabel, batchv1.JobNameLabel, legacyJobNameLabel}
 )
 
-// operatorKinds are the kinds of the Prometheus Operator that run pods, with
-// the app name the operator labels them with. It runs them in a
-// StatefulSet, giving them spec.podMetadata.labels and, over those,
-// app.kubernetes.io/name=<app>, app.kubernetes.io/instance=<name>,
-// app.kubernetes.io/managed-by=prometheus-operator and <app>=<name>;
-// Prometheus pods also get operator.prometheus.io/name=<name> and a shard.
-var operatorKinds = map[string]string{
-	"Prometheus.monitoring.coreos.com":   "prometheus",
-	"Alertmanager.monitoring.coreos.com": "alertmanager",
-	"ThanosRuler.monitoring.coreos.com":  "thanos-ruler",
-}
-
-// operatorUnknown are the labels of the Prometheus Operator's pods whose
-// values a custom resource does not show: the StatefulSet's, the version
-// the operator defaults, and Prometheus's shard.
-var (
-	operatorUnknown   = []string{appsv1.ControllerRevisionHashLabelKey, appsv1.StatefulSetPodNameLabel, appsv1.PodIndexLabel, "app.kubernetes.io/version"}
-	prometheusUnknown = append(append([]string{}, operatorUnknown...), "operator.prometheus.io/shard")
-)
-
-// unknownKeys holds every key above: a selector that names none of them,
-// nor a StatefulSet's pod name or index, is matched against the pods'
-// label set alone, which is the common case and costs one map lookup a key.
-var unknownKeys = func() map[string]bool {
+// builtinUnknown holds every key above, and a StatefulSet pod's name and
+// index. A selector that names none of them, nor a key a PodRunner's
+// controller sets out of sight, is matched against the pods' label set
+// alone, which is the common case and costs one map lookup a key.
+var builtinUnknown = func() map[string]bool {
 	m := map[string]bool{appsv1.StatefulSetPodNameLabel: true, appsv1.PodIndexLabel: true}
-	for _, keys := range [][]string{deploymentUnknown, statefulSetUnknown, daemonSetUnknown, jobUnknown, cronJobUnknown, prometheusUnknown} {
+	for _, keys := range [][]string{deploymentUnknown, statefulSetUnknown, daemonSetUnknown, jobUnknown, cronJobUnknown} {
 		for _, k := range keys {
 			m[k] = true
 		}
 	}
 	return m
 }()
+
+// PodRunner describes a kind of custom resource whose controller runs pods
+// that carry labels no pod template in the resource shows, such as the
+// Prometheus Operator's Prometheus: its pods get the resource's
+// spec.podMetadata.labels and, over those, the operator's own. Build takes
+// a table of them (WithPodRunners), so that selectors are matched against
+// the labels such pods will carry. A custom resource of any other kind runs
+// pods when it has a pod template in spec.template, as an Argo Rollout
+// does.
+type PodRunner struct {
+	// Kind is the kind key of the custom resource (Kind.group).
+	Kind string
+	// LabelsPath is the dot-separated field path of the labels the
+	// resource gives its pods, such as spec.podMetadata.labels; values
+	// there that are not strings are left out.
+	LabelsPath string
+	// Labels are the labels the controller sets over those, with the
+	// values they always have.
+	Labels map[string]string
+	// NameLabels are the keys of the labels the controller sets, over all
+	// the above, to the resource's name.
+	NameLabels []string
+	// Unknown are the keys of the labels the controller sets to values the
+	// resource does not show, such as a hash or a shard. A selector that
+	// requires one of them may match: nothing in the inputs says it does
+	// not. A selector that requires one to be absent does not match.
+	Unknown []string
+}
+
+// Option configures Build.
+type Option func(*Inventory)
+
+// WithPodRunners tells Build which kinds of custom resources run pods with
+// labels of their controllers' making, and what those labels are. Without
+// it, only custom resources with a pod template in spec.template run pods.
+func WithPodRunners(runners []PodRunner) Option {
+	return func(inv *Inventory) {
+		if inv.runners == nil {
+			inv.runners = map[string]*podRunner{}
+		}
+		inv.unknownKeys = maps.Clone(inv.unknownKeys)
+		for _, r := range runners {
+			var path []string
+			if r.LabelsPath != "" {
+				path = strings.Split(r.LabelsPath, ".")
+			}
+			inv.runners[r.Kind] = &podRunner{PodRunner: r, path: path}
+			for _, k := range r.Unknown {
+				inv.unknownKeys[k] = true
+			}
+		}
+	}
+}
+
+// podRunner is a PodRunner with its labels' path split.
+type podRunner struct {
+	PodRunner
+	path []string
+}
+
+// labels returns the labels of the pods a custom resource of the runner's
+// kind runs.
+func (r *podRunner) labels(o *Object) podLabels {
+	var v any = o.Content
+	for _, p := range r.path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	set := stringLabels(v)
+	for k, val := range r.Labels {
+		set[k] = val
+	}
+	for _, k := range r.NameLabels {
+		set[k] = o.Name
+	}
+	return podLabels{set: set, unknown: r.Unknown}
+}
 
 // podLabels are the labels the pods of a workload, or of a custom resource
 // that runs pods, carry as far as the inputs show.
@@ -121,26 +180,14 @@ func workloadPodLabels(w *Object, replicas int32) podLabels {
 }
 
 // customPodLabels returns the labels of the pods a custom resource runs,
-// and false when it runs none the inputs show. A pod template in
-// spec.template (an Argo Rollout, an OpenKruise CloneSet) gives its labels;
-// the Prometheus Operator's kinds give spec.podMetadata.labels and the
-// operator's own.
-func customPodLabels(o *Object) (podLabels, bool) {
-	spec, _ := o.Content["spec"].(map[string]any)
-	if app, ok := operatorKinds[o.key]; ok {
-		meta, _ := spec["podMetadata"].(map[string]any)
-		set := stringLabels(meta["labels"])
-		set = withLabels(set,
-			"app.kubernetes.io/name", app,
-			"app.kubernetes.io/instance", o.Name,
-			"app.kubernetes.io/managed-by", "prometheus-operator",
-			app, o.Name)
-		if app == "prometheus" {
-			set["operator.prometheus.io/name"] = o.Name
-			return podLabels{set: set, unknown: prometheusUnknown}, true
-		}
-		return podLabels{set: set, unknown: operatorUnknown}, true
+// and false when it runs none the inputs show. A kind Build was given a
+// PodRunner for gives the labels the runner describes; any other, a pod
+// template in spec.template (an Argo Rollout, an OpenKruise CloneSet).
+func (inv *Inventory) customPodLabels(o *Object) (podLabels, bool) {
+	if r, ok := inv.runners[o.key]; ok {
+		return r.labels(o), true
 	}
+	spec, _ := o.Content["spec"].(map[string]any)
 	tmpl, _ := spec["template"].(map[string]any)
 	podSpec, _ := tmpl["spec"].(map[string]any)
 	if containers, _ := podSpec["containers"].([]any); len(containers) == 0 {
@@ -181,10 +228,10 @@ func withLabels(set labels.Set, kv ...string) labels.Set {
 // mentionsUnknown reports whether a selector names a key whose value the
 // controllers set out of the inputs' sight, or a StatefulSet pod's name or
 // index: only such selectors need mayMatch.
-func mentionsUnknown(sel labels.Selector) bool {
+func (inv *Inventory) mentionsUnknown(sel labels.Selector) bool {
 	reqs, _ := sel.Requirements()
 	for i := range reqs {
-		if unknownKeys[reqs[i].Key()] {
+		if inv.unknownKeys[reqs[i].Key()] {
 			return true
 		}
 	}

@@ -39,6 +39,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/platform"
 	"github.com/plimsoll/plimsoll/internal/report"
 )
 
@@ -75,7 +76,7 @@ type Options struct {
 // their inventory are garbage once Audit returns.
 func Audit(in *Inputs, o Options) *audit.Audit {
 	now := clock(o.Now)()
-	inv := inventory.Build(in.Mode, in.Objects)
+	inv := inventory.Build(in.Mode, in.Objects, inventory.WithPodRunners(platform.PodRunners))
 	in.Objects = nil
 	a := audit.Run(inv, audit.Options{
 		Registry:               o.Registry,

@@ -58,10 +58,7 @@ type matches struct {
 
 // index recognises every workload once per inventory.
 func index(inv *inventory.Inventory) *matches {
-	for _, k := range workloadKeys {
-		inv.OfKind(k) // report the reads to a trace; the memo hides them
-	}
-	return inv.Memo("platform.index", func() any {
+	return inventory.Memo(inv, "platform.index", func(inv *inventory.Inventory) *matches {
 		var all []Match
 		for _, k := range workloadKeys {
 			for _, o := range inv.OfKind(k) {
@@ -77,7 +74,7 @@ func index(inv *inventory.Inventory) *matches {
 			idx.byNamespace[m.Workload.Namespace] = append(idx.byNamespace[m.Workload.Namespace], m)
 		}
 		return idx
-	}).(*matches)
+	})
 }
 
 func recognise(o *inventory.Object) (Match, bool) {

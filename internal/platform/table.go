@@ -7,8 +7,16 @@
 // or an ingress controller is one entry, not new code. An implementation is
 // recognised by durable signals, strongest first: its CustomResourceDefinitions,
 // the well-known labels on its workloads, its images, and, as a fallback,
-// the names its workloads are usually given.
+// the names its workloads are usually given. A second table, PodRunners,
+// says which custom resources run pods and what labels those pods carry,
+// for the inventory to match selectors against.
 package platform
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/plimsoll/plimsoll/internal/inventory"
+)
 
 // Component is a role in the platform that some implementation plays.
 type Component string
@@ -252,4 +260,37 @@ var Implementations = []Implementation{
 	{Name: "LitmusChaos", Component: Chaos, CRDs: []string{"chaosengines.litmuschaos.io"},
 		Labels: []string{"app.kubernetes.io/name=litmus", "name=chaos-operator"},
 		Images: []string{"litmuschaos/chaos-operator"}, Names: []string{"chaos-operator-ce", "chaos-operator"}},
+}
+
+// prometheusOperatorUnknown are the labels of the Prometheus Operator's
+// pods whose values its custom resources do not show: the StatefulSet's
+// it runs them in, and the version the operator defaults.
+var prometheusOperatorUnknown = []string{appsv1.ControllerRevisionHashLabelKey, appsv1.StatefulSetPodNameLabel, appsv1.PodIndexLabel, "app.kubernetes.io/version"}
+
+// PodRunners are the kinds of custom resources whose controllers run pods
+// with labels the resources show only in part, for inventory.Build
+// (inventory.WithPodRunners): a Service, PodDisruptionBudget or
+// NetworkPolicy that selects their pods is matched against the labels the
+// pods will carry. A custom resource with a pod template in spec.template
+// (an Argo Rollout) needs no entry.
+//
+// The Prometheus Operator runs each Prometheus, Alertmanager and
+// ThanosRuler in a StatefulSet, giving its pods spec.podMetadata.labels
+// and, over those, app.kubernetes.io/name=<app>,
+// app.kubernetes.io/instance=<name>,
+// app.kubernetes.io/managed-by=prometheus-operator and <app>=<name>;
+// Prometheus pods also get operator.prometheus.io/name=<name> and a shard.
+var PodRunners = []inventory.PodRunner{
+	{Kind: "Prometheus.monitoring.coreos.com", LabelsPath: "spec.podMetadata.labels",
+		Labels:     map[string]string{"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/managed-by": "prometheus-operator"},
+		NameLabels: []string{"app.kubernetes.io/instance", "prometheus", "operator.prometheus.io/name"},
+		Unknown:    append(append([]string{}, prometheusOperatorUnknown...), "operator.prometheus.io/shard")},
+	{Kind: "Alertmanager.monitoring.coreos.com", LabelsPath: "spec.podMetadata.labels",
+		Labels:     map[string]string{"app.kubernetes.io/name": "alertmanager", "app.kubernetes.io/managed-by": "prometheus-operator"},
+		NameLabels: []string{"app.kubernetes.io/instance", "alertmanager"},
+		Unknown:    prometheusOperatorUnknown},
+	{Kind: "ThanosRuler.monitoring.coreos.com", LabelsPath: "spec.podMetadata.labels",
+		Labels:     map[string]string{"app.kubernetes.io/name": "thanos-ruler", "app.kubernetes.io/managed-by": "prometheus-operator"},
+		NameLabels: []string{"app.kubernetes.io/instance", "thanos-ruler"},
+		Unknown:    prometheusOperatorUnknown},
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/golden"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -211,7 +212,7 @@ func testAudit(t *testing.T, workers int) *audit.Audit {
 	for _, e := range append(app.Errors, stdin.Errors...) {
 		t.Fatalf("fixture: %v", e)
 	}
-	inv := inventory.Build(inventory.FromManifests, append(app.Objects, stdin.Objects...))
+	inv := inventory.Build(inventory.FromManifests, append(app.Objects, stdin.Objects...), inventory.WithPodRunners(platform.PodRunners))
 	return audit.Run(inv, audit.Options{
 		Registry: reg,
 		Config:   cfg,

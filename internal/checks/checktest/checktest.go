@@ -15,6 +15,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // ParseCluster decodes the objects of a YAML stream, as a cluster returns
@@ -36,7 +37,7 @@ func Audit(t *testing.T, checks []*check.Check, objects []*inventory.Object, at 
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := audit.Run(inventory.Build(inventory.FromCluster, objects), audit.Options{Registry: reg, Config: config.Default(), Now: at})
+	a := audit.Run(inventory.Build(inventory.FromCluster, objects, inventory.WithPodRunners(platform.PodRunners)), audit.Options{Registry: reg, Config: config.Default(), Now: at})
 	for _, r := range a.Results {
 		if r.Status == audit.Error {
 			t.Errorf("check %s errored on %s: %s", r.Check.ID, r.Object.ID(), r.Message)

@@ -284,16 +284,15 @@ func rbacChecks() []*check.Check {
 // "in every namespace" for a ClusterRoleBinding, the namespaces of its
 // RoleBindings otherwise, naming the bindings either way.
 func boundWhere(role *inventory.Object, inv *inventory.Inventory) string {
-	crbs, rbs := inv.OfKind("ClusterRoleBinding"), inv.OfKind("RoleBinding") // report the reads; the memo hides them
-	byRole := inv.Memo("checks.bindingsByClusterRole", func() any {
+	byRole := inventory.Memo(inv, "checks.bindingsByClusterRole", func(inv *inventory.Inventory) map[string][]*inventory.Object {
 		out := map[string][]*inventory.Object{}
-		for _, b := range append(append([]*inventory.Object{}, crbs...), rbs...) {
+		for _, b := range append(append([]*inventory.Object{}, inv.OfKind("ClusterRoleBinding")...), inv.OfKind("RoleBinding")...) {
 			if ref, _ := roleRef(b); ref.Kind == "ClusterRole" {
 				out[ref.Name] = append(out[ref.Name], b)
 			}
 		}
 		return out
-	}).(map[string][]*inventory.Object)
+	})
 	// Inputs may repeat an object (variants of one install in a folder):
 	// each name is said once.
 	var cluster, namespaces, names []string
@@ -607,10 +606,9 @@ var builtinAPIGroups = map[string]bool{
 // inputs to their scope ("Namespaced" or "Cluster"). The map is built once
 // per inventory and must not be changed.
 func crdScopes(inv *inventory.Inventory) map[string]string {
-	crds := inv.OfKind("CustomResourceDefinition.apiextensions.k8s.io") // reports the read; the memo hides it
-	return inv.Memo("checks.crdScopes", func() any {
+	return inventory.Memo(inv, "checks.crdScopes", func(inv *inventory.Inventory) map[string]string {
 		out := map[string]string{}
-		for _, o := range crds {
+		for _, o := range inv.OfKind("CustomResourceDefinition.apiextensions.k8s.io") {
 			spec, _ := o.Content["spec"].(map[string]any)
 			names, _ := spec["names"].(map[string]any)
 			group, _ := spec["group"].(string)
@@ -619,7 +617,7 @@ func crdScopes(inv *inventory.Inventory) map[string]string {
 			out[plural+"."+group] = scope
 		}
 		return out
-	}).(map[string]string)
+	})
 }
 
 // onlyNamespaced reports whether a rule is known to grant only namespaced
@@ -687,10 +685,9 @@ var rolesListingNothing = map[string]bool{
 // clusterBindingsOf returns the ClusterRoleBindings, the given one
 // included, that name any ServiceAccount among a binding's subjects.
 func clusterBindingsOf(binding *inventory.Object, inv *inventory.Inventory) []*inventory.Object {
-	crbs := inv.OfKind("ClusterRoleBinding") // reports the read; the memo hides it
-	bySA := inv.Memo("checks.clusterRoleBindingsBySA", func() any {
+	bySA := inventory.Memo(inv, "checks.clusterRoleBindingsBySA", func(inv *inventory.Inventory) map[string][]*inventory.Object {
 		out := map[string][]*inventory.Object{}
-		for _, b := range crbs {
+		for _, b := range inv.OfKind("ClusterRoleBinding") {
 			for _, s := range bindingSubjects(b) {
 				if s.Kind == rbacv1.ServiceAccountKind {
 					k := s.Namespace + "/" + s.Name
@@ -699,7 +696,7 @@ func clusterBindingsOf(binding *inventory.Object, inv *inventory.Inventory) []*i
 			}
 		}
 		return out
-	}).(map[string][]*inventory.Object)
+	})
 	var out []*inventory.Object
 	seen := map[*inventory.Object]bool{}
 	for _, s := range bindingSubjects(binding) {

@@ -21,7 +21,7 @@ var clusterKinds = []string{inventory.ClusterKey}
 // appNamespaceReads are the kinds appNamespace consults: every kind a
 // workload can be (platform.Reads among them). appNamespaces also reads
 // Namespace.
-var appNamespaceReads = []string{"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "ReplicationController", "StatefulSet"}
+var appNamespaceReads = inventory.WorkloadKinds(nil)
 
 // appNamespace says whether a Namespace holds applications, for the
 // Applies of namespace checks: it is not a system namespace, runs at least

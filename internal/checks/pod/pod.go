@@ -13,17 +13,19 @@ import (
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
-// Kind groups that checks target.
+// Kind groups that checks target, derived from the inventory's table of
+// workload kinds (inventory.WorkloadKinds).
 var (
 	// WorkloadKinds run pods; the engine hands checks only the top-level
 	// ones (a Deployment, not its ReplicaSets and Pods).
-	WorkloadKinds = []string{"CronJob", "DaemonSet", "Deployment", "Job", "Pod", "ReplicaSet", "ReplicationController", "StatefulSet"}
+	WorkloadKinds = inventory.WorkloadKinds(nil)
 	// ServiceKinds run pods that are meant to keep running.
-	ServiceKinds = []string{"DaemonSet", "Deployment", "Pod", "ReplicaSet", "ReplicationController", "StatefulSet"}
-	// ReplicatedKinds have a replica count.
-	ReplicatedKinds = []string{"Deployment", "StatefulSet"}
+	ServiceKinds = inventory.WorkloadKinds(func(w inventory.WorkloadKind) bool { return !w.Finishes })
+	// ReplicatedKinds are declared to run a replicated service: they have
+	// a replica count and roll their pods out.
+	ReplicatedKinds = inventory.WorkloadKinds(func(w inventory.WorkloadKind) bool { return w.Replicated })
 	// ScaleTargetKinds are the built-in kinds an HPA can scale.
-	ScaleTargetKinds = []string{"Deployment", "ReplicaSet", "ReplicationController", "StatefulSet"}
+	ScaleTargetKinds = inventory.WorkloadKinds(func(w inventory.WorkloadKind) bool { return w.Replicas })
 )
 
 // Container is one container of a workload's pod, with where it is.
