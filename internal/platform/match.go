@@ -1,12 +1,15 @@
 package platform
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -82,12 +85,13 @@ func index(inv *inventory.Inventory) *matches {
 
 func recognise(o *inventory.Object) (Match, bool) {
 	tmpl, _ := o.PodTemplate()
+	selectors := labelSelectors()
 	for i := range Implementations {
 		impl := &Implementations[i]
 		if impl.DaemonSet && o.KindKey() != "DaemonSet" {
 			continue
 		}
-		if sig := impl.matchLabels(o, tmpl); sig != "" {
+		if sig := impl.matchLabels(selectors[i], o, tmpl); sig != "" {
 			return Match{impl, o, sig}, true
 		}
 		if sig := impl.matchImages(tmpl); sig != "" {
@@ -100,31 +104,59 @@ func recognise(o *inventory.Object) (Match, bool) {
 	return Match{}, false
 }
 
-// matchLabels tries each label set ("k=v,k2=v2", all of which must match)
-// on the workload's labels, then on its pod template's.
-func (impl *Implementation) matchLabels(o *inventory.Object, tmpl *corev1.PodTemplateSpec) string {
-	sets := []map[string]string{o.Labels}
+// matchLabels tries each label set ("k=v,k2=v2", all of which must match),
+// parsed as selectors, on the workload's labels, then on its pod
+// template's.
+func (impl *Implementation) matchLabels(selectors []labels.Selector, o *inventory.Object, tmpl *corev1.PodTemplateSpec) string {
+	sets := []labels.Set{o.Labels}
 	if tmpl != nil {
 		sets = append(sets, tmpl.Labels)
 	}
-	for _, want := range impl.Labels {
+	for i, sel := range selectors {
 		for _, have := range sets {
-			if hasLabels(have, want) {
-				return "label " + want
+			if sel.Matches(have) {
+				return "label " + impl.Labels[i]
 			}
 		}
 	}
 	return ""
 }
 
-func hasLabels(have map[string]string, want string) bool {
-	for _, kv := range strings.Split(want, ",") {
-		k, v, _ := strings.Cut(kv, "=")
-		if got, ok := have[k]; !ok || got != v {
-			return false
+// labelSelectors are the label sets of Implementations parsed once, by
+// implementation and label set. An entry that does not parse matches
+// nothing, and TestTableLabelSets fails on it.
+var labelSelectors = sync.OnceValue(func() [][]labels.Selector {
+	selectors, _ := parseLabelSets(Implementations)
+	return selectors
+})
+
+// parseLabelSets parses each implementation's label sets, "k=v,k2=v2" with
+// valid label keys and values and no key twice, into selectors that match
+// labels having all of them. It returns an error naming every entry that
+// does not parse, which then matches nothing.
+func parseLabelSets(impls []Implementation) ([][]labels.Selector, error) {
+	out := make([][]labels.Selector, len(impls))
+	var errs []error
+	for i, impl := range impls {
+		for _, l := range impl.Labels {
+			set, err := labels.ConvertSelectorToLabelsMap(l)
+			switch {
+			case err != nil:
+			case len(set) == 0:
+				// An empty selector would match every workload.
+				err = errors.New("no key=value")
+			case len(set) <= strings.Count(l, ","):
+				err = errors.New("a key appears twice")
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: label set %q: %w", impl.Name, l, err))
+				out[i] = append(out[i], labels.Nothing())
+				continue
+			}
+			out[i] = append(out[i], labels.SelectorFromValidatedSet(set))
 		}
 	}
-	return true
+	return out, errors.Join(errs...)
 }
 
 func (impl *Implementation) matchImages(tmpl *corev1.PodTemplateSpec) string {

@@ -1,8 +1,11 @@
 package platform
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
@@ -67,13 +70,6 @@ func TestTableIsWellFormed(t *testing.T) {
 		if len(impl.Labels)+len(impl.Images)+len(impl.Names) == 0 {
 			t.Errorf("%s: no signal recognises its workloads", impl.Name)
 		}
-		for _, l := range impl.Labels {
-			for _, kv := range strings.Split(l, ",") {
-				if k, v, ok := strings.Cut(kv, "="); !ok || k == "" || v == "" {
-					t.Errorf("%s: label %q is not key=value[,key=value]", impl.Name, l)
-				}
-			}
-		}
 		for _, crd := range impl.CRDs {
 			if strings.Count(crd, ".") < 2 {
 				t.Errorf("%s: CRD %q is not plural.group", impl.Name, crd)
@@ -82,6 +78,46 @@ func TestTableIsWellFormed(t *testing.T) {
 		if impl.Component == CNI && !impl.DaemonSet {
 			t.Errorf("%s: a CNI runs as a DaemonSet", impl.Name)
 		}
+	}
+}
+
+// TestTableLabelSets: every label set in the table parses, so none is
+// silently never matched.
+func TestTableLabelSets(t *testing.T) {
+	if _, err := parseLabelSets(Implementations); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestParseLabelSets: a malformed label set is an error and matches
+// nothing; the others match labels that have all their pairs.
+func TestParseLabelSets(t *testing.T) {
+	impls := []Implementation{{Name: "ok", Labels: []string{"app=web", "app.kubernetes.io/name=web,app.kubernetes.io/component=api"}}}
+	for _, bad := range []string{"", "app", "app=web,", "app=a=b", "app=a b", "-app=web", "app=web,app=api"} {
+		impls = append(impls, Implementation{Name: "bad", Labels: []string{bad}})
+	}
+	selectors, err := parseLabelSets(impls)
+	if err == nil {
+		t.Fatal("got no error for the malformed label sets")
+	}
+	for i, impl := range impls[1:] {
+		if !strings.Contains(err.Error(), strconv.Quote(impl.Labels[0])) {
+			t.Errorf("the error does not name label set %q: %v", impl.Labels[0], err)
+		}
+		if selectors[i+1][0].Matches(labels.Set{"app": "web", "app.kubernetes.io/name": "web"}) {
+			t.Errorf("malformed label set %q matches", impl.Labels[0])
+		}
+	}
+	if strings.Contains(err.Error(), "ok:") {
+		t.Errorf("the error names a well-formed label set: %v", err)
+	}
+	have := labels.Set{"app": "web", "app.kubernetes.io/name": "web", "app.kubernetes.io/component": "api", "tier": "front"}
+	if !selectors[0][0].Matches(have) || !selectors[0][1].Matches(have) {
+		t.Errorf("the label sets do not match %v", have)
+	}
+	delete(have, "app.kubernetes.io/component")
+	if selectors[0][1].Matches(have) {
+		t.Errorf("a label set matches %v, which lacks one of its pairs", have)
 	}
 }
 
