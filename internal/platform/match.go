@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/distribution/reference"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -86,6 +87,7 @@ func index(inv *inventory.Inventory) *matches {
 func recognise(o *inventory.Object) (Match, bool) {
 	tmpl, _ := o.PodTemplate()
 	selectors := labelSelectors()
+	repos := repositories(tmpl)
 	for i := range Implementations {
 		impl := &Implementations[i]
 		if impl.DaemonSet && o.KindKey() != "DaemonSet" {
@@ -94,7 +96,7 @@ func recognise(o *inventory.Object) (Match, bool) {
 		if sig := impl.matchLabels(selectors[i], o, tmpl); sig != "" {
 			return Match{impl, o, sig}, true
 		}
-		if sig := impl.matchImages(tmpl); sig != "" {
+		if sig := impl.matchImages(tmpl, repos); sig != "" {
 			return Match{impl, o, sig}, true
 		}
 		if sig := impl.matchName(o.Name); sig != "" {
@@ -159,15 +161,29 @@ func parseLabelSets(impls []Implementation) ([][]labels.Selector, error) {
 	return out, errors.Join(errs...)
 }
 
-func (impl *Implementation) matchImages(tmpl *corev1.PodTemplateSpec) string {
+// repositories returns the repository of each container's image, in the
+// order of the pod template's containers, read once for all the table.
+func repositories(tmpl *corev1.PodTemplateSpec) []string {
+	if tmpl == nil {
+		return nil
+	}
+	repos := make([]string, len(tmpl.Spec.Containers))
+	for i, c := range tmpl.Spec.Containers {
+		repos[i] = Repository(c.Image)
+	}
+	return repos
+}
+
+// matchImages looks for the implementation's images among the containers'
+// repositories, which repositories read.
+func (impl *Implementation) matchImages(tmpl *corev1.PodTemplateSpec, repos []string) string {
 	if tmpl == nil || len(impl.Images) == 0 {
 		return ""
 	}
-	for _, c := range tmpl.Spec.Containers {
-		repo := Repository(c.Image)
+	for i, repo := range repos {
 		for _, want := range impl.Images {
 			if repo == want || strings.HasSuffix(repo, "/"+want) {
-				return "image " + c.Image
+				return "image " + tmpl.Spec.Containers[i].Image
 			}
 		}
 	}
@@ -183,15 +199,20 @@ func (impl *Implementation) matchName(name string) string {
 	return ""
 }
 
-// Repository returns an image reference without its tag and digest.
+// Repository returns an image reference without its tag and digest, as
+// written: not normalised, so nginx:1.27 gives nginx, and the result is the
+// start of the image. It returns "" for an image that is not a valid
+// reference (reference.Parse), which the kubelet refuses to pull.
 func Repository(image string) string {
-	if at := strings.Index(image, "@"); at >= 0 {
-		image = image[:at]
+	ref, err := reference.Parse(image)
+	if err != nil {
+		return ""
 	}
-	if colon := strings.LastIndex(image, ":"); colon > strings.LastIndex(image, "/") {
-		image = image[:colon]
+	named, ok := ref.(reference.Named)
+	if !ok {
+		return ""
 	}
-	return image
+	return named.Name()
 }
 
 // CRD is a CustomResourceDefinition that shows an implementation was

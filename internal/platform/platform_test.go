@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/plimsoll/plimsoll/internal/checks/checktest"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
 )
@@ -37,7 +38,7 @@ func TestRecognise(t *testing.T) {
 	inv := build(t, workload("StatefulSet", "monitoring", "prometheus-k8s", "app.kubernetes.io/name: prometheus", "quay.io/prometheus/prometheus:v2.53.0")+
 		workload("Deployment", "monitoring", "kps-grafana", "", "example.com/custom:1")+
 		workload("Deployment", "kube-system", "coredns", "k8s-app: kube-dns", "registry.k8s.io/coredns/coredns:v1.11.1")+
-		workload("DaemonSet", "logging", "shipper", "", "cr.fluentbit.io/fluent/fluent-bit:3.0@sha256:abc")+
+		workload("DaemonSet", "logging", "shipper", "", "cr.fluentbit.io/fluent/fluent-bit:3.0@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")+
 		workload("Deployment", "logging", "fluent-bit", "", "busybox")+
 		workload("Deployment", "shop", "web", "app: web", "nginx:1.27"))
 	cases := []struct {
@@ -50,7 +51,7 @@ func TestRecognise(t *testing.T) {
 		{DNS, "CoreDNS Deployment kube-system/coredns (image registry.k8s.io/coredns/coredns:v1.11.1)"},
 		// A shipper must be a DaemonSet: the Deployment of the same name
 		// is not one.
-		{LogShipper, "Fluent Bit DaemonSet logging/shipper (image cr.fluentbit.io/fluent/fluent-bit:3.0@sha256:abc)"},
+		{LogShipper, "Fluent Bit DaemonSet logging/shipper (image cr.fluentbit.io/fluent/fluent-bit:3.0@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08)"},
 		{IngressController, ""},
 	}
 	for _, c := range cases {
@@ -122,14 +123,24 @@ func TestParseLabelSets(t *testing.T) {
 }
 
 func TestRepository(t *testing.T) {
+	const digest = "@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 	for in, want := range map[string]string{
 		"nginx":                             "nginx",
 		"nginx:1.27":                        "nginx",
+		"docker.io/library/nginx:1.27":      "docker.io/library/nginx",
 		"localhost:5000/team/app:v1":        "localhost:5000/team/app",
 		"localhost:5000/team/app":           "localhost:5000/team/app",
-		"quay.io/x/y@sha256:0123":           "quay.io/x/y",
-		"quay.io/x/y:v1@sha256:0123":        "quay.io/x/y",
+		"quay.io/x/y" + digest:              "quay.io/x/y",
+		"quay.io/x/y:v1" + digest:           "quay.io/x/y",
 		"registry.k8s.io/coredns/coredns:1": "registry.k8s.io/coredns/coredns",
+		// Not valid references, which the kubelet refuses to pull: upper
+		// case in the repository, a digest too short, no tag after the
+		// colon, a placeholder, nothing.
+		"quay.io/X/y:1":           "",
+		"quay.io/x/y@sha256:0123": "",
+		"nginx:":                  "",
+		"<image_url>":             "",
+		"":                        "",
 	} {
 		if got := Repository(in); got != want {
 			t.Errorf("Repository(%q) = %q, want %q", in, got, want)
@@ -198,4 +209,53 @@ metadata: {name: cp-1, labels: {node-role.kubernetes.io/control-plane: ""}}
 	if p := Managed(kubeadm); p != nil {
 		t.Errorf("got %+v for a kubeadm cluster, want none", p)
 	}
+}
+
+// corpusImages returns the image of every container of a pod template in
+// the corpus.
+func corpusImages(tb testing.TB) []string {
+	tb.Helper()
+	var images []string
+	for _, o := range checktest.CorpusObjects(tb) {
+		if tmpl, _ := o.PodTemplate(); tmpl != nil {
+			for _, c := range tmpl.Spec.Containers {
+				images = append(images, c.Image)
+			}
+		}
+	}
+	return images
+}
+
+// TestRepositoryAsBefore holds the library to the hand-written Repository
+// it replaced on every image of the corpus: the same repository, except
+// for the corpus's two placeholders, which are not valid references.
+func TestRepositoryAsBefore(t *testing.T) {
+	for _, image := range corpusImages(t) {
+		got, before := Repository(image), handWrittenRepository(image)
+		if got != before && (got != "" || image != "<image_url>" && image != "<YOUR-CONTAINER>") {
+			t.Errorf("Repository(%q) = %q, was %q", image, got, before)
+		}
+	}
+}
+
+// BenchmarkRepository compares the library with the hand-written
+// Repository it replaced on every image of the corpus. Recognition reads
+// each container's repository once, not once an implementation.
+func BenchmarkRepository(b *testing.B) {
+	checktest.BenchEach(b, corpusImages(b), map[string]func(string){
+		"reference":    func(s string) { Repository(s) },
+		"hand-written": func(s string) { handWrittenRepository(s) },
+	})
+}
+
+// handWrittenRepository is Repository before it used
+// github.com/distribution/reference, kept to compare the two.
+func handWrittenRepository(image string) string {
+	if at := strings.Index(image, "@"); at >= 0 {
+		image = image[:at]
+	}
+	if colon := strings.LastIndex(image, ":"); colon > strings.LastIndex(image, "/") {
+		image = image[:colon]
+	}
+	return image
 }
