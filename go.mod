@@ -3,6 +3,7 @@ module github.com/plimsoll/plimsoll
 go 1.26.8
 
 require (
+	github.com/distribution/reference v0.6.0
 	github.com/google/go-cmp v0.7.0
 	github.com/prometheus/client_golang v1.24.0
 	github.com/prometheus/client_model v0.6.2

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Params are the knobs that checks read. Configuration sets them; Defaults
@@ -100,15 +102,18 @@ func (p *Params) IsSystemNamespace(ns string) bool {
 	return false
 }
 
-// Duration is a length of time in configuration: Go's notation (36h,
-// 90m, 1h30m) or whole days (14d), which Go's lacks.
+// Duration is a length of time in configuration: Prometheus's notation
+// (14d, 2w, 1d12h, 90m), which adds days, weeks and years to Go's, or Go's
+// (36h, 1.5h, 1h30m).
 type Duration time.Duration
 
 // Days returns a Duration of n days.
 func Days(n int) Duration { return Duration(time.Duration(n) * 24 * time.Hour) }
 
 // String writes whole days as 14d, anything else as Go does without its
-// zero minutes and seconds (26h, not 26h0m0s).
+// zero minutes and seconds (26h, not 26h0m0s). It is not model.Duration's
+// String, which writes 14d as 2w and 26h as 1d2h; what it writes, UnmarshalText
+// reads back.
 func (d Duration) String() string {
 	day := 24 * time.Hour
 	td := time.Duration(d)
@@ -128,22 +133,22 @@ func (d Duration) String() string {
 // MarshalText writes the duration as String does.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-// UnmarshalText reads 14d or anything time.ParseDuration reads; a
-// negative duration is an error.
+// UnmarshalText reads a duration as Prometheus does (model.ParseDuration:
+// y, w, d, h, m, s and ms, biggest first, whole numbers) and, failing that,
+// as Go does (time.ParseDuration), which alone reads fractions (1.5h), units
+// below a millisecond and units in any order, so that every value read
+// before Prometheus's notation was used still reads the same. A leading +
+// is allowed, as it was on days (+14d). A negative duration, or one of 292
+// years or more, is an error.
 func (d *Duration) UnmarshalText(b []byte) error {
 	s := strings.TrimSpace(string(b))
-	var v time.Duration
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil {
-			return fmt.Errorf("duration %q: want a whole number of days, as 14d, or a duration such as 36h", s)
+	v, err := model.ParseDurationAllowNegative(strings.TrimPrefix(s, "+"))
+	if err != nil {
+		gv, gerr := time.ParseDuration(s)
+		if gerr != nil {
+			return fmt.Errorf("duration %q: want a duration shorter than 292 years, such as 36h, 90m, 14d or 2w", s)
 		}
-		v = time.Duration(days) * 24 * time.Hour
-	} else {
-		var err error
-		if v, err = time.ParseDuration(s); err != nil {
-			return fmt.Errorf("duration %q: want a duration such as 36h or 90m, or whole days, as 14d", s)
-		}
+		v = model.Duration(gv)
 	}
 	if v < 0 {
 		return fmt.Errorf("duration %q is negative", s)

@@ -1,12 +1,16 @@
 package platform
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
+	"github.com/distribution/reference"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -79,15 +83,17 @@ func index(inv *inventory.Inventory) *matches {
 
 func recognise(o *inventory.Object) (Match, bool) {
 	tmpl, _ := o.PodTemplate()
+	selectors := labelSelectors()
+	repos := repositories(tmpl)
 	for i := range Implementations {
 		impl := &Implementations[i]
 		if impl.DaemonSet && o.KindKey() != "DaemonSet" {
 			continue
 		}
-		if sig := impl.matchLabels(o, tmpl); sig != "" {
+		if sig := impl.matchLabels(selectors[i], o, tmpl); sig != "" {
 			return Match{impl, o, sig}, true
 		}
-		if sig := impl.matchImages(tmpl); sig != "" {
+		if sig := impl.matchImages(tmpl, repos); sig != "" {
 			return Match{impl, o, sig}, true
 		}
 		if sig := impl.matchName(o.Name); sig != "" {
@@ -97,42 +103,84 @@ func recognise(o *inventory.Object) (Match, bool) {
 	return Match{}, false
 }
 
-// matchLabels tries each label set ("k=v,k2=v2", all of which must match)
-// on the workload's labels, then on its pod template's.
-func (impl *Implementation) matchLabels(o *inventory.Object, tmpl *corev1.PodTemplateSpec) string {
-	sets := []map[string]string{o.Labels}
+// matchLabels tries each label set ("k=v,k2=v2", all of which must match),
+// parsed as selectors, on the workload's labels, then on its pod
+// template's.
+func (impl *Implementation) matchLabels(selectors []labels.Selector, o *inventory.Object, tmpl *corev1.PodTemplateSpec) string {
+	sets := []labels.Set{o.Labels}
 	if tmpl != nil {
 		sets = append(sets, tmpl.Labels)
 	}
-	for _, want := range impl.Labels {
+	for i, sel := range selectors {
 		for _, have := range sets {
-			if hasLabels(have, want) {
-				return "label " + want
+			if sel.Matches(have) {
+				return "label " + impl.Labels[i]
 			}
 		}
 	}
 	return ""
 }
 
-func hasLabels(have map[string]string, want string) bool {
-	for _, kv := range strings.Split(want, ",") {
-		k, v, _ := strings.Cut(kv, "=")
-		if got, ok := have[k]; !ok || got != v {
-			return false
+// labelSelectors are the label sets of Implementations parsed once, by
+// implementation and label set. An entry that does not parse matches
+// nothing, and TestTableLabelSets fails on it.
+var labelSelectors = sync.OnceValue(func() [][]labels.Selector {
+	selectors, _ := parseLabelSets(Implementations)
+	return selectors
+})
+
+// parseLabelSets parses each implementation's label sets, "k=v,k2=v2" with
+// valid label keys and values and no key twice, into selectors that match
+// labels having all of them. It returns an error naming every entry that
+// does not parse, which then matches nothing.
+func parseLabelSets(impls []Implementation) ([][]labels.Selector, error) {
+	out := make([][]labels.Selector, len(impls))
+	var errs []error
+	for i, impl := range impls {
+		for _, l := range impl.Labels {
+			set, err := labels.ConvertSelectorToLabelsMap(l)
+			switch {
+			case err != nil:
+			case len(set) == 0:
+				// An empty selector would match every workload.
+				err = errors.New("no key=value")
+			case len(set) <= strings.Count(l, ","):
+				err = errors.New("a key appears twice")
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: label set %q: %w", impl.Name, l, err))
+				out[i] = append(out[i], labels.Nothing())
+				continue
+			}
+			out[i] = append(out[i], labels.SelectorFromValidatedSet(set))
 		}
 	}
-	return true
+	return out, errors.Join(errs...)
 }
 
-func (impl *Implementation) matchImages(tmpl *corev1.PodTemplateSpec) string {
+// repositories returns the repository of each container's image, in the
+// order of the pod template's containers, read once for all the table.
+func repositories(tmpl *corev1.PodTemplateSpec) []string {
+	if tmpl == nil {
+		return nil
+	}
+	repos := make([]string, len(tmpl.Spec.Containers))
+	for i, c := range tmpl.Spec.Containers {
+		repos[i] = Repository(c.Image)
+	}
+	return repos
+}
+
+// matchImages looks for the implementation's images among the containers'
+// repositories, which repositories read.
+func (impl *Implementation) matchImages(tmpl *corev1.PodTemplateSpec, repos []string) string {
 	if tmpl == nil || len(impl.Images) == 0 {
 		return ""
 	}
-	for _, c := range tmpl.Spec.Containers {
-		repo := Repository(c.Image)
+	for i, repo := range repos {
 		for _, want := range impl.Images {
 			if repo == want || strings.HasSuffix(repo, "/"+want) {
-				return "image " + c.Image
+				return "image " + tmpl.Spec.Containers[i].Image
 			}
 		}
 	}
@@ -148,15 +196,20 @@ func (impl *Implementation) matchName(name string) string {
 	return ""
 }
 
-// Repository returns an image reference without its tag and digest.
+// Repository returns an image reference without its tag and digest, as
+// written: not normalised, so nginx:1.27 gives nginx, and the result is the
+// start of the image. It returns "" for an image that is not a valid
+// reference (reference.Parse), which the kubelet refuses to pull.
 func Repository(image string) string {
-	if at := strings.Index(image, "@"); at >= 0 {
-		image = image[:at]
+	ref, err := reference.Parse(image)
+	if err != nil {
+		return ""
 	}
-	if colon := strings.LastIndex(image, ":"); colon > strings.LastIndex(image, "/") {
-		image = image[:colon]
+	named, ok := ref.(reference.Named)
+	if !ok {
+		return ""
 	}
-	return image
+	return named.Name()
 }
 
 // CRD is a CustomResourceDefinition that shows an implementation was

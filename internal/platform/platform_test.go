@@ -1,8 +1,11 @@
 package platform
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
@@ -34,7 +37,7 @@ func TestRecognise(t *testing.T) {
 	inv := build(t, workload("StatefulSet", "monitoring", "prometheus-k8s", "app.kubernetes.io/name: prometheus", "quay.io/prometheus/prometheus:v2.53.0")+
 		workload("Deployment", "monitoring", "kps-grafana", "", "example.com/custom:1")+
 		workload("Deployment", "kube-system", "coredns", "k8s-app: kube-dns", "registry.k8s.io/coredns/coredns:v1.11.1")+
-		workload("DaemonSet", "logging", "shipper", "", "cr.fluentbit.io/fluent/fluent-bit:3.0@sha256:abc")+
+		workload("DaemonSet", "logging", "shipper", "", "cr.fluentbit.io/fluent/fluent-bit:3.0@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")+
 		workload("Deployment", "logging", "fluent-bit", "", "busybox")+
 		workload("Deployment", "shop", "web", "app: web", "nginx:1.27"))
 	cases := []struct {
@@ -47,7 +50,7 @@ func TestRecognise(t *testing.T) {
 		{DNS, "CoreDNS Deployment kube-system/coredns (image registry.k8s.io/coredns/coredns:v1.11.1)"},
 		// A shipper must be a DaemonSet: the Deployment of the same name
 		// is not one.
-		{LogShipper, "Fluent Bit DaemonSet logging/shipper (image cr.fluentbit.io/fluent/fluent-bit:3.0@sha256:abc)"},
+		{LogShipper, "Fluent Bit DaemonSet logging/shipper (image cr.fluentbit.io/fluent/fluent-bit:3.0@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08)"},
 		{IngressController, ""},
 	}
 	for _, c := range cases {
@@ -67,13 +70,6 @@ func TestTableIsWellFormed(t *testing.T) {
 		if len(impl.Labels)+len(impl.Images)+len(impl.Names) == 0 {
 			t.Errorf("%s: no signal recognises its workloads", impl.Name)
 		}
-		for _, l := range impl.Labels {
-			for _, kv := range strings.Split(l, ",") {
-				if k, v, ok := strings.Cut(kv, "="); !ok || k == "" || v == "" {
-					t.Errorf("%s: label %q is not key=value[,key=value]", impl.Name, l)
-				}
-			}
-		}
 		for _, crd := range impl.CRDs {
 			if strings.Count(crd, ".") < 2 {
 				t.Errorf("%s: CRD %q is not plural.group", impl.Name, crd)
@@ -85,15 +81,65 @@ func TestTableIsWellFormed(t *testing.T) {
 	}
 }
 
+// TestTableLabelSets: every label set in the table parses, so none is
+// silently never matched.
+func TestTableLabelSets(t *testing.T) {
+	if _, err := parseLabelSets(Implementations); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestParseLabelSets: a malformed label set is an error and matches
+// nothing; the others match labels that have all their pairs.
+func TestParseLabelSets(t *testing.T) {
+	impls := []Implementation{{Name: "ok", Labels: []string{"app=web", "app.kubernetes.io/name=web,app.kubernetes.io/component=api"}}}
+	for _, bad := range []string{"", "app", "app=web,", "app=a=b", "app=a b", "-app=web", "app=web,app=api"} {
+		impls = append(impls, Implementation{Name: "bad", Labels: []string{bad}})
+	}
+	selectors, err := parseLabelSets(impls)
+	if err == nil {
+		t.Fatal("got no error for the malformed label sets")
+	}
+	for i, impl := range impls[1:] {
+		if !strings.Contains(err.Error(), strconv.Quote(impl.Labels[0])) {
+			t.Errorf("the error does not name label set %q: %v", impl.Labels[0], err)
+		}
+		if selectors[i+1][0].Matches(labels.Set{"app": "web", "app.kubernetes.io/name": "web"}) {
+			t.Errorf("malformed label set %q matches", impl.Labels[0])
+		}
+	}
+	if strings.Contains(err.Error(), "ok:") {
+		t.Errorf("the error names a well-formed label set: %v", err)
+	}
+	have := labels.Set{"app": "web", "app.kubernetes.io/name": "web", "app.kubernetes.io/component": "api", "tier": "front"}
+	if !selectors[0][0].Matches(have) || !selectors[0][1].Matches(have) {
+		t.Errorf("the label sets do not match %v", have)
+	}
+	delete(have, "app.kubernetes.io/component")
+	if selectors[0][1].Matches(have) {
+		t.Errorf("a label set matches %v, which lacks one of its pairs", have)
+	}
+}
+
 func TestRepository(t *testing.T) {
+	const digest = "@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 	for in, want := range map[string]string{
 		"nginx":                             "nginx",
 		"nginx:1.27":                        "nginx",
+		"docker.io/library/nginx:1.27":      "docker.io/library/nginx",
 		"localhost:5000/team/app:v1":        "localhost:5000/team/app",
 		"localhost:5000/team/app":           "localhost:5000/team/app",
-		"quay.io/x/y@sha256:0123":           "quay.io/x/y",
-		"quay.io/x/y:v1@sha256:0123":        "quay.io/x/y",
+		"quay.io/x/y" + digest:              "quay.io/x/y",
+		"quay.io/x/y:v1" + digest:           "quay.io/x/y",
 		"registry.k8s.io/coredns/coredns:1": "registry.k8s.io/coredns/coredns",
+		// Not valid references, which the kubelet refuses to pull: upper
+		// case in the repository, a digest too short, no tag after the
+		// colon, a placeholder, nothing.
+		"quay.io/X/y:1":           "",
+		"quay.io/x/y@sha256:0123": "",
+		"nginx:":                  "",
+		"<image_url>":             "",
+		"":                        "",
 	} {
 		if got := Repository(in); got != want {
 			t.Errorf("Repository(%q) = %q, want %q", in, got, want)

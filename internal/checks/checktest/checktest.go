@@ -5,8 +5,10 @@ package checktest
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -60,6 +62,24 @@ func ResultsOf(a *audit.Audit, id string) ([]audit.Result, *audit.CheckState) {
 		}
 	}
 	return out, nil
+}
+
+// BenchEach runs one sub-benchmark a function, in the order of their names,
+// each calling its function on every input, and reports the time an input
+// takes besides the time an operation.
+func BenchEach(b *testing.B, inputs []string, funcs map[string]func(string)) {
+	for _, name := range slices.Sorted(maps.Keys(funcs)) {
+		f := funcs[name]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, in := range inputs {
+					f(in)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(inputs)), "ns/input")
+		})
+	}
 }
 
 // CorpusObjects loads the real public manifests in shared/corpus, which

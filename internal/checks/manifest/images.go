@@ -3,6 +3,8 @@ package manifest
 import (
 	"strings"
 
+	"github.com/distribution/reference"
+
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -22,21 +24,19 @@ func imageChecks() []*check.Check {
 			Remediation:   "Reference every image by an immutable version tag (such as the release or Git commit) or by digest.",
 			ChecklistItem: itemImageProvenance,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var out []check.Finding
-				for _, ct := range pod.Containers(o) {
-					ref, ok := parseImageRef(ct.Image)
-					if !ok || ref.digest != "" {
+				return eachImage(o, func(ct pod.Container, ref imageRef) []check.Finding {
+					if ref.digest != "" {
 						// A digest pins the image whatever the tag says.
-						continue
+						return nil
 					}
 					switch ref.tag {
 					case "":
-						out = append(out, check.Failf(ct.Path()+".image", "container %q uses image %q with no tag, which means latest", ct.Name, ct.Image))
+						return []check.Finding{check.Failf(ct.Path()+".image", "container %q uses image %q with no tag, which means latest", ct.Name, ct.Image)}
 					case "latest":
-						out = append(out, check.Failf(ct.Path()+".image", "container %q uses image %q with the tag latest", ct.Name, ct.Image))
+						return []check.Finding{check.Failf(ct.Path()+".image", "container %q uses image %q with the tag latest", ct.Name, ct.Image)}
 					}
-				}
-				return out
+					return nil
+				})
 			},
 		},
 		{
@@ -55,15 +55,12 @@ func imageChecks() []*check.Check {
 				return true, ""
 			},
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var out []check.Finding
-				for _, ct := range pod.Containers(o) {
-					ref, ok := parseImageRef(ct.Image)
-					if !ok || registryAllowed(ref, c.Params.AllowedRegistries) {
-						continue
+				return eachImage(o, func(ct pod.Container, ref imageRef) []check.Finding {
+					if registryAllowed(ref, c.Params.AllowedRegistries) {
+						return nil
 					}
-					out = append(out, check.Failf(ct.Path()+".image", "container %q uses image %q from %s, which is not under an allowed registry (%s)", ct.Name, ct.Image, ref.repository(), strings.Join(c.Params.AllowedRegistries, ", ")))
-				}
-				return out
+					return []check.Finding{check.Failf(ct.Path()+".image", "container %q uses image %q from %s, which is not under an allowed registry (%s)", ct.Name, ct.Image, ref.repository(), strings.Join(c.Params.AllowedRegistries, ", "))}
+				})
 			},
 		},
 		{
@@ -77,22 +74,40 @@ func imageChecks() []*check.Check {
 			Remediation:   "Reference images as name:tag@sha256:<digest>, letting a tool such as Renovate or the CI pipeline update the digest.",
 			ChecklistItem: itemImageProvenance,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var out []check.Finding
-				for _, ct := range pod.Containers(o) {
-					ref, ok := parseImageRef(ct.Image)
-					if !ok || ref.digest != "" {
-						continue
+				return eachImage(o, func(ct pod.Container, ref imageRef) []check.Finding {
+					if ref.digest != "" {
+						return nil
 					}
-					out = append(out, check.Failf(ct.Path()+".image", "container %q uses image %q, which is not pinned by digest", ct.Name, ct.Image))
-				}
-				return out
+					return []check.Finding{check.Failf(ct.Path()+".image", "container %q uses image %q, which is not pinned by digest", ct.Name, ct.Image)}
+				})
 			},
 		},
 	}
 }
 
-// imageRef is a container image reference split the way the container
-// runtime reads it.
+// eachImage calls judge with the image reference of each container of a
+// workload and returns what it finds. A container whose image is not a
+// valid reference fails, whatever the check: the kubelet refuses to pull it
+// (InvalidImageName), and nothing can be told about it. An empty image,
+// which admission may fill in, is not judged.
+func eachImage(o *inventory.Object, judge func(ct pod.Container, ref imageRef) []check.Finding) []check.Finding {
+	var out []check.Finding
+	for _, ct := range pod.Containers(o) {
+		ref, ok, err := parseImageRef(ct.Image)
+		switch {
+		case !ok:
+			// An empty image is not judged.
+		case err != nil:
+			out = append(out, check.Failf(ct.Path()+".image", "container %q uses image %q, which is not a valid image reference (%v)", ct.Name, ct.Image, err))
+		default:
+			out = append(out, judge(ct, ref)...)
+		}
+	}
+	return out
+}
+
+// imageRef is a container image reference as the container runtime reads
+// it.
 type imageRef struct {
 	domain string // registry host[:port], docker.io by default
 	path   string // repository path within the registry
@@ -102,49 +117,31 @@ type imageRef struct {
 
 func (r imageRef) repository() string { return r.domain + "/" + r.path }
 
-// parseImageRef splits an image reference following Docker's normalisation
-// (github.com/distribution/reference is not a dependency, and this is all
-// of it checks need): the first path component is a registry only when it
-// contains '.' or ':', is localhost, or has upper-case letters; otherwise
-// the image is on docker.io, where a one-component name is under library/.
-// It returns false for an empty image, which admission may fill in and
-// which no check can judge.
-func parseImageRef(image string) (imageRef, bool) {
+// parseImageRef reads an image reference with Docker's normalisation,
+// as the kubelet does (reference.ParseNormalizedNamed): the first path
+// component is a registry only when it contains '.' or ':', is localhost,
+// or has upper-case letters; otherwise the image is on docker.io, where a
+// one-component name is under library/. It returns false for an empty
+// image, which admission may fill in and which no check can judge, and an
+// error for an image that is not a valid reference (upper case in the
+// repository, a malformed tag or digest).
+func parseImageRef(image string) (imageRef, bool, error) {
 	image = strings.TrimSpace(image)
 	if image == "" {
-		return imageRef{}, false
+		return imageRef{}, false, nil
 	}
-	var r imageRef
-	if i := strings.IndexByte(image, '@'); i >= 0 {
-		image, r.digest = image[:i], image[i+1:]
+	named, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		return imageRef{}, true, err
 	}
-	r.domain, r.path = splitRegistry(image)
-	// Any ':' left is the tag separator: a registry port went with the
-	// domain.
-	if i := strings.LastIndexByte(r.path, ':'); i >= 0 {
-		r.path, r.tag = r.path[:i], r.path[i+1:]
+	r := imageRef{domain: reference.Domain(named), path: reference.Path(named)}
+	if t, ok := named.(reference.Tagged); ok {
+		r.tag = t.Tag()
 	}
-	if r.domain == "docker.io" && !strings.Contains(r.path, "/") {
-		r.path = "library/" + r.path
+	if d, ok := named.(reference.Digested); ok {
+		r.digest = d.Digest().String()
 	}
-	return r, true
-}
-
-// splitRegistry returns the registry of a reference without its digest, and
-// the rest.
-func splitRegistry(name string) (domain, rest string) {
-	i := strings.IndexByte(name, '/')
-	if i < 0 {
-		return "docker.io", name
-	}
-	first := name[:i]
-	if !strings.ContainsAny(first, ".:") && first != "localhost" && strings.ToLower(first) == first {
-		return "docker.io", name
-	}
-	if first == "index.docker.io" {
-		first = "docker.io"
-	}
-	return first, name[i+1:]
+	return r, true, nil
 }
 
 // registryAllowed reports whether an image's repository is under one of the
@@ -152,28 +149,39 @@ func splitRegistry(name string) (domain, rest string) {
 // a host/path prefix (ghcr.io/acme); an entry whose first component is not
 // a host, such as bitnami, is a Docker Hub namespace, as in image names.
 // Prefixes match whole path components only: ghcr.io/acme does not allow
-// ghcr.io/acme-evil.
+// ghcr.io/acme-evil. An entry that no image name could start with allows
+// nothing.
 func registryAllowed(ref imageRef, allowed []string) bool {
-	repo := ref.repository()
+	repo := strings.ToLower(ref.repository())
 	for _, entry := range allowed {
-		e := strings.TrimSuffix(strings.TrimSpace(entry), "/")
-		if e == "" {
-			continue
-		}
-		domain, rest := splitRegistry(e)
-		if !strings.Contains(e, "/") && (strings.ContainsAny(e, ".:") || e == "localhost") {
-			domain, rest = e, ""
-		}
-		if domain == "index.docker.io" {
-			domain = "docker.io"
-		}
-		prefix := strings.ToLower(domain)
-		if rest != "" {
-			prefix += "/" + rest
-		}
-		if strings.EqualFold(repo, prefix) || strings.HasPrefix(strings.ToLower(repo), strings.ToLower(prefix)+"/") {
+		prefix, ok := allowedPrefix(entry)
+		if ok && (repo == prefix || strings.HasPrefix(repo, prefix+"/")) {
 			return true
 		}
 	}
 	return false
+}
+
+// allowedPrefix returns the repository an allowedRegistries entry allows,
+// in lower case, normalised as image names are (index.docker.io is
+// docker.io, bitnami is docker.io/bitnami). An entry is not an image name
+// (bitnami is not docker.io/library/bitnami, and quay.io is a registry, not
+// an image on Docker Hub), so it is read as one with two path components
+// added, which keeps the library from adding library/ and leaves the
+// entry's first component to the same rule as an image's, then cut off.
+// Entries are compared without regard to case, so one with upper case in
+// its path (ghcr.io/MyOrg), which no image name has, is read in lower case.
+func allowedPrefix(entry string) (string, bool) {
+	const below = "/x/x"
+	e := strings.TrimSuffix(strings.TrimSpace(entry), "/")
+	if e == "" {
+		return "", false
+	}
+	named, err := reference.ParseNormalizedNamed(e + below)
+	if err != nil {
+		if named, err = reference.ParseNormalizedNamed(strings.ToLower(e) + below); err != nil {
+			return "", false
+		}
+	}
+	return strings.ToLower(reference.Domain(named) + strings.TrimSuffix("/"+reference.Path(named), below)), true
 }

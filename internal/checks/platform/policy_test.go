@@ -72,8 +72,11 @@ func TestSameImage(t *testing.T) {
 		{"nginx", report("library/nginx", "latest", ""), true},
 		{"nginx:1.27.4", report("library/nginx", "1.27.3", ""), false},
 		{"registry.example.com/shop/web:1.4.2", report("shop/web", "1.4.2", ""), true},
-		{"registry.example.com/shop/web@sha256:abc", report("shop/web", "", "sha256:abc"), true},
-		{"registry.example.com/shop/web:1.4.2@sha256:abc", report("shop/web", "1.4.2", "sha256:def"), true},
+		{"registry.example.com/shop/web@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", report("shop/web", "", "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"), true},
+		{"registry.example.com/shop/web:1.4.2@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", report("shop/web", "1.4.2", "sha256:4c3ad2b7f6a1e2d9c0b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6"), true},
+		// A digest that is not one makes no valid reference: the kubelet
+		// cannot pull it, so it is no report's image.
+		{"registry.example.com/shop/web@sha256:abc", report("shop/web", "", "sha256:abc"), false},
 		{"registry.example.com/shop/api:1.4.2", report("shop/web", "1.4.2", ""), false},
 		{"registry.example.com/myshop/web:1.4.2", report("shop/web", "1.4.2", ""), false},
 	} {
