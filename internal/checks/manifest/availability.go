@@ -50,24 +50,7 @@ func availabilityChecks() []*check.Check {
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return notScaledToZero(o, c.Inventory)
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				s := minScale(o, c.Inventory)
-				if s.n >= c.Params.MinReplicas {
-					return nil
-				}
-				if s.hpa != nil {
-					field := "spec.minReplicas"
-					if hpa, ok := s.hpa.Typed.(*autoscalingv2.HorizontalPodAutoscaler); ok && hpa.Spec.MinReplicas == nil {
-						field = "spec.minReplicas is not set and defaults to 1"
-					}
-					return []check.Finding{check.Failf("spec.replicas", "HorizontalPodAutoscaler %s may scale it down to %s (%s), below the minimum of %d",
-						s.hpa.Name, say.Replicas(s.n), field, c.Params.MinReplicas)}
-				}
-				if replicasField(o) == nil {
-					return []check.Finding{check.Failf("spec.replicas", "spec.replicas is not set and defaults to 1, below the minimum of %d", c.Params.MinReplicas)}
-				}
-				return []check.Finding{check.Failf("spec.replicas", "spec.replicas is %d, below the minimum of %d", s.n, c.Params.MinReplicas)}
-			},
+			Run: workloadMinReplicasRun,
 		},
 		{
 			ID:            "pdb-coverage",
@@ -119,24 +102,7 @@ func availabilityChecks() []*check.Check {
 			Rationale:     "A PodDisruptionBudget whose selector matches no pods protects nothing: the workload it was written for is evicted as if it had none, usually because its labels changed.",
 			Remediation:   "Make spec.selector match the pod template labels of the workload the budget protects.",
 			ChecklistItem: itemPDBs,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget)
-				if !ok || selectsPods(c.Inventory, o) {
-					return nil
-				}
-				sel := pdb.Spec.Selector
-				switch {
-				case sel == nil:
-					return []check.Finding{check.Failf("spec.selector", "spec.selector is not set, so the budget selects no pods")}
-				case len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0:
-					return []check.Finding{check.Failf("spec.selector", "spec.selector is empty and selects every pod %s, but no workload among the inputs runs there", inNamespace(o.Namespace))}
-				}
-				if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
-					return []check.Finding{check.Failf("spec.selector", "spec.selector is invalid and selects no pods: %v", err)}
-				}
-				return []check.Finding{check.Failf("spec.selector", "spec.selector %s matches the pods of no workload among the inputs %s",
-					metav1.FormatLabelSelector(sel), inNamespace(o.Namespace))}
-			},
+			Run:           pdbSelectsPodsRun,
 		},
 		{
 			ID:            "workload-spread",
@@ -151,35 +117,7 @@ func availabilityChecks() []*check.Check {
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return multiReplica(o, c.Inventory)
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				spec := pod.Spec(o)
-				if spec == nil {
-					return nil
-				}
-				var keys []string
-				for _, t := range spec.TopologySpreadConstraints {
-					keys = append(keys, t.TopologyKey)
-				}
-				if a := spec.Affinity; a != nil && a.PodAntiAffinity != nil {
-					for _, t := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-						keys = append(keys, t.TopologyKey)
-					}
-					for _, t := range a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
-						keys = append(keys, t.PodAffinityTerm.TopologyKey)
-					}
-				}
-				for _, k := range keys {
-					if spreadKeys[k] {
-						return nil
-					}
-				}
-				msg := fmt.Sprintf("%s, but neither topologySpreadConstraints nor podAntiAffinity spread them over %s or %s: they may all run on one node",
-					describeScale(o, c.Inventory), corev1.LabelHostname, corev1.LabelTopologyZone)
-				if len(keys) > 0 {
-					msg += fmt.Sprintf(" (the rules set use topology keys %q)", keys)
-				}
-				return []check.Finding{{Path: o.SpecPath("topologySpreadConstraints"), Message: msg}}
-			},
+			Run: workloadSpreadRun,
 		},
 		{
 			ID:            "pod-graceful-shutdown",
@@ -190,37 +128,7 @@ func availabilityChecks() []*check.Check {
 			Rationale:     "On deletion a pod gets SIGTERM, then SIGKILL after terminationGracePeriodSeconds. With 0 it is killed mid-request; with hours, a pod that ignores SIGTERM holds up node drains and rollouts for that long. A preStop hook shows the shutdown is handled on purpose.",
 			Remediation:   "Leave terminationGracePeriodSeconds at its default of 30 or set it to the time in-flight work needs to finish (at most the parameter maxGracePeriodSeconds), or add a preStop hook that drains the container.",
 			ChecklistItem: ItemProduction,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				spec := pod.Spec(o)
-				if spec == nil || spec.TerminationGracePeriodSeconds == nil {
-					return nil
-				}
-				var bare []string
-				for _, ct := range pod.RunningContainers(o) {
-					if ct.Lifecycle == nil || ct.Lifecycle.PreStop == nil {
-						bare = append(bare, fmt.Sprintf("%q", ct.Name))
-					}
-				}
-				if len(bare) == 0 {
-					return nil
-				}
-				who := "container " + bare[0] + " has"
-				if len(bare) > 1 {
-					who = "containers " + strings.Join(bare, ", ") + " have"
-				}
-				grace := *spec.TerminationGracePeriodSeconds
-				limit := c.Params.MaxGracePeriodSeconds
-				path := o.SpecPath("terminationGracePeriodSeconds")
-				switch {
-				case grace == 0:
-					return []check.Finding{check.Failf(path, "terminationGracePeriodSeconds is 0 and %s no preStop hook: the pod is killed without time to finish in-flight work",
-						who)}
-				case limit > 0 && grace > limit:
-					return []check.Finding{check.Failf(path, "terminationGracePeriodSeconds is %d, above the maximum of %d, and %s no preStop hook that needs the time: a pod that ignores SIGTERM holds up node drains and rollouts that long",
-						grace, limit, who)}
-				}
-				return nil
-			},
+			Run:           podGracefulShutdownRun,
 		},
 		{
 			ID:            "rolling-update-max-unavailable",
@@ -232,23 +140,130 @@ func availabilityChecks() []*check.Check {
 			Rationale:     "A rolling update whose maxUnavailable covers every pod may take all of them down at once, before any new pod is ready: each rollout is an outage, and a bad image leaves nothing running.",
 			Remediation:   "Set rollingUpdate.maxUnavailable below the replica count (the default 25%, or 1), and run enough replicas that a rollout keeps some available.",
 			ChecklistItem: ItemProduction,
-			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
-				switch t := o.Typed.(type) {
-				case *appsv1.Deployment:
-					if t.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
-						return false, "uses the Recreate strategy, which replaces every pod at once by design"
-					}
-					return notScaledToZero(o, c.Inventory)
-				case *appsv1.DaemonSet:
-					if t.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType {
-						return false, "uses the OnDelete strategy: pods are replaced only when deleted"
-					}
-				}
-				return true, ""
-			},
-			Run: runRollingUpdate,
+			Applies:       rollingUpdateMaxUnavailableApplies,
+			Run:           runRollingUpdate,
 		},
 	}
+}
+
+// workloadMinReplicasRun is workload-min-replicas's Run.
+func workloadMinReplicasRun(o *inventory.Object, c *check.Context) []check.Finding {
+	s := minScale(o, c.Inventory)
+	if s.n >= c.Params.MinReplicas {
+		return nil
+	}
+	if s.hpa != nil {
+		field := "spec.minReplicas"
+		if hpa, ok := s.hpa.Typed.(*autoscalingv2.HorizontalPodAutoscaler); ok && hpa.Spec.MinReplicas == nil {
+			field = "spec.minReplicas is not set and defaults to 1"
+		}
+		return []check.Finding{check.Failf("spec.replicas", "HorizontalPodAutoscaler %s may scale it down to %s (%s), below the minimum of %d",
+			s.hpa.Name, say.Replicas(s.n), field, c.Params.MinReplicas)}
+	}
+	if replicasField(o) == nil {
+		return []check.Finding{check.Failf("spec.replicas", "spec.replicas is not set and defaults to 1, below the minimum of %d", c.Params.MinReplicas)}
+	}
+	return []check.Finding{check.Failf("spec.replicas", "spec.replicas is %d, below the minimum of %d", s.n, c.Params.MinReplicas)}
+}
+
+// pdbSelectsPodsRun is pdb-selects-pods's Run.
+func pdbSelectsPodsRun(o *inventory.Object, c *check.Context) []check.Finding {
+	pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget)
+	if !ok || selectsPods(c.Inventory, o) {
+		return nil
+	}
+	sel := pdb.Spec.Selector
+	switch {
+	case sel == nil:
+		return []check.Finding{check.Failf("spec.selector", "spec.selector is not set, so the budget selects no pods")}
+	case len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0:
+		return []check.Finding{check.Failf("spec.selector", "spec.selector is empty and selects every pod %s, but no workload among the inputs runs there", inNamespace(o.Namespace))}
+	}
+	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+		return []check.Finding{check.Failf("spec.selector", "spec.selector is invalid and selects no pods: %v", err)}
+	}
+	return []check.Finding{check.Failf("spec.selector", "spec.selector %s matches the pods of no workload among the inputs %s",
+		metav1.FormatLabelSelector(sel), inNamespace(o.Namespace))}
+}
+
+// workloadSpreadRun is workload-spread's Run.
+func workloadSpreadRun(o *inventory.Object, c *check.Context) []check.Finding {
+	spec := pod.Spec(o)
+	if spec == nil {
+		return nil
+	}
+	var keys []string
+	for _, t := range spec.TopologySpreadConstraints {
+		keys = append(keys, t.TopologyKey)
+	}
+	if a := spec.Affinity; a != nil && a.PodAntiAffinity != nil {
+		for _, t := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
+			keys = append(keys, t.TopologyKey)
+		}
+		for _, t := range a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
+			keys = append(keys, t.PodAffinityTerm.TopologyKey)
+		}
+	}
+	for _, k := range keys {
+		if spreadKeys[k] {
+			return nil
+		}
+	}
+	msg := fmt.Sprintf("%s, but neither topologySpreadConstraints nor podAntiAffinity spread them over %s or %s: they may all run on one node",
+		describeScale(o, c.Inventory), corev1.LabelHostname, corev1.LabelTopologyZone)
+	if len(keys) > 0 {
+		msg += fmt.Sprintf(" (the rules set use topology keys %q)", keys)
+	}
+	return []check.Finding{{Path: o.SpecPath("topologySpreadConstraints"), Message: msg}}
+}
+
+// podGracefulShutdownRun is pod-graceful-shutdown's Run.
+func podGracefulShutdownRun(o *inventory.Object, c *check.Context) []check.Finding {
+	spec := pod.Spec(o)
+	if spec == nil || spec.TerminationGracePeriodSeconds == nil {
+		return nil
+	}
+	var bare []string
+	for _, ct := range pod.RunningContainers(o) {
+		if ct.Lifecycle == nil || ct.Lifecycle.PreStop == nil {
+			bare = append(bare, fmt.Sprintf("%q", ct.Name))
+		}
+	}
+	if len(bare) == 0 {
+		return nil
+	}
+	who := "container " + bare[0] + " has"
+	if len(bare) > 1 {
+		who = "containers " + strings.Join(bare, ", ") + " have"
+	}
+	grace := *spec.TerminationGracePeriodSeconds
+	limit := c.Params.MaxGracePeriodSeconds
+	path := o.SpecPath("terminationGracePeriodSeconds")
+	switch {
+	case grace == 0:
+		return []check.Finding{check.Failf(path, "terminationGracePeriodSeconds is 0 and %s no preStop hook: the pod is killed without time to finish in-flight work",
+			who)}
+	case limit > 0 && grace > limit:
+		return []check.Finding{check.Failf(path, "terminationGracePeriodSeconds is %d, above the maximum of %d, and %s no preStop hook that needs the time: a pod that ignores SIGTERM holds up node drains and rollouts that long",
+			grace, limit, who)}
+	}
+	return nil
+}
+
+// rollingUpdateMaxUnavailableApplies is rolling-update-max-unavailable's Applies.
+func rollingUpdateMaxUnavailableApplies(o *inventory.Object, c *check.Context) (bool, string) {
+	switch t := o.Typed.(type) {
+	case *appsv1.Deployment:
+		if t.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+			return false, "uses the Recreate strategy, which replaces every pod at once by design"
+		}
+		return notScaledToZero(o, c.Inventory)
+	case *appsv1.DaemonSet:
+		if t.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType {
+			return false, "uses the OnDelete strategy: pods are replaced only when deleted"
+		}
+	}
+	return true, ""
 }
 
 func runPDBAllowsDisruption(o *inventory.Object, c *check.Context) []check.Finding {

@@ -30,23 +30,7 @@ func hpaChecks() []*check.Check {
 			Rationale:     "An HPA scales down to minReplicas whenever load is low, and minReplicas defaults to 1: at quiet hours the workload runs a single pod, and a node failure, eviction or rollout takes it down.",
 			Remediation:   "Set spec.minReplicas to at least 2 so the workload survives the loss of one pod at its lowest scale.",
 			ChecklistItem: "Create a disaster recovery plan: Ensure that you have high availability which means that if you have a failure your cluster can recover automatically. (from Weaveworks’ production-ready checklist)",
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				hpa, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
-				if !ok {
-					return nil
-				}
-				want := minReplicasWanted(c.Params)
-				if hpa.Spec.MinReplicas == nil {
-					if want <= 1 {
-						return nil
-					}
-					return []check.Finding{check.Failf("spec.minReplicas", "minReplicas is not set and defaults to 1 (want at least %d): at low load the HPA scales the workload down to a single pod", want)}
-				}
-				if got := *hpa.Spec.MinReplicas; got < want {
-					return []check.Finding{check.Failf("spec.minReplicas", "minReplicas is %d (want at least %d): at low load the HPA scales the workload down to %s", got, want, podCount(got))}
-				}
-				return nil
-			},
+			Run:           hpaMinReplicasRun,
 		},
 		{
 			ID:            "hpa-target-cpu-requests",
@@ -58,48 +42,8 @@ func hpaChecks() []*check.Check {
 			Rationale:     "CPU utilization is usage divided by the CPU request. When a container of the target pod has no CPU request, the HPA cannot compute utilization, reports FailedGetResourceMetric and never scales: the autoscaling that was relied on does not happen.",
 			Remediation:   "Set resources.requests.cpu on every container of the scaled workload (or a namespace LimitRange defaultRequest for cpu), or scale on a metric that does not depend on requests.",
 			ChecklistItem: "Governance Requirements: determining resource limits for each app to avoid node overloading and proper scaling (from the “Kubernetes in prod” blog series)",
-			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
-				hpa, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
-				if !ok {
-					return false, "not a decoded HorizontalPodAutoscaler"
-				}
-				target := hpaScaleTarget(c.Inventory, o, hpa)
-				if target == nil {
-					// hpa-target-exists reports it.
-					return false, fmt.Sprintf("scale target %s is not among the inputs", describeScaleRef(hpa.Spec.ScaleTargetRef))
-				}
-				if tmpl, _ := target.PodTemplate(); tmpl == nil {
-					return false, fmt.Sprintf("scale target %s has no pod template plimsoll can read", target.ID())
-				}
-				if len(cpuUtilizationMetrics(hpa)) == 0 {
-					return false, "the HPA does not scale on CPU utilization"
-				}
-				return true, ""
-			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				hpa := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
-				target := hpaScaleTarget(c.Inventory, o, hpa)
-				defaults, _ := limitRangeDefaults(c.Inventory, target.Namespace)
-				_, defaulted := defaults[corev1.ResourceCPU]
-				spec := pod.Spec(target)
-				var out []check.Finding
-				for _, m := range cpuUtilizationMetrics(hpa) {
-					if m.container == "" && podLevelCPU(spec) {
-						// Pod-level requests replace the per-container sum.
-						continue
-					}
-					for _, ct := range pod.RunningContainers(target) {
-						if m.container != "" && ct.Name != m.container {
-							continue
-						}
-						if defaulted || requested(ct.Container, corev1.ResourceCPU) {
-							continue
-						}
-						out = append(out, check.Failf(m.path, "%s; container %q of %s has no CPU request (%s.resources.requests.cpu), so utilization cannot be computed and the HPA never scales", m.describe, ct.Name, target.ID(), ct.Path()))
-					}
-				}
-				return out
-			},
+			Applies:       hpaTargetCpuRequestsApplies,
+			Run:           hpaTargetCpuRequestsRun,
 		},
 		{
 			ID:            "hpa-target-exists",
@@ -111,28 +55,7 @@ func hpaChecks() []*check.Check {
 			Rationale:     "An HPA whose scaleTargetRef names no existing workload scales nothing: a typo or a renamed Deployment silently leaves the real workload at a fixed replica count.",
 			Remediation:   "Point spec.scaleTargetRef at the kind, apiVersion and name of the workload the HPA should scale, in the HPA's namespace.",
 			ChecklistItem: "Maximize portability and scalability by fine tuning cluster performance: its ability to self-heal nodes, autoscale infrastructure and adapt to your expanding business (from Weaveworks’ production-ready checklist)",
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				hpa, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
-				if !ok || hpaScaleTarget(c.Inventory, o, hpa) != nil {
-					return nil
-				}
-				if c.Inventory.Mode == inventory.FromCluster && customScaleTarget(hpa.Spec.ScaleTargetRef) {
-					// A cluster read lists only the kinds checks name, so a
-					// custom target (an Argo Rollout) is not among the
-					// objects; the HPA's own status says whether it found it.
-					for _, cond := range hpa.Status.Conditions {
-						if cond.Type == autoscalingv2.AbleToScale && cond.Status == corev1.ConditionFalse && cond.Reason == "FailedGetScale" {
-							return []check.Finding{check.Failf("status.conditions", "the HPA cannot get its scale target %s: %s", describeScaleRef(hpa.Spec.ScaleTargetRef), cond.Message)}
-						}
-					}
-					return nil
-				}
-				ns := o.Namespace
-				if ns == "" {
-					ns = "(no namespace)"
-				}
-				return []check.Finding{check.Failf("spec.scaleTargetRef", "scale target %s is not among the inputs in namespace %s", describeScaleRef(hpa.Spec.ScaleTargetRef), ns)}
-			},
+			Run:           hpaTargetExistsRun,
 		},
 		{
 			ID:            "hpa-replicas-field",
@@ -153,25 +76,117 @@ func hpaChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var replicas *int32
-				switch t := o.Typed.(type) {
-				case *appsv1.Deployment:
-					replicas = t.Spec.Replicas
-				case *appsv1.StatefulSet:
-					replicas = t.Spec.Replicas
-				}
-				if replicas == nil {
-					return nil
-				}
-				var hpas []string
-				for _, h := range c.Inventory.HPAs(o) {
-					hpas = append(hpas, h.ID())
-				}
-				return []check.Finding{check.Failf("spec.replicas", "spec.replicas is %d while %s scales it: every apply resets the replica count the HPA chose", *replicas, strings.Join(hpas, ", "))}
-			},
+			Run: hpaReplicasFieldRun,
 		},
 	}
+}
+
+// hpaMinReplicasRun is hpa-min-replicas's Run.
+func hpaMinReplicasRun(o *inventory.Object, c *check.Context) []check.Finding {
+	hpa, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
+	if !ok {
+		return nil
+	}
+	want := minReplicasWanted(c.Params)
+	if hpa.Spec.MinReplicas == nil {
+		if want <= 1 {
+			return nil
+		}
+		return []check.Finding{check.Failf("spec.minReplicas", "minReplicas is not set and defaults to 1 (want at least %d): at low load the HPA scales the workload down to a single pod", want)}
+	}
+	if got := *hpa.Spec.MinReplicas; got < want {
+		return []check.Finding{check.Failf("spec.minReplicas", "minReplicas is %d (want at least %d): at low load the HPA scales the workload down to %s", got, want, podCount(got))}
+	}
+	return nil
+}
+
+// hpaTargetCpuRequestsApplies is hpa-target-cpu-requests's Applies.
+func hpaTargetCpuRequestsApplies(o *inventory.Object, c *check.Context) (bool, string) {
+	hpa, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
+	if !ok {
+		return false, "not a decoded HorizontalPodAutoscaler"
+	}
+	target := hpaScaleTarget(c.Inventory, o, hpa)
+	if target == nil {
+		// hpa-target-exists reports it.
+		return false, fmt.Sprintf("scale target %s is not among the inputs", describeScaleRef(hpa.Spec.ScaleTargetRef))
+	}
+	if tmpl, _ := target.PodTemplate(); tmpl == nil {
+		return false, fmt.Sprintf("scale target %s has no pod template plimsoll can read", target.ID())
+	}
+	if len(cpuUtilizationMetrics(hpa)) == 0 {
+		return false, "the HPA does not scale on CPU utilization"
+	}
+	return true, ""
+}
+
+// hpaTargetCpuRequestsRun is hpa-target-cpu-requests's Run.
+func hpaTargetCpuRequestsRun(o *inventory.Object, c *check.Context) []check.Finding {
+	hpa := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
+	target := hpaScaleTarget(c.Inventory, o, hpa)
+	defaults, _ := limitRangeDefaults(c.Inventory, target.Namespace)
+	_, defaulted := defaults[corev1.ResourceCPU]
+	spec := pod.Spec(target)
+	var out []check.Finding
+	for _, m := range cpuUtilizationMetrics(hpa) {
+		if m.container == "" && podLevelCPU(spec) {
+			// Pod-level requests replace the per-container sum.
+			continue
+		}
+		for _, ct := range pod.RunningContainers(target) {
+			if m.container != "" && ct.Name != m.container {
+				continue
+			}
+			if defaulted || requested(ct.Container, corev1.ResourceCPU) {
+				continue
+			}
+			out = append(out, check.Failf(m.path, "%s; container %q of %s has no CPU request (%s.resources.requests.cpu), so utilization cannot be computed and the HPA never scales", m.describe, ct.Name, target.ID(), ct.Path()))
+		}
+	}
+	return out
+}
+
+// hpaTargetExistsRun is hpa-target-exists's Run.
+func hpaTargetExistsRun(o *inventory.Object, c *check.Context) []check.Finding {
+	hpa, ok := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
+	if !ok || hpaScaleTarget(c.Inventory, o, hpa) != nil {
+		return nil
+	}
+	if c.Inventory.Mode == inventory.FromCluster && customScaleTarget(hpa.Spec.ScaleTargetRef) {
+		// A cluster read lists only the kinds checks name, so a
+		// custom target (an Argo Rollout) is not among the
+		// objects; the HPA's own status says whether it found it.
+		for _, cond := range hpa.Status.Conditions {
+			if cond.Type == autoscalingv2.AbleToScale && cond.Status == corev1.ConditionFalse && cond.Reason == "FailedGetScale" {
+				return []check.Finding{check.Failf("status.conditions", "the HPA cannot get its scale target %s: %s", describeScaleRef(hpa.Spec.ScaleTargetRef), cond.Message)}
+			}
+		}
+		return nil
+	}
+	ns := o.Namespace
+	if ns == "" {
+		ns = "(no namespace)"
+	}
+	return []check.Finding{check.Failf("spec.scaleTargetRef", "scale target %s is not among the inputs in namespace %s", describeScaleRef(hpa.Spec.ScaleTargetRef), ns)}
+}
+
+// hpaReplicasFieldRun is hpa-replicas-field's Run.
+func hpaReplicasFieldRun(o *inventory.Object, c *check.Context) []check.Finding {
+	var replicas *int32
+	switch t := o.Typed.(type) {
+	case *appsv1.Deployment:
+		replicas = t.Spec.Replicas
+	case *appsv1.StatefulSet:
+		replicas = t.Spec.Replicas
+	}
+	if replicas == nil {
+		return nil
+	}
+	var hpas []string
+	for _, h := range c.Inventory.HPAs(o) {
+		hpas = append(hpas, h.ID())
+	}
+	return []check.Finding{check.Failf("spec.replicas", "spec.replicas is %d while %s scales it: every apply resets the replica count the HPA chose", *replicas, strings.Join(hpas, ", "))}
 }
 
 func podCount(n int32) string {

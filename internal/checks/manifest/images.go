@@ -23,21 +23,7 @@ func imageChecks() []*check.Check {
 			Rationale:     "An image with no tag, or the tag latest, is whatever was pushed last: two pods of one Deployment can run different code, a rollback redeploys the broken version, and nobody can tell from the manifest what is running.",
 			Remediation:   "Reference every image by an immutable version tag (such as the release or Git commit) or by digest.",
 			ChecklistItem: itemImageProvenance,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				return eachImage(o, func(ct pod.Container, ref imageRef) []check.Finding {
-					if ref.digest != "" {
-						// A digest pins the image whatever the tag says.
-						return nil
-					}
-					switch ref.tag {
-					case "":
-						return []check.Finding{check.Failf(ct.Path()+".image", "container %q uses image %q with no tag, which means latest", ct.Name, ct.Image)}
-					case "latest":
-						return []check.Finding{check.Failf(ct.Path()+".image", "container %q uses image %q with the tag latest", ct.Name, ct.Image)}
-					}
-					return nil
-				})
-			},
+			Run:           imageTagLatestRun,
 		},
 		{
 			ID:            "image-registry-allowed",
@@ -83,6 +69,23 @@ func imageChecks() []*check.Check {
 			},
 		},
 	}
+}
+
+// imageTagLatestRun is image-tag-latest's Run.
+func imageTagLatestRun(o *inventory.Object, c *check.Context) []check.Finding {
+	return eachImage(o, func(ct pod.Container, ref imageRef) []check.Finding {
+		if ref.digest != "" {
+			// A digest pins the image whatever the tag says.
+			return nil
+		}
+		switch ref.tag {
+		case "":
+			return []check.Finding{check.Failf(ct.Path()+".image", "container %q uses image %q with no tag, which means latest", ct.Name, ct.Image)}
+		case "latest":
+			return []check.Finding{check.Failf(ct.Path()+".image", "container %q uses image %q with the tag latest", ct.Name, ct.Image)}
+		}
+		return nil
+	})
 }
 
 // eachImage calls judge with the image reference of each container of a

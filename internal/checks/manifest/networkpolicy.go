@@ -85,33 +85,7 @@ func networkPolicyChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				restricting := egressPolicies(c.Inventory.NetworkPolicies(o))
-				var rules []networkingv1.NetworkPolicyEgressRule
-				var names []string
-				for _, p := range restricting {
-					np := p.Typed.(*networkingv1.NetworkPolicy)
-					rules = append(rules, np.Spec.Egress...)
-					names = append(names, p.Name)
-				}
-				udp, tcp := dnsAllowed(rules)
-				var missing []string
-				if !udp {
-					missing = append(missing, "UDP")
-				}
-				if !tcp {
-					missing = append(missing, "TCP")
-				}
-				if len(missing) == 0 {
-					return nil
-				}
-				which := "NetworkPolicy " + names[0] + " restricts"
-				if len(names) > 1 {
-					which = "NetworkPolicies " + strings.Join(names, ", ") + " restrict"
-				}
-				return []check.Finding{check.Failf(podLabelsPath(o), "%s its pods' egress but no egress rule allows DNS (port 53) over %s",
-					which, strings.Join(missing, " or "))}
-			},
+			Run: egressAllowsDnsRun,
 		},
 		{
 			ID:            "networkpolicy-selects-pods",
@@ -131,23 +105,55 @@ func networkPolicyChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				np, ok := o.Typed.(*networkingv1.NetworkPolicy)
-				if !ok {
-					return nil
-				}
-				sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
-				if err != nil {
-					return []check.Finding{check.Failf("spec.podSelector", "podSelector is invalid and selects no pods: %v", err)}
-				}
-				// podSelector: {} selects every pod of the namespace.
-				if sel.Empty() || selectsPods(c.Inventory, o) {
-					return nil
-				}
-				return []check.Finding{check.Failf("spec.podSelector", "podSelector %q matches the pods of no workload among the inputs", sel.String())}
-			},
+			Run: networkpolicySelectsPodsRun,
 		},
 	}
+}
+
+// egressAllowsDnsRun is egress-allows-dns's Run.
+func egressAllowsDnsRun(o *inventory.Object, c *check.Context) []check.Finding {
+	restricting := egressPolicies(c.Inventory.NetworkPolicies(o))
+	var rules []networkingv1.NetworkPolicyEgressRule
+	var names []string
+	for _, p := range restricting {
+		np := p.Typed.(*networkingv1.NetworkPolicy)
+		rules = append(rules, np.Spec.Egress...)
+		names = append(names, p.Name)
+	}
+	udp, tcp := dnsAllowed(rules)
+	var missing []string
+	if !udp {
+		missing = append(missing, "UDP")
+	}
+	if !tcp {
+		missing = append(missing, "TCP")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	which := "NetworkPolicy " + names[0] + " restricts"
+	if len(names) > 1 {
+		which = "NetworkPolicies " + strings.Join(names, ", ") + " restrict"
+	}
+	return []check.Finding{check.Failf(podLabelsPath(o), "%s its pods' egress but no egress rule allows DNS (port 53) over %s",
+		which, strings.Join(missing, " or "))}
+}
+
+// networkpolicySelectsPodsRun is networkpolicy-selects-pods's Run.
+func networkpolicySelectsPodsRun(o *inventory.Object, c *check.Context) []check.Finding {
+	np, ok := o.Typed.(*networkingv1.NetworkPolicy)
+	if !ok {
+		return nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	if err != nil {
+		return []check.Finding{check.Failf("spec.podSelector", "podSelector is invalid and selects no pods: %v", err)}
+	}
+	// podSelector: {} selects every pod of the namespace.
+	if sel.Empty() || selectsPods(c.Inventory, o) {
+		return nil
+	}
+	return []check.Finding{check.Failf("spec.podSelector", "podSelector %q matches the pods of no workload among the inputs", sel.String())}
 }
 
 // inApplicationNamespace makes a namespace-level check skip system

@@ -129,20 +129,7 @@ func podSecurityChecks() []*check.Check {
 			Rationale:     "The restricted Pod Security Standard is the hardened profile: non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp. A compromised process in such a pod has far less to work with. Violations of the baseline standard are reported by pss-baseline and not repeated here.",
 			Remediation:   "Set runAsNonRoot: true and seccompProfile type RuntimeDefault in the pod securityContext, and allowPrivilegeEscalation: false and capabilities drop [ALL] in every container's securityContext.",
 			ChecklistItem: "Pod Security Standards: Use restricted for workloads that do not need elevated privileges. (from the “Production Readiness” book chapter)",
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				baseline := map[string]bool{}
-				for _, r := range pssViolations(o, pssControls().overridden) {
-					baseline[r.ForbiddenReason] = true
-				}
-				var out []check.Finding
-				for _, r := range pssViolations(o, pssControls().restricted) {
-					if baseline[r.ForbiddenReason] || baseline[restrictedOverrides[r.ForbiddenReason]] {
-						continue
-					}
-					out = append(out, pssFinding(o, psaapi.LevelRestricted, r))
-				}
-				return out
-			},
+			Run:           pssRestrictedRun,
 		},
 		{
 			ID:            "namespace-pss-enforce",
@@ -159,24 +146,7 @@ func podSecurityChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				v, ok := o.Label(psaapi.EnforceLevelLabel)
-				var msg string
-				switch {
-				case !ok:
-					msg = fmt.Sprintf("namespace %s has no %s label, so any pod may run in it", o.Name, psaapi.EnforceLevelLabel)
-				case v == string(psaapi.LevelBaseline) || v == string(psaapi.LevelRestricted):
-					return nil
-				case v == string(psaapi.LevelPrivileged):
-					msg = fmt.Sprintf("namespace %s enforces the privileged level (%s=privileged), which allows any pod", o.Name, psaapi.EnforceLevelLabel)
-				default:
-					msg = fmt.Sprintf("namespace %s has %s=%q, which is not a level (want baseline or restricted)", o.Name, psaapi.EnforceLevelLabel, v)
-				}
-				if o.Implied {
-					msg += "; the Namespace object was not among the inputs, so add the label where the namespace is created"
-				}
-				return []check.Finding{{Path: "metadata.labels", Message: msg}}
-			},
+			Run: namespacePssEnforceRun,
 		},
 		{
 			ID:            "automount-service-account-token",
@@ -188,33 +158,7 @@ func podSecurityChecks() []*check.Check {
 			Rationale:     "Every pod gets an API token mounted unless told otherwise. A pod that never calls the API gains nothing from it, and an attacker who breaks into the pod gains an identity to probe the cluster with.",
 			Remediation:   "Set automountServiceAccountToken: false in the pod spec or on its ServiceAccount; pods that call the API should use their own ServiceAccount with a RoleBinding among the manifests.",
 			ChecklistItem: itemRBAC,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				spec := pod.Spec(o)
-				if spec == nil {
-					return nil
-				}
-				sa := serviceAccountName(spec)
-				// The pod-level setting wins over the ServiceAccount's. An
-				// explicit true at either level is a deliberate request for
-				// the token: Vault's Kubernetes auth and cloud workload
-				// identity use it without any RBAC binding.
-				mount := spec.AutomountServiceAccountToken
-				if mount == nil {
-					if obj := c.Inventory.Get("ServiceAccount", o.Namespace, sa); obj != nil {
-						if t, ok := obj.Typed.(*corev1.ServiceAccount); ok {
-							mount = t.AutomountServiceAccountToken
-						}
-					}
-				}
-				if mount != nil {
-					return nil
-				}
-				if len(c.Inventory.Bindings(o.Namespace, sa)) > 0 || namespaceGroupBound(c.Inventory, o.Namespace) {
-					return nil
-				}
-				return []check.Finding{check.Failf(o.SpecPath("automountServiceAccountToken"),
-					"pod mounts the API token of ServiceAccount %q (automountServiceAccountToken is not set on the pod or its ServiceAccount), but no RoleBinding or ClusterRoleBinding among the inputs grants that ServiceAccount anything", sa)}
-			},
+			Run:           automountServiceAccountTokenRun,
 		},
 		{
 			ID:            "default-service-account",
@@ -245,21 +189,7 @@ func podSecurityChecks() []*check.Check {
 			Rationale:     "A password or token written as a literal env value lives in Git, in every rendered manifest and in the workload object, which far more people and tools can read than the Secret it belongs in; rotating it means a redeploy.",
 			Remediation:   "Move the value into a Secret (or an external secret store synced by an operator) and reference it with valueFrom.secretKeyRef.",
 			ChecklistItem: "Secret Management: secret references can be stored in GIT, pointing to an entry in an external secrets Vault (from Liju Kuriakose’s “Kubernetes in production”)",
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var out []check.Finding
-				for _, ct := range pod.Containers(o) {
-					for i, e := range ct.Env {
-						if e.ValueFrom != nil || !literalSecret(e.Name, e.Value) {
-							continue
-						}
-						// The value itself is never printed: the finding
-						// would leak the secret into reports and CI logs.
-						out = append(out, check.Failf(fmt.Sprintf("%s.env[%d].value", ct.Path(), i),
-							"container %q: env var %s looks like a secret but has a literal value", ct.Name, e.Name))
-					}
-				}
-				return out
-			},
+			Run:           secretLiteralEnvRun,
 		},
 		{
 			ID:            "container-read-only-root-fs",
@@ -270,21 +200,106 @@ func podSecurityChecks() []*check.Check {
 			Rationale:     "A writable root filesystem lets an attacker who gets into a container drop tools and change binaries, and lets the application write state that vanishes on restart; a read-only root makes both impossible.",
 			Remediation:   "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the application must write (for example /tmp).",
 			ChecklistItem: "Security: Kubernetes security is defense in depth: multiple layers, each reducing the attack surface. (from the “Production Readiness” book chapter)",
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var out []check.Finding
-				for _, ct := range pod.RunningContainers(o) {
-					sc := ct.SecurityContext
-					switch {
-					case sc == nil || sc.ReadOnlyRootFilesystem == nil:
-						out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "container %q does not set readOnlyRootFilesystem: true", ct.Name))
-					case !*sc.ReadOnlyRootFilesystem:
-						out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "container %q sets readOnlyRootFilesystem: false", ct.Name))
-					}
-				}
-				return out
-			},
+			Run:           containerReadOnlyRootFsRun,
 		},
 	}
+}
+
+// pssRestrictedRun is pss-restricted's Run.
+func pssRestrictedRun(o *inventory.Object, c *check.Context) []check.Finding {
+	baseline := map[string]bool{}
+	for _, r := range pssViolations(o, pssControls().overridden) {
+		baseline[r.ForbiddenReason] = true
+	}
+	var out []check.Finding
+	for _, r := range pssViolations(o, pssControls().restricted) {
+		if baseline[r.ForbiddenReason] || baseline[restrictedOverrides[r.ForbiddenReason]] {
+			continue
+		}
+		out = append(out, pssFinding(o, psaapi.LevelRestricted, r))
+	}
+	return out
+}
+
+// namespacePssEnforceRun is namespace-pss-enforce's Run.
+func namespacePssEnforceRun(o *inventory.Object, c *check.Context) []check.Finding {
+	v, ok := o.Label(psaapi.EnforceLevelLabel)
+	var msg string
+	switch {
+	case !ok:
+		msg = fmt.Sprintf("namespace %s has no %s label, so any pod may run in it", o.Name, psaapi.EnforceLevelLabel)
+	case v == string(psaapi.LevelBaseline) || v == string(psaapi.LevelRestricted):
+		return nil
+	case v == string(psaapi.LevelPrivileged):
+		msg = fmt.Sprintf("namespace %s enforces the privileged level (%s=privileged), which allows any pod", o.Name, psaapi.EnforceLevelLabel)
+	default:
+		msg = fmt.Sprintf("namespace %s has %s=%q, which is not a level (want baseline or restricted)", o.Name, psaapi.EnforceLevelLabel, v)
+	}
+	if o.Implied {
+		msg += "; the Namespace object was not among the inputs, so add the label where the namespace is created"
+	}
+	return []check.Finding{{Path: "metadata.labels", Message: msg}}
+}
+
+// automountServiceAccountTokenRun is automount-service-account-token's Run.
+func automountServiceAccountTokenRun(o *inventory.Object, c *check.Context) []check.Finding {
+	spec := pod.Spec(o)
+	if spec == nil {
+		return nil
+	}
+	sa := serviceAccountName(spec)
+	// The pod-level setting wins over the ServiceAccount's. An
+	// explicit true at either level is a deliberate request for
+	// the token: Vault's Kubernetes auth and cloud workload
+	// identity use it without any RBAC binding.
+	mount := spec.AutomountServiceAccountToken
+	if mount == nil {
+		if obj := c.Inventory.Get("ServiceAccount", o.Namespace, sa); obj != nil {
+			if t, ok := obj.Typed.(*corev1.ServiceAccount); ok {
+				mount = t.AutomountServiceAccountToken
+			}
+		}
+	}
+	if mount != nil {
+		return nil
+	}
+	if len(c.Inventory.Bindings(o.Namespace, sa)) > 0 || namespaceGroupBound(c.Inventory, o.Namespace) {
+		return nil
+	}
+	return []check.Finding{check.Failf(o.SpecPath("automountServiceAccountToken"),
+		"pod mounts the API token of ServiceAccount %q (automountServiceAccountToken is not set on the pod or its ServiceAccount), but no RoleBinding or ClusterRoleBinding among the inputs grants that ServiceAccount anything", sa)}
+}
+
+// secretLiteralEnvRun is secret-literal-env's Run.
+func secretLiteralEnvRun(o *inventory.Object, c *check.Context) []check.Finding {
+	var out []check.Finding
+	for _, ct := range pod.Containers(o) {
+		for i, e := range ct.Env {
+			if e.ValueFrom != nil || !literalSecret(e.Name, e.Value) {
+				continue
+			}
+			// The value itself is never printed: the finding
+			// would leak the secret into reports and CI logs.
+			out = append(out, check.Failf(fmt.Sprintf("%s.env[%d].value", ct.Path(), i),
+				"container %q: env var %s looks like a secret but has a literal value", ct.Name, e.Name))
+		}
+	}
+	return out
+}
+
+// containerReadOnlyRootFsRun is container-read-only-root-fs's Run.
+func containerReadOnlyRootFsRun(o *inventory.Object, c *check.Context) []check.Finding {
+	var out []check.Finding
+	for _, ct := range pod.RunningContainers(o) {
+		sc := ct.SecurityContext
+		switch {
+		case sc == nil || sc.ReadOnlyRootFilesystem == nil:
+			out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "container %q does not set readOnlyRootFilesystem: true", ct.Name))
+		case !*sc.ReadOnlyRootFilesystem:
+			out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "container %q sets readOnlyRootFilesystem: false", ct.Name))
+		}
+	}
+	return out
 }
 
 // serviceAccountName returns the ServiceAccount a pod runs as, honouring the

@@ -110,24 +110,27 @@ func probeChecks() []*check.Check {
 			Rationale:     "A probe that names a port the container does not declare can never succeed: the pod never becomes Ready, or is restarted forever.",
 			Remediation:   "Use a port name from the container's ports list, or a port number.",
 			ChecklistItem: itemProbes,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var out []check.Finding
-				for _, ct := range pod.RunningContainers(o) {
-					for _, p := range []struct {
-						field string
-						probe *corev1.Probe
-					}{{"readinessProbe", ct.ReadinessProbe}, {"livenessProbe", ct.LivenessProbe}, {"startupProbe", ct.StartupProbe}} {
-						port, path := probePort(p.probe)
-						if port == nil || port.Type != intstr.String || hasPortName(ct.Container, port.StrVal) {
-							continue
-						}
-						out = append(out, check.Failf(ct.Path()+"."+p.field+"."+path, "container %q: %s uses port %q, which the container does not declare", ct.Name, p.field, port.StrVal))
-					}
-				}
-				return out
-			},
+			Run:           probePortDeclaredRun,
 		},
 	}
+}
+
+// probePortDeclaredRun is probe-port-declared's Run.
+func probePortDeclaredRun(o *inventory.Object, c *check.Context) []check.Finding {
+	var out []check.Finding
+	for _, ct := range pod.RunningContainers(o) {
+		for _, p := range []struct {
+			field string
+			probe *corev1.Probe
+		}{{"readinessProbe", ct.ReadinessProbe}, {"livenessProbe", ct.LivenessProbe}, {"startupProbe", ct.StartupProbe}} {
+			port, path := probePort(p.probe)
+			if port == nil || port.Type != intstr.String || hasPortName(ct.Container, port.StrVal) {
+				continue
+			}
+			out = append(out, check.Failf(ct.Path()+"."+p.field+"."+path, "container %q: %s uses port %q, which the container does not declare", ct.Name, p.field, port.StrVal))
+		}
+	}
+	return out
 }
 
 func probePort(p *corev1.Probe) (*intstr.IntOrString, string) {

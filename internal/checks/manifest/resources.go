@@ -66,32 +66,35 @@ func resourceChecks() []*check.Check {
 			Rationale:     "A pod in which no container requests or limits CPU or memory gets the BestEffort QoS class: it is the first evicted when its node runs short, and the scheduler places it anywhere, however full.",
 			Remediation:   "Set CPU and memory requests (and a memory limit) on the pod's containers, or give the namespace a LimitRange with defaults.",
 			ChecklistItem: "QoS Classes Revisited: Avoid BestEffort (from the “Production Readiness” book chapter)",
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				spec := pod.Spec(o)
-				if spec == nil {
-					return nil
-				}
-				// Only CPU and memory decide the QoS class, and only
-				// quantities above zero count, as in the kubelet.
-				qos := []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory}
-				if spec.Resources != nil && (positive(spec.Resources.Requests, qos) || positive(spec.Resources.Limits, qos)) {
-					return nil
-				}
-				for _, ct := range pod.Containers(o) {
-					if positive(ct.Resources.Requests, qos) || positive(ct.Resources.Limits, qos) {
-						return nil
-					}
-				}
-				req, lim := limitRangeDefaults(c.Inventory, o.Namespace)
-				if positive(req, qos) || positive(lim, qos) {
-					return nil
-				}
-				return []check.Finding{check.Failf(o.SpecPath("containers"),
-					"no container sets a CPU or memory request or limit, and no LimitRange %s gives defaults: the pod is BestEffort, the first evicted when its node runs short",
-					inNamespace(o.Namespace))}
-			},
+			Run:           podQosBesteffortRun,
 		},
 	}
+}
+
+// podQosBesteffortRun is pod-qos-besteffort's Run.
+func podQosBesteffortRun(o *inventory.Object, c *check.Context) []check.Finding {
+	spec := pod.Spec(o)
+	if spec == nil {
+		return nil
+	}
+	// Only CPU and memory decide the QoS class, and only
+	// quantities above zero count, as in the kubelet.
+	qos := []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory}
+	if spec.Resources != nil && (positive(spec.Resources.Requests, qos) || positive(spec.Resources.Limits, qos)) {
+		return nil
+	}
+	for _, ct := range pod.Containers(o) {
+		if positive(ct.Resources.Requests, qos) || positive(ct.Resources.Limits, qos) {
+			return nil
+		}
+	}
+	req, lim := limitRangeDefaults(c.Inventory, o.Namespace)
+	if positive(req, qos) || positive(lim, qos) {
+		return nil
+	}
+	return []check.Finding{check.Failf(o.SpecPath("containers"),
+		"no container sets a CPU or memory request or limit, and no LimitRange %s gives defaults: the pod is BestEffort, the first evicted when its node runs short",
+		inNamespace(o.Namespace))}
 }
 
 // missingResource returns a finding for every container (init containers

@@ -61,24 +61,7 @@ func serviceChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				svc := o.Typed.(*corev1.Service)
-				selected := c.Inventory.Selected(o)
-				var out []check.Finding
-				for i, p := range svc.Spec.Ports {
-					if p.TargetPort.Type != intstr.String || p.TargetPort.StrVal == "" {
-						// Numeric ports, and an unset targetPort (the port
-						// number itself), need no declaration.
-						continue
-					}
-					proto := protocolOrTCP(p.Protocol)
-					if workloadsDeclarePort(selected, p.TargetPort.StrVal, proto) {
-						continue
-					}
-					out = append(out, check.Failf(fmt.Sprintf("spec.ports[%d].targetPort", i), "port %s targets the named port %q (%s), which no container of %s declares", servicePortLabel(p), p.TargetPort.StrVal, proto, objectIDs(selected)))
-				}
-				return out
-			},
+			Run: serviceTargetPortRun,
 		},
 		{
 			ID:            "ingress-backend-service",
@@ -90,19 +73,7 @@ func serviceChecks() []*check.Check {
 			Rationale:     "An Ingress backend that names a missing Service, or a port the Service does not have, answers its path with 503 errors from the ingress controller.",
 			Remediation:   "Point every Ingress backend at a Service in the Ingress's namespace and at a port name or number that Service declares.",
 			ChecklistItem: "Centralized Ingress Controller with SSL certificate management: A simple configuration that describes how traffic should flow from outside of Kubernetes to your application. (from Liju Kuriakose’s “Kubernetes in production”)",
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				ing, ok := o.Typed.(*networkingv1.Ingress)
-				if !ok {
-					return nil
-				}
-				var out []check.Finding
-				for _, b := range ingressBackends(o, ing) {
-					if f, bad := checkIngressBackend(c.Inventory, o.Namespace, b); bad {
-						out = append(out, f)
-					}
-				}
-				return out
-			},
+			Run:           ingressBackendServiceRun,
 		},
 		{
 			ID:            "naked-pod",
@@ -136,6 +107,41 @@ func serviceChecks() []*check.Check {
 			},
 		},
 	}
+}
+
+// serviceTargetPortRun is service-target-port's Run.
+func serviceTargetPortRun(o *inventory.Object, c *check.Context) []check.Finding {
+	svc := o.Typed.(*corev1.Service)
+	selected := c.Inventory.Selected(o)
+	var out []check.Finding
+	for i, p := range svc.Spec.Ports {
+		if p.TargetPort.Type != intstr.String || p.TargetPort.StrVal == "" {
+			// Numeric ports, and an unset targetPort (the port
+			// number itself), need no declaration.
+			continue
+		}
+		proto := protocolOrTCP(p.Protocol)
+		if workloadsDeclarePort(selected, p.TargetPort.StrVal, proto) {
+			continue
+		}
+		out = append(out, check.Failf(fmt.Sprintf("spec.ports[%d].targetPort", i), "port %s targets the named port %q (%s), which no container of %s declares", servicePortLabel(p), p.TargetPort.StrVal, proto, objectIDs(selected)))
+	}
+	return out
+}
+
+// ingressBackendServiceRun is ingress-backend-service's Run.
+func ingressBackendServiceRun(o *inventory.Object, c *check.Context) []check.Finding {
+	ing, ok := o.Typed.(*networkingv1.Ingress)
+	if !ok {
+		return nil
+	}
+	var out []check.Finding
+	for _, b := range ingressBackends(o, ing) {
+		if f, bad := checkIngressBackend(c.Inventory, o.Namespace, b); bad {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // ServiceWithSelector is the Applies of the Service checks: a Service

@@ -201,23 +201,26 @@ func upgradeChecks() []*check.Check {
 				}
 				return endpointsWrittenByUser(o, c)
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				r := apiLifecycleIndex[[2]string{o.APIVersion, o.Kind}]
-				target, _ := targetVersion(c.Params)
-				if r == nil || !target.atLeast(mustVersion(r.deprecated)) {
-					return nil
-				}
-				if r.removed == "" {
-					return []check.Finding{check.Failf("apiVersion", "%s %s is deprecated since Kubernetes %s; use %s", r.apiVersion, r.kind, r.deprecated, r.replacement)}
-				}
-				if target.atLeast(mustVersion(r.removed)) {
-					// Removed, not merely deprecated: api-removed reports it.
-					return nil
-				}
-				return []check.Finding{check.Failf("apiVersion", "%s %s is deprecated since Kubernetes %s and is removed in %s; use %s", r.apiVersion, r.kind, r.deprecated, r.removed, r.replacement)}
-			},
+			Run: apiDeprecatedRun,
 		},
 	}
+}
+
+// apiDeprecatedRun is api-deprecated's Run.
+func apiDeprecatedRun(o *inventory.Object, c *check.Context) []check.Finding {
+	r := apiLifecycleIndex[[2]string{o.APIVersion, o.Kind}]
+	target, _ := targetVersion(c.Params)
+	if r == nil || !target.atLeast(mustVersion(r.deprecated)) {
+		return nil
+	}
+	if r.removed == "" {
+		return []check.Finding{check.Failf("apiVersion", "%s %s is deprecated since Kubernetes %s; use %s", r.apiVersion, r.kind, r.deprecated, r.replacement)}
+	}
+	if target.atLeast(mustVersion(r.removed)) {
+		// Removed, not merely deprecated: api-removed reports it.
+		return nil
+	}
+	return []check.Finding{check.Failf("apiVersion", "%s %s is deprecated since Kubernetes %s and is removed in %s; use %s", r.apiVersion, r.kind, r.deprecated, r.removed, r.replacement)}
 }
 
 // endpointsWrittenByUser leaves out Endpoints that Kubernetes maintains

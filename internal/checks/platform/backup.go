@@ -7,11 +7,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/plimsoll/plimsoll/internal/check"
-	"github.com/plimsoll/plimsoll/internal/checks/runtime"
 	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
@@ -66,32 +63,7 @@ func backupChecks() []*check.Check {
 			Remediation:   "Install Velero (its Helm chart or velero install) with a BackupStorageLocation in object storage outside the cluster, and fix what keeps the server or the location from being ready: kubectl -n velero describe backupstoragelocation says why it is Unavailable.",
 			ChecklistItem: itemBackup,
 			Requires:      check.Cluster,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				running, finding := componentRunning("Velero server", veleroName, veleroServers(c.Inventory), veleroCRDs(c.Inventory))
-				if finding != nil {
-					return []check.Finding{*finding}
-				}
-				bsls := c.Inventory.OfKind(veleroBSL)
-				if len(bsls) == 0 {
-					return []check.Finding{check.Failf("", "%s runs, but no BackupStorageLocation exists: Velero has nowhere to write backups", running[0])}
-				}
-				var out []check.Finding
-				for _, b := range bsls {
-					phase := fieldString(b, "status", "phase")
-					if phase == "Available" {
-						return []check.Finding{check.Passf("%s runs; %s status.phase is Available (%s)", running[0], b.ID(), describeBSL(b))}
-					}
-					msg := fmt.Sprintf("%s (%s) has no status.phase: Velero has not validated it", b.ID(), describeBSL(b))
-					if phase != "" {
-						msg = fmt.Sprintf("%s (%s) status.phase is %s: Velero cannot write backups there", b.ID(), describeBSL(b), phase)
-					}
-					if m := fieldString(b, "status", "message"); m != "" {
-						msg += " (status.message: " + say.Brief(m) + ")"
-					}
-					out = append(out, check.Failf("", "%s", msg))
-				}
-				return out
-			},
+			Run:           backupVeleroRun,
 		},
 		{
 			ID:            "backup-schedule-coverage",
@@ -115,30 +87,7 @@ func backupChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				schedules := c.Inventory.OfKind(veleroSchedule)
-				if len(schedules) == 0 {
-					return []check.Finding{check.Failf("", "no Velero Schedule exists: nothing backs up namespace %s on a schedule", o.Name)}
-				}
-				var why []string
-				for _, s := range schedules {
-					covers, how := scheduleCovers(s, o.Name)
-					name, spec := s.Namespace+"/"+s.Name, fieldString(s, "spec", "schedule")
-					interval, known := scheduleInterval(s, c.Now)
-					switch {
-					case !covers:
-						why = append(why, name+" "+how)
-					case field(s, "spec", "paused") == true:
-						why = append(why, name+" "+how+" but is paused (spec.paused: true)")
-					case known && interval > time.Duration(c.Params.BackupRPO):
-						why = append(why, fmt.Sprintf("%s %s but runs only every %s (spec.schedule %q), less often than backupRPO %s",
-							name, how, check.Duration(interval), spec, c.Params.BackupRPO))
-					default:
-						return []check.Finding{check.Passf("Schedule %s (spec.schedule %q) %s", name, spec, how)}
-					}
-				}
-				return []check.Finding{check.Failf("", "no active Velero Schedule backs up namespace %s at least every backupRPO %s: %s", o.Name, c.Params.BackupRPO, strings.Join(why, "; "))}
-			},
+			Run: backupScheduleCoverageRun,
 		},
 		{
 			ID:            "backup-recent",
@@ -157,59 +106,7 @@ func backupChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				// A weekly Schedule kept for its long retention is judged
-				// against its week; whether some Schedule meets the RPO is
-				// backup-schedule-coverage's question.
-				allowed := time.Duration(c.Params.BackupRPO)
-				within := fmt.Sprintf("backupRPO %s + backupGrace %s", c.Params.BackupRPO, c.Params.BackupGrace)
-				if interval, ok := scheduleInterval(o, c.Now); ok && interval > allowed {
-					allowed = interval
-					within = fmt.Sprintf("its interval %s (spec.schedule %q) + backupGrace %s", check.Duration(interval), fieldString(o, "spec", "schedule"), c.Params.BackupGrace)
-				}
-				limit := allowed + time.Duration(c.Params.BackupGrace)
-				if phase := fieldString(o, "status", "phase"); phase == "FailedValidation" {
-					return []check.Finding{check.Failf("status.phase", "status.phase is FailedValidation, so Velero takes no backups of it%s",
-						prefixedList(": ", field(o, "status", "validationErrors")))}
-				}
-				var backups []*inventory.Object
-				for _, b := range c.Inventory.InNamespace(veleroBackup, o.Namespace) {
-					if b.Labels[veleroScheduleKey] == o.Name {
-						backups = append(backups, b)
-					}
-				}
-				latest := newest(backups, started)
-				if latest != nil && strings.Contains(fieldString(latest, "status", "phase"), "Failed") {
-					return []check.Finding{check.Failf("status.lastBackup", "its latest Backup %s is %s%s; it started at %s",
-						latest.Name, fieldString(latest, "status", "phase"), veleroErrors(latest), when(c.Now, started(latest)))}
-				}
-				var completed []*inventory.Object
-				for _, b := range backups {
-					if _, ok := fieldTime(b, "status", "completionTimestamp"); ok && fieldString(b, "status", "phase") == "Completed" {
-						completed = append(completed, b)
-					}
-				}
-				if done := newest(completed, finished); done != nil {
-					at := finished(done)
-					if c.Now.Sub(at) <= limit {
-						return []check.Finding{check.Passf("its latest Backup %s Completed at %s", done.Name, when(c.Now, at))}
-					}
-					return []check.Finding{check.Failf("status.lastBackup", "its last completed Backup %s finished at %s, longer ago than %s%s",
-						done.Name, when(c.Now, at), within, inProgress(latest, done))}
-				}
-				if created, ok := fieldTime(o, "metadata", "creationTimestamp"); ok && c.Now.Sub(created) <= limit {
-					return []check.Finding{check.Passf("created at %s: its first backup is not due yet", when(c.Now, created))}
-				}
-				if latest != nil {
-					return []check.Finding{check.Failf("status.lastBackup", "no Backup of it completed; the latest, %s, is %s and started at %s",
-						latest.Name, orNone(fieldString(latest, "status", "phase")), when(c.Now, started(latest)))}
-				}
-				msg := fmt.Sprintf("no Backup of it exists (label %s=%s)", veleroScheduleKey, o.Name)
-				if last, ok := fieldTime(o, "status", "lastBackup"); ok {
-					msg += fmt.Sprintf(", though status.lastBackup says one started at %s: it was deleted or expired", when(c.Now, last))
-				}
-				return []check.Finding{check.Failf("status.lastBackup", "%s", msg)}
-			},
+			Run: backupRecentRun,
 		},
 		{
 			ID:            "backup-restore-tested",
@@ -228,75 +125,143 @@ func backupChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				restores := c.Inventory.OfKind(veleroRestore)
-				var completed []*inventory.Object
-				for _, r := range restores {
-					if _, ok := fieldTime(r, "status", "completionTimestamp"); ok && fieldString(r, "status", "phase") == "Completed" {
-						completed = append(completed, r)
-					}
-				}
-				maxAge := time.Duration(c.Params.RestoreTestMaxAge)
-				if done := newest(completed, finished); done != nil {
-					at := finished(done)
-					if c.Now.Sub(at) <= maxAge {
-						return []check.Finding{check.Passf("%s of Backup %s Completed at %s", done.ID(), fieldString(done, "spec", "backupName"), when(c.Now, at))}
-					}
-					return []check.Finding{check.Failf("", "the last completed restore, %s of Backup %s, finished at %s, longer ago than restoreTestMaxAge %s",
-						done.ID(), fieldString(done, "spec", "backupName"), when(c.Now, at), c.Params.RestoreTestMaxAge)}
-				}
-				if latest := newest(restores, started); latest != nil {
-					return []check.Finding{check.Failf("", "no Restore completed: the latest, %s of Backup %s, is %s%s; it started at %s",
-						latest.ID(), fieldString(latest, "spec", "backupName"), orNone(fieldString(latest, "status", "phase")), veleroErrors(latest), when(c.Now, started(latest)))}
-				}
-				return []check.Finding{check.Failf("", "no Velero Restore exists: no backup was restored to test it (Velero deletes a Restore with the Backup it restored, so an older test may have gone with its backup)")}
-			},
-		},
-		{
-			ID:       "backup-etcd",
-			Title:    "A self-managed control plane's etcd is snapshotted daily",
-			Layer:    check.ClusterServices,
-			Severity: check.High,
-			Kinds:    clusterKinds,
-			Reads:    []string{"CronJob", "Job", "Node", "Pod"},
-			Rationale: "etcd holds the whole cluster state: every object, RBAC rule and Secret. Velero restores applications, but a control plane that loses etcd (a corrupt member, a lost quorum, a bad upgrade) is restored only from an etcd snapshot. " +
-				"Managed services back up etcd themselves, so the check is not assessed there; it fails on a visible self-managed control plane when no CronJob has taken a snapshot within etcdBackupMaxAge plus backupGrace (parameters: a day and two hours by default, the same grace as Velero backups).",
-			Remediation:   "Run etcdctl snapshot save from a CronJob on the control-plane nodes (tolerating their taint, with the etcd client certificates from a hostPath) and copy the snapshot off the cluster; or, when a systemd timer on the nodes does it, exempt this check with that reason.",
-			ChecklistItem: "Backup: Velero + etcd Snapshots: Managed Kubernetes services handle etcd backups automatically. For self-managed clusters, automate this with a CronJob or systemd timer. (from the “Production Readiness” book chapter)",
-			Requires:      check.Cluster,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				if p := platform.Managed(c.Inventory); p != nil {
-					return []check.Finding{check.NotAssessedf("provider-managed: %s (%s) backs up etcd", p.Name, p.Evidence)}
-				}
-				version := o.ClusterInfo().Version
-				for _, d := range etcdSnapshottingDistributions {
-					if strings.Contains(version, d.version) {
-						return []check.Finding{check.NotAssessedf("%s (API server version %s) snapshots etcd itself: %s, which plimsoll cannot see", d.name, version, d.how)}
-					}
-				}
-				selfManaged := controlPlaneSeen(c.Inventory)
-				if selfManaged == "" {
-					return []check.Finding{check.NotAssessedf("the control plane is not visible: no Node has label %s or %s, and no Pod in kube-system has label component=etcd",
-						platform.ControlPlaneLabel, platform.MasterLabel)}
-				}
-				crons := etcdSnapshotCronJobs(c.Inventory)
-				if len(crons) == 0 {
-					return []check.Finding{check.Failf("", "no CronJob snapshots etcd, and the control plane is self-managed (%s): no CronJob is named for an etcd backup or snapshot or runs etcdctl snapshot save", selfManaged)}
-				}
-				limit := time.Duration(c.Params.EtcdBackupMaxAge + c.Params.BackupGrace)
-				var out []check.Finding
-				for _, m := range crons {
-					ok, msg := etcdSnapshotRecent(m.cron, c, limit)
-					msg = fmt.Sprintf("%s (%s) %s", m.cron.ID(), m.signal, msg)
-					if ok {
-						return []check.Finding{check.Passf("%s", msg)}
-					}
-					out = append(out, check.Failf("", "%s", msg))
-				}
-				return out
-			},
+			Run: backupRestoreTestedRun,
 		},
 	}
+}
+
+// backupVeleroRun is backup-velero's Run.
+func backupVeleroRun(o *inventory.Object, c *check.Context) []check.Finding {
+	running, finding := componentRunning("Velero server", veleroName, veleroServers(c.Inventory), veleroCRDs(c.Inventory))
+	if finding != nil {
+		return []check.Finding{*finding}
+	}
+	bsls := c.Inventory.OfKind(veleroBSL)
+	if len(bsls) == 0 {
+		return []check.Finding{check.Failf("", "%s runs, but no BackupStorageLocation exists: Velero has nowhere to write backups", running[0])}
+	}
+	var out []check.Finding
+	for _, b := range bsls {
+		phase := fieldString(b, "status", "phase")
+		if phase == "Available" {
+			return []check.Finding{check.Passf("%s runs; %s status.phase is Available (%s)", running[0], b.ID(), describeBSL(b))}
+		}
+		msg := fmt.Sprintf("%s (%s) has no status.phase: Velero has not validated it", b.ID(), describeBSL(b))
+		if phase != "" {
+			msg = fmt.Sprintf("%s (%s) status.phase is %s: Velero cannot write backups there", b.ID(), describeBSL(b), phase)
+		}
+		if m := fieldString(b, "status", "message"); m != "" {
+			msg += " (status.message: " + say.Brief(m) + ")"
+		}
+		out = append(out, check.Failf("", "%s", msg))
+	}
+	return out
+}
+
+// backupScheduleCoverageRun is backup-schedule-coverage's Run.
+func backupScheduleCoverageRun(o *inventory.Object, c *check.Context) []check.Finding {
+	schedules := c.Inventory.OfKind(veleroSchedule)
+	if len(schedules) == 0 {
+		return []check.Finding{check.Failf("", "no Velero Schedule exists: nothing backs up namespace %s on a schedule", o.Name)}
+	}
+	var why []string
+	for _, s := range schedules {
+		covers, how := scheduleCovers(s, o.Name)
+		name, spec := s.Namespace+"/"+s.Name, fieldString(s, "spec", "schedule")
+		interval, known := scheduleInterval(s, c.Now)
+		switch {
+		case !covers:
+			why = append(why, name+" "+how)
+		case field(s, "spec", "paused") == true:
+			why = append(why, name+" "+how+" but is paused (spec.paused: true)")
+		case known && interval > time.Duration(c.Params.BackupRPO):
+			why = append(why, fmt.Sprintf("%s %s but runs only every %s (spec.schedule %q), less often than backupRPO %s",
+				name, how, check.Duration(interval), spec, c.Params.BackupRPO))
+		default:
+			return []check.Finding{check.Passf("Schedule %s (spec.schedule %q) %s", name, spec, how)}
+		}
+	}
+	return []check.Finding{check.Failf("", "no active Velero Schedule backs up namespace %s at least every backupRPO %s: %s", o.Name, c.Params.BackupRPO, strings.Join(why, "; "))}
+}
+
+// backupRecentRun is backup-recent's Run.
+func backupRecentRun(o *inventory.Object, c *check.Context) []check.Finding {
+	// A weekly Schedule kept for its long retention is judged
+	// against its week; whether some Schedule meets the RPO is
+	// backup-schedule-coverage's question.
+	allowed := time.Duration(c.Params.BackupRPO)
+	within := fmt.Sprintf("backupRPO %s + backupGrace %s", c.Params.BackupRPO, c.Params.BackupGrace)
+	if interval, ok := scheduleInterval(o, c.Now); ok && interval > allowed {
+		allowed = interval
+		within = fmt.Sprintf("its interval %s (spec.schedule %q) + backupGrace %s", check.Duration(interval), fieldString(o, "spec", "schedule"), c.Params.BackupGrace)
+	}
+	limit := allowed + time.Duration(c.Params.BackupGrace)
+	if phase := fieldString(o, "status", "phase"); phase == "FailedValidation" {
+		return []check.Finding{check.Failf("status.phase", "status.phase is FailedValidation, so Velero takes no backups of it%s",
+			prefixedList(": ", field(o, "status", "validationErrors")))}
+	}
+	var backups []*inventory.Object
+	for _, b := range c.Inventory.InNamespace(veleroBackup, o.Namespace) {
+		if b.Labels[veleroScheduleKey] == o.Name {
+			backups = append(backups, b)
+		}
+	}
+	latest := newest(backups, started)
+	if latest != nil && strings.Contains(fieldString(latest, "status", "phase"), "Failed") {
+		return []check.Finding{check.Failf("status.lastBackup", "its latest Backup %s is %s%s; it started at %s",
+			latest.Name, fieldString(latest, "status", "phase"), veleroErrors(latest), when(c.Now, started(latest)))}
+	}
+	var completed []*inventory.Object
+	for _, b := range backups {
+		if _, ok := fieldTime(b, "status", "completionTimestamp"); ok && fieldString(b, "status", "phase") == "Completed" {
+			completed = append(completed, b)
+		}
+	}
+	if done := newest(completed, finished); done != nil {
+		at := finished(done)
+		if c.Now.Sub(at) <= limit {
+			return []check.Finding{check.Passf("its latest Backup %s Completed at %s", done.Name, when(c.Now, at))}
+		}
+		return []check.Finding{check.Failf("status.lastBackup", "its last completed Backup %s finished at %s, longer ago than %s%s",
+			done.Name, when(c.Now, at), within, inProgress(latest, done))}
+	}
+	if created, ok := fieldTime(o, "metadata", "creationTimestamp"); ok && c.Now.Sub(created) <= limit {
+		return []check.Finding{check.Passf("created at %s: its first backup is not due yet", when(c.Now, created))}
+	}
+	if latest != nil {
+		return []check.Finding{check.Failf("status.lastBackup", "no Backup of it completed; the latest, %s, is %s and started at %s",
+			latest.Name, orNone(fieldString(latest, "status", "phase")), when(c.Now, started(latest)))}
+	}
+	msg := fmt.Sprintf("no Backup of it exists (label %s=%s)", veleroScheduleKey, o.Name)
+	if last, ok := fieldTime(o, "status", "lastBackup"); ok {
+		msg += fmt.Sprintf(", though status.lastBackup says one started at %s: it was deleted or expired", when(c.Now, last))
+	}
+	return []check.Finding{check.Failf("status.lastBackup", "%s", msg)}
+}
+
+// backupRestoreTestedRun is backup-restore-tested's Run.
+func backupRestoreTestedRun(o *inventory.Object, c *check.Context) []check.Finding {
+	restores := c.Inventory.OfKind(veleroRestore)
+	var completed []*inventory.Object
+	for _, r := range restores {
+		if _, ok := fieldTime(r, "status", "completionTimestamp"); ok && fieldString(r, "status", "phase") == "Completed" {
+			completed = append(completed, r)
+		}
+	}
+	maxAge := time.Duration(c.Params.RestoreTestMaxAge)
+	if done := newest(completed, finished); done != nil {
+		at := finished(done)
+		if c.Now.Sub(at) <= maxAge {
+			return []check.Finding{check.Passf("%s of Backup %s Completed at %s", done.ID(), fieldString(done, "spec", "backupName"), when(c.Now, at))}
+		}
+		return []check.Finding{check.Failf("", "the last completed restore, %s of Backup %s, finished at %s, longer ago than restoreTestMaxAge %s",
+			done.ID(), fieldString(done, "spec", "backupName"), when(c.Now, at), c.Params.RestoreTestMaxAge)}
+	}
+	if latest := newest(restores, started); latest != nil {
+		return []check.Finding{check.Failf("", "no Restore completed: the latest, %s of Backup %s, is %s%s; it started at %s",
+			latest.ID(), fieldString(latest, "spec", "backupName"), orNone(fieldString(latest, "status", "phase")), veleroErrors(latest), when(c.Now, started(latest)))}
+	}
+	return []check.Finding{check.Failf("", "no Velero Restore exists: no backup was restored to test it (Velero deletes a Restore with the Backup it restored, so an older test may have gone with its backup)")}
 }
 
 // veleroServers returns the workloads recognised as Velero's server: its
@@ -491,127 +456,4 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
-}
-
-// controlPlaneSeen names what shows a self-managed control plane: a
-// control-plane Node, or an etcd Pod in kube-system. It returns "" when
-// neither is visible.
-func controlPlaneSeen(inv *inventory.Inventory) string {
-	for _, n := range inv.OfKind("Node") {
-		if platform.IsControlPlane(n) {
-			label := platform.ControlPlaneLabel
-			if _, ok := n.Labels[label]; !ok {
-				label = platform.MasterLabel
-			}
-			return fmt.Sprintf("Node %s has label %s", n.Name, label)
-		}
-	}
-	for _, p := range inv.InNamespace("Pod", "kube-system") {
-		if p.Labels["component"] == "etcd" {
-			return fmt.Sprintf("Pod kube-system/%s has label component=etcd", p.Name)
-		}
-	}
-	return ""
-}
-
-// etcdSnapshotCron is a CronJob recognised as snapshotting etcd, and the
-// signal that gave it away.
-type etcdSnapshotCron struct {
-	cron   *inventory.Object
-	signal string
-}
-
-// etcdSnapshotCronJobs returns the CronJobs that etcdSnapshotSignals
-// recognise, sorted.
-func etcdSnapshotCronJobs(inv *inventory.Inventory) []etcdSnapshotCron {
-	var out []etcdSnapshotCron
-	for _, o := range inv.OfKind("CronJob") {
-		if sig := etcdSnapshotSignal(o); sig != "" {
-			out = append(out, etcdSnapshotCron{o, sig})
-		}
-	}
-	return out
-}
-
-func etcdSnapshotSignal(o *inventory.Object) string {
-	for _, words := range etcdSnapshotSignals.Names {
-		if containsAll(o.Name, words) {
-			return "name " + o.Name
-		}
-	}
-	tmpl, _ := o.PodTemplate()
-	if tmpl == nil {
-		return ""
-	}
-	for _, ctr := range append(append([]corev1.Container{}, tmpl.Spec.InitContainers...), tmpl.Spec.Containers...) {
-		cmd := strings.Join(append(append([]string{}, ctr.Command...), ctr.Args...), " ")
-		for _, words := range etcdSnapshotSignals.Commands {
-			if containsAll(cmd, words) {
-				return fmt.Sprintf("container %s runs %s", ctr.Name, strings.Join(words, " ... "))
-			}
-		}
-	}
-	return ""
-}
-
-func containsAll(s string, words []string) bool {
-	for _, w := range words {
-		if !strings.Contains(s, w) {
-			return false
-		}
-	}
-	return true
-}
-
-// etcdSnapshotRecent judges one etcd snapshot CronJob: its latest Job did
-// not fail, and a run succeeded within the limit. It says what it found
-// either way.
-func etcdSnapshotRecent(o *inventory.Object, c *check.Context, limit time.Duration) (bool, string) {
-	cron := o.Typed.(*batchv1.CronJob)
-	if cron.Spec.Suspend != nil && *cron.Spec.Suspend {
-		return false, "is suspended (spec.suspend: true): it takes no snapshots"
-	}
-	latest := runtime.LatestJob(o, c.Inventory)
-	if latest != nil {
-		if _, cond := runtime.JobFailed(latest.Typed.(*batchv1.Job)); cond != nil {
-			return false, fmt.Sprintf("failed its latest run: Job %s%s; it %s", latest.Name, say.Reason(cond.Reason, cond.Message), jobStarted(latest, c.Now))
-		}
-	}
-	var last time.Time
-	what := ""
-	if t := cron.Status.LastSuccessfulTime; t != nil {
-		last, what = t.Time, "status.lastSuccessfulTime is"
-	}
-	for _, j := range c.Inventory.OwnedBy(o, "Job") {
-		if t := j.Typed.(*batchv1.Job).Status.CompletionTime; t != nil && jobSucceeded(j.Typed.(*batchv1.Job)) && !t.Time.Before(last) {
-			last, what = t.Time, "its Job "+j.Name+" completed at"
-		}
-	}
-	limitText := fmt.Sprintf("etcdBackupMaxAge %s + backupGrace %s", c.Params.EtcdBackupMaxAge, c.Params.BackupGrace)
-	switch {
-	case last.IsZero():
-		return false, "has never succeeded: status.lastSuccessfulTime is not set and none of its Jobs completed"
-	case c.Now.Sub(last) > limit:
-		return false, fmt.Sprintf("last succeeded too long ago: %s %s, longer ago than %s", what, when(c.Now, last), limitText)
-	}
-	return true, fmt.Sprintf("succeeded recently: %s %s", what, when(c.Now, last))
-}
-
-// jobSucceeded reports whether a Job's Complete condition is True.
-func jobSucceeded(j *batchv1.Job) bool {
-	for _, cond := range j.Status.Conditions {
-		if cond.Type == batchv1.JobComplete && cond.Status == corev1.ConditionTrue {
-			return true
-		}
-	}
-	return false
-}
-
-// jobStarted says when a Job started.
-func jobStarted(job *inventory.Object, now time.Time) string {
-	j := job.Typed.(*batchv1.Job)
-	if j.Status.StartTime != nil {
-		return "started " + when(now, j.Status.StartTime.Time)
-	}
-	return "created " + when(now, j.CreationTimestamp.Time)
 }

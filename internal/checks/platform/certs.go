@@ -85,22 +85,7 @@ func certChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				notAfter, _ := fieldTime(o, "status", "notAfter")
-				left := notAfter.Sub(c.Now)
-				renewal := ""
-				if t, ok := fieldTime(o, "status", "renewalTime"); ok && !t.After(c.Now) {
-					renewal = fmt.Sprintf("; status.renewalTime, when cert-manager was due to renew it, is %s", when(c.Now, t))
-				}
-				switch {
-				case left <= 0:
-					return []check.Finding{check.Failf("status.notAfter", "expired at %s%s", when(c.Now, notAfter), renewal)}
-				case left < time.Duration(c.Params.CertMinValidity):
-					return []check.Finding{check.Failf("status.notAfter", "expires at %s (%s), sooner than certMinValidity %s%s",
-						notAfter.UTC().Format(time.RFC3339), until(c.Now, notAfter), c.Params.CertMinValidity, renewal)}
-				}
-				return []check.Finding{check.Passf("status.notAfter is %s (%s)", notAfter.UTC().Format(time.RFC3339), until(c.Now, notAfter))}
-			},
+			Run: certificateExpiryRun,
 		},
 		{
 			ID:            "issuer-ready",
@@ -133,27 +118,7 @@ func certChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var out []check.Finding
-				for i, tls := range o.Typed.(*networkingv1.Ingress).Spec.TLS {
-					path := fmt.Sprintf("spec.tls[%d].secretName", i)
-					hosts := orNone(strings.Join(tls.Hosts, ", "))
-					if tls.SecretName == "" {
-						out = append(out, check.Passf("spec.tls[%d] names no secret: the ingress controller's default certificate serves %s", i, hosts))
-						continue
-					}
-					if by := tlsSecretManager(c.Inventory, o.Namespace, tls.SecretName); by != "" {
-						out = append(out, check.Passf("%s %s is managed by %s", path, tls.SecretName, by))
-						continue
-					}
-					msg := fmt.Sprintf("secret %s (hosts %s) is neither the spec.secretName of a Certificate nor the target of an ExternalSecret in namespace %s: nothing renews it", tls.SecretName, hosts, o.Namespace)
-					if a := shimAnnotation(o); a != "" {
-						msg += "; annotation " + a + " asks cert-manager's ingress-shim to create one, so cert-manager is not running or refuses it"
-					}
-					out = append(out, check.Failf(path, "%s", msg))
-				}
-				return out
-			},
+			Run: ingressTlsCertificateRun,
 		},
 		{
 			ID:            "secrets-manager",
@@ -166,19 +131,7 @@ func certChecks() []*check.Check {
 			Remediation:   "Install a secrets manager, such as External Secrets Operator (helm install external-secrets external-secrets/external-secrets -n external-secrets --create-namespace) with a ClusterSecretStore for your vault, and move the application's Secrets to it; or fix what keeps the installed one from becoming ready.",
 			ChecklistItem: itemSecrets,
 			Requires:      check.Cluster,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				running, finding := componentRunning("secrets manager", "any of "+lookedFor(platform.SecretsManager),
-					platform.Find(c.Inventory, platform.SecretsManager), platform.Installed(c.Inventory, platform.SecretsManager))
-				if finding != nil {
-					return []check.Finding{*finding}
-				}
-				var runs []string
-				for _, m := range running {
-					ready, desired := platform.Ready(m.Workload)
-					runs = append(runs, fmt.Sprintf("%s runs, %d of %d ready", m, ready, desired))
-				}
-				return []check.Finding{check.Passf("%s", strings.Join(runs, "; "))}
-			},
+			Run:           secretsManagerRun,
 		},
 		{
 			ID:            "external-secrets-ready",
@@ -200,6 +153,62 @@ func certChecks() []*check.Check {
 			},
 		},
 	}
+}
+
+// certificateExpiryRun is certificate-expiry's Run.
+func certificateExpiryRun(o *inventory.Object, c *check.Context) []check.Finding {
+	notAfter, _ := fieldTime(o, "status", "notAfter")
+	left := notAfter.Sub(c.Now)
+	renewal := ""
+	if t, ok := fieldTime(o, "status", "renewalTime"); ok && !t.After(c.Now) {
+		renewal = fmt.Sprintf("; status.renewalTime, when cert-manager was due to renew it, is %s", when(c.Now, t))
+	}
+	switch {
+	case left <= 0:
+		return []check.Finding{check.Failf("status.notAfter", "expired at %s%s", when(c.Now, notAfter), renewal)}
+	case left < time.Duration(c.Params.CertMinValidity):
+		return []check.Finding{check.Failf("status.notAfter", "expires at %s (%s), sooner than certMinValidity %s%s",
+			notAfter.UTC().Format(time.RFC3339), until(c.Now, notAfter), c.Params.CertMinValidity, renewal)}
+	}
+	return []check.Finding{check.Passf("status.notAfter is %s (%s)", notAfter.UTC().Format(time.RFC3339), until(c.Now, notAfter))}
+}
+
+// ingressTlsCertificateRun is ingress-tls-certificate's Run.
+func ingressTlsCertificateRun(o *inventory.Object, c *check.Context) []check.Finding {
+	var out []check.Finding
+	for i, tls := range o.Typed.(*networkingv1.Ingress).Spec.TLS {
+		path := fmt.Sprintf("spec.tls[%d].secretName", i)
+		hosts := orNone(strings.Join(tls.Hosts, ", "))
+		if tls.SecretName == "" {
+			out = append(out, check.Passf("spec.tls[%d] names no secret: the ingress controller's default certificate serves %s", i, hosts))
+			continue
+		}
+		if by := tlsSecretManager(c.Inventory, o.Namespace, tls.SecretName); by != "" {
+			out = append(out, check.Passf("%s %s is managed by %s", path, tls.SecretName, by))
+			continue
+		}
+		msg := fmt.Sprintf("secret %s (hosts %s) is neither the spec.secretName of a Certificate nor the target of an ExternalSecret in namespace %s: nothing renews it", tls.SecretName, hosts, o.Namespace)
+		if a := shimAnnotation(o); a != "" {
+			msg += "; annotation " + a + " asks cert-manager's ingress-shim to create one, so cert-manager is not running or refuses it"
+		}
+		out = append(out, check.Failf(path, "%s", msg))
+	}
+	return out
+}
+
+// secretsManagerRun is secrets-manager's Run.
+func secretsManagerRun(o *inventory.Object, c *check.Context) []check.Finding {
+	running, finding := componentRunning("secrets manager", "any of "+lookedFor(platform.SecretsManager),
+		platform.Find(c.Inventory, platform.SecretsManager), platform.Installed(c.Inventory, platform.SecretsManager))
+	if finding != nil {
+		return []check.Finding{*finding}
+	}
+	var runs []string
+	for _, m := range running {
+		ready, desired := platform.Ready(m.Workload)
+		runs = append(runs, fmt.Sprintf("%s runs, %d of %d ready", m, ready, desired))
+	}
+	return []check.Finding{check.Passf("%s", strings.Join(runs, "; "))}
 }
 
 // readyCondition judges a custom resource's Ready condition: evidence when

@@ -16,7 +16,9 @@ import (
 // Checks returns the checks of this package, family by family.
 func Checks() []*check.Check {
 	return slices.Concat(
-		infraChecks(), monitoringChecks(), backupChecks(), certChecks(),
+		infraChecks(), monitoringChecks(), alertingChecks(), loggingChecks(),
+		backupChecks(), etcdChecks(), certChecks(),
 		networkPlatformChecks(), policyPlatformChecks(),
+		apiserverChecks(), gitopsChecks(), scanningChecks(),
 	)
 }

@@ -38,19 +38,7 @@ func infraChecks() []*check.Check {
 			Remediation:   "Run the control plane on three (or five) nodes, spread across zones, with etcd on each or on a separate group of three; for kubeadm, join more nodes with kubeadm join --control-plane.",
 			ChecklistItem: "Highly available control plane: You can achieve this by running the control plane components on three or more nodes. (from Aly Saleh’s “Kubernetes Production Readiness”)",
 			Requires:      check.Cluster,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				if p := platform.Managed(c.Inventory); p != nil {
-					return []check.Finding{check.NotAssessedf("provider-managed: %s (%s) runs the control plane out of sight", p.Name, p.Evidence)}
-				}
-				cps := controlPlaneNodes(c.Inventory)
-				switch {
-				case len(cps) == 0:
-					return []check.Finding{check.NotAssessedf("no Node carries the %s label and no managed provider was recognised: the control plane is not visible", platform.ControlPlaneLabel)}
-				case len(cps) < minControlPlaneNodes:
-					return []check.Finding{check.Failf("", "%d control-plane node(s) (%s): losing one stops etcd from accepting writes; run %d or more", len(cps), names(cps), minControlPlaneNodes)}
-				}
-				return []check.Finding{check.Passf("%d control-plane nodes: %s", len(cps), names(cps))}
-			},
+			Run:           controlPlaneHaRun,
 		},
 		{
 			ID:            "control-plane-tainted",
@@ -85,20 +73,7 @@ func infraChecks() []*check.Check {
 			ChecklistItem: "Highly available control plane: Finally, avoid deploying pods to the control plane nodes. (from Aly Saleh’s “Kubernetes Production Readiness”)",
 			Requires:      check.Cluster,
 			Applies:       isControlPlaneNode,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var apps []string
-				for _, ns := range appNamespaces(c) {
-					for _, p := range c.Inventory.InNamespace("Pod", ns.Name) {
-						if pod, ok := p.Typed.(*corev1.Pod); ok && pod.Spec.NodeName == o.Name && !podDone(pod) {
-							apps = append(apps, p.Namespace+"/"+p.Name)
-						}
-					}
-				}
-				if len(apps) > 0 {
-					return []check.Finding{check.Failf("", "application pods run on this control-plane node: %s", limitList(apps, 10))}
-				}
-				return nil
-			},
+			Run:           controlPlaneNoAppPodsRun,
 		},
 		{
 			ID:            "nodes-workers-ha",
@@ -111,32 +86,7 @@ func infraChecks() []*check.Check {
 			Remediation:   "Run at least minWorkerNodes schedulable worker nodes, in an auto-scaling group or node pool spread over at least minZones availability zones, and label them with topology.kubernetes.io/zone.",
 			ChecklistItem: "Highly available node groups: You can achieve this by running a group or more of worker nodes with three or more instances. If you are running these worker groups using one of the public cloud providers, you should deploy them within an auto-scaling group and in different availability zones. (from Aly Saleh’s “Kubernetes Production Readiness”)",
 			Requires:      check.Cluster,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var workers []string
-				zones := map[string]bool{}
-				for _, n := range c.Inventory.OfKind("Node") {
-					node, ok := n.Typed.(*corev1.Node)
-					if !ok || platform.IsControlPlane(n) || !platform.Schedulable(node) {
-						continue
-					}
-					workers = append(workers, n.Name)
-					if z := n.Labels[corev1.LabelTopologyZone]; z != "" {
-						zones[z] = true
-					}
-				}
-				zoneList := slices.Sorted(maps.Keys(zones))
-				var out []check.Finding
-				if got, want := len(workers), int(c.Params.MinWorkerNodes); got < want {
-					out = append(out, check.Failf("", "%d schedulable worker node(s): %s; want at least %d (minWorkerNodes)", got, orNone(limitList(workers, 10)), want))
-				}
-				if got, want := len(zoneList), int(c.Params.MinZones); got < want {
-					out = append(out, check.Failf("", "schedulable worker nodes are in %d zone(s) by their %s label: %s; want at least %d (minZones)", got, corev1.LabelTopologyZone, orNone(strings.Join(zoneList, ", ")), want))
-				}
-				if len(out) > 0 {
-					return out
-				}
-				return []check.Finding{check.Passf("%d schedulable worker nodes in zones %s", len(workers), strings.Join(zoneList, ", "))}
-			},
+			Run:           nodesWorkersHaRun,
 		},
 		{
 			ID:            "storage-default-class",
@@ -149,27 +99,7 @@ func infraChecks() []*check.Check {
 			Remediation:   "Mark exactly one StorageClass with the annotation storageclass.kubernetes.io/is-default-class: \"true\", backed by an installed CSI driver.",
 			ChecklistItem: "Shared storage management solution: You should consider using a shared storage management solution to persist and manage stateful apps’ data. (from Aly Saleh’s “Kubernetes Production Readiness”)",
 			Requires:      check.Cluster,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var defaults []*inventory.Object
-				for _, sc := range c.Inventory.OfKind("StorageClass") {
-					if sc.Annotations["storageclass.kubernetes.io/is-default-class"] == "true" || sc.Annotations["storageclass.beta.kubernetes.io/is-default-class"] == "true" {
-						defaults = append(defaults, sc)
-					}
-				}
-				switch len(defaults) {
-				case 0:
-					return []check.Finding{check.Failf("", "no StorageClass is marked default (annotation storageclass.kubernetes.io/is-default-class: \"true\"): claims without a storageClassName stay Pending")}
-				case 1:
-				default:
-					return []check.Finding{check.Failf("", "%d StorageClasses are marked default (%s): which one a claim gets is undefined", len(defaults), names(defaults))}
-				}
-				sc := defaults[0].Typed.(*storagev1.StorageClass)
-				driver := "an in-tree or external provisioner"
-				if c.Inventory.Get("CSIDriver.storage.k8s.io", "", sc.Provisioner) != nil {
-					driver = "CSIDriver " + sc.Provisioner + " registered"
-				}
-				return []check.Finding{check.Passf("default StorageClass %s (provisioner %s, %s)", sc.Name, sc.Provisioner, driver)}
-			},
+			Run:           storageDefaultClassRun,
 		},
 		{
 			ID:            "node-autoscaler",
@@ -182,30 +112,7 @@ func infraChecks() []*check.Check {
 			Remediation:   "Install the Cluster Autoscaler for your provider, or Karpenter with at least one NodePool, or enable the provider's managed node autoscaling.",
 			ChecklistItem: "Highly available node groups: Another essential requirement to achieve worker high availability is to deploy the Kubernetes cluster auto scaler, which enables worker nodes to horizontally upscale and downscale based on the cluster utilization. (from Aly Saleh’s “Kubernetes Production Readiness”)",
 			Requires:      check.Cluster,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				found := platform.Find(c.Inventory, platform.NodeAutoscaler)
-				running, down := platform.Running(found)
-				var pools []string
-				for _, p := range c.Inventory.OfKind("NodePool.karpenter.sh") {
-					pools = append(pools, p.Name)
-				}
-				for _, m := range running {
-					if m.Impl.Name == "Karpenter" && len(pools) == 0 {
-						return []check.Finding{check.Failf("", "%s runs but there is no NodePool (karpenter.sh): it will not add nodes", m)}
-					}
-					if m.Impl.Name == "Karpenter" {
-						return []check.Finding{check.Passf("%s, NodePools %s", m, strings.Join(pools, ", "))}
-					}
-					return []check.Finding{check.Passf("%s", m)}
-				}
-				if len(down) > 0 {
-					return []check.Finding{check.Failf("", "%s", strings.Join(down, "; "))}
-				}
-				if p := platform.Managed(c.Inventory); p != nil && p.Name != "Amazon EKS" {
-					return []check.Finding{check.NotAssessedf("provider-managed: %s (%s) runs its node autoscaler in the control plane, out of sight", p.Name, p.Evidence)}
-				}
-				return []check.Finding{check.Failf("", "no Cluster Autoscaler or Karpenter workload was found (by their labels, images or names)")}
-			},
+			Run:           nodeAutoscalerRun,
 		},
 		{
 			ID:            "metrics-server",
@@ -252,28 +159,7 @@ func infraChecks() []*check.Check {
 			Remediation:   "Plan an upgrade to a supported minor release, one minor version at a time, running plimsoll's api-removed and api-deprecated checks on your manifests against each target version first.",
 			ChecklistItem: "Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS) (from the “Production Readiness” book chapter)",
 			Requires:      check.Cluster,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				v := o.ClusterInfo().Version
-				minor, ok := minorOf(v)
-				if !ok {
-					return []check.Finding{check.NotAssessedf("the API server's version is not known")}
-				}
-				r, known := releaseOf(minor)
-				switch {
-				case !known && minorLess(minor, releases[0].minor):
-					return []check.Finding{check.Failf("", "Kubernetes %s is older than %s, whose patch support ended on %s", v, releases[0].minor, releases[0].endOfLife)}
-				case !known:
-					return []check.Finding{check.Passf("Kubernetes %s is newer than the releases plimsoll's calendar knows (up to %s)", v, releases[len(releases)-1].minor)}
-				}
-				eol, _ := time.Parse(time.DateOnly, r.endOfLife)
-				switch {
-				case !c.Now.Before(eol):
-					return []check.Finding{check.Failf("", "Kubernetes %s: patch support for %s ended on %s", v, minor, r.endOfLife)}
-				case eol.Sub(c.Now) < 60*24*time.Hour:
-					return []check.Finding{check.Failf("", "Kubernetes %s: patch support for %s ends on %s, in %d days", v, minor, r.endOfLife, int(eol.Sub(c.Now).Hours()/24))}
-				}
-				return []check.Finding{check.Passf("Kubernetes %s: %s is patched until %s", v, minor, r.endOfLife)}
-			},
+			Run:           kubernetesVersionSupportedRun,
 		},
 		{
 			ID:            "kubelet-version-skew",
@@ -286,26 +172,7 @@ func infraChecks() []*check.Check {
 			Remediation:   "Upgrade (or replace) the node so that its kubelet is no newer than the API server and at most three minor versions older, before upgrading the control plane further.",
 			ChecklistItem: "Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS) (from the “Production Readiness” book chapter)",
 			Requires:      check.Cluster,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				kubelet := o.Typed.(*corev1.Node).Status.NodeInfo.KubeletVersion
-				var server string
-				if cl := c.Inventory.Cluster(); cl != nil {
-					server = cl.ClusterInfo().Version
-				}
-				sMinor, ok1 := minorOf(server)
-				kMinor, ok2 := minorOf(kubelet)
-				if !ok1 || !ok2 {
-					return []check.Finding{check.NotAssessedf("the API server's or the kubelet's version is not known (API server %q, kubelet %q)", server, kubelet)}
-				}
-				behind := minorNumber(sMinor) - minorNumber(kMinor)
-				switch {
-				case behind < 0:
-					return []check.Finding{check.Failf("status.nodeInfo.kubeletVersion", "kubelet %s is newer than the API server %s: a kubelet must never be newer", kubelet, server)}
-				case behind > 3:
-					return []check.Finding{check.Failf("status.nodeInfo.kubeletVersion", "kubelet %s is %d minor versions behind the API server %s; at most 3 are supported", kubelet, behind, server)}
-				}
-				return []check.Finding{check.Passf("kubelet %s, API server %s", kubelet, server)}
-			},
+			Run:           kubeletVersionSkewRun,
 		},
 		{
 			ID:            "cost-monitoring",
@@ -338,6 +205,160 @@ func infraChecks() []*check.Check {
 			},
 		},
 	}
+}
+
+// controlPlaneHaRun is control-plane-ha's Run.
+func controlPlaneHaRun(o *inventory.Object, c *check.Context) []check.Finding {
+	if p := platform.Managed(c.Inventory); p != nil {
+		return []check.Finding{check.NotAssessedf("provider-managed: %s (%s) runs the control plane out of sight", p.Name, p.Evidence)}
+	}
+	cps := controlPlaneNodes(c.Inventory)
+	switch {
+	case len(cps) == 0:
+		return []check.Finding{check.NotAssessedf("no Node carries the %s label and no managed provider was recognised: the control plane is not visible", platform.ControlPlaneLabel)}
+	case len(cps) < minControlPlaneNodes:
+		return []check.Finding{check.Failf("", "%d control-plane node(s) (%s): losing one stops etcd from accepting writes; run %d or more", len(cps), names(cps), minControlPlaneNodes)}
+	}
+	return []check.Finding{check.Passf("%d control-plane nodes: %s", len(cps), names(cps))}
+}
+
+// controlPlaneNoAppPodsRun is control-plane-no-app-pods's Run.
+func controlPlaneNoAppPodsRun(o *inventory.Object, c *check.Context) []check.Finding {
+	var apps []string
+	for _, ns := range appNamespaces(c) {
+		for _, p := range c.Inventory.InNamespace("Pod", ns.Name) {
+			if pod, ok := p.Typed.(*corev1.Pod); ok && pod.Spec.NodeName == o.Name && !podDone(pod) {
+				apps = append(apps, p.Namespace+"/"+p.Name)
+			}
+		}
+	}
+	if len(apps) > 0 {
+		return []check.Finding{check.Failf("", "application pods run on this control-plane node: %s", limitList(apps, 10))}
+	}
+	return nil
+}
+
+// nodesWorkersHaRun is nodes-workers-ha's Run.
+func nodesWorkersHaRun(o *inventory.Object, c *check.Context) []check.Finding {
+	var workers []string
+	zones := map[string]bool{}
+	for _, n := range c.Inventory.OfKind("Node") {
+		node, ok := n.Typed.(*corev1.Node)
+		if !ok || platform.IsControlPlane(n) || !platform.Schedulable(node) {
+			continue
+		}
+		workers = append(workers, n.Name)
+		if z := n.Labels[corev1.LabelTopologyZone]; z != "" {
+			zones[z] = true
+		}
+	}
+	zoneList := slices.Sorted(maps.Keys(zones))
+	var out []check.Finding
+	if got, want := len(workers), int(c.Params.MinWorkerNodes); got < want {
+		out = append(out, check.Failf("", "%d schedulable worker node(s): %s; want at least %d (minWorkerNodes)", got, orNone(limitList(workers, 10)), want))
+	}
+	if got, want := len(zoneList), int(c.Params.MinZones); got < want {
+		out = append(out, check.Failf("", "schedulable worker nodes are in %d zone(s) by their %s label: %s; want at least %d (minZones)", got, corev1.LabelTopologyZone, orNone(strings.Join(zoneList, ", ")), want))
+	}
+	if len(out) > 0 {
+		return out
+	}
+	return []check.Finding{check.Passf("%d schedulable worker nodes in zones %s", len(workers), strings.Join(zoneList, ", "))}
+}
+
+// storageDefaultClassRun is storage-default-class's Run.
+func storageDefaultClassRun(o *inventory.Object, c *check.Context) []check.Finding {
+	var defaults []*inventory.Object
+	for _, sc := range c.Inventory.OfKind("StorageClass") {
+		if sc.Annotations["storageclass.kubernetes.io/is-default-class"] == "true" || sc.Annotations["storageclass.beta.kubernetes.io/is-default-class"] == "true" {
+			defaults = append(defaults, sc)
+		}
+	}
+	switch len(defaults) {
+	case 0:
+		return []check.Finding{check.Failf("", "no StorageClass is marked default (annotation storageclass.kubernetes.io/is-default-class: \"true\"): claims without a storageClassName stay Pending")}
+	case 1:
+	default:
+		return []check.Finding{check.Failf("", "%d StorageClasses are marked default (%s): which one a claim gets is undefined", len(defaults), names(defaults))}
+	}
+	sc := defaults[0].Typed.(*storagev1.StorageClass)
+	driver := "an in-tree or external provisioner"
+	if c.Inventory.Get("CSIDriver.storage.k8s.io", "", sc.Provisioner) != nil {
+		driver = "CSIDriver " + sc.Provisioner + " registered"
+	}
+	return []check.Finding{check.Passf("default StorageClass %s (provisioner %s, %s)", sc.Name, sc.Provisioner, driver)}
+}
+
+// nodeAutoscalerRun is node-autoscaler's Run.
+func nodeAutoscalerRun(o *inventory.Object, c *check.Context) []check.Finding {
+	found := platform.Find(c.Inventory, platform.NodeAutoscaler)
+	running, down := platform.Running(found)
+	var pools []string
+	for _, p := range c.Inventory.OfKind("NodePool.karpenter.sh") {
+		pools = append(pools, p.Name)
+	}
+	for _, m := range running {
+		if m.Impl.Name == "Karpenter" && len(pools) == 0 {
+			return []check.Finding{check.Failf("", "%s runs but there is no NodePool (karpenter.sh): it will not add nodes", m)}
+		}
+		if m.Impl.Name == "Karpenter" {
+			return []check.Finding{check.Passf("%s, NodePools %s", m, strings.Join(pools, ", "))}
+		}
+		return []check.Finding{check.Passf("%s", m)}
+	}
+	if len(down) > 0 {
+		return []check.Finding{check.Failf("", "%s", strings.Join(down, "; "))}
+	}
+	if p := platform.Managed(c.Inventory); p != nil && p.Name != "Amazon EKS" {
+		return []check.Finding{check.NotAssessedf("provider-managed: %s (%s) runs its node autoscaler in the control plane, out of sight", p.Name, p.Evidence)}
+	}
+	return []check.Finding{check.Failf("", "no Cluster Autoscaler or Karpenter workload was found (by their labels, images or names)")}
+}
+
+// kubernetesVersionSupportedRun is kubernetes-version-supported's Run.
+func kubernetesVersionSupportedRun(o *inventory.Object, c *check.Context) []check.Finding {
+	v := o.ClusterInfo().Version
+	minor, ok := minorOf(v)
+	if !ok {
+		return []check.Finding{check.NotAssessedf("the API server's version is not known")}
+	}
+	r, known := releaseOf(minor)
+	switch {
+	case !known && minorLess(minor, releases[0].minor):
+		return []check.Finding{check.Failf("", "Kubernetes %s is older than %s, whose patch support ended on %s", v, releases[0].minor, releases[0].endOfLife)}
+	case !known:
+		return []check.Finding{check.Passf("Kubernetes %s is newer than the releases plimsoll's calendar knows (up to %s)", v, releases[len(releases)-1].minor)}
+	}
+	eol, _ := time.Parse(time.DateOnly, r.endOfLife)
+	switch {
+	case !c.Now.Before(eol):
+		return []check.Finding{check.Failf("", "Kubernetes %s: patch support for %s ended on %s", v, minor, r.endOfLife)}
+	case eol.Sub(c.Now) < 60*24*time.Hour:
+		return []check.Finding{check.Failf("", "Kubernetes %s: patch support for %s ends on %s, in %d days", v, minor, r.endOfLife, int(eol.Sub(c.Now).Hours()/24))}
+	}
+	return []check.Finding{check.Passf("Kubernetes %s: %s is patched until %s", v, minor, r.endOfLife)}
+}
+
+// kubeletVersionSkewRun is kubelet-version-skew's Run.
+func kubeletVersionSkewRun(o *inventory.Object, c *check.Context) []check.Finding {
+	kubelet := o.Typed.(*corev1.Node).Status.NodeInfo.KubeletVersion
+	var server string
+	if cl := c.Inventory.Cluster(); cl != nil {
+		server = cl.ClusterInfo().Version
+	}
+	sMinor, ok1 := minorOf(server)
+	kMinor, ok2 := minorOf(kubelet)
+	if !ok1 || !ok2 {
+		return []check.Finding{check.NotAssessedf("the API server's or the kubelet's version is not known (API server %q, kubelet %q)", server, kubelet)}
+	}
+	behind := minorNumber(sMinor) - minorNumber(kMinor)
+	switch {
+	case behind < 0:
+		return []check.Finding{check.Failf("status.nodeInfo.kubeletVersion", "kubelet %s is newer than the API server %s: a kubelet must never be newer", kubelet, server)}
+	case behind > 3:
+		return []check.Finding{check.Failf("status.nodeInfo.kubeletVersion", "kubelet %s is %d minor versions behind the API server %s; at most 3 are supported", kubelet, behind, server)}
+	}
+	return []check.Finding{check.Passf("kubelet %s, API server %s", kubelet, server)}
 }
 
 // runningComponent is the finding of a check that a component runs: the

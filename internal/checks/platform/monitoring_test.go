@@ -10,7 +10,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/check"
 )
 
-// monitoringIDs are the checks of monitoring.go.
+// monitoringIDs are the checks of monitoring.go, alerting.go and logging.go.
 var monitoringIDs = []string{
 	"monitoring-prometheus", "monitoring-alertmanager", "monitoring-grafana",
 	"monitoring-kube-state-metrics", "monitoring-node-exporter", "monitoring-alert-rules",

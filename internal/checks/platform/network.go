@@ -62,20 +62,7 @@ func networkPlatformChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				classes := c.Inventory.OfKind("IngressClass")
-				defaults := defaultClasses(classes)
-				switch len(defaults) {
-				case 1:
-					return []check.Finding{check.Passf("IngressClass %s is the default (annotation %s=true, controller %s)",
-						defaults[0].Name, defaultClassAnnotation, classController(defaults[0]))}
-				case 0:
-					return []check.Finding{check.Failf("", "no IngressClass is marked default (annotation %s: \"true\") among %s: an Ingress created without spec.ingressClassName is served by no controller",
-						defaultClassAnnotation, objectNames(classes))}
-				}
-				return []check.Finding{check.Failf("", "IngressClasses %s are all marked default (annotation %s=true): which one an Ingress without spec.ingressClassName gets is not well defined",
-					objectNames(defaults), defaultClassAnnotation)}
-			},
+			Run: ingressClassDefaultRun,
 		},
 		{
 			ID:            "ingress-class-exists",
@@ -119,6 +106,22 @@ func networkPlatformChecks() []*check.Check {
 			Run:           dnsRun,
 		},
 	}
+}
+
+// ingressClassDefaultRun is ingress-class-default's Run.
+func ingressClassDefaultRun(o *inventory.Object, c *check.Context) []check.Finding {
+	classes := c.Inventory.OfKind("IngressClass")
+	defaults := defaultClasses(classes)
+	switch len(defaults) {
+	case 1:
+		return []check.Finding{check.Passf("IngressClass %s is the default (annotation %s=true, controller %s)",
+			defaults[0].Name, defaultClassAnnotation, classController(defaults[0]))}
+	case 0:
+		return []check.Finding{check.Failf("", "no IngressClass is marked default (annotation %s: \"true\") among %s: an Ingress created without spec.ingressClassName is served by no controller",
+			defaultClassAnnotation, objectNames(classes))}
+	}
+	return []check.Finding{check.Failf("", "IngressClasses %s are all marked default (annotation %s=true): which one an Ingress without spec.ingressClassName gets is not well defined",
+		objectNames(defaults), defaultClassAnnotation)}
 }
 
 // ingressControllerRun judges the controllers by implementation and

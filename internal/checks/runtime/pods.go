@@ -52,22 +52,7 @@ func runtimePodChecks() []*check.Check {
 				}
 				return runsPods(o, c)
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				pods := livePods(o, c.Inventory)
-				var notReady []string
-				for _, p := range pods {
-					if !platform.PodReady(p) {
-						notReady = append(notReady, fmt.Sprintf("%s (%s)", p.Name, notReadyReason(p)))
-					}
-				}
-				switch {
-				case len(notReady) == 0:
-					return nil
-				case o.KindKey() == "Pod":
-					return []check.Finding{check.Failf(readyPath(o), "pod is not Ready: %s", notReadyReason(pods[0]))}
-				}
-				return []check.Finding{check.Failf(readyPath(o), "%d of %s not Ready: %s", len(notReady), pluralPods(len(pods)), say.List(notReady, "; "))}
-			},
+			Run: runtimePodsReadyRun,
 		},
 		{
 			ID:            "runtime-pods-crashloop",
@@ -97,21 +82,7 @@ func runtimePodChecks() []*check.Check {
 			ChecklistItem: "Image Registry: Needs credentials for CI to push and for cluster to pull images. (from Weaveworks’ production-ready checklist)",
 			Requires:      check.Cluster,
 			Applies:       runsPods,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				return byContainer(o, c.Inventory, "cannot pull its image", func(p *corev1.Pod, cs corev1.ContainerStatus) (string, bool) {
-					w := cs.State.Waiting
-					if w == nil || !imagePullReasons[w.Reason] {
-						return "", false
-					}
-					what := w.Reason
-					if w.Reason != "ImagePullBackOff" && w.Message != "" {
-						// ImagePullBackOff only repeats the image; the
-						// other reasons carry the registry's answer.
-						what += ": " + say.Brief(w.Message)
-					}
-					return fmt.Sprintf("image %s, %s", podImage(p, cs.Name), what), true
-				})
-			},
+			Run:           runtimePodsImagePullRun,
 		},
 		{
 			ID:            "runtime-pods-restarts",
@@ -166,41 +137,82 @@ func runtimePodChecks() []*check.Check {
 			Remediation:   "Add topologySpreadConstraints over topology.kubernetes.io/zone selecting the workload's own pods, make sure other zones have room, and let the pods be rescheduled (kubectl rollout restart).",
 			ChecklistItem: itemZones,
 			Requires:      check.Cluster,
-			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
-				if ok, why := twoReadyPods(o, c); !ok {
-					return false, why
-				}
-				if !spansZones(c.Inventory) {
-					return false, "the cluster's nodes are not known to span more than one zone (no two Nodes with different " + corev1.LabelTopologyZone + " labels among the inputs)"
-				}
-				ready := readyPods(o, c.Inventory)
-				nodes := map[string]bool{}
-				for _, p := range ready {
-					if _, ok := nodeZone(c.Inventory, p.Spec.NodeName); !ok {
-						return false, fmt.Sprintf("the zone of pod %s is not known: its node %q is not among the inputs or has no zone label", p.Name, p.Spec.NodeName)
-					}
-					nodes[p.Spec.NodeName] = true
-				}
-				if len(nodes) == 1 {
-					return false, "every ready pod runs on one node; runtime-replicas-across-nodes reports it"
-				}
-				return true, ""
-			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				ready := readyPods(o, c.Inventory)
-				zone, _ := nodeZone(c.Inventory, ready[0].Spec.NodeName)
-				nodes := map[string]bool{}
-				for _, p := range ready {
-					if z, _ := nodeZone(c.Inventory, p.Spec.NodeName); z != zone {
-						return nil
-					}
-					nodes[p.Spec.NodeName] = true
-				}
-				return []check.Finding{check.Failf(o.SpecPath("topologySpreadConstraints"), "%s ready pods run in zone %s (on nodes %s), while the cluster's nodes span zones %s: losing that zone takes every replica down",
-					allOf(len(ready)), zone, strings.Join(sortedKeys(nodes), ", "), strings.Join(clusterZones(c.Inventory), ", "))}
-			},
+			Applies:       runtimeReplicasAcrossZonesApplies,
+			Run:           runtimeReplicasAcrossZonesRun,
 		},
 	}
+}
+
+// runtimePodsReadyRun is runtime-pods-ready's Run.
+func runtimePodsReadyRun(o *inventory.Object, c *check.Context) []check.Finding {
+	pods := livePods(o, c.Inventory)
+	var notReady []string
+	for _, p := range pods {
+		if !platform.PodReady(p) {
+			notReady = append(notReady, fmt.Sprintf("%s (%s)", p.Name, notReadyReason(p)))
+		}
+	}
+	switch {
+	case len(notReady) == 0:
+		return nil
+	case o.KindKey() == "Pod":
+		return []check.Finding{check.Failf(readyPath(o), "pod is not Ready: %s", notReadyReason(pods[0]))}
+	}
+	return []check.Finding{check.Failf(readyPath(o), "%d of %s not Ready: %s", len(notReady), pluralPods(len(pods)), say.List(notReady, "; "))}
+}
+
+// runtimePodsImagePullRun is runtime-pods-image-pull's Run.
+func runtimePodsImagePullRun(o *inventory.Object, c *check.Context) []check.Finding {
+	return byContainer(o, c.Inventory, "cannot pull its image", func(p *corev1.Pod, cs corev1.ContainerStatus) (string, bool) {
+		w := cs.State.Waiting
+		if w == nil || !imagePullReasons[w.Reason] {
+			return "", false
+		}
+		what := w.Reason
+		if w.Reason != "ImagePullBackOff" && w.Message != "" {
+			// ImagePullBackOff only repeats the image; the
+			// other reasons carry the registry's answer.
+			what += ": " + say.Brief(w.Message)
+		}
+		return fmt.Sprintf("image %s, %s", podImage(p, cs.Name), what), true
+	})
+}
+
+// runtimeReplicasAcrossZonesApplies is runtime-replicas-across-zones's Applies.
+func runtimeReplicasAcrossZonesApplies(o *inventory.Object, c *check.Context) (bool, string) {
+	if ok, why := twoReadyPods(o, c); !ok {
+		return false, why
+	}
+	if !spansZones(c.Inventory) {
+		return false, "the cluster's nodes are not known to span more than one zone (no two Nodes with different " + corev1.LabelTopologyZone + " labels among the inputs)"
+	}
+	ready := readyPods(o, c.Inventory)
+	nodes := map[string]bool{}
+	for _, p := range ready {
+		if _, ok := nodeZone(c.Inventory, p.Spec.NodeName); !ok {
+			return false, fmt.Sprintf("the zone of pod %s is not known: its node %q is not among the inputs or has no zone label", p.Name, p.Spec.NodeName)
+		}
+		nodes[p.Spec.NodeName] = true
+	}
+	if len(nodes) == 1 {
+		return false, "every ready pod runs on one node; runtime-replicas-across-nodes reports it"
+	}
+	return true, ""
+}
+
+// runtimeReplicasAcrossZonesRun is runtime-replicas-across-zones's Run.
+func runtimeReplicasAcrossZonesRun(o *inventory.Object, c *check.Context) []check.Finding {
+	ready := readyPods(o, c.Inventory)
+	zone, _ := nodeZone(c.Inventory, ready[0].Spec.NodeName)
+	nodes := map[string]bool{}
+	for _, p := range ready {
+		if z, _ := nodeZone(c.Inventory, p.Spec.NodeName); z != zone {
+			return nil
+		}
+		nodes[p.Spec.NodeName] = true
+	}
+	return []check.Finding{check.Failf(o.SpecPath("topologySpreadConstraints"), "%s ready pods run in zone %s (on nodes %s), while the cluster's nodes span zones %s: losing that zone takes every replica down",
+		allOf(len(ready)), zone, strings.Join(sortedKeys(nodes), ", "), strings.Join(clusterZones(c.Inventory), ", "))}
 }
 
 // imagePullReasons are the waiting reasons of a container whose image the
@@ -278,191 +290,6 @@ func rolloutInProgress(o *inventory.Object) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func podCondition(p *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {
-	for i := range p.Status.Conditions {
-		if p.Status.Conditions[i].Type == t {
-			return &p.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
-// notReadyReason says why a pod is not Ready, as specifically as its
-// status shows: failed, not scheduled, or which containers are not ready
-// and in what state.
-func notReadyReason(p *corev1.Pod) string {
-	if p.Status.Phase == corev1.PodFailed {
-		return "Failed" + say.Reason(p.Status.Reason, p.Status.Message)
-	}
-	if c := podCondition(p, corev1.PodScheduled); c != nil && c.Status == corev1.ConditionFalse {
-		return "Pending, not scheduled" + say.Reason(c.Reason, c.Message)
-	}
-	// While an init container has not finished, the app containers only
-	// wait for it.
-	for _, group := range []struct {
-		what     string
-		statuses []corev1.ContainerStatus
-	}{{"init container", p.Status.InitContainerStatuses}, {"container", p.Status.ContainerStatuses}} {
-		var parts []string
-		for _, cs := range group.statuses {
-			// Init containers that completed, and running sidecars, are
-			// Ready.
-			if !cs.Ready {
-				finishes := group.what == "init container" && !sidecar(p, cs.Name)
-				parts = append(parts, group.what+" "+cs.Name+": "+containerState(cs, finishes))
-			}
-		}
-		if len(parts) > 0 {
-			return strings.Join(parts, "; ")
-		}
-	}
-	if c := podCondition(p, corev1.PodReady); c != nil {
-		return "Ready is " + string(c.Status) + say.Reason(c.Reason, c.Message)
-	}
-	return string(p.Status.Phase) + ", no Ready condition"
-}
-
-// containerStatuses returns the statuses of init containers, then of app
-// Containers.
-func containerStatuses(p *corev1.Pod) []corev1.ContainerStatus {
-	return append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
-}
-
-// containerState describes a container's current state for messages. A
-// running container that is meant to finish (an init container) has not
-// yet; one meant to keep running and not ready fails its readiness probe.
-func containerState(cs corev1.ContainerStatus, finishes bool) string {
-	var s string
-	switch st := cs.State; {
-	case st.Waiting != nil:
-		s = st.Waiting.Reason
-		if st.Waiting.Reason != "CrashLoopBackOff" && st.Waiting.Message != "" {
-			// CrashLoopBackOff's message only repeats the back-off.
-			s += ": " + say.Brief(st.Waiting.Message)
-		}
-	case st.Running != nil && finishes:
-		s = "running, not finished"
-	case st.Running != nil:
-		s = "running, not ready"
-	case st.Terminated != nil:
-		s = "terminated" + say.Reason(st.Terminated.Reason, fmt.Sprintf("exit code %d", st.Terminated.ExitCode))
-	default:
-		s = "not started"
-	}
-	if cs.RestartCount > 0 {
-		s += ", " + restarts(cs.RestartCount)
-	}
-	return s
-}
-
-// sidecar reports whether a pod's init container of that name restarts
-// always: it runs alongside the app containers rather than before them.
-func sidecar(p *corev1.Pod, name string) bool {
-	for _, c := range p.Spec.InitContainers {
-		if c.Name == name {
-			return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
-		}
-	}
-	return false
-}
-
-// withRestartHistory makes a byContainer match of a test on a container's
-// status that describes the matching ones by their restarts.
-func withRestartHistory(bad func(corev1.ContainerStatus) bool) func(*corev1.Pod, corev1.ContainerStatus) (string, bool) {
-	return func(_ *corev1.Pod, cs corev1.ContainerStatus) (string, bool) {
-		if !bad(cs) {
-			return "", false
-		}
-		return restartHistory(cs), true
-	}
-}
-
-// restartHistory says how often a container restarted and how it ended
-// the last time it ran.
-func restartHistory(cs corev1.ContainerStatus) string {
-	s := restarts(cs.RestartCount)
-	if t := cs.LastTerminationState.Terminated; t != nil {
-		s += fmt.Sprintf(", last terminated: %s, exit code %d", orUnknown(t.Reason), t.ExitCode)
-	}
-	return s
-}
-
-func restarts(n int32) string {
-	if n == 1 {
-		return "1 restart"
-	}
-	return fmt.Sprintf("%d restarts", n)
-}
-
-// byContainer reports, per container of the workload, the live pods in
-// which match says the container shows a problem, with what it found: one
-// finding per container, at the container's field path in the template.
-func byContainer(o *inventory.Object, inv *inventory.Inventory, problem string, match func(*corev1.Pod, corev1.ContainerStatus) (string, bool)) []check.Finding {
-	pods := livePods(o, inv)
-	found := map[string][]string{} // container -> "pod (what)"
-	single := map[string]string{}  // container -> what, for a bare Pod
-	init := map[string]bool{}
-	for _, p := range pods {
-		for _, cs := range containerStatuses(p) {
-			if what, ok := match(p, cs); ok {
-				found[cs.Name] = append(found[cs.Name], p.Name+" ("+what+")")
-				single[cs.Name] = what
-				if !sidecar(p, cs.Name) {
-					init[cs.Name] = init[cs.Name] || isInitContainer(p, cs.Name)
-				}
-			}
-		}
-	}
-	var out []check.Finding
-	for _, name := range sortedKeys(found) {
-		what := "container " + name
-		if init[name] {
-			what = "init container " + name
-		}
-		msg := fmt.Sprintf("%s %s in %d of %s: %s", what, problem, len(found[name]), pluralPods(len(pods)), say.List(found[name], "; "))
-		if o.KindKey() == "Pod" {
-			msg = fmt.Sprintf("%s %s: %s", what, problem, single[name])
-		}
-		out = append(out, check.Failf(containerPath(o, name), "%s", msg))
-	}
-	return out
-}
-
-// isInitContainer reports whether a pod's container of that name is an
-// init container.
-func isInitContainer(p *corev1.Pod, name string) bool {
-	for _, c := range p.Spec.InitContainers {
-		if c.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// containerPath is the field path of a named container in a workload's pod
-// template, or of the containers list when the template has none of that
-// name (the pod runs an older template).
-func containerPath(o *inventory.Object, name string) string {
-	for _, c := range pod.Containers(o) {
-		if c.Name == name {
-			return c.Path()
-		}
-	}
-	return o.SpecPath("containers")
-}
-
-// podImage returns the image a pod's container runs.
-func podImage(p *corev1.Pod, container string) string {
-	for _, list := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
-		for _, c := range list {
-			if c.Name == container {
-				return c.Image
-			}
-		}
-	}
-	return "(unknown)"
 }
 
 // readyPath is the status field that counts a workload's ready pods.

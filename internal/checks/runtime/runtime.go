@@ -40,19 +40,7 @@ func runtimeChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				st := o.Typed.(*policyv1.PodDisruptionBudget).Status
-				if st.DisruptionsAllowed > 0 {
-					return nil
-				}
-				why := fmt.Sprintf("%d of %d expected pods are healthy and %d must stay healthy", st.CurrentHealthy, st.ExpectedPods, st.DesiredHealthy)
-				for _, cond := range st.Conditions {
-					if cond.Type == policyv1.DisruptionAllowedCondition && cond.Reason == policyv1.SyncFailedReason {
-						why = "the disruption controller could not compute it" + say.Reason(cond.Reason, cond.Message)
-					}
-				}
-				return []check.Finding{check.Failf("status.disruptionsAllowed", "status.disruptionsAllowed is 0 (%s): no pod may be evicted now, so node drains block", why)}
-			},
+			Run: runtimePdbDisruptionsAllowedRun,
 		},
 		{
 			ID:            "runtime-service-endpoints",
@@ -66,28 +54,7 @@ func runtimeChecks() []*check.Check {
 			ChecklistItem: manifest.ItemServiceRouting,
 			Requires:      check.Cluster,
 			Applies:       manifest.ServiceWithSelector,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var endpoints []string
-				for _, s := range c.Inventory.InNamespace("EndpointSlice", o.Namespace) {
-					slice, ok := s.Typed.(*discoveryv1.EndpointSlice)
-					if !ok || s.Labels[discoveryv1.LabelServiceName] != o.Name {
-						continue
-					}
-					for _, ep := range slice.Endpoints {
-						if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
-							return nil
-						}
-						endpoints = append(endpoints, describeEndpoint(ep))
-					}
-				}
-				sel := labels.Set(o.Typed.(*corev1.Service).Spec.Selector).String()
-				if len(endpoints) == 0 {
-					return []check.Finding{check.Failf("spec.selector", "no EndpointSlice (label %s=%s) lists an endpoint: no pod matching selector %s is running",
-						discoveryv1.LabelServiceName, o.Name, sel)}
-				}
-				return []check.Finding{check.Failf("spec.selector", "none of the %d endpoints of selector %s is ready: %s",
-					len(endpoints), sel, say.List(endpoints, "; "))}
-			},
+			Run:           runtimeServiceEndpointsRun,
 		},
 		{
 			ID:            "runtime-deployment-available",
@@ -99,20 +66,7 @@ func runtimeChecks() []*check.Check {
 			Remediation:   "Look at the Deployment's newest ReplicaSet and its pods (kubectl rollout status, kubectl describe) and fix what keeps them from becoming ready, or roll back with kubectl rollout undo.",
 			ChecklistItem: itemSelfHeal,
 			Requires:      check.Cluster,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				d := o.Typed.(*appsv1.Deployment)
-				var out []check.Finding
-				for i, cond := range d.Status.Conditions {
-					stuck := cond.Type == appsv1.DeploymentProgressing && cond.Status == corev1.ConditionFalse && cond.Reason == "ProgressDeadlineExceeded"
-					unavailable := cond.Type == appsv1.DeploymentAvailable && cond.Status == corev1.ConditionFalse
-					if !stuck && !unavailable {
-						continue
-					}
-					out = append(out, ConditionFinding(i, string(cond.Type), cond.Status, cond.Reason, cond.Message,
-						fmt.Sprintf(" (%d of %s ready, %d available)", d.Status.ReadyReplicas, say.Replicas(deploymentReplicas(d)), d.Status.AvailableReplicas)))
-				}
-				return out
-			},
+			Run:           runtimeDeploymentAvailableRun,
 		},
 		{
 			ID:            "runtime-node-ready",
@@ -167,34 +121,8 @@ func runtimeChecks() []*check.Check {
 			Remediation:   "Find why no volume is bound (kubectl describe pvc shows the provisioner's events): name an existing StorageClass, fix its provisioner, or create a matching PersistentVolume; a Lost claim needs its volume restored from backup.",
 			ChecklistItem: "Shared Storage: Stores the persistent state of your application beyond the pod's lifetime. (from Weaveworks’ production-ready checklist)",
 			Requires:      check.Cluster,
-			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
-				pvc := o.Typed.(*corev1.PersistentVolumeClaim)
-				if pvc.Status.Phase != corev1.ClaimPending {
-					return true, ""
-				}
-				sc := claimClass(pvc, c.Inventory)
-				if sc == nil || sc.VolumeBindingMode == nil || *sc.VolumeBindingMode != storagev1.VolumeBindingWaitForFirstConsumer {
-					return true, ""
-				}
-				if _, scheduled := o.Annotations["volume.kubernetes.io/selected-node"]; scheduled {
-					return true, ""
-				}
-				return false, fmt.Sprintf("StorageClass %s binds a volume only once a pod using the claim is scheduled, and none is yet", sc.Name)
-			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				pvc := o.Typed.(*corev1.PersistentVolumeClaim)
-				var why string
-				switch pvc.Status.Phase {
-				case corev1.ClaimPending:
-					why = "no volume is bound to it"
-				case corev1.ClaimLost:
-					why = fmt.Sprintf("its PersistentVolume %s is gone", orUnknown(pvc.Spec.VolumeName))
-				default:
-					return nil
-				}
-				size := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
-				return []check.Finding{check.Failf("status.phase", "status.phase is %s: %s (requests %s; %s)", pvc.Status.Phase, why, size.String(), describeClass(pvc, c.Inventory))}
-			},
+			Applies:       runtimePvcBoundApplies,
+			Run:           runtimePvcBoundRun,
 		},
 		{
 			ID:            "runtime-job-succeeded",
@@ -213,27 +141,117 @@ func runtimeChecks() []*check.Check {
 				}
 				return true, ""
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				job := o
-				if o.KindKey() == "CronJob" {
-					job = LatestJob(o, c.Inventory)
-				}
-				i, cond := JobFailed(job.Typed.(*batchv1.Job))
-				if cond == nil {
-					return nil
-				}
-				path, what := fmt.Sprintf("status.conditions[%d]", i), "condition Failed is True"
-				if job != o {
-					path, what = "status.lastScheduleTime", "its latest Job "+job.Name+" failed"
-				}
-				msg := what + say.Reason(cond.Reason, cond.Message)
-				if pods := failedPods(job, c.Inventory); len(pods) > 0 {
-					msg += "; failed pods: " + say.List(pods, "; ")
-				}
-				return []check.Finding{check.Failf(path, "%s", msg)}
-			},
+			Run: runtimeJobSucceededRun,
 		},
 	}
+}
+
+// runtimePdbDisruptionsAllowedRun is runtime-pdb-disruptions-allowed's Run.
+func runtimePdbDisruptionsAllowedRun(o *inventory.Object, c *check.Context) []check.Finding {
+	st := o.Typed.(*policyv1.PodDisruptionBudget).Status
+	if st.DisruptionsAllowed > 0 {
+		return nil
+	}
+	why := fmt.Sprintf("%d of %d expected pods are healthy and %d must stay healthy", st.CurrentHealthy, st.ExpectedPods, st.DesiredHealthy)
+	for _, cond := range st.Conditions {
+		if cond.Type == policyv1.DisruptionAllowedCondition && cond.Reason == policyv1.SyncFailedReason {
+			why = "the disruption controller could not compute it" + say.Reason(cond.Reason, cond.Message)
+		}
+	}
+	return []check.Finding{check.Failf("status.disruptionsAllowed", "status.disruptionsAllowed is 0 (%s): no pod may be evicted now, so node drains block", why)}
+}
+
+// runtimeServiceEndpointsRun is runtime-service-endpoints's Run.
+func runtimeServiceEndpointsRun(o *inventory.Object, c *check.Context) []check.Finding {
+	var endpoints []string
+	for _, s := range c.Inventory.InNamespace("EndpointSlice", o.Namespace) {
+		slice, ok := s.Typed.(*discoveryv1.EndpointSlice)
+		if !ok || s.Labels[discoveryv1.LabelServiceName] != o.Name {
+			continue
+		}
+		for _, ep := range slice.Endpoints {
+			if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
+				return nil
+			}
+			endpoints = append(endpoints, describeEndpoint(ep))
+		}
+	}
+	sel := labels.Set(o.Typed.(*corev1.Service).Spec.Selector).String()
+	if len(endpoints) == 0 {
+		return []check.Finding{check.Failf("spec.selector", "no EndpointSlice (label %s=%s) lists an endpoint: no pod matching selector %s is running",
+			discoveryv1.LabelServiceName, o.Name, sel)}
+	}
+	return []check.Finding{check.Failf("spec.selector", "none of the %d endpoints of selector %s is ready: %s",
+		len(endpoints), sel, say.List(endpoints, "; "))}
+}
+
+// runtimeDeploymentAvailableRun is runtime-deployment-available's Run.
+func runtimeDeploymentAvailableRun(o *inventory.Object, c *check.Context) []check.Finding {
+	d := o.Typed.(*appsv1.Deployment)
+	var out []check.Finding
+	for i, cond := range d.Status.Conditions {
+		stuck := cond.Type == appsv1.DeploymentProgressing && cond.Status == corev1.ConditionFalse && cond.Reason == "ProgressDeadlineExceeded"
+		unavailable := cond.Type == appsv1.DeploymentAvailable && cond.Status == corev1.ConditionFalse
+		if !stuck && !unavailable {
+			continue
+		}
+		out = append(out, ConditionFinding(i, string(cond.Type), cond.Status, cond.Reason, cond.Message,
+			fmt.Sprintf(" (%d of %s ready, %d available)", d.Status.ReadyReplicas, say.Replicas(deploymentReplicas(d)), d.Status.AvailableReplicas)))
+	}
+	return out
+}
+
+// runtimePvcBoundApplies is runtime-pvc-bound's Applies.
+func runtimePvcBoundApplies(o *inventory.Object, c *check.Context) (bool, string) {
+	pvc := o.Typed.(*corev1.PersistentVolumeClaim)
+	if pvc.Status.Phase != corev1.ClaimPending {
+		return true, ""
+	}
+	sc := claimClass(pvc, c.Inventory)
+	if sc == nil || sc.VolumeBindingMode == nil || *sc.VolumeBindingMode != storagev1.VolumeBindingWaitForFirstConsumer {
+		return true, ""
+	}
+	if _, scheduled := o.Annotations["volume.kubernetes.io/selected-node"]; scheduled {
+		return true, ""
+	}
+	return false, fmt.Sprintf("StorageClass %s binds a volume only once a pod using the claim is scheduled, and none is yet", sc.Name)
+}
+
+// runtimePvcBoundRun is runtime-pvc-bound's Run.
+func runtimePvcBoundRun(o *inventory.Object, c *check.Context) []check.Finding {
+	pvc := o.Typed.(*corev1.PersistentVolumeClaim)
+	var why string
+	switch pvc.Status.Phase {
+	case corev1.ClaimPending:
+		why = "no volume is bound to it"
+	case corev1.ClaimLost:
+		why = fmt.Sprintf("its PersistentVolume %s is gone", orUnknown(pvc.Spec.VolumeName))
+	default:
+		return nil
+	}
+	size := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+	return []check.Finding{check.Failf("status.phase", "status.phase is %s: %s (requests %s; %s)", pvc.Status.Phase, why, size.String(), describeClass(pvc, c.Inventory))}
+}
+
+// runtimeJobSucceededRun is runtime-job-succeeded's Run.
+func runtimeJobSucceededRun(o *inventory.Object, c *check.Context) []check.Finding {
+	job := o
+	if o.KindKey() == "CronJob" {
+		job = LatestJob(o, c.Inventory)
+	}
+	i, cond := JobFailed(job.Typed.(*batchv1.Job))
+	if cond == nil {
+		return nil
+	}
+	path, what := fmt.Sprintf("status.conditions[%d]", i), "condition Failed is True"
+	if job != o {
+		path, what = "status.lastScheduleTime", "its latest Job "+job.Name+" failed"
+	}
+	msg := what + say.Reason(cond.Reason, cond.Message)
+	if pods := failedPods(job, c.Inventory); len(pods) > 0 {
+		msg += "; failed pods: " + say.List(pods, "; ")
+	}
+	return []check.Finding{check.Failf(path, "%s", msg)}
 }
 
 // ConditionFinding reports the status condition at index i, as its
