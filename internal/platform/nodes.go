@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	schedulingcorev1 "k8s.io/component-helpers/scheduling/corev1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/klog/v2"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -57,15 +60,25 @@ func SchedulableFor(n *corev1.Node, tolerations []corev1.Toleration) bool {
 	return true
 }
 
-// Uncovered returns the nodes a DaemonSet's pods may run on that have no
-// ready pod of it, and how many such nodes there are. It reads Nodes and
-// Pods.
-func Uncovered(inv *inventory.Inventory, ds *inventory.Object) (missing []string, eligible int) {
+// Gap is a node a node agent (a log shipper, a node exporter) should run
+// on and has no ready pod on, and why.
+type Gap struct {
+	Node string
+	// Why is what keeps the agent off the node ("taint
+	// node-role.kubernetes.io/control-plane:NoSchedule not tolerated",
+	// "nodeSelector disktype=ssd"), or "no ready pod" when it may run there.
+	Why string
+}
+
+// Gaps returns the nodes whose logs and metrics matter that have no ready
+// pod of a DaemonSet, with why, and how many nodes matter: every visible
+// Node but virtual ones (virtual-kubelet, EKS Fargate), which run no
+// DaemonSet pods. Control-plane nodes count, so a shipper that does not
+// tolerate their taint misses the API server's, etcd's and the scheduler's
+// logs; a managed provider's control plane has no Node, so it never counts.
+// It reads Nodes and Pods.
+func Gaps(inv *inventory.Inventory, ds *inventory.Object) (gaps []Gap, nodes int) {
 	tmpl, _ := ds.PodTemplate()
-	var tolerations []corev1.Toleration
-	if tmpl != nil {
-		tolerations = tmpl.Spec.Tolerations
-	}
 	ready := map[string]bool{}
 	for _, p := range inv.PodsOf(ds) {
 		if pod, ok := p.Typed.(*corev1.Pod); ok && PodReady(pod) {
@@ -74,29 +87,77 @@ func Uncovered(inv *inventory.Inventory, ds *inventory.Object) (missing []string
 	}
 	for _, n := range inv.OfKind("Node") {
 		node, ok := n.Typed.(*corev1.Node)
-		if !ok || !SchedulableFor(node, tolerations) || !selects(tmpl, node) {
+		if !ok || virtualNode(n) {
 			continue
 		}
-		eligible++
-		if !ready[n.Name] {
-			missing = append(missing, n.Name)
+		nodes++
+		if ready[n.Name] {
+			continue
 		}
+		why := "no ready pod"
+		if off := keptOff(tmpl, node); off != "" {
+			why = off
+		}
+		gaps = append(gaps, Gap{Node: n.Name, Why: why})
 	}
-	sort.Strings(missing)
-	return missing, eligible
+	sort.Slice(gaps, func(i, j int) bool { return gaps[i].Node < gaps[j].Node })
+	return gaps, nodes
 }
 
-// selects reports whether a pod template's nodeSelector admits the node.
-func selects(tmpl *corev1.PodTemplateSpec, n *corev1.Node) bool {
-	if tmpl == nil {
-		return true
+// virtualNode reports whether a Node is virtual: virtual-kubelet (ACI,
+// Admiralty) or an EKS Fargate node, on which DaemonSets do not run.
+func virtualNode(n *inventory.Object) bool {
+	return n.Labels["type"] == "virtual-kubelet" || n.Labels["eks.amazonaws.com/compute-type"] == "fargate"
+}
+
+// keptOff says what keeps a DaemonSet's pods off a node, or "" when they
+// may run there: its required node affinity or nodeSelector (matched with
+// k8s.io/component-helpers, as the scheduler does), or a NoSchedule or
+// NoExecute taint its tolerations, with those the DaemonSet controller adds,
+// do not tolerate.
+func keptOff(tmpl *corev1.PodTemplateSpec, n *corev1.Node) string {
+	var spec corev1.PodSpec
+	if tmpl != nil {
+		spec = tmpl.Spec
 	}
-	for k, v := range tmpl.Spec.NodeSelector {
-		if n.Labels[k] != v {
-			return false
+	pod := &corev1.Pod{Spec: spec}
+	if ok, err := nodeaffinity.GetRequiredNodeAffinity(pod).Match(n); !ok || err != nil {
+		if len(spec.NodeSelector) > 0 && !labels.SelectorFromSet(spec.NodeSelector).Matches(labels.Set(n.Labels)) {
+			return "nodeSelector " + labels.Set(spec.NodeSelector).String()
 		}
+		return "required node affinity"
 	}
-	return true
+	tolerations := append(daemonTolerations(spec.HostNetwork), spec.Tolerations...)
+	taint, untolerated := schedulingcorev1.FindMatchingUntoleratedTaint(klog.Background(), n.Spec.Taints, tolerations, func(t *corev1.Taint) bool {
+		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+	}, true)
+	if untolerated {
+		return "taint " + taint.ToString() + " not tolerated"
+	}
+	return ""
+}
+
+// daemonTolerations are the tolerations the DaemonSet controller adds to
+// every DaemonSet pod, mirroring AddOrUpdateDaemonPodTolerations in
+// k8s.io/kubernetes pkg/controller/daemon/util: a DaemonSet pod stays on a
+// node that is not ready, unreachable, under pressure or cordoned, and one
+// with the host's network on a node whose network is not ready.
+func daemonTolerations(hostNetwork bool) []corev1.Toleration {
+	tol := func(key string, effect corev1.TaintEffect) corev1.Toleration {
+		return corev1.Toleration{Key: key, Operator: corev1.TolerationOpExists, Effect: effect}
+	}
+	out := []corev1.Toleration{
+		tol(corev1.TaintNodeNotReady, corev1.TaintEffectNoExecute),
+		tol(corev1.TaintNodeUnreachable, corev1.TaintEffectNoExecute),
+		tol(corev1.TaintNodeDiskPressure, corev1.TaintEffectNoSchedule),
+		tol(corev1.TaintNodeMemoryPressure, corev1.TaintEffectNoSchedule),
+		tol(corev1.TaintNodePIDPressure, corev1.TaintEffectNoSchedule),
+		tol(corev1.TaintNodeUnschedulable, corev1.TaintEffectNoSchedule),
+	}
+	if hostNetwork {
+		out = append(out, tol(corev1.TaintNodeNetworkUnavailable, corev1.TaintEffectNoSchedule))
+	}
+	return out
 }
 
 // PodReady reports whether a pod's Ready condition is true.

@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
 )
@@ -147,8 +148,13 @@ func TestRepository(t *testing.T) {
 	}
 }
 
-func TestUncovered(t *testing.T) {
-	inv := build(t, `
+// TestGaps judges a node agent against every node whose logs and metrics
+// matter: a control-plane node whose taint it does not tolerate is a gap,
+// with the taint; a cordoned node is not (the DaemonSet controller
+// tolerates it); a node outside its nodeSelector is, with the selector; a
+// virtual node does not count.
+func TestGaps(t *testing.T) {
+	nodes := `
 apiVersion: v1
 kind: Node
 metadata: {name: cp, labels: {node-role.kubernetes.io/control-plane: ""}}
@@ -156,16 +162,27 @@ spec: {taints: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}
 ---
 apiVersion: v1
 kind: Node
-metadata: {name: a}
+metadata: {name: a, labels: {pool: apps}}
 ---
 apiVersion: v1
 kind: Node
-metadata: {name: b}
+metadata: {name: b, labels: {pool: apps}}
 ---
 apiVersion: v1
 kind: Node
-metadata: {name: cordoned}
-spec: {unschedulable: true}
+metadata: {name: cordoned, labels: {pool: apps}}
+spec: {unschedulable: true, taints: [{key: node.kubernetes.io/unschedulable, effect: NoSchedule}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: batch, labels: {pool: batch}}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: fargate-1, labels: {eks.amazonaws.com/compute-type: fargate}}
+`
+	agent := func(spec string) string {
+		return `
 ---
 apiVersion: apps/v1
 kind: DaemonSet
@@ -174,7 +191,7 @@ spec:
   selector: {matchLabels: {x: y}}
   template:
     metadata: {labels: {x: y}}
-    spec: {containers: [{name: c, image: prom/node-exporter}]}
+    spec: {containers: [{name: c, image: prom/node-exporter}]` + spec + `}
 ---
 apiVersion: v1
 kind: Pod
@@ -184,10 +201,38 @@ metadata:
   ownerReferences: [{apiVersion: apps/v1, kind: DaemonSet, name: exporter, uid: ds-1, controller: true}]
 spec: {nodeName: a, containers: [{name: c, image: prom/node-exporter}]}
 status: {conditions: [{type: Ready, status: "True"}]}
-`)
-	missing, eligible := Uncovered(inv, inv.Get("DaemonSet", "mon", "exporter"))
-	if strings.Join(missing, ",") != "b" || eligible != 2 {
-		t.Errorf("got missing %v of %d eligible, want [b] of 2 (the tainted and the cordoned node are not eligible)", missing, eligible)
+`
+	}
+	tests := []struct {
+		name, spec string
+		want       []Gap
+	}{
+		{"no tolerations", "", []Gap{
+			{"b", "no ready pod"}, {"batch", "no ready pod"},
+			{"cordoned", "no ready pod"},
+			{"cp", "taint node-role.kubernetes.io/control-plane:NoSchedule not tolerated"},
+		}},
+		{"a nodeSelector", ", nodeSelector: {pool: apps}, tolerations: [{operator: Exists}]", []Gap{
+			{"b", "no ready pod"}, {"batch", "nodeSelector pool=apps"},
+			{"cordoned", "no ready pod"}, {"cp", "nodeSelector pool=apps"},
+		}},
+		{"required node affinity", ", affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: pool, operator: NotIn, values: [batch]}]}]}}}", []Gap{
+			{"b", "no ready pod"}, {"batch", "required node affinity"},
+			{"cordoned", "no ready pod"},
+			{"cp", "taint node-role.kubernetes.io/control-plane:NoSchedule not tolerated"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv := build(t, nodes+agent(tt.spec))
+			gaps, n := Gaps(inv, inv.Get("DaemonSet", "mon", "exporter"))
+			if n != 5 {
+				t.Errorf("got %d nodes that matter, want 5 (the Fargate node runs no DaemonSet pod)", n)
+			}
+			if diff := cmp.Diff(tt.want, gaps); diff != "" {
+				t.Errorf("gaps (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -300,35 +300,42 @@ func subjects(ms []platform.Match) []subject {
 	return out
 }
 
-// coverage judges DaemonSets that must run a ready pod on every node they
-// may run on (their nodeSelector and tolerations decide which).
+// coverage judges whether each node agent has a ready pod on every node
+// whose logs and metrics matter (platform.Gaps), naming the nodes it
+// misses grouped by why.
 func coverage(inv *inventory.Inventory, ss []subject) []check.Finding {
-	nodes := len(inv.OfKind("Node"))
 	var out []check.Finding
 	for _, s := range ss {
-		missing, eligible := platform.Uncovered(inv, s.ds)
+		gaps, nodes := platform.Gaps(inv, s.ds)
 		switch {
 		case nodes == 0:
 			out = append(out, check.NotAssessedf("%s: no Node is visible, so which nodes it covers is not known", s.desc))
-		case eligible == 0:
-			out = append(out, check.Failf("", "%s may run on none of the %d nodes: its %s admit none of them", s.desc, nodes, placement(s.ds)))
-		case len(missing) > 0:
-			out = append(out, check.Failf("", "%s has no ready pod on %d of the %d nodes it should run on: %s", s.desc, len(missing), eligible, limitList(missing, 10)))
+		case len(gaps) > 0:
+			out = append(out, check.Failf("", "%s has no ready pod on %d of the %d nodes: %s", s.desc, len(gaps), nodes, describeGaps(gaps)))
 		default:
-			out = append(out, check.Passf("%s has a ready pod on each of the %d nodes it should run on", s.desc, eligible))
+			out = append(out, check.Passf("%s has a ready pod on each of the %d nodes", s.desc, nodes))
 		}
 	}
 	return out
 }
 
-// placement names what restricts a DaemonSet's nodes: its pod template's
-// nodeSelector, with its value, and tolerations.
-func placement(ds *inventory.Object) string {
-	tmpl, _ := ds.PodTemplate()
-	if tmpl == nil || len(tmpl.Spec.NodeSelector) == 0 {
-		return "tolerations"
+// describeGaps names the nodes missed, grouped by why, in the order the
+// reasons first appear: "cp-1 and cp-2 (taint ...:NoSchedule not
+// tolerated); worker-a (no ready pod)".
+func describeGaps(gaps []platform.Gap) string {
+	var whys []string
+	byWhy := map[string][]string{}
+	for _, g := range gaps {
+		if _, seen := byWhy[g.Why]; !seen {
+			whys = append(whys, g.Why)
+		}
+		byWhy[g.Why] = append(byWhy[g.Why], g.Node)
 	}
-	return "nodeSelector " + labels.Set(tmpl.Spec.NodeSelector).String() + " and tolerations"
+	parts := make([]string, len(whys))
+	for i, why := range whys {
+		parts[i] = fmt.Sprintf("%s (%s)", limitList(byWhy[why], 10), why)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // selection is how a Prometheus Operator resource picks other objects: a

@@ -125,7 +125,7 @@ func TestMonitoringOutcomes(t *testing.T) {
 		{
 			name: "hosted agent covering the nodes", id: "monitoring-node-exporter", status: audit.Pass,
 			yaml: fixture(t, "monitoring-node-exporter", "pass-hosted-agent.yaml"),
-			want: []string{"Datadog Agent DaemonSet datadog/datadog (label app.kubernetes.io/name=datadog), the hosted agent that collects host metrics in place of node-exporter, has a ready pod on each of the 3 nodes it should run on"},
+			want: []string{"Datadog Agent DaemonSet datadog/datadog (label app.kubernetes.io/name=datadog), the hosted agent that collects host metrics in place of node-exporter, has a ready pod on each of the 4 nodes"},
 		},
 		{
 			name: "node-exporter on every node", id: "monitoring-node-exporter", status: audit.Pass,
@@ -208,7 +208,7 @@ func TestMonitoringOutcomes(t *testing.T) {
 		{
 			name: "Datadog shipping logs", id: "logging-shipper", status: audit.Pass,
 			yaml: fixture(t, "logging-shipper", "pass-datadog-logs.yaml"),
-			want: []string{"Datadog Agent DaemonSet datadog/datadog (label app.kubernetes.io/name=datadog), which collects logs (env DD_LOGS_ENABLED=true in container agent), has a ready pod on each of the 3 nodes it should run on"},
+			want: []string{"Datadog Agent DaemonSet datadog/datadog (label app.kubernetes.io/name=datadog), which collects logs (env DD_LOGS_ENABLED=true in container agent), has a ready pod on each of the 4 nodes"},
 		},
 		{
 			name: "logs go to Datadog", id: "logging-backend", status: audit.Pass,
@@ -312,7 +312,7 @@ func TestCoverageNamesAtMostTenNodes(t *testing.T) {
 	}
 	b.WriteString(exampleNodeExporter[strings.Index(exampleNodeExporter, "apiVersion: apps/v1"):strings.Index(exampleNodeExporter, "---\napiVersion: v1\nkind: Pod")])
 	results := auditCluster(t, b.String(), "monitoring-node-exporter")
-	want := "has no ready pod on 12 of the 12 nodes it should run on: worker-a, worker-b, worker-c, worker-d, worker-e, worker-f, worker-g, worker-h, worker-i, worker-j and 2 more"
+	want := "has no ready pod on 12 of the 12 nodes: worker-a, worker-b, worker-c, worker-d, worker-e, worker-f, worker-g, worker-h, worker-i, worker-j and 2 more (no ready pod)"
 	if len(results) != 1 || results[0].Status != audit.Fail || !strings.HasSuffix(results[0].Message, want) {
 		t.Errorf("got %+v, want one failure ending %q", results, want)
 	}
