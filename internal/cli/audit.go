@@ -69,7 +69,7 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
   plimsoll audit ./k8s -o sarif > plimsoll.sarif
   plimsoll audit ./k8s --fail-on high --min-score 80`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAudit(cmd, s, o, args)
+			return untilInterrupted(cmd.Context(), func() error { return runAudit(cmd, s, o, args) })
 		},
 	}
 	f := cmd.Flags()

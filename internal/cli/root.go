@@ -111,6 +111,31 @@ func renameExamples(cmd *cobra.Command, from, to string) {
 	}
 }
 
+// errInterrupted is what a one-shot command says when a signal ends it.
+var errInterrupted = &exitError{ExitPartial, errors.New("interrupted: the run stopped before it was complete, and wrote no complete report")}
+
+// untilInterrupted runs a one-shot command (audit, snapshot) and returns as
+// soon as ctx ends, which Main's caller does on SIGINT and SIGTERM: an
+// endless standard input, a named pipe nobody writes to, or a long audit
+// would otherwise keep the process alive until SIGKILL. The command is left
+// running; the process exits with ExitPartial, and whatever it had written
+// is incomplete. serve stops by itself on the same signal, cleanly.
+func untilInterrupted(ctx context.Context, run func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- run() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done: // finished just as the signal came
+			return err
+		default:
+			return errInterrupted
+		}
+	}
+}
+
 // Main runs plimsoll with args and returns the exit code.
 func Main(ctx context.Context, args []string, s Streams) int {
 	root := NewRootCommand(s)

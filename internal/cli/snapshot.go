@@ -32,26 +32,28 @@ could be written.`,
   plimsoll snapshot --context staging -n shop -o shop.json.gz`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return &exitError{ExitPartial, errors.New("-o FILE is required")}
-			}
-			defer memory.Bound(s.Getenv)()
-			h, objects, err := pipeline.Snapshot(cmd.Context(), c.source(cmd.Flags(), s, pipeline.Kinds(checks.Registry()), false), out, s.Now)
-			if err != nil {
-				return &exitError{ExitPartial, err}
-			}
-			fmt.Fprintf(s.Err, "plimsoll: wrote %d objects of %d resource types from %s to %s\n", objects, len(h.Types), h.Server, out)
-			failed := 0
-			for _, u := range h.Unread {
-				if !u.OutOfScope {
-					fmt.Fprintln(s.Err, "plimsoll: cannot read", u.Type.Name()+":", u.Reason)
-					failed++
+			return untilInterrupted(cmd.Context(), func() error {
+				if out == "" {
+					return &exitError{ExitPartial, errors.New("-o FILE is required")}
 				}
-			}
-			if failed > 0 {
-				return &exitError{ExitPartial, fmt.Errorf("partial snapshot: %d resource type(s) could not be read", failed)}
-			}
-			return nil
+				defer memory.Bound(s.Getenv)()
+				h, objects, err := pipeline.Snapshot(cmd.Context(), c.source(cmd.Flags(), s, pipeline.Kinds(checks.Registry()), false), out, s.Now)
+				if err != nil {
+					return &exitError{ExitPartial, err}
+				}
+				fmt.Fprintf(s.Err, "plimsoll: wrote %d objects of %d resource types from %s to %s\n", objects, len(h.Types), h.Server, out)
+				failed := 0
+				for _, u := range h.Unread {
+					if !u.OutOfScope {
+						fmt.Fprintln(s.Err, "plimsoll: cannot read", u.Type.Name()+":", u.Reason)
+						failed++
+					}
+				}
+				if failed > 0 {
+					return &exitError{ExitPartial, fmt.Errorf("partial snapshot: %d resource type(s) could not be read", failed)}
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (.json, or .json.gz to compress)")

@@ -181,10 +181,44 @@ func expand(root string) (files, skipped []string, err error) {
 			skipped = append(skipped, path+": a Kustomization, not an object; build it with --kustomize "+filepath.Dir(path))
 			return nil
 		}
+		if what := notRegular(path, d); what != "" {
+			// Reading a named pipe blocks until something writes to it,
+			// and a device may never end: only a file named on the command
+			// line is read whatever it is (<(helm template ...) is a pipe).
+			skipped = append(skipped, path+": "+what+", not a regular file")
+			return nil
+		}
 		files = append(files, path)
 		return nil
 	})
 	return files, skipped, err
+}
+
+// notRegular names what a directory entry is when it is not a regular file
+// (a link is followed): "a named pipe", "a device", "a socket"; "" for a
+// regular file.
+func notRegular(path string, d fs.DirEntry) string {
+	mode := d.Type()
+	if mode&fs.ModeSymlink != 0 {
+		info, err := os.Stat(path)
+		if err != nil {
+			return "a broken link"
+		}
+		mode = info.Mode().Type()
+	}
+	switch {
+	case mode.IsRegular():
+		return ""
+	case mode&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case mode&(fs.ModeDevice|fs.ModeCharDevice) != 0:
+		return "a device"
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode.IsDir():
+		return "a directory behind a link"
+	}
+	return "not a file"
 }
 
 func isKustomization(name string) bool {
