@@ -696,6 +696,26 @@ func TestSkim(t *testing.T) {
 			want: "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: v\ndata:\n  k: w\n",
 		},
 		{
+			name: "a value quoted over lines, up to its quote",
+			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: \"a\nmetadata:\n  name: b\"\nmetadata:\n  name: c\n",
+			want: "apiVersion: v1\nkind: ConfigMap\n\n\n\n\nmetadata:\n  name: c\n",
+		},
+		{
+			name: "values that end the text without a line break",
+			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: v",
+			want: "apiVersion: v1\nkind: ConfigMap\n\n",
+		},
+		{
+			name: "a value the API server refuses is parsed, to be reported",
+			in:   "apiVersion: v1\nkind: Secret\ndata:\n  k: not base64\n",
+			want: "apiVersion: v1\nkind: Secret\ndata:\n  k: not base64\n",
+		},
+		{
+			name: "a schema that does not parse is parsed, to be reported",
+			in:   "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  group: g\n  versions:\n    - name: v1\n   schema: {}\n",
+			want: "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  group: g\n  versions:\n    - name: v1\n   schema: {}\n",
+		},
+		{
 			name: "tabs are parsed",
 			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n\tk: v\n",
 			want: "apiVersion: v1\nkind: ConfigMap\ndata:\n\tk: v\n",

@@ -41,17 +41,26 @@ func skim(text []byte) []byte {
 	}
 	size := len(text)
 	for _, c := range r.cut {
-		size -= c.to - c.from - bytes.Count(text[c.from:c.to], []byte("\n"))
+		size -= c.to - c.from - c.breaks
 	}
 	out := make([]byte, 0, size) // exact for "\n" line ends
 	pos := 0
 	for _, c := range r.cut {
 		out = append(out, text[pos:c.from]...)
-		out = appendNewlines(out, text[c.from:c.to])
+		if r.crlf {
+			out = appendNewlines(out, text[c.from:c.to])
+		} else {
+			for n := c.breaks; n > 0; n -= min(n, len(newlines)) {
+				out = append(out, newlines[:min(n, len(newlines))]...)
+			}
+		}
 		pos = c.to
 	}
 	return append(out, text[pos:]...)
 }
+
+// newlines are line breaks to append to a skimmed text, in chunks.
+var newlines = []byte(strings.Repeat("\n", 4096))
 
 // topLevelValue is what follows key on the first line that starts with it,
 // without quotes or a comment: a guess at the value of a key of the
@@ -88,8 +97,11 @@ func topLevelValue(text []byte, key string) []byte {
 type blockReader struct {
 	text []byte
 	// pos is where the line starts, end where its text ends (before its
-	// break) and next where the next line starts.
+	// break) and next where the next line starts; breaks counts the line
+	// breaks before pos, and crlf tells a "\r\n" among them.
 	pos, end, next int
+	breaks         int
+	crlf           bool
 	// crd is set to blank a CustomResourceDefinition's spec but crdKeep;
 	// values is the kind, ConfigMap or Secret, whose value fields are
 	// blanked, and whose values must then have the format the API server
@@ -103,7 +115,7 @@ type blockReader struct {
 	// keys are the keys of the mappings being read, for duplicates.
 	keys []span
 	// cut are the entries to blank, in order.
-	cut []span
+	cut []blank
 	// valueKeys are the keys of the values of a ConfigMap or a Secret, in
 	// order, for FuzzSkim to hold to the parser's.
 	valueKeys []span
@@ -195,7 +207,7 @@ func (p *blockReader) mapping(l []byte, col int, r role) bool {
 	base := len(p.keys)
 	defer func() { p.keys = p.keys[:base] }()
 	for {
-		start := p.pos
+		start, breaks := p.pos, p.breaks
 		key, rest, kind := readKey(l[col:])
 		if kind != isKey {
 			return false
@@ -210,7 +222,7 @@ func (p *blockReader) mapping(l []byte, col int, r role) bool {
 		if r == textsRole || r == base64sRole {
 			p.valueKeys = append(p.valueKeys, span{from, from + len(key)})
 		}
-		child, blank := p.child(r, key)
+		child, cut := p.child(r, key)
 		v, ok := p.value(col, rest, child, true)
 		if !ok {
 			return false
@@ -221,8 +233,8 @@ func (p *blockReader) mapping(l []byte, col int, r role) bool {
 		if r == topRole && string(key) == "apiVersion" {
 			p.apiVersion = v.text
 		}
-		if blank {
-			p.cut = append(p.cut, span{start, p.pos})
+		if cut {
+			p.cut = append(p.cut, blank{start, p.pos, p.breaks - breaks})
 		}
 		var indent int
 		l, indent = p.content()
@@ -484,20 +496,24 @@ func plainStart(s []byte) bool {
 // by a space or the end (colon), at a comment (comment), or at the end.
 // It returns -1 for a tab, which the reader leaves to the parser.
 func plainEnd(s []byte) (end int, colon, comment bool) {
-	for i := 0; i < len(s); i++ {
+	for i, c := range s {
 		switch {
-		case s[i] == '\t':
+		case !plainStops[c]:
+		case c == '\t':
 			return -1, false, false
-		case s[i] == ':' && (i+1 == len(s) || s[i+1] == ' '):
+		case c == ':' && (i+1 == len(s) || s[i+1] == ' '):
 			return i, true, false
-		case s[i] == ':' && s[i+1] == '\t':
+		case c == ':' && s[i+1] == '\t':
 			return -1, false, false
-		case s[i] == '#' && i > 0 && s[i-1] == ' ':
+		case c == '#' && i > 0 && s[i-1] == ' ':
 			return i, false, true
 		}
 	}
 	return len(s), false, false
 }
+
+// plainStops are the characters plainEnd stops at.
+var plainStops = [256]bool{'\t': true, ':': true, '#': true}
 
 // keyKind tells what readKey found.
 type keyKind int
@@ -719,6 +735,10 @@ func (p *blockReader) seek(pos int) {
 
 // skipLine moves to the next line.
 func (p *blockReader) skipLine() {
+	if p.next > p.end {
+		p.breaks++
+		p.crlf = p.crlf || p.next-p.end == 2
+	}
 	p.seek(p.next)
 }
 
@@ -754,8 +774,12 @@ func blankOrComment(s []byte) bool {
 	return n == len(s) || n > 0 && s[n] == '#'
 }
 
-// span is a run of whole lines of a text, newlines included.
+// span is a run of a text.
 type span struct{ from, to int }
+
+// blank is a run of whole lines of a text, their breaks included, to
+// blank: breaks is how many line breaks it holds.
+type blank struct{ from, to, breaks int }
 
 // appendNewlines appends the line ends of lines, and nothing else.
 func appendNewlines(out, lines []byte) []byte {
