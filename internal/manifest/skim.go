@@ -222,6 +222,11 @@ func (p *blockReader) mapping(l []byte, col int, r role) bool {
 		if r == textsRole || r == base64sRole {
 			p.valueKeys = append(p.valueKeys, span{from, from + len(key)})
 		}
+		if r == topRole && p.values != "" && !secretValues[string(key)] && foldsToValues(key) {
+			// encoding/json reads such a key as the field, and
+			// explainDecodeError then looks for the field's line.
+			return false
+		}
 		child, cut := p.child(r, key)
 		v, ok := p.value(col, rest, child, true)
 		if !ok {
@@ -272,6 +277,12 @@ func (p *blockReader) child(r role, key []byte) (role, bool) {
 		return base64Role, false
 	}
 	return anyRole, false
+}
+
+// foldsToValues reports whether a key is one of a ConfigMap's or a
+// Secret's value fields but for case.
+func foldsToValues(key []byte) bool {
+	return bytes.EqualFold(key, []byte("data")) || bytes.EqualFold(key, []byte("stringData")) || bytes.EqualFold(key, []byte("binaryData"))
 }
 
 // sequence reads a block sequence whose entries ("- ") stand at column

@@ -98,6 +98,9 @@ var skimCases = []struct{ name, doc string }{
 	{"a value that is a number", skimConfigMap + "data:\n  port: 8080\n"},
 	{"values that are not a mapping", skimConfigMap + "binaryData:\n- aHVudGVyMg==\n"},
 	// What the parser refuses in a part that skim would blank.
+	{"an escape the parser refuses", skimSecret + "metadata:\n  name: s\nstringData:\n  password: \"a\\/b\"\n"},
+	{"a tab for indentation", skimConfigMap + "data:\n  k: |\n    one\n\t\n"},
+	{"a key that is data but for case", "apiVersion: v1\nkind: ConfigMap\ndata:\nDAtA: 0\n"},
 	{"a control character in a value", skimSecret + "metadata:\n  name: s\nstringData:\n  k: a\x01b\n"},
 	{"a value indented less than the one before", skimConfigMap + "data:\n    k: |\n      one\n  j: two\n"},
 	{"a CRD schema with a syntax error", skimCRD + "  versions: [v1\n  scope: Namespaced\n"},
