@@ -101,6 +101,7 @@ var skimCases = []struct{ name, doc string }{
 	{"an escape the parser refuses", skimSecret + "metadata:\n  name: s\nstringData:\n  password: \"a\\/b\"\n"},
 	{"a tab for indentation", skimConfigMap + "data:\n  k: |\n    one\n\t\n"},
 	{"a key that is data but for case", "apiVersion: v1\nkind: ConfigMap\ndata:\nDAtA: 0\n"},
+	{"a field the kind does not have", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  labels:\n  - x\nstringData:\n  k: .nan\n"},
 	{"a control character in a value", skimSecret + "metadata:\n  name: s\nstringData:\n  k: a\x01b\n"},
 	{"a value indented less than the one before", skimConfigMap + "data:\n    k: |\n      one\n  j: two\n"},
 	{"a CRD schema with a syntax error", skimCRD + "  versions: [v1\n  scope: Namespaced\n"},
