@@ -21,8 +21,8 @@ var crdKeep = map[string]bool{"group": true, "names": true, "scope": true}
 // never parsed:
 //   - a CustomResourceDefinition's spec other than crdKeep: the OpenAPI
 //     schemas are about nine tenths of the bytes of a real install;
-//   - a ConfigMap's or a Secret's values (secretValues): a tenth of the
-//     rest, and a Secret's values are then never even held in memory.
+//   - a ConfigMap's or a Secret's values (formatOf): a tenth of the rest,
+//     and a Secret's values are then never even held in memory.
 //
 // Lines are blanked, not removed, so every line number stays right. Parsing
 // the skimmed text must give what parsing the whole text gives, the errors

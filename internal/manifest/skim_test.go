@@ -44,7 +44,9 @@ func errorText(e *Error) string {
 // shownSecret is a value under data, stringData or binaryData that msg
 // shows, or "". Only values of 8 bytes or more that the document spells
 // once are looked for: a shorter one, or one that is also a key, a name or
-// another value, may be in a message for a reason of its own.
+// another value, may be in a message for a reason of its own. A document
+// the parser refuses has no values to look for; the parser's errors quote
+// nothing.
 func shownSecret(text []byte, msg string) string {
 	var root yaml.Node
 	if msg == "" || yaml.Unmarshal(text, &root) != nil {
@@ -70,6 +72,19 @@ func shownSecret(text []byte, msg string) string {
 	return found
 }
 
+func TestShownSecret(t *testing.T) {
+	doc := []byte("kind: Secret\ndata:\n  k: hunter2-s3cret\nstringData:\n  j: [other-s3cret]\n")
+	for msg, want := range map[string]string{
+		`cannot read "hunter2-s3cret"`:        "hunter2-s3cret",
+		`cannot read "other-s3cret" as !!int`: "other-s3cret",
+		`duplicate key "k"`:                   "",
+	} {
+		if got := shownSecret(doc, msg); got != want {
+			t.Errorf("shownSecret(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}
+
 // skimCases are documents that set the skimmed parse and the whole one
 // apart before skim read all of a document, and documents in each layout
 // it skims. TestSkimMatchesPlain reads them, and FuzzSkim starts from them.
@@ -83,18 +98,18 @@ var skimCases = []struct{ name, doc string }{
 	{"a multi-line quoted value", skimSecret + "metadata:\n  name: s\nstringData:\n  password: \"abc\\\n    def\\n\"\n  user: 'it''s\n\n    me'\n"},
 	// The API server's decoder and kubectl refuse a duplicate key.
 	{"a duplicate key in data", skimSecret + "metadata:\n  name: s\ndata:\n  k: dg==\n  k: dw==\n"},
-	{"a duplicate key in stringData", skimSecret + "metadata:\n  name: s\nstringData:\n  password: hunter2\n  \"password\": hunter3\n"},
+	{"a duplicate key in stringData", skimSecret + "metadata:\n  name: s\nstringData:\n  password: hunter2-s3cret\n  \"password\": hunter3-s3cret\n"},
 	{"a duplicate key in a ConfigMap", skimConfigMap + "data:\n  k: |\n    one\n  k: two\n"},
 	{"a duplicate data", skimSecret + "metadata:\n  name: s\ndata:\n  k: dg==\ndata:\n  j: dg==\n"},
 	// A tag that does not fit its value is refused, in block style as in
 	// flow style.
-	{"a tag that does not fit in stringData", skimSecret + "metadata:\n  name: s\nstringData:\n  password: !!int hunter2\n"},
-	{"a tag that does not fit in flow style", skimSecret + "metadata:\n  name: s\nstringData: {password: !!int hunter2}\n"},
+	{"a tag that does not fit in stringData", skimSecret + "metadata:\n  name: s\nstringData:\n  password: !!int hunter2-s3cret\n"},
+	{"a tag that does not fit in flow style", skimSecret + "metadata:\n  name: s\nstringData: {password: !!int hunter2-s3cret}\n"},
 	// Values the API server refuses.
 	{"a value that is not base64", skimSecret + "metadata:\n  name: s\ndata:\n  password: hunter2!\n"},
 	{"a block value that is not base64", skimSecret + "metadata:\n  name: s\ndata:\n  password: |\n    aHVudGVy\n    Mg=\n"},
-	{"a value that is a mapping", skimSecret + "metadata:\n  name: s\nstringData:\n  password:\n    nested: hunter2\n"},
-	{"a value that is a sequence", skimConfigMap + "data:\n  k:\n  - hunter2\n"},
+	{"a value that is a mapping", skimSecret + "metadata:\n  name: s\nstringData:\n  password:\n    nested: hunter2-s3cret\n"},
+	{"a value that is a sequence", skimConfigMap + "data:\n  k:\n  - hunter2-s3cret\n"},
 	{"a value that is a number", skimConfigMap + "data:\n  port: 8080\n"},
 	{"values that are not a mapping", skimConfigMap + "binaryData:\n- aHVudGVyMg==\n"},
 	// What the parser refuses in a part that skim would blank.
