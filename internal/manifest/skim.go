@@ -755,11 +755,6 @@ func (p *blockReader) skipLine() {
 	p.seek(p.next)
 }
 
-func trimBreak(l []byte) []byte {
-	l = bytes.TrimSuffix(l, []byte("\n"))
-	return bytes.TrimSuffix(l, []byte("\r"))
-}
-
 // spaces counts the spaces that start l, eight at a time: a CRD's lines
 // are indented deep.
 func spaces(l []byte) int {
