@@ -102,6 +102,8 @@ type blockReader struct {
 	pos, end, next int
 	breaks         int
 	crlf           bool
+	// indent is how many spaces start the line.
+	indent int
 	// crd is set to blank a CustomResourceDefinition's spec but crdKeep;
 	// values is the kind, ConfigMap or Secret, whose value fields are
 	// blanked, and whose values must then have the format the API server
@@ -194,7 +196,10 @@ func (p *blockReader) document() bool {
 		p.skipLine()
 		l, indent = p.content()
 	}
-	if indent != 0 || !p.mapping(l, 0, topRole) {
+	if indent != 0 {
+		return false
+	}
+	if key, rest, kind := readKey(l); kind != isKey || !p.mapping(key, rest, 0, topRole) {
 		return false
 	}
 	_, indent = p.content()
@@ -202,18 +207,15 @@ func (p *blockReader) document() bool {
 }
 
 // mapping reads a block mapping of role r whose keys stand at column col;
-// the first is at column col of l, the line at pos.
-func (p *blockReader) mapping(l []byte, col int, r role) bool {
+// the first, key, is at column col of the line at pos, and rest follows its
+// colon.
+func (p *blockReader) mapping(key, rest []byte, col int, r role) bool {
 	base := len(p.keys)
 	defer func() { p.keys = p.keys[:base] }()
 	for {
 		start, breaks := p.pos, p.breaks
-		key, rest, kind := readKey(l[col:])
-		if kind != isKey {
-			return false
-		}
 		for _, k := range p.keys[base:] {
-			if bytes.Equal(p.text[k.from:k.to], key) {
+			if k.to-k.from == len(key) && bytes.Equal(p.text[k.from:k.to], key) {
 				return false
 			}
 		}
@@ -241,12 +243,12 @@ func (p *blockReader) mapping(l []byte, col int, r role) bool {
 		if cut {
 			p.cut = append(p.cut, blank{start, p.pos, p.breaks - breaks})
 		}
-		var indent int
-		l, indent = p.content()
+		l, indent := p.content()
 		if indent < col {
 			return true
 		}
-		if indent > col {
+		var kind keyKind
+		if key, rest, kind = readKey(l[col:]); indent > col || kind != isKey {
 			return false
 		}
 	}
@@ -294,7 +296,7 @@ func (p *blockReader) sequence(col int) bool {
 		l := p.line()
 		c := col + 1 + spaces(l[col+1:]) // where the entry's node starts
 		s := l[c:]
-		switch _, _, kind := readKey(s); {
+		switch key, rest, kind := readKey(s); {
 		case len(s) == 0 || s[0] == '#':
 			p.skipLine()
 			if _, ok := p.nextLineValue(col, anyRole, false); !ok {
@@ -303,7 +305,7 @@ func (p *blockReader) sequence(col int) bool {
 		case isEntry(s):
 			return false // a sequence in a sequence, on one line
 		case kind == isKey:
-			if !p.mapping(l, c, anyRole) {
+			if !p.mapping(key, rest, c, anyRole) {
 				return false
 			}
 		case kind == notKey:
@@ -388,10 +390,10 @@ func (p *blockReader) nextLineValue(col int, r role, mapValue bool) (shape, bool
 		v.kind = seqNode
 		return v, fits(r, v) && p.sequence(indent)
 	}
-	switch _, _, kind := readKey(l[indent:]); kind {
+	switch key, rest, kind := readKey(l[indent:]); kind {
 	case isKey:
 		v.kind = mapNode
-		return v, fits(r, v) && p.mapping(l, indent, r)
+		return v, fits(r, v) && p.mapping(key, rest, indent, r)
 	case notKey:
 		return p.value(col, l[indent:], r, false) // a scalar on a line of its own
 	}
@@ -473,8 +475,7 @@ func (p *blockReader) plain(col int, s []byte) (shape, bool) {
 	v := shape{kind: plainNode, text: bytes.TrimRight(s[:end], " ")}
 	p.skipLine()
 	for !comment && p.pos < len(p.text) {
-		l := p.line()
-		n := spaces(l)
+		l, n := p.line(), p.indent
 		switch {
 		case n == len(l):
 			p.skipLine() // a blank line goes on with the scalar if a line does
@@ -661,8 +662,7 @@ func (p *blockReader) blockScalar(col int, b *base64Reader) bool {
 	p.skipLine()
 	indent, blanks := -1, 0
 	for p.pos < len(p.text) {
-		l := p.line()
-		n := spaces(l)
+		l, n := p.line(), p.indent
 		switch {
 		case n < len(l) && l[n] == '\t' && (indent < 0 || n < indent):
 			return false
@@ -687,8 +687,7 @@ func (p *blockReader) blockScalar(col int, b *base64Reader) bool {
 // there and its indent, or -1 at the end of the document.
 func (p *blockReader) content() ([]byte, int) {
 	for p.pos < len(p.text) {
-		l := p.line()
-		n := spaces(l)
+		l, n := p.line(), p.indent
 		if n < len(l) && l[n] != '#' {
 			return l, n
 		}
@@ -711,7 +710,8 @@ func (p *blockReader) seek(pos int) {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	text := p.text
 	p.pos, p.end, p.next = pos, len(text), len(text)
-	for i := pos; i < len(text); {
+	p.indent = spaces(text[pos:]) // spaces stop at the line break
+	for i := pos + p.indent; i < len(text); {
 		if i+8 <= len(text) {
 			// Each byte in [0x20, 0x7e] leaves its high bit clear in all
 			// three terms. The first byte that does not sets it: a borrow
