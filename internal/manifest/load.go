@@ -531,6 +531,9 @@ func newObject(m map[string]any, node *yaml.Node, line int, src inventory.Source
 	if err != nil {
 		return nil, explainDecodeError(err, m, node, line)
 	}
+	if err := checkValues(o, m, node, line); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 

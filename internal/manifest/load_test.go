@@ -364,9 +364,12 @@ func TestLoadAliasBomb(t *testing.T) {
 			wantObjects: append([]string{"bomb.yaml:17 ConfigMap b"}, goodObjects...),
 		},
 		{
-			name:        "billion laughs in a ConfigMap's values, which are never parsed",
+			// Skimming leaves the values to the parser when they hold an
+			// alias, so they are refused as a whole parse refuses them.
+			name:        "billion laughs in a ConfigMap's values",
 			doc:         aliasBomb(cmA, "data") + "---\n" + cmB,
-			wantObjects: append([]string{"bomb.yaml:1 ConfigMap a", "bomb.yaml:17 ConfigMap b"}, goodObjects...),
+			wantErrors:  []string{"bomb.yaml:6: aliases expand to more than 10000 nodes (an alias bomb?); refusing the document"},
+			wantObjects: append([]string{"bomb.yaml:17 ConfigMap b"}, goodObjects...),
 		},
 		{
 			name:        "alias to its own anchor",
@@ -400,7 +403,7 @@ func TestLoadAliasBomb(t *testing.T) {
 }
 
 func TestLoadKeepsNoSecrets(t *testing.T) {
-	const value = "hunter2-s3cr3t"
+	const value, encoded = "hunter2-s3cr3t", "aHVudGVyMi1zM2NyM3Q="
 	lastApplied := `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},"stringData":{"password":"` + value + `"}}`
 	doc := fmt.Sprintf(`apiVersion: v1
 kind: Secret
@@ -415,7 +418,7 @@ data:
   other: %s
 stringData:
   password: %s
-`, lastApplied, value, value, value)
+`, lastApplied, encoded, encoded, value)
 	res := Parse("secret.yaml", []byte(doc), inventory.Source{File: "secret.yaml"})
 	if len(res.Errors) != 0 || len(res.Objects) != 1 {
 		t.Fatalf("got %d objects and errors %v, want 1 object and no errors", len(res.Objects), res.Errors)
@@ -439,7 +442,7 @@ stringData:
 		t.Errorf("typed annotations (-want +got):\n%s", diff)
 	}
 	for _, dump := range []string{fmt.Sprintf("%#v", *o), fmt.Sprintf("%#v", *secret)} {
-		if strings.Contains(dump, value) {
+		if strings.Contains(dump, value) || strings.Contains(dump, encoded) {
 			t.Errorf("got the secret value in %s, want it nowhere", dump)
 		}
 	}
@@ -691,6 +694,26 @@ func TestSkim(t *testing.T) {
 			name: "a duplicate key is parsed, to be reported",
 			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: v\ndata:\n  k: w\n",
 			want: "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: v\ndata:\n  k: w\n",
+		},
+		{
+			name: "a value quoted over lines, up to its quote",
+			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: \"a\nmetadata:\n  name: b\"\nmetadata:\n  name: c\n",
+			want: "apiVersion: v1\nkind: ConfigMap\n\n\n\n\nmetadata:\n  name: c\n",
+		},
+		{
+			name: "values that end the text without a line break",
+			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: v",
+			want: "apiVersion: v1\nkind: ConfigMap\n\n",
+		},
+		{
+			name: "a value the API server refuses is parsed, to be reported",
+			in:   "apiVersion: v1\nkind: Secret\ndata:\n  k: not base64\n",
+			want: "apiVersion: v1\nkind: Secret\ndata:\n  k: not base64\n",
+		},
+		{
+			name: "a schema that does not parse is parsed, to be reported",
+			in:   "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  group: g\n  versions:\n    - name: v1\n   schema: {}\n",
+			want: "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  group: g\n  versions:\n    - name: v1\n   schema: {}\n",
 		},
 		{
 			name: "tabs are parsed",

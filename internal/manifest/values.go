@@ -1,0 +1,140 @@
+package manifest
+
+import (
+	"encoding/base64"
+	"fmt"
+	"sort"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/plimsoll/plimsoll/internal/inventory"
+)
+
+// valueFormat is what the API server requires of each value of one of a
+// ConfigMap's or a Secret's value fields.
+type valueFormat int
+
+const (
+	anyValue    valueFormat = iota // not a field of the kind: not checked
+	textValue                      // a string
+	base64Value                    // a string of base64, which the server decodes
+)
+
+// formatOf is the format of the values of a kind's field: a Secret's
+// stringData and a ConfigMap's data are map[string]string, a Secret's data
+// and a ConfigMap's binaryData map[string][]byte, which JSON writes in
+// base64.
+func formatOf(kind, field string) valueFormat {
+	switch {
+	case kind == "Secret" && field == "stringData", kind == "ConfigMap" && field == "data":
+		return textValue
+	case kind == "Secret" && field == "data", kind == "ConfigMap" && field == "binaryData":
+		return base64Value
+	}
+	return anyValue
+}
+
+// checkValues refuses what the API server refuses in a ConfigMap's or a
+// Secret's values (m is its content, node its mapping, at line of the
+// file): a value field that is not a mapping, a value that is not a
+// string, and a value that is not base64 where the server decodes it. The
+// error names the field and the key, never the value, which may be secret.
+func checkValues(o *inventory.Object, m map[string]any, node *yaml.Node, line int) *Error {
+	if k := o.KindKey(); k != "Secret" && k != "ConfigMap" {
+		return nil
+	}
+	for _, field := range []string{"data", "stringData", "binaryData"} {
+		format := formatOf(o.Kind, field)
+		if format == anyValue || m[field] == nil {
+			continue
+		}
+		// A field set through a merge key ("<<") is not in node: its
+		// errors are at the object's line.
+		at := func(n *yaml.Node) int {
+			if n == nil {
+				return line
+			}
+			return line + n.Line - node.Line
+		}
+		fieldKey, fieldNode := mappingEntry(node, field)
+		values, ok := m[field].(map[string]any)
+		if !ok {
+			return &Error{Line: at(fieldKey), Err: fmt.Errorf("%s %s: %s is %s, want a mapping", o.Kind, o.Name, field, typeName(m[field]))}
+		}
+		// The first bad value in the file, whatever order the map keeps.
+		keys := make([]string, 0, len(values))
+		for k := range values {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var bad *Error
+		for _, k := range keys {
+			problem := valueProblem(values[k], format)
+			if problem == "" {
+				continue
+			}
+			keyNode := fieldKey
+			if n, _ := mappingEntry(fieldNode, k); n != nil {
+				keyNode = n
+			}
+			if bad == nil || at(keyNode) < bad.Line {
+				bad = &Error{Line: at(keyNode), Err: fmt.Errorf("%s %s: the value of key %s in %s %s", o.Kind, o.Name, quoteBounded(k), field, problem)}
+			}
+		}
+		if bad != nil {
+			return bad
+		}
+	}
+	return nil
+}
+
+// valueProblem says what is wrong with a value of a field of that format,
+// or "".
+func valueProblem(v any, format valueFormat) string {
+	want := "want a string"
+	if format == base64Value {
+		want = "want a base64 string"
+	}
+	s, isString := v.(string)
+	switch {
+	case v == nil:
+	case !isString:
+		return fmt.Sprintf("is %s, %s", typeName(v), want)
+	case format == base64Value:
+		if _, err := base64.StdEncoding.DecodeString(s); err != nil {
+			return "is not base64 (the value is not shown: it may be secret)"
+		}
+	}
+	return ""
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a sequence"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	}
+	return "a number"
+}
+
+// mappingEntry is the key and value nodes of a key of a mapping node (the
+// mapping an alias names, for an alias), or nils.
+func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
+	if n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i], n.Content[i+1]
+		}
+	}
+	return nil, nil
+}
