@@ -1,8 +1,12 @@
 package inventory
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -193,7 +197,7 @@ func NewFromJSON(apiVersion, kind string, data []byte, src Source) (*Object, err
 		return nil, err
 	}
 	typed := typedKinds[kind].make()
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(data, typed); err != nil {
+	if err := strictUnmarshal(data, typed); err != nil {
 		return nil, err
 	}
 	meta := typed.(metav1.Object)
@@ -320,10 +324,69 @@ func fromMap(content map[string]any, obj any) error {
 			content["metadata"] = withoutKeys(meta, "managedFields")
 		}
 	}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(content, obj); err != nil {
+	if path := nonFinite(content, ""); path != "" {
+		return fmt.Errorf("field %s is not a finite number (.inf or .nan), which no field of the API holds", path)
+	}
+	data, err := json.Marshal(content)
+	if err != nil {
 		return fmt.Errorf("fields do not fit the type: %w", err)
 	}
+	if err := strictUnmarshal(data, obj); err != nil {
+		return err
+	}
 	return nil
+}
+
+// maxUnknownFields is how many unknown fields an error names.
+const maxUnknownFields = 5
+
+// strictUnmarshal decodes an object's JSON into its type as the API server
+// does under strict field validation, kubectl's default: field names are
+// case-sensitive, integers stay integers, a number that does not fit its
+// field (replicas: 4294967298 into an int32) is an error rather than
+// wrapped around, and so is a field the type does not have (a misspelt
+// one, or serviceName in a networking.k8s.io/v1 Ingress backend), which
+// the API server refuses with "unknown field".
+func strictUnmarshal(data []byte, obj any) error {
+	strict, err := kjson.UnmarshalStrict(data, obj, kjson.DisallowUnknownFields)
+	if err != nil {
+		return err
+	}
+	if len(strict) == 0 {
+		return nil
+	}
+	msgs := make([]string, 0, maxUnknownFields)
+	for _, e := range strict[:min(len(strict), maxUnknownFields)] {
+		msgs = append(msgs, e.Error())
+	}
+	if len(strict) > maxUnknownFields {
+		msgs = append(msgs, fmt.Sprintf("and %d more", len(strict)-maxUnknownFields))
+	}
+	return fmt.Errorf("the API server would refuse it: %s", strings.Join(msgs, ", "))
+}
+
+// nonFinite returns the path of the first infinite or NaN number in v
+// (YAML's .inf and .nan), which JSON cannot hold; "" when there is none.
+func nonFinite(v any, path string) string {
+	switch v := v.(type) {
+	case float64:
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return path
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if p := nonFinite(v[k], strings.TrimPrefix(path+"."+k, ".")); p != "" {
+				return p
+			}
+		}
+	case []any:
+		for i, x := range v {
+			if p := nonFinite(x, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 func withoutKeys(m map[string]any, keys ...string) map[string]any {

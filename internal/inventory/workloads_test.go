@@ -60,10 +60,19 @@ func TestWorkloadTableAgreesWithDecoding(t *testing.T) {
 			if !ok {
 				t.Fatalf("no apiVersion for %s in the test", key)
 			}
+			// Each kind's pod template where its type has it: a Pod is its
+			// own, a CronJob's is in its jobTemplate.
+			spec := map[string]any{"template": map[string]any{}}
+			switch key {
+			case "Pod":
+				spec = map[string]any{}
+			case "CronJob":
+				spec = map[string]any{"jobTemplate": map[string]any{"spec": spec}}
+			}
 			o, err := inventory.New(map[string]any{
 				"apiVersion": apiVersion, "kind": key,
 				"metadata": map[string]any{"name": "w", "namespace": "ns"},
-				"spec":     map[string]any{"template": map[string]any{}},
+				"spec":     spec,
 			}, inventory.Source{})
 			if err != nil {
 				t.Fatal(err)

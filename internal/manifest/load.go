@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -543,6 +544,14 @@ func explainDecodeError(err error, m map[string]any, node *yaml.Node, line int) 
 	out := &Error{Line: line, Err: err}
 	kind, _ := m["kind"].(string)
 	apiVersion, _ := m["apiVersion"].(string)
+	if field, ok := namedField(err); ok {
+		// Strict decoding names the first unknown or non-finite field,
+		// indexes included: the node tree finds its line without them.
+		if l := lineOf(node, strings.Split(listIndex.ReplaceAllString(field, ""), ".")); l > 0 {
+			out.Line = line + l - node.Line
+		}
+		return out
+	}
 	typed := inventory.NewTyped(apiVersion, kind)
 	raw, mErr := json.Marshal(m)
 	if typed == nil || mErr != nil {
@@ -567,6 +576,23 @@ func explainDecodeError(err error, m map[string]any, node *yaml.Node, line int) 
 		out.Line = line + l - node.Line
 	}
 	return out
+}
+
+// fieldError finds the field a strict decoding error names: the first
+// unknown field, or a number JSON cannot hold.
+var (
+	fieldError = regexp.MustCompile(`unknown field "([^"]+)"|field (\S+) is not a finite number`)
+	listIndex  = regexp.MustCompile(`\[[0-9]+\]`)
+)
+
+// namedField returns the field a decoding error names, as a dotted path
+// with list indexes ("spec.volumes[0].rbd.imageformat").
+func namedField(err error) (string, bool) {
+	m := fieldError.FindStringSubmatch(err.Error())
+	if m == nil {
+		return "", false
+	}
+	return m[1] + m[2], true
 }
 
 func isNull(n *yaml.Node) bool {

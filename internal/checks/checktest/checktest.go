@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,8 +92,12 @@ func CorpusObjects(tb testing.TB) []*inventory.Object {
 		tb.Fatalf("the corpus must sit beside the repository (shared/ next to the clone): %v", err)
 	}
 	res := manifest.Load(context.Background(), []string{corpus}, manifest.Options{})
-	if len(res.Errors) > 0 {
-		tb.Fatalf("loading the corpus: %v", res.Errors[0])
+	for _, e := range res.Errors {
+		// internal/manifest's TestLoadCorpus pins the three archived
+		// examples the API server refuses; nothing else may fail.
+		if !strings.Contains(e.Err.Error(), "the API server would refuse it") {
+			tb.Fatalf("loading the corpus: %v", e)
+		}
 	}
 	return res.Objects
 }
