@@ -359,6 +359,22 @@ func (inv *Inventory) addSelecting(o, workload *Object) {
 	m[workload] = append(m[workload], o)
 }
 
+// MayMatchPods reports whether a label selector may select some of a
+// workload's pods, matched as Build matches the selectors of Services,
+// PodDisruptionBudgets and NetworkPolicies: against the template's labels
+// and those its controller adds, a requirement on a label whose value the
+// inputs do not show (a pod-template-hash) holding unless it demands that
+// the label be absent.
+func (inv *Inventory) MayMatchPods(workload *Object, sel labels.Selector) bool {
+	if workload.pod == nil || sel == nil {
+		return false
+	}
+	if _, selectable := sel.Requirements(); !selectable {
+		return false // labels.Nothing(), what a nil LabelSelector converts to
+	}
+	return workloadPodLabels(workload, inv.maxReplicas(workload)).mayMatch(sel)
+}
+
 // Selected returns the workloads that a PodDisruptionBudget, Service or
 // NetworkPolicy selects, or that an HPA scales.
 func (inv *Inventory) Selected(o *Object) []*Object {

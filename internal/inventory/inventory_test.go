@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
@@ -159,5 +160,25 @@ func TestTrace(t *testing.T) {
 				t.Errorf("kinds read (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestMayMatchPods(t *testing.T) {
+	inv := build(t)
+	web := inv.Get("Deployment", "shop", "web")
+	for _, tc := range []struct {
+		name string
+		sel  labels.Selector
+		want bool
+	}{
+		{"the template's labels", labels.SelectorFromSet(labels.Set{"app": "web"}), true},
+		{"another application's", labels.SelectorFromSet(labels.Set{"app": "db"}), false},
+		{"a label the ReplicaSet sets out of sight", labels.SelectorFromSet(labels.Set{"app": "web", "pod-template-hash": "x"}), true},
+		{"everything", labels.Everything(), true},
+		{"nothing, as a nil LabelSelector converts", labels.Nothing(), false},
+	} {
+		if got := inv.MayMatchPods(web, tc.sel); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

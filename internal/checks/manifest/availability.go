@@ -6,7 +6,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -22,18 +21,6 @@ const (
 	itemSingleReplica = "Common Mistakes: “Setting replicas to 1 with a PDB is fine.” (Use at least 2 replicas for anything that needs PDB protection) (from the “Production Readiness” book chapter)"
 	ItemProduction    = "Common Mistakes: “My app works in dev, so it’s production-ready.” (Production requires ... PodDisruptionBudgets, anti-affinity rules, graceful shutdown handling) (from the “Production Readiness” book chapter)"
 )
-
-// spreadKeys are the topology keys that keep replicas on different nodes,
-// zones or regions. The beta labels are deprecated but still set by some
-// providers.
-var spreadKeys = map[string]bool{
-	corev1.LabelHostname:              true,
-	corev1.LabelTopologyZone:          true,
-	corev1.LabelFailureDomainBetaZone: true,
-	// Replicas in different regions are in different zones too.
-	corev1.LabelTopologyRegion:          true,
-	corev1.LabelFailureDomainBetaRegion: true,
-}
 
 func availabilityChecks() []*check.Check {
 	return []*check.Check{
@@ -110,7 +97,7 @@ func availabilityChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Medium,
 			Kinds:         pod.ReplicatedKinds,
-			Reads:         []string{"HorizontalPodAutoscaler"},
+			Reads:         []string{"HorizontalPodAutoscaler", "Namespace"},
 			Rationale:     "Replicas protect against a node or zone failure only if they run on different nodes or zones. The scheduler's default spreading is a soft preference that gives way to packing, so without an explicit rule all replicas may land on one node.",
 			Remediation:   "Add topologySpreadConstraints over kubernetes.io/hostname (and topology.kubernetes.io/zone), or a podAntiAffinity term over one of those keys, selecting the workload's own pods.",
 			ChecklistItem: ItemProduction,
@@ -184,37 +171,6 @@ func pdbSelectsPodsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	}
 	return []check.Finding{check.Failf("spec.selector", "spec.selector %s matches the pods of no workload among the inputs %s",
 		metav1.FormatLabelSelector(sel), inNamespace(o.Namespace))}
-}
-
-// workloadSpreadRun is workload-spread's Run.
-func workloadSpreadRun(o *inventory.Object, c *check.Context) []check.Finding {
-	spec := pod.Spec(o)
-	if spec == nil {
-		return nil
-	}
-	var keys []string
-	for _, t := range spec.TopologySpreadConstraints {
-		keys = append(keys, t.TopologyKey)
-	}
-	if a := spec.Affinity; a != nil && a.PodAntiAffinity != nil {
-		for _, t := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-			keys = append(keys, t.TopologyKey)
-		}
-		for _, t := range a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
-			keys = append(keys, t.PodAffinityTerm.TopologyKey)
-		}
-	}
-	for _, k := range keys {
-		if spreadKeys[k] {
-			return nil
-		}
-	}
-	msg := fmt.Sprintf("%s, but neither topologySpreadConstraints nor podAntiAffinity spread them over %s or %s: they may all run on one node",
-		describeScale(o, c.Inventory), corev1.LabelHostname, corev1.LabelTopologyZone)
-	if len(keys) > 0 {
-		msg += fmt.Sprintf(" (the rules set use topology keys %q)", keys)
-	}
-	return []check.Finding{{Path: o.SpecPath("topologySpreadConstraints"), Message: msg}}
 }
 
 // podGracefulShutdownRun is pod-graceful-shutdown's Run.
