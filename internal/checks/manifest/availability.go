@@ -52,32 +52,20 @@ func availabilityChecks() []*check.Check {
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return multiReplica(o, c.Inventory)
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				if len(c.Inventory.PDBs(o)) > 0 {
-					return nil
-				}
-				_, tmplPath := o.PodTemplate()
-				return []check.Finding{check.Failf(tmplPath+".metadata.labels", "%s, but no PodDisruptionBudget among the inputs selects its pods",
-					describeScale(o, c.Inventory))}
-			},
+			Run: pdbCoverageRun,
 		},
 		{
 			ID:            "pdb-allows-disruption",
-			Title:         "PodDisruptionBudgets allow at least one eviction",
+			Title:         "PodDisruptionBudgets allow at least one eviction, and not every one",
 			Layer:         check.Workloads,
 			Severity:      check.High,
 			Kinds:         []string{"PodDisruptionBudget"},
 			Reads:         append(append([]string{}, pod.WorkloadKinds...), "HorizontalPodAutoscaler"),
-			Rationale:     "A PodDisruptionBudget that can never be satisfied by evicting a pod blocks every voluntary disruption: node drains hang, node upgrades and cluster autoscaler scale-downs stall until someone deletes the budget by hand.",
+			Rationale:     "A PodDisruptionBudget that can never be satisfied by evicting a pod blocks every voluntary disruption: node drains hang, node upgrades and cluster autoscaler scale-downs stall until someone deletes the budget by hand. One that sets neither minAvailable nor maxUnavailable, or minAvailable 0, or maxUnavailable 100%, limits nothing: every pod it selects may be evicted at once.",
 			Remediation:   "Use maxUnavailable: 1, or a minAvailable below the replica count, and run at least 2 replicas of anything that needs PDB protection.",
 			ChecklistItem: itemSingleReplica,
-			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
-				if len(c.Inventory.Selected(o)) == 0 {
-					return false, "selects no workload among the inputs"
-				}
-				return true, ""
-			},
-			Run: runPDBAllowsDisruption,
+			Applies:       pdbAllowsDisruptionApplies,
+			Run:           runPDBAllowsDisruption,
 		},
 		{
 			ID:            "pdb-selects-pods",
@@ -153,6 +141,75 @@ func workloadMinReplicasRun(o *inventory.Object, c *check.Context) []check.Findi
 	return []check.Finding{check.Failf("spec.replicas", "spec.replicas is %d, below the minimum of %d", s.n, c.Params.MinReplicas)}
 }
 
+// pdbCoverageRun is pdb-coverage's Run. A budget that limits nothing
+// covers nothing.
+func pdbCoverageRun(o *inventory.Object, c *check.Context) []check.Finding {
+	var unlimited []string
+	for _, p := range c.Inventory.PDBs(o) {
+		pdb, ok := p.Typed.(*policyv1.PodDisruptionBudget)
+		if !ok {
+			continue
+		}
+		_, why := unlimitedBudget(pdb)
+		if why == "" {
+			return nil
+		}
+		unlimited = append(unlimited, fmt.Sprintf("PodDisruptionBudget %s %s", p.Name, why))
+	}
+	_, tmplPath := o.PodTemplate()
+	switch len(unlimited) {
+	case 0:
+	case 1:
+		return []check.Finding{check.Failf(tmplPath+".metadata.labels", "%s, but the only budget that selects its pods limits nothing: %s, so every pod may be evicted at once",
+			describeScale(o, c.Inventory), unlimited[0])}
+	default:
+		return []check.Finding{check.Failf(tmplPath+".metadata.labels", "%s, but the budgets that select its pods limit nothing: %s, so every pod may be evicted at once",
+			describeScale(o, c.Inventory), strings.Join(unlimited, "; "))}
+	}
+	return []check.Finding{check.Failf(tmplPath+".metadata.labels", "%s, but no PodDisruptionBudget among the inputs selects its pods",
+		describeScale(o, c.Inventory))}
+}
+
+// unlimitedBudget returns the field and why a PodDisruptionBudget lets
+// every pod it selects be evicted at once, or "" when it limits
+// evictions. The disruption controller's desiredHealthy stays 0 when
+// neither minAvailable nor maxUnavailable is set, for minAvailable 0, and
+// for maxUnavailable 100% (getExpectedPodCount in
+// k8s.io/kubernetes/pkg/controller/disruption/disruption.go), and then
+// every healthy pod is an allowed disruption.
+func unlimitedBudget(pdb *policyv1.PodDisruptionBudget) (field, why string) {
+	mu, ma := pdb.Spec.MaxUnavailable, pdb.Spec.MinAvailable
+	switch {
+	case mu == nil && ma == nil:
+		return "spec", "sets neither spec.minAvailable nor spec.maxUnavailable"
+	case mu != nil:
+		// An integer maxUnavailable limits nothing only when it reaches
+		// the replica count, which may change; a percentage of 100 always.
+		if v, err := intstr.GetScaledValueFromIntOrPercent(mu, 100, true); err == nil && mu.Type == intstr.String && v >= 100 {
+			return "spec.maxUnavailable", "has spec.maxUnavailable " + mu.String()
+		}
+	default:
+		if v, err := intstr.GetScaledValueFromIntOrPercent(ma, 100, true); err == nil && v == 0 {
+			return "spec.minAvailable", "has spec.minAvailable " + ma.String()
+		}
+	}
+	return "", ""
+}
+
+// pdbAllowsDisruptionApplies is pdb-allows-disruption's Applies: a budget
+// that limits nothing is judged whatever it selects.
+func pdbAllowsDisruptionApplies(o *inventory.Object, c *check.Context) (bool, string) {
+	if pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget); ok {
+		if _, why := unlimitedBudget(pdb); why != "" {
+			return true, ""
+		}
+	}
+	if len(c.Inventory.Selected(o)) == 0 {
+		return false, "selects no workload among the inputs"
+	}
+	return true, ""
+}
+
 // pdbSelectsPodsRun is pdb-selects-pods's Run.
 func pdbSelectsPodsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget)
@@ -226,6 +283,9 @@ func runPDBAllowsDisruption(o *inventory.Object, c *check.Context) []check.Findi
 	pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget)
 	if !ok {
 		return nil
+	}
+	if field, why := unlimitedBudget(pdb); why != "" {
+		return []check.Finding{check.Failf(field, "the budget %s: it limits nothing, and every pod it selects may be evicted at once", why)}
 	}
 	// The disruption controller counts the pods of every workload the
 	// budget selects together, so the replicas are summed. DaemonSets, Jobs
