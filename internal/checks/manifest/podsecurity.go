@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -186,7 +185,7 @@ func podSecurityChecks() []*check.Check {
 			Layer:         check.Security,
 			Severity:      check.High,
 			Kinds:         pod.WorkloadKinds,
-			Rationale:     "A password or token written as a literal env value lives in Git, in every rendered manifest and in the workload object, which far more people and tools can read than the Secret it belongs in; rotating it means a redeploy.",
+			Rationale:     "A password or token written as a literal env value lives in Git, in every rendered manifest and in the workload object, which far more people and tools can read than the Secret it belongs in; rotating it means a redeploy. A value shaped like a credential (a private key, a cloud, GitHub or Slack token, a JSON Web Token, a password in a URL) is one whatever the variable is called.",
 			Remediation:   "Move the value into a Secret (or an external secret store synced by an operator) and reference it with valueFrom.secretKeyRef.",
 			ChecklistItem: "Secret Management: secret references can be stored in GIT, pointing to an entry in an external secrets Vault (from Liju Kuriakose’s “Kubernetes in production”)",
 			Run:           secretLiteralEnvRun,
@@ -270,23 +269,6 @@ func automountServiceAccountTokenRun(o *inventory.Object, c *check.Context) []ch
 		"pod mounts the API token of ServiceAccount %q (automountServiceAccountToken is not set on the pod or its ServiceAccount), but no RoleBinding or ClusterRoleBinding among the inputs grants that ServiceAccount anything", sa)}
 }
 
-// secretLiteralEnvRun is secret-literal-env's Run.
-func secretLiteralEnvRun(o *inventory.Object, c *check.Context) []check.Finding {
-	var out []check.Finding
-	for _, ct := range pod.Containers(o) {
-		for i, e := range ct.Env {
-			if e.ValueFrom != nil || !literalSecret(e.Name, e.Value) {
-				continue
-			}
-			// The value itself is never printed: the finding
-			// would leak the secret into reports and CI logs.
-			out = append(out, check.Failf(fmt.Sprintf("%s.env[%d].value", ct.Path(), i),
-				"container %q: env var %s looks like a secret but has a literal value", ct.Name, e.Name))
-		}
-	}
-	return out
-}
-
 // containerReadOnlyRootFsRun is container-read-only-root-fs's Run.
 func containerReadOnlyRootFsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	var out []check.Finding
@@ -323,79 +305,6 @@ func namespaceGroupBound(inv *inventory.Inventory, namespace string) bool {
 	for _, b := range inv.GroupBindings("system:serviceaccounts:" + namespace) {
 		if b.KindKey() == "ClusterRoleBinding" || b.Namespace == namespace {
 			return true
-		}
-	}
-	return false
-}
-
-// secretWords mark an env var name as holding a secret when one of them
-// ends a word of the name (DB_PASSWORD, AWS_SECRET_ACCESS_KEY, PGPASSWORD),
-// but not when it starts a longer word (MAX_TOKENS, TOKENIZER_MODEL).
-var secretWords = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIALS", "CREDENTIAL", "ACCESS_KEY"}
-
-// notSecretSuffixes mark a name that merely talks about a secret: where it
-// is (a file, a path, a Secret's name, a URL), how it behaves (a TTL, a
-// limit, a switch) or which one it is (an access key's ID). Such values are
-// not secrets, and flagging them would teach users to ignore the check.
-var notSecretSuffixes = []string{
-	"_FILE", "_PATH", "_DIR", "_NAME", "_REF", "_KEY_ID", "_ARN",
-	"_URL", "_URI", "_ENDPOINT", "_HOST", "_PORT", "_AUDIENCE", "_ISSUER", "_HEADER",
-	"_TTL", "_TIMEOUT", "_EXPIRY", "_EXPIRATION", "_LIFETIME", "_INTERVAL", "_SECONDS", "_LENGTH", "_LIMIT",
-	"_ENABLED", "_DISABLED", "_ENABLE", "_TYPE", "_MODE", "_FORMAT", "_ALGORITHM",
-}
-
-// notSecretNames are well-known settings whose names read like secrets but
-// whose values are not: etcd's ETCD_AUTH_TOKEN chooses the kind of token
-// etcd issues ("simple", or "jwt," with the key file's path), and its
-// ETCD_INITIAL_CLUSTER_TOKEN tells one cluster's members from another's.
-var notSecretNames = map[string]bool{"ETCD_AUTH_TOKEN": true, "ETCD_INITIAL_CLUSTER_TOKEN": true}
-
-// envFilePath matches an absolute file path such as the one
-// GOOGLE_APPLICATION_CREDENTIALS holds: it names where a secret is.
-var envFilePath = regexp.MustCompile(`^(/[\w.-]+)+/?$`)
-
-// envSeparators turns an env var name's separators into underscores.
-var envSeparators = strings.NewReplacer("-", "_", ".", "_")
-
-// literalSecret reports whether an env var with a literal value looks like
-// it holds a secret.
-func literalSecret(name, value string) bool {
-	if value == "" {
-		return false
-	}
-	upper := strings.ToUpper(envSeparators.Replace(name))
-	if notSecretNames[upper] {
-		return false
-	}
-	for _, s := range notSecretSuffixes {
-		if strings.HasSuffix(upper, s) {
-			return false
-		}
-	}
-	switch strings.ToLower(value) {
-	case "true", "false", "yes", "no", "on", "off":
-		// A switch such as ENABLE_TOKEN_AUTH=true.
-		return false
-	}
-	// $(OTHER_VAR) is expanded by the kubelet from another variable, which
-	// may come from a Secret; the manifest holds only the reference.
-	if strings.HasPrefix(value, "$(") && strings.HasSuffix(value, ")") && strings.Count(value, "$(") == 1 {
-		return false
-	}
-	if envFilePath.MatchString(value) {
-		return false
-	}
-	for _, w := range secretWords {
-		for i := strings.Index(upper, w); i >= 0; {
-			end := i + len(w)
-			if end == len(upper) || upper[end] == '_' {
-				return true
-			}
-			next := strings.Index(upper[end:], w)
-			if next < 0 {
-				break
-			}
-			i = end + next
 		}
 	}
 	return false
