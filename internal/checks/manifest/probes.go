@@ -102,8 +102,8 @@ func probeChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.High,
 			Kinds:         pod.ServiceKinds,
-			Rationale:     "A probe that names a port the container does not declare can never succeed: the pod never becomes Ready, or is restarted forever.",
-			Remediation:   "Use a port name from the container's ports list, or a port number.",
+			Rationale:     "A probe that names a port the container does not declare can never succeed, and neither can an HTTP or TCP probe, which connects over TCP, on a name that stands for a UDP port: the pod never becomes Ready, or is restarted forever.",
+			Remediation:   "Use a port name from the container's ports list (a TCP port for HTTP and TCP probes), or a port number.",
 			ChecklistItem: itemProbes,
 			Run:           probePortDeclaredRun,
 		},
@@ -221,13 +221,43 @@ func probePortDeclaredRun(o *inventory.Object, c *check.Context) []check.Finding
 			probe *corev1.Probe
 		}{{"readinessProbe", ct.ReadinessProbe}, {"livenessProbe", ct.LivenessProbe}, {"startupProbe", ct.StartupProbe}} {
 			port, path := probePort(p.probe)
-			if port == nil || port.Type != intstr.String || hasPortName(ct.Container, port.StrVal) {
+			if port == nil || port.Type != intstr.String {
 				continue
 			}
-			out = append(out, check.Failf(ct.Path()+"."+p.field+"."+path, "container %q: %s uses port %q, which the container does not declare", ct.Name, p.field, port.StrVal))
+			if msg := namedProbePortProblem(ct.Container, p.field, port.StrVal); msg != "" {
+				out = append(out, check.Failf(ct.Path()+"."+p.field+"."+path, "container %q: %s", ct.Name, msg))
+			}
 		}
 	}
 	return out
+}
+
+// namedProbePortProblem says why an HTTP or TCP probe on a named port can
+// never succeed, or "". The kubelet resolves the name to the number of the
+// container's port of that name, whatever its protocol (findPortByName in
+// k8s.io/kubernetes/pkg/probe/util.go), and connects over TCP: a name that
+// stands for a UDP or SCTP port is answered only when the container also
+// declares that number over TCP, as a DNS server does.
+func namedProbePortProblem(c *corev1.Container, field, name string) string {
+	var named *corev1.ContainerPort
+	for i := range c.Ports {
+		if c.Ports[i].Name == name {
+			named = &c.Ports[i]
+			break
+		}
+	}
+	switch {
+	case named == nil:
+		return fmt.Sprintf("%s uses port %q, which the container does not declare", field, name)
+	case protocolOrTCP(named.Protocol) == corev1.ProtocolTCP:
+		return ""
+	}
+	for _, p := range c.Ports {
+		if p.ContainerPort == named.ContainerPort && protocolOrTCP(p.Protocol) == corev1.ProtocolTCP {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%s connects over TCP to port %q, which the container declares as %d/%s and not over TCP", field, name, named.ContainerPort, named.Protocol)
 }
 
 func probePort(p *corev1.Probe) (*intstr.IntOrString, string) {
@@ -240,15 +270,6 @@ func probePort(p *corev1.Probe) (*intstr.IntOrString, string) {
 		return &p.TCPSocket.Port, "tcpSocket.port"
 	}
 	return nil, ""
-}
-
-func hasPortName(c *corev1.Container, name string) bool {
-	for _, p := range c.Ports {
-		if p.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 func describeHandler(h corev1.ProbeHandler) string {
