@@ -128,8 +128,12 @@ func rbacClusterAdminBindingRun(o *inventory.Object, c *check.Context) []check.F
 		return nil
 	}
 	what := fmt.Sprintf("ClusterRole %q", ref.Name)
-	if ref.Name != "cluster-admin" {
-		what += ", which grants every verb on every resource,"
+	if i := adminRule(c.Inventory.RoleOf(o)); ref.Name != "cluster-admin" && i >= 0 {
+		verbs := "every verb (\"*\")"
+		if r := roleRules(c.Inventory.RoleOf(o))[i]; !ruleHas(r.Verbs, rbacv1.VerbAll) {
+			verbs = "every object verb (" + commaList(objectVerbs) + ")"
+		}
+		what += fmt.Sprintf(", whose rules[%d] grants %s on every resource of every API group,", i, verbs)
 	}
 	scope := "across the cluster"
 	if o.Kind == "RoleBinding" {
