@@ -222,6 +222,9 @@ func pssRestrictedRun(o *inventory.Object, c *check.Context) []check.Finding {
 
 // namespacePssEnforceRun is namespace-pss-enforce's Run.
 func namespacePssEnforceRun(o *inventory.Object, c *check.Context) []check.Finding {
+	if o.Implied {
+		return labelsUnseen(o)
+	}
 	v, ok := o.Label(psaapi.EnforceLevelLabel)
 	var msg string
 	switch {
@@ -233,9 +236,6 @@ func namespacePssEnforceRun(o *inventory.Object, c *check.Context) []check.Findi
 		msg = fmt.Sprintf("namespace %s enforces the privileged level (%s=privileged), which allows any pod", o.Name, psaapi.EnforceLevelLabel)
 	default:
 		msg = fmt.Sprintf("namespace %s has %s=%q, which is not a level (want baseline or restricted)", o.Name, psaapi.EnforceLevelLabel, v)
-	}
-	if o.Implied {
-		msg += "; the Namespace object was not among the inputs, so add the label where the namespace is created"
 	}
 	return []check.Finding{{Path: "metadata.labels", Message: msg}}
 }
