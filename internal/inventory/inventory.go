@@ -217,10 +217,13 @@ func impliedNamespaces(objects []*Object) []*Object {
 			continue
 		}
 		declared[ns] = true
+		// No input declares it, so it has no file or line: those of the
+		// object placed in it would point findings at another object.
+		// Where the inputs came from (a chart, a cluster) still holds.
 		implied = append(implied, &Object{
 			APIVersion: "v1", Kind: "Namespace", Name: ns,
 			Typed:   &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-			Source:  o.Source,
+			Source:  Source{Origin: o.Source.Origin},
 			Implied: true,
 			key:     "Namespace",
 		})

@@ -182,3 +182,26 @@ func TestMayMatchPods(t *testing.T) {
 		}
 	}
 }
+
+// TestImpliedNamespaceSource: a Namespace that no input declares is not at
+// the line of the first object placed in it, which is another object.
+func TestImpliedNamespaceSource(t *testing.T) {
+	inv := buildFrom(t, inventory.FromManifests, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: billing}
+`)
+	shop := inv.Get("Namespace", "", "shop")
+	if shop == nil || !shop.Implied {
+		t.Fatalf("got %+v, want an implied Namespace shop", shop)
+	}
+	if shop.Source != (inventory.Source{}) {
+		t.Errorf("implied Namespace shop has source %q, want none: no input declares it", shop.Source)
+	}
+	if billing := inv.Get("Namespace", "", "billing"); billing.Source.Line != 5 {
+		t.Errorf("declared Namespace billing has source %q, want line 5", billing.Source)
+	}
+}
