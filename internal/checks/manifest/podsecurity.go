@@ -69,6 +69,12 @@ func latest(c psa.Check) psa.VersionedCheck { return c.Versions[len(c.Versions)-
 // those it violates.
 func pssViolations(o *inventory.Object, controls []psa.CheckPodFn) []psa.CheckResult {
 	tmpl, _ := o.PodTemplate()
+	return templateViolations(tmpl, controls)
+}
+
+// templateViolations runs controls on a pod template and returns those it
+// violates.
+func templateViolations(tmpl *corev1.PodTemplateSpec, controls []psa.CheckPodFn) []psa.CheckResult {
 	if tmpl == nil {
 		return nil
 	}
@@ -126,7 +132,7 @@ func podSecurityChecks() []*check.Check {
 			Severity:      check.Medium,
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "The restricted Pod Security Standard is the hardened profile: non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp. A compromised process in such a pod has far less to work with. Violations of the baseline standard are reported by pss-baseline and not repeated here.",
-			Remediation:   "Set runAsNonRoot: true and seccompProfile type RuntimeDefault in the pod securityContext, and allowPrivilegeEscalation: false and capabilities drop [ALL] in every container's securityContext.",
+			Remediation:   "Set runAsNonRoot: true and seccompProfile type RuntimeDefault in the pod securityContext, and allowPrivilegeEscalation: false and capabilities drop [ALL] in every container's securityContext (but a privileged one, or one that adds CAP_SYS_ADMIN, where the API server rejects allowPrivilegeEscalation: false).",
 			ChecklistItem: "Pod Security Standards: Use restricted for workloads that do not need elevated privileges. (from the “Production Readiness” book chapter)",
 			Run:           pssRestrictedRun,
 		},
@@ -211,13 +217,54 @@ func pssRestrictedRun(o *inventory.Object, c *check.Context) []check.Finding {
 		baseline[r.ForbiddenReason] = true
 	}
 	var out []check.Finding
-	for _, r := range pssViolations(o, pssControls().restricted) {
+	for _, r := range templateViolations(restrictedTemplate(o), pssControls().restricted) {
 		if baseline[r.ForbiddenReason] || baseline[restrictedOverrides[r.ForbiddenReason]] {
 			continue
 		}
 		out = append(out, pssFinding(o, psaapi.LevelRestricted, r))
 	}
 	return out
+}
+
+// restrictedTemplate is the pod template the restricted controls judge: the
+// workload's own, but with allowPrivilegeEscalation taken as false in the
+// containers where the API server rejects that setting, so that
+// pss-restricted never asks for an invalid object. Their privileged
+// setting or added capability is pss-baseline's finding.
+func restrictedTemplate(o *inventory.Object) *corev1.PodTemplateSpec {
+	tmpl, _ := o.PodTemplate()
+	if tmpl == nil || !slices.ContainsFunc(pod.Containers(o), func(c pod.Container) bool { return escalationBound(c.SecurityContext) }) {
+		return tmpl
+	}
+	judged := tmpl.DeepCopy()
+	for _, list := range [][]corev1.Container{judged.Spec.InitContainers, judged.Spec.Containers} {
+		for i := range list {
+			if sc := list[i].SecurityContext; escalationBound(sc) {
+				sc.AllowPrivilegeEscalation = new(bool)
+			}
+		}
+	}
+	for i := range judged.Spec.EphemeralContainers {
+		if sc := judged.Spec.EphemeralContainers[i].SecurityContext; escalationBound(sc) {
+			sc.AllowPrivilegeEscalation = new(bool)
+		}
+	}
+	return judged
+}
+
+// escalationBound reports whether a container's securityContext makes
+// allowPrivilegeEscalation: false invalid: it is privileged, or adds
+// CAP_SYS_ADMIN (ValidateSecurityContext in
+// k8s.io/kubernetes/pkg/apis/core/validation/validation.go, which compares
+// the capability's name as written).
+func escalationBound(sc *corev1.SecurityContext) bool {
+	if sc == nil {
+		return false
+	}
+	if sc.Privileged != nil && *sc.Privileged {
+		return true
+	}
+	return sc.Capabilities != nil && slices.Contains(sc.Capabilities.Add, "CAP_SYS_ADMIN")
 }
 
 // namespacePssEnforceRun is namespace-pss-enforce's Run.
