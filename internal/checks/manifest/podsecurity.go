@@ -299,11 +299,10 @@ func automountServiceAccountTokenRun(o *inventory.Object, c *check.Context) []ch
 	// the token: Vault's Kubernetes auth and cloud workload
 	// identity use it without any RBAC binding.
 	mount := spec.AutomountServiceAccountToken
-	if mount == nil {
-		if obj := c.Inventory.Get("ServiceAccount", o.Namespace, sa); obj != nil {
-			if t, ok := obj.Typed.(*corev1.ServiceAccount); ok {
-				mount = t.AutomountServiceAccountToken
-			}
+	account := c.Inventory.Get("ServiceAccount", o.Namespace, sa)
+	if mount == nil && account != nil {
+		if t, ok := account.Typed.(*corev1.ServiceAccount); ok {
+			mount = t.AutomountServiceAccountToken
 		}
 	}
 	if mount != nil {
@@ -312,8 +311,13 @@ func automountServiceAccountTokenRun(o *inventory.Object, c *check.Context) []ch
 	if len(c.Inventory.Bindings(o.Namespace, sa)) > 0 || namespaceGroupBound(c.Inventory, o.Namespace) {
 		return nil
 	}
-	return []check.Finding{check.Failf(o.SpecPath("automountServiceAccountToken"),
-		"pod mounts the API token of ServiceAccount %q (automountServiceAccountToken is not set on the pod or its ServiceAccount), but no RoleBinding or ClusterRoleBinding among the inputs grants that ServiceAccount anything", sa)}
+	path := o.SpecPath("automountServiceAccountToken")
+	if account == nil {
+		// Its setting cannot be seen: say so rather than that it has none.
+		return []check.Finding{check.Failf(path, "automountServiceAccountToken is not set on the pod, so it mounts the API token of ServiceAccount %q unless that ServiceAccount, which is not among the inputs, turns it off; no RoleBinding or ClusterRoleBinding among the inputs grants that ServiceAccount anything", sa)}
+	}
+	return []check.Finding{check.Failf(path,
+		"pod mounts the API token of ServiceAccount %q (automountServiceAccountToken is set neither on the pod nor on the ServiceAccount), but no RoleBinding or ClusterRoleBinding among the inputs grants that ServiceAccount anything", sa)}
 }
 
 // containerReadOnlyRootFsRun is container-read-only-root-fs's Run.
