@@ -327,9 +327,9 @@ func containerReadOnlyRootFsRun(o *inventory.Object, c *check.Context) []check.F
 		sc := ct.SecurityContext
 		switch {
 		case sc == nil || sc.ReadOnlyRootFilesystem == nil:
-			out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "container %q does not set readOnlyRootFilesystem: true", ct.Name))
+			out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "%s does not set readOnlyRootFilesystem: true", ct.Describe()))
 		case !*sc.ReadOnlyRootFilesystem:
-			out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "container %q sets readOnlyRootFilesystem: false", ct.Name))
+			out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "%s sets readOnlyRootFilesystem: false", ct.Describe()))
 		}
 	}
 	return out

@@ -23,9 +23,9 @@ func secretLiteralEnvRun(o *inventory.Object, c *check.Context) []check.Finding 
 			path := fmt.Sprintf("%s.env[%d].value", ct.Path(), i)
 			switch kind := literalCredential(e.Value); {
 			case kind != "":
-				out = append(out, check.Failf(path, "container %q: env var %s has a literal value that holds %s", ct.Name, e.Name, kind))
+				out = append(out, check.Failf(path, "%s: env var %s has a literal value that holds %s", ct.Describe(), e.Name, kind))
 			case literalSecret(e.Name, e.Value):
-				out = append(out, check.Failf(path, "container %q: env var %s looks like a secret but has a literal value", ct.Name, e.Name))
+				out = append(out, check.Failf(path, "%s: env var %s looks like a secret but has a literal value", ct.Describe(), e.Name))
 			}
 		}
 	}

@@ -51,7 +51,7 @@ func probeChecks() []*check.Check {
 				var out []check.Finding
 				for _, ct := range pod.RunningContainers(o) {
 					if ct.LivenessProbe == nil {
-						out = append(out, check.Failf(ct.Path()+".livenessProbe", "container %q has no liveness probe", ct.Name))
+						out = append(out, check.Failf(ct.Path()+".livenessProbe", "%s has no liveness probe", ct.Describe()))
 					}
 				}
 				return out
@@ -70,7 +70,7 @@ func probeChecks() []*check.Check {
 				var out []check.Finding
 				for _, ct := range pod.RunningContainers(o) {
 					if ct.LivenessProbe != nil && ct.ReadinessProbe != nil && equality.Semantic.DeepEqual(ct.LivenessProbe.ProbeHandler, ct.ReadinessProbe.ProbeHandler) {
-						out = append(out, check.Failf(ct.Path()+".livenessProbe", "container %q: liveness probe checks the same thing as its readiness probe (%s)", ct.Name, describeHandler(ct.LivenessProbe.ProbeHandler)))
+						out = append(out, check.Failf(ct.Path()+".livenessProbe", "%s: liveness probe checks the same thing as its readiness probe (%s)", ct.Describe(), describeHandler(ct.LivenessProbe.ProbeHandler)))
 					}
 				}
 				return out
@@ -90,7 +90,7 @@ func probeChecks() []*check.Check {
 				for _, ct := range pod.RunningContainers(o) {
 					lp := ct.LivenessProbe
 					if lp != nil && ct.StartupProbe == nil && lp.InitialDelaySeconds >= c.Params.SlowStartSeconds {
-						out = append(out, check.Failf(ct.Path()+".livenessProbe.initialDelaySeconds", "container %q waits %ds before its first liveness probe but has no startup probe", ct.Name, lp.InitialDelaySeconds))
+						out = append(out, check.Failf(ct.Path()+".livenessProbe.initialDelaySeconds", "%s waits %ds before its first liveness probe but has no startup probe", ct.Describe(), lp.InitialDelaySeconds))
 					}
 				}
 				return out
@@ -141,7 +141,7 @@ func containerReadinessProbeRun(o *inventory.Object, c *check.Context) []check.F
 			continue
 		}
 		if msg := p.unguarded(ct); msg != "" {
-			out = append(out, check.Failf(ct.Path()+".readinessProbe", "container %q %s", ct.Name, msg))
+			out = append(out, check.Failf(ct.Path()+".readinessProbe", "%s %s", ct.Describe(), msg))
 		}
 	}
 	return out
@@ -225,7 +225,7 @@ func probePortDeclaredRun(o *inventory.Object, c *check.Context) []check.Finding
 				continue
 			}
 			if msg := namedProbePortProblem(ct.Container, p.field, port.StrVal); msg != "" {
-				out = append(out, check.Failf(ct.Path()+"."+p.field+"."+path, "container %q: %s", ct.Name, msg))
+				out = append(out, check.Failf(ct.Path()+"."+p.field+"."+path, "%s: %s", ct.Describe(), msg))
 			}
 		}
 	}

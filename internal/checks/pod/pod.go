@@ -43,6 +43,16 @@ type Container struct {
 	i    int
 }
 
+// Describe names the container in findings: `init container "migrate"`
+// for one that runs to completion before the others start, `container
+// "web"` for an app container or a sidecar, which run beside each other.
+func (c Container) Describe() string {
+	if c.Init {
+		return fmt.Sprintf("init container %q", c.Name)
+	}
+	return fmt.Sprintf("container %q", c.Name)
+}
+
 // Path is the container's field path. It is made only for a finding: most
 // Containers pass, and checks ask for the containers many times over.
 func (c Container) Path() string {
