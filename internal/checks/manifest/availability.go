@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -454,6 +455,9 @@ func describeScale(o *inventory.Object, inv *inventory.Inventory) string {
 	if s.hpa != nil {
 		return fmt.Sprintf("scales between %d and %s (HorizontalPodAutoscaler %s)", s.n, say.Replicas(s.max), s.hpa.Name)
 	}
+	if r, ok := o.Replicas(); ok && r == 1 && replicasField(o) == nil {
+		return "does not set spec.replicas, which defaults to 1"
+	}
 	return "runs " + say.Replicas(s.n)
 }
 
@@ -465,6 +469,9 @@ func multiReplica(o *inventory.Object, inv *inventory.Inventory) (bool, string) 
 	}
 	r, _ := o.Replicas()
 	if s := minScale(o, inv); r < 2 && s.n < 2 {
+		if s.hpa == nil && replicasField(o) == nil {
+			return false, "spec.replicas is not set and defaults to 1, a single replica (workload-min-replicas judges that)"
+		}
 		return false, "runs a single replica (workload-min-replicas judges that)"
 	}
 	return true, ""
@@ -482,12 +489,17 @@ func notScaledToZero(o *inventory.Object, inv *inventory.Inventory) (bool, strin
 	return false, "scaled to zero on purpose (spec.replicas is 0)"
 }
 
-// replicasField returns a Deployment's or StatefulSet's spec.replicas.
+// replicasField returns the spec.replicas of a workload kind that has one,
+// or nil when it is not set (and defaults to 1) or the kind has none.
 func replicasField(o *inventory.Object) *int32 {
 	switch t := o.Typed.(type) {
 	case *appsv1.Deployment:
 		return t.Spec.Replicas
 	case *appsv1.StatefulSet:
+		return t.Spec.Replicas
+	case *appsv1.ReplicaSet:
+		return t.Spec.Replicas
+	case *corev1.ReplicationController:
 		return t.Spec.Replicas
 	}
 	return nil
