@@ -185,7 +185,7 @@ func TestExamplesNotReady(t *testing.T) {
 		"default-service-account", "secret-literal-env", "pss-baseline", "pss-restricted",
 		"namespace-default-deny-ingress", "namespace-default-deny-egress", "egress-allows-dns",
 		"rbac-wildcard", "rbac-cluster-admin-binding", "namespace-limitrange",
-		"namespace-resourcequota", "namespace-cost-labels", "workload-cost-labels",
+		"namespace-resourcequota", "workload-cost-labels",
 		"workload-default-namespace", "api-removed",
 	} {
 		if fails[id] == 0 {

@@ -217,10 +217,13 @@ func impliedNamespaces(objects []*Object) []*Object {
 			continue
 		}
 		declared[ns] = true
+		// No input declares it, so it has no file or line: those of the
+		// object placed in it would point findings at another object.
+		// Where the inputs came from (a chart, a cluster) still holds.
 		implied = append(implied, &Object{
 			APIVersion: "v1", Kind: "Namespace", Name: ns,
 			Typed:   &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-			Source:  o.Source,
+			Source:  Source{Origin: o.Source.Origin},
 			Implied: true,
 			key:     "Namespace",
 		})
@@ -357,6 +360,22 @@ func (inv *Inventory) addSelecting(o, workload *Object) {
 		inv.selecting[o.key] = m
 	}
 	m[workload] = append(m[workload], o)
+}
+
+// MayMatchPods reports whether a label selector may select some of a
+// workload's pods, matched as Build matches the selectors of Services,
+// PodDisruptionBudgets and NetworkPolicies: against the template's labels
+// and those its controller adds, a requirement on a label whose value the
+// inputs do not show (a pod-template-hash) holding unless it demands that
+// the label be absent.
+func (inv *Inventory) MayMatchPods(workload *Object, sel labels.Selector) bool {
+	if workload.pod == nil || sel == nil {
+		return false
+	}
+	if _, selectable := sel.Requirements(); !selectable {
+		return false // labels.Nothing(), what a nil LabelSelector converts to
+	}
+	return workloadPodLabels(workload, inv.maxReplicas(workload)).mayMatch(sel)
 }
 
 // Selected returns the workloads that a PodDisruptionBudget, Service or

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
@@ -159,5 +160,48 @@ func TestTrace(t *testing.T) {
 				t.Errorf("kinds read (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestMayMatchPods(t *testing.T) {
+	inv := build(t)
+	web := inv.Get("Deployment", "shop", "web")
+	for _, tc := range []struct {
+		name string
+		sel  labels.Selector
+		want bool
+	}{
+		{"the template's labels", labels.SelectorFromSet(labels.Set{"app": "web"}), true},
+		{"another application's", labels.SelectorFromSet(labels.Set{"app": "db"}), false},
+		{"a label the ReplicaSet sets out of sight", labels.SelectorFromSet(labels.Set{"app": "web", "pod-template-hash": "x"}), true},
+		{"everything", labels.Everything(), true},
+		{"nothing, as a nil LabelSelector converts", labels.Nothing(), false},
+	} {
+		if got := inv.MayMatchPods(web, tc.sel); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestImpliedNamespaceSource: a Namespace that no input declares is not at
+// the line of the first object placed in it, which is another object.
+func TestImpliedNamespaceSource(t *testing.T) {
+	inv := buildFrom(t, inventory.FromManifests, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: billing}
+`)
+	shop := inv.Get("Namespace", "", "shop")
+	if shop == nil || !shop.Implied {
+		t.Fatalf("got %+v, want an implied Namespace shop", shop)
+	}
+	if shop.Source != (inventory.Source{}) {
+		t.Errorf("implied Namespace shop has source %q, want none: no input declares it", shop.Source)
+	}
+	if billing := inv.Get("Namespace", "", "billing"); billing.Source.Line != 5 {
+		t.Errorf("declared Namespace billing has source %q, want line 5", billing.Source)
 	}
 }

@@ -23,18 +23,6 @@ const (
 	ItemProduction    = "Common Mistakes: “My app works in dev, so it’s production-ready.” (Production requires ... PodDisruptionBudgets, anti-affinity rules, graceful shutdown handling) (from the “Production Readiness” book chapter)"
 )
 
-// spreadKeys are the topology keys that keep replicas on different nodes,
-// zones or regions. The beta labels are deprecated but still set by some
-// providers.
-var spreadKeys = map[string]bool{
-	corev1.LabelHostname:              true,
-	corev1.LabelTopologyZone:          true,
-	corev1.LabelFailureDomainBetaZone: true,
-	// Replicas in different regions are in different zones too.
-	corev1.LabelTopologyRegion:          true,
-	corev1.LabelFailureDomainBetaRegion: true,
-}
-
 func availabilityChecks() []*check.Check {
 	return []*check.Check{
 		{
@@ -65,32 +53,20 @@ func availabilityChecks() []*check.Check {
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return multiReplica(o, c.Inventory)
 			},
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				if len(c.Inventory.PDBs(o)) > 0 {
-					return nil
-				}
-				_, tmplPath := o.PodTemplate()
-				return []check.Finding{check.Failf(tmplPath+".metadata.labels", "%s, but no PodDisruptionBudget among the inputs selects its pods",
-					describeScale(o, c.Inventory))}
-			},
+			Run: pdbCoverageRun,
 		},
 		{
 			ID:            "pdb-allows-disruption",
-			Title:         "PodDisruptionBudgets allow at least one eviction",
+			Title:         "PodDisruptionBudgets allow at least one eviction, and not every one",
 			Layer:         check.Workloads,
 			Severity:      check.High,
 			Kinds:         []string{"PodDisruptionBudget"},
 			Reads:         append(append([]string{}, pod.WorkloadKinds...), "HorizontalPodAutoscaler"),
-			Rationale:     "A PodDisruptionBudget that can never be satisfied by evicting a pod blocks every voluntary disruption: node drains hang, node upgrades and cluster autoscaler scale-downs stall until someone deletes the budget by hand.",
+			Rationale:     "A PodDisruptionBudget that can never be satisfied by evicting a pod blocks every voluntary disruption: node drains hang, node upgrades and cluster autoscaler scale-downs stall until someone deletes the budget by hand. One that sets neither minAvailable nor maxUnavailable, or minAvailable 0, or maxUnavailable 100%, limits nothing: every pod it selects may be evicted at once.",
 			Remediation:   "Use maxUnavailable: 1, or a minAvailable below the replica count, and run at least 2 replicas of anything that needs PDB protection.",
 			ChecklistItem: itemSingleReplica,
-			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
-				if len(c.Inventory.Selected(o)) == 0 {
-					return false, "selects no workload among the inputs"
-				}
-				return true, ""
-			},
-			Run: runPDBAllowsDisruption,
+			Applies:       pdbAllowsDisruptionApplies,
+			Run:           runPDBAllowsDisruption,
 		},
 		{
 			ID:            "pdb-selects-pods",
@@ -110,7 +86,7 @@ func availabilityChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Medium,
 			Kinds:         pod.ReplicatedKinds,
-			Reads:         []string{"HorizontalPodAutoscaler"},
+			Reads:         []string{"HorizontalPodAutoscaler", "Namespace"},
 			Rationale:     "Replicas protect against a node or zone failure only if they run on different nodes or zones. The scheduler's default spreading is a soft preference that gives way to packing, so without an explicit rule all replicas may land on one node.",
 			Remediation:   "Add topologySpreadConstraints over kubernetes.io/hostname (and topology.kubernetes.io/zone), or a podAntiAffinity term over one of those keys, selecting the workload's own pods.",
 			ChecklistItem: ItemProduction,
@@ -166,6 +142,75 @@ func workloadMinReplicasRun(o *inventory.Object, c *check.Context) []check.Findi
 	return []check.Finding{check.Failf("spec.replicas", "spec.replicas is %d, below the minimum of %d", s.n, c.Params.MinReplicas)}
 }
 
+// pdbCoverageRun is pdb-coverage's Run. A budget that limits nothing
+// covers nothing.
+func pdbCoverageRun(o *inventory.Object, c *check.Context) []check.Finding {
+	var unlimited []string
+	for _, p := range c.Inventory.PDBs(o) {
+		pdb, ok := p.Typed.(*policyv1.PodDisruptionBudget)
+		if !ok {
+			continue
+		}
+		_, why := unlimitedBudget(pdb)
+		if why == "" {
+			return nil
+		}
+		unlimited = append(unlimited, fmt.Sprintf("PodDisruptionBudget %s %s", p.Name, why))
+	}
+	_, tmplPath := o.PodTemplate()
+	switch len(unlimited) {
+	case 0:
+	case 1:
+		return []check.Finding{check.Failf(tmplPath+".metadata.labels", "%s, but the only budget that selects its pods limits nothing: %s, so every pod may be evicted at once",
+			describeScale(o, c.Inventory), unlimited[0])}
+	default:
+		return []check.Finding{check.Failf(tmplPath+".metadata.labels", "%s, but the budgets that select its pods limit nothing: %s, so every pod may be evicted at once",
+			describeScale(o, c.Inventory), strings.Join(unlimited, "; "))}
+	}
+	return []check.Finding{check.Failf(tmplPath+".metadata.labels", "%s, but no PodDisruptionBudget among the inputs selects its pods",
+		describeScale(o, c.Inventory))}
+}
+
+// unlimitedBudget returns the field and why a PodDisruptionBudget lets
+// every pod it selects be evicted at once, or "" when it limits
+// evictions. The disruption controller's desiredHealthy stays 0 when
+// neither minAvailable nor maxUnavailable is set, for minAvailable 0, and
+// for maxUnavailable 100% (getExpectedPodCount in
+// k8s.io/kubernetes/pkg/controller/disruption/disruption.go), and then
+// every healthy pod is an allowed disruption.
+func unlimitedBudget(pdb *policyv1.PodDisruptionBudget) (field, why string) {
+	mu, ma := pdb.Spec.MaxUnavailable, pdb.Spec.MinAvailable
+	switch {
+	case mu == nil && ma == nil:
+		return "spec", "sets neither spec.minAvailable nor spec.maxUnavailable"
+	case mu != nil:
+		// An integer maxUnavailable limits nothing only when it reaches
+		// the replica count, which may change; a percentage of 100 always.
+		if v, err := intstr.GetScaledValueFromIntOrPercent(mu, 100, true); err == nil && mu.Type == intstr.String && v >= 100 {
+			return "spec.maxUnavailable", "has spec.maxUnavailable " + mu.String()
+		}
+	default:
+		if v, err := intstr.GetScaledValueFromIntOrPercent(ma, 100, true); err == nil && v == 0 {
+			return "spec.minAvailable", "has spec.minAvailable " + ma.String()
+		}
+	}
+	return "", ""
+}
+
+// pdbAllowsDisruptionApplies is pdb-allows-disruption's Applies: a budget
+// that limits nothing is judged whatever it selects.
+func pdbAllowsDisruptionApplies(o *inventory.Object, c *check.Context) (bool, string) {
+	if pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget); ok {
+		if _, why := unlimitedBudget(pdb); why != "" {
+			return true, ""
+		}
+	}
+	if len(c.Inventory.Selected(o)) == 0 {
+		return false, "selects no workload among the inputs"
+	}
+	return true, ""
+}
+
 // pdbSelectsPodsRun is pdb-selects-pods's Run.
 func pdbSelectsPodsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget)
@@ -184,37 +229,6 @@ func pdbSelectsPodsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	}
 	return []check.Finding{check.Failf("spec.selector", "spec.selector %s matches the pods of no workload among the inputs %s",
 		metav1.FormatLabelSelector(sel), inNamespace(o.Namespace))}
-}
-
-// workloadSpreadRun is workload-spread's Run.
-func workloadSpreadRun(o *inventory.Object, c *check.Context) []check.Finding {
-	spec := pod.Spec(o)
-	if spec == nil {
-		return nil
-	}
-	var keys []string
-	for _, t := range spec.TopologySpreadConstraints {
-		keys = append(keys, t.TopologyKey)
-	}
-	if a := spec.Affinity; a != nil && a.PodAntiAffinity != nil {
-		for _, t := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-			keys = append(keys, t.TopologyKey)
-		}
-		for _, t := range a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
-			keys = append(keys, t.PodAffinityTerm.TopologyKey)
-		}
-	}
-	for _, k := range keys {
-		if spreadKeys[k] {
-			return nil
-		}
-	}
-	msg := fmt.Sprintf("%s, but neither topologySpreadConstraints nor podAntiAffinity spread them over %s or %s: they may all run on one node",
-		describeScale(o, c.Inventory), corev1.LabelHostname, corev1.LabelTopologyZone)
-	if len(keys) > 0 {
-		msg += fmt.Sprintf(" (the rules set use topology keys %q)", keys)
-	}
-	return []check.Finding{{Path: o.SpecPath("topologySpreadConstraints"), Message: msg}}
 }
 
 // podGracefulShutdownRun is pod-graceful-shutdown's Run.
@@ -270,6 +284,9 @@ func runPDBAllowsDisruption(o *inventory.Object, c *check.Context) []check.Findi
 	pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget)
 	if !ok {
 		return nil
+	}
+	if field, why := unlimitedBudget(pdb); why != "" {
+		return []check.Finding{check.Failf(field, "the budget %s: it limits nothing, and every pod it selects may be evicted at once", why)}
 	}
 	// The disruption controller counts the pods of every workload the
 	// budget selects together, so the replicas are summed. DaemonSets, Jobs
@@ -438,6 +455,9 @@ func describeScale(o *inventory.Object, inv *inventory.Inventory) string {
 	if s.hpa != nil {
 		return fmt.Sprintf("scales between %d and %s (HorizontalPodAutoscaler %s)", s.n, say.Replicas(s.max), s.hpa.Name)
 	}
+	if r, ok := o.Replicas(); ok && r == 1 && replicasField(o) == nil {
+		return "does not set spec.replicas, which defaults to 1"
+	}
 	return "runs " + say.Replicas(s.n)
 }
 
@@ -449,6 +469,9 @@ func multiReplica(o *inventory.Object, inv *inventory.Inventory) (bool, string) 
 	}
 	r, _ := o.Replicas()
 	if s := minScale(o, inv); r < 2 && s.n < 2 {
+		if s.hpa == nil && replicasField(o) == nil {
+			return false, "spec.replicas is not set and defaults to 1, a single replica (workload-min-replicas judges that)"
+		}
 		return false, "runs a single replica (workload-min-replicas judges that)"
 	}
 	return true, ""
@@ -466,12 +489,17 @@ func notScaledToZero(o *inventory.Object, inv *inventory.Inventory) (bool, strin
 	return false, "scaled to zero on purpose (spec.replicas is 0)"
 }
 
-// replicasField returns a Deployment's or StatefulSet's spec.replicas.
+// replicasField returns the spec.replicas of a workload kind that has one,
+// or nil when it is not set (and defaults to 1) or the kind has none.
 func replicasField(o *inventory.Object) *int32 {
 	switch t := o.Typed.(type) {
 	case *appsv1.Deployment:
 		return t.Spec.Replicas
 	case *appsv1.StatefulSet:
+		return t.Spec.Replicas
+	case *appsv1.ReplicaSet:
+		return t.Spec.Replicas
+	case *corev1.ReplicationController:
 		return t.Spec.Replicas
 	}
 	return nil

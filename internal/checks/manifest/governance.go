@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/plimsoll/plimsoll/internal/check"
@@ -48,16 +49,11 @@ func governanceChecks() []*check.Check {
 			Layer:         check.Governance,
 			Severity:      check.Low,
 			Kinds:         pod.WorkloadKinds,
-			Rationale:     "Cost tools and cloud billing split spend by labels; a workload without them is spend nobody owns.",
-			Remediation:   "Add the configured cost labels (by default team, environment, cost-center and app) to the workload's metadata.labels.",
+			Rationale:     "Cost tools and cloud billing split spend by the labels of the pods that use it; a workload whose pods lack them is spend nobody owns. A controller's own labels do not reach its pods.",
+			Remediation:   "Add the configured cost labels (by default team, environment, cost-center and app) to the labels of the workload's pod template (a bare Pod's own metadata.labels).",
 			ChecklistItem: itemCostLabels,
 			Applies:       costLabelsConfigured,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				if missing := missingLabels(o, c.Params.CostLabels); len(missing) > 0 {
-					return []check.Finding{check.Failf("metadata.labels", "missing cost labels: %s", strings.Join(missing, ", "))}
-				}
-				return nil
-			},
+			Run:           workloadCostLabelsRun,
 		},
 		{
 			ID:            "namespace-cost-labels",
@@ -75,8 +71,11 @@ func governanceChecks() []*check.Check {
 				return costLabelsConfigured(o, c)
 			},
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
+				if o.Implied {
+					return labelsUnseen(o)
+				}
 				if missing := missingLabels(o, c.Params.CostLabels); len(missing) > 0 {
-					return []check.Finding{check.Failf("metadata.labels", "missing cost labels: %s%s", strings.Join(missing, ", "), impliedNote(o))}
+					return []check.Finding{check.Failf("metadata.labels", "missing cost labels: %s", strings.Join(missing, ", "))}
 				}
 				return nil
 			},
@@ -122,6 +121,44 @@ func governanceChecks() []*check.Check {
 			},
 		},
 	}
+}
+
+// workloadCostLabelsRun is workload-cost-labels's Run. Cost tools read
+// the labels of pods, which carry their template's labels and not their
+// controller's.
+func workloadCostLabelsRun(o *inventory.Object, c *check.Context) []check.Finding {
+	tmpl, _ := o.PodTemplate()
+	if tmpl == nil {
+		return nil
+	}
+	var missing, onController []string
+	for _, k := range c.Params.CostLabels {
+		if _, ok := tmpl.Labels[k]; ok {
+			continue
+		}
+		missing = append(missing, k)
+		if _, ok := o.Label(k); ok {
+			onController = append(onController, k)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if o.KindKey() == "Pod" {
+		return []check.Finding{check.Failf("metadata.labels", "the Pod lacks cost labels: %s", strings.Join(missing, ", "))}
+	}
+	msg := fmt.Sprintf("its pod template lacks cost labels: %s, so its pods do not carry them", strings.Join(missing, ", "))
+	if len(onController) > 0 {
+		msg += fmt.Sprintf(" (the %s's own metadata.labels set %s, which do not reach its pods)", o.Kind, strings.Join(onController, ", "))
+	}
+	return []check.Finding{check.Failf(podLabelsPath(o), "%s", msg)}
+}
+
+// labelsUnseen is what a check of a Namespace's own labels says of a
+// Namespace that objects are placed in but no input declares: its labels
+// cannot be seen, so a label it lacks among the inputs may well be set.
+func labelsUnseen(ns *inventory.Object) []check.Finding {
+	return []check.Finding{check.NotAssessedf("the Namespace object %s is not among the inputs, so its labels cannot be seen", ns.Name)}
 }
 
 // namespaceHas fails a namespace that holds no object of the kind among

@@ -140,7 +140,7 @@ func hpaTargetCpuRequestsRun(o *inventory.Object, c *check.Context) []check.Find
 			if defaulted || requested(ct.Container, corev1.ResourceCPU) {
 				continue
 			}
-			out = append(out, check.Failf(m.path, "%s; container %q of %s has no CPU request (%s.resources.requests.cpu), so utilization cannot be computed and the HPA never scales", m.describe, ct.Name, target.ID(), ct.Path()))
+			out = append(out, check.Failf(m.path, "%s; %s of %s has no CPU request (%s.resources.requests.cpu), so utilization cannot be computed and the HPA never scales", m.describe, ct.Describe(), target.ID(), ct.Path()))
 		}
 	}
 	return out

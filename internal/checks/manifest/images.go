@@ -45,7 +45,7 @@ func imageChecks() []*check.Check {
 					if registryAllowed(ref, c.Params.AllowedRegistries) {
 						return nil
 					}
-					return []check.Finding{check.Failf(ct.Path()+".image", "container %q uses image %q from %s, which is not under an allowed registry (%s)", ct.Name, ct.Image, ref.repository(), strings.Join(c.Params.AllowedRegistries, ", "))}
+					return []check.Finding{check.Failf(ct.Path()+".image", "%s uses image %q from %s, which is not under an allowed registry (%s)", ct.Describe(), ct.Image, ref.repository(), strings.Join(c.Params.AllowedRegistries, ", "))}
 				})
 			},
 		},
@@ -64,7 +64,7 @@ func imageChecks() []*check.Check {
 					if ref.digest != "" {
 						return nil
 					}
-					return []check.Finding{check.Failf(ct.Path()+".image", "container %q uses image %q, which is not pinned by digest", ct.Name, ct.Image)}
+					return []check.Finding{check.Failf(ct.Path()+".image", "%s uses image %q, which is not pinned by digest", ct.Describe(), ct.Image)}
 				})
 			},
 		},
@@ -80,9 +80,9 @@ func imageTagLatestRun(o *inventory.Object, c *check.Context) []check.Finding {
 		}
 		switch ref.tag {
 		case "":
-			return []check.Finding{check.Failf(ct.Path()+".image", "container %q uses image %q with no tag, which means latest", ct.Name, ct.Image)}
+			return []check.Finding{check.Failf(ct.Path()+".image", "%s uses image %q with no tag, which means latest", ct.Describe(), ct.Image)}
 		case "latest":
-			return []check.Finding{check.Failf(ct.Path()+".image", "container %q uses image %q with the tag latest", ct.Name, ct.Image)}
+			return []check.Finding{check.Failf(ct.Path()+".image", "%s uses image %q with the tag latest", ct.Describe(), ct.Image)}
 		}
 		return nil
 	})
@@ -101,7 +101,7 @@ func eachImage(o *inventory.Object, judge func(ct pod.Container, ref imageRef) [
 		case !ok:
 			// An empty image is not judged.
 		case err != nil:
-			out = append(out, check.Failf(ct.Path()+".image", "container %q uses image %q, which is not a valid image reference (%v)", ct.Name, ct.Image, err))
+			out = append(out, check.Failf(ct.Path()+".image", "%s uses image %q, which is not a valid image reference (%v)", ct.Describe(), ct.Image, err))
 		default:
 			out = append(out, judge(ct, ref)...)
 		}

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,21 +51,16 @@ func networkPolicyChecks() []*check.Check {
 		},
 		{
 			ID:            "pod-network-policy",
-			Title:         "Workload pods are selected by a NetworkPolicy",
+			Title:         "Workload pods' ingress and egress are restricted by NetworkPolicies",
 			Layer:         check.Security,
 			Severity:      check.Medium,
 			Kinds:         pod.WorkloadKinds,
 			Reads:         []string{"NetworkPolicy"},
-			Rationale:     "Pods that no NetworkPolicy selects accept traffic from, and send traffic to, anything in the cluster.",
-			Remediation:   "Add a NetworkPolicy whose podSelector matches the workload's pod labels (a default-deny policy with podSelector: {} counts), allowing only the traffic the workload needs.",
+			Rationale:     "Pods that no NetworkPolicy selects accept traffic from, and send traffic to, anything in the cluster. A policy restricts only the directions of its policyTypes (Ingress, and Egress too when it has egress rules, if it lists none): the other direction stays open.",
+			Remediation:   "Add NetworkPolicies whose podSelector matches the workload's pod labels with policyTypes Ingress and Egress (a default-deny policy with podSelector: {} counts), allowing only the traffic the workload needs.",
 			ChecklistItem: itemDefaultDeny,
 			Applies:       podsUnderNetworkPolicy,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				if len(c.Inventory.NetworkPolicies(o)) > 0 {
-					return nil
-				}
-				return []check.Finding{check.Failf(podLabelsPath(o), "no NetworkPolicy among the inputs selects its pods (pod labels: %s)", podLabelsText(o))}
-			},
+			Run:           podNetworkPolicyRun,
 		},
 		{
 			ID:            "egress-allows-dns",
@@ -108,6 +104,51 @@ func networkPolicyChecks() []*check.Check {
 			Run: networkpolicySelectsPodsRun,
 		},
 	}
+}
+
+// podNetworkPolicyRun is pod-network-policy's Run: it says which
+// directions of the pods' traffic no policy restricts.
+func podNetworkPolicyRun(o *inventory.Object, c *check.Context) []check.Finding {
+	policies := c.Inventory.NetworkPolicies(o)
+	if len(policies) == 0 {
+		return []check.Finding{check.Failf(podLabelsPath(o), "no NetworkPolicy among the inputs selects its pods (pod labels: %s)", podLabelsText(o))}
+	}
+	var open []string
+	for _, dir := range []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress} {
+		if why := directionOpen(policies, dir); why != "" {
+			open = append(open, why)
+		}
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	return []check.Finding{check.Failf(podLabelsPath(o), "%s", strings.Join(open, "; "))}
+}
+
+// directionOpen says why the policies that select a workload's pods leave
+// one direction of their traffic open, or "": none of them has the
+// direction's policy type, so none isolates the pods that way.
+func directionOpen(policies []*inventory.Object, dir networkingv1.PolicyType) string {
+	var names []string
+	defaulted := false
+	for _, p := range policies {
+		np, ok := p.Typed.(*networkingv1.NetworkPolicy)
+		if !ok {
+			continue
+		}
+		if hasPolicyType(np, dir) {
+			return ""
+		}
+		if !slices.Contains(names, p.Name) {
+			names = append(names, p.Name)
+		}
+		defaulted = defaulted || len(np.Spec.PolicyTypes) == 0
+	}
+	msg := fmt.Sprintf("its pods' %s is left open: no NetworkPolicy that selects them (%s) has policyType %s", strings.ToLower(string(dir)), commaList(names), dir)
+	if defaulted && dir == networkingv1.PolicyTypeEgress {
+		msg += " (one that lists no policyTypes has Egress only when it has egress rules)"
+	}
+	return msg
 }
 
 // egressAllowsDnsRun is egress-allows-dns's Run.
@@ -227,7 +268,9 @@ func selectsAllPods(np *networkingv1.NetworkPolicy) bool {
 }
 
 // hasPolicyType applies the API's defaulting: with no policyTypes a policy
-// is an Ingress policy, and an Egress one too when it has egress rules.
+// is an Ingress policy, and an Egress one too when it has egress rules
+// (SetDefaults_NetworkPolicy in
+// k8s.io/kubernetes/pkg/apis/networking/v1/defaults.go).
 func hasPolicyType(np *networkingv1.NetworkPolicy, t networkingv1.PolicyType) bool {
 	if len(np.Spec.PolicyTypes) == 0 {
 		return t == networkingv1.PolicyTypeIngress || len(np.Spec.Egress) > 0

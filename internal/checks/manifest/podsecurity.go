@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -70,6 +69,12 @@ func latest(c psa.Check) psa.VersionedCheck { return c.Versions[len(c.Versions)-
 // those it violates.
 func pssViolations(o *inventory.Object, controls []psa.CheckPodFn) []psa.CheckResult {
 	tmpl, _ := o.PodTemplate()
+	return templateViolations(tmpl, controls)
+}
+
+// templateViolations runs controls on a pod template and returns those it
+// violates.
+func templateViolations(tmpl *corev1.PodTemplateSpec, controls []psa.CheckPodFn) []psa.CheckResult {
 	if tmpl == nil {
 		return nil
 	}
@@ -127,7 +132,7 @@ func podSecurityChecks() []*check.Check {
 			Severity:      check.Medium,
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "The restricted Pod Security Standard is the hardened profile: non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp. A compromised process in such a pod has far less to work with. Violations of the baseline standard are reported by pss-baseline and not repeated here.",
-			Remediation:   "Set runAsNonRoot: true and seccompProfile type RuntimeDefault in the pod securityContext, and allowPrivilegeEscalation: false and capabilities drop [ALL] in every container's securityContext.",
+			Remediation:   "Set runAsNonRoot: true and seccompProfile type RuntimeDefault in the pod securityContext, and allowPrivilegeEscalation: false and capabilities drop [ALL] in every container's securityContext (but a privileged one, or one that adds CAP_SYS_ADMIN, where the API server rejects allowPrivilegeEscalation: false).",
 			ChecklistItem: "Pod Security Standards: Use restricted for workloads that do not need elevated privileges. (from the “Production Readiness” book chapter)",
 			Run:           pssRestrictedRun,
 		},
@@ -186,7 +191,7 @@ func podSecurityChecks() []*check.Check {
 			Layer:         check.Security,
 			Severity:      check.High,
 			Kinds:         pod.WorkloadKinds,
-			Rationale:     "A password or token written as a literal env value lives in Git, in every rendered manifest and in the workload object, which far more people and tools can read than the Secret it belongs in; rotating it means a redeploy.",
+			Rationale:     "A password or token written as a literal env value lives in Git, in every rendered manifest and in the workload object, which far more people and tools can read than the Secret it belongs in; rotating it means a redeploy. A value shaped like a credential (a private key, a cloud, GitHub or Slack token, a JSON Web Token, a password in a URL) is one whatever the variable is called.",
 			Remediation:   "Move the value into a Secret (or an external secret store synced by an operator) and reference it with valueFrom.secretKeyRef.",
 			ChecklistItem: "Secret Management: secret references can be stored in GIT, pointing to an entry in an external secrets Vault (from Liju Kuriakose’s “Kubernetes in production”)",
 			Run:           secretLiteralEnvRun,
@@ -212,7 +217,7 @@ func pssRestrictedRun(o *inventory.Object, c *check.Context) []check.Finding {
 		baseline[r.ForbiddenReason] = true
 	}
 	var out []check.Finding
-	for _, r := range pssViolations(o, pssControls().restricted) {
+	for _, r := range templateViolations(restrictedTemplate(o), pssControls().restricted) {
 		if baseline[r.ForbiddenReason] || baseline[restrictedOverrides[r.ForbiddenReason]] {
 			continue
 		}
@@ -221,8 +226,52 @@ func pssRestrictedRun(o *inventory.Object, c *check.Context) []check.Finding {
 	return out
 }
 
+// restrictedTemplate is the pod template the restricted controls judge: the
+// workload's own, but with allowPrivilegeEscalation taken as false in the
+// containers where the API server rejects that setting, so that
+// pss-restricted never asks for an invalid object. Their privileged
+// setting or added capability is pss-baseline's finding.
+func restrictedTemplate(o *inventory.Object) *corev1.PodTemplateSpec {
+	tmpl, _ := o.PodTemplate()
+	if tmpl == nil || !slices.ContainsFunc(pod.Containers(o), func(c pod.Container) bool { return escalationBound(c.SecurityContext) }) {
+		return tmpl
+	}
+	judged := tmpl.DeepCopy()
+	for _, list := range [][]corev1.Container{judged.Spec.InitContainers, judged.Spec.Containers} {
+		for i := range list {
+			if sc := list[i].SecurityContext; escalationBound(sc) {
+				sc.AllowPrivilegeEscalation = new(bool)
+			}
+		}
+	}
+	for i := range judged.Spec.EphemeralContainers {
+		if sc := judged.Spec.EphemeralContainers[i].SecurityContext; escalationBound(sc) {
+			sc.AllowPrivilegeEscalation = new(bool)
+		}
+	}
+	return judged
+}
+
+// escalationBound reports whether a container's securityContext makes
+// allowPrivilegeEscalation: false invalid: it is privileged, or adds
+// CAP_SYS_ADMIN (ValidateSecurityContext in
+// k8s.io/kubernetes/pkg/apis/core/validation/validation.go, which compares
+// the capability's name as written).
+func escalationBound(sc *corev1.SecurityContext) bool {
+	if sc == nil {
+		return false
+	}
+	if sc.Privileged != nil && *sc.Privileged {
+		return true
+	}
+	return sc.Capabilities != nil && slices.Contains(sc.Capabilities.Add, "CAP_SYS_ADMIN")
+}
+
 // namespacePssEnforceRun is namespace-pss-enforce's Run.
 func namespacePssEnforceRun(o *inventory.Object, c *check.Context) []check.Finding {
+	if o.Implied {
+		return labelsUnseen(o)
+	}
 	v, ok := o.Label(psaapi.EnforceLevelLabel)
 	var msg string
 	switch {
@@ -234,9 +283,6 @@ func namespacePssEnforceRun(o *inventory.Object, c *check.Context) []check.Findi
 		msg = fmt.Sprintf("namespace %s enforces the privileged level (%s=privileged), which allows any pod", o.Name, psaapi.EnforceLevelLabel)
 	default:
 		msg = fmt.Sprintf("namespace %s has %s=%q, which is not a level (want baseline or restricted)", o.Name, psaapi.EnforceLevelLabel, v)
-	}
-	if o.Implied {
-		msg += "; the Namespace object was not among the inputs, so add the label where the namespace is created"
 	}
 	return []check.Finding{{Path: "metadata.labels", Message: msg}}
 }
@@ -253,11 +299,10 @@ func automountServiceAccountTokenRun(o *inventory.Object, c *check.Context) []ch
 	// the token: Vault's Kubernetes auth and cloud workload
 	// identity use it without any RBAC binding.
 	mount := spec.AutomountServiceAccountToken
-	if mount == nil {
-		if obj := c.Inventory.Get("ServiceAccount", o.Namespace, sa); obj != nil {
-			if t, ok := obj.Typed.(*corev1.ServiceAccount); ok {
-				mount = t.AutomountServiceAccountToken
-			}
+	account := c.Inventory.Get("ServiceAccount", o.Namespace, sa)
+	if mount == nil && account != nil {
+		if t, ok := account.Typed.(*corev1.ServiceAccount); ok {
+			mount = t.AutomountServiceAccountToken
 		}
 	}
 	if mount != nil {
@@ -266,25 +311,13 @@ func automountServiceAccountTokenRun(o *inventory.Object, c *check.Context) []ch
 	if len(c.Inventory.Bindings(o.Namespace, sa)) > 0 || namespaceGroupBound(c.Inventory, o.Namespace) {
 		return nil
 	}
-	return []check.Finding{check.Failf(o.SpecPath("automountServiceAccountToken"),
-		"pod mounts the API token of ServiceAccount %q (automountServiceAccountToken is not set on the pod or its ServiceAccount), but no RoleBinding or ClusterRoleBinding among the inputs grants that ServiceAccount anything", sa)}
-}
-
-// secretLiteralEnvRun is secret-literal-env's Run.
-func secretLiteralEnvRun(o *inventory.Object, c *check.Context) []check.Finding {
-	var out []check.Finding
-	for _, ct := range pod.Containers(o) {
-		for i, e := range ct.Env {
-			if e.ValueFrom != nil || !literalSecret(e.Name, e.Value) {
-				continue
-			}
-			// The value itself is never printed: the finding
-			// would leak the secret into reports and CI logs.
-			out = append(out, check.Failf(fmt.Sprintf("%s.env[%d].value", ct.Path(), i),
-				"container %q: env var %s looks like a secret but has a literal value", ct.Name, e.Name))
-		}
+	path := o.SpecPath("automountServiceAccountToken")
+	if account == nil {
+		// Its setting cannot be seen: say so rather than that it has none.
+		return []check.Finding{check.Failf(path, "automountServiceAccountToken is not set on the pod, so it mounts the API token of ServiceAccount %q unless that ServiceAccount, which is not among the inputs, turns it off; no RoleBinding or ClusterRoleBinding among the inputs grants that ServiceAccount anything", sa)}
 	}
-	return out
+	return []check.Finding{check.Failf(path,
+		"pod mounts the API token of ServiceAccount %q (automountServiceAccountToken is set neither on the pod nor on the ServiceAccount), but no RoleBinding or ClusterRoleBinding among the inputs grants that ServiceAccount anything", sa)}
 }
 
 // containerReadOnlyRootFsRun is container-read-only-root-fs's Run.
@@ -294,9 +327,9 @@ func containerReadOnlyRootFsRun(o *inventory.Object, c *check.Context) []check.F
 		sc := ct.SecurityContext
 		switch {
 		case sc == nil || sc.ReadOnlyRootFilesystem == nil:
-			out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "container %q does not set readOnlyRootFilesystem: true", ct.Name))
+			out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "%s does not set readOnlyRootFilesystem: true", ct.Describe()))
 		case !*sc.ReadOnlyRootFilesystem:
-			out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "container %q sets readOnlyRootFilesystem: false", ct.Name))
+			out = append(out, check.Failf(ct.Path()+".securityContext.readOnlyRootFilesystem", "%s sets readOnlyRootFilesystem: false", ct.Describe()))
 		}
 	}
 	return out
@@ -323,79 +356,6 @@ func namespaceGroupBound(inv *inventory.Inventory, namespace string) bool {
 	for _, b := range inv.GroupBindings("system:serviceaccounts:" + namespace) {
 		if b.KindKey() == "ClusterRoleBinding" || b.Namespace == namespace {
 			return true
-		}
-	}
-	return false
-}
-
-// secretWords mark an env var name as holding a secret when one of them
-// ends a word of the name (DB_PASSWORD, AWS_SECRET_ACCESS_KEY, PGPASSWORD),
-// but not when it starts a longer word (MAX_TOKENS, TOKENIZER_MODEL).
-var secretWords = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIALS", "CREDENTIAL", "ACCESS_KEY"}
-
-// notSecretSuffixes mark a name that merely talks about a secret: where it
-// is (a file, a path, a Secret's name, a URL), how it behaves (a TTL, a
-// limit, a switch) or which one it is (an access key's ID). Such values are
-// not secrets, and flagging them would teach users to ignore the check.
-var notSecretSuffixes = []string{
-	"_FILE", "_PATH", "_DIR", "_NAME", "_REF", "_KEY_ID", "_ARN",
-	"_URL", "_URI", "_ENDPOINT", "_HOST", "_PORT", "_AUDIENCE", "_ISSUER", "_HEADER",
-	"_TTL", "_TIMEOUT", "_EXPIRY", "_EXPIRATION", "_LIFETIME", "_INTERVAL", "_SECONDS", "_LENGTH", "_LIMIT",
-	"_ENABLED", "_DISABLED", "_ENABLE", "_TYPE", "_MODE", "_FORMAT", "_ALGORITHM",
-}
-
-// notSecretNames are well-known settings whose names read like secrets but
-// whose values are not: etcd's ETCD_AUTH_TOKEN chooses the kind of token
-// etcd issues ("simple", or "jwt," with the key file's path), and its
-// ETCD_INITIAL_CLUSTER_TOKEN tells one cluster's members from another's.
-var notSecretNames = map[string]bool{"ETCD_AUTH_TOKEN": true, "ETCD_INITIAL_CLUSTER_TOKEN": true}
-
-// envFilePath matches an absolute file path such as the one
-// GOOGLE_APPLICATION_CREDENTIALS holds: it names where a secret is.
-var envFilePath = regexp.MustCompile(`^(/[\w.-]+)+/?$`)
-
-// envSeparators turns an env var name's separators into underscores.
-var envSeparators = strings.NewReplacer("-", "_", ".", "_")
-
-// literalSecret reports whether an env var with a literal value looks like
-// it holds a secret.
-func literalSecret(name, value string) bool {
-	if value == "" {
-		return false
-	}
-	upper := strings.ToUpper(envSeparators.Replace(name))
-	if notSecretNames[upper] {
-		return false
-	}
-	for _, s := range notSecretSuffixes {
-		if strings.HasSuffix(upper, s) {
-			return false
-		}
-	}
-	switch strings.ToLower(value) {
-	case "true", "false", "yes", "no", "on", "off":
-		// A switch such as ENABLE_TOKEN_AUTH=true.
-		return false
-	}
-	// $(OTHER_VAR) is expanded by the kubelet from another variable, which
-	// may come from a Secret; the manifest holds only the reference.
-	if strings.HasPrefix(value, "$(") && strings.HasSuffix(value, ")") && strings.Count(value, "$(") == 1 {
-		return false
-	}
-	if envFilePath.MatchString(value) {
-		return false
-	}
-	for _, w := range secretWords {
-		for i := strings.Index(upper, w); i >= 0; {
-			end := i + len(w)
-			if end == len(upper) || upper[end] == '_' {
-				return true
-			}
-			next := strings.Index(upper[end:], w)
-			if next < 0 {
-				break
-			}
-			i = end + next
 		}
 	}
 	return false

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
+	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
@@ -23,18 +25,11 @@ func probeChecks() []*check.Check {
 			Severity:      check.High,
 			Kinds:         pod.ServiceKinds,
 			Reads:         []string{"Service"},
-			Rationale:     "Without a readiness probe a pod receives traffic as soon as its process starts, before it can serve, and keeps receiving it when it can no longer serve; rollouts and dependency failures turn into user-facing errors.",
-			Remediation:   "Add a readinessProbe to every container that serves traffic, checking that the application can serve requests.",
+			Rationale:     "Without a readiness probe a pod receives traffic as soon as its process starts, before it can serve, and keeps receiving it when it can no longer serve; rollouts and dependency failures turn into user-facing errors. A pod is Ready only when all its containers are, so one probe guards the containers beside it that no Service sends traffic to.",
+			Remediation:   "Add a readinessProbe to every container that a Service sends traffic to, checking that the application can serve requests.",
 			ChecklistItem: itemProbes,
-			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				var out []check.Finding
-				for _, ct := range pod.RunningContainers(o) {
-					if ct.ReadinessProbe == nil && pod.Serving(o, ct, c.Inventory) {
-						out = append(out, check.Failf(ct.Path()+".readinessProbe", "container %q serves traffic but has no readiness probe", ct.Name))
-					}
-				}
-				return out
-			},
+			Applies:       containerReadinessProbeApplies,
+			Run:           containerReadinessProbeRun,
 		},
 		{
 			ID:            "container-liveness-probe",
@@ -56,7 +51,7 @@ func probeChecks() []*check.Check {
 				var out []check.Finding
 				for _, ct := range pod.RunningContainers(o) {
 					if ct.LivenessProbe == nil {
-						out = append(out, check.Failf(ct.Path()+".livenessProbe", "container %q has no liveness probe", ct.Name))
+						out = append(out, check.Failf(ct.Path()+".livenessProbe", "%s has no liveness probe", ct.Describe()))
 					}
 				}
 				return out
@@ -75,7 +70,7 @@ func probeChecks() []*check.Check {
 				var out []check.Finding
 				for _, ct := range pod.RunningContainers(o) {
 					if ct.LivenessProbe != nil && ct.ReadinessProbe != nil && equality.Semantic.DeepEqual(ct.LivenessProbe.ProbeHandler, ct.ReadinessProbe.ProbeHandler) {
-						out = append(out, check.Failf(ct.Path()+".livenessProbe", "container %q: liveness probe checks the same thing as its readiness probe (%s)", ct.Name, describeHandler(ct.LivenessProbe.ProbeHandler)))
+						out = append(out, check.Failf(ct.Path()+".livenessProbe", "%s: liveness probe checks the same thing as its readiness probe (%s)", ct.Describe(), describeHandler(ct.LivenessProbe.ProbeHandler)))
 					}
 				}
 				return out
@@ -95,7 +90,7 @@ func probeChecks() []*check.Check {
 				for _, ct := range pod.RunningContainers(o) {
 					lp := ct.LivenessProbe
 					if lp != nil && ct.StartupProbe == nil && lp.InitialDelaySeconds >= c.Params.SlowStartSeconds {
-						out = append(out, check.Failf(ct.Path()+".livenessProbe.initialDelaySeconds", "container %q waits %ds before its first liveness probe but has no startup probe", ct.Name, lp.InitialDelaySeconds))
+						out = append(out, check.Failf(ct.Path()+".livenessProbe.initialDelaySeconds", "%s waits %ds before its first liveness probe but has no startup probe", ct.Describe(), lp.InitialDelaySeconds))
 					}
 				}
 				return out
@@ -107,12 +102,114 @@ func probeChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.High,
 			Kinds:         pod.ServiceKinds,
-			Rationale:     "A probe that names a port the container does not declare can never succeed: the pod never becomes Ready, or is restarted forever.",
-			Remediation:   "Use a port name from the container's ports list, or a port number.",
+			Rationale:     "A probe that names a port the container does not declare can never succeed, and neither can an HTTP or TCP probe, which connects over TCP, on a name that stands for a UDP port: the pod never becomes Ready, or is restarted forever.",
+			Remediation:   "Use a port name from the container's ports list (a TCP port for HTTP and TCP probes), or a port number.",
 			ChecklistItem: itemProbes,
 			Run:           probePortDeclaredRun,
 		},
 	}
+}
+
+// rolloutKinds are the controllers whose rollouts wait for new pods to be
+// Ready (a Deployment's progress and availability, a StatefulSet's ordered
+// updates, a DaemonSet's maxUnavailable): their pods' readiness matters
+// whether or not a Service selects them.
+var rolloutKinds = map[string]bool{"DaemonSet": true, "Deployment": true, "StatefulSet": true}
+
+// containerReadinessProbeApplies is container-readiness-probe's Applies:
+// readiness matters to a Service that selects the pods and to a rollout
+// that waits on them, and to nothing else. A bare Pod that no Service
+// selects is Ready or not to no effect.
+func containerReadinessProbeApplies(o *inventory.Object, c *check.Context) (bool, string) {
+	if rolloutKinds[o.KindKey()] || len(c.Inventory.Services(o)) > 0 {
+		return true, ""
+	}
+	return false, "no Service among the inputs selects its pods and no rollout waits for them to be Ready"
+}
+
+// containerReadinessProbeRun is container-readiness-probe's Run. A pod is
+// Ready when all its containers are, so one readiness probe guards it:
+// a container without one fails when a Service sends it traffic by a port
+// it declares, or when no container has a probe and it may be the one
+// serving (an undeclared target port, or its own ports when no Service
+// port reaches the pod).
+func containerReadinessProbeRun(o *inventory.Object, c *check.Context) []check.Finding {
+	p := newReadinessPod(o, c.Inventory)
+	var out []check.Finding
+	for _, ct := range p.running {
+		if ct.ReadinessProbe != nil {
+			continue
+		}
+		if msg := p.unguarded(ct); msg != "" {
+			out = append(out, check.Failf(ct.Path()+".readinessProbe", "%s %s", ct.Describe(), msg))
+		}
+	}
+	return out
+}
+
+// readinessPod is what container-readiness-probe sees of a workload's pod:
+// its running containers, the Service ports that select it, whether some
+// container's readiness probe guards it, and whether any Service port
+// reaches it at all.
+type readinessPod struct {
+	o       *inventory.Object
+	running []pod.Container
+	targets []pod.Target
+	guarded bool
+	reached bool
+}
+
+func newReadinessPod(o *inventory.Object, inv *inventory.Inventory) readinessPod {
+	p := readinessPod{o: o, running: pod.RunningContainers(o), targets: pod.ServiceTargets(o, inv)}
+	for _, ct := range p.running {
+		p.guarded = p.guarded || ct.ReadinessProbe != nil
+	}
+	for _, t := range p.targets {
+		p.reached = p.reached || pod.Undeclared(o, t) || slices.ContainsFunc(p.running, func(ct pod.Container) bool { return pod.Declares(ct.Container, t.To) })
+	}
+	return p
+}
+
+// unguarded says how traffic reaches a container that has no readiness
+// probe without a probe to guard it, or "". A port number no container
+// declares reaches the container when it is the pod's only one.
+func (p readinessPod) unguarded(ct pod.Container) string {
+	var declared, undeclared []pod.Target
+	for _, t := range p.targets {
+		switch {
+		case pod.Declares(ct.Container, t.To) || (len(p.running) == 1 && pod.Undeclared(p.o, t)):
+			declared = append(declared, t)
+		case pod.Undeclared(p.o, t):
+			undeclared = append(undeclared, t)
+		}
+	}
+	switch {
+	case len(declared) > 0:
+		return fmt.Sprintf("receives the traffic of %s but has no readiness probe", pod.DescribeTargets(declared))
+	case p.guarded:
+		return ""
+	case len(undeclared) > 0:
+		return fmt.Sprintf("may be the one serving %s: no container declares that port, and none has a readiness probe", pod.DescribeTargets(undeclared))
+	case !p.reached && len(ct.Ports) > 0:
+		return fmt.Sprintf("declares %s and no container of the pod has a readiness probe, so the pod counts as Ready as soon as it starts", describePorts(ct.Ports))
+	}
+	return ""
+}
+
+// describePorts lists declared ports as "port 8080" or "ports http (8080), 9090".
+func describePorts(ports []corev1.ContainerPort) string {
+	var ps []string
+	for _, p := range ports {
+		if p.Name != "" {
+			ps = append(ps, fmt.Sprintf("%s (%d)", p.Name, p.ContainerPort))
+		} else {
+			ps = append(ps, fmt.Sprintf("%d", p.ContainerPort))
+		}
+	}
+	if len(ps) == 1 {
+		return "port " + ps[0]
+	}
+	return "ports " + say.List(ps, ", ")
 }
 
 // probePortDeclaredRun is probe-port-declared's Run.
@@ -124,13 +221,43 @@ func probePortDeclaredRun(o *inventory.Object, c *check.Context) []check.Finding
 			probe *corev1.Probe
 		}{{"readinessProbe", ct.ReadinessProbe}, {"livenessProbe", ct.LivenessProbe}, {"startupProbe", ct.StartupProbe}} {
 			port, path := probePort(p.probe)
-			if port == nil || port.Type != intstr.String || hasPortName(ct.Container, port.StrVal) {
+			if port == nil || port.Type != intstr.String {
 				continue
 			}
-			out = append(out, check.Failf(ct.Path()+"."+p.field+"."+path, "container %q: %s uses port %q, which the container does not declare", ct.Name, p.field, port.StrVal))
+			if msg := namedProbePortProblem(ct.Container, p.field, port.StrVal); msg != "" {
+				out = append(out, check.Failf(ct.Path()+"."+p.field+"."+path, "%s: %s", ct.Describe(), msg))
+			}
 		}
 	}
 	return out
+}
+
+// namedProbePortProblem says why an HTTP or TCP probe on a named port can
+// never succeed, or "". The kubelet resolves the name to the number of the
+// container's port of that name, whatever its protocol (findPortByName in
+// k8s.io/kubernetes/pkg/probe/util.go), and connects over TCP: a name that
+// stands for a UDP or SCTP port is answered only when the container also
+// declares that number over TCP, as a DNS server does.
+func namedProbePortProblem(c *corev1.Container, field, name string) string {
+	var named *corev1.ContainerPort
+	for i := range c.Ports {
+		if c.Ports[i].Name == name {
+			named = &c.Ports[i]
+			break
+		}
+	}
+	switch {
+	case named == nil:
+		return fmt.Sprintf("%s uses port %q, which the container does not declare", field, name)
+	case protocolOrTCP(named.Protocol) == corev1.ProtocolTCP:
+		return ""
+	}
+	for _, p := range c.Ports {
+		if p.ContainerPort == named.ContainerPort && protocolOrTCP(p.Protocol) == corev1.ProtocolTCP {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%s connects over TCP to port %q, which the container declares as %d/%s and not over TCP", field, name, named.ContainerPort, named.Protocol)
 }
 
 func probePort(p *corev1.Probe) (*intstr.IntOrString, string) {
@@ -143,15 +270,6 @@ func probePort(p *corev1.Probe) (*intstr.IntOrString, string) {
 		return &p.TCPSocket.Port, "tcpSocket.port"
 	}
 	return nil, ""
-}
-
-func hasPortName(c *corev1.Container, name string) bool {
-	for _, p := range c.Ports {
-		if p.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 func describeHandler(h corev1.ProbeHandler) string {

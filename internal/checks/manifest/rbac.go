@@ -46,10 +46,10 @@ func rbacChecks() []*check.Check {
 			Severity:      check.High,
 			Kinds:         []string{"ClusterRole"},
 			Reads:         []string{"ClusterRoleBinding", "RoleBinding"},
-			Rationale:     "Reading Secrets is reading every password, token and key they hold; through a ClusterRoleBinding it covers every namespace, kube-system's ServiceAccount tokens included.",
+			Rationale:     "Reading Secrets is reading every password, token and key they hold; through a ClusterRoleBinding it covers every namespace, kube-system's ServiceAccount tokens included. A rule that grants it through \"*\" is reported once, by rbac-wildcard, which names it.",
 			Remediation:   "Grant Secret access in a Role in the namespace that needs it, limited with resourceNames to the Secrets the subject uses.",
 			ChecklistItem: "Secret Management: Preferably, not everyone should be able to access all secrets, especially in production. (from Liju Kuriakose’s “Kubernetes in production”)",
-			Applies:       appliesToRole,
+			Applies:       appliesBesideWildcard(func(r rbacv1.PolicyRule) bool { return secretsReadVerbs(r) != nil }),
 			Run:           rbacSecretsReadRun,
 		},
 		{
@@ -71,11 +71,14 @@ func rbacChecks() []*check.Check {
 			Layer:         check.Security,
 			Severity:      check.High,
 			Kinds:         rbacRoleKinds,
-			Rationale:     "pods/exec and pods/attach run commands inside containers, with their Secrets and ServiceAccount tokens at hand; nodes/proxy reaches the kubelet API, which runs commands in any pod of the node without the API server's audit. resourceNames narrow that to the pods or nodes named, where it is still running commands.",
+			Rationale:     "pods/exec and pods/attach run commands inside containers, with their Secrets and ServiceAccount tokens at hand; nodes/proxy reaches the kubelet API, which runs commands in any pod of the node without the API server's audit. resourceNames narrow that to the pods or nodes named, where it is still running commands. A rule that grants them through \"*\" is reported once, by rbac-wildcard, which names them.",
 			Remediation:   "Remove create and get on pods/exec, pods/attach and nodes/proxy; give humans break-glass access for debugging instead of standing grants.",
 			ChecklistItem: itemRBAC,
-			Applies:       appliesToRole,
-			Run:           rbacExecProxyRun,
+			Applies: appliesBesideWildcard(func(r rbacv1.PolicyRule) bool {
+				_, hits := execProxyGrants(r)
+				return len(hits) > 0
+			}),
+			Run: rbacExecProxyRun,
 		},
 		{
 			ID:            "rbac-clusterrolebinding-scope",
@@ -93,23 +96,75 @@ func rbacChecks() []*check.Check {
 	}
 }
 
-// rbacWildcardRun is rbac-wildcard's Run.
+// rbacWildcardRun is rbac-wildcard's Run. A wildcard rule is reported
+// here once, with the grants it includes that rbac-secrets-read and
+// rbac-exec-proxy would otherwise report again.
 func rbacWildcardRun(o *inventory.Object, c *check.Context) []check.Finding {
 	var out []check.Finding
 	for i, r := range roleRules(o) {
-		if len(r.Resources) == 0 {
-			// Non-resource URL rules (/healthz, /metrics) grant
-			// no access to objects.
+		if !wildcardRule(r) {
 			continue
 		}
-		switch {
-		case ruleHas(r.Verbs, rbacv1.VerbAll):
-			out = append(out, check.Failf(fmt.Sprintf("rules[%d].verbs", i), "rules[%d] grants every verb (\"*\") on %s", i, describeRuleResources(r)))
-		case ruleHas(r.Resources, rbacv1.ResourceAll):
-			out = append(out, check.Failf(fmt.Sprintf("rules[%d].resources", i), "rules[%d] grants %s on every resource (\"*\") in %s%s", i, commaList(r.Verbs), describeRuleGroups(r), describeResourceNames(r)))
+		if ruleHas(r.Verbs, rbacv1.VerbAll) {
+			out = append(out, check.Failf(fmt.Sprintf("rules[%d].verbs", i), "rules[%d] grants every verb (\"*\") on %s%s", i, describeRuleResources(r), wildcardIncludes(r)))
+			continue
 		}
+		out = append(out, check.Failf(fmt.Sprintf("rules[%d].resources", i), "rules[%d] grants %s on every resource (\"*\") in %s%s%s", i, commaList(r.Verbs), describeRuleGroups(r), describeResourceNames(r), wildcardIncludes(r)))
 	}
 	return out
+}
+
+// wildcardRule reports whether rbac-wildcard reports a rule: "*" among
+// its verbs or its resources. Non-resource URL rules (/healthz, /metrics)
+// grant no access to objects.
+func wildcardRule(r rbacv1.PolicyRule) bool {
+	return len(r.Resources) > 0 && (ruleHas(r.Verbs, rbacv1.VerbAll) || ruleHas(r.Resources, rbacv1.ResourceAll))
+}
+
+// wildcardIncludes says which grants that other checks judge a wildcard
+// rule includes, as ": it includes reading every Secret and create or get
+// on pods/exec", or "".
+func wildcardIncludes(r rbacv1.PolicyRule) string {
+	var parts []string
+	if secretsReadVerbs(r) != nil {
+		parts = append(parts, "reading every Secret")
+	}
+	if verbs, hits := execProxyGrants(r); len(hits) > 0 {
+		parts = append(parts, strings.Join(verbs, " or ")+" on "+commaList(hits))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": it includes " + strings.Join(parts, " and ")
+}
+
+// appliesBesideWildcard is the Applies of a check of roles that leaves
+// wildcard rules to rbac-wildcard: a role whose only rules that grant
+// what the check looks for are wildcard rules is not judged here (skipped,
+// neither passed nor failed), as rbac-wildcard reports them.
+func appliesBesideWildcard(grants func(rbacv1.PolicyRule) bool) func(*inventory.Object, *check.Context) (bool, string) {
+	return func(o *inventory.Object, c *check.Context) (bool, string) {
+		if ok, why := appliesToRole(o, c); !ok {
+			return false, why
+		}
+		var wildcards []string
+		for i, r := range roleRules(o) {
+			switch {
+			case !grants(r):
+			case !wildcardRule(r):
+				return true, ""
+			default:
+				wildcards = append(wildcards, fmt.Sprintf("rules[%d]", i))
+			}
+		}
+		switch len(wildcards) {
+		case 0:
+			return true, ""
+		case 1:
+			return false, "its only rule that grants it, " + wildcards[0] + ", does so through \"*\", and rbac-wildcard reports it"
+		}
+		return false, "its only rules that grant it, " + commaList(wildcards) + ", do so through \"*\", and rbac-wildcard reports them"
+	}
 }
 
 // rbacClusterAdminBindingRun is rbac-cluster-admin-binding's Run.
@@ -128,8 +183,12 @@ func rbacClusterAdminBindingRun(o *inventory.Object, c *check.Context) []check.F
 		return nil
 	}
 	what := fmt.Sprintf("ClusterRole %q", ref.Name)
-	if ref.Name != "cluster-admin" {
-		what += ", which grants every verb on every resource,"
+	if i := adminRule(c.Inventory.RoleOf(o)); ref.Name != "cluster-admin" && i >= 0 {
+		verbs := "every verb (\"*\")"
+		if r := roleRules(c.Inventory.RoleOf(o))[i]; !ruleHas(r.Verbs, rbacv1.VerbAll) {
+			verbs = "every object verb (" + commaList(objectVerbs) + ")"
+		}
+		what += fmt.Sprintf(", whose rules[%d] grants %s on every resource of every API group,", i, verbs)
 	}
 	scope := "across the cluster"
 	if o.Kind == "RoleBinding" {
@@ -142,16 +201,21 @@ func rbacClusterAdminBindingRun(o *inventory.Object, c *check.Context) []check.F
 func rbacSecretsReadRun(o *inventory.Object, c *check.Context) []check.Finding {
 	var out []check.Finding
 	for i, r := range roleRules(o) {
-		// resourceNames limits the rule to Secrets named in
-		// advance: that is the remediation, not the problem.
-		if len(r.ResourceNames) > 0 || !coversResource(r, "", "secrets") {
-			continue
-		}
-		if verbs := grantedVerbs(r, "get", "list", "watch"); len(verbs) > 0 {
+		if verbs := secretsReadVerbs(r); verbs != nil && !wildcardRule(r) {
 			out = append(out, check.Failf(fmt.Sprintf("rules[%d]", i), "rules[%d] grants %s on %s: its subjects can read every Secret %s", i, strings.Join(verbs, ", "), describeRuleResources(r), boundWhere(o, c.Inventory)))
 		}
 	}
 	return out
+}
+
+// secretsReadVerbs returns the verbs by which a rule lets its subjects
+// read every Secret, or nil. resourceNames limits the rule to Secrets
+// named in advance: that is the remediation, not the problem.
+func secretsReadVerbs(r rbacv1.PolicyRule) []string {
+	if len(r.ResourceNames) > 0 || !coversResource(r, "", "secrets") {
+		return nil
+	}
+	return grantedVerbs(r, "get", "list", "watch")
 }
 
 // rbacEscalationVerbsRun is rbac-escalation-verbs's Run.
@@ -199,41 +263,53 @@ func rbacEscalationVerbsRun(o *inventory.Object, c *check.Context) []check.Findi
 func rbacExecProxyRun(o *inventory.Object, c *check.Context) []check.Finding {
 	var out []check.Finding
 	for i, r := range roleRules(o) {
-		verbs := grantedVerbs(r, "create", "get")
-		if len(verbs) == 0 {
-			continue
+		if verbs, hits := execProxyGrants(r); len(hits) > 0 && !wildcardRule(r) {
+			out = append(out, check.Failf(fmt.Sprintf("rules[%d]", i), "%s", describeExecProxy(i, r, verbs, hits)))
 		}
-		var hits, through []string
-		for _, res := range []string{"pods/exec", "pods/attach", "nodes/proxy"} {
-			if !coversResource(r, "", res) {
-				continue
-			}
-			hits = append(hits, res)
-			if !ruleHas(r.Resources, res) {
-				// Matched by "*" or "*/sub": say so, or the
-				// reader looks for a resource the rule never
-				// names.
-				_, sub, _ := strings.Cut(res, "/")
-				for _, w := range []string{rbacv1.ResourceAll, "*/" + sub} {
-					if q := fmt.Sprintf("%q", w); ruleHas(r.Resources, w) && !slices.Contains(through, q) {
-						through = append(through, q)
-					}
-				}
-			}
-		}
-		if len(hits) == 0 {
-			continue
-		}
-		msg := fmt.Sprintf("rules[%d] grants %s on %s", i, commaList(verbs), commaList(hits))
-		if len(through) > 0 {
-			msg += ", through resources " + commaList(through)
-		}
-		if len(r.ResourceNames) > 0 {
-			msg += ", limited by resourceNames to " + commaList(r.ResourceNames)
-		}
-		out = append(out, check.Failf(fmt.Sprintf("rules[%d]", i), "%s", msg))
 	}
 	return out
+}
+
+// execProxyGrants returns the verbs, of create and get, that a rule
+// grants on pods/exec, pods/attach and nodes/proxy, and which of those it
+// covers.
+func execProxyGrants(r rbacv1.PolicyRule) (verbs, hits []string) {
+	verbs = grantedVerbs(r, "create", "get")
+	if len(verbs) == 0 {
+		return nil, nil
+	}
+	for _, res := range []string{"pods/exec", "pods/attach", "nodes/proxy"} {
+		if coversResource(r, "", res) {
+			hits = append(hits, res)
+		}
+	}
+	return verbs, hits
+}
+
+// describeExecProxy words rbac-exec-proxy's finding on rules[i], naming
+// the wildcard resources through which it covers a resource it does not
+// name, or the reader looks for a resource the rule never names.
+func describeExecProxy(i int, r rbacv1.PolicyRule, verbs, hits []string) string {
+	var through []string
+	for _, res := range hits {
+		if ruleHas(r.Resources, res) {
+			continue
+		}
+		_, sub, _ := strings.Cut(res, "/")
+		for _, w := range []string{rbacv1.ResourceAll, "*/" + sub} {
+			if q := fmt.Sprintf("%q", w); ruleHas(r.Resources, w) && !slices.Contains(through, q) {
+				through = append(through, q)
+			}
+		}
+	}
+	msg := fmt.Sprintf("rules[%d] grants %s on %s", i, commaList(verbs), commaList(hits))
+	if len(through) > 0 {
+		msg += ", through resources " + commaList(through)
+	}
+	if len(r.ResourceNames) > 0 {
+		msg += ", limited by resourceNames to " + commaList(r.ResourceNames)
+	}
+	return msg
 }
 
 // rbacClusterrolebindingScopeApplies is rbac-clusterrolebinding-scope's Applies.

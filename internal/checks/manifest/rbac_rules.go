@@ -15,9 +15,15 @@ import (
 // builtinClusterRoles are the user-facing roles every cluster ships.
 var builtinClusterRoles = map[string]bool{"cluster-admin": true, "admin": true, "edit": true, "view": true}
 
+// systemRole reports whether a role is one Kubernetes itself provides: a
+// ClusterRole named system:..., or one of the built-in user-facing
+// ClusterRoles. Kubernetes' bootstrap policy creates namespaced Roles only
+// in kube-system and kube-public (NamespaceRoles in
+// k8s.io/kubernetes/plugin/pkg/auth/authorizer/rbac/bootstrappolicy/namespace_policy.go),
+// so a Role named system:... in any other namespace is the user's own.
 func systemRole(o *inventory.Object) bool {
 	if strings.HasPrefix(o.Name, "system:") {
-		return true
+		return o.Kind == "ClusterRole" || o.Namespace == "kube-system" || o.Namespace == "kube-public"
 	}
 	// The built-in names belong to ClusterRoles only: a namespaced Role
 	// called "admin" is the user's own.
@@ -61,15 +67,38 @@ func clusterAdmin(name string, role *inventory.Object) bool {
 	if name == "cluster-admin" {
 		return true
 	}
+	return adminRule(role) >= 0
+}
+
+// adminRule returns the index of a role's first rule that grants every
+// verb on every resource of every group, or -1.
+func adminRule(role *inventory.Object) int {
 	if role == nil {
-		return false
+		return -1
 	}
-	for _, r := range roleRules(role) {
-		if ruleHas(r.Verbs, rbacv1.VerbAll) && ruleHas(r.Resources, rbacv1.ResourceAll) && ruleHas(r.APIGroups, rbacv1.APIGroupAll) && len(r.ResourceNames) == 0 {
-			return true
+	for i, r := range roleRules(role) {
+		if everyVerb(r) && ruleHas(r.Resources, rbacv1.ResourceAll) && ruleHas(r.APIGroups, rbacv1.APIGroupAll) && len(r.ResourceNames) == 0 {
+			return i
 		}
 	}
-	return false
+	return -1
+}
+
+// objectVerbs are the verbs of the API's resources: a rule that lists
+// them all on every resource can do to objects all that cluster-admin can.
+var objectVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+
+// everyVerb reports whether a rule grants "*" or lists every object verb.
+func everyVerb(r rbacv1.PolicyRule) bool {
+	if ruleHas(r.Verbs, rbacv1.VerbAll) {
+		return true
+	}
+	for _, v := range objectVerbs {
+		if !ruleHas(r.Verbs, v) {
+			return false
+		}
+	}
+	return true
 }
 
 // privilegedRolesNamed says which of the roles a bind rule's resourceNames

@@ -130,7 +130,7 @@ func missingResource(o *inventory.Object, inv *inventory.Inventory, name corev1.
 			continue
 		}
 		out = append(out, check.Failf(fmt.Sprintf("%s.resources.%s.%s", ct.Path(), field, name),
-			"container %q sets no %s, and no LimitRange %s gives one by default", ct.Name, what, inNamespace(o.Namespace)))
+			"%s sets no %s, and no LimitRange %s gives one by default", ct.Describe(), what, inNamespace(o.Namespace)))
 	}
 	return out
 }

@@ -1,11 +1,14 @@
 // Package pod reads what checks of every package share: the pod spec of a
 // workload or its template, its containers (init containers and sidecars
-// included), whether a container serves traffic, and the kind groups that
+// included), the Service ports that reach them, and the kind groups that
 // checks target.
 package pod
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -38,6 +41,16 @@ type Container struct {
 	o    *inventory.Object
 	list string // "initContainers" or "containers"
 	i    int
+}
+
+// Describe names the container in findings: `init container "migrate"`
+// for one that runs to completion before the others start, `container
+// "web"` for an app container or a sidecar, which run beside each other.
+func (c Container) Describe() string {
+	if c.Init {
+		return fmt.Sprintf("init container %q", c.Name)
+	}
+	return fmt.Sprintf("container %q", c.Name)
 }
 
 // Path is the container's field path. It is made only for a finding: most
@@ -87,47 +100,92 @@ func Spec(o *inventory.Object) *corev1.PodSpec {
 	return &tmpl.Spec
 }
 
-// Serving reports whether a container serves traffic: it declares a port,
-// or a Service that selects its pod sends traffic to a port number that no
-// Container of the pod declares, which any of them may be listening on. A
-// Container without ports beside the ones a Service targets (a config
-// reloader beside its server) does not serve, and neither does one behind
-// a port name that no container declares: no traffic reaches the pod by
-// that name (service-target-port reports it).
-func Serving(o *inventory.Object, c Container, inv *inventory.Inventory) bool {
-	if len(c.Ports) > 0 {
-		return true
+// Target is a port of a Service that selects a workload's pods: the
+// Service's port and the port of the pod it sends that traffic to, a name
+// or a number (targetPort, which defaults to the port).
+type Target struct {
+	Service string
+	Port    int32
+	To      intstr.IntOrString
+}
+
+// PortString is the Service's port, and where it sends traffic when that
+// is another port: "80", "443 to https".
+func (t Target) PortString() string {
+	if t.To.Type == intstr.Int && t.To.IntVal == t.Port {
+		return strconv.Itoa(int(t.Port))
 	}
-	spec := Spec(o)
+	return fmt.Sprintf("%d to %s", t.Port, t.To.String())
+}
+
+// ServiceTargets returns the ports that the Services among the inputs that
+// select a workload's pods send traffic to.
+func ServiceTargets(o *inventory.Object, inv *inventory.Inventory) []Target {
+	var out []Target
 	for _, s := range inv.Services(o) {
 		svc, ok := s.Typed.(*corev1.Service)
 		if !ok {
 			continue
 		}
 		for _, p := range svc.Spec.Ports {
-			target := p.TargetPort
-			if target.Type == intstr.Int && target.IntVal == 0 {
-				target = intstr.FromInt32(p.Port) // targetPort defaults to port
+			to := p.TargetPort
+			if to.Type == intstr.Int && to.IntVal == 0 {
+				to = intstr.FromInt32(p.Port) // targetPort defaults to port
 			}
-			if target.Type == intstr.Int && !declaresPort(spec, target) {
-				return true
-			}
+			out = append(out, Target{Service: s.Name, Port: p.Port, To: to})
+		}
+	}
+	return out
+}
+
+// DescribeTargets says which Services' ports the targets are, each once,
+// grouped by Service in the order given: "Service web (ports 80 to http,
+// 443 to https)".
+func DescribeTargets(targets []Target) string {
+	var services []string
+	ports := map[string][]string{}
+	for _, t := range targets {
+		if !slices.Contains(services, t.Service) {
+			services = append(services, t.Service)
+		}
+		if p := t.PortString(); !slices.Contains(ports[t.Service], p) {
+			ports[t.Service] = append(ports[t.Service], p)
+		}
+	}
+	parts := make([]string, len(services))
+	for i, s := range services {
+		word := "port "
+		if len(ports[s]) > 1 {
+			word = "ports "
+		}
+		parts[i] = "Service " + s + " (" + word + strings.Join(ports[s], ", ") + ")"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Declares reports whether a container declares a port, by name or
+// number.
+func Declares(c *corev1.Container, port intstr.IntOrString) bool {
+	for _, cp := range c.Ports {
+		if (port.Type == intstr.String && cp.Name == port.StrVal) || (port.Type == intstr.Int && cp.ContainerPort == port.IntVal) {
+			return true
 		}
 	}
 	return false
 }
 
-// declaresPort reports whether a container of the pod (a sidecar or an
-// app container) declares the port, by name or number.
-func declaresPort(spec *corev1.PodSpec, port intstr.IntOrString) bool {
-	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
-		for _, c := range list {
-			for _, cp := range c.Ports {
-				if (port.Type == intstr.String && cp.Name == port.StrVal) || (port.Type == intstr.Int && cp.ContainerPort == port.IntVal) {
-					return true
-				}
-			}
+// Undeclared reports whether a target is a port number that no container
+// of the pod (a sidecar or an app container) declares: any of them may be
+// the one listening on it. A port name that no container declares gets no
+// traffic at all (service-target-port reports it).
+func Undeclared(o *inventory.Object, t Target) bool {
+	if t.To.Type != intstr.Int {
+		return false
+	}
+	for _, c := range Containers(o) {
+		if Declares(c.Container, t.To) {
+			return false
 		}
 	}
-	return false
+	return true
 }
