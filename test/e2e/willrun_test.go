@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/checks"
@@ -151,4 +152,132 @@ func TestAPIServerParity(t *testing.T) {
 		}
 	}
 	t.Logf("api-server-accepts against kube-apiserver (server-side dry run):\n| fixture | object | plimsoll findings | API server refuses | |\n|---|---|---|---|---|\n%s", strings.Join(table, "\n"))
+}
+
+// admissionChecks are the checks of what admission refuses: the workload
+// is stored, but every pod its controller makes is refused.
+var admissionChecks = []string{"service-account-exists", "priority-class-exists", "runtime-class-exists", "resource-quota-admits-pods", "pod-security-admits-pods"}
+
+// refusal is what a finding of an admission check quotes of the API
+// server's refusal: the text after "refuses every pod of it", in
+// parentheses or after a colon.
+func refusal(message string) string {
+	_, quote, ok := strings.Cut(message, "refuses every pod of it")
+	if !ok {
+		return ""
+	}
+	quote = strings.TrimPrefix(quote, ": ")
+	if strings.HasPrefix(quote, " (") && strings.HasSuffix(quote, ")") {
+		quote = strings.TrimSuffix(strings.TrimPrefix(quote, " ("), ")")
+	}
+	return quote
+}
+
+// renameNamespaces moves a fixture's objects into namespaces of its own,
+// prefix plus the fixture's name for each, and returns the namespaces
+// they are in.
+func renameNamespaces(objs []*unstructured.Unstructured, prefix string) map[string]string {
+	renamed := map[string]string{}
+	for _, o := range objs {
+		if o.GetKind() == "Namespace" {
+			renamed[o.GetName()] = prefix + o.GetName()
+			o.SetName(prefix + o.GetName())
+			continue
+		}
+		if ns := o.GetNamespace(); ns != "" {
+			renamed[ns] = prefix + ns
+			o.SetNamespace(prefix + ns)
+		}
+	}
+	return renamed
+}
+
+// podSelector selects the pods of a workload by its template's labels, or
+// a Job's by the job-name label the API server adds.
+func podSelector(o *unstructured.Unstructured) string {
+	tmpl := []string{"spec", "template", "metadata", "labels"}
+	if o.GetKind() == "CronJob" {
+		tmpl = []string{"spec", "jobTemplate", "spec", "template", "metadata", "labels"}
+	}
+	set, _, _ := unstructured.NestedStringMap(o.Object, tmpl...)
+	if len(set) == 0 && o.GetKind() == "Job" {
+		set = map[string]string{"job-name": o.GetName()}
+	}
+	return labels.SelectorFromSet(set).String()
+}
+
+// TestAdmissionRefusesPods creates the fail and pass fixtures of the
+// admission checks for real: for every failure plimsoll reports, the
+// workload's controller records a FailedCreate event whose message holds
+// the refusal plimsoll quotes; every workload of a pass fixture gets its
+// pods.
+func TestAdmissionRefusesPods(t *testing.T) {
+	cp := testCluster(t)
+	admin := newClient(t, cp.RESTConfig("admin"))
+	ctx := context.Background()
+	var table []string
+	n := 0
+	for _, id := range admissionChecks {
+		files, _ := filepath.Glob(filepath.Join(fixtureDir(id), "*.yaml"))
+		for _, file := range files {
+			base := filepath.Base(file)
+			pass := strings.HasPrefix(base, "pass-")
+			if strings.Contains(base, "-cluster-") || !(pass || strings.HasPrefix(base, "fail-")) {
+				continue
+			}
+			n++
+			_, messages := fixtureFindings(t, file, id)
+			objs := readObjects(t, file)
+			renamed := renameNamespaces(objs, fmt.Sprintf("adm%d-", n))
+			for _, ns := range renamed {
+				nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
+				if slices.ContainsFunc(objs, func(o *unstructured.Unstructured) bool { return o.GetKind() == "Namespace" && o.GetName() == ns }) {
+					continue
+				}
+				admin.apply(t, []*unstructured.Unstructured{nsObj})
+			}
+			admin.apply(t, objs)
+			for _, o := range objs {
+				if _, workload := inventory.WorkloadKindOf(o.GetKind()); !workload {
+					continue
+				}
+				key := o.GetKind() + " " + o.GetName()
+				ns := o.GetNamespace()
+				if pass {
+					selector := podSelector(o)
+					waitFor(t, key+" in "+ns+" to get a pod", time.Minute, func() (bool, error) {
+						pods, err := admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+						return err == nil && len(pods.Items) > 0, err
+					})
+					table = append(table, fmt.Sprintf("| %s | %s | %s | pass | pods created | same |", id, base, key))
+					continue
+				}
+				for _, msg := range messages[key] {
+					want := refusal(msg)
+					for from, to := range renamed {
+						want = strings.ReplaceAll(want, from+"/", to+"/")
+					}
+					var got string
+					waitFor(t, key+" in "+ns+" to record FailedCreate", time.Minute, func() (bool, error) {
+						events, err := admin.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "reason=FailedCreate"})
+						if err != nil {
+							return false, err
+						}
+						for _, e := range events.Items {
+							if strings.Contains(e.Message, want) {
+								got = e.InvolvedObject.Kind + " " + e.InvolvedObject.Name + ": " + e.Message
+								return true, nil
+							}
+						}
+						return false, fmt.Errorf("no FailedCreate event in %s holds %q (%d events)", ns, want, len(events.Items))
+					})
+					table = append(table, fmt.Sprintf("| %s | %s | %s | fail | %s | same |", id, base, key, got))
+				}
+				if len(messages[key]) == 0 {
+					t.Errorf("%s: %s: plimsoll reports nothing on a fail fixture's workload", base, key)
+				}
+			}
+		}
+	}
+	t.Logf("admission checks against a real control plane:\n| check | fixture | workload | plimsoll | controller's event | |\n|---|---|---|---|---|---|\n%s", strings.Join(table, "\n"))
 }
