@@ -101,7 +101,7 @@ func clusterInputs(header cluster.Header, objs []*inventory.Object, decodeErrs [
 	in := &Inputs{
 		Mode:       inventory.FromCluster,
 		Objects:    objs,
-		Unreadable: map[string]string{"Secret": "plimsoll never reads Secrets"},
+		Unreadable: maps.Clone(NeverRead),
 		Cluster: &report.Cluster{
 			Server: header.Server, Version: header.ServerVersion, Context: header.Context,
 			Namespace: header.Namespace,

@@ -113,11 +113,25 @@ func LoadConfig(file, dir string, reg *check.Registry) (*config.Config, error) {
 	return config.Load(file, reg)
 }
 
+// NeverRead are the kinds plimsoll does not read from a cluster, whatever
+// a check needs, and why: the checks that need them are not assessed on a
+// cluster or a snapshot. Secrets hold credentials; ConfigMaps often do
+// too, and the read-only role (deploy/rbac/clusterrole.yaml) grants
+// neither.
+var NeverRead = map[string]string{
+	"Secret":    "plimsoll never reads Secrets",
+	"ConfigMap": "plimsoll does not read ConfigMaps from a cluster: they may hold credentials, and its read-only role grants no access to them",
+}
+
 // Kinds are the kind keys a cluster read lists for the checks of reg:
-// every kind some check needs, plus Namespaces and Nodes, which every
-// report describes. Checks of objects as declared need nothing listed.
+// every kind some check needs but NeverRead, plus Namespaces and Nodes,
+// which every report describes. Checks of objects as declared need
+// nothing listed.
 func Kinds(reg *check.Registry) []string {
 	seen := map[string]bool{"Namespace": true, "Node": true, inventory.ClusterKey: true}
+	for k := range NeverRead {
+		seen[k] = true
+	}
 	kinds := []string{"Namespace", "Node"}
 	for _, c := range reg.All() {
 		if c.Requires == check.Declared {

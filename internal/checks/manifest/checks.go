@@ -17,6 +17,6 @@ func Checks() []*check.Check {
 		resourceChecks(), availabilityChecks(), podSecurityChecks(),
 		rbacChecks(), networkPolicyChecks(), governanceChecks(),
 		upgradeChecks(), exposureChecks(),
-		apiServerChecks(), admissionChecks(),
+		apiServerChecks(), admissionChecks(), kubeletChecks(),
 	)
 }
