@@ -32,7 +32,9 @@
 package pipeline
 
 import (
+	"maps"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
@@ -85,12 +87,52 @@ func Audit(in *Inputs, o Options) *audit.Audit {
 		Now:                    now,
 		At:                     in.At,
 		Namespace:              in.Namespace,
-		Unreadable:             in.Unreadable,
+		Unreadable:             unreadable(in, o.Registry),
 	})
 	if o.FreeMemory {
 		debug.FreeOSMemory()
 	}
 	return a
+}
+
+// unreadable returns the kinds in could not show: its Unreadable, and for
+// a cluster read the kinds every cluster serves that it does not list: a
+// snapshot taken by a plimsoll that did not read them. Judged as if the
+// cluster had none, a PriorityClass a workload names would be reported
+// missing. A live read lists every such kind, read or refused.
+func unreadable(in *Inputs, reg *check.Registry) map[string]string {
+	if in.Listed == nil {
+		return in.Unreadable
+	}
+	out := maps.Clone(in.Unreadable)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for _, k := range Kinds(reg) {
+		if _, known := out[k]; known || in.Listed[k] || !servedEverywhere(k) {
+			continue
+		}
+		out[k] = "the snapshot does not hold " + k + " objects: the plimsoll that took it did not read them; take a new snapshot"
+	}
+	return out
+}
+
+// builtinGroups are the API groups every API server serves.
+var builtinGroups = map[string]bool{
+	"": true, "apps": true, "batch": true, "policy": true, "autoscaling": true,
+	"networking.k8s.io": true, "rbac.authorization.k8s.io": true, "storage.k8s.io": true,
+	"scheduling.k8s.io": true, "node.k8s.io": true, "discovery.k8s.io": true,
+	"admissionregistration.k8s.io": true, "apiextensions.k8s.io": true,
+	"apiregistration.k8s.io": true, "coordination.k8s.io": true, "certificates.k8s.io": true,
+}
+
+// servedEverywhere reports whether every cluster serves a kind: the
+// built-in kinds plimsoll decodes (a bare kind key), and the others of the
+// built-in groups. A custom kind a snapshot does not list may simply not
+// be served.
+func servedEverywhere(key string) bool {
+	_, group, custom := strings.Cut(key, ".")
+	return !custom || builtinGroups[group]
 }
 
 // Report builds the report of a, the audit of in.
