@@ -18,5 +18,6 @@ func Checks() []*check.Check {
 		rbacChecks(), networkPolicyChecks(), governanceChecks(),
 		upgradeChecks(), exposureChecks(),
 		apiServerChecks(), admissionChecks(), kubeletChecks(),
+		referenceChecks(), trafficChecks(), drainChecks(),
 	)
 }
