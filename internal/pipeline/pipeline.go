@@ -34,6 +34,7 @@ package pipeline
 import (
 	"maps"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -167,7 +168,8 @@ var NeverRead = map[string]string{
 
 // Kinds are the kind keys a cluster read lists for the checks of reg:
 // every kind some check needs but NeverRead, plus Namespaces and Nodes,
-// which every report describes. Checks of objects as declared need
+// which every report describes. Checks of objects as declared, and checks
+// that need a kind in NeverRead, are not assessed on a cluster and need
 // nothing listed.
 func Kinds(reg *check.Registry) []string {
 	seen := map[string]bool{"Namespace": true, "Node": true, inventory.ClusterKey: true}
@@ -176,7 +178,8 @@ func Kinds(reg *check.Registry) []string {
 	}
 	kinds := []string{"Namespace", "Node"}
 	for _, c := range reg.All() {
-		if c.Requires == check.Declared {
+		if c.Requires == check.Declared || slices.ContainsFunc(c.Needs(), func(k string) bool { _, never := NeverRead[k]; return never }) {
+			// Not assessed on a cluster: nothing it reads need be listed.
 			continue
 		}
 		for _, k := range c.Needs() {

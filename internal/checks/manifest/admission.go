@@ -423,14 +423,15 @@ func enforcedPolicy(ns *inventory.Object) (psaapi.LevelVersion, string) {
 }
 
 // podSecurityAdmitsPodsApplies is pod-security-admits-pods's Applies: it
-// judges workloads whose namespace, among the inputs, enforces a level.
+// judges workloads whose namespace enforces a level. A namespace not
+// among the inputs cannot be judged, which Run says.
 func podSecurityAdmitsPodsApplies(o *inventory.Object, c *check.Context) (bool, string) {
 	if ok, why := admittedPods(o, c); !ok {
 		return false, why
 	}
 	ns := c.Inventory.Get("Namespace", "", o.Namespace)
 	if ns == nil || ns.Implied {
-		return false, fmt.Sprintf("the Namespace %s is not among the inputs, so the level it enforces is not known", namespaceName(o.Namespace))
+		return true, "" // Run says it cannot be judged
 	}
 	if _, why := enforcedPolicy(ns); why != "" {
 		return false, why
@@ -448,6 +449,9 @@ func podSecurityAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.Fin
 		return nil
 	}
 	ns := c.Inventory.Get("Namespace", "", o.Namespace)
+	if ns == nil || ns.Implied {
+		return []check.Finding{check.NotAssessedf("the Namespace %s is not among the inputs, so the level it enforces is not known", namespaceName(o.Namespace))}
+	}
 	lv, _ := enforcedPolicy(ns)
 	result := psa.AggregateCheckResults(psaEvaluator().EvaluatePod(lv, &tmpl.ObjectMeta, &tmpl.Spec))
 	if result.Allowed {

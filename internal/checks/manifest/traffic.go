@@ -127,8 +127,12 @@ func networkPolicyPeersSelectPodsRun(o *inventory.Object, c *check.Context) []ch
 	for i, r := range np.Spec.Egress {
 		visit(r.To, fmt.Sprintf("spec.egress[%d].to", i), "to")
 	}
-	if len(out) == 0 && judged == 0 && unjudged > 0 {
-		return []check.Finding{check.NotAssessedf("its peers select namespaces, or pods of namespaces with no workload among the inputs, which the inputs do not show")}
+	if len(out) == 0 && unjudged > 0 {
+		some := "some of its peers select"
+		if judged == 0 {
+			some = "its peers select"
+		}
+		return []check.Finding{check.NotAssessedf("%s namespaces, or pods of namespaces with no workload among the inputs, which the inputs do not show", some)}
 	}
 	return out
 }
