@@ -76,7 +76,7 @@ func referenceChecks() []*check.Check {
 		{
 			ID:            "servicemonitor-selects-services",
 			Title:         "ServiceMonitors select a Service and one of its ports",
-			Layer:         check.ClusterServices,
+			Layer:         check.Workloads,
 			Severity:      check.Medium,
 			Kinds:         []string{"ServiceMonitor.monitoring.coreos.com"},
 			Reads:         []string{"Service"},
