@@ -27,6 +27,9 @@ var customReaders = map[string]bool{
 	"networkpolicy-selects-pods": true,
 	"hpa-target-cpu-requests":    true,
 	"hpa-target-exists":          true,
+	// Peers are matched against the pods of custom resources too.
+	"networkpolicy-peers-select-pods": true,
+	"networkpolicy-ports-declared":    true,
 }
 
 // traceInput is one inventory the read trace runs checks over.

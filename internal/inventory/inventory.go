@@ -50,9 +50,12 @@ type Inventory struct {
 	// that runs pods the inputs show.
 	selectedCustom map[*Object][]*Object
 	customPods     map[string][]*Object
-	bindingsFor    map[nameKey][]*Object // ServiceAccount or Group -> bindings naming it
-	custom         map[string][]*Object  // by namespace: kinds without a typed decoding
-	children       map[*Object][]*Object // controller -> the objects it controls
+	// targets are, by namespace, the workloads and custom resources that
+	// run pods, with the labels their pods carry (podTargets).
+	targets     map[string][]podTarget
+	bindingsFor map[nameKey][]*Object // ServiceAccount or Group -> bindings naming it
+	custom      map[string][]*Object  // by namespace: kinds without a typed decoding
+	children    map[*Object][]*Object // controller -> the objects it controls
 
 	// runners are the custom kinds whose pods get labels of their
 	// controllers' making (WithPodRunners), by kind key; unknownKeys,
@@ -412,6 +415,31 @@ func (inv *Inventory) SelectedCustom(o *Object) []*Object {
 	return inv.selectedCustom[o]
 }
 
+// SelectPods returns the top-level workloads, then the custom resources
+// that run pods, of a namespace whose pods a selector may select, matched
+// as Build matches the selectors of Services and NetworkPolicies: against
+// the labels pods carry, their controllers' included. Checks call it for
+// selectors the inventory does not resolve, such as a NetworkPolicy
+// rule's peers. The trace sees every workload kind and the kind of every
+// custom resource that runs pods in the namespace, as an empty answer
+// depends on them all.
+func (inv *Inventory) SelectPods(namespace string, sel labels.Selector) []*Object {
+	inv.readWorkloads()
+	if inv.trace != nil {
+		for _, c := range inv.customPods[namespace] {
+			inv.trace(c.key)
+		}
+	}
+	slow := inv.mentionsUnknown(sel)
+	var out []*Object
+	for _, t := range inv.targets[namespace] {
+		if (slow && t.labels.mayMatch(sel)) || (!slow && sel.Matches(t.labels.set)) {
+			out = append(out, t.object)
+		}
+	}
+	return out
+}
+
 // Bindings returns the RoleBindings and ClusterRoleBindings that name a
 // ServiceAccount as a subject.
 func (inv *Inventory) Bindings(namespace, serviceAccount string) []*Object {
@@ -517,6 +545,7 @@ func (inv *Inventory) resolveSelectors() {
 		}
 	}
 	pods := inv.podTargets()
+	inv.targets = pods
 	// Matching selectors to the pods of their namespace is most of
 	// Build's work: it runs on every core, a chunk of objects at a time,
 	// and the matches are recorded in the objects' order.

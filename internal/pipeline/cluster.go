@@ -101,7 +101,7 @@ func clusterInputs(header cluster.Header, objs []*inventory.Object, decodeErrs [
 	in := &Inputs{
 		Mode:       inventory.FromCluster,
 		Objects:    objs,
-		Unreadable: map[string]string{"Secret": "plimsoll never reads Secrets"},
+		Unreadable: maps.Clone(NeverRead),
 		Cluster: &report.Cluster{
 			Server: header.Server, Version: header.ServerVersion, Context: header.Context,
 			Namespace: header.Namespace,
@@ -123,7 +123,12 @@ func clusterInputs(header cluster.Header, objs []*inventory.Object, decodeErrs [
 		}
 	}
 	in.Cluster.Zones = append([]string{}, slices.Sorted(maps.Keys(zones))...) // never null in JSON
+	in.Listed = map[string]bool{}
+	for _, t := range header.Types {
+		in.Listed[t.Key] = true
+	}
 	for _, u := range header.Unread {
+		in.Listed[u.Type.Key] = true
 		in.Unreadable[u.Type.Key] = u.Why()
 		if !u.OutOfScope {
 			in.Errors = append(in.Errors, report.InputError{Object: u.Type.Name(), Message: "cannot list: " + u.Reason})

@@ -32,7 +32,10 @@
 package pipeline
 
 import (
+	"maps"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
@@ -85,12 +88,52 @@ func Audit(in *Inputs, o Options) *audit.Audit {
 		Now:                    now,
 		At:                     in.At,
 		Namespace:              in.Namespace,
-		Unreadable:             in.Unreadable,
+		Unreadable:             unreadable(in, o.Registry),
 	})
 	if o.FreeMemory {
 		debug.FreeOSMemory()
 	}
 	return a
+}
+
+// unreadable returns the kinds in could not show: its Unreadable, and for
+// a cluster read the kinds every cluster serves that it does not list: a
+// snapshot taken by a plimsoll that did not read them. Judged as if the
+// cluster had none, a PriorityClass a workload names would be reported
+// missing. A live read lists every such kind, read or refused.
+func unreadable(in *Inputs, reg *check.Registry) map[string]string {
+	if in.Listed == nil {
+		return in.Unreadable
+	}
+	out := maps.Clone(in.Unreadable)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for _, k := range Kinds(reg) {
+		if _, known := out[k]; known || in.Listed[k] || !servedEverywhere(k) {
+			continue
+		}
+		out[k] = "the snapshot does not hold " + k + " objects: the plimsoll that took it did not read them; take a new snapshot"
+	}
+	return out
+}
+
+// builtinGroups are the API groups every API server serves.
+var builtinGroups = map[string]bool{
+	"": true, "apps": true, "batch": true, "policy": true, "autoscaling": true,
+	"networking.k8s.io": true, "rbac.authorization.k8s.io": true, "storage.k8s.io": true,
+	"scheduling.k8s.io": true, "node.k8s.io": true, "discovery.k8s.io": true,
+	"admissionregistration.k8s.io": true, "apiextensions.k8s.io": true,
+	"apiregistration.k8s.io": true, "coordination.k8s.io": true, "certificates.k8s.io": true,
+}
+
+// servedEverywhere reports whether every cluster serves a kind: the
+// built-in kinds plimsoll decodes (a bare kind key), and the others of the
+// built-in groups. A custom kind a snapshot does not list may simply not
+// be served.
+func servedEverywhere(key string) bool {
+	_, group, custom := strings.Cut(key, ".")
+	return !custom || builtinGroups[group]
 }
 
 // Report builds the report of a, the audit of in.
@@ -113,14 +156,30 @@ func LoadConfig(file, dir string, reg *check.Registry) (*config.Config, error) {
 	return config.Load(file, reg)
 }
 
+// NeverRead are the kinds plimsoll does not read from a cluster, whatever
+// a check needs, and why: the checks that need them are not assessed on a
+// cluster or a snapshot. Secrets hold credentials; ConfigMaps often do
+// too, and the read-only role (deploy/rbac/clusterrole.yaml) grants
+// neither.
+var NeverRead = map[string]string{
+	"Secret":    "plimsoll never reads Secrets",
+	"ConfigMap": "plimsoll does not read ConfigMaps from a cluster: they may hold credentials, and its read-only role grants no access to them",
+}
+
 // Kinds are the kind keys a cluster read lists for the checks of reg:
-// every kind some check needs, plus Namespaces and Nodes, which every
-// report describes. Checks of objects as declared need nothing listed.
+// every kind some check needs but NeverRead, plus Namespaces and Nodes,
+// which every report describes. Checks of objects as declared, and checks
+// that need a kind in NeverRead, are not assessed on a cluster and need
+// nothing listed.
 func Kinds(reg *check.Registry) []string {
 	seen := map[string]bool{"Namespace": true, "Node": true, inventory.ClusterKey: true}
+	for k := range NeverRead {
+		seen[k] = true
+	}
 	kinds := []string{"Namespace", "Node"}
 	for _, c := range reg.All() {
-		if c.Requires == check.Declared {
+		if c.Requires == check.Declared || slices.ContainsFunc(c.Needs(), func(k string) bool { _, never := NeverRead[k]; return never }) {
+			// Not assessed on a cluster: nothing it reads need be listed.
 			continue
 		}
 		for _, k := range c.Needs() {

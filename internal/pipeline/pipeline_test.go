@@ -408,7 +408,8 @@ func disabled(a *audit.Audit, id string) bool {
 }
 
 // TestKinds: a cluster read lists Namespaces and Nodes first, then every
-// kind a check needs, once.
+// kind a check needs, once, but never Secrets or ConfigMaps, which checks
+// do read from manifests.
 func TestKinds(t *testing.T) {
 	kinds := pipeline.Kinds(checks.Registry())
 	if len(kinds) < 3 || kinds[0] != "Namespace" || kinds[1] != "Node" {
@@ -426,7 +427,7 @@ func TestKinds(t *testing.T) {
 			t.Errorf("got %v, want %s among them", kinds, k)
 		}
 	}
-	if seen[inventory.ClusterKey] || seen["Secret"] {
-		t.Errorf("got %v, want neither the cluster object nor Secrets listed", kinds)
+	if seen[inventory.ClusterKey] || seen["Secret"] || seen["ConfigMap"] {
+		t.Errorf("got %v, want neither the cluster object nor Secrets nor ConfigMaps listed", kinds)
 	}
 }

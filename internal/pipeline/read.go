@@ -69,6 +69,11 @@ type Inputs struct {
 	At time.Time
 	// Namespace is the one namespace a cluster read was limited to, if any.
 	Namespace string
+	// Listed are, for a cluster read, the kind keys it lists, read or
+	// refused. A kind every cluster serves that it does not list was not
+	// asked for, as in a snapshot taken by an older plimsoll: Audit counts
+	// it unreadable. Nil for manifests.
+	Listed map[string]bool
 }
 
 // Read reads what src names. An input that cannot be read (a file that

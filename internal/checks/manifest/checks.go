@@ -17,5 +17,7 @@ func Checks() []*check.Check {
 		resourceChecks(), availabilityChecks(), podSecurityChecks(),
 		rbacChecks(), networkPolicyChecks(), governanceChecks(),
 		upgradeChecks(), exposureChecks(),
+		apiServerChecks(), admissionChecks(), kubeletChecks(),
+		referenceChecks(), trafficChecks(), drainChecks(),
 	)
 }
