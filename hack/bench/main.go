@@ -240,7 +240,7 @@ func multiply(corpus, dir string, target int) (int, []string, error) {
 	copies := (target + perCopy - 1) / perCopy
 	// The stamp names the copies' layout too, so a change to rename
 	// rewrites them.
-	stamp := filepath.Join(dir, fmt.Sprintf(".copies-%d-%d-compact", copies, perCopy))
+	stamp := filepath.Join(dir, fmt.Sprintf(".copies-%d-%d-%d-compact", copies, perCopy, len(sources)))
 	var files []string
 	for i := 1; i <= copies; i++ {
 		for _, s := range sources {
