@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ import (
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -497,7 +501,7 @@ var jsonBuffers = sync.Pool{New: func() any { return new([]byte) }}
 // TestTypedJSONMatchesMap and FuzzTypedJSON hold the two paths equal.
 func decodeTypedJSON(body *yaml.Node, line int, src inventory.Source) *inventory.Object {
 	apiVersion, kind := topLevelString(body, "apiVersion"), topLevelString(body, "kind")
-	if !inventory.DecodesJSON(apiVersion, kind) {
+	if !inventory.DecodesJSON(apiVersion, kind) || unservedBuiltin(apiVersion, kind) {
 		return nil
 	}
 	buf := jsonBuffers.Get().(*[]byte)
@@ -528,6 +532,13 @@ func topLevelString(n *yaml.Node, key string) string {
 
 func newObject(m map[string]any, node *yaml.Node, line int, src inventory.Source) (*inventory.Object, *Error) {
 	src.Line = line
+	if err := servedKind(m); err != nil {
+		out := &Error{Line: line, Err: err}
+		if l := lineOf(node, []string{"apiVersion"}); l > 0 {
+			out.Line = line + l - node.Line
+		}
+		return nil, out
+	}
 	o, err := inventory.New(m, src)
 	if err != nil {
 		return nil, explainDecodeError(err, m, node, line)
@@ -593,6 +604,48 @@ func namedField(err error) (string, bool) {
 		return "", false
 	}
 	return m[1] + m[2], true
+}
+
+// servedKind refuses an apiVersion of a built-in API group that has no such
+// kind although another has (apiVersion: v1 with kind: Deployment), as the
+// API server does ("no matches for kind"), naming
+// where the kind is served; a document so written was once read as a
+// custom resource no check judged. The groups and their kinds are
+// client-go's scheme. A group it does not know is a custom resource's.
+func servedKind(m map[string]any) error {
+	apiVersion, _ := m["apiVersion"].(string)
+	kind, _ := m["kind"].(string)
+	if !unservedBuiltin(apiVersion, kind) {
+		return nil // inventory.New reports a malformed apiVersion
+	}
+	var served []schema.GroupVersion
+	for gvk := range scheme.Scheme.AllKnownTypes() {
+		if gvk.Kind == kind && gvk.Version != "__internal" {
+			served = append(served, gvk.GroupVersion())
+		}
+	}
+	if len(served) == 0 {
+		// A kind the API no longer has at all (PodSecurityPolicy): the
+		// upgrade checks say when it was removed and what replaces it.
+		return nil
+	}
+	// The most stable, newest version first: apps/v1 before apps/v1beta2.
+	slices.SortFunc(served, func(a, b schema.GroupVersion) int {
+		if c := version.CompareKubeAwareVersionStrings(a.Version, b.Version); c != 0 {
+			return -c
+		}
+		return strings.Compare(a.String(), b.String())
+	})
+	return fmt.Errorf("apiVersion %s has no kind %s; the API serves %s as %s", apiVersion, kind, kind, served[0].String())
+}
+
+// unservedBuiltin reports whether apiVersion names a version of a built-in
+// API group that client-go's scheme has, without this kind in it. A version
+// the scheme no longer has (autoscaling/v2beta2) is left to the upgrade
+// checks, which know when each was removed.
+func unservedBuiltin(apiVersion, kind string) bool {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	return err == nil && kind != "" && scheme.Scheme.IsVersionRegistered(gv) && !scheme.Scheme.Recognizes(gv.WithKind(kind))
 }
 
 func isNull(n *yaml.Node) bool {

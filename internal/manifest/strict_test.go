@@ -52,6 +52,11 @@ spec:
   selector: {matchLabels: {app: web}}
   template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "web:1"}]}}
 `, `1:5: Deployment shop/web: field spec.replicas is not a finite number (.inf or .nan), which no field of the API holds`},
+		{"a kind its apiVersion does not have", `# a Deployment written as core v1
+apiVersion: v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+`, `1:2: apiVersion v1 has no kind Deployment; the API serves Deployment as apps/v1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
