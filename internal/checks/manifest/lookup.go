@@ -102,7 +102,16 @@ var resources = map[string][2]string{
 // every namespace does not count: operators make them for their custom
 // resources (a Certificate's Secret), which are judged as such, and
 // counting it would leave no reference in any namespace judged.
+//
+// The answer is the same for every reference of a kind in a namespace, and
+// finding it reads every binding there, so it is found once per inventory.
 func creator(inv *inventory.Inventory, key, ns string, clusterScoped bool) string {
+	return inventory.Memo(inv, fmt.Sprintf("checks/manifest.creator %s %s %t", key, ns, clusterScoped), func(inv *inventory.Inventory) string {
+		return findCreator(inv, key, ns, clusterScoped)
+	})
+}
+
+func findCreator(inv *inventory.Inventory, key, ns string, clusterScoped bool) string {
 	res, ok := resources[key]
 	if !ok {
 		return ""
