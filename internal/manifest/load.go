@@ -384,11 +384,42 @@ func parseFile(s *stream, res *Result, name string, data []byte, src inventory.S
 		return
 	}
 	docs := splitDocuments(data)
+	if js := jsonStream(data); len(docs) == 1 && len(js) > 1 {
+		docs = js
+	}
 	if s.addFile(docs, src, add) {
 		return
 	}
 	for _, doc := range docs {
 		add(parseDocument(doc, src))
+	}
+}
+
+// jsonStream cuts a stream of JSON objects written one after another (as
+// kubectl get -o json --watch, jq -c and many tools write them) into one
+// document each, at the line it starts on; YAML would read only the first.
+// It returns nil for anything else: text that does not start with "{", or
+// that a JSON decoder stops on, is left to the YAML parser.
+func jsonStream(data []byte) []document {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil
+	}
+	var docs []document
+	dec := json.NewDecoder(bytes.NewReader(data))
+	start := 0
+	for {
+		var v json.RawMessage
+		if err := dec.Decode(&v); err == io.EOF {
+			return docs
+		} else if err != nil {
+			return nil
+		}
+		end := int(dec.InputOffset())
+		text := data[start:end]
+		lead := len(text) - len(bytes.TrimLeft(text, " \t\r\n"))
+		docs = append(docs, document{text: text[lead:], line: bytes.Count(data[:start+lead], []byte("\n")) + 1})
+		start = end
 	}
 }
 
@@ -439,7 +470,7 @@ func convertDocument(root *yaml.Node, base int, src inventory.Source) ([]*invent
 	if kind == "" {
 		return nil, &Error{Line: at(body), Err: errors.New("document has no kind, so it is not a Kubernetes object")}
 	}
-	if strings.HasSuffix(kind, "List") && m["items"] != nil {
+	if isList(m) {
 		return parseList(m, body, at, src)
 	}
 	o, oErr := newObject(m, body, at(body), src)
@@ -453,7 +484,7 @@ func convertDocument(root *yaml.Node, base int, src inventory.Source) ([]*invent
 // its own line.
 func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src inventory.Source) ([]*inventory.Object, *Error) {
 	items, ok := m["items"].([]any)
-	if !ok {
+	if !ok && m["items"] != nil {
 		return nil, &Error{Line: at(body), Err: errors.New("list items is not a sequence")}
 	}
 	var itemNodes []*yaml.Node
@@ -476,6 +507,14 @@ func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src i
 			}
 			continue
 		}
+		if isList(im) { // a List in a List, as kubectl reads it
+			objs, err := parseList(im, node, at, src)
+			if err != nil && first == nil {
+				first = err
+			}
+			out = append(out, objs...)
+			continue
+		}
 		o, err := newObject(im, node, at(node), src)
 		if err != nil {
 			if first == nil {
@@ -486,6 +525,15 @@ func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src i
 		out = append(out, o)
 	}
 	return out, first
+}
+
+// isList reports whether a document is a List (v1 List, or any FooList)
+// rather than an object: its kind ends in List and it has items, even
+// "items: null", an empty List.
+func isList(m map[string]any) bool {
+	kind, _ := m["kind"].(string)
+	_, hasItems := m["items"]
+	return strings.HasSuffix(kind, "List") && hasItems
 }
 
 // jsonBuffers hold the JSON of one document at a time (decodeTypedJSON).
