@@ -26,7 +26,10 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
 	"unicode/utf8"
+
+	textunicode "golang.org/x/text/encoding/unicode"
 
 	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -378,6 +381,9 @@ func parseFile(s *stream, res *Result, name string, data []byte, src inventory.S
 		}
 		res.Objects = append(res.Objects, objs...)
 	}
+	if utf16, ok := decodeUTF16(data); ok {
+		data = utf16
+	}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		line := bytes.Count(data[:i], []byte("\n")) + 1
 		add(nil, &Error{Line: line, Err: errors.New("binary data (a NUL byte), not YAML or JSON")})
@@ -393,6 +399,31 @@ func parseFile(s *stream, res *Result, name string, data []byte, src inventory.S
 	for _, doc := range docs {
 		add(parseDocument(doc, src))
 	}
+}
+
+// decodeUTF16 decodes a file saved as UTF-16 (as some Windows editors and
+// PowerShell's Out-File write them), told by its byte order mark or, without
+// one, by a NUL byte beside each of its first two characters, into UTF-8
+// without a byte order mark; ok is false for anything else. Lines stay where
+// they were.
+func decodeUTF16(data []byte) (_ []byte, ok bool) {
+	var endian textunicode.Endianness
+	ascii := func(b byte) bool { return b >= ' ' && b < 0x7F || b == '\n' || b == '\r' || b == '\t' }
+	switch {
+	case len(data) < 4:
+		return nil, false
+	case data[0] == 0xFF && data[1] == 0xFE, ascii(data[0]) && data[1] == 0 && ascii(data[2]) && data[3] == 0:
+		endian = textunicode.LittleEndian
+	case data[0] == 0xFE && data[1] == 0xFF, data[0] == 0 && ascii(data[1]) && data[2] == 0 && ascii(data[3]):
+		endian = textunicode.BigEndian
+	default:
+		return nil, false
+	}
+	out, err := textunicode.UTF16(endian, textunicode.UseBOM).NewDecoder().Bytes(data)
+	if err != nil {
+		return nil, false
+	}
+	return bytes.TrimPrefix(out, []byte("\uFEFF")), true
 }
 
 // jsonStream cuts a stream of JSON objects written one after another (as
@@ -467,6 +498,11 @@ func convertDocument(root *yaml.Node, base int, src inventory.Source) ([]*invent
 	}
 	m := v.(map[string]any)
 	kind, _ := m["kind"].(string)
+	if k, set := m["kind"]; set && k != nil && kind == "" {
+		if _, isString := k.(string); !isString {
+			return nil, &Error{Line: at(body), Err: fmt.Errorf("kind is %s, not a string, so the document is not a Kubernetes object", quoteBounded(fmt.Sprint(k)))}
+		}
+	}
 	if kind == "" {
 		return nil, &Error{Line: at(body), Err: errors.New("document has no kind, so it is not a Kubernetes object")}
 	}

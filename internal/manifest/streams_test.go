@@ -54,3 +54,38 @@ items:
 		})
 	}
 }
+
+// TestLoadUTF16 reads a file saved as UTF-16, with a byte order mark or
+// without, as its UTF-8 text, lines unchanged; it was called binary data.
+func TestLoadUTF16(t *testing.T) {
+	text := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: wide}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n"
+	for name, data := range map[string][]byte{
+		"little-endian with a mark":    utf16Bytes(text, true, true),
+		"big-endian with a mark":       utf16Bytes(text, false, true),
+		"little-endian without a mark": utf16Bytes(text, true, false),
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := Parse("w.yaml", data, inventory.Source{File: "w.yaml"})
+			if len(res.Objects) != 1 || len(res.Errors) != 1 || res.Errors[0].Error() != "w.yaml:5: ConfigMap has no metadata.name" {
+				t.Errorf("got %d objects and errors %v, want ConfigMap wide and the error at line 5", len(res.Objects), res.Errors)
+			}
+		})
+	}
+}
+
+// utf16Bytes encodes ASCII text as UTF-16.
+func utf16Bytes(text string, little, mark bool) []byte {
+	var out []byte
+	if mark {
+		text = "\uFEFF" + text
+	}
+	for _, r := range text {
+		hi, lo := byte(r>>8), byte(r)
+		if little {
+			out = append(out, lo, hi)
+		} else {
+			out = append(out, hi, lo)
+		}
+	}
+	return out
+}

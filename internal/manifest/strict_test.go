@@ -52,6 +52,7 @@ spec:
   selector: {matchLabels: {app: web}}
   template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "web:1"}]}}
 `, `1:5: Deployment shop/web: field spec.replicas is not a finite number (.inf or .nan), which no field of the API holds`},
+		{"a kind that is a number", "apiVersion: v1\nkind: 5\nmetadata: {name: x}\n", `1:1: kind is "5", not a string, so the document is not a Kubernetes object`},
 		{"a kind its apiVersion does not have", `# a Deployment written as core v1
 apiVersion: v1
 kind: Deployment
