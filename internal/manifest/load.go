@@ -61,6 +61,9 @@ type Error struct {
 	File string
 	Line int
 	Err  error
+	// also are the other errors of the same document, each at its line:
+	// the other bad items of a List.
+	also []*Error
 }
 
 func (e *Error) Error() string {
@@ -376,8 +379,11 @@ func Parse(name string, data []byte, src inventory.Source) Result {
 func parseFile(s *stream, res *Result, name string, data []byte, src inventory.Source) {
 	add := func(objs []*inventory.Object, err *Error) {
 		if err != nil {
-			err.File = name
-			res.Errors = append(res.Errors, err)
+			for _, e := range append([]*Error{err}, err.also...) {
+				e.File = name
+				res.Errors = append(res.Errors, e)
+			}
+			err.also = nil
 		}
 		res.Objects = append(res.Objects, objs...)
 	}
@@ -530,7 +536,7 @@ func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src i
 		}
 	}
 	var out []*inventory.Object
-	var first *Error
+	var errs []*Error
 	for i, item := range items {
 		node := body
 		if i < len(itemNodes) {
@@ -538,28 +544,29 @@ func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src i
 		}
 		im, ok := item.(map[string]any)
 		if !ok {
-			if first == nil {
-				first = &Error{Line: at(node), Err: fmt.Errorf("list item %d is not an object", i)}
-			}
+			errs = append(errs, &Error{Line: at(node), Err: fmt.Errorf("list item %d is not an object", i)})
 			continue
 		}
 		if isList(im) { // a List in a List, as kubectl reads it
 			objs, err := parseList(im, node, at, src)
-			if err != nil && first == nil {
-				first = err
+			if err != nil {
+				errs = append(errs, append([]*Error{err}, err.also...)...)
 			}
 			out = append(out, objs...)
 			continue
 		}
 		o, err := newObject(im, node, at(node), src)
 		if err != nil {
-			if first == nil {
-				first = err
-			}
+			errs = append(errs, err)
 			continue
 		}
 		out = append(out, o)
 	}
+	if len(errs) == 0 {
+		return out, nil
+	}
+	first := errs[0]
+	first.also = errs[1:]
 	return out, first
 }
 

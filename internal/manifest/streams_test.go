@@ -89,3 +89,25 @@ func utf16Bytes(text string, little, mark bool) []byte {
 	}
 	return out
 }
+
+// TestListReportsEveryBadItem: of three bad items of a List, every one is
+// reported at its line, not only the first, and the good item is read.
+func TestListReportsEveryBadItem(t *testing.T) {
+	doc := `apiVersion: v1
+kind: List
+items:
+- {kind: ConfigMap}
+- {apiVersion: v1}
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: good}}
+- {apiVersion: v1, kind: ConfigMap, metadata: {}}
+`
+	res := Parse("l.yaml", []byte(doc), inventory.Source{File: "l.yaml"})
+	var got []string
+	for _, e := range res.Errors {
+		got = append(got, e.Error())
+	}
+	want := []string{"l.yaml:4: ConfigMap has no apiVersion", "l.yaml:5: object has no kind", "l.yaml:7: ConfigMap has no metadata.name"}
+	if !slices.Equal(got, want) || len(res.Objects) != 1 {
+		t.Errorf("got errors %q and %d objects, want %q and the good ConfigMap", got, len(res.Objects), want)
+	}
+}
