@@ -1,7 +1,9 @@
 package manifest
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -109,5 +111,18 @@ items:
 	want := []string{"l.yaml:4: ConfigMap has no apiVersion", "l.yaml:5: object has no kind", "l.yaml:7: ConfigMap has no metadata.name"}
 	if !slices.Equal(got, want) || len(res.Objects) != 1 {
 		t.Errorf("got errors %q and %d objects, want %q and the good ConfigMap", got, len(res.Objects), want)
+	}
+}
+
+// TestLoadAliasBytes refuses a document whose aliases repeat one large
+// scalar: few nodes, but a report a thousand times the file's size.
+func TestLoadAliasBytes(t *testing.T) {
+	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\n  annotations:\n    a: &a \"" + strings.Repeat("x", 100_000) + "\"\n"
+	for i := range 20 {
+		doc += fmt.Sprintf("    k%d: *a\n", i)
+	}
+	res := Parse("b.yaml", []byte(doc), inventory.Source{File: "b.yaml"})
+	if len(res.Objects) != 0 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "aliases expand to more than 1048576 bytes") {
+		t.Errorf("got %d objects and errors %v, want the document refused", len(res.Objects), res.Errors)
 	}
 }

@@ -12,9 +12,14 @@ import (
 )
 
 // maxAliasExpansion bounds how many nodes alias references may expand to in
-// one document. Real manifests use few aliases; an alias bomb ("billion
-// laughs") needs millions, and is refused long before it costs memory.
-const maxAliasExpansion = 10000
+// one document, and maxAliasBytes how many bytes of scalars: real manifests
+// use few aliases; an alias bomb ("billion laughs") needs millions of
+// nodes, or a few thousand references to one large scalar (a 135 KB file
+// once wrote a 136 MB report), and is refused long before it costs memory.
+const (
+	maxAliasExpansion = 10000
+	maxAliasBytes     = 1 << 20
+)
 
 // document is one YAML document of a stream, with the line its text starts
 // on.
@@ -138,7 +143,7 @@ func (e *lineError) Error() string { return e.msg }
 // converter turns a yaml.v3 node tree into the map[string]any form that
 // apimachinery decodes, refusing duplicate keys and alias bombs.
 type converter struct {
-	aliased int
+	aliased, aliasedBytes int
 	// offset turns a line of the document into a line of the file.
 	offset int
 	// secret counts the data, stringData and binaryData mappings being
@@ -154,6 +159,12 @@ func (c *converter) value(n *yaml.Node, viaAlias bool) (any, error) {
 		c.aliased++
 		if c.aliased > maxAliasExpansion {
 			return nil, &lineError{n.Line, fmt.Sprintf("aliases expand to more than %d nodes (an alias bomb?); refusing the document", maxAliasExpansion)}
+		}
+		if n.Kind == yaml.ScalarNode {
+			c.aliasedBytes += len(n.Value)
+			if c.aliasedBytes > maxAliasBytes {
+				return nil, &lineError{n.Line, fmt.Sprintf("aliases expand to more than %d bytes (an alias bomb?); refusing the document", maxAliasBytes)}
+			}
 		}
 	}
 	switch n.Kind {
