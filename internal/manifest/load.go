@@ -377,11 +377,18 @@ func Parse(name string, data []byte, src inventory.Source) Result {
 // parses them at once when they cannot share a parser. data may be reused
 // once it returns.
 func parseFile(s *stream, res *Result, name string, data []byte, src inventory.Source) {
+	errs := 0
 	add := func(objs []*inventory.Object, err *Error) {
 		if err != nil {
 			for _, e := range append([]*Error{err}, err.also...) {
-				e.File = name
-				res.Errors = append(res.Errors, e)
+				errs++
+				switch {
+				case errs <= maxErrorsPerFile:
+					e.File = name
+					res.Errors = append(res.Errors, e)
+				case errs == maxErrorsPerFile+1:
+					res.Errors = append(res.Errors, &Error{File: name, Line: e.Line, Err: fmt.Errorf("more than %d errors in this file; those from here on are not listed", maxErrorsPerFile)})
+				}
 			}
 			err.also = nil
 		}
@@ -459,6 +466,10 @@ func jsonStream(data []byte) []document {
 		start = end
 	}
 }
+
+// maxErrorsPerFile bounds the errors listed for one file: a file of a
+// million malformed documents says so once rather than a million times.
+const maxErrorsPerFile = 100
 
 // streams are reused from one Parse to the next.
 var streams = sync.Pool{New: func() any { return new(stream) }}

@@ -126,3 +126,19 @@ func TestLoadAliasBytes(t *testing.T) {
 		t.Errorf("got %d objects and errors %v, want the document refused", len(res.Objects), res.Errors)
 	}
 }
+
+// TestFloods bounds what a file of a million markers or of malformed
+// documents costs: bare markers make no document to parse, and a file's
+// errors past maxErrorsPerFile are counted in one line, not listed.
+func TestFloods(t *testing.T) {
+	if docs := splitDocuments([]byte(strings.Repeat("---\n", 100_000) + "# end\n...\n")); len(docs) != 0 {
+		t.Errorf("got %d documents from bare markers, want none", len(docs))
+	}
+	res := Parse("bad.yaml", []byte(strings.Repeat("a: [\n---\n", 500)), inventory.Source{File: "bad.yaml"})
+	if len(res.Errors) != maxErrorsPerFile+1 {
+		t.Fatalf("got %d errors, want %d and a line that says the rest are not listed", len(res.Errors), maxErrorsPerFile+1)
+	}
+	if last := res.Errors[maxErrorsPerFile].Error(); last != "bad.yaml:202: more than 100 errors in this file; those from here on are not listed" {
+		t.Errorf("got last error %q", last)
+	}
+}

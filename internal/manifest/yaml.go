@@ -35,6 +35,13 @@ type document struct {
 // the others.
 func splitDocuments(data []byte) []document {
 	var docs []document
+	add := func(d document) {
+		// A marker and nothing else (a file of "---" lines) holds no
+		// object, and costs a parse and a slot each.
+		if !blankDocument(d.text) {
+			docs = append(docs, d)
+		}
+	}
 	start, startLine := 0, 1
 	// The search jumps from one line that starts like a marker to the next
 	// rather than reading every line: a CRD's schemas are thousands of
@@ -59,21 +66,35 @@ func splitDocuments(data []byte) []document {
 			// "--- {a: 1}" carry content). Directives before it (%YAML,
 			// %TAG) belong to that document.
 			if pos > start && !directivesOnly(data[start:pos]) {
-				docs = append(docs, document{data[start:pos], startLine})
+				add(document{data[start:pos], startLine})
 				start, startLine = pos, line
 			}
 		case isMarker(l, "..."):
 			if pos > start {
-				docs = append(docs, document{data[start:pos], startLine})
+				add(document{data[start:pos], startLine})
 			}
 			start, startLine = next, line+1
 		}
 		pos = next
 	}
 	if start < len(data) {
-		docs = append(docs, document{data[start:], startLine})
+		add(document{data[start:], startLine})
 	}
 	return docs
+}
+
+// blankDocument reports whether a document's text is nothing but blank
+// lines, comments and bare "---" or "..." markers.
+func blankDocument(text []byte) bool {
+	for pos := 0; pos < len(text); {
+		var l []byte
+		l, pos = nextLine(text, pos)
+		l = bytes.TrimSpace(l)
+		if len(l) > 0 && l[0] != '#' && !bytes.Equal(l, []byte("---")) && !bytes.Equal(l, []byte("...")) {
+			return false
+		}
+	}
+	return true
 }
 
 // markerIndex finds the lines that start with a marker's text. It keeps
