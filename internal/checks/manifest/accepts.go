@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -37,8 +38,6 @@ import (
 // would. test/e2e's TestAPIServerParity holds every fail fixture to a real
 // API server: it must refuse exactly those fields.
 
-const itemGitOps = "GitOps Deployments: Kubernetes desired state configuration should be present in GIT, and we need a deployment platform that rolls out to Kubernetes. (from Liju Kuriakose’s “Kubernetes in production”)"
-
 // acceptsKinds are the kinds api-server-accepts judges: those that run
 // pods, and the Services, PodDisruptionBudgets and autoscalers beside them.
 var acceptsKinds = append(append([]string{}, pod.WorkloadKinds...), "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler")
@@ -52,7 +51,7 @@ func apiServerChecks() []*check.Check {
 		Kinds:         acceptsKinds,
 		Rationale:     "kube-apiserver validates every object before it stores it and refuses the whole object for one bad field: a selector that does not match the template's labels, a request above its limit, two containers or ports of one name, a volume mount of no volume. Nothing of such a manifest runs, however ready the rest of it is, and an apply of many objects stops or leaves a release half applied.",
 		Remediation:   "Fix the field the finding names as the API server's message says; kubectl apply --dry-run=server shows the same errors before a release.",
-		ChecklistItem: itemGitOps,
+		ChecklistItem: checklist.GitOpsDesiredState,
 		Run:           apiServerAcceptsRun,
 	}}
 }

@@ -12,6 +12,7 @@ import (
 	psa "k8s.io/pod-security-admission/policy"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -36,7 +37,7 @@ func admissionChecks() []*check.Check {
 			Reads:         append(lookupReads(false), "ServiceAccount"),
 			Rationale:     "The ServiceAccount admission plugin refuses a pod whose ServiceAccount does not exist, so a workload that names a missing one never gets a pod: its controller records FailedCreate and retries for ever. A chart that expects its ServiceAccount to be made elsewhere, or a renamed account, is the usual cause.",
 			Remediation:   "Create the ServiceAccount in the workload's namespace, or set serviceAccountName to one that exists.",
-			ChecklistItem: itemRBAC,
+			ChecklistItem: checklist.RBACLeastPrivilege,
 			Applies:       admittedPods,
 			Run:           serviceAccountExistsRun,
 		},
@@ -49,7 +50,7 @@ func admissionChecks() []*check.Check {
 			Reads:         append(lookupReads(true), "PriorityClass.scheduling.k8s.io"),
 			Rationale:     "The Priority admission plugin refuses a pod whose priorityClassName names no PriorityClass, so the workload never gets a pod.",
 			Remediation:   "Create the PriorityClass, or set priorityClassName to one that exists.",
-			ChecklistItem: itemSelfHeal,
+			ChecklistItem: checklist.SelfHealing,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if spec := pod.Spec(o); spec == nil || spec.PriorityClassName == "" {
 					return false, "its pods name no PriorityClass"
@@ -67,7 +68,7 @@ func admissionChecks() []*check.Check {
 			Reads:         append(lookupReads(true), "RuntimeClass.node.k8s.io"),
 			Rationale:     "The RuntimeClass admission plugin refuses a pod whose runtimeClassName names no RuntimeClass, so the workload never gets a pod.",
 			Remediation:   "Create the RuntimeClass (and install its handler on the nodes), or set runtimeClassName to one that exists.",
-			ChecklistItem: itemSelfHeal,
+			ChecklistItem: checklist.SelfHealing,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if spec := pod.Spec(o); spec == nil || spec.RuntimeClassName == nil || *spec.RuntimeClassName == "" {
 					return false, "its pods name no RuntimeClass"
@@ -85,7 +86,7 @@ func admissionChecks() []*check.Check {
 			Reads:         []string{"LimitRange", "ResourceQuota"},
 			Rationale:     "A ResourceQuota that tracks CPU or memory requests or limits makes the ResourceQuota admission plugin refuse every pod with a container that sets none of them and gets none from a LimitRange default, so the workload never gets a pod.",
 			Remediation:   "Set the requests and limits the quota tracks on every container, init containers included, or give the namespace a LimitRange with defaults for them.",
-			ChecklistItem: itemResources,
+			ChecklistItem: checklist.ResourceLimits,
 			Applies:       resourceQuotaAdmitsPodsApplies,
 			Run:           resourceQuotaAdmitsPodsRun,
 		},
@@ -98,14 +99,12 @@ func admissionChecks() []*check.Check {
 			Reads:         []string{"Namespace"},
 			Rationale:     "Pod Security admission refuses every pod that violates the level its namespace enforces (pod-security.kubernetes.io/enforce), while the Deployment or StatefulSet that makes them is stored with a warning only: the workload exists and never gets a pod.",
 			Remediation:   "Change the pod template to meet the namespace's level (the finding lists each control it violates), or run the workload in a namespace whose level allows what it needs.",
-			ChecklistItem: itemPSS,
+			ChecklistItem: checklist.PSSBaseline,
 			Applies:       podSecurityAdmitsPodsApplies,
 			Run:           podSecurityAdmitsPodsRun,
 		},
 	}
 }
-
-const itemSelfHeal = "Reliability and self-healing: it’s critical that you get it up and running as soon as possible and preferably automatically, without manual intervention. (from the “Kubernetes in prod” blog series)"
 
 // admittedPods skips the mirrors of static pods: the kubelet runs them
 // from files, and admission only records them.

@@ -12,15 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
-)
-
-const (
-	itemPDBs          = "Complete Checklist: PDBs (PodDisruptionBudgets on all production Deployments) (from the “Production Readiness” book chapter)"
-	itemSingleReplica = "Common Mistakes: “Setting replicas to 1 with a PDB is fine.” (Use at least 2 replicas for anything that needs PDB protection) (from the “Production Readiness” book chapter)"
-	ItemProduction    = "Common Mistakes: “My app works in dev, so it’s production-ready.” (Production requires ... PodDisruptionBudgets, anti-affinity rules, graceful shutdown handling) (from the “Production Readiness” book chapter)"
 )
 
 func availabilityChecks() []*check.Check {
@@ -34,7 +29,7 @@ func availabilityChecks() []*check.Check {
 			Reads:         []string{"HorizontalPodAutoscaler"},
 			Rationale:     "A single replica is a single point of failure: a node failure, an eviction, a node drain or a crash takes the application down until a new pod is scheduled and ready.",
 			Remediation:   "Run at least the minimum number of replicas (parameter minReplicas), or set the HorizontalPodAutoscaler's minReplicas to at least that.",
-			ChecklistItem: itemSingleReplica,
+			ChecklistItem: checklist.SingleReplicaWithPDB,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return notScaledToZero(o, c.Inventory)
 			},
@@ -49,7 +44,7 @@ func availabilityChecks() []*check.Check {
 			Reads:         []string{"HorizontalPodAutoscaler", "PodDisruptionBudget"},
 			Rationale:     "Without a PodDisruptionBudget a node drain, a cluster autoscaler scale-down or a node upgrade may evict every replica of a workload at once, and the replicas that were meant to keep it available all go down together.",
 			Remediation:   "Add a PodDisruptionBudget whose selector matches the workload's pod labels, with maxUnavailable: 1 or a minAvailable below the replica count.",
-			ChecklistItem: itemPDBs,
+			ChecklistItem: checklist.PDBs,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return multiReplica(o, c.Inventory)
 			},
@@ -64,7 +59,7 @@ func availabilityChecks() []*check.Check {
 			Reads:         append(append([]string{}, pod.WorkloadKinds...), "HorizontalPodAutoscaler"),
 			Rationale:     "A PodDisruptionBudget that can never be satisfied by evicting a pod blocks every voluntary disruption: node drains hang, node upgrades and cluster autoscaler scale-downs stall until someone deletes the budget by hand. One that sets neither minAvailable nor maxUnavailable, or minAvailable 0, or maxUnavailable 100%, limits nothing: every pod it selects may be evicted at once.",
 			Remediation:   "Use maxUnavailable: 1, or a minAvailable below the replica count, and run at least 2 replicas of anything that needs PDB protection.",
-			ChecklistItem: itemSingleReplica,
+			ChecklistItem: checklist.SingleReplicaWithPDB,
 			Applies:       pdbAllowsDisruptionApplies,
 			Run:           runPDBAllowsDisruption,
 		},
@@ -77,7 +72,7 @@ func availabilityChecks() []*check.Check {
 			Reads:         pod.WorkloadKinds,
 			Rationale:     "A PodDisruptionBudget whose selector matches no pods protects nothing: the workload it was written for is evicted as if it had none, usually because its labels changed.",
 			Remediation:   "Make spec.selector match the pod template labels of the workload the budget protects.",
-			ChecklistItem: itemPDBs,
+			ChecklistItem: checklist.PDBs,
 			Run:           pdbSelectsPodsRun,
 		},
 		{
@@ -89,7 +84,7 @@ func availabilityChecks() []*check.Check {
 			Reads:         []string{"HorizontalPodAutoscaler", "Namespace"},
 			Rationale:     "Replicas protect against a node or zone failure only if they run on different nodes or zones. The scheduler's default spreading is a soft preference that gives way to packing, so without an explicit rule all replicas may land on one node.",
 			Remediation:   "Add topologySpreadConstraints over kubernetes.io/hostname (and topology.kubernetes.io/zone), or a podAntiAffinity term over one of those keys, selecting the workload's own pods.",
-			ChecklistItem: ItemProduction,
+			ChecklistItem: checklist.DevIsNotProduction,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				return multiReplica(o, c.Inventory)
 			},
@@ -103,7 +98,7 @@ func availabilityChecks() []*check.Check {
 			Kinds:         pod.ServiceKinds,
 			Rationale:     "On deletion a pod gets SIGTERM, then SIGKILL after terminationGracePeriodSeconds. With 0 it is killed mid-request; with hours, a pod that ignores SIGTERM holds up node drains and rollouts for that long. A preStop hook shows the shutdown is handled on purpose.",
 			Remediation:   "Leave terminationGracePeriodSeconds at its default of 30 or set it to the time in-flight work needs to finish (at most the parameter maxGracePeriodSeconds), or add a preStop hook that drains the container.",
-			ChecklistItem: ItemProduction,
+			ChecklistItem: checklist.DevIsNotProduction,
 			Run:           podGracefulShutdownRun,
 		},
 		{
@@ -115,7 +110,7 @@ func availabilityChecks() []*check.Check {
 			Reads:         []string{"HorizontalPodAutoscaler"},
 			Rationale:     "A rolling update whose maxUnavailable covers every pod may take all of them down at once, before any new pod is ready: each rollout is an outage, and a bad image leaves nothing running.",
 			Remediation:   "Set rollingUpdate.maxUnavailable below the replica count (the default 25%, or 1), and run enough replicas that a rollout keeps some available.",
-			ChecklistItem: ItemProduction,
+			ChecklistItem: checklist.DevIsNotProduction,
 			Applies:       rollingUpdateMaxUnavailableApplies,
 			Run:           runRollingUpdate,
 		},

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -16,8 +17,6 @@ import (
 // The drains family: PodDisruptionBudgets that make the eviction API
 // refuse every eviction of a pod, so that kubectl drain, node upgrades and
 // the cluster autoscaler's scale-downs stall until someone intervenes.
-
-const itemPDBDrains = "PodDisruptionBudgets: PDBs are respected by kubectl drain, cluster autoscaler, and node upgrade processes. (from the “Production Readiness” book chapter)"
 
 func drainChecks() []*check.Check {
 	return []*check.Check{
@@ -30,7 +29,7 @@ func drainChecks() []*check.Check {
 			Reads:         []string{"PodDisruptionBudget"},
 			Rationale:     "The eviction API refuses to evict a pod that more than one PodDisruptionBudget selects (\"This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.\"), whatever the budgets allow: every node drain, node upgrade and autoscaler scale-down stalls on such a pod.",
 			Remediation:   "Keep one PodDisruptionBudget per workload: narrow the selectors so that each pod matches one budget, or delete the extra budget.",
-			ChecklistItem: itemPDBDrains,
+			ChecklistItem: checklist.PDBsRespectedByDrains,
 			Run:           pdbSinglePerPodRun,
 		},
 		{
@@ -42,7 +41,7 @@ func drainChecks() []*check.Check {
 			Reads:         pod.WorkloadKinds,
 			Rationale:     "maxUnavailable: 0 or minAvailable: 100% allows no voluntary eviction of any pod the budget selects, however many replicas run: node drains, upgrades and autoscaler scale-downs block on every one of them. It needs no workload among the inputs to be wrong; pdb-allows-disruption judges the budgets that select one against its replicas.",
 			Remediation:   "Use maxUnavailable: 1 (or a percentage above 0), or a minAvailable below 100%, and run enough replicas that one can go.",
-			ChecklistItem: itemPDBDrains,
+			ChecklistItem: checklist.PDBsRespectedByDrains,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(c.Inventory.Selected(o)) > 0 {
 					return false, "it selects a workload among the inputs, which pdb-allows-disruption judges with its replicas"

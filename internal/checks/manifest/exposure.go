@@ -5,6 +5,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
@@ -18,7 +19,7 @@ func exposureChecks() []*check.Check {
 			Kinds:         []string{"Ingress"},
 			Rationale:     "An Ingress without TLS serves its hosts over plain HTTP: credentials and session cookies cross the network in clear text.",
 			Remediation:   "Add a spec.tls entry covering the Ingress's hosts, with a certificate secret managed by cert-manager or an equivalent.",
-			ChecklistItem: "Centralized Ingress Controller with SSL certificate management: All incoming traffic will be automatically encrypted using the HTTPS certificates (from Liju Kuriakose’s “Kubernetes in production”)",
+			ChecklistItem: checklist.IngressEncryptsTraffic,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				ing := o.Typed.(*networkingv1.Ingress)
 				if len(ing.Spec.TLS) > 0 {
@@ -35,7 +36,7 @@ func exposureChecks() []*check.Check {
 			Kinds:         []string{"Service"},
 			Rationale:     "A NodePort or LoadBalancer Service opens a port on every node or an external load balancer, bypassing the ingress controller's TLS, authentication and logging; each one should be a deliberate choice.",
 			Remediation:   "Use a ClusterIP Service behind the ingress controller, or keep the NodePort or LoadBalancer type only where it is deliberate and exempt it with a reason.",
-			ChecklistItem: "Network ingress controller: By default, you can expose Kubernetes services outside the cluster using load balancers and node ports (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.IngressExposesServices,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				svc := o.Typed.(*corev1.Service)
 				switch svc.Spec.Type {

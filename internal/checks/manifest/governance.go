@@ -5,11 +5,10 @@ import (
 	"strings"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
-
-const itemCostLabels = "Complete Checklist: Labels (Consistent labeling for cost attribution and filtering) (from the “Production Readiness” book chapter)"
 
 func governanceChecks() []*check.Check {
 	return []*check.Check{
@@ -22,7 +21,7 @@ func governanceChecks() []*check.Check {
 			Reads:         []string{"LimitRange"},
 			Rationale:     "A LimitRange gives containers that set no requests or limits reasonable defaults. Without one such containers run BestEffort: the scheduler places them as if they used nothing and they are evicted first under pressure.",
 			Remediation:   "Add a LimitRange to the namespace with default and defaultRequest values for containers.",
-			ChecklistItem: "Complete Checklist: LimitRanges (Default limits in every namespace) (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.LimitRanges,
 			Applies:       inApplicationNamespace,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return namespaceHas(o, c, "LimitRange")
@@ -37,7 +36,7 @@ func governanceChecks() []*check.Check {
 			Reads:         []string{"ResourceQuota"},
 			Rationale:     "Without a ResourceQuota one namespace can claim the whole cluster's capacity, through a runaway autoscaler or a mistaken replica count, and starve every other team.",
 			Remediation:   "Add a ResourceQuota to the namespace bounding its CPU and memory requests and limits and its object counts.",
-			ChecklistItem: "Complete Checklist: ResourceQuotas (Quotas on every namespace) (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.ResourceQuotas,
 			Applies:       inApplicationNamespace,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return namespaceHas(o, c, "ResourceQuota")
@@ -51,7 +50,7 @@ func governanceChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "Cost tools and cloud billing split spend by the labels of the pods that use it; a workload whose pods lack them is spend nobody owns. A controller's own labels do not reach its pods.",
 			Remediation:   "Add the configured cost labels (by default team, environment, cost-center and app) to the labels of the workload's pod template (a bare Pod's own metadata.labels).",
-			ChecklistItem: itemCostLabels,
+			ChecklistItem: checklist.CostLabels,
 			Applies:       costLabelsConfigured,
 			Run:           workloadCostLabelsRun,
 		},
@@ -63,7 +62,7 @@ func governanceChecks() []*check.Check {
 			Kinds:         []string{"Namespace"},
 			Rationale:     "Cost tools attribute spend per namespace first; a namespace without owner and cost labels leaves everything in it unattributed.",
 			Remediation:   "Add the configured cost labels (by default team, environment, cost-center and app) to the Namespace's metadata.labels.",
-			ChecklistItem: itemCostLabels,
+			ChecklistItem: checklist.CostLabels,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, why := inApplicationNamespace(o, c); !ok {
 					return false, why
@@ -88,7 +87,7 @@ func governanceChecks() []*check.Check {
 			Kinds:         append(append([]string{}, pod.WorkloadKinds...), "Service"),
 			Rationale:     "The recommended labels let dashboards, cost tools and kubectl group the objects of one application and instance, whatever tool deployed them.",
 			Remediation:   "Add the recommended labels (by default app.kubernetes.io/name, app.kubernetes.io/instance and app.kubernetes.io/version) to metadata.labels.",
-			ChecklistItem: itemCostLabels,
+			ChecklistItem: checklist.CostLabels,
 			Optional:      true,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(c.Params.RecommendedLabels) == 0 {
@@ -111,7 +110,7 @@ func governanceChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "The default namespace is shared by everything that forgot to name one: quotas, limit ranges, network policies, RBAC and cost attribution cannot be scoped to one application there.",
 			Remediation:   "Deploy the workload to a namespace of its own application or team, and set metadata.namespace to it or leave it unset and choose the namespace at apply time.",
-			ChecklistItem: "Complete Checklist: NetworkPolicies, LimitRanges and ResourceQuotas per namespace (Default-deny in application namespaces; Default limits in every namespace; Quotas on every namespace) (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.NamespaceDefaults,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				// An unset namespace is chosen at apply time and passes.
 				if o.Namespace == "default" {

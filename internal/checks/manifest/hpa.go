@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -29,7 +30,7 @@ func hpaChecks() []*check.Check {
 			Kinds:         hpaKinds,
 			Rationale:     "An HPA scales down to minReplicas whenever load is low, and minReplicas defaults to 1: at quiet hours the workload runs a single pod, and a node failure, eviction or rollout takes it down.",
 			Remediation:   "Set spec.minReplicas to at least 2 so the workload survives the loss of one pod at its lowest scale.",
-			ChecklistItem: "Create a disaster recovery plan: Ensure that you have high availability which means that if you have a failure your cluster can recover automatically. (from Weaveworks’ production-ready checklist)",
+			ChecklistItem: checklist.DisasterRecovery,
 			Run:           hpaMinReplicasRun,
 		},
 		{
@@ -41,7 +42,7 @@ func hpaChecks() []*check.Check {
 			Reads:         append(append([]string{}, pod.ScaleTargetKinds...), "LimitRange"),
 			Rationale:     "CPU utilization is usage divided by the CPU request. When a container of the target pod has no CPU request, the HPA cannot compute utilization, reports FailedGetResourceMetric and never scales: the autoscaling that was relied on does not happen.",
 			Remediation:   "Set resources.requests.cpu on every container of the scaled workload (or a namespace LimitRange defaultRequest for cpu), or scale on a metric that does not depend on requests.",
-			ChecklistItem: "Governance Requirements: determining resource limits for each app to avoid node overloading and proper scaling (from the “Kubernetes in prod” blog series)",
+			ChecklistItem: checklist.ResourceLimitsPerApp,
 			Applies:       hpaTargetCpuRequestsApplies,
 			Run:           hpaTargetCpuRequestsRun,
 		},
@@ -54,7 +55,7 @@ func hpaChecks() []*check.Check {
 			Reads:         pod.ScaleTargetKinds,
 			Rationale:     "An HPA whose scaleTargetRef names no existing workload scales nothing: a typo or a renamed Deployment silently leaves the real workload at a fixed replica count.",
 			Remediation:   "Point spec.scaleTargetRef at the kind, apiVersion and name of the workload the HPA should scale, in the HPA's namespace.",
-			ChecklistItem: "Maximize portability and scalability by fine tuning cluster performance: its ability to self-heal nodes, autoscale infrastructure and adapt to your expanding business (from Weaveworks’ production-ready checklist)",
+			ChecklistItem: checklist.ClusterPerformance,
 			Run:           hpaTargetExistsRun,
 		},
 		{
@@ -66,7 +67,7 @@ func hpaChecks() []*check.Check {
 			Reads:         []string{"HorizontalPodAutoscaler"},
 			Rationale:     "When an HPA scales a workload whose manifest still sets spec.replicas, every apply (kubectl apply, a GitOps sync, a Helm upgrade) resets the replica count to the declared value, undoing the HPA's decision: a workload scaled out under load drops back mid-peak.",
 			Remediation:   "Remove spec.replicas from the manifest of a workload that an HPA scales and let the HPA own the replica count.",
-			ChecklistItem: "GitOps Deployments: making sure that Git is the single source of truth for the Kubernetes state (from Liju Kuriakose’s “Kubernetes in production”)",
+			ChecklistItem: checklist.GitSingleSourceOfTruth,
 			// The API server always fills in spec.replicas, so a live
 			// object cannot show whether a manifest sets it.
 			Requires: check.Declared,

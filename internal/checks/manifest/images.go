@@ -6,11 +6,10 @@ import (
 	"github.com/distribution/reference"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
-
-const itemImageProvenance = "The Production Ready Checklist for Clusters: Build Pipeline: Artefacts should be tagged with Git commit SHA to verify provenance (from Weaveworks’ production-ready checklist)"
 
 func imageChecks() []*check.Check {
 	return []*check.Check{
@@ -22,7 +21,7 @@ func imageChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "An image with no tag, or the tag latest, is whatever was pushed last: two pods of one Deployment can run different code, a rollback redeploys the broken version, and nobody can tell from the manifest what is running.",
 			Remediation:   "Reference every image by an immutable version tag (such as the release or Git commit) or by digest.",
-			ChecklistItem: itemImageProvenance,
+			ChecklistItem: checklist.ImageProvenance,
 			Run:           imageTagLatestRun,
 		},
 		{
@@ -33,7 +32,7 @@ func imageChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "Images pulled from arbitrary registries bypass the scanning, signing and availability guarantees of the registries the organisation trusts, and a public registry's rate limits or outage stop pods from starting.",
 			Remediation:   "Mirror the image into an allowed registry and reference it there, or add its registry to parameters.allowedRegistries if it is trusted.",
-			ChecklistItem: "Cluster policies and rules: images must be from known repositories (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.KnownRegistries,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(c.Params.AllowedRegistries) == 0 {
 					return false, "no allowed registries configured (parameters.allowedRegistries)"
@@ -58,7 +57,7 @@ func imageChecks() []*check.Check {
 			Optional:      true,
 			Rationale:     "A tag can be moved to another image at any time, by a release process or an attacker; only a digest guarantees that every pod, on every node, at every restart runs exactly the image that was reviewed and scanned.",
 			Remediation:   "Reference images as name:tag@sha256:<digest>, letting a tool such as Renovate or the CI pipeline update the digest.",
-			ChecklistItem: itemImageProvenance,
+			ChecklistItem: checklist.ImageProvenance,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return eachImage(o, func(ct pod.Container, ref imageRef) []check.Finding {
 					if ref.digest != "" {

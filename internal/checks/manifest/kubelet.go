@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -27,7 +28,7 @@ func kubeletChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "runAsNonRoot: true with runAsUser: 0, whether both are set on the container or one is inherited from the pod, contradicts itself. The API server stores it, and the kubelet refuses to start the container (CreateContainerConfigError: container's runAsUser breaks non-root policy), so the pod never runs.",
 			Remediation:   "Set runAsUser to the non-zero user the image runs as, or drop runAsUser: 0 where it overrides the pod's user.",
-			ChecklistItem: "Pod Security Standards: Use restricted for workloads that do not need elevated privileges. (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.PSSRestricted,
 			Run:           runAsNonRootConsistentRun,
 		},
 		{
@@ -39,7 +40,7 @@ func kubeletChecks() []*check.Check {
 			Reads:         append(lookupReads(false), "ConfigMap"),
 			Rationale:     "A pod that mounts a ConfigMap that does not exist never starts (MountVolume.SetUp failed), and a container that takes env from one is never started (CreateContainerConfigError), unless the reference is optional. Whether a referenced key exists is not judged: plimsoll keeps no ConfigMap contents, and does not read ConfigMaps from a cluster.",
 			Remediation:   "Create the ConfigMap in the workload's namespace with the workload, fix the name, or mark the reference optional: true if the pod can run without it.",
-			ChecklistItem: itemGitOps,
+			ChecklistItem: checklist.GitOpsDesiredState,
 			Applies:       refersTo("ConfigMap"),
 			Run:           referencesExistRun("ConfigMap"),
 		},
@@ -52,7 +53,7 @@ func kubeletChecks() []*check.Check {
 			Reads:         append(lookupReads(false), "Certificate.cert-manager.io", "ExternalSecret.external-secrets.io", "SealedSecret.bitnami.com", "Secret"),
 			Rationale:     "A pod that mounts a Secret that does not exist never starts, and a container that takes env from one is never started, unless the reference is optional. plimsoll never reads Secrets from a cluster, so it judges only manifests, where it sees whether the Secret is declared, never what it holds.",
 			Remediation:   "Create the Secret in the workload's namespace (or the ExternalSecret or SealedSecret that makes it), fix the name, or mark the reference optional: true if the pod can run without it.",
-			ChecklistItem: "Secret Management: secret references can be stored in GIT, pointing to an entry in an external secrets Vault (from Liju Kuriakose’s “Kubernetes in production”)",
+			ChecklistItem: checklist.SecretReferencesInGit,
 			Applies:       refersTo("Secret"),
 			Run:           referencesExistRun("Secret"),
 		},
@@ -65,7 +66,7 @@ func kubeletChecks() []*check.Check {
 			Reads:         append(lookupReads(false), "PersistentVolumeClaim"),
 			Rationale:     "The scheduler does not place a pod whose PersistentVolumeClaim does not exist: it stays Pending (persistentvolumeclaim not found) and the workload never runs. A StatefulSet's volumeClaimTemplates make their claims themselves and are not judged.",
 			Remediation:   "Create the PersistentVolumeClaim in the workload's namespace, fix claimName, or use a StatefulSet volumeClaimTemplate or an ephemeral volume so the claim is made with the pod.",
-			ChecklistItem: "Shared Storage: Stores the persistent state of your application beyond the pod's lifetime. (from Weaveworks’ production-ready checklist)",
+			ChecklistItem: checklist.PersistentState,
 			Applies:       refersTo("PersistentVolumeClaim"),
 			Run:           referencesExistRun("PersistentVolumeClaim"),
 		},

@@ -11,11 +11,10 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
-
-const itemDefaultDeny = "Complete Checklist: NetworkPolicies (Default-deny in application namespaces with explicit allow rules) (from the “Production Readiness” book chapter)"
 
 func networkPolicyChecks() []*check.Check {
 	return []*check.Check{
@@ -28,7 +27,7 @@ func networkPolicyChecks() []*check.Check {
 			Reads:         []string{"NetworkPolicy"},
 			Rationale:     "By default every pod accepts traffic from every other pod in the cluster, so one compromised pod can reach every service. A NetworkPolicy that selects all pods of a namespace for ingress turns that into deny-by-default: only traffic a policy allows gets in.",
 			Remediation:   "Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] to the namespace, then allow the traffic each workload needs with further policies.",
-			ChecklistItem: itemDefaultDeny,
+			ChecklistItem: checklist.DefaultDeny,
 			Applies:       inApplicationNamespace,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return defaultDeny(o, c, networkingv1.PolicyTypeIngress)
@@ -43,7 +42,7 @@ func networkPolicyChecks() []*check.Check {
 			Reads:         []string{"NetworkPolicy"},
 			Rationale:     "Without an egress restriction a compromised pod can reach every pod in the cluster, the cloud metadata endpoint and the internet, which makes exfiltration and lateral movement easy. A NetworkPolicy that selects all pods of a namespace for egress makes outgoing traffic deny-by-default.",
 			Remediation:   "Add a NetworkPolicy with podSelector: {} and policyTypes: [Egress] to the namespace, allowing DNS (port 53 over UDP and TCP) and the destinations each workload needs.",
-			ChecklistItem: itemDefaultDeny,
+			ChecklistItem: checklist.DefaultDeny,
 			Applies:       inApplicationNamespace,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return defaultDeny(o, c, networkingv1.PolicyTypeEgress)
@@ -58,7 +57,7 @@ func networkPolicyChecks() []*check.Check {
 			Reads:         []string{"NetworkPolicy"},
 			Rationale:     "Pods that no NetworkPolicy selects accept traffic from, and send traffic to, anything in the cluster. A policy restricts only the directions of its policyTypes (Ingress, and Egress too when it has egress rules, if it lists none): the other direction stays open.",
 			Remediation:   "Add NetworkPolicies whose podSelector matches the workload's pod labels with policyTypes Ingress and Egress (a default-deny policy with podSelector: {} counts), allowing only the traffic the workload needs.",
-			ChecklistItem: itemDefaultDeny,
+			ChecklistItem: checklist.DefaultDeny,
 			Applies:       podsUnderNetworkPolicy,
 			Run:           podNetworkPolicyRun,
 		},
@@ -71,7 +70,7 @@ func networkPolicyChecks() []*check.Check {
 			Reads:         []string{"NetworkPolicy"},
 			Rationale:     "Once a NetworkPolicy restricts a pod's egress, everything not allowed is dropped, DNS included. Without port 53 the pod cannot resolve any name and fails in ways that look like network outages. DNS needs TCP as well as UDP: large answers are truncated over UDP and retried over TCP.",
 			Remediation:   "Add an egress rule allowing port 53 over UDP and over TCP to the cluster DNS (for example to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]) in a policy that selects the workload's pods.",
-			ChecklistItem: "NetworkPolicies: Default Deny (allow the web pods to make DNS queries (port 53) over UDP and TCP) (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.DefaultDenyDNS,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, why := podsUnderNetworkPolicy(o, c); !ok {
 					return false, why
@@ -92,7 +91,7 @@ func networkPolicyChecks() []*check.Check {
 			Reads:         pod.WorkloadKinds,
 			Rationale:     "A NetworkPolicy whose podSelector matches no pods protects nothing; it is usually a label typo, and the pods it was meant for are left open.",
 			Remediation:   "Make the podSelector match the labels of the pods the policy is meant for, or delete the policy.",
-			ChecklistItem: itemDefaultDeny,
+			ChecklistItem: checklist.DefaultDeny,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				// A policy can only be judged against workloads the audit
 				// sees: with none in its namespace, the pods live elsewhere.

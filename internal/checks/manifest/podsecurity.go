@@ -11,13 +11,9 @@ import (
 	psa "k8s.io/pod-security-admission/policy"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
-)
-
-const (
-	itemPSS  = "Complete Checklist: Pod Security Standards: At least baseline enforced on all application namespaces (from the “Production Readiness” book chapter)"
-	itemRBAC = "Complete Checklist: RBAC: No unnecessary cluster-admin bindings; service accounts have minimal permissions (from the “Production Readiness” book chapter)"
 )
 
 // pssControls are the Pod Security Admission library's own checks
@@ -116,7 +112,7 @@ func podSecurityChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "The baseline Pod Security Standard forbids the known privilege escalations: privileged containers, host namespaces, hostPath volumes, host ports, added capabilities. A pod that violates it can take over its node, and a namespace enforcing baseline will refuse to run it.",
 			Remediation:   "Remove the privileged settings the finding names (privileged, hostNetwork/hostPID/hostIPC, hostPath volumes, hostPort, added capabilities, unconfined seccomp or AppArmor), or move a workload that truly needs them to a dedicated, exempted namespace.",
-			ChecklistItem: itemPSS,
+			ChecklistItem: checklist.PSSBaseline,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, r := range pssViolations(o, pssControls().baseline) {
@@ -133,7 +129,7 @@ func podSecurityChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "The restricted Pod Security Standard is the hardened profile: non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp. A compromised process in such a pod has far less to work with. Violations of the baseline standard are reported by pss-baseline and not repeated here.",
 			Remediation:   "Set runAsNonRoot: true and seccompProfile type RuntimeDefault in the pod securityContext, and allowPrivilegeEscalation: false and capabilities drop [ALL] in every container's securityContext (but a privileged one, or one that adds CAP_SYS_ADMIN, where the API server rejects allowPrivilegeEscalation: false).",
-			ChecklistItem: "Pod Security Standards: Use restricted for workloads that do not need elevated privileges. (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.PSSRestricted,
 			Run:           pssRestrictedRun,
 		},
 		{
@@ -144,7 +140,7 @@ func podSecurityChecks() []*check.Check {
 			Kinds:         []string{"Namespace"},
 			Rationale:     "Without an enforce label, Pod Security Admission lets any pod into the namespace, privileged ones included; the label is the cluster's guarantee, where workload checks only judge what is declared today.",
 			Remediation:   "Label the Namespace pod-security.kubernetes.io/enforce: baseline, or restricted where the workloads allow it.",
-			ChecklistItem: itemPSS,
+			ChecklistItem: checklist.PSSBaseline,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if c.Params.IsSystemNamespace(o.Name) {
 					return false, fmt.Sprintf("%s is a system namespace", o.Name)
@@ -162,7 +158,7 @@ func podSecurityChecks() []*check.Check {
 			Reads:         []string{"ClusterRoleBinding", "RoleBinding", "ServiceAccount"},
 			Rationale:     "Every pod gets an API token mounted unless told otherwise. A pod that never calls the API gains nothing from it, and an attacker who breaks into the pod gains an identity to probe the cluster with.",
 			Remediation:   "Set automountServiceAccountToken: false in the pod spec or on its ServiceAccount; pods that call the API should use their own ServiceAccount with a RoleBinding among the manifests.",
-			ChecklistItem: itemRBAC,
+			ChecklistItem: checklist.RBACLeastPrivilege,
 			Run:           automountServiceAccountTokenRun,
 		},
 		{
@@ -173,7 +169,7 @@ func podSecurityChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "Every pod that names no ServiceAccount shares the namespace's default one: a permission granted to one of them is granted to all, and audit logs cannot tell them apart.",
 			Remediation:   "Create a ServiceAccount for the workload and set serviceAccountName in its pod spec.",
-			ChecklistItem: itemRBAC,
+			ChecklistItem: checklist.RBACLeastPrivilege,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				spec := pod.Spec(o)
 				if spec == nil || serviceAccountName(spec) != "default" {
@@ -193,7 +189,7 @@ func podSecurityChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "A password or token written as a literal env value lives in Git, in every rendered manifest and in the workload object, which far more people and tools can read than the Secret it belongs in; rotating it means a redeploy. A value shaped like a credential (a private key, a cloud, GitHub or Slack token, a JSON Web Token, a password in a URL) is one whatever the variable is called.",
 			Remediation:   "Move the value into a Secret (or an external secret store synced by an operator) and reference it with valueFrom.secretKeyRef.",
-			ChecklistItem: "Secret Management: secret references can be stored in GIT, pointing to an entry in an external secrets Vault (from Liju Kuriakose’s “Kubernetes in production”)",
+			ChecklistItem: checklist.SecretReferencesInGit,
 			Run:           secretLiteralEnvRun,
 		},
 		{
@@ -204,7 +200,7 @@ func podSecurityChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "A writable root filesystem lets an attacker who gets into a container drop tools and change binaries, and lets the application write state that vanishes on restart; a read-only root makes both impossible.",
 			Remediation:   "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the application must write (for example /tmp).",
-			ChecklistItem: "Security: Kubernetes security is defense in depth: multiple layers, each reducing the attack surface. (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.DefenseInDepth,
 			Run:           containerReadOnlyRootFsRun,
 		},
 	}

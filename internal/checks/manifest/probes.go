@@ -9,12 +9,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
-
-const itemProbes = "Complete Checklist: Health probes (readiness, liveness and startup probes on all Deployments) (from the “Production Readiness” book chapter)"
 
 func probeChecks() []*check.Check {
 	return []*check.Check{
@@ -27,7 +26,7 @@ func probeChecks() []*check.Check {
 			Reads:         []string{"Service"},
 			Rationale:     "Without a readiness probe a pod receives traffic as soon as its process starts, before it can serve, and keeps receiving it when it can no longer serve; rollouts and dependency failures turn into user-facing errors. A pod is Ready only when all its containers are, so one probe guards the containers beside it that no Service sends traffic to.",
 			Remediation:   "Add a readinessProbe to every container that a Service sends traffic to, checking that the application can serve requests.",
-			ChecklistItem: itemProbes,
+			ChecklistItem: checklist.HealthProbes,
 			Applies:       containerReadinessProbeApplies,
 			Run:           containerReadinessProbeRun,
 		},
@@ -39,7 +38,7 @@ func probeChecks() []*check.Check {
 			Kinds:         pod.ServiceKinds,
 			Rationale:     "A process that deadlocks or hangs keeps running and keeps its pod Ready in name only; a liveness probe lets the kubelet restart it.",
 			Remediation:   "Add a livenessProbe to every long-running container that checks only that the process itself is alive, such as a lightweight /healthz endpoint.",
-			ChecklistItem: itemProbes,
+			ChecklistItem: checklist.HealthProbes,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				// A bare Pod can run to completion, as a Job's pods do.
 				if spec := pod.Spec(o); o.Kind == "Pod" && spec != nil && spec.RestartPolicy != "" && spec.RestartPolicy != corev1.RestartPolicyAlways {
@@ -65,7 +64,7 @@ func probeChecks() []*check.Check {
 			Kinds:         pod.ServiceKinds,
 			Rationale:     "A readiness probe checks that the app can serve, dependencies included; a liveness probe must check only the process. When they are the same, a database outage fails liveness and Kubernetes restarts every pod, which cannot fix the database and starts a restart storm.",
 			Remediation:   "Point the liveness probe at a check of the process alone (for example /healthz) and keep dependency checks in the readiness probe.",
-			ChecklistItem: "Health Probes: keep readiness and liveness probes different (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.ProbesDiffer,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, ct := range pod.RunningContainers(o) {
@@ -84,7 +83,7 @@ func probeChecks() []*check.Check {
 			Kinds:         pod.ServiceKinds,
 			Rationale:     "A long liveness initialDelaySeconds is a guess at start-up time: too short and slow starts are killed in a loop, too long and a hung container goes unnoticed for that long after every restart. A startup probe waits exactly as long as start-up takes.",
 			Remediation:   "Replace the long liveness initialDelaySeconds with a startupProbe (failureThreshold × periodSeconds covering the worst start-up) and drop the delay.",
-			ChecklistItem: itemProbes,
+			ChecklistItem: checklist.HealthProbes,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
 				for _, ct := range pod.RunningContainers(o) {
@@ -104,7 +103,7 @@ func probeChecks() []*check.Check {
 			Kinds:         pod.ServiceKinds,
 			Rationale:     "A probe that names a port the container does not declare can never succeed, and neither can an HTTP or TCP probe, which connects over TCP, on a name that stands for a UDP port: the pod never becomes Ready, or is restarted forever.",
 			Remediation:   "Use a port name from the container's ports list (a TCP port for HTTP and TCP probes), or a port number.",
-			ChecklistItem: itemProbes,
+			ChecklistItem: checklist.HealthProbes,
 			Run:           probePortDeclaredRun,
 		},
 	}

@@ -8,6 +8,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
@@ -23,7 +24,7 @@ func rbacChecks() []*check.Check {
 			Kinds:         rbacRoleKinds,
 			Rationale:     "A wildcard grants everything that exists today and everything added later, subresources and custom resources included; nobody reviewing the role can know what it allows.",
 			Remediation:   "List the verbs and resources the subject needs instead of \"*\".",
-			ChecklistItem: "Security: Key RBAC principles: Never grant *(all) verbs unless absolutely necessary (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.RBACNoWildcards,
 			Applies:       appliesToRole,
 			Run:           rbacWildcardRun,
 		},
@@ -36,7 +37,7 @@ func rbacChecks() []*check.Check {
 			Reads:         []string{"ClusterRole"},
 			Rationale:     "cluster-admin can do anything, including reading every Secret and granting itself more; an application, pipeline or person holding it turns any compromise of theirs into a compromise of the cluster.",
 			Remediation:   "Bind a role that grants only what the subject needs, and keep cluster-admin for break-glass access.",
-			ChecklistItem: itemRBAC,
+			ChecklistItem: checklist.RBACLeastPrivilege,
 			Run:           rbacClusterAdminBindingRun,
 		},
 		{
@@ -48,7 +49,7 @@ func rbacChecks() []*check.Check {
 			Reads:         []string{"ClusterRoleBinding", "RoleBinding"},
 			Rationale:     "Reading Secrets is reading every password, token and key they hold; through a ClusterRoleBinding it covers every namespace, kube-system's ServiceAccount tokens included. A rule that grants it through \"*\" is reported once, by rbac-wildcard, which names it.",
 			Remediation:   "Grant Secret access in a Role in the namespace that needs it, limited with resourceNames to the Secrets the subject uses.",
-			ChecklistItem: "Secret Management: Preferably, not everyone should be able to access all secrets, especially in production. (from Liju Kuriakose’s “Kubernetes in production”)",
+			ChecklistItem: checklist.SecretAccess,
 			Applies:       appliesBesideWildcard(func(r rbacv1.PolicyRule) bool { return secretsReadVerbs(r) != nil }),
 			Run:           rbacSecretsReadRun,
 		},
@@ -61,7 +62,7 @@ func rbacChecks() []*check.Check {
 			Reads:         []string{"ClusterRoleBinding"},
 			Rationale:     "escalate and bind let a subject grant permissions it does not hold, and impersonate lets it act as any user, group or ServiceAccount: each is a path to cluster-admin. resourceNames confine bind and impersonate to the roles and identities named, so those fail only when a name leads to cluster-admin: a role granting every verb on every resource, the built-in admin or edit, one of Kubernetes' own identities, or a subject bound to cluster-admin. escalate on a named role still lets the subject write any permission into it.",
 			Remediation:   "Remove the escalate, bind and impersonate verbs; if a controller truly needs bind or impersonate, limit it with resourceNames to the roles it hands out or the identities it acts as.",
-			ChecklistItem: itemRBAC,
+			ChecklistItem: checklist.RBACLeastPrivilege,
 			Applies:       appliesToRole,
 			Run:           rbacEscalationVerbsRun,
 		},
@@ -73,7 +74,7 @@ func rbacChecks() []*check.Check {
 			Kinds:         rbacRoleKinds,
 			Rationale:     "pods/exec and pods/attach run commands inside containers, with their Secrets and ServiceAccount tokens at hand; nodes/proxy reaches the kubelet API, which runs commands in any pod of the node without the API server's audit. resourceNames narrow that to the pods or nodes named, where it is still running commands. A rule that grants them through \"*\" is reported once, by rbac-wildcard, which names them.",
 			Remediation:   "Remove create and get on pods/exec, pods/attach and nodes/proxy; give humans break-glass access for debugging instead of standing grants.",
-			ChecklistItem: itemRBAC,
+			ChecklistItem: checklist.RBACLeastPrivilege,
 			Applies: appliesBesideWildcard(func(r rbacv1.PolicyRule) bool {
 				_, hits := execProxyGrants(r)
 				return len(hits) > 0
@@ -89,7 +90,7 @@ func rbacChecks() []*check.Check {
 			Reads:         []string{"ClusterRole", "CustomResourceDefinition.apiextensions.k8s.io"},
 			Rationale:     "A ClusterRoleBinding grants its role in every namespace; when ServiceAccounts of one namespace use it only there, a RoleBinding does the job and a compromised pod reaches only its own namespace. Cluster-scoped resources and non-resource URLs need the ClusterRoleBinding, and so does a workload that lists or watches namespaced resources or namespaces through any ClusterRoleBinding: such a cluster-wide informer acts in every namespace. The check fails only when none of that shows.",
 			Remediation:   "Replace the ClusterRoleBinding with a RoleBinding in the ServiceAccounts' namespace (it may still refer to the ClusterRole); if the workload acts in every namespace without listing or watching (an admission webhook, a configured list of namespaces), exempt it with a reason.",
-			ChecklistItem: "Security: Key RBAC principles: Use Roles (namespaced) over ClusterRoles (cluster-wide) whenever possible (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.RBACPreferRoles,
 			Applies:       rbacClusterrolebindingScopeApplies,
 			Run:           rbacClusterrolebindingScopeRun,
 		},

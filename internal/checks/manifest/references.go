@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -20,8 +21,6 @@ import (
 // that point at something that is not there, so what they are for does
 // not happen. A binding grants nothing, a StatefulSet's pods get no DNS
 // names, a claim never binds, a ServiceMonitor scrapes nothing.
-
-const itemMonitoring = "Complete Checklist: Monitoring (kube-prometheus-stack or equivalent deployed and dashboards reviewed) (from the “Production Readiness” book chapter)"
 
 func referenceChecks() []*check.Check {
 	return []*check.Check{
@@ -34,7 +33,7 @@ func referenceChecks() []*check.Check {
 			Reads:         []string{"ClusterRole", "Role"},
 			Rationale:     "The API server stores a binding whose roleRef names no role, and it grants nothing: the ServiceAccounts it was written for are refused every call the role would have allowed, and the controller or job that runs as them fails at run time. If a role of that name is created later, whoever creates it decides what the subjects may do.",
 			Remediation:   "Create the Role or ClusterRole the binding names, or point roleRef at the one that exists (a binding's roleRef cannot be changed: delete and recreate the binding).",
-			ChecklistItem: itemRBAC,
+			ChecklistItem: checklist.RBACLeastPrivilege,
 			Run:           roleBindingRoleExistsRun,
 		},
 		{
@@ -46,7 +45,7 @@ func referenceChecks() []*check.Check {
 			Reads:         append(append(lookupReads(false), "Service"), pod.WorkloadKinds...),
 			Rationale:     "A StatefulSet's pods get their stable DNS names (<pod>.<serviceName>) only from a headless Service (clusterIP: None) that selects them. Without one the pods run, but nothing can reach a given member by name: the members of a database or a queue that find each other that way fail to cluster, in ways that look like network trouble.",
 			Remediation:   "Create a Service with clusterIP: None named as spec.serviceName, in the StatefulSet's namespace, whose selector matches the pod template's labels.",
-			ChecklistItem: "Fine-tune the cluster DNS: Running a DNS for Kubernetes clusters is essential for name resolution and service connectivity. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.ClusterDNS,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if s, ok := o.Typed.(*appsv1.StatefulSet); !ok || s.Spec.ServiceName == "" {
 					return false, "it names no governing Service (spec.serviceName)"
@@ -64,7 +63,7 @@ func referenceChecks() []*check.Check {
 			Reads:         append(lookupReads(true), "PersistentVolume.", "StorageClass"),
 			Rationale:     "A claim whose storageClassName names no StorageClass, and no PersistentVolume of that class, is never bound: it stays Pending, and so does every pod that mounts it.",
 			Remediation:   "Use the name of a StorageClass the cluster has (kubectl get storageclass), create the StorageClass, or leave storageClassName unset to use the default class.",
-			ChecklistItem: "Shared storage management solution: You should consider using a shared storage management solution to persist and manage stateful apps’ data. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.SharedStorage,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(claimClasses(o)) == 0 {
 					return false, "it names no StorageClass (the default class, or none, is used)"
@@ -83,7 +82,7 @@ func referenceChecks() []*check.Check {
 			AllNamespaces: true,
 			Rationale:     "A ServiceMonitor whose selector matches no Service, or whose endpoint port is a name none of the selected Services has, makes Prometheus scrape nothing for it: the application has no metrics and its alerts never fire, and nothing reports an error.",
 			Remediation:   "Make spec.selector match the labels of the application's Service (in a namespace spec.namespaceSelector names), and spec.endpoints[].port the name of one of its ports.",
-			ChecklistItem: itemMonitoring,
+			ChecklistItem: checklist.Monitoring,
 			Run:           serviceMonitorSelectsServicesRun,
 		},
 	}

@@ -6,11 +6,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
-
-const itemResources = "Complete Checklist: Resource limits (Requests and limits set on all containers) (from the “Production Readiness” book chapter)"
 
 func resourceChecks() []*check.Check {
 	return []*check.Check{
@@ -23,7 +22,7 @@ func resourceChecks() []*check.Check {
 			Reads:         []string{"LimitRange"},
 			Rationale:     "The scheduler places pods by their requests. A container without a CPU request counts as needing none: nodes get packed beyond what they can run, and under contention the container gets the smallest share of CPU.",
 			Remediation:   "Set resources.requests.cpu on every container to what it uses under normal load, or give the namespace a LimitRange with a default CPU request.",
-			ChecklistItem: itemResources,
+			ChecklistItem: checklist.ResourceLimits,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return missingResource(o, c.Inventory, corev1.ResourceCPU, false, "CPU request")
 			},
@@ -37,7 +36,7 @@ func resourceChecks() []*check.Check {
 			Reads:         []string{"LimitRange"},
 			Rationale:     "The scheduler places pods by their requests. A container without a memory request counts as needing none, so nodes get overcommitted, and when a node runs short of memory the pods using most beyond their requests are evicted first.",
 			Remediation:   "Set resources.requests.memory on every container to what it uses under normal load, or give the namespace a LimitRange with a default memory request.",
-			ChecklistItem: itemResources,
+			ChecklistItem: checklist.ResourceLimits,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return missingResource(o, c.Inventory, corev1.ResourceMemory, false, "memory request")
 			},
@@ -51,7 +50,7 @@ func resourceChecks() []*check.Check {
 			Reads:         []string{"LimitRange"},
 			Rationale:     "Memory cannot be throttled: a container without a memory limit that leaks or spikes takes memory from every other pod on its node until the kernel or the kubelet kills something, often not the culprit.",
 			Remediation:   "Set resources.limits.memory on every container, or give the namespace a LimitRange with a default memory limit.",
-			ChecklistItem: itemResources,
+			ChecklistItem: checklist.ResourceLimits,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return missingResource(o, c.Inventory, corev1.ResourceMemory, true, "memory limit")
 			},
@@ -65,7 +64,7 @@ func resourceChecks() []*check.Check {
 			Reads:         []string{"LimitRange"},
 			Rationale:     "A pod in which no container requests or limits CPU or memory gets the BestEffort QoS class: it is the first evicted when its node runs short, and the scheduler places it anywhere, however full.",
 			Remediation:   "Set CPU and memory requests (and a memory limit) on the pod's containers, or give the namespace a LimitRange with defaults.",
-			ChecklistItem: "QoS Classes Revisited: Avoid BestEffort (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.AvoidBestEffort,
 			Run:           podQosBesteffortRun,
 		},
 	}

@@ -10,11 +10,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
-
-const ItemServiceRouting = "Centralized Ingress Controller with SSL certificate management: All incoming traffic will be automatically encrypted using the HTTPS certificates and forwarded to the correct Kubernetes pods. (from Liju Kuriakose’s “Kubernetes in production”)"
 
 // awsUseAnnotation is the port name with which the AWS Load Balancer
 // Controller marks a backend that is an action defined in an annotation,
@@ -32,7 +31,7 @@ func serviceChecks() []*check.Check {
 			Reads:         pod.WorkloadKinds,
 			Rationale:     "A Service whose selector matches no pod has no endpoints: clients get connection refused or time out, and nothing in the Service itself says why. A label renamed in the Deployment but not in the Service is the usual cause.",
 			Remediation:   "Make spec.selector match the labels of the pod template of the workload the Service fronts.",
-			ChecklistItem: ItemServiceRouting,
+			ChecklistItem: checklist.IngressEncryptsTraffic,
 			Applies:       ServiceWithSelector,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				svc := o.Typed.(*corev1.Service)
@@ -51,7 +50,7 @@ func serviceChecks() []*check.Check {
 			Reads:         pod.WorkloadKinds,
 			Rationale:     "A Service port whose targetPort names a port that no selected container declares gets no endpoints for that port: the Service exists, its pods are Ready, and every connection to the port fails.",
 			Remediation:   "Use as targetPort the name of a port the selected containers declare (with the same protocol), or a port number.",
-			ChecklistItem: ItemServiceRouting,
+			ChecklistItem: checklist.IngressEncryptsTraffic,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, reason := ServiceWithSelector(o, c); !ok {
 					return false, reason
@@ -72,7 +71,7 @@ func serviceChecks() []*check.Check {
 			Reads:         []string{"Service"},
 			Rationale:     "An Ingress backend that names a missing Service, or a port the Service does not have, answers its path with 503 errors from the ingress controller.",
 			Remediation:   "Point every Ingress backend at a Service in the Ingress's namespace and at a port name or number that Service declares.",
-			ChecklistItem: "Centralized Ingress Controller with SSL certificate management: A simple configuration that describes how traffic should flow from outside of Kubernetes to your application. (from Liju Kuriakose’s “Kubernetes in production”)",
+			ChecklistItem: checklist.IngressSimpleConfiguration,
 			Run:           ingressBackendServiceRun,
 		},
 		{
@@ -83,7 +82,7 @@ func serviceChecks() []*check.Check {
 			Kinds:         []string{"Pod"},
 			Rationale:     "A Pod created directly has no controller: when its node fails, is drained or upgraded, or the pod is evicted, nothing recreates it and the service it provided is gone until someone notices.",
 			Remediation:   "Run the pod through a controller: a Deployment for long-running services, a StatefulSet for stable identity, a Job for run-to-completion work.",
-			ChecklistItem: "Reliability and self-healing: it’s critical that you get it up and running as soon as possible and preferably automatically, without manual intervention. (from the “Kubernetes in prod” blog series)",
+			ChecklistItem: checklist.SelfHealing,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				for _, a := range []string{"helm.sh/hook", "argocd.argoproj.io/hook"} {
 					if _, ok := o.Annotations[a]; ok {

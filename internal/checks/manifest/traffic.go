@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -32,7 +33,7 @@ func trafficChecks() []*check.Check {
 			AllNamespaces: true,
 			Rationale:     "A NetworkPolicy rule allows traffic from (or to) the pods and namespaces its peers select. A peer whose selector matches nothing allows nothing: the traffic it was written for is dropped by the namespace's default deny, usually because of a label typo or a renamed app.",
 			Remediation:   "Make the peer's podSelector match the labels of the pods that send (or receive) the traffic, and its namespaceSelector the labels of their namespace (every namespace has kubernetes.io/metadata.name: <name>).",
-			ChecklistItem: itemDefaultDeny,
+			ChecklistItem: checklist.DefaultDeny,
 			Run:           networkPolicyPeersSelectPodsRun,
 		},
 		{
@@ -44,7 +45,7 @@ func trafficChecks() []*check.Check {
 			Reads:         pod.WorkloadKinds,
 			Rationale:     "An ingress rule admits traffic only to the ports it lists. When none of them is a port the selected pods' containers declare, the rule admits nothing they are known to serve (a named port that no container declares admits nothing at all): the traffic it was written for is dropped, usually after a port was renamed or renumbered in the Deployment but not in the policy.",
 			Remediation:   "List in the rule's ports the containerPort numbers or port names the selected containers declare, with their protocol.",
-			ChecklistItem: itemDefaultDeny,
+			ChecklistItem: checklist.DefaultDeny,
 			Applies:       networkPolicyPortsDeclaredApplies,
 			Run:           networkPolicyPortsDeclaredRun,
 		},

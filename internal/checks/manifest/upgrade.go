@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
@@ -160,8 +161,6 @@ func targetKnown(o *inventory.Object, c *check.Context) (bool, string) {
 	return true, ""
 }
 
-const itemUpgrade = "Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS) (from the “Production Readiness” book chapter)"
-
 func upgradeChecks() []*check.Check {
 	return []*check.Check{
 		{
@@ -173,7 +172,7 @@ func upgradeChecks() []*check.Check {
 			Requires:      check.Declared,
 			Rationale:     "The API server refuses objects of an API version it no longer serves: applying the manifest fails, and an upgrade to that release breaks every pipeline that still writes it.",
 			Remediation:   "Rewrite the object in the replacement API version (kubectl convert helps) before upgrading to the release that removes the old one.",
-			ChecklistItem: itemUpgrade,
+			ChecklistItem: checklist.UpgradePlan,
 			Applies:       targetKnown,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				r := apiLifecycleIndex[[2]string{o.APIVersion, o.Kind}]
@@ -194,7 +193,7 @@ func upgradeChecks() []*check.Check {
 			Reads:         []string{"Service"},
 			Rationale:     "A deprecated API version still works but is scheduled for removal or superseded; moving off it before the upgrade that removes it keeps that upgrade uneventful.",
 			Remediation:   "Rewrite the object in the replacement API version.",
-			ChecklistItem: itemUpgrade,
+			ChecklistItem: checklist.UpgradePlan,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if ok, why := targetKnown(o, c); !ok {
 					return false, why

@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/plimsoll/plimsoll/internal/check"
-	"github.com/plimsoll/plimsoll/internal/checks/runtime"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
 )
@@ -27,7 +27,7 @@ func alertingChecks() []*check.Check {
 			Reads:         monitoringReads(keyPrometheus, keyThanosRuler, keyPrometheusRule, "Namespace"),
 			Rationale:     "A Prometheus without the right rules watches silently: the checklist's critical alerts are node down, pods in CrashLoopBackOff, disk pressure and API server errors, and the outages it recounts are an expired certificate and overcommitted node memory, with backups that fail unnoticed close behind. Only a PrometheusRule that a Prometheus (or Thanos Ruler) loads through its spec.ruleSelector and spec.ruleNamespaceSelector alerts at all. The topics are the parameter alertTopics, by default: " + describeTopics(check.DefaultAlertTopics()) + ".",
 			Remediation:   "Install alerting rules for each topic named (kube-prometheus ships KubeNodeNotReady, KubePodCrashLooping, NodeFilesystemSpaceFillingUp, KubeMemoryOvercommit, KubeAPIErrorBudgetBurn and KubeClientCertificateExpiration; cert-manager's mixin CertManagerCertExpirySoon; the Velero chart VeleroBackupFailures) in PrometheusRules your Prometheus selects, or set the parameter alertTopics to the topics you require.",
-			ChecklistItem: runtime.ItemAlerting,
+			ChecklistItem: checklist.Alerting,
 			Requires:      check.Cluster,
 			Run:           alertRulesRun,
 		},
@@ -40,7 +40,7 @@ func alertingChecks() []*check.Check {
 			Reads:         monitoringReads(keyAlertmanager, keyAlertmanagerConfig, keyPrometheus, "Namespace"),
 			Rationale:     "A receiver with no email, Slack, PagerDuty, webhook or other configuration drops the alerts routed to it: kube-prometheus's default configuration routes every alert to such receivers, so the stack looks complete and tells no one. plimsoll never reads Secrets, where Alertmanager's configuration file usually lives; it judges the AlertmanagerConfig objects an Alertmanager uses.",
 			Remediation:   "Give the Alertmanager a receiver with at least one integration (slackConfigs, pagerdutyConfigs, emailConfigs, webhookConfigs...) in an AlertmanagerConfig it uses (spec.alertmanagerConfiguration or spec.alertmanagerConfigSelector), and route alerts to it.",
-			ChecklistItem: itemReceivers,
+			ChecklistItem: checklist.AlertReceivers,
 			Requires:      check.Cluster,
 			Run:           receiverRun,
 		},

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
 )
@@ -25,7 +26,7 @@ func apiserverChecks() []*check.Check {
 			Rationale: "The audit log is the only record of who changed what through the API: without --audit-policy-file the API server records no event at all, and without a log path or webhook the events go nowhere, so an incident cannot be reconstructed. " +
 				"The check reads the flags of the kube-apiserver static pods; where the control plane is managed or runs outside the cluster, they are not visible and the check is not assessed.",
 			Remediation:   "Start kube-apiserver with --audit-policy-file pointing at an audit Policy and --audit-log-path (with --audit-log-maxage, --audit-log-maxbackup) or --audit-webhook-config-file; on a managed control plane, turn on the provider's audit logs.",
-			ChecklistItem: "Security: Audit is another important component of security in general. Any change, no matter how small, should be logged for anomalies and intrusion detection, regulatory requirements, and troubleshooting. (from the “Kubernetes in prod” blog series)",
+			ChecklistItem: checklist.AuditLogging,
 			Requires:      check.Cluster,
 			Applies:       apiserverApplies,
 			Run: apiserverRun(func(api apiServer) []check.Finding {
@@ -56,7 +57,7 @@ func apiserverChecks() []*check.Check {
 			Rationale: "Without an identity provider, people reach the API with client certificates or static tokens: a certificate cannot be revoked before it expires, and leaving the company does not end its access. " +
 				"OIDC (--oidc-issuer-url, or --authentication-config in Kubernetes 1.30 and later) or a webhook token authenticator (aws-iam-authenticator, Guard) ties access to accounts managed in one place. Managed control planes do not show their flags, so there the check is not assessed.",
 			Remediation:   "Configure the API server with your identity provider: --oidc-issuer-url, --oidc-client-id and --oidc-username-claim, or an AuthenticationConfiguration file passed with --authentication-config; bind RBAC roles to the provider's groups.",
-			ChecklistItem: "Control cluster access: Integrate with an external authentication provider to authenticate cluster’s users, such as LDAP, OpenID Connect (OIDC), and AWS IAM. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.ExternalAuthentication,
 			Requires:      check.Cluster,
 			Applies:       apiserverApplies,
 			Run: apiserverRun(func(api apiServer) []check.Finding {

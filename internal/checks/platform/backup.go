@@ -9,6 +9,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
@@ -41,11 +42,6 @@ const (
 	veleroScheduleKey = "velero.io/schedule-name"
 )
 
-const (
-	itemBackup        = "Complete Checklist: Backup (Velero or equivalent with scheduled backups and tested restores) (from the “Production Readiness” book chapter)"
-	itemBackupRestore = "Backup: Velero + etcd Snapshots: Test your restores regularly. A backup that has never been tested is not a backup — it is a hope. (from the “Production Readiness” book chapter)"
-)
-
 // backupChecks judge whether the cluster can be restored: Velero backs up
 // the applications on a schedule, recently, and its restores are tested;
 // etcd is snapshotted where the control plane is the cluster's own.
@@ -61,7 +57,7 @@ func backupChecks() []*check.Check {
 			Reads:         append([]string{veleroBSL}, veleroReads...),
 			Rationale:     "Without a backup tool, a deleted namespace, a broken upgrade or a lost cluster takes the applications' objects and volumes with it. Velero backs them up to object storage, but only while its server runs and can reach a BackupStorageLocation: an Unavailable location (wrong credentials, a deleted bucket) makes every backup fail.",
 			Remediation:   "Install Velero (its Helm chart or velero install) with a BackupStorageLocation in object storage outside the cluster, and fix what keeps the server or the location from being ready: kubectl -n velero describe backupstoragelocation says why it is Unavailable.",
-			ChecklistItem: itemBackup,
+			ChecklistItem: checklist.Backup,
 			Requires:      check.Cluster,
 			Run:           backupVeleroRun,
 		},
@@ -74,7 +70,7 @@ func backupChecks() []*check.Check {
 			Reads:         append([]string{veleroSchedule, platform.CRDKey}, appNamespaceReads...),
 			Rationale:     "Velero backs up only what a Backup includes, and only Schedules back up without someone remembering to: a namespace no Schedule includes, or only a paused one does, has no recent backup to restore when its objects or volumes are lost; one that only a weekly Schedule includes loses up to a week of changes, more than the recovery point objective (the parameter backupRPO, a day by default).",
 			Remediation:   "Create a Velero Schedule that runs at least every backupRPO and includes the namespace (velero schedule create daily --schedule \"0 2 * * *\" --include-namespaces shop --ttl 720h), or add the namespace to such a Schedule's spec.template.includedNamespaces; unpause a paused one.",
-			ChecklistItem: "Backup: Velero + etcd Snapshots: Schedule daily backups with 30-day retention (velero schedule create daily-backup --schedule=\"0 2 * * *\" --include-namespaces my-app --ttl 720h) (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.DailyBackups,
 			Requires:      check.Cluster,
 			// Its Schedules live in Velero's namespace.
 			AllNamespaces: true,
@@ -98,7 +94,7 @@ func backupChecks() []*check.Check {
 			Reads:         []string{veleroBackup},
 			Rationale:     "A Schedule is a promise, its Backups are what was kept: a backup that Failed or PartiallyFailed, or none completed for longer than the recovery point objective, means a restore today loses more than the business agreed to lose. Velero records the failure and tries again only at the next scheduled time.",
 			Remediation:   "Read why the latest backup failed (velero backup describe <backup> --details; velero backup logs <backup>), fix it (storage location, credentials, a volume snapshotter, a hook) and run one now with velero backup create --from-schedule <schedule>. The allowed age is the parameter backupRPO (or the Schedule's own interval, when longer) plus backupGrace.",
-			ChecklistItem: itemBackup,
+			ChecklistItem: checklist.Backup,
 			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if field(o, "spec", "paused") == true {
@@ -117,7 +113,7 @@ func backupChecks() []*check.Check {
 			Reads:         append([]string{veleroRestore}, veleroReads...),
 			Rationale:     "A backup that was never restored is a hope, not a backup: missing volumes, a resource the restore cannot recreate, or hooks that never ran show up only on restore. A Restore completed recently shows the backups can be restored and that the team knows how.",
 			Remediation:   "Restore a recent backup into a scratch namespace (velero restore create --from-backup <backup> --namespace-mappings shop:shop-restore-test), check that the application works there, then delete the scratch namespace; repeat at least every restoreTestMaxAge (a parameter). Velero deletes a Restore with the Backup it restored, so restore from a backup whose TTL outlasts that interval.",
-			ChecklistItem: itemBackupRestore,
+			ChecklistItem: checklist.TestedRestores,
 			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if veleroInstalled(c.Inventory) == "" {

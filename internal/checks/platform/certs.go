@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
@@ -18,11 +19,6 @@ import (
 const (
 	certificateKey    = "Certificate.cert-manager.io"
 	externalSecretKey = "ExternalSecret.external-secrets.io"
-)
-
-const (
-	itemCertManager = "Centralized Ingress Controller with SSL certificate management: An integrated component called cert-manager is a centrally deployed application in Kubernetes that takes care of HTTPS certificates. (from Liju Kuriakose’s “Kubernetes in production”)"
-	itemSecrets     = "Secret Management: The best way to sync secrets is using a central vault, like Azure Key Vault, Hashicorp Vault, and AWS Secrets Manager with a central secrets operator like External Secrets Operator. (from Liju Kuriakose’s “Kubernetes in production”)"
 )
 
 // certChecks judge certificate automation (cert-manager, its issuers and
@@ -39,7 +35,7 @@ func certChecks() []*check.Check {
 			Rationale: "Certificates expire, Let's Encrypt's after 90 days and most others within a year: without a certificate manager each must be renewed by hand before it does, and a forgotten one takes its site down behind a browser warning. cert-manager issues and renews them from Let's Encrypt, a private CA or Vault. " +
 				"The check fails whenever no cert-manager controller runs, even where no Ingress terminates TLS yet: the checklists ask for certificate automation in every production cluster. A cluster whose TLS ends at a cloud load balancer with provider-managed certificates can exempt it, with that reason.",
 			Remediation:   "Install cert-manager (helm install cert-manager jetstack/cert-manager --namespace cert-manager --set crds.enabled=true) with at least two controller replicas, and create a ClusterIssuer; or fix what keeps its controller from becoming ready (kubectl -n cert-manager describe deployment cert-manager).",
-			ChecklistItem: "Certificates and secrets management: In addition to that, you can extend secrets object by deploying other third-party services, such as Sealed Secrets for encrypted secrets, and Cert-Manager to automate certificates from certificate providers such as Let’s Encrypt or Vault. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.SecretsStore,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				running, finding := componentRunning("certificate manager", lookedFor(platform.CertManager),
@@ -62,7 +58,7 @@ func certChecks() []*check.Check {
 			Kinds:         []string{certificateKey},
 			Rationale:     "A Certificate that is not Ready was not issued, or was not renewed: its secret holds no certificate, an old one, or one for other names, and the sites that use it fail their TLS handshakes or will once the old certificate expires.",
 			Remediation:   "Read why the condition is not True (kubectl describe certificate, then its CertificateRequest and, for ACME, its Order and Challenges): a failing DNS-01 or HTTP-01 challenge, an issuer that is not ready, or a rate limit; fix the cause and cert-manager retries.",
-			ChecklistItem: itemCertManager,
+			ChecklistItem: checklist.CertManager,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return []check.Finding{readyCondition(o, fmt.Sprintf("secret %s from %s %s", orNone(fieldString(o, "spec", "secretName")),
@@ -77,7 +73,7 @@ func certChecks() []*check.Check {
 			Kinds:         []string{certificateKey},
 			Rationale:     "cert-manager renews a certificate well before it expires (by default when two thirds of its life has passed), so one that is expired or close to expiry is one whose renewal failed; when it expires, clients refuse every connection to the sites it serves.",
 			Remediation:   "Find why renewal fails (kubectl describe certificate and its latest CertificateRequest; cmctl status certificate) and fix it, or force a renewal with cmctl renew. The least validity allowed is the parameter certMinValidity.",
-			ChecklistItem: "Monitoring & Centralised logging: I have seen teams running production without proper monitoring, and suddenly a certificate expired, or a node memory overcommit caused an outage. (from Liju Kuriakose’s “Kubernetes in production”)",
+			ChecklistItem: checklist.MonitorBeforeProduction,
 			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if _, ok := fieldTime(o, "status", "notAfter"); !ok {
@@ -95,7 +91,7 @@ func certChecks() []*check.Check {
 			Kinds:         []string{"Issuer.cert-manager.io", "ClusterIssuer.cert-manager.io"},
 			Rationale:     "An issuer that is not Ready issues nothing: every Certificate that names it stays unissued, and each one it issued before is not renewed, so they expire one after another.",
 			Remediation:   "Read the Ready condition's message (kubectl describe clusterissuer) and fix what it names: an ACME account that cannot register, a CA secret that is missing, or Vault credentials that are refused.",
-			ChecklistItem: "Centralized Ingress Controller with SSL certificate management: It can be configured using Let’s Encrypt, wildcard certificates, or even a private Certification Authority for internal company-trusted certificates. (from Liju Kuriakose’s “Kubernetes in production”)",
+			ChecklistItem: checklist.IngressCertificates,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return []check.Finding{readyCondition(o, issuerType(o))}
@@ -110,7 +106,7 @@ func certChecks() []*check.Check {
 			Reads:         []string{certificateKey, externalSecretKey},
 			Rationale:     "A TLS secret no Certificate manages holds a certificate someone put there by hand: nothing renews it, and the Ingress starts failing TLS handshakes on the day it expires. A secret an ExternalSecret keeps in sync from a vault counts as managed: the vault renews it.",
 			Remediation:   "Add the annotation cert-manager.io/cluster-issuer (or cert-manager.io/issuer) to the Ingress so cert-manager's ingress-shim creates a Certificate for each spec.tls entry, or create a Certificate whose spec.secretName is the secret.",
-			ChecklistItem: itemCertManager,
+			ChecklistItem: checklist.CertManager,
 			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(o.Typed.(*networkingv1.Ingress).Spec.TLS) == 0 {
@@ -129,7 +125,7 @@ func certChecks() []*check.Check {
 			Reads:         append([]string{platform.CRDKey}, platform.Reads...),
 			Rationale:     "Without a secrets manager, Secrets reach the cluster by hand or from a CI pipeline: nobody can tell which value is current or where it came from, rotation means finding every copy, and the values end up in scripts and shells. External Secrets Operator, the Vault Agent Injector or the Secrets Store CSI Driver sync them from a vault; Sealed Secrets lets only their encrypted form live in Git.",
 			Remediation:   "Install a secrets manager, such as External Secrets Operator (helm install external-secrets external-secrets/external-secrets -n external-secrets --create-namespace) with a ClusterSecretStore for your vault, and move the application's Secrets to it; or fix what keeps the installed one from becoming ready.",
-			ChecklistItem: itemSecrets,
+			ChecklistItem: checklist.SecretsVault,
 			Requires:      check.Cluster,
 			Run:           secretsManagerRun,
 		},
@@ -141,7 +137,7 @@ func certChecks() []*check.Check {
 			Kinds:         []string{externalSecretKey, "SecretStore.external-secrets.io", "ClusterSecretStore.external-secrets.io"},
 			Rationale:     "An ExternalSecret that is not Ready did not sync: its Secret is missing, so pods that use it do not start, or it holds a stale value, so a rotated credential is refused. A store that is not Ready fails every ExternalSecret that reads from it.",
 			Remediation:   "Read the Ready condition's message (kubectl describe externalsecret, or clustersecretstore) and fix what it names: the store's credentials or role, a key or property that does not exist in the vault, or a provider that cannot be reached.",
-			ChecklistItem: "Secret Management: This way, secret references can be stored in GIT, pointing to an entry in an external secrets Vault. (from Liju Kuriakose’s “Kubernetes in production”)",
+			ChecklistItem: checklist.SecretReferencesToVault,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				what := "provider " + orNone(firstKey(field(o, "spec", "provider")))

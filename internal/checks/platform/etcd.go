@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/runtime"
 	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -29,7 +30,7 @@ func etcdChecks() []*check.Check {
 			Rationale: "etcd holds the whole cluster state: every object, RBAC rule and Secret. Velero restores applications, but a control plane that loses etcd (a corrupt member, a lost quorum, a bad upgrade) is restored only from an etcd snapshot. " +
 				"Managed services back up etcd themselves, so the check is not assessed there; it fails on a visible self-managed control plane when no CronJob has taken a snapshot within etcdBackupMaxAge plus backupGrace (parameters: a day and two hours by default, the same grace as Velero backups).",
 			Remediation:   "Run etcdctl snapshot save from a CronJob on the control-plane nodes (tolerating their taint, with the etcd client certificates from a hostPath) and copy the snapshot off the cluster; or, when a systemd timer on the nodes does it, exempt this check with that reason.",
-			ChecklistItem: "Backup: Velero + etcd Snapshots: Managed Kubernetes services handle etcd backups automatically. For self-managed clusters, automate this with a CronJob or systemd timer. (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.EtcdBackups,
 			Requires:      check.Cluster,
 			Run:           backupEtcdRun,
 		},

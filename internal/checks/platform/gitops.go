@@ -5,12 +5,11 @@ import (
 	"strings"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
 )
-
-const itemGitOps = "GitOps Deployments: Kubernetes desired state configuration should be present in GIT, and we need a deployment platform that rolls out to Kubernetes. (from Liju Kuriakose’s “Kubernetes in production”)"
 
 // gitopsChecks judge whether a GitOps controller delivers the cluster's
 // desired state, and whether what it delivers is in sync.
@@ -25,7 +24,7 @@ func gitopsChecks() []*check.Check {
 			Reads:         append(append([]string{}, platform.Reads...), platform.CRDKey),
 			Rationale:     "Without a GitOps controller, what runs in the cluster is whatever someone last applied by hand or from a CI job: no one place says what production should be, a manual change is never rolled back, and a lost cluster cannot be rebuilt from Git.",
 			Remediation:   "Install Argo CD or Flux and deliver the applications from Git through it (an Argo CD Application, or a Flux Kustomization or HelmRelease, per application).",
-			ChecklistItem: itemGitOps,
+			ChecklistItem: checklist.GitOpsDesiredState,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return gitopsRuns(c.Inventory)
@@ -39,7 +38,7 @@ func gitopsChecks() []*check.Check {
 			Kinds:         []string{argoApplicationKey, fluxHelmReleaseKey, fluxKustomizationKey},
 			Rationale:     "An application the GitOps controller cannot sync leaves the cluster running something other than what Git says: a fix merged in Git never arrives, and a manual change stays. A degraded or suspended one hides the same drift behind a tool everyone trusts.",
 			Remediation:   "Look at the application's conditions (argocd app get, flux get kustomizations) and fix what blocks it: a manifest the API server refuses, a missing CRD or namespace, an unreachable repository; resume a suspended Flux object (flux resume) once the reason is gone.",
-			ChecklistItem: "GitOps Deployments: Even if a rogue developer tries to manually change something in production, the GitOps platform will immediately roll back the change to the desired change. (from Liju Kuriakose’s “Kubernetes in production”)",
+			ChecklistItem: checklist.GitOpsRollsBack,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				if o.KindKey() == argoApplicationKey {

@@ -13,6 +13,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/runtime"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
@@ -36,7 +37,7 @@ func infraChecks() []*check.Check {
 			Reads:         platform.ManagedReads,
 			Rationale:     "etcd needs a majority of its members to accept writes: with one control-plane node, its loss stops every change to the cluster, and with two, losing either does. Three nodes survive the loss of one, which is what an upgrade or a failed disk takes.",
 			Remediation:   "Run the control plane on three (or five) nodes, spread across zones, with etcd on each or on a separate group of three; for kubeadm, join more nodes with kubeadm join --control-plane.",
-			ChecklistItem: "Highly available control plane: You can achieve this by running the control plane components on three or more nodes. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.HAControlPlane,
 			Requires:      check.Cluster,
 			Run:           controlPlaneHaRun,
 		},
@@ -48,7 +49,7 @@ func infraChecks() []*check.Check {
 			Kinds:         []string{"Node"},
 			Rationale:     "Without the taint, the scheduler places application pods on control-plane nodes, where a memory-hungry pod can starve the API server and etcd of the resources they need to keep the whole cluster running.",
 			Remediation:   "Taint each control-plane node: kubectl taint nodes NAME node-role.kubernetes.io/control-plane:NoSchedule.",
-			ChecklistItem: "Highly available control plane: Finally, avoid deploying pods to the control plane nodes. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.NoPodsOnControlPlane,
 			Requires:      check.Cluster,
 			Applies:       isControlPlaneNode,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -70,7 +71,7 @@ func infraChecks() []*check.Check {
 			Reads:         append([]string{"Namespace"}, appNamespaceReads...),
 			Rationale:     "Application pods on a control-plane node compete with the API server and etcd for CPU, memory and disk I/O; a runaway one can take the control plane down with it.",
 			Remediation:   "Taint the node NoSchedule, remove the tolerations or node selectors that let the application's pods onto it, and evict them (kubectl drain keeps DaemonSets).",
-			ChecklistItem: "Highly available control plane: Finally, avoid deploying pods to the control plane nodes. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.NoPodsOnControlPlane,
 			Requires:      check.Cluster,
 			Applies:       isControlPlaneNode,
 			Run:           controlPlaneNoAppPodsRun,
@@ -84,7 +85,7 @@ func infraChecks() []*check.Check {
 			Reads:         []string{"Node"},
 			Rationale:     "Workloads survive the loss of a node only if there are others to reschedule onto, and the loss of a zone only if nodes run in more than one. Replicas and spread constraints cannot place pods on nodes that do not exist.",
 			Remediation:   "Run at least minWorkerNodes schedulable worker nodes, in an auto-scaling group or node pool spread over at least minZones availability zones, and label them with topology.kubernetes.io/zone.",
-			ChecklistItem: "Highly available node groups: You can achieve this by running a group or more of worker nodes with three or more instances. If you are running these worker groups using one of the public cloud providers, you should deploy them within an auto-scaling group and in different availability zones. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.HAWorkerNodes,
 			Requires:      check.Cluster,
 			Run:           nodesWorkersHaRun,
 		},
@@ -97,7 +98,7 @@ func infraChecks() []*check.Check {
 			Reads:         []string{"CSIDriver.storage.k8s.io", "StorageClass"},
 			Rationale:     "A PersistentVolumeClaim that names no class gets the default one; with none, such claims stay Pending forever, and with two, which one a claim gets is undefined. Charts rely on the default class.",
 			Remediation:   "Mark exactly one StorageClass with the annotation storageclass.kubernetes.io/is-default-class: \"true\", backed by an installed CSI driver.",
-			ChecklistItem: "Shared storage management solution: You should consider using a shared storage management solution to persist and manage stateful apps’ data. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.SharedStorage,
 			Requires:      check.Cluster,
 			Run:           storageDefaultClassRun,
 		},
@@ -110,7 +111,7 @@ func infraChecks() []*check.Check {
 			Reads:         append(append([]string{"NodePool.karpenter.sh"}, platform.Reads...), platform.ManagedReads...),
 			Rationale:     "Pod autoscalers add replicas only as far as the nodes have room; without a node autoscaler, a traffic peak leaves new pods Pending, and idle nodes are paid for after it.",
 			Remediation:   "Install the Cluster Autoscaler for your provider, or Karpenter with at least one NodePool, or enable the provider's managed node autoscaling.",
-			ChecklistItem: "Highly available node groups: Another essential requirement to achieve worker high availability is to deploy the Kubernetes cluster auto scaler, which enables worker nodes to horizontally upscale and downscale based on the cluster utilization. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.ClusterAutoscaler,
 			Requires:      check.Cluster,
 			Run:           nodeAutoscalerRun,
 		},
@@ -123,7 +124,7 @@ func infraChecks() []*check.Check {
 			Reads:         platform.Reads,
 			Rationale:     "HorizontalPodAutoscalers on CPU or memory, kubectl top and the VerticalPodAutoscaler read the resource metrics API, which metrics-server serves. Without it, every such HPA reports FailedGetResourceMetric and never scales.",
 			Remediation:   "Install metrics-server (kubectl apply -f https://github.com/kubernetes-sigs/metrics-server/releases/latest/download/components.yaml, or its Helm chart) with two replicas.",
-			ChecklistItem: "Scalable Kubernetes Clusters: We know Kubernetes is great for scaling, but that’s not the only piece that needs to scale to scale your apps. (from the “Kubernetes in prod” blog series)",
+			ChecklistItem: checklist.ScalableClusters,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return runningComponent(c, platform.MetricsServer)
@@ -137,7 +138,7 @@ func infraChecks() []*check.Check {
 			Kinds:         []string{"HorizontalPodAutoscaler"},
 			Rationale:     "An HPA that cannot read its metrics does not scale at all: the workload stays at its current replica count through any peak, while the HPA looks configured.",
 			Remediation:   "Read the HPA's ScalingActive condition (kubectl describe hpa): install metrics-server for resource metrics, or the metrics adapter for custom and external metrics, and make sure the target's containers have the requests the utilization is computed from.",
-			ChecklistItem: "Scalable Kubernetes Clusters: We know Kubernetes is great for scaling, but that’s not the only piece that needs to scale to scale your apps. (from the “Kubernetes in prod” blog series)",
+			ChecklistItem: checklist.ScalableClusters,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				hpa := o.Typed.(*autoscalingv2.HorizontalPodAutoscaler)
@@ -157,7 +158,7 @@ func infraChecks() []*check.Check {
 			Kinds:         clusterKinds,
 			Rationale:     "The Kubernetes project patches each minor release for about fourteen months. After that, security fixes stop, and the upgrade path grows longer with every release skipped, since the control plane moves one minor version at a time.",
 			Remediation:   "Plan an upgrade to a supported minor release, one minor version at a time, running plimsoll's api-removed and api-deprecated checks on your manifests against each target version first.",
-			ChecklistItem: "Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS) (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.UpgradePlan,
 			Requires:      check.Cluster,
 			Run:           kubernetesVersionSupportedRun,
 		},
@@ -170,7 +171,7 @@ func infraChecks() []*check.Check {
 			Reads:         []string{inventory.ClusterKey},
 			Rationale:     "A kubelet may be up to three minor versions older than the API server and never newer. Outside that skew, the combination is untested and the next control-plane upgrade is blocked until the node is upgraded.",
 			Remediation:   "Upgrade (or replace) the node so that its kubelet is no newer than the API server and at most three minor versions older, before upgrading the control plane further.",
-			ChecklistItem: "Complete Checklist: Upgrade plan (Documented process for upgrading Kubernetes and node OS) (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.UpgradePlan,
 			Requires:      check.Cluster,
 			Run:           kubeletVersionSkewRun,
 		},
@@ -183,7 +184,7 @@ func infraChecks() []*check.Check {
 			Reads:         platform.Reads,
 			Rationale:     "Cost labels on namespaces and workloads are only useful when something turns them into a bill per team: OpenCost or Kubecost allocate the cluster's cost to namespaces, labels and workloads.",
 			Remediation:   "Install OpenCost (or Kubecost), and label namespaces with the cost labels it allocates by.",
-			ChecklistItem: "Cost Management: OpenCost: CNCF project for Kubernetes cost monitoring. Vendor-neutral alternative to Kubecost. (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.CostMonitoring,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return runningComponent(c, platform.CostMonitoring)
@@ -198,7 +199,7 @@ func infraChecks() []*check.Check {
 			Reads:         platform.Reads,
 			Rationale:     "Replicas, disruption budgets and failover are only proven when something breaks on purpose: Chaos Mesh or LitmusChaos kill pods and cut networks in a controlled way, so resilience is tested before an outage tests it.",
 			Remediation:   "Install Chaos Mesh or LitmusChaos and run regular experiments (pod kill, node drain, network partition) against staging first.",
-			ChecklistItem: "Chaos Engineering: Once your cluster is observable, secured, and backed up, test that it actually survives failure. (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.ChaosEngineering,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				return runningComponent(c, platform.Chaos)

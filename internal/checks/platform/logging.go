@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
 )
@@ -22,7 +23,7 @@ func loggingChecks() []*check.Check {
 			Reads:         monitoringReads("Node", "Pod"),
 			Rationale:     "Container logs live on the node that ran the container and are gone when the pod is evicted or the node is replaced, which is when they are needed. A shipper DaemonSet (Promtail, Alloy, Fluent Bit, Fluentd, Vector, Filebeat, the OpenTelemetry Collector) sends them to a central store; a node without a ready shipper pod loses its logs. A Datadog agent counts only when its pod template turns log collection on (DD_LOGS_ENABLED=true).",
 			Remediation:   "Run a log shipper as a DaemonSet whose tolerations admit every node (or enable log collection in the hosted agent), and find out why the nodes named have no ready pod of it.",
-			ChecklistItem: itemLogging,
+			ChecklistItem: checklist.Logging,
 			Requires:      check.Cluster,
 			Run:           shipperRun,
 		},
@@ -35,7 +36,7 @@ func loggingChecks() []*check.Check {
 			Reads:         monitoringReads(),
 			Rationale:     "Shipped logs are useful only where they can be searched across pods and nodes, after the pods are gone: Loki, Elasticsearch or OpenSearch in the cluster, or a hosted service. A shipper with no backend in the cluster must send its logs outside it, which plimsoll cannot see, so it asks rather than fails.",
 			Remediation:   "Run a log backend (Loki, Elasticsearch, OpenSearch) with ready replicas, or have the shippers send to a hosted log service.",
-			ChecklistItem: itemCentralLogs,
+			ChecklistItem: checklist.CentralLogs,
 			Requires:      check.Cluster,
 			Run:           backendRun,
 		},

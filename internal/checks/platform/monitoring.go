@@ -9,6 +9,7 @@ import (
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
 )
@@ -22,17 +23,6 @@ const (
 	keyThanosRuler        = "ThanosRuler.monitoring.coreos.com"
 	keyServiceMonitor     = "ServiceMonitor.monitoring.coreos.com"
 	keyPodMonitor         = "PodMonitor.monitoring.coreos.com"
-)
-
-const (
-	itemMonitoring   = "Complete Checklist: Monitoring (kube-prometheus-stack or equivalent deployed and dashboards reviewed) (from the “Production Readiness” book chapter)"
-	itemAlertmanager = "Monitoring & Centralised logging: Alerting (e.g. using the Alertmanager) should be set up for critical issues with your Kubernetes cluster, so that you can prevent downtime, failures, or even data loss. (from Liju Kuriakose’s “Kubernetes in production”)"
-	itemLogging      = "Complete Checklist: Logging (Loki or EFK collecting logs from all namespaces) (from the “Production Readiness” book chapter)"
-	itemCentralLogs  = "Monitoring & Centralised logging: it is also important to run centralized components like Fluentd or Filebeat to collect logging and send them to a centralized logging platform like ElasticSearch so that application error logs and log events can be traced in a central place. (from Liju Kuriakose’s “Kubernetes in production”)"
-	itemNodeMetrics  = "Infrastructure observability stack: Collecting logs and metrics on the infrastructure level for nodes, network, storage, and other infrastructure components is essential for monitoring a cluster’s infrastructure (from Aly Saleh’s “Kubernetes Production Readiness”)"
-	itemAppMonitors  = "Applications observability: Deploy a BlackBox monitoring solution or use a managed service to monitor your apps’ endpoints. (from Aly Saleh’s “Kubernetes Production Readiness”)"
-	itemReceivers    = "kube-prometheus-stack: Alertmanager: Routes alerts to Slack, PagerDuty, email, or other channels (from the “Production Readiness” book chapter)"
-	itemStateMetrics = "kube-prometheus-stack: kube-state-metrics: Exports Kubernetes object state as metrics (pod status, deployment replicas, PVC capacity) (from the “Production Readiness” book chapter)"
 )
 
 // monitoringReads are the kinds a check of a platform component reads:
@@ -57,7 +47,7 @@ func monitoringChecks() []*check.Check {
 			Reads:         monitoringReads(keyPrometheus),
 			Rationale:     "Without a metrics system nobody sees a failure coming: the checklists' examples are a certificate that expired and a node whose memory was overcommitted, both visible in metrics days before the outage. Prometheus (or a hosted agent such as Datadog or New Relic) is what every alert, dashboard and autoscaler on custom metrics depends on.",
 			Remediation:   "Install a monitoring stack (kube-prometheus-stack, or the Prometheus Operator with a Prometheus object), or a hosted monitoring agent, and make sure its pods become ready.",
-			ChecklistItem: itemMonitoring,
+			ChecklistItem: checklist.Monitoring,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				p := findComponent(c.Inventory, platform.Prometheus, keyPrometheus)
@@ -80,7 +70,7 @@ func monitoringChecks() []*check.Check {
 			Reads:         monitoringReads(keyAlertmanager, keyPrometheus),
 			Rationale:     "Prometheus evaluates alerting rules but sends the alerts only to an Alertmanager, which groups, silences and routes them to people. Without one, every alert fires into the void and the cluster's problems are found by its users.",
 			Remediation:   "Run an Alertmanager (the Alertmanager object of the Prometheus Operator, as kube-prometheus-stack does) and point Prometheus's spec.alerting at it.",
-			ChecklistItem: itemAlertmanager,
+			ChecklistItem: checklist.Alertmanager,
 			Requires:      check.Cluster,
 			Run:           companionRun(platform.Alertmanager, keyAlertmanager, "Alertmanager", "alerting is done by the hosted agent"),
 		},
@@ -93,7 +83,7 @@ func monitoringChecks() []*check.Check {
 			Reads:         monitoringReads(keyPrometheus),
 			Rationale:     "Dashboards are how an operator sees what the metrics say during an incident and reviews capacity before one; the checklist asks for dashboards deployed and reviewed. Prometheus's own page answers one query at a time.",
 			Remediation:   "Run Grafana (kube-prometheus-stack installs it with dashboards for nodes, pods, the API server and etcd) with Prometheus as its data source.",
-			ChecklistItem: itemMonitoring,
+			ChecklistItem: checklist.Monitoring,
 			Requires:      check.Cluster,
 			Run:           companionRun(platform.Grafana, "", "Grafana", "dashboards are those of the hosted agent"),
 		},
@@ -106,7 +96,7 @@ func monitoringChecks() []*check.Check {
 			Reads:         monitoringReads(keyPrometheus),
 			Rationale:     "kube-state-metrics turns the API's objects into metrics: pods crash-looping, nodes not ready, Deployments short of replicas, Jobs failed. Most of the alerts kube-prometheus ships (KubePodCrashLooping, KubeNodeNotReady) query it, and without it they never fire.",
 			Remediation:   "Run kube-state-metrics (kube-prometheus-stack installs it) and have Prometheus scrape it.",
-			ChecklistItem: itemStateMetrics,
+			ChecklistItem: checklist.KubeStateMetrics,
 			Requires:      check.Cluster,
 			Run:           companionRun(platform.KubeStateMetrics, "", "kube-state-metrics", "object state is collected by the hosted agent"),
 		},
@@ -119,7 +109,7 @@ func monitoringChecks() []*check.Check {
 			Reads:         monitoringReads("Node", "Pod", keyPrometheus),
 			Rationale:     "node-exporter reports each node's CPU, memory, disk and network; a node without it is invisible, and a disk filling up there raises no alert. It runs as a DaemonSet, so a missing pod means one node in particular is unwatched. With a hosted agent and no Prometheus, the agent's DaemonSet is judged the same way, since it collects the host metrics instead.",
 			Remediation:   "Run node-exporter as a DaemonSet (kube-prometheus-stack does) whose tolerations admit every node, and find out why the nodes named have no ready pod of it (kubectl -n <namespace> get pods -o wide).",
-			ChecklistItem: itemNodeMetrics,
+			ChecklistItem: checklist.InfrastructureObservability,
 			Requires:      check.Cluster,
 			Run:           monitoringNodeExporterRun,
 		},
@@ -132,7 +122,7 @@ func monitoringChecks() []*check.Check {
 			Reads:         append(append([]string{}, appNamespaceReads...), platform.CRDKey, keyPrometheus, keyServiceMonitor, keyPodMonitor),
 			Rationale:     "Where the Prometheus Operator runs, an application's metrics are collected only if a ServiceMonitor or PodMonitor selects its pods: without one, the applications' error rates and latencies are not watched although the cluster's are, and their outages are found by users.",
 			Remediation:   "Add a ServiceMonitor (or PodMonitor) for the application's metrics port in its namespace, or widen a shared one's spec.namespaceSelector (matchNames or any: true) to include it.",
-			ChecklistItem: itemAppMonitors,
+			ChecklistItem: checklist.ApplicationObservability,
 			Requires:      check.Cluster,
 			// A monitor in another namespace may select it.
 			AllNamespaces: true,

@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
@@ -18,8 +19,6 @@ import (
 // judge what a cluster runs, so they need a live cluster or a snapshot.
 
 const (
-	itemIngressController = "Network ingress controller: deploying an Ingress Controller such as Nginx’s Ingress Controller is a de facto solution that you should include in your cluster. (from Aly Saleh’s “Kubernetes Production Readiness”)"
-	itemCentralIngress    = "Centralized Ingress Controller with SSL certificate management: A central Ingress Controller (e.g. Nginx) can be installed in the cluster to manage all incoming traffic for every application. (from Liju Kuriakose’s “Kubernetes in production”)"
 	// defaultClassAnnotation marks the IngressClass that Ingresses without
 	// a class get; the API server's admission compares it with "true".
 	defaultClassAnnotation = networkingv1.AnnotationIsDefaultIngressClass
@@ -41,7 +40,7 @@ func networkPlatformChecks() []*check.Check {
 				"A cluster with no ingress at all is told too, since the checklists demand a central controller: without one, each application is exposed on its own load balancer or node port, with its own TLS and logging. " +
 				"Where Ingresses or IngressClasses show that a controller plimsoll does not recognise (or a cloud's, outside the cluster) serves them, the check is not assessed rather than failed.",
 			Remediation:   "Run a recognised ingress controller (ingress-nginx, Traefik, HAProxy, Kong, an Istio ingress gateway or Envoy Gateway) with at least 2 replicas (controller.replicaCount in the ingress-nginx chart), spread over nodes and covered by a PodDisruptionBudget.",
-			ChecklistItem: itemIngressController,
+			ChecklistItem: checklist.IngressController,
 			Requires:      check.Cluster,
 			Run:           ingressControllerRun,
 		},
@@ -54,7 +53,7 @@ func networkPlatformChecks() []*check.Check {
 			Reads:         []string{"IngressClass"},
 			Rationale:     "An Ingress created without spec.ingressClassName gets the default IngressClass; with none, no controller is bound to it and its hosts are not served, and with several, which class it gets depends on the API server version (older ones refuse such Ingresses).",
 			Remediation:   "Annotate the IngressClass of the main controller with ingressclass.kubernetes.io/is-default-class: \"true\" (controller.ingressClassResource.default=true in the ingress-nginx chart), and remove the annotation from every other class.",
-			ChecklistItem: itemCentralIngress,
+			ChecklistItem: checklist.CentralIngress,
 			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(c.Inventory.OfKind("IngressClass")) == 0 {
@@ -73,7 +72,7 @@ func networkPlatformChecks() []*check.Check {
 			Reads:         []string{"IngressClass"},
 			Rationale:     "Controllers serve the Ingresses of their own IngressClass: an Ingress whose class does not exist (a typo, a controller removed or installed under another class name) is accepted by the API server and then served by nobody, so its hosts return errors or nothing.",
 			Remediation:   "Set spec.ingressClassName to an IngressClass the cluster has (kubectl get ingressclass), or install the controller that class belongs to; an Ingress without a class needs a default IngressClass.",
-			ChecklistItem: itemCentralIngress,
+			ChecklistItem: checklist.CentralIngress,
 			Requires:      check.Cluster,
 			Run:           ingressClassExistsRun,
 		},
@@ -88,7 +87,7 @@ func networkPlatformChecks() []*check.Check {
 			Rationale: "NetworkPolicies are enforced by the CNI plugin, not by the API server: with a plugin that ignores them (Flannel on its own), the API server accepts every policy and none has any effect, so default-deny and allow rules only look like isolation. " +
 				"Canal (Flannel with Calico) enforces them. A CNI whose enforcement depends on configuration plimsoll cannot see (the AWS VPC CNI) is not assessed.",
 			Remediation:   "Run a CNI that enforces NetworkPolicy: Calico, Cilium or Antrea, or add Calico's policy engine to Flannel (Canal); on EKS, enable the VPC CNI's network policy agent (enableNetworkPolicy: \"true\").",
-			ChecklistItem: "NetworkPolicies: Default Deny (Note: NetworkPolicies require a CNI plugin that supports them (Calico, Cilium, Weave). Flannel does not enforce NetworkPolicies.) (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.CNIEnforcesPolicies,
 			Requires:      check.Cluster,
 			Run:           cniRun,
 		},
@@ -101,7 +100,7 @@ func networkPlatformChecks() []*check.Check {
 			Reads:         append(append([]string{}, platform.Reads...), "PodDisruptionBudget", "Pod", "ReplicaSet"),
 			Rationale:     "Every Service name lookup goes through the cluster DNS: when its only replica, or the only node its replicas run on, goes away, names stop resolving across the whole cluster, and a node drain without a PodDisruptionBudget may evict every replica at once.",
 			Remediation:   "Run CoreDNS with at least 2 replicas (kubeadm's default), spread over nodes with a required pod anti-affinity or a topology spread constraint, and add a PodDisruptionBudget with maxUnavailable: 1 that selects its pods.",
-			ChecklistItem: "Fine-tune the cluster DNS: Running a DNS for Kubernetes clusters is essential for name resolution and service connectivity. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.ClusterDNS,
 			Requires:      check.Cluster,
 			Run:           dnsRun,
 		},

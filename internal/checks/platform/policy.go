@@ -7,6 +7,7 @@ import (
 	psaapi "k8s.io/pod-security-admission/api"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
@@ -46,7 +47,7 @@ func policyPlatformChecks() []*check.Check {
 			Rationale: "Rules that are only written down (resource limits, approved registries, no privileged pods) are broken the first time someone is in a hurry; an admission policy engine refuses objects that break them. " +
 				"Gatekeeper constraints in dryrun or warn, and Kyverno policies in Audit, only report. Without an engine, Pod Security Admission's enforce label on every application namespace is the least a cluster enforces; a ValidatingAdmissionPolicy bound with Deny enforces too.",
 			Remediation:   "Install Gatekeeper or Kyverno and set at least one constraint to enforcementAction: deny, or one Kyverno policy to Enforce (spec.rules[].validate.failureAction, or spec.validationFailureAction in older Kyverno); at the least, label every application namespace pod-security.kubernetes.io/enforce: baseline.",
-			ChecklistItem: "Cluster policies and rules: For custom rules enforcement, you may deploy an open policy agent, such as OPA Gatekeeper. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.PolicyEngine,
 			Requires:      check.Cluster,
 			Run:           policyEnforcementRun,
 		},

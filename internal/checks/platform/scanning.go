@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -25,7 +26,7 @@ func scanningChecks() []*check.Check {
 			Rationale: "A scan in CI judges an image against the vulnerabilities known the day it was built; the images running months later are affected by CVEs published since. " +
 				"An in-cluster scanner (the Trivy Operator) rescans what runs, and an admission policy that verifies signatures (Kyverno verifyImages, Sigstore policy-controller, Connaisseur) keeps images that did not pass the pipeline out.",
 			Remediation:   "Install the Trivy Operator (helm install trivy-operator aqua/trivy-operator) and alert on its VulnerabilityReports, or verify image signatures at admission with a Kyverno verifyImages rule, a Sigstore ClusterImagePolicy or Connaisseur.",
-			ChecklistItem: "Image Scanning: For continuous in-cluster scanning, deploy Trivy Operator, which scans running workloads and reports vulnerabilities as Kubernetes custom resources. (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.InClusterImageScanning,
 			Requires:      check.Cluster,
 			Run:           imageScanningRun,
 		},
@@ -38,7 +39,7 @@ func scanningChecks() []*check.Check {
 			Reads:         []string{vulnerabilityReportKey},
 			Rationale:     "A CRITICAL vulnerability is one that is usually exploitable remotely with no credentials; a workload that runs an image with one, as the Trivy Operator's VulnerabilityReports show, is an open door however well the rest of the cluster is configured.",
 			Remediation:   "Rebuild the image on a patched base image or upgrade the affected packages to their fixed versions (the report's fixedVersion), roll it out, and let the Trivy Operator rescan it.",
-			ChecklistItem: "Image quality and vulnerability scanning: For that, you should run a pipeline to scan images deployed to the cluster for security vulnerabilities and deviations from quality standards. (from Aly Saleh’s “Kubernetes Production Readiness”)",
+			ChecklistItem: checklist.ImageScanningPipeline,
 			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if len(vulnerabilityReports(c.Inventory, o)) == 0 {

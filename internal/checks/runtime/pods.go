@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/plimsoll/plimsoll/internal/check"
-	"github.com/plimsoll/plimsoll/internal/checks/manifest"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -27,13 +27,6 @@ import (
 // the rollout passes its progress deadline; otherwise audit a settled
 // cluster.
 
-const (
-	ItemAlerting = "Complete Checklist: Alerting (Critical alerts configured (node down, pod CrashLoopBackOff, disk pressure, API server errors)) (from the “Production Readiness” book chapter)"
-	itemRestarts = "What to Monitor: Pods (CPU usage vs request, memory usage vs limit, restart count: Detect misconfigured resource limits and crash loops) (from the “Production Readiness” book chapter)"
-	itemSelfHeal = "Reliability and self-healing: it’s critical that you get it up and running as soon as possible and preferably automatically, without manual intervention. (from the “Kubernetes in prod” blog series)"
-	itemZones    = "Highly available node groups: If you are running these worker groups using one of the public cloud providers, you should deploy them within an auto-scaling group and in different availability zones. (from Aly Saleh’s “Kubernetes Production Readiness”)"
-)
-
 func runtimePodChecks() []*check.Check {
 	return []*check.Check{
 		{
@@ -44,7 +37,7 @@ func runtimePodChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "A pod that is not Ready receives no traffic and counts for nothing in the workload's availability: the workload runs below the capacity it was given, and the reason (an unschedulable pod, a failing readiness probe, a container that cannot start) is usually one the cluster cannot fix by itself.",
 			Remediation:   "Find why each pod named is not Ready (kubectl describe pod shows its conditions and events) and fix the cause: capacity or constraints for an unschedulable pod, the application or its probe for a failing one. Pods still starting show here too (only a Deployment's rollout is waited for), so audit a settled cluster.",
-			ChecklistItem: itemSelfHeal,
+			ChecklistItem: checklist.SelfHealing,
 			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if reason, ok := rolloutInProgress(o); ok {
@@ -62,7 +55,7 @@ func runtimePodChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "A container in CrashLoopBackOff exits as soon as it starts and the kubelet waits ever longer, up to five minutes, before starting it again: the pod serves nothing, and restarting it does not help until the cause is fixed.",
 			Remediation:   "Read the container's previous logs (kubectl logs --previous) and its last termination reason, and fix the crash: a bad configuration or missing dependency, an OOMKilled container that needs a higher memory limit, or a liveness probe that kills a healthy container.",
-			ChecklistItem: ItemAlerting,
+			ChecklistItem: checklist.Alerting,
 			Requires:      check.Cluster,
 			Applies:       runsPods,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -79,7 +72,7 @@ func runtimePodChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "A container whose image cannot be pulled never starts: a tag that does not exist, a registry that refuses the node's credentials or cannot be reached leaves the pod waiting in ErrImagePull and ImagePullBackOff, and a rollout that needs it stalls.",
 			Remediation:   "Fix the image reference or make it pullable: push the tag, give the pod an imagePullSecret (or the node an identity) the registry accepts, or open the network path to the registry.",
-			ChecklistItem: "Image Registry: Needs credentials for CI to push and for cluster to pull images. (from Weaveworks’ production-ready checklist)",
+			ChecklistItem: checklist.RegistryCredentials,
 			Requires:      check.Cluster,
 			Applies:       runsPods,
 			Run:           runtimePodsImagePullRun,
@@ -92,7 +85,7 @@ func runtimePodChecks() []*check.Check {
 			Kinds:         pod.WorkloadKinds,
 			Rationale:     "A container that keeps restarting drops its in-flight work and its connections each time, even when it is Ready between restarts: memory limits set too low (OOMKilled), liveness probes that fail under load and crashes on rare inputs show up as restart counts long before they show up as an outage.",
 			Remediation:   "Look at the last termination reason of each container named (kubectl describe pod) and fix it: raise a memory limit that gets OOMKilled, relax a liveness probe that fails under load, or fix the crash. The count resets only when the pod is replaced; the threshold is the parameter maxRestarts.",
-			ChecklistItem: itemRestarts,
+			ChecklistItem: checklist.PodRestarts,
 			Requires:      check.Cluster,
 			Applies:       runsPods,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -111,7 +104,7 @@ func runtimePodChecks() []*check.Check {
 			Reads:         []string{"Pod", "ReplicaSet"},
 			Rationale:     "Replicas protect against the loss of a node only if they run on different nodes. When every ready pod of a workload sits on one node, a node failure, a drain or a kernel upgrade takes the whole workload down, however many replicas it has.",
 			Remediation:   "Add topologySpreadConstraints over kubernetes.io/hostname (or a podAntiAffinity term) selecting the workload's own pods, make sure the cluster has room on other nodes, and let the pods be rescheduled (kubectl rollout restart).",
-			ChecklistItem: manifest.ItemProduction,
+			ChecklistItem: checklist.DevIsNotProduction,
 			Requires:      check.Cluster,
 			Applies:       twoReadyPods,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
@@ -135,7 +128,7 @@ func runtimePodChecks() []*check.Check {
 			Reads:         []string{"Node", "Pod", "ReplicaSet"},
 			Rationale:     "In a cluster whose nodes span several zones, replicas survive the loss of a zone only if they run in more than one. When every ready pod sits in one zone, a zone outage takes the workload down although the cluster itself survives.",
 			Remediation:   "Add topologySpreadConstraints over topology.kubernetes.io/zone selecting the workload's own pods, make sure other zones have room, and let the pods be rescheduled (kubectl rollout restart).",
-			ChecklistItem: itemZones,
+			ChecklistItem: checklist.MultiZoneNodeGroups,
 			Requires:      check.Cluster,
 			Applies:       runtimeReplicasAcrossZonesApplies,
 			Run:           runtimeReplicasAcrossZonesRun,

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/manifest"
 	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -31,7 +32,7 @@ func runtimeChecks() []*check.Check {
 			Kinds:         []string{"PodDisruptionBudget"},
 			Rationale:     "A budget that allows no disruption right now blocks every voluntary eviction of its pods: node drains hang, and node upgrades and cluster autoscaler scale-downs stall. Unlike pdb-allows-disruption, which judges the spec, this is what the disruption controller computed from the pods' health: a sound budget over unhealthy pods blocks too.",
 			Remediation:   "Make the budget's pods healthy again (the pods not Ready are what keep currentHealthy low), or, when the spec leaves no slack, use maxUnavailable: 1 or a minAvailable below the replica count.",
-			ChecklistItem: "PodDisruptionBudgets: PDBs are respected by kubectl drain, cluster autoscaler, and node upgrade processes. (from the “Production Readiness” book chapter)",
+			ChecklistItem: checklist.PDBsRespectedByDrains,
 			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				pdb, ok := o.Typed.(*policyv1.PodDisruptionBudget)
@@ -51,7 +52,7 @@ func runtimeChecks() []*check.Check {
 			Reads:         []string{"EndpointSlice"},
 			Rationale:     "A Service without a ready endpoint refuses or drops every connection: its pods are missing, not Ready, or not matched by its selector. Clients see an outage although the Service itself looks fine.",
 			Remediation:   "Make the pods the Service selects Ready (runtime-pods-ready names why they are not), or fix the selector so it matches them.",
-			ChecklistItem: manifest.ItemServiceRouting,
+			ChecklistItem: checklist.IngressEncryptsTraffic,
 			Requires:      check.Cluster,
 			Applies:       manifest.ServiceWithSelector,
 			Run:           runtimeServiceEndpointsRun,
@@ -64,7 +65,7 @@ func runtimeChecks() []*check.Check {
 			Kinds:         []string{"Deployment"},
 			Rationale:     "A Deployment whose Available condition is False runs fewer ready pods than its rolling update strategy allows, and one whose Progressing condition says ProgressDeadlineExceeded has a rollout that stopped: its new pods do not become ready, and nothing rolls it back.",
 			Remediation:   "Look at the Deployment's newest ReplicaSet and its pods (kubectl rollout status, kubectl describe) and fix what keeps them from becoming ready, or roll back with kubectl rollout undo.",
-			ChecklistItem: itemSelfHeal,
+			ChecklistItem: checklist.SelfHealing,
 			Requires:      check.Cluster,
 			Run:           runtimeDeploymentAvailableRun,
 		},
@@ -76,7 +77,7 @@ func runtimeChecks() []*check.Check {
 			Kinds:         []string{"Node"},
 			Rationale:     "A node that is not Ready runs nothing new, and after a few minutes its pods are evicted and rescheduled elsewhere: the cluster runs with less capacity than it was sized for, and workloads whose replicas sat on the node lose them.",
 			Remediation:   "Find why the node is not Ready (kubectl describe node: the kubelet, the container runtime, the network plugin or the machine itself) and repair or replace it; a managed node group usually replaces it when its health check fails.",
-			ChecklistItem: ItemAlerting,
+			ChecklistItem: checklist.Alerting,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				for i, cond := range o.Typed.(*corev1.Node).Status.Conditions {
@@ -95,7 +96,7 @@ func runtimeChecks() []*check.Check {
 			Kinds:         []string{"Node"},
 			Rationale:     "A node under memory, disk or PID pressure has crossed the kubelet's eviction threshold: it evicts pods, BestEffort and over-request ones first, and takes no new ones until the pressure passes.",
 			Remediation:   "Free or add the resource under pressure: set memory requests and limits that match use, clean up images and logs or grow the disk, find the process leaking PIDs; or add nodes so the load spreads.",
-			ChecklistItem: ItemAlerting,
+			ChecklistItem: checklist.Alerting,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
 				var out []check.Finding
@@ -119,7 +120,7 @@ func runtimeChecks() []*check.Check {
 			Reads:         []string{"StorageClass"},
 			Rationale:     "A pod that mounts a claim with no volume bound to it cannot start: a claim left Pending (no matching volume, a provisioner failing, a class that does not exist) or Lost (its volume is gone) keeps a database or a StatefulSet replica down.",
 			Remediation:   "Find why no volume is bound (kubectl describe pvc shows the provisioner's events): name an existing StorageClass, fix its provisioner, or create a matching PersistentVolume; a Lost claim needs its volume restored from backup.",
-			ChecklistItem: "Shared Storage: Stores the persistent state of your application beyond the pod's lifetime. (from Weaveworks’ production-ready checklist)",
+			ChecklistItem: checklist.PersistentState,
 			Requires:      check.Cluster,
 			Applies:       runtimePvcBoundApplies,
 			Run:           runtimePvcBoundRun,
@@ -133,7 +134,7 @@ func runtimeChecks() []*check.Check {
 			Reads:         []string{"Pod"},
 			Rationale:     "A failed Job is work that did not happen: a backup not taken, a report not sent, a migration not run. Kubernetes records the failure and retries nothing more; until someone looks, the next run of a CronJob is the first chance it succeeds.",
 			Remediation:   "Read the logs of the failed pods (kubectl logs job/<name>) and fix the cause, then run the work again (kubectl create job --from=cronjob/<name>) rather than wait for the next schedule.",
-			ChecklistItem: "Monitoring & Centralised logging: Alerting (e.g. using the Alertmanager) should be set up for critical issues with your Kubernetes cluster, so that you can prevent downtime, failures, or even data loss. (from Liju Kuriakose’s “Kubernetes in production”)",
+			ChecklistItem: checklist.Alertmanager,
 			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
 				if o.KindKey() == "CronJob" && LatestJob(o, c.Inventory) == nil {
