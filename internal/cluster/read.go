@@ -111,13 +111,15 @@ type Result[T any] struct {
 	Unread []Unread
 	// Errors are objects that were read but could not be decoded.
 	Errors []error
+	// Requested are the kind keys the read asked for (Options.Kinds).
+	Requested []string
 }
 
 // Header describes the read for a snapshot or a report.
 func (r *Result[T]) Header(context, namespace string) Header {
 	return Header{
 		Context: context, Server: r.Server, ServerVersion: r.ServerVersion,
-		Namespace: namespace, Types: r.Types, Unread: r.Unread,
+		Namespace: namespace, Types: r.Types, Unread: r.Unread, Requested: r.Requested,
 	}
 }
 
@@ -146,7 +148,7 @@ func Read[T any](ctx context.Context, opts Options, decode Decode[T]) (*Result[T
 	if err != nil {
 		return nil, err
 	}
-	res := &Result[T]{Server: opts.Config.Host}
+	res := &Result[T]{Server: opts.Config.Host, Requested: opts.Kinds}
 	version, err := disco.ServerVersion()
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the API server at %s: %w", opts.Config.Host, err)

@@ -35,6 +35,11 @@ type Header struct {
 	Namespace string   `json:"namespace,omitempty"`
 	Types     []Type   `json:"types"`
 	Unread    []Unread `json:"unread,omitempty"`
+	// Requested are the kind keys the read asked for. A kind it did not
+	// ask for may well be served: a later plimsoll that needs it must not
+	// take its absence for "none". Absent from snapshots taken before it
+	// was recorded.
+	Requested []string `json:"requested,omitempty"`
 }
 
 // WriteSnapshot writes the header and objects as JSON to path, gzipped when

@@ -123,6 +123,12 @@ func clusterInputs(header cluster.Header, objs []*inventory.Object, decodeErrs [
 		}
 	}
 	in.Cluster.Zones = append([]string{}, slices.Sorted(maps.Keys(zones))...) // never null in JSON
+	if header.Requested != nil {
+		in.Requested = map[string]bool{}
+		for _, k := range header.Requested {
+			in.Requested[k] = true
+		}
+	}
 	in.Listed = map[string]bool{}
 	for _, t := range header.Types {
 		in.Listed[t.Key] = true

@@ -97,10 +97,13 @@ func Audit(in *Inputs, o Options) *audit.Audit {
 }
 
 // unreadable returns the kinds in could not show: its Unreadable, and for
-// a cluster read the kinds every cluster serves that it does not list: a
+// a cluster read the kinds a check needs that the read did not ask for: a
 // snapshot taken by a plimsoll that did not read them. Judged as if the
 // cluster had none, a PriorityClass a workload names would be reported
-// missing. A live read lists every such kind, read or refused.
+// missing. A kind the read asked for and the cluster does not serve is
+// none. A snapshot from before reads recorded what they asked for tells
+// only what it listed: of the kinds it does not list, those every cluster
+// serves are taken as not asked for.
 func unreadable(in *Inputs, reg *check.Registry) map[string]string {
 	if in.Listed == nil {
 		return in.Unreadable
@@ -110,7 +113,11 @@ func unreadable(in *Inputs, reg *check.Registry) map[string]string {
 		out = map[string]string{}
 	}
 	for _, k := range Kinds(reg) {
-		if _, known := out[k]; known || in.Listed[k] || !servedEverywhere(k) {
+		asked := in.Requested[k]
+		if in.Requested == nil {
+			asked = in.Listed[k] || !servedEverywhere(k)
+		}
+		if _, known := out[k]; known || asked {
 			continue
 		}
 		out[k] = "the snapshot does not hold " + k + " objects: the plimsoll that took it did not read them; take a new snapshot"

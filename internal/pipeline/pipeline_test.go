@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -320,6 +321,44 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		if c.ID == "pdb-coverage" && c.Assessed {
 			t.Error("got pdb-coverage assessed, want it not assessed: PodDisruptionBudgets could not be listed")
 		}
+	}
+}
+
+// TestKindsNotAskedFor: a kind a check needs that a read asked for and the
+// cluster does not serve (ValidatingAdmissionPolicy before Kubernetes 1.30)
+// is none, and its check is assessed; one the read did not ask for (a
+// snapshot taken by an older plimsoll) is unreadable. A snapshot from
+// before reads recorded what they asked for counts the kinds every
+// cluster serves that it does not list as not asked for.
+func TestKindsNotAskedFor(t *testing.T) {
+	reg := checks.Registry()
+	const vap = "ValidatingAdmissionPolicy.admissionregistration.k8s.io"
+	assessed := func(h cluster.Header) map[string]bool {
+		path := filepath.Join(t.TempDir(), "s.json")
+		_, items := snapshotOf()
+		if err := cluster.WriteSnapshot(path, h, items); err != nil {
+			t.Fatal(err)
+		}
+		in := read(t, pipeline.Source{Snapshot: path, Cluster: noCluster(t)})
+		out := map[string]bool{}
+		for _, st := range pipeline.Audit(in, options()).Checks {
+			out[st.Check.ID] = st.Assessed
+		}
+		return out
+	}
+	h, _ := snapshotOf()
+	h.Unread = nil
+	h.Requested = pipeline.Kinds(reg)
+	if got := assessed(h); !got["policy-enforcement"] || !got["priority-class-exists"] {
+		t.Errorf("asked for every kind: got policy-enforcement assessed %v, priority-class-exists %v; want both assessed", got["policy-enforcement"], got["priority-class-exists"])
+	}
+	h.Requested = slices.DeleteFunc(slices.Clone(h.Requested), func(k string) bool { return k == "PriorityClass.scheduling.k8s.io" })
+	if got := assessed(h); got["priority-class-exists"] || !got["policy-enforcement"] {
+		t.Errorf("not asked for PriorityClasses: got priority-class-exists assessed %v, policy-enforcement %v; want not, and assessed", got["priority-class-exists"], got["policy-enforcement"])
+	}
+	h.Requested = nil // an older snapshot
+	if got := assessed(h); got["priority-class-exists"] || got["policy-enforcement"] {
+		t.Errorf("an older snapshot: got priority-class-exists assessed %v, policy-enforcement %v (%s unlisted); want neither", got["priority-class-exists"], got["policy-enforcement"], vap)
 	}
 }
 

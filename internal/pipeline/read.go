@@ -69,10 +69,13 @@ type Inputs struct {
 	At time.Time
 	// Namespace is the one namespace a cluster read was limited to, if any.
 	Namespace string
+	// Requested are, for a cluster read, the kind keys it asked for: a kind
+	// a check needs that it did not ask for (a snapshot taken by an older
+	// plimsoll) is unreadable, not absent. Nil for manifests, and for
+	// snapshots from before reads recorded it, where Listed stands in.
+	Requested map[string]bool
 	// Listed are, for a cluster read, the kind keys it lists, read or
-	// refused. A kind every cluster serves that it does not list was not
-	// asked for, as in a snapshot taken by an older plimsoll: Audit counts
-	// it unreadable. Nil for manifests.
+	// refused.
 	Listed map[string]bool
 }
 

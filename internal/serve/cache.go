@@ -296,7 +296,7 @@ func (c *cache) snapshot() *Snapshot {
 	}
 	snap := &Snapshot{Header: cluster.Header{
 		Context: c.context, Server: c.server, ServerVersion: c.version,
-		Types: []cluster.Type{}, Unread: append([]cluster.Unread{}, c.unread...),
+		Types: []cluster.Type{}, Unread: append([]cluster.Unread{}, c.unread...), Requested: c.kinds,
 	}}
 	var read []*source
 	for _, s := range c.sources {
