@@ -32,32 +32,17 @@ func IsControlPlane(n *inventory.Object) bool {
 // Schedulable reports whether ordinary pods may be placed on a Node: it is
 // not cordoned and has no NoSchedule or NoExecute taint.
 func Schedulable(n *corev1.Node) bool {
-	return SchedulableFor(n, nil)
+	_, untolerated := untoleratedTaint(n, nil)
+	return !n.Spec.Unschedulable && !untolerated
 }
 
-// SchedulableFor reports whether pods with these tolerations may be placed
-// on a Node.
-func SchedulableFor(n *corev1.Node, tolerations []corev1.Toleration) bool {
-	if n.Spec.Unschedulable {
-		return false
-	}
-	for i := range n.Spec.Taints {
-		t := &n.Spec.Taints[i]
-		if t.Effect == corev1.TaintEffectPreferNoSchedule {
-			continue
-		}
-		tolerated := false
-		for _, tol := range tolerations {
-			if tol.ToleratesTaint(klog.Background(), t, true) {
-				tolerated = true
-				break
-			}
-		}
-		if !tolerated {
-			return false
-		}
-	}
-	return true
+// untoleratedTaint finds a NoSchedule or NoExecute taint of the node that
+// the tolerations do not tolerate, as the scheduler's TaintToleration
+// filter does (k8s.io/component-helpers).
+func untoleratedTaint(n *corev1.Node, tolerations []corev1.Toleration) (corev1.Taint, bool) {
+	return schedulingcorev1.FindMatchingUntoleratedTaint(klog.Background(), n.Spec.Taints, tolerations, func(t *corev1.Taint) bool {
+		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+	}, true)
 }
 
 // Gap is a node a node agent (a log shipper, a node exporter) should run
@@ -128,10 +113,7 @@ func keptOff(tmpl *corev1.PodTemplateSpec, n *corev1.Node) string {
 		return "required node affinity"
 	}
 	tolerations := append(daemonTolerations(spec.HostNetwork), spec.Tolerations...)
-	taint, untolerated := schedulingcorev1.FindMatchingUntoleratedTaint(klog.Background(), n.Spec.Taints, tolerations, func(t *corev1.Taint) bool {
-		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
-	}, true)
-	if untolerated {
+	if taint, untolerated := untoleratedTaint(n, tolerations); untolerated {
 		return "taint " + taint.ToString() + " not tolerated"
 	}
 	return ""

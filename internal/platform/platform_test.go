@@ -5,9 +5,12 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
 )
@@ -252,5 +255,27 @@ metadata: {name: cp-1, labels: {node-role.kubernetes.io/control-plane: ""}}
 `)
 	if p := Managed(kubeadm); p != nil {
 		t.Errorf("got %+v for a kubeadm cluster, want none", p)
+	}
+}
+
+// TestSchedulable: a cordoned node, or one with a NoSchedule or NoExecute
+// taint, takes no ordinary pod; a PreferNoSchedule taint only discourages.
+func TestSchedulable(t *testing.T) {
+	taint := func(effect corev1.TaintEffect) []corev1.Taint {
+		return []corev1.Taint{{Key: "dedicated", Value: "gpu", Effect: effect}}
+	}
+	for name, tt := range map[string]struct {
+		spec corev1.NodeSpec
+		want bool
+	}{
+		"plain":            {corev1.NodeSpec{}, true},
+		"cordoned":         {corev1.NodeSpec{Unschedulable: true}, false},
+		"NoSchedule":       {corev1.NodeSpec{Taints: taint(corev1.TaintEffectNoSchedule)}, false},
+		"NoExecute":        {corev1.NodeSpec{Taints: taint(corev1.TaintEffectNoExecute)}, false},
+		"PreferNoSchedule": {corev1.NodeSpec{Taints: taint(corev1.TaintEffectPreferNoSchedule)}, true},
+	} {
+		if got := Schedulable(&corev1.Node{Spec: tt.spec}); got != tt.want {
+			t.Errorf("%s: got %v, want %v", name, got, tt.want)
+		}
 	}
 }
