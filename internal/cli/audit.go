@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -193,13 +192,6 @@ func gate(a *audit.Audit, failOn *check.Severity, minScore float64, minScoreSet 
 		return ""
 	}
 	return "gate failed: " + strings.Join(reasons, "; ")
-}
-
-func now(s Streams) time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
 }
 
 func contains(list []string, s string) bool {

@@ -136,9 +136,17 @@ func untilInterrupted(ctx context.Context, run func() error) error {
 	}
 }
 
+// withDefaults fills in what a caller may leave unset: the clock.
+func (s Streams) withDefaults() Streams {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	return s
+}
+
 // Main runs plimsoll with args and returns the exit code.
 func Main(ctx context.Context, args []string, s Streams) int {
-	root := NewRootCommand(s)
+	root := NewRootCommand(s.withDefaults())
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -103,7 +103,7 @@ stops the informers, releases the Lease and shuts the server down.`,
 // Serve runs plimsoll serve with args, the flags after "serve", until ctx
 // ends, with deps in place of what a pod has.
 func Serve(ctx context.Context, args []string, s Streams, deps ServeDeps) error {
-	cmd := newServeCommand(s, deps)
+	cmd := newServeCommand(s.withDefaults(), deps)
 	cmd.SetArgs(args)
 	cmd.SetOut(s.Out)
 	cmd.SetErr(s.Err)
@@ -135,7 +135,7 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		if err != nil {
 			return &exitError{ExitPartial, err}
 		}
-		sink = reportWriter{w: w, now: func() time.Time { return now(s) }}
+		sink = reportWriter{w: w, now: s.Now}
 	}
 	log := slog.New(slog.NewTextHandler(s.Err, nil))
 	if soft := serve.LimitMemory(s.Getenv); soft > 0 {
