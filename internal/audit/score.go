@@ -60,12 +60,23 @@ func (s Score) Verdict(partial bool) Verdict {
 	case partial:
 		return Incomplete
 	}
-	for _, l := range s.Layers {
-		if l.Checks > 0 && l.Assessed == 0 {
-			return Incomplete
-		}
+	if len(s.Unassessed()) > 0 {
+		return Incomplete
 	}
 	return Ready
+}
+
+// Unassessed are the layers with enabled checks of which none could be
+// assessed (a manifest audit cannot show infrastructure): while there is
+// one, readiness cannot be claimed.
+func (s Score) Unassessed() []check.Layer {
+	var out []check.Layer
+	for _, l := range s.Layers {
+		if l.Checks > 0 && l.Assessed == 0 {
+			out = append(out, l.Layer)
+		}
+	}
+	return out
 }
 
 // LayerScore is one layer's score.
@@ -110,7 +121,6 @@ const InfoOnlyLayerReason = "only info checks judged anything, and they carry no
 // pairs counts the assessed (check, object) pairs of one check that pass and
 // fail.
 type pairs struct {
-	check          *check.Check
 	severity       check.Severity
 	passed, failed int
 }
@@ -162,7 +172,6 @@ func floor1(v float64) *float64 {
 func score(a *Audit) Score {
 	byCheck := map[*check.Check]*pairs{}
 	byNamespace := map[string]map[*check.Check]*pairs{}
-	nsCounts := map[string]*NamespaceScore{}
 	var order []*check.Check // first seen first: results are sorted, so this is deterministic
 	eachPair(a.Results, func(rs []Result) {
 		r := rs[0]
@@ -172,7 +181,7 @@ func score(a *Audit) Score {
 		count := func(m map[*check.Check]*pairs) *pairs {
 			p := m[r.Check]
 			if p == nil {
-				p = &pairs{check: r.Check, severity: r.Severity}
+				p = &pairs{severity: r.Severity}
 				m[r.Check] = p
 			}
 			if r.Status == Pass {
@@ -189,14 +198,8 @@ func score(a *Audit) Score {
 		ns := r.Object.ScoreNamespace
 		if byNamespace[ns] == nil {
 			byNamespace[ns] = map[*check.Check]*pairs{}
-			nsCounts[ns] = &NamespaceScore{Namespace: ns}
 		}
 		count(byNamespace[ns])
-		if r.Status == Pass {
-			nsCounts[ns].Passed++
-		} else {
-			nsCounts[ns].Failed++
-		}
 	})
 	layers := map[check.Layer]*checkScores{}
 	var s Score
@@ -263,14 +266,16 @@ func score(a *Audit) Score {
 	}
 	for ns, checks := range byNamespace {
 		var t checkScores
+		n := NamespaceScore{Namespace: ns}
 		for _, c := range order {
 			if p := checks[c]; p != nil {
 				t.add(p)
+				n.Passed += p.passed
+				n.Failed += p.failed
 			}
 		}
-		n := nsCounts[ns]
 		n.Score = t.score()
-		s.Namespaces = append(s.Namespaces, *n)
+		s.Namespaces = append(s.Namespaces, n)
 	}
 	sort.Slice(s.Namespaces, func(i, j int) bool { return s.Namespaces[i].Namespace < s.Namespaces[j].Namespace })
 

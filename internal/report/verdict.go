@@ -21,10 +21,8 @@ func verdict(s audit.Score, partial bool, inputErrors int) Verdict {
 			plural(len(v.Blockers), "check", "checks"), fails(len(v.Blockers)), blockersByLayer(v.Blockers))
 	case audit.Incomplete:
 		var gaps []string
-		for _, l := range s.Layers {
-			if l.Checks > 0 && l.Assessed == 0 {
-				gaps = append(gaps, string(l.Layer))
-			}
+		for _, l := range s.Unassessed() {
+			gaps = append(gaps, string(l))
 		}
 		if len(gaps) > 0 {
 			gaps = []string{joinAnd(gaps) + " could not be assessed"}
