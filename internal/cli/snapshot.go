@@ -9,6 +9,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/memory"
 	"github.com/plimsoll/plimsoll/internal/pipeline"
+	"github.com/plimsoll/plimsoll/internal/report"
 )
 
 func newSnapshotCommand(s Streams) *cobra.Command {
@@ -45,7 +46,7 @@ could be written.`,
 				failed := 0
 				for _, u := range h.Unread {
 					if !u.OutOfScope {
-						fmt.Fprintln(s.Err, "plimsoll: cannot read", u.Type.Name()+":", u.Reason)
+						fmt.Fprintln(s.Err, "plimsoll: cannot read", report.EscapeTerminal(u.Type.Name()+": "+u.Reason))
 						failed++
 					}
 				}
