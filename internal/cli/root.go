@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/plimsoll/plimsoll/internal/report"
 )
 
 // Exit codes, documented in the README.
@@ -155,10 +157,10 @@ func Main(ctx context.Context, args []string, s Streams) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(s.Err, "plimsoll:", ee.err)
+			fmt.Fprintln(s.Err, "plimsoll:", report.EscapeTerminal(ee.err.Error()))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(s.Err, "plimsoll:", err)
+	fmt.Fprintln(s.Err, "plimsoll:", report.EscapeTerminal(err.Error()))
 	return ExitPartial
 }
