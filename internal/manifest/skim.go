@@ -210,17 +210,18 @@ func (p *blockReader) document() bool {
 // the first, key, is at column col of the line at pos, and rest follows its
 // colon.
 func (p *blockReader) mapping(key, rest []byte, col int, r role) bool {
+	// The mapping's keys are p.keys[base:], scanned for a duplicate while
+	// they are few (maxScannedKeys), and past that seen: a ConfigMap of
+	// 40,000 keys took seconds to scan.
 	base := len(p.keys)
 	defer func() { p.keys = p.keys[:base] }()
+	var seen map[string]bool
 	for {
 		start, breaks := p.pos, p.breaks
-		for _, k := range p.keys[base:] {
-			if k.to-k.from == len(key) && bytes.Equal(p.text[k.from:k.to], key) {
-				return false
-			}
+		if p.repeatsKey(base, key, &seen) {
+			return false
 		}
 		from := cap(p.text) - cap(key) // the offset of key, a part of text
-		p.keys = append(p.keys, span{from, from + len(key)})
 		if r == textsRole || r == base64sRole {
 			p.valueKeys = append(p.valueKeys, span{from, from + len(key)})
 		}
@@ -252,6 +253,33 @@ func (p *blockReader) mapping(key, rest []byte, col int, r role) bool {
 			return false
 		}
 	}
+}
+
+// repeatsKey reports whether key is one of the keys of the mapping being
+// read, and adds it to them: p.keys[base:] while there are at most
+// maxScannedKeys, and *seen, made from them, once there are more.
+func (p *blockReader) repeatsKey(base int, key []byte, seen *map[string]bool) bool {
+	if *seen != nil {
+		if (*seen)[string(key)] {
+			return true
+		}
+		(*seen)[string(key)] = true
+		return false
+	}
+	for _, k := range p.keys[base:] {
+		if k.to-k.from == len(key) && bytes.Equal(p.text[k.from:k.to], key) {
+			return true
+		}
+	}
+	from := cap(p.text) - cap(key) // the offset of key, a part of text
+	p.keys = append(p.keys, span{from, from + len(key)})
+	if len(p.keys)-base > maxScannedKeys {
+		*seen = make(map[string]bool, 2*len(p.keys[base:]))
+		for _, k := range p.keys[base:] {
+			(*seen)[string(p.text[k.from:k.to])] = true
+		}
+	}
+	return false
 }
 
 // child is the role of the value of a key of a mapping of role r, and

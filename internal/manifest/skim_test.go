@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -194,4 +195,25 @@ func compareValueKeys(doc document) string {
 		return fmt.Sprintf("value keys differ:\n got %q\nwant %q", got, want)
 	}
 	return ""
+}
+
+// TestSkimManyKeys skims a ConfigMap of 40,000 data keys, more than
+// maxScannedKeys, and still refuses it with a key repeated far from its
+// first place, either side of where the reader stops scanning and keeps a
+// set.
+func TestSkimManyKeys(t *testing.T) {
+	doc := manyDataKeys(40_000)
+	var r blockReader
+	if !r.read(doc) {
+		t.Fatal("a ConfigMap of 40,000 keys is not skimmed")
+	}
+	for _, dup := range []string{"key-000003", "key-000070", "key-039999"} {
+		bad := append(slices.Clip(doc), "  "+dup+": again\n"...)
+		if r.read(bad) {
+			t.Errorf("skimmed a ConfigMap with %s twice", dup)
+		}
+		if diff := compareSkim(document{bad, 1}); diff != "" {
+			t.Errorf("%s twice: %s", dup, diff)
+		}
+	}
 }
