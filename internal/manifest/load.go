@@ -402,16 +402,25 @@ func parseFile(s *stream, res *Result, name string, data []byte, src inventory.S
 		add(nil, &Error{Line: line, Err: errors.New("binary data (a NUL byte), not YAML or JSON")})
 		return
 	}
-	docs := splitDocuments(data)
-	if js := jsonStream(data); len(docs) == 1 && len(js) > 1 {
-		docs = js
-	}
+	docs := fileDocuments(data)
 	if s.addFile(docs, src, add) {
 		return
 	}
 	for _, doc := range docs {
 		add(parseDocument(doc, src))
 	}
+}
+
+// fileDocuments cuts a file's text into its documents: at its YAML
+// markers, or, for a stream of JSON objects without any, after each object.
+func fileDocuments(data []byte) []document {
+	docs := splitDocuments(data)
+	if len(docs) == 1 {
+		if js := jsonStream(data); js != nil {
+			return js
+		}
+	}
+	return docs
 }
 
 // decodeUTF16 decodes a file saved as UTF-16 (as some Windows editors and
@@ -442,16 +451,21 @@ func decodeUTF16(data []byte) (_ []byte, ok bool) {
 // jsonStream cuts a stream of JSON objects written one after another (as
 // kubectl get -o json --watch, jq -c and many tools write them) into one
 // document each, at the line it starts on; YAML would read only the first.
-// It returns nil for anything else: text that does not start with "{", or
-// that a JSON decoder stops on, is left to the YAML parser.
+// It returns nil for anything else: text that does not start with "{", a
+// single value, or text that a JSON decoder stops on, is left to the YAML
+// parser.
+//
+// A document ends after the line break that follows its value, where one
+// does before the next value: a document that ends without one is parsed
+// alone (stream.addFile), not with the rest of the file.
 func jsonStream(data []byte) []document {
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
+	trimmed := bytes.TrimLeft(data, jsonSpace)
+	if len(trimmed) == 0 || trimmed[0] != '{' || json.Valid(data) {
 		return nil
 	}
 	var docs []document
 	dec := json.NewDecoder(bytes.NewReader(data))
-	start := 0
+	start, line := 0, 1 // where the next document's text may start, and its line
 	for {
 		var v json.RawMessage
 		if err := dec.Decode(&v); err == io.EOF {
@@ -459,13 +473,20 @@ func jsonStream(data []byte) []document {
 		} else if err != nil {
 			return nil
 		}
+		from := len(data) - len(bytes.TrimLeft(data[start:], jsonSpace))
 		end := int(dec.InputOffset())
-		text := data[start:end]
-		lead := len(text) - len(bytes.TrimLeft(text, " \t\r\n"))
-		docs = append(docs, document{text: text[lead:], line: bytes.Count(data[:start+lead], []byte("\n")) + 1})
+		if after := len(data) - len(bytes.TrimLeft(data[end:], " \t\r")); after < len(data) && data[after] == '\n' {
+			end = after + 1
+		}
+		line += bytes.Count(data[start:from], []byte("\n"))
+		docs = append(docs, document{text: data[from:end], line: line})
+		line += bytes.Count(data[from:end], []byte("\n"))
 		start = end
 	}
 }
+
+// jsonSpace is the white space JSON allows between values.
+const jsonSpace = " \t\r\n"
 
 // maxErrorsPerFile bounds the errors listed for one file: a file of a
 // million malformed documents says so once rather than a million times.

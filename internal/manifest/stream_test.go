@@ -14,7 +14,7 @@ import (
 // parseStream must match.
 func parseAlone(name string, data []byte, src inventory.Source) Result {
 	var res Result
-	for _, doc := range splitDocuments(data) {
+	for _, doc := range fileDocuments(data) {
 		objs, err := parseDocument(doc, src)
 		if err != nil {
 			err.File = name
@@ -124,6 +124,9 @@ func FuzzStream(f *testing.F) {
 		// A block scalar that ends the file without a line break keeps
 		// none: one added between files would change it.
 		{cmA + "---\n" + cmB + "data:\n  k: |\n    x", cmC + "data:\n  k: |\n    y\n"},
+		// A stream of JSON objects, each parsed with the others but one
+		// that ends without a line break.
+		{"{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"j\"}}\n{}\r\n{\"kind\": 1} {\"kind\": \"x\"}", "{\"a\":\n[1]} \n"},
 	} {
 		f.Add([]byte(seed[0]), []byte(seed[1]))
 	}

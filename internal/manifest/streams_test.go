@@ -142,3 +142,28 @@ func TestFloods(t *testing.T) {
 		t.Errorf("got last error %q", last)
 	}
 }
+
+// TestJSONStreamCuts pins where jsonStream cuts: a document ends after the
+// line break that follows its value, so that it shares the stream's parser
+// (one that ends without one is parsed alone), and it starts on its own
+// line. A single value is not a stream: it is left to the YAML parser.
+func TestJSONStreamCuts(t *testing.T) {
+	for _, single := range []string{"{}", "{\"a\": 1}\n\n", " {\n  \"a\": [1]\n}\r\n"} {
+		if docs := jsonStream([]byte(single)); docs != nil {
+			t.Errorf("jsonStream(%q) = %d documents, want none", single, len(docs))
+		}
+	}
+	got := jsonStream([]byte("{} \n\n {\"a\":\n1}\r\n{} {}\n{}"))
+	want := []document{{[]byte("{} \n"), 1}, {[]byte("{\"a\":\n1}\r\n"), 3}, {[]byte("{}"), 5}, {[]byte("{}\n"), 5}, {[]byte("{}"), 6}}
+	if !slices.EqualFunc(got, want, func(a, b document) bool { return string(a.text) == string(b.text) && a.line == b.line }) {
+		t.Errorf("got documents %s, want %s", showDocuments(got), showDocuments(want))
+	}
+}
+
+func showDocuments(docs []document) string {
+	var out []string
+	for _, d := range docs {
+		out = append(out, fmt.Sprintf("%d:%q", d.line, d.text))
+	}
+	return strings.Join(out, " ")
+}
