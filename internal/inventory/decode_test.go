@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"math"
 	"testing"
 )
 
@@ -57,5 +58,17 @@ func BenchmarkNewDeployment(b *testing.B) {
 		if _, err := New(m, Source{File: "d.yaml"}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestNewNonFinite names the field of an infinite or NaN number, which
+// JSON cannot hold.
+func TestNewNonFinite(t *testing.T) {
+	m := deployment()
+	m["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["ports"].([]any)[0].(map[string]any)["containerPort"] = math.Inf(1)
+	_, err := New(m, Source{File: "d.yaml"})
+	want := "Deployment shop/web: field spec.template.spec.containers[0].ports[0].containerPort is not a finite number (.inf or .nan), which no field of the API holds"
+	if err == nil || err.Error() != want {
+		t.Errorf("got error %v, want %q", err, want)
 	}
 }
