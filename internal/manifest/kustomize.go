@@ -53,9 +53,10 @@ func LoadKustomize(dir string) Result {
 				}
 			}
 		}
-		o, err := inventory.New(m, src)
-		if err != nil {
-			res.Errors = append(res.Errors, &Error{File: src.File, Err: err})
+		o, oErr := newObject(m, nil, 0, src)
+		if oErr != nil {
+			oErr.File = src.File
+			res.Errors = append(res.Errors, oErr)
 			continue
 		}
 		res.Objects = append(res.Objects, o)

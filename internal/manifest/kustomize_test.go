@@ -53,6 +53,22 @@ func TestLoadKustomize(t *testing.T) {
 			wantReplicas: 1,
 		},
 		{
+			// The loader's own checks run on what Kustomize built as on
+			// what it reads from a file.
+			name: "objects the API server refuses",
+			dir:  "testdata/kustomize/refused",
+			wantErrors: []string{
+				"testdata/kustomize/refused/resources.yaml: apiVersion v1 has no kind Deployment; the API serves Deployment as apps/v1",
+				`testdata/kustomize/refused/resources.yaml: Secret creds: the value of key "password" in data is not base64 (the value is not shown: it may be secret)`,
+				`testdata/kustomize/refused/resources.yaml: ConfigMap settings: the value of key "port" in data is a number, want a string`,
+				`testdata/kustomize/refused/resources.yaml: kind is "5", not a string, so the document is not a Kubernetes object`,
+			},
+			wantObjects: []string{
+				"testdata/kustomize/refused/resources.yaml (kustomize build testdata/kustomize/refused) ConfigMap fine",
+			},
+			wantAnnotations: map[string]map[string]string{"ConfigMap fine": nil},
+		},
+		{
 			name: "missing resource",
 			dir:  "testdata/kustomize/broken",
 			wantErrors: []string{"testdata/kustomize/broken: kustomize build: accumulating resources: " +

@@ -535,13 +535,7 @@ func convertDocument(root *yaml.Node, base int, src inventory.Source) ([]*invent
 		return nil, &Error{Line: at(body), Err: err}
 	}
 	m := v.(map[string]any)
-	kind, _ := m["kind"].(string)
-	if k, set := m["kind"]; set && k != nil && kind == "" {
-		if _, isString := k.(string); !isString {
-			return nil, &Error{Line: at(body), Err: fmt.Errorf("kind is %s, not a string, so the document is not a Kubernetes object", quoteBounded(fmt.Sprint(k)))}
-		}
-	}
-	if kind == "" {
+	if kind := m["kind"]; kind == nil || kind == "" {
 		return nil, &Error{Line: at(body), Err: errors.New("document has no kind, so it is not a Kubernetes object")}
 	}
 	if isList(m) {
@@ -653,8 +647,17 @@ func topLevelString(n *yaml.Node, key string) string {
 	return ""
 }
 
+// newObject makes the object of content m with inventory.New, and refuses
+// besides what the API server refuses and New lets through: a kind that is
+// not a string, an apiVersion that does not serve the kind (servedKind),
+// and a ConfigMap's or a Secret's values that do not fit (checkValues).
+// Both loaders call it: node is m's mapping, at line of the file; for an
+// object Kustomize built, node is nil and line 0.
 func newObject(m map[string]any, node *yaml.Node, line int, src inventory.Source) (*inventory.Object, *Error) {
 	src.Line = line
+	if _, ok := m["kind"].(string); !ok && m["kind"] != nil {
+		return nil, &Error{Line: line, Err: fmt.Errorf("kind is %s, not a string, so the document is not a Kubernetes object", quoteBounded(fmt.Sprint(m["kind"])))}
+	}
 	if err := servedKind(m); err != nil {
 		out := &Error{Line: line, Err: err}
 		if l := lineOf(node, []string{"apiVersion"}); l > 0 {
@@ -664,6 +667,9 @@ func newObject(m map[string]any, node *yaml.Node, line int, src inventory.Source
 	}
 	o, err := inventory.New(m, src)
 	if err != nil {
+		if node == nil {
+			return nil, &Error{Line: line, Err: err}
+		}
 		return nil, explainDecodeError(err, m, node, line)
 	}
 	if err := checkValues(o, m, node, line); err != nil {

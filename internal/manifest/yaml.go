@@ -405,8 +405,11 @@ func parseError(err error, offset int) (int, string) {
 }
 
 // lineOf finds the line of a dotted field path (as encoding/json names a
-// field, without list indexes) in a node tree, or 0.
+// field, without list indexes) in a node tree, or 0 (for a nil tree too).
 func lineOf(n *yaml.Node, path []string) int {
+	if n == nil {
+		return 0
+	}
 	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
