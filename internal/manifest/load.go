@@ -61,9 +61,6 @@ type Error struct {
 	File string
 	Line int
 	Err  error
-	// also are the other errors of the same document, each at its line:
-	// the other bad items of a List.
-	also []*Error
 }
 
 func (e *Error) Error() string {
@@ -377,20 +374,17 @@ func Parse(name string, data []byte, src inventory.Source) Result {
 // parses them at once when they cannot share a parser. data may be reused
 // once it returns.
 func parseFile(s *stream, res *Result, name string, data []byte, src inventory.Source) {
-	errs := 0
-	add := func(objs []*inventory.Object, err *Error) {
-		if err != nil {
-			for _, e := range append([]*Error{err}, err.also...) {
-				errs++
-				switch {
-				case errs <= maxErrorsPerFile:
-					e.File = name
-					res.Errors = append(res.Errors, e)
-				case errs == maxErrorsPerFile+1:
-					res.Errors = append(res.Errors, &Error{File: name, Line: e.Line, Err: fmt.Errorf("more than %d errors in this file; those from here on are not listed", maxErrorsPerFile)})
-				}
+	listed := 0 // errors of the file so far
+	add := func(objs []*inventory.Object, errs []*Error) {
+		for _, e := range errs {
+			listed++
+			switch {
+			case listed <= maxErrorsPerFile:
+				e.File = name
+				res.Errors = append(res.Errors, e)
+			case listed == maxErrorsPerFile+1:
+				res.Errors = append(res.Errors, &Error{File: name, Line: e.Line, Err: fmt.Errorf("more than %d errors in this file; those from here on are not listed", maxErrorsPerFile)})
 			}
-			err.also = nil
 		}
 		res.Objects = append(res.Objects, objs...)
 	}
@@ -399,7 +393,7 @@ func parseFile(s *stream, res *Result, name string, data []byte, src inventory.S
 	}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		line := bytes.Count(data[:i], []byte("\n")) + 1
-		add(nil, &Error{Line: line, Err: errors.New("binary data (a NUL byte), not YAML or JSON")})
+		add(nil, []*Error{{Line: line, Err: errors.New("binary data (a NUL byte), not YAML or JSON")}})
 		return
 	}
 	docs := fileDocuments(data)
@@ -496,31 +490,31 @@ const maxErrorsPerFile = 100
 var streams = sync.Pool{New: func() any { return new(stream) }}
 
 // parseDocument parses one document on its own.
-func parseDocument(doc document, src inventory.Source) ([]*inventory.Object, *Error) {
+func parseDocument(doc document, src inventory.Source) ([]*inventory.Object, []*Error) {
 	return parseSkimmed(skim(doc.text), doc.line, src)
 }
 
 // parseSkimmed parses one skimmed document on its own; line is the line of
 // the file its text starts on.
-func parseSkimmed(text []byte, line int, src inventory.Source) ([]*inventory.Object, *Error) {
+func parseSkimmed(text []byte, line int, src inventory.Source) ([]*inventory.Object, []*Error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(text, &root); err != nil {
 		line, msg := parseError(err, line)
-		return nil, &Error{Line: line, Err: errors.New(msg)}
+		return nil, []*Error{{Line: line, Err: errors.New(msg)}}
 	}
 	return convertDocument(&root, line, src)
 }
 
 // convertDocument makes the objects of a parsed document. base is the line
 // of the file that the parser's line 1 stands for.
-func convertDocument(root *yaml.Node, base int, src inventory.Source) ([]*inventory.Object, *Error) {
+func convertDocument(root *yaml.Node, base int, src inventory.Source) ([]*inventory.Object, []*Error) {
 	if root.Kind == 0 || (root.Kind == yaml.DocumentNode && (len(root.Content) == 0 || isNull(root.Content[0]))) {
 		return nil, nil // empty document: comments or a bare marker
 	}
 	body := root.Content[0]
 	at := func(n *yaml.Node) int { return base + n.Line - 1 }
 	if body.Kind != yaml.MappingNode {
-		return nil, &Error{Line: at(body), Err: errors.New("document is not a mapping, so not a Kubernetes object")}
+		return nil, []*Error{{Line: at(body), Err: errors.New("document is not a mapping, so not a Kubernetes object")}}
 	}
 	if o := decodeTypedJSON(body, at(body), src); o != nil {
 		return []*inventory.Object{o}, nil
@@ -530,30 +524,30 @@ func convertDocument(root *yaml.Node, base int, src inventory.Source) ([]*invent
 	if err != nil {
 		var le *lineError
 		if errors.As(err, &le) {
-			return nil, &Error{Line: base + le.line - 1, Err: errors.New(le.msg)}
+			return nil, []*Error{{Line: base + le.line - 1, Err: errors.New(le.msg)}}
 		}
-		return nil, &Error{Line: at(body), Err: err}
+		return nil, []*Error{{Line: at(body), Err: err}}
 	}
 	m := v.(map[string]any)
 	if kind := m["kind"]; kind == nil || kind == "" {
-		return nil, &Error{Line: at(body), Err: errors.New("document has no kind, so it is not a Kubernetes object")}
+		return nil, []*Error{{Line: at(body), Err: errors.New("document has no kind, so it is not a Kubernetes object")}}
 	}
 	if isList(m) {
 		return parseList(m, body, at, src)
 	}
 	o, oErr := newObject(m, body, at(body), src)
 	if oErr != nil {
-		return nil, oErr
+		return nil, []*Error{oErr}
 	}
 	return []*inventory.Object{o}, nil
 }
 
 // parseList reads the items of a List (v1 List, or any FooList), each at
 // its own line.
-func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src inventory.Source) ([]*inventory.Object, *Error) {
+func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src inventory.Source) ([]*inventory.Object, []*Error) {
 	items, ok := m["items"].([]any)
 	if !ok && m["items"] != nil {
-		return nil, &Error{Line: at(body), Err: errors.New("list items is not a sequence")}
+		return nil, []*Error{{Line: at(body), Err: errors.New("list items is not a sequence")}}
 	}
 	var itemNodes []*yaml.Node
 	for i := 0; i+1 < len(body.Content); i += 2 {
@@ -574,10 +568,8 @@ func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src i
 			continue
 		}
 		if isList(im) { // a List in a List, as kubectl reads it
-			objs, err := parseList(im, node, at, src)
-			if err != nil {
-				errs = append(errs, append([]*Error{err}, err.also...)...)
-			}
+			objs, itemErrs := parseList(im, node, at, src)
+			errs = append(errs, itemErrs...)
 			out = append(out, objs...)
 			continue
 		}
@@ -588,12 +580,7 @@ func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src i
 		}
 		out = append(out, o)
 	}
-	if len(errs) == 0 {
-		return out, nil
-	}
-	first := errs[0]
-	first.also = errs[1:]
-	return out, first
+	return out, errs
 }
 
 // isList reports whether a document is a List (v1 List, or any FooList)

@@ -21,28 +21,21 @@ import (
 // shows.
 func compareSkim(doc document) string {
 	src := inventory.Source{File: "f.yaml"}
-	got, gotErr := parseDocument(doc, src)
-	want, wantErr := parseSkimmed(doc.text, doc.line, src)
-	if g, w := errorText(gotErr), errorText(wantErr); g != w {
+	got, gotErrs := parseDocument(doc, src)
+	want, wantErrs := parseSkimmed(doc.text, doc.line, src)
+	if g, w := errorTexts(Result{Errors: gotErrs}), errorTexts(Result{Errors: wantErrs}); !slices.Equal(g, w) {
 		return fmt.Sprintf("errors differ:\n got %q\nwant %q", g, w)
 	}
 	// A custom resource may hold a NaN (.nan), which equals nothing.
 	if !cmp.Equal(got, want, cmpopts.EquateNaNs(), cmp.Exporter(func(reflect.Type) bool { return true })) {
 		return fmt.Sprintf("objects differ:\n got %s\nwant %s", ids(got), ids(want))
 	}
-	for _, e := range []*Error{gotErr, wantErr} {
-		if v := shownSecret(doc.text, errorText(e)); v != "" {
-			return fmt.Sprintf("error %q shows the secret value %q", errorText(e), v)
+	for _, e := range append(gotErrs, wantErrs...) {
+		if v := shownSecret(doc.text, e.Error()); v != "" {
+			return fmt.Sprintf("error %q shows the secret value %q", e, v)
 		}
 	}
 	return ""
-}
-
-func errorText(e *Error) string {
-	if e == nil {
-		return ""
-	}
-	return e.Error()
 }
 
 // shownSecret is a value under data, stringData or binaryData that msg

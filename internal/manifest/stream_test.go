@@ -15,11 +15,11 @@ import (
 func parseAlone(name string, data []byte, src inventory.Source) Result {
 	var res Result
 	for _, doc := range fileDocuments(data) {
-		objs, err := parseDocument(doc, src)
-		if err != nil {
-			err.File = name
-			res.Errors = append(res.Errors, err)
+		objs, errs := parseDocument(doc, src)
+		for _, e := range errs {
+			e.File = name
 		}
+		res.Errors = append(res.Errors, errs...)
 		res.Objects = append(res.Objects, objs...)
 	}
 	return res
@@ -86,7 +86,7 @@ func TestStreamMatchesDocuments(t *testing.T) {
 		}
 		var s stream
 		s.reset()
-		if s.addFile(docs, inventory.Source{}, func([]*inventory.Object, *Error) {}) && s.parse() == len(s.parts) {
+		if s.addFile(docs, inventory.Source{}, func([]*inventory.Object, []*Error) {}) && s.parse() == len(s.parts) {
 			streamed++
 		} else {
 			alone++
