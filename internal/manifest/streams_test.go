@@ -65,6 +65,7 @@ func TestLoadUTF16(t *testing.T) {
 		"little-endian with a mark":    utf16Bytes(text, true, true),
 		"big-endian with a mark":       utf16Bytes(text, false, true),
 		"little-endian without a mark": utf16Bytes(text, true, false),
+		"big-endian without a mark":    utf16Bytes(text, false, false),
 	} {
 		t.Run(name, func(t *testing.T) {
 			res := Parse("w.yaml", data, inventory.Source{File: "w.yaml"})
