@@ -550,10 +550,8 @@ func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src i
 		return nil, []*Error{{Line: at(body), Err: errors.New("list items is not a sequence")}}
 	}
 	var itemNodes []*yaml.Node
-	for i := 0; i+1 < len(body.Content); i += 2 {
-		if body.Content[i].Value == "items" {
-			itemNodes = body.Content[i+1].Content
-		}
+	if _, n := mappingEntry(body, "items"); n != nil {
+		itemNodes = n.Content
 	}
 	var out []*inventory.Object
 	var errs []*Error
@@ -626,10 +624,8 @@ func decodeTypedJSON(body *yaml.Node, line int, src inventory.Source) *inventory
 // topLevelString is the value of a mapping's key when it is a string
 // scalar, or "".
 func topLevelString(n *yaml.Node, key string) string {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k, v := n.Content[i], n.Content[i+1]; k.Value == key && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
-			return v.Value
-		}
+	if _, v := mappingEntry(n, key); v != nil && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
+		return v.Value
 	}
 	return ""
 }
@@ -647,8 +643,8 @@ func newObject(m map[string]any, node *yaml.Node, line int, src inventory.Source
 	}
 	if err := servedKind(m); err != nil {
 		out := &Error{Line: line, Err: err}
-		if l := lineOf(node, []string{"apiVersion"}); l > 0 {
-			out.Line = line + l - node.Line
+		if k, _ := mappingEntry(node, "apiVersion"); k != nil {
+			out.Line = line + k.Line - node.Line
 		}
 		return nil, out
 	}

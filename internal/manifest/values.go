@@ -121,20 +121,3 @@ func typeName(v any) string {
 	}
 	return "a number"
 }
-
-// mappingEntry is the key and value nodes of a key of a mapping node (the
-// mapping an alias names, for an alias), or nils.
-func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
-	if n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i], n.Content[i+1]
-		}
-	}
-	return nil, nil
-}

@@ -405,11 +405,8 @@ func parseError(err error, offset int) (int, string) {
 }
 
 // lineOf finds the line of a dotted field path (as encoding/json names a
-// field, without list indexes) in a node tree, or 0 (for a nil tree too).
+// field, without list indexes) in a node tree, or 0.
 func lineOf(n *yaml.Node, path []string) int {
-	if n == nil {
-		return 0
-	}
 	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
@@ -418,13 +415,11 @@ func lineOf(n *yaml.Node, path []string) int {
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == path[0] {
-				if len(path) == 1 {
-					return n.Content[i].Line
-				}
-				return lineOf(n.Content[i+1], path[1:])
+		if k, v := mappingEntry(n, path[0]); k != nil {
+			if len(path) == 1 {
+				return k.Line
 			}
+			return lineOf(v, path[1:])
 		}
 	case yaml.SequenceNode:
 		for _, item := range n.Content {
@@ -434,4 +429,22 @@ func lineOf(n *yaml.Node, path []string) int {
 		}
 	}
 	return 0
+}
+
+// mappingEntry is the key and value nodes of the first key of a mapping
+// node (the mapping an alias names, for an alias), or nils. Every lookup of
+// a key in a node tree goes through it.
+func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
+	if n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i], n.Content[i+1]
+		}
+	}
+	return nil, nil
 }
