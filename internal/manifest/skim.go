@@ -457,17 +457,20 @@ func nonString(text []byte) bool {
 	return false
 }
 
-// validBase64 reports whether text, on one line, is what the API server
-// decodes as base64.
-func validBase64(text []byte) bool {
+// validBase64 reports whether text is what the API server decodes as
+// base64 (see base64Reader).
+func validBase64[T string | []byte](text T) bool {
 	var b base64Reader
-	b.add(text)
+	for i := 0; i < len(text); i++ {
+		b.addByte(text[i])
+	}
 	return b.valid()
 }
 
 // A base64Reader checks base64 that comes in parts, as the API server
 // decodes it (encoding/json's []byte: standard padded base64, not strict,
-// with line breaks skipped).
+// with line breaks skipped), without decoding it. TestValidBase64 holds it
+// to encoding/base64.
 type base64Reader struct {
 	n, pad int // characters read, and how many were padding
 	bad    bool
@@ -475,17 +478,23 @@ type base64Reader struct {
 
 func (b *base64Reader) add(text []byte) {
 	for _, c := range text {
-		switch {
-		case c == '=':
-			b.pad++
-		case b.pad > 0:
-			b.bad = true // padding ends the text
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '+', c == '/':
-		default:
-			b.bad = true
-		}
+		b.addByte(c)
 	}
-	b.n += len(text)
+}
+
+func (b *base64Reader) addByte(c byte) {
+	switch {
+	case c == '\r' || c == '\n':
+		return // skipped, as the decoder skips them
+	case c == '=':
+		b.pad++
+	case b.pad > 0:
+		b.bad = true // padding ends the text
+	case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '+', c == '/':
+	default:
+		b.bad = true
+	}
+	b.n++
 }
 
 func (b *base64Reader) valid() bool {
