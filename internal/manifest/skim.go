@@ -311,12 +311,6 @@ func (p *blockReader) child(r role, key []byte) (role, bool) {
 	return anyRole, false
 }
 
-// foldsToValues reports whether a key is one of a ConfigMap's or a
-// Secret's value fields but for case.
-func foldsToValues(key []byte) bool {
-	return bytes.EqualFold(key, []byte("data")) || bytes.EqualFold(key, []byte("stringData")) || bytes.EqualFold(key, []byte("binaryData"))
-}
-
 // sequence reads a block sequence whose entries ("- ") stand at column
 // col; the first is on the line at pos.
 func (p *blockReader) sequence(col int) bool {

@@ -335,11 +335,6 @@ func scalar(n *yaml.Node) (any, error) {
 
 var errBadScalar = errors.New("bad scalar")
 
-// secretValues are the keys whose values may hold secrets: a Secret's data
-// and stringData, and a ConfigMap's binaryData, wherever they stand (a
-// Secret inside a List included).
-var secretValues = map[string]bool{"data": true, "stringData": true, "binaryData": true}
-
 // maxQuoted bounds how much of a value an error quotes.
 const maxQuoted = 64
 
