@@ -168,3 +168,23 @@ func showDocuments(docs []document) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// TestIndentedMarkers reads a "---", a "..." or a "%" that does not start
+// its line as the parser does: as text, not as a marker or a directive.
+// A document of an indented "---" was dropped as blank, and an indented
+// directive took the document after it down with its error.
+func TestIndentedMarkers(t *testing.T) {
+	for _, tt := range []struct{ doc, want string }{
+		{"  ---\n", "f.yaml:1: document is not a mapping, so not a Kubernetes object"},
+		{"# c\n ... \n", "f.yaml:2: document is not a mapping, so not a Kubernetes object"},
+		{"  %YAML 1.1\n---\n" + cmA, "f.yaml:1: found character that cannot start any token"},
+	} {
+		res := Parse("f.yaml", []byte(tt.doc), inventory.Source{File: "f.yaml"})
+		if got := errorTexts(res); !slices.Equal(got, []string{tt.want}) {
+			t.Errorf("%q: got errors %q, want %q", tt.doc, got, tt.want)
+		}
+		if strings.Contains(tt.doc, cmA) && len(res.Objects) != 1 {
+			t.Errorf("%q: got %d objects, want the ConfigMap", tt.doc, len(res.Objects))
+		}
+	}
+}
