@@ -118,9 +118,6 @@ type blockReader struct {
 	keys []span
 	// cut are the entries to blank, in order.
 	cut []blank
-	// valueKeys are the keys of the values of a ConfigMap or a Secret, in
-	// order, for FuzzSkim to hold to the parser's.
-	valueKeys []span
 }
 
 // readers are reused from one skim to the next: a CRD's keys and entries
@@ -163,7 +160,7 @@ const (
 // is a CRD, a ConfigMap or a Secret with entries to blank, written all in
 // the part of YAML the reader knows.
 func (p *blockReader) read(text []byte) bool {
-	*p = blockReader{text: text, keys: p.keys[:0], cut: p.cut[:0], valueKeys: p.valueKeys[:0]}
+	*p = blockReader{text: text, keys: p.keys[:0], cut: p.cut[:0]}
 	// The document's kind and apiVersion are guessed from their lines,
 	// which mostly come first, so most documents are passed over without
 	// reading lines; document reads them for certain.
@@ -220,10 +217,6 @@ func (p *blockReader) mapping(key, rest []byte, col int, r role) bool {
 		start, breaks := p.pos, p.breaks
 		if p.repeatsKey(base, key, &seen) {
 			return false
-		}
-		from := cap(p.text) - cap(key) // the offset of key, a part of text
-		if r == textsRole || r == base64sRole {
-			p.valueKeys = append(p.valueKeys, span{from, from + len(key)})
 		}
 		if r == topRole && p.values != "" && !secretValues[string(key)] && foldsToValues(key) {
 			// encoding/json reads such a key as the field, and
