@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"errors"
 	"math"
 	"testing"
 )
@@ -61,14 +62,35 @@ func BenchmarkNewDeployment(b *testing.B) {
 	}
 }
 
-// TestNewNonFinite names the field of an infinite or NaN number, which
-// JSON cannot hold.
-func TestNewNonFinite(t *testing.T) {
-	m := deployment()
-	m["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["ports"].([]any)[0].(map[string]any)["containerPort"] = math.Inf(1)
-	_, err := New(m, Source{File: "d.yaml"})
-	want := "Deployment shop/web: field spec.template.spec.containers[0].ports[0].containerPort is not a finite number (.inf or .nan), which no field of the API holds"
-	if err == nil || err.Error() != want {
-		t.Errorf("got error %v, want %q", err, want)
+// TestNewFieldError names the field of an unknown field, and of an
+// infinite or NaN number, which JSON cannot hold, in the message and as a
+// FieldError's Path.
+func TestNewFieldError(t *testing.T) {
+	container := func(m map[string]any) map[string]any {
+		return m["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	}
+	for _, tt := range []struct {
+		name     string
+		set      func(m map[string]any)
+		want     string
+		wantPath string
+	}{
+		{"an infinite number", func(m map[string]any) {
+			container(m)["ports"].([]any)[0].(map[string]any)["containerPort"] = math.Inf(1)
+		}, "Deployment shop/web: field spec.template.spec.containers[0].ports[0].containerPort is not a finite number (.inf or .nan), which no field of the API holds", "spec.template.spec.containers[0].ports[0].containerPort"},
+		{"unknown fields", func(m map[string]any) {
+			container(m)["imagePullPolice"] = "Always"
+			m["spec"].(map[string]any)["replica"] = int64(2)
+		}, `Deployment shop/web: the API server would refuse it: unknown field "spec.replica", unknown field "spec.template.spec.containers[0].imagePullPolice"`, "spec.replica"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := deployment()
+			tt.set(m)
+			_, err := New(m, Source{File: "d.yaml"})
+			var field *FieldError
+			if err == nil || err.Error() != tt.want || !errors.As(err, &field) || field.Path != tt.wantPath {
+				t.Errorf("got error %v (field %+v), want %q at %s", err, field, tt.want, tt.wantPath)
+			}
+		})
 	}
 }

@@ -667,10 +667,11 @@ func explainDecodeError(err error, m map[string]any, node *yaml.Node, line int) 
 	out := &Error{Line: line, Err: err}
 	kind, _ := m["kind"].(string)
 	apiVersion, _ := m["apiVersion"].(string)
-	if field, ok := namedField(err); ok {
-		// Strict decoding names the first unknown or non-finite field,
-		// indexes included: the node tree finds its line without them.
-		if l := lineOf(node, strings.Split(listIndex.ReplaceAllString(field, ""), ".")); l > 0 {
+	var field *inventory.FieldError
+	if errors.As(err, &field) {
+		// The first unknown or non-finite field, indexes included: the
+		// node tree finds its line without them.
+		if l := lineOf(node, strings.Split(listIndex.ReplaceAllString(field.Path, ""), ".")); l > 0 {
 			out.Line = line + l - node.Line
 		}
 		return out
@@ -701,22 +702,8 @@ func explainDecodeError(err error, m map[string]any, node *yaml.Node, line int) 
 	return out
 }
 
-// fieldError finds the field a strict decoding error names: the first
-// unknown field, or a number JSON cannot hold.
-var (
-	fieldError = regexp.MustCompile(`unknown field "([^"]+)"|field (\S+) is not a finite number`)
-	listIndex  = regexp.MustCompile(`\[[0-9]+\]`)
-)
-
-// namedField returns the field a decoding error names, as a dotted path
-// with list indexes ("spec.volumes[0].rbd.imageformat").
-func namedField(err error) (string, bool) {
-	m := fieldError.FindStringSubmatch(err.Error())
-	if m == nil {
-		return "", false
-	}
-	return m[1] + m[2], true
-}
+// listIndex is a list index in a field path ("[0]").
+var listIndex = regexp.MustCompile(`\[[0-9]+\]`)
 
 // servedKind refuses an apiVersion of a built-in API group that has no such
 // kind although another has (apiVersion: v1 with kind: Deployment), as the
