@@ -28,7 +28,7 @@ func LoadKustomize(dir string) Result {
 		return Result{Errors: []*Error{{File: dir, Err: fmt.Errorf("kustomize build: %w", libraryError(err))}}}
 	}
 	var res Result
-	reported := map[string]bool{} // files whose errors are in res
+	files := map[string]bool{} // declaring files parsed, and whether they had errors
 	for _, r := range resources.Resources() {
 		src := inventory.Source{File: dir, Origin: origin}
 		if o, err := r.GetOrigin(); err == nil && o != nil && o.Path != "" {
@@ -39,10 +39,7 @@ func LoadKustomize(dir string) Result {
 		}
 		m, err := r.Map()
 		if err != nil {
-			if !reported[src.File] {
-				reported[src.File] = true
-				res.Errors = append(res.Errors, builtResourceErrors(r, src)...)
-			}
+			res.Errors = append(res.Errors, builtResourceErrors(r, src, files)...)
 			continue
 		}
 		if meta, ok := m["metadata"].(map[string]any); ok {
@@ -53,9 +50,10 @@ func LoadKustomize(dir string) Result {
 				}
 			}
 		}
-		o, err := inventory.New(m, src)
-		if err != nil {
-			res.Errors = append(res.Errors, &Error{File: src.File, Err: err})
+		o, oErr := newObject(m, nil, 0, src)
+		if oErr != nil {
+			oErr.File = src.File
+			res.Errors = append(res.Errors, oErr)
 			continue
 		}
 		res.Objects = append(res.Objects, o)
@@ -70,13 +68,26 @@ func LoadKustomize(dir string) Result {
 // values included, so it is never shown. The file that declared the
 // resource is parsed by plimsoll's parser instead, whose errors have the
 // file's lines, name the key, and never quote a value that may be secret.
-// When that file reads cleanly (Kustomize's changes made the problem), the
-// built resource is parsed, and its errors say so.
-func builtResourceErrors(r *resource.Resource, src inventory.Source) []*Error {
+// When that file reads cleanly (Kustomize's changes made the problem), or
+// is not a local file, the built resource is parsed, and its errors say so.
+//
+// files records each declaring file parsed so far, and whether its parse
+// found errors: those are reported once, with the first of its resources
+// that cannot be read, and stand for the others; a file that reads cleanly
+// is parsed once, and each of its resources is reported as built.
+func builtResourceErrors(r *resource.Resource, src inventory.Source, files map[string]bool) []*Error {
 	if !strings.Contains(src.File, "//") { // a local file, not a remote base
-		if data, err := os.ReadFile(src.File); err == nil {
-			if p := Parse(src.File, data, inventory.Source{File: src.File}); len(p.Errors) > 0 {
-				return p.Errors
+		hadErrors, parsed := files[src.File]
+		switch {
+		case hadErrors:
+			return nil
+		case !parsed:
+			files[src.File] = false
+			if data, err := os.ReadFile(src.File); err == nil {
+				if p := Parse(src.File, data, inventory.Source{File: src.File}); len(p.Errors) > 0 {
+					files[src.File] = true
+					return p.Errors
+				}
 			}
 		}
 	}

@@ -61,9 +61,6 @@ type Error struct {
 	File string
 	Line int
 	Err  error
-	// also are the other errors of the same document, each at its line:
-	// the other bad items of a List.
-	also []*Error
 }
 
 func (e *Error) Error() string {
@@ -377,20 +374,17 @@ func Parse(name string, data []byte, src inventory.Source) Result {
 // parses them at once when they cannot share a parser. data may be reused
 // once it returns.
 func parseFile(s *stream, res *Result, name string, data []byte, src inventory.Source) {
-	errs := 0
-	add := func(objs []*inventory.Object, err *Error) {
-		if err != nil {
-			for _, e := range append([]*Error{err}, err.also...) {
-				errs++
-				switch {
-				case errs <= maxErrorsPerFile:
-					e.File = name
-					res.Errors = append(res.Errors, e)
-				case errs == maxErrorsPerFile+1:
-					res.Errors = append(res.Errors, &Error{File: name, Line: e.Line, Err: fmt.Errorf("more than %d errors in this file; those from here on are not listed", maxErrorsPerFile)})
-				}
+	listed := 0 // errors of the file so far
+	add := func(objs []*inventory.Object, errs []*Error) {
+		for _, e := range errs {
+			listed++
+			switch {
+			case listed <= maxErrorsPerFile:
+				e.File = name
+				res.Errors = append(res.Errors, e)
+			case listed == maxErrorsPerFile+1:
+				res.Errors = append(res.Errors, &Error{File: name, Line: e.Line, Err: fmt.Errorf("more than %d errors in this file; those from here on are not listed", maxErrorsPerFile)})
 			}
-			err.also = nil
 		}
 		res.Objects = append(res.Objects, objs...)
 	}
@@ -399,19 +393,28 @@ func parseFile(s *stream, res *Result, name string, data []byte, src inventory.S
 	}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		line := bytes.Count(data[:i], []byte("\n")) + 1
-		add(nil, &Error{Line: line, Err: errors.New("binary data (a NUL byte), not YAML or JSON")})
+		add(nil, []*Error{{Line: line, Err: errors.New("binary data (a NUL byte), not YAML or JSON")}})
 		return
 	}
-	docs := splitDocuments(data)
-	if js := jsonStream(data); len(docs) == 1 && len(js) > 1 {
-		docs = js
-	}
+	docs := fileDocuments(data)
 	if s.addFile(docs, src, add) {
 		return
 	}
 	for _, doc := range docs {
 		add(parseDocument(doc, src))
 	}
+}
+
+// fileDocuments cuts a file's text into its documents: at its YAML
+// markers, or, for a stream of JSON objects without any, after each object.
+func fileDocuments(data []byte) []document {
+	docs := splitDocuments(data)
+	if len(docs) == 1 {
+		if js := jsonStream(data); js != nil {
+			return js
+		}
+	}
+	return docs
 }
 
 // decodeUTF16 decodes a file saved as UTF-16 (as some Windows editors and
@@ -442,16 +445,21 @@ func decodeUTF16(data []byte) (_ []byte, ok bool) {
 // jsonStream cuts a stream of JSON objects written one after another (as
 // kubectl get -o json --watch, jq -c and many tools write them) into one
 // document each, at the line it starts on; YAML would read only the first.
-// It returns nil for anything else: text that does not start with "{", or
-// that a JSON decoder stops on, is left to the YAML parser.
+// It returns nil for anything else: text that does not start with "{", a
+// single value, or text that a JSON decoder stops on, is left to the YAML
+// parser.
+//
+// A document ends after the line break that follows its value, where one
+// does before the next value: a document that ends without one is parsed
+// alone (stream.addFile), not with the rest of the file.
 func jsonStream(data []byte) []document {
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
+	trimmed := bytes.TrimLeft(data, jsonSpace)
+	if len(trimmed) == 0 || trimmed[0] != '{' || json.Valid(data) {
 		return nil
 	}
 	var docs []document
 	dec := json.NewDecoder(bytes.NewReader(data))
-	start := 0
+	start, line := 0, 1 // where the next document's text may start, and its line
 	for {
 		var v json.RawMessage
 		if err := dec.Decode(&v); err == io.EOF {
@@ -459,13 +467,20 @@ func jsonStream(data []byte) []document {
 		} else if err != nil {
 			return nil
 		}
+		from := len(data) - len(bytes.TrimLeft(data[start:], jsonSpace))
 		end := int(dec.InputOffset())
-		text := data[start:end]
-		lead := len(text) - len(bytes.TrimLeft(text, " \t\r\n"))
-		docs = append(docs, document{text: text[lead:], line: bytes.Count(data[:start+lead], []byte("\n")) + 1})
+		if after := len(data) - len(bytes.TrimLeft(data[end:], " \t\r")); after < len(data) && data[after] == '\n' {
+			end = after + 1
+		}
+		line += bytes.Count(data[start:from], []byte("\n"))
+		docs = append(docs, document{text: data[from:end], line: line})
+		line += bytes.Count(data[from:end], []byte("\n"))
 		start = end
 	}
 }
+
+// jsonSpace is the white space JSON allows between values.
+const jsonSpace = " \t\r\n"
 
 // maxErrorsPerFile bounds the errors listed for one file: a file of a
 // million malformed documents says so once rather than a million times.
@@ -475,31 +490,31 @@ const maxErrorsPerFile = 100
 var streams = sync.Pool{New: func() any { return new(stream) }}
 
 // parseDocument parses one document on its own.
-func parseDocument(doc document, src inventory.Source) ([]*inventory.Object, *Error) {
+func parseDocument(doc document, src inventory.Source) ([]*inventory.Object, []*Error) {
 	return parseSkimmed(skim(doc.text), doc.line, src)
 }
 
 // parseSkimmed parses one skimmed document on its own; line is the line of
 // the file its text starts on.
-func parseSkimmed(text []byte, line int, src inventory.Source) ([]*inventory.Object, *Error) {
+func parseSkimmed(text []byte, line int, src inventory.Source) ([]*inventory.Object, []*Error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(text, &root); err != nil {
 		line, msg := parseError(err, line)
-		return nil, &Error{Line: line, Err: errors.New(msg)}
+		return nil, []*Error{{Line: line, Err: errors.New(msg)}}
 	}
 	return convertDocument(&root, line, src)
 }
 
 // convertDocument makes the objects of a parsed document. base is the line
 // of the file that the parser's line 1 stands for.
-func convertDocument(root *yaml.Node, base int, src inventory.Source) ([]*inventory.Object, *Error) {
+func convertDocument(root *yaml.Node, base int, src inventory.Source) ([]*inventory.Object, []*Error) {
 	if root.Kind == 0 || (root.Kind == yaml.DocumentNode && (len(root.Content) == 0 || isNull(root.Content[0]))) {
 		return nil, nil // empty document: comments or a bare marker
 	}
 	body := root.Content[0]
 	at := func(n *yaml.Node) int { return base + n.Line - 1 }
 	if body.Kind != yaml.MappingNode {
-		return nil, &Error{Line: at(body), Err: errors.New("document is not a mapping, so not a Kubernetes object")}
+		return nil, []*Error{{Line: at(body), Err: errors.New("document is not a mapping, so not a Kubernetes object")}}
 	}
 	if o := decodeTypedJSON(body, at(body), src); o != nil {
 		return []*inventory.Object{o}, nil
@@ -509,42 +524,34 @@ func convertDocument(root *yaml.Node, base int, src inventory.Source) ([]*invent
 	if err != nil {
 		var le *lineError
 		if errors.As(err, &le) {
-			return nil, &Error{Line: base + le.line - 1, Err: errors.New(le.msg)}
+			return nil, []*Error{{Line: base + le.line - 1, Err: errors.New(le.msg)}}
 		}
-		return nil, &Error{Line: at(body), Err: err}
+		return nil, []*Error{{Line: at(body), Err: err}}
 	}
 	m := v.(map[string]any)
-	kind, _ := m["kind"].(string)
-	if k, set := m["kind"]; set && k != nil && kind == "" {
-		if _, isString := k.(string); !isString {
-			return nil, &Error{Line: at(body), Err: fmt.Errorf("kind is %s, not a string, so the document is not a Kubernetes object", quoteBounded(fmt.Sprint(k)))}
-		}
-	}
-	if kind == "" {
-		return nil, &Error{Line: at(body), Err: errors.New("document has no kind, so it is not a Kubernetes object")}
+	if kind := m["kind"]; kind == nil || kind == "" {
+		return nil, []*Error{{Line: at(body), Err: errors.New("document has no kind, so it is not a Kubernetes object")}}
 	}
 	if isList(m) {
 		return parseList(m, body, at, src)
 	}
 	o, oErr := newObject(m, body, at(body), src)
 	if oErr != nil {
-		return nil, oErr
+		return nil, []*Error{oErr}
 	}
 	return []*inventory.Object{o}, nil
 }
 
 // parseList reads the items of a List (v1 List, or any FooList), each at
 // its own line.
-func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src inventory.Source) ([]*inventory.Object, *Error) {
+func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src inventory.Source) ([]*inventory.Object, []*Error) {
 	items, ok := m["items"].([]any)
 	if !ok && m["items"] != nil {
-		return nil, &Error{Line: at(body), Err: errors.New("list items is not a sequence")}
+		return nil, []*Error{{Line: at(body), Err: errors.New("list items is not a sequence")}}
 	}
 	var itemNodes []*yaml.Node
-	for i := 0; i+1 < len(body.Content); i += 2 {
-		if body.Content[i].Value == "items" {
-			itemNodes = body.Content[i+1].Content
-		}
+	if _, n := mappingEntry(body, "items"); n != nil {
+		itemNodes = n.Content
 	}
 	var out []*inventory.Object
 	var errs []*Error
@@ -559,10 +566,8 @@ func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src i
 			continue
 		}
 		if isList(im) { // a List in a List, as kubectl reads it
-			objs, err := parseList(im, node, at, src)
-			if err != nil {
-				errs = append(errs, append([]*Error{err}, err.also...)...)
-			}
+			objs, itemErrs := parseList(im, node, at, src)
+			errs = append(errs, itemErrs...)
 			out = append(out, objs...)
 			continue
 		}
@@ -573,12 +578,7 @@ func parseList(m map[string]any, body *yaml.Node, at func(*yaml.Node) int, src i
 		}
 		out = append(out, o)
 	}
-	if len(errs) == 0 {
-		return out, nil
-	}
-	first := errs[0]
-	first.also = errs[1:]
-	return out, first
+	return out, errs
 }
 
 // isList reports whether a document is a List (v1 List, or any FooList)
@@ -624,25 +624,35 @@ func decodeTypedJSON(body *yaml.Node, line int, src inventory.Source) *inventory
 // topLevelString is the value of a mapping's key when it is a string
 // scalar, or "".
 func topLevelString(n *yaml.Node, key string) string {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k, v := n.Content[i], n.Content[i+1]; k.Value == key && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
-			return v.Value
-		}
+	if _, v := mappingEntry(n, key); v != nil && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
+		return v.Value
 	}
 	return ""
 }
 
+// newObject makes the object of content m with inventory.New, and refuses
+// besides what the API server refuses and New lets through: a kind that is
+// not a string, an apiVersion that does not serve the kind (servedKind),
+// and a ConfigMap's or a Secret's values that do not fit (checkValues).
+// Both loaders call it: node is m's mapping, at line of the file; for an
+// object Kustomize built, node is nil and line 0.
 func newObject(m map[string]any, node *yaml.Node, line int, src inventory.Source) (*inventory.Object, *Error) {
 	src.Line = line
+	if _, ok := m["kind"].(string); !ok && m["kind"] != nil {
+		return nil, &Error{Line: line, Err: fmt.Errorf("kind is %s, not a string, so the document is not a Kubernetes object", quoteBounded(fmt.Sprint(m["kind"])))}
+	}
 	if err := servedKind(m); err != nil {
 		out := &Error{Line: line, Err: err}
-		if l := lineOf(node, []string{"apiVersion"}); l > 0 {
-			out.Line = line + l - node.Line
+		if k, _ := mappingEntry(node, "apiVersion"); k != nil {
+			out.Line = line + k.Line - node.Line
 		}
 		return nil, out
 	}
 	o, err := inventory.New(m, src)
 	if err != nil {
+		if node == nil {
+			return nil, &Error{Line: line, Err: err}
+		}
 		return nil, explainDecodeError(err, m, node, line)
 	}
 	if err := checkValues(o, m, node, line); err != nil {
@@ -657,10 +667,11 @@ func explainDecodeError(err error, m map[string]any, node *yaml.Node, line int) 
 	out := &Error{Line: line, Err: err}
 	kind, _ := m["kind"].(string)
 	apiVersion, _ := m["apiVersion"].(string)
-	if field, ok := namedField(err); ok {
-		// Strict decoding names the first unknown or non-finite field,
-		// indexes included: the node tree finds its line without them.
-		if l := lineOf(node, strings.Split(listIndex.ReplaceAllString(field, ""), ".")); l > 0 {
+	var field *inventory.FieldError
+	if errors.As(err, &field) {
+		// The first unknown or non-finite field, indexes included: the
+		// node tree finds its line without them.
+		if l := lineOf(node, strings.Split(listIndex.ReplaceAllString(field.Path, ""), ".")); l > 0 {
 			out.Line = line + l - node.Line
 		}
 		return out
@@ -691,22 +702,8 @@ func explainDecodeError(err error, m map[string]any, node *yaml.Node, line int) 
 	return out
 }
 
-// fieldError finds the field a strict decoding error names: the first
-// unknown field, or a number JSON cannot hold.
-var (
-	fieldError = regexp.MustCompile(`unknown field "([^"]+)"|field (\S+) is not a finite number`)
-	listIndex  = regexp.MustCompile(`\[[0-9]+\]`)
-)
-
-// namedField returns the field a decoding error names, as a dotted path
-// with list indexes ("spec.volumes[0].rbd.imageformat").
-func namedField(err error) (string, bool) {
-	m := fieldError.FindStringSubmatch(err.Error())
-	if m == nil {
-		return "", false
-	}
-	return m[1] + m[2], true
-}
+// listIndex is a list index in a field path ("[0]").
+var listIndex = regexp.MustCompile(`\[[0-9]+\]`)
 
 // servedKind refuses an apiVersion of a built-in API group that has no such
 // kind although another has (apiVersion: v1 with kind: Deployment), as the

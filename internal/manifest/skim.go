@@ -118,9 +118,6 @@ type blockReader struct {
 	keys []span
 	// cut are the entries to blank, in order.
 	cut []blank
-	// valueKeys are the keys of the values of a ConfigMap or a Secret, in
-	// order, for FuzzSkim to hold to the parser's.
-	valueKeys []span
 }
 
 // readers are reused from one skim to the next: a CRD's keys and entries
@@ -163,7 +160,7 @@ const (
 // is a CRD, a ConfigMap or a Secret with entries to blank, written all in
 // the part of YAML the reader knows.
 func (p *blockReader) read(text []byte) bool {
-	*p = blockReader{text: text, keys: p.keys[:0], cut: p.cut[:0], valueKeys: p.valueKeys[:0]}
+	*p = blockReader{text: text, keys: p.keys[:0], cut: p.cut[:0]}
 	// The document's kind and apiVersion are guessed from their lines,
 	// which mostly come first, so most documents are passed over without
 	// reading lines; document reads them for certain.
@@ -210,19 +207,16 @@ func (p *blockReader) document() bool {
 // the first, key, is at column col of the line at pos, and rest follows its
 // colon.
 func (p *blockReader) mapping(key, rest []byte, col int, r role) bool {
+	// The mapping's keys are p.keys[base:], scanned for a duplicate while
+	// they are few (maxScannedKeys), and past that seen: a ConfigMap of
+	// 40,000 keys took seconds to scan.
 	base := len(p.keys)
 	defer func() { p.keys = p.keys[:base] }()
+	var seen map[string]bool
 	for {
 		start, breaks := p.pos, p.breaks
-		for _, k := range p.keys[base:] {
-			if k.to-k.from == len(key) && bytes.Equal(p.text[k.from:k.to], key) {
-				return false
-			}
-		}
-		from := cap(p.text) - cap(key) // the offset of key, a part of text
-		p.keys = append(p.keys, span{from, from + len(key)})
-		if r == textsRole || r == base64sRole {
-			p.valueKeys = append(p.valueKeys, span{from, from + len(key)})
+		if p.repeatsKey(base, key, &seen) {
+			return false
 		}
 		if r == topRole && p.values != "" && !secretValues[string(key)] && foldsToValues(key) {
 			// encoding/json reads such a key as the field, and
@@ -254,6 +248,33 @@ func (p *blockReader) mapping(key, rest []byte, col int, r role) bool {
 	}
 }
 
+// repeatsKey reports whether key is one of the keys of the mapping being
+// read, and adds it to them: p.keys[base:] while there are at most
+// maxScannedKeys, and *seen, made from them, once there are more.
+func (p *blockReader) repeatsKey(base int, key []byte, seen *map[string]bool) bool {
+	if *seen != nil {
+		if (*seen)[string(key)] {
+			return true
+		}
+		(*seen)[string(key)] = true
+		return false
+	}
+	for _, k := range p.keys[base:] {
+		if k.to-k.from == len(key) && bytes.Equal(p.text[k.from:k.to], key) {
+			return true
+		}
+	}
+	from := cap(p.text) - cap(key) // the offset of key, a part of text
+	p.keys = append(p.keys, span{from, from + len(key)})
+	if len(p.keys)-base > maxScannedKeys {
+		*seen = make(map[string]bool, 2*len(p.keys[base:]))
+		for _, k := range p.keys[base:] {
+			(*seen)[string(p.text[k.from:k.to])] = true
+		}
+	}
+	return false
+}
+
 // child is the role of the value of a key of a mapping of role r, and
 // whether the entry is blanked.
 func (p *blockReader) child(r role, key []byte) (role, bool) {
@@ -281,12 +302,6 @@ func (p *blockReader) child(r role, key []byte) (role, bool) {
 		return base64Role, false
 	}
 	return anyRole, false
-}
-
-// foldsToValues reports whether a key is one of a ConfigMap's or a
-// Secret's value fields but for case.
-func foldsToValues(key []byte) bool {
-	return bytes.EqualFold(key, []byte("data")) || bytes.EqualFold(key, []byte("stringData")) || bytes.EqualFold(key, []byte("binaryData"))
 }
 
 // sequence reads a block sequence whose entries ("- ") stand at column
@@ -429,17 +444,20 @@ func nonString(text []byte) bool {
 	return false
 }
 
-// validBase64 reports whether text, on one line, is what the API server
-// decodes as base64.
-func validBase64(text []byte) bool {
+// validBase64 reports whether text is what the API server decodes as
+// base64 (see base64Reader).
+func validBase64[T string | []byte](text T) bool {
 	var b base64Reader
-	b.add(text)
+	for i := 0; i < len(text); i++ {
+		b.addByte(text[i])
+	}
 	return b.valid()
 }
 
 // A base64Reader checks base64 that comes in parts, as the API server
 // decodes it (encoding/json's []byte: standard padded base64, not strict,
-// with line breaks skipped).
+// with line breaks skipped), without decoding it. TestValidBase64 holds it
+// to encoding/base64.
 type base64Reader struct {
 	n, pad int // characters read, and how many were padding
 	bad    bool
@@ -447,17 +465,23 @@ type base64Reader struct {
 
 func (b *base64Reader) add(text []byte) {
 	for _, c := range text {
-		switch {
-		case c == '=':
-			b.pad++
-		case b.pad > 0:
-			b.bad = true // padding ends the text
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '+', c == '/':
-		default:
-			b.bad = true
-		}
+		b.addByte(c)
 	}
-	b.n += len(text)
+}
+
+func (b *base64Reader) addByte(c byte) {
+	switch {
+	case c == '\r' || c == '\n':
+		return // skipped, as the decoder skips them
+	case c == '=':
+		b.pad++
+	case b.pad > 0:
+		b.bad = true // padding ends the text
+	case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '+', c == '/':
+	default:
+		b.bad = true
+	}
+	b.n++
 }
 
 func (b *base64Reader) valid() bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,28 +21,21 @@ import (
 // shows.
 func compareSkim(doc document) string {
 	src := inventory.Source{File: "f.yaml"}
-	got, gotErr := parseDocument(doc, src)
-	want, wantErr := parseSkimmed(doc.text, doc.line, src)
-	if g, w := errorText(gotErr), errorText(wantErr); g != w {
+	got, gotErrs := parseDocument(doc, src)
+	want, wantErrs := parseSkimmed(doc.text, doc.line, src)
+	if g, w := errorTexts(Result{Errors: gotErrs}), errorTexts(Result{Errors: wantErrs}); !slices.Equal(g, w) {
 		return fmt.Sprintf("errors differ:\n got %q\nwant %q", g, w)
 	}
 	// A custom resource may hold a NaN (.nan), which equals nothing.
 	if !cmp.Equal(got, want, cmpopts.EquateNaNs(), cmp.Exporter(func(reflect.Type) bool { return true })) {
 		return fmt.Sprintf("objects differ:\n got %s\nwant %s", ids(got), ids(want))
 	}
-	for _, e := range []*Error{gotErr, wantErr} {
-		if v := shownSecret(doc.text, errorText(e)); v != "" {
-			return fmt.Sprintf("error %q shows the secret value %q", errorText(e), v)
+	for _, e := range append(gotErrs, wantErrs...) {
+		if v := shownSecret(doc.text, e.Error()); v != "" {
+			return fmt.Sprintf("error %q shows the secret value %q", e, v)
 		}
 	}
 	return ""
-}
-
-func errorText(e *Error) string {
-	if e == nil {
-		return ""
-	}
-	return e.Error()
 }
 
 // shownSecret is a value under data, stringData or binaryData that msg
@@ -168,7 +162,9 @@ func FuzzSkim(f *testing.F) {
 }
 
 // compareValueKeys describes how the keys of a ConfigMap's or a Secret's
-// values that skim reads differ from those the parser reads.
+// values that skim reads differ from those the parser reads: at the line
+// and column of each key the parser reads, skim's readKey must read the
+// same key.
 func compareValueKeys(doc document) string {
 	var r blockReader
 	var root yaml.Node
@@ -178,20 +174,22 @@ func compareValueKeys(doc document) string {
 	if err := yaml.Unmarshal(doc.text, &root); err != nil {
 		return fmt.Sprintf("skim read a document the parser refuses: %v", err)
 	}
-	var got, want []string
-	for _, k := range r.valueKeys {
-		got = append(got, string(doc.text[k.from:k.to]))
-	}
+	lines := bytes.Split(doc.text, []byte("\n"))
 	body := root.Content[0]
 	for i := 0; i+1 < len(body.Content); i += 2 {
-		if k, v := body.Content[i], body.Content[i+1]; formatOf(r.values, k.Value) != anyValue && v.Kind == yaml.MappingNode {
-			for j := 0; j < len(v.Content); j += 2 {
-				want = append(want, v.Content[j].Value)
+		field, values := body.Content[i], body.Content[i+1]
+		if formatOf(r.values, field.Value) == anyValue || values.Kind != yaml.MappingNode {
+			continue
+		}
+		for j := 0; j < len(values.Content); j += 2 {
+			k := values.Content[j]
+			// Keys of a block mapping follow spaces: the column is a byte
+			// offset.
+			l := bytes.TrimSuffix(lines[k.Line-1], []byte("\r"))
+			if key, _, kind := readKey(l[k.Column-1:]); kind != isKey || string(key) != k.Value {
+				return fmt.Sprintf("line %d: skim reads key %q, the parser %q", k.Line, key, k.Value)
 			}
 		}
-	}
-	if !reflect.DeepEqual(got, want) {
-		return fmt.Sprintf("value keys differ:\n got %q\nwant %q", got, want)
 	}
 	return ""
 }

@@ -46,7 +46,7 @@ type part struct {
 	// the parser puts on line n is on line base+n-1 of the file.
 	base int
 	src  inventory.Source
-	add  func([]*inventory.Object, *Error)
+	add  func([]*inventory.Object, []*Error)
 }
 
 // reset empties the stream for reuse, dropping its references to the
@@ -58,7 +58,7 @@ func (s *stream) reset() {
 
 // addFile adds a file's documents, whose objects and errors go to add. It
 // adds nothing and returns false for a file with a directive or odd text.
-func (s *stream) addFile(docs []document, src inventory.Source, add func([]*inventory.Object, *Error)) bool {
+func (s *stream) addFile(docs []document, src inventory.Source, add func([]*inventory.Object, []*Error)) bool {
 	for _, doc := range docs {
 		if hasDirective(doc.text) || oddText(doc.text) {
 			return false
@@ -97,15 +97,15 @@ func (s *stream) parse() int {
 	// splitDocuments would shift every one after it.
 	type result struct {
 		objs []*inventory.Object
-		err  *Error
+		errs []*Error
 	}
 	results := make([]result, 0, len(s.parts))
 	dec := yaml.NewDecoder(bytes.NewReader(s.buf))
 	next := len(s.parts)
 	for i, p := range s.parts {
 		if p.alone {
-			objs, err := parseSkimmed(s.aside[p.from:p.to], p.line, p.src)
-			results = append(results, result{objs, err})
+			objs, errs := parseSkimmed(s.aside[p.from:p.to], p.line, p.src)
+			results = append(results, result{objs, errs})
 			continue
 		}
 		var root yaml.Node
@@ -117,8 +117,8 @@ func (s *stream) parse() int {
 			next = i
 			break
 		}
-		objs, err := convertDocument(&root, p.base, p.src)
-		results = append(results, result{objs, err})
+		objs, errs := convertDocument(&root, p.base, p.src)
+		results = append(results, result{objs, errs})
 	}
 	if next == len(s.parts) {
 		var extra yaml.Node
@@ -127,7 +127,7 @@ func (s *stream) parse() int {
 		}
 	}
 	for i, r := range results[:next] {
-		s.parts[i].add(r.objs, r.err)
+		s.parts[i].add(r.objs, r.errs)
 	}
 	for _, p := range s.parts[next:] {
 		text := s.buf

@@ -14,12 +14,12 @@ import (
 // parseStream must match.
 func parseAlone(name string, data []byte, src inventory.Source) Result {
 	var res Result
-	for _, doc := range splitDocuments(data) {
-		objs, err := parseDocument(doc, src)
-		if err != nil {
-			err.File = name
-			res.Errors = append(res.Errors, err)
+	for _, doc := range fileDocuments(data) {
+		objs, errs := parseDocument(doc, src)
+		for _, e := range errs {
+			e.File = name
 		}
+		res.Errors = append(res.Errors, errs...)
 		res.Objects = append(res.Objects, objs...)
 	}
 	return res
@@ -86,7 +86,7 @@ func TestStreamMatchesDocuments(t *testing.T) {
 		}
 		var s stream
 		s.reset()
-		if s.addFile(docs, inventory.Source{}, func([]*inventory.Object, *Error) {}) && s.parse() == len(s.parts) {
+		if s.addFile(docs, inventory.Source{}, func([]*inventory.Object, []*Error) {}) && s.parse() == len(s.parts) {
 			streamed++
 		} else {
 			alone++
@@ -124,6 +124,9 @@ func FuzzStream(f *testing.F) {
 		// A block scalar that ends the file without a line break keeps
 		// none: one added between files would change it.
 		{cmA + "---\n" + cmB + "data:\n  k: |\n    x", cmC + "data:\n  k: |\n    y\n"},
+		// A stream of JSON objects, each parsed with the others but one
+		// that ends without a line break.
+		{"{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"j\"}}\n{}\r\n{\"kind\": 1} {\"kind\": \"x\"}", "{\"a\":\n[1]} \n"},
 	} {
 		f.Add([]byte(seed[0]), []byte(seed[1]))
 	}

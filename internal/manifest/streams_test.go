@@ -65,6 +65,7 @@ func TestLoadUTF16(t *testing.T) {
 		"little-endian with a mark":    utf16Bytes(text, true, true),
 		"big-endian with a mark":       utf16Bytes(text, false, true),
 		"little-endian without a mark": utf16Bytes(text, true, false),
+		"big-endian without a mark":    utf16Bytes(text, false, false),
 	} {
 		t.Run(name, func(t *testing.T) {
 			res := Parse("w.yaml", data, inventory.Source{File: "w.yaml"})
@@ -140,5 +141,50 @@ func TestFloods(t *testing.T) {
 	}
 	if last := res.Errors[maxErrorsPerFile].Error(); last != "bad.yaml:202: more than 100 errors in this file; those from here on are not listed" {
 		t.Errorf("got last error %q", last)
+	}
+}
+
+// TestJSONStreamCuts pins where jsonStream cuts: a document ends after the
+// line break that follows its value, so that it shares the stream's parser
+// (one that ends without one is parsed alone), and it starts on its own
+// line. A single value is not a stream: it is left to the YAML parser.
+func TestJSONStreamCuts(t *testing.T) {
+	for _, single := range []string{"{}", "{\"a\": 1}\n\n", " {\n  \"a\": [1]\n}\r\n"} {
+		if docs := jsonStream([]byte(single)); docs != nil {
+			t.Errorf("jsonStream(%q) = %d documents, want none", single, len(docs))
+		}
+	}
+	got := jsonStream([]byte("{} \n\n {\"a\":\n1}\r\n{} {}\n{}"))
+	want := []document{{[]byte("{} \n"), 1}, {[]byte("{\"a\":\n1}\r\n"), 3}, {[]byte("{}"), 5}, {[]byte("{}\n"), 5}, {[]byte("{}"), 6}}
+	if !slices.EqualFunc(got, want, func(a, b document) bool { return string(a.text) == string(b.text) && a.line == b.line }) {
+		t.Errorf("got documents %s, want %s", showDocuments(got), showDocuments(want))
+	}
+}
+
+func showDocuments(docs []document) string {
+	var out []string
+	for _, d := range docs {
+		out = append(out, fmt.Sprintf("%d:%q", d.line, d.text))
+	}
+	return strings.Join(out, " ")
+}
+
+// TestIndentedMarkers reads a "---", a "..." or a "%" that does not start
+// its line as the parser does: as text, not as a marker or a directive.
+// A document of an indented "---" was dropped as blank, and an indented
+// directive took the document after it down with its error.
+func TestIndentedMarkers(t *testing.T) {
+	for _, tt := range []struct{ doc, want string }{
+		{"  ---\n", "f.yaml:1: document is not a mapping, so not a Kubernetes object"},
+		{"# c\n ... \n", "f.yaml:2: document is not a mapping, so not a Kubernetes object"},
+		{"  %YAML 1.1\n---\n" + cmA, "f.yaml:1: found character that cannot start any token"},
+	} {
+		res := Parse("f.yaml", []byte(tt.doc), inventory.Source{File: "f.yaml"})
+		if got := errorTexts(res); !slices.Equal(got, []string{tt.want}) {
+			t.Errorf("%q: got errors %q, want %q", tt.doc, got, tt.want)
+		}
+		if strings.Contains(tt.doc, cmA) && len(res.Objects) != 1 {
+			t.Errorf("%q: got %d objects, want the ConfigMap", tt.doc, len(res.Objects))
+		}
 	}
 }

@@ -52,6 +52,17 @@ spec:
   selector: {matchLabels: {app: web}}
   template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "web:1"}]}}
 `, `1:5: Deployment shop/web: field spec.replicas is not a finite number (.inf or .nan), which no field of the API holds`},
+		// A message that quotes what looks like a strict decoding error
+		// is not one: the field is found in the type of the error.
+		{"a label that is a mapping", `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app: {note: 'unknown field "spec"'}
+spec:
+  selector: {matchLabels: {app: web}}
+`, `1:5: Deployment web: field metadata.labels is a object, want string`},
 		{"a kind that is a number", "apiVersion: v1\nkind: 5\nmetadata: {name: x}\n", `1:1: kind is "5", not a string, so the document is not a Kubernetes object`},
 		{"a kind its apiVersion does not have", `# a Deployment written as core v1
 apiVersion: v1

@@ -1,9 +1,9 @@
 package manifest
 
 import (
-	"encoding/base64"
 	"fmt"
 	"sort"
+	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -20,18 +20,54 @@ const (
 	base64Value                    // a string of base64, which the server decodes
 )
 
-// formatOf is the format of the values of a kind's field: a Secret's
-// stringData and a ConfigMap's data are map[string]string, a Secret's data
-// and a ConfigMap's binaryData map[string][]byte, which JSON writes in
-// base64.
+// valueFields are a ConfigMap's and a Secret's value fields, in the order
+// checkValues reads them, with the format of each one's values in each
+// kind: a Secret's stringData and a ConfigMap's data are
+// map[string]string, a Secret's data and a ConfigMap's binaryData
+// map[string][]byte, which JSON writes in base64.
+var valueFields = [...]struct {
+	name              string
+	secret, configMap valueFormat
+}{
+	{"data", base64Value, textValue},
+	{"stringData", textValue, anyValue},
+	{"binaryData", anyValue, base64Value},
+}
+
+// secretValues are the names of the value fields: wherever such a key
+// stands, in any kind and a Secret inside a List included, its values may
+// be secrets, which an error never quotes.
+var secretValues = func() map[string]bool {
+	names := make(map[string]bool, len(valueFields))
+	for _, f := range valueFields {
+		names[f.name] = true
+	}
+	return names
+}()
+
+// formatOf is the format of the values of a kind's field (valueFields).
 func formatOf(kind, field string) valueFormat {
-	switch {
-	case kind == "Secret" && field == "stringData", kind == "ConfigMap" && field == "data":
-		return textValue
-	case kind == "Secret" && field == "data", kind == "ConfigMap" && field == "binaryData":
-		return base64Value
+	for _, f := range valueFields {
+		switch {
+		case f.name != field:
+		case kind == "Secret":
+			return f.secret
+		case kind == "ConfigMap":
+			return f.configMap
+		}
 	}
 	return anyValue
+}
+
+// foldsToValues reports whether a key is one of the value fields but for
+// case.
+func foldsToValues(key []byte) bool {
+	for _, f := range valueFields {
+		if strings.EqualFold(string(key), f.name) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkValues refuses what the API server refuses in a ConfigMap's or a
@@ -43,7 +79,8 @@ func checkValues(o *inventory.Object, m map[string]any, node *yaml.Node, line in
 	if k := o.KindKey(); k != "Secret" && k != "ConfigMap" {
 		return nil
 	}
-	for _, field := range []string{"data", "stringData", "binaryData"} {
+	for _, f := range valueFields {
+		field := f.name
 		format := formatOf(o.Kind, field)
 		if format == anyValue || m[field] == nil {
 			continue
@@ -100,10 +137,8 @@ func valueProblem(v any, format valueFormat) string {
 	case v == nil:
 	case !isString:
 		return fmt.Sprintf("is %s, %s", typeName(v), want)
-	case format == base64Value:
-		if _, err := base64.StdEncoding.DecodeString(s); err != nil {
-			return "is not base64 (the value is not shown: it may be secret)"
-		}
+	case format == base64Value && !validBase64(s):
+		return "is not base64 (the value is not shown: it may be secret)"
 	}
 	return ""
 }
@@ -120,21 +155,4 @@ func typeName(v any) string {
 		return "a string"
 	}
 	return "a number"
-}
-
-// mappingEntry is the key and value nodes of a key of a mapping node (the
-// mapping an alias names, for an alias), or nils.
-func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
-	if n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i], n.Content[i+1]
-		}
-	}
-	return nil, nil
 }

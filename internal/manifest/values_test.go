@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"encoding/base64"
 	"testing"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -34,5 +35,27 @@ func TestValuesRefused(t *testing.T) {
 				t.Errorf("got errors %q, want first %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestValidBase64 holds validBase64, which checks values without decoding
+// them, to encoding/base64's decoder, which the API server uses, on every
+// text of up to six characters of base64, padding, line breaks and one
+// character that is neither.
+func TestValidBase64(t *testing.T) {
+	const chars = "AQ/=\n\r!"
+	texts := []string{""}
+	for i := 0; i < len(texts); i++ {
+		if len(texts[i]) < 6 {
+			for _, c := range chars {
+				texts = append(texts, texts[i]+string(c))
+			}
+		}
+	}
+	for _, text := range texts {
+		_, err := base64.StdEncoding.DecodeString(text)
+		if got, want := validBase64(text), err == nil; got != want {
+			t.Errorf("validBase64(%q) = %v, want %v", text, got, want)
+		}
 	}
 }

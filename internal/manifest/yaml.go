@@ -86,15 +86,45 @@ func splitDocuments(data []byte) []document {
 // blankDocument reports whether a document's text is nothing but blank
 // lines, comments and bare "---" or "..." markers.
 func blankDocument(text []byte) bool {
-	for pos := 0; pos < len(text); {
+	const blank = blankLine | markerLine
+	return linesOf(text, blank)&^blank == 0
+}
+
+// lineKind is what a line of a stream is to splitDocuments, as a bit.
+type lineKind uint8
+
+const (
+	blankLine     lineKind = 1 << iota // nothing but spaces, or a comment
+	markerLine                         // "---" or "..." alone, from the line's start
+	directiveLine                      // "%" at the line's start
+	textLine                           // anything else
+)
+
+// kindOfLine says what a line is. A marker or a directive starts at the
+// line's start, as the parser reads them; indented, it is text.
+func kindOfLine(l []byte) lineKind {
+	l = bytes.TrimRight(l, " \t\r\n")
+	switch t := bytes.TrimLeft(l, " \t"); {
+	case len(t) == 0 || t[0] == '#':
+		return blankLine
+	case string(l) == "---" || string(l) == "...":
+		return markerLine
+	case l[0] == '%':
+		return directiveLine
+	}
+	return textLine
+}
+
+// linesOf returns the kinds of the lines of text, as bits, up to and with
+// the first line of a kind not in allowed.
+func linesOf(text []byte, allowed lineKind) lineKind {
+	var kinds lineKind
+	for pos := 0; pos < len(text) && kinds&^allowed == 0; {
 		var l []byte
 		l, pos = nextLine(text, pos)
-		l = bytes.TrimSpace(l)
-		if len(l) > 0 && l[0] != '#' && !bytes.Equal(l, []byte("---")) && !bytes.Equal(l, []byte("...")) {
-			return false
-		}
+		kinds |= kindOfLine(l)
 	}
-	return true
+	return kinds
 }
 
 // markerIndex finds the lines that start with a marker's text. It keeps
@@ -129,20 +159,9 @@ func (m *markerIndex) next(data []byte, pos int) int {
 // directivesOnly reports whether text holds at least one directive and
 // nothing else but comments and blank lines.
 func directivesOnly(text []byte) bool {
-	found := false
-	for pos := 0; pos < len(text); {
-		var l []byte
-		l, pos = nextLine(text, pos)
-		l = bytes.TrimSpace(l)
-		switch {
-		case len(l) == 0 || l[0] == '#':
-		case l[0] == '%':
-			found = true
-		default:
-			return false
-		}
-	}
-	return found
+	const allowed = blankLine | directiveLine
+	kinds := linesOf(text, allowed)
+	return kinds&directiveLine != 0 && kinds&^allowed == 0
 }
 
 func isMarker(line []byte, marker string) bool {
@@ -335,11 +354,6 @@ func scalar(n *yaml.Node) (any, error) {
 
 var errBadScalar = errors.New("bad scalar")
 
-// secretValues are the keys whose values may hold secrets: a Secret's data
-// and stringData, and a ConfigMap's binaryData, wherever they stand (a
-// Secret inside a List included).
-var secretValues = map[string]bool{"data": true, "stringData": true, "binaryData": true}
-
 // maxQuoted bounds how much of a value an error quotes.
 const maxQuoted = 64
 
@@ -415,13 +429,11 @@ func lineOf(n *yaml.Node, path []string) int {
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == path[0] {
-				if len(path) == 1 {
-					return n.Content[i].Line
-				}
-				return lineOf(n.Content[i+1], path[1:])
+		if k, v := mappingEntry(n, path[0]); k != nil {
+			if len(path) == 1 {
+				return k.Line
 			}
+			return lineOf(v, path[1:])
 		}
 	case yaml.SequenceNode:
 		for _, item := range n.Content {
@@ -431,4 +443,22 @@ func lineOf(n *yaml.Node, path []string) int {
 		}
 	}
 	return 0
+}
+
+// mappingEntry is the key and value nodes of the first key of a mapping
+// node (the mapping an alias names, for an alias), or nils. Every lookup of
+// a key in a node tree goes through it.
+func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
+	if n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i], n.Content[i+1]
+		}
+	}
+	return nil, nil
 }
