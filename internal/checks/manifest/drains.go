@@ -86,10 +86,12 @@ func pdbSinglePerPodRun(o *inventory.Object, c *check.Context) []check.Finding {
 		}
 		names = append(names, b.Name)
 	}
-	if len(names) < 2 {
+	// The same budget read twice (two copies of a file among the inputs)
+	// is one budget in the cluster.
+	slices.Sort(names)
+	if names = slices.Compact(names); len(names) < 2 {
 		return nil
 	}
-	slices.Sort(names)
 	path := "metadata.labels"
 	if tmplPath != "" {
 		path = tmplPath + ".metadata.labels"
