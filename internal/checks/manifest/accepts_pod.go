@@ -17,13 +17,13 @@ import (
 // functions it calls (pkg/apis/core/validation) refuse in the containers,
 // their ports, volumes, mounts, resources and probes.
 
-// validatePod mirrors ValidatePodCreate: on create a Pod may not carry
+// validatePod mirrors ValidatePodCreate: a Pod may not be created with
 // ephemeral containers, which only the ephemeralcontainers subresource
 // adds.
-func validatePod(p *corev1.Pod, create bool) field.ErrorList {
+func validatePod(p *corev1.Pod) field.ErrorList {
 	spec := field.NewPath("spec")
 	errs := validatePodSpec(&p.Spec, spec, nil)
-	if create && len(p.Spec.EphemeralContainers) > 0 {
+	if len(p.Spec.EphemeralContainers) > 0 {
 		errs = append(errs, field.Forbidden(spec.Child("ephemeralContainers"), "cannot be set on create"))
 	}
 	return errs
