@@ -175,14 +175,16 @@ func Declares(c *corev1.Container, port intstr.IntOrString) bool {
 }
 
 // Undeclared reports whether a target is a port number that no container
-// of the pod (a sidecar or an app container) declares: any of them may be
-// the one listening on it. A port name that no container declares gets no
-// traffic at all (service-target-port reports it).
+// running beside the others (a sidecar or an app container) declares: any
+// of them may be the one listening on it. An init container that runs to
+// completion has finished before the pod serves, so its ports do not
+// count. A port name that no container declares gets no traffic at all
+// (service-target-port reports it).
 func Undeclared(o *inventory.Object, t Target) bool {
 	if t.To.Type != intstr.Int {
 		return false
 	}
-	for _, c := range Containers(o) {
+	for _, c := range RunningContainers(o) {
 		if Declares(c.Container, t.To) {
 			return false
 		}
