@@ -39,7 +39,10 @@ type Inventory struct {
 	byKeyNS    map[nameKey][]*Object // name left empty
 	byName     map[nameKey]*Object
 	namespaces []*Object
-	workloads  map[string][]*Object // by namespace
+	// nsLabels are, by name, the labels of the Namespaces the inputs
+	// declare, the name label included (NamespaceLabels).
+	nsLabels  map[string]labels.Set
+	workloads map[string][]*Object // by namespace
 
 	// selecting holds, by kind key, the objects of that kind that select
 	// (or, for HPAs, scale) each workload.
@@ -81,6 +84,7 @@ func Build(mode Mode, objects []*Object, opts ...Option) *Inventory {
 		byKey:          map[string][]*Object{},
 		byKeyNS:        map[nameKey][]*Object{},
 		byName:         map[nameKey]*Object{},
+		nsLabels:       map[string]labels.Set{},
 		workloads:      map[string][]*Object{},
 		selecting:      map[string]map[*Object][]*Object{},
 		selected:       map[*Object][]*Object{},
@@ -113,6 +117,9 @@ func Build(mode Mode, objects []*Object, opts ...Option) *Inventory {
 		}
 		if o.key == "Namespace" {
 			inv.namespaces = append(inv.namespaces, o)
+			if _, dup := inv.nsLabels[o.Name]; !dup && !o.Implied {
+				inv.nsLabels[o.Name] = withLabels(o.Labels, corev1.LabelMetadataName, o.Name)
+			}
 		}
 		if o.IsWorkload() {
 			inv.workloads[o.Namespace] = append(inv.workloads[o.Namespace], o)
@@ -300,6 +307,21 @@ func (inv *Inventory) Get(key, namespace, name string) *Object {
 func (inv *Inventory) Namespaces() []*Object {
 	inv.read("Namespace")
 	return inv.namespaces
+}
+
+// NamespaceLabels returns the labels of a namespace as namespace
+// selectors see them: its own, and the name label the API server sets on
+// every Namespace (kubernetes.io/metadata.name), whether or not the object
+// read shows it. known is false for a namespace no input declares (an
+// Implied one, or none at all): then only the name label is known, and a
+// requirement on any other label may hold. The set is shared: callers do
+// not change it.
+func (inv *Inventory) NamespaceLabels(name string) (set labels.Set, known bool) {
+	inv.read("Namespace")
+	if set, ok := inv.nsLabels[name]; ok {
+		return set, true
+	}
+	return labels.Set{corev1.LabelMetadataName: name}, false
 }
 
 // Workloads returns the top-level workloads of a namespace.

@@ -86,7 +86,7 @@ func networkPolicyPeersSelectPodsRun(o *inventory.Object, c *check.Context) []ch
 				}
 				namespaces = nil
 				for _, ns := range c.Inventory.Namespaces() {
-					if nsSel.Matches(labels.Set(ns.Labels)) {
+					if set, _ := c.Inventory.NamespaceLabels(ns.Name); nsSel.Matches(set) {
 						namespaces = append(namespaces, ns.Name)
 					}
 				}

@@ -350,7 +350,8 @@ func (s selection) selects(inv *inventory.Inventory, target *inventory.Object) b
 		return target.Namespace == s.owner.Namespace
 	}
 	nsSel, ok := labelSelectorOf(raw)
-	return ok && nsSel.Matches(namespaceLabels(inv, target.Namespace))
+	nsLabels, _ := inv.NamespaceLabels(target.Namespace)
+	return ok && nsSel.Matches(nsLabels)
 }
 
 // describe says what the owner selects, naming its fields: "Prometheus
@@ -397,18 +398,6 @@ func formatSelector(v any) string {
 		return sel.String()
 	}
 	return "(malformed)"
-}
-
-// namespaceLabels returns a namespace's labels, with the name label the
-// API server sets on every namespace.
-func namespaceLabels(inv *inventory.Inventory, name string) labels.Set {
-	set := labels.Set{"kubernetes.io/metadata.name": name}
-	if ns := inv.Get("Namespace", "", name); ns != nil {
-		for k, v := range ns.Labels {
-			set[k] = v
-		}
-	}
-	return set
 }
 
 // operatorInstalled reports whether the Prometheus Operator's resources
