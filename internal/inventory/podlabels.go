@@ -112,12 +112,7 @@ type podRunner struct {
 // labels returns the labels of the pods a custom resource of the runner's
 // kind runs.
 func (r *podRunner) labels(o *Object) podLabels {
-	var v any = o.Content
-	for _, p := range r.path {
-		m, _ := v.(map[string]any)
-		v = m[p]
-	}
-	set := stringLabels(v)
+	set := stringLabels(o.Field(r.path...))
 	for k, val := range r.Labels {
 		set[k] = val
 	}

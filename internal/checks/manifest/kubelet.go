@@ -11,6 +11,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // The kubelet family: admission let the pod in and the scheduler placed
@@ -50,7 +51,7 @@ func kubeletChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(lookupReads(false), "Certificate.cert-manager.io", "ExternalSecret.external-secrets.io", "SealedSecret.bitnami.com", "Secret"),
+			Reads:         append(append(lookupReads(false), platform.SecretMakerKinds...), "Secret"),
 			Rationale:     "A pod that mounts a Secret that does not exist never starts, and a container that takes env from one is never started, unless the reference is optional. plimsoll never reads Secrets from a cluster, so it judges only manifests, where it sees whether the Secret is declared, never what it holds.",
 			Remediation:   "Create the Secret in the workload's namespace (or the ExternalSecret or SealedSecret that makes it), fix the name, or mark the reference optional: true if the pod can run without it.",
 			ChecklistItem: checklist.SecretReferencesInGit,
@@ -245,50 +246,17 @@ func referencesExistRun(kind string) func(o *inventory.Object, c *check.Context)
 // istiod's.
 var platformConfigMaps = map[string]bool{"kube-root-ca.crt": true, "istio-ca-root-cert": true}
 
-// secretMakers are the custom resources among the inputs that make a
-// Secret of a name they give: a cert-manager Certificate (spec.secretName),
-// an ExternalSecret (spec.target.name, else its own name), a SealedSecret
-// (its own name).
-var secretMakers = []struct {
-	key  string
-	name func(content map[string]any, self string) string
-}{
-	{"Certificate.cert-manager.io", func(c map[string]any, _ string) string { return nestedString(c, "spec", "secretName") }},
-	{"ExternalSecret.external-secrets.io", func(c map[string]any, self string) string {
-		if n := nestedString(c, "spec", "target", "name"); n != "" {
-			return n
-		}
-		return self
-	}},
-	{"SealedSecret.bitnami.com", func(_ map[string]any, self string) string { return self }},
-}
-
 // madeElsewhere reports whether an object a pod refers to is made by
-// something else among the inputs or by the platform, rather than declared.
+// something else among the inputs (an operator's custom resource,
+// platform.SecretMakers) or by the platform, rather than declared.
 func madeElsewhere(inv *inventory.Inventory, kind, namespace, name string) bool {
 	switch kind {
 	case "ConfigMap":
 		return platformConfigMaps[name]
 	case "Secret":
-		for _, m := range secretMakers {
-			for _, o := range inv.InNamespace(m.key, namespace) {
-				if m.name(o.Content, o.Name) == name {
-					return true
-				}
-			}
-		}
+		return platform.SecretMakerOf(inv, namespace, name, false) != nil
 	}
 	return false
-}
-
-func nestedString(m map[string]any, path ...string) string {
-	var v any = m
-	for _, p := range path {
-		mm, _ := v.(map[string]any)
-		v = mm[p]
-	}
-	s, _ := v.(string)
-	return s
 }
 
 // missingRefMessage says what a missing object does to the pod.

@@ -235,7 +235,7 @@ func storageClassExistsRun(o *inventory.Object, c *check.Context) []check.Findin
 // volumeOfClass reports whether a PersistentVolume of the class exists.
 func volumeOfClass(inv *inventory.Inventory, class string) bool {
 	for _, pv := range inv.OfKind("PersistentVolume.") {
-		if nestedString(pv.Content, "spec", "storageClassName") == class {
+		if pv.FieldString("spec", "storageClassName") == class {
 			return true
 		}
 	}

@@ -188,7 +188,7 @@ func findComponent(inv *inventory.Inventory, comp platform.Component, crKey stri
 		if ownsAny(inv, cr, recognised) {
 			continue
 		}
-		avail := number(field(cr, "status", "availableReplicas"))
+		avail := number(cr.Field("status", "availableReplicas"))
 		desc := fmt.Sprintf("%s %s/%s has status.availableReplicas %d", cr.Kind, cr.Namespace, cr.Name, avail)
 		if avail > 0 {
 			f.running = append(f.running, desc)
@@ -341,11 +341,11 @@ type selection struct {
 
 // selects reports whether the owner picks the target object.
 func (s selection) selects(inv *inventory.Inventory, target *inventory.Object) bool {
-	sel, ok := labelSelectorOf(field(s.owner, "spec", s.field))
+	sel, ok := labelSelectorOf(s.owner.Field("spec", s.field))
 	if !ok || !sel.Matches(labels.Set(target.Labels)) {
 		return false
 	}
-	raw := field(s.owner, "spec", s.nsField)
+	raw := s.owner.Field("spec", s.nsField)
 	if raw == nil {
 		return target.Namespace == s.owner.Namespace
 	}
@@ -359,7 +359,7 @@ func (s selection) selects(inv *inventory.Inventory, target *inventory.Object) b
 // (spec.ruleSelector) from every namespace (spec.ruleNamespaceSelector {})".
 func (s selection) describe() string {
 	who := s.owner.Kind + " " + s.owner.Namespace + "/" + s.owner.Name
-	raw := field(s.owner, "spec", s.field)
+	raw := s.owner.Field("spec", s.field)
 	if raw == nil {
 		return fmt.Sprintf("%s has no spec.%s, so it selects no %s", who, s.field, s.objectsSelected)
 	}
@@ -368,7 +368,7 @@ func (s selection) describe() string {
 		what = fmt.Sprintf("every %s (spec.%s {})", strings.TrimSuffix(s.objectsSelected, "s"), s.field)
 	}
 	where := "from its own namespace " + s.owner.Namespace
-	if nsRaw := field(s.owner, "spec", s.nsField); nsRaw != nil {
+	if nsRaw := s.owner.Field("spec", s.nsField); nsRaw != nil {
 		where = fmt.Sprintf("from the namespaces labelled %s (spec.%s)", formatSelector(nsRaw), s.nsField)
 		if sel, ok := labelSelectorOf(nsRaw); ok && sel.Empty() {
 			where = fmt.Sprintf("from every namespace (spec.%s {})", s.nsField)
@@ -440,7 +440,7 @@ func namespaceMonitorsRun(o *inventory.Object, c *check.Context) []check.Finding
 // monitorWatches reports whether a ServiceMonitor or PodMonitor looks for
 // targets in a namespace, and says why when it is not its own.
 func monitorWatches(m *inventory.Object, ns string) (string, bool) {
-	if any, _ := field(m, "spec", "namespaceSelector", "any").(bool); any {
+	if any, _ := m.Field("spec", "namespaceSelector", "any").(bool); any {
 		return "(spec.namespaceSelector.any is true)", true
 	}
 	names := matchNames(m)
@@ -459,7 +459,7 @@ func monitorWatches(m *inventory.Object, ns string) (string, bool) {
 }
 
 func matchNames(m *inventory.Object) []string {
-	list, _ := field(m, "spec", "namespaceSelector", "matchNames").([]any)
+	list, _ := m.Field("spec", "namespaceSelector", "matchNames").([]any)
 	var out []string
 	for _, v := range list {
 		if s, ok := v.(string); ok {

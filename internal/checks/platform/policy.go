@@ -156,7 +156,7 @@ func gatekeeperEnforcement(ms []platform.Match, constraints []*inventory.Object)
 	}
 	var enforcing, reporting []string
 	for _, k := range constraints {
-		action := fieldString(k, "spec", "enforcementAction")
+		action := k.FieldString("spec", "enforcementAction")
 		if action == "" || strings.EqualFold(action, "deny") || (action == "scoped" && scopedDeny(k)) {
 			enforcing = append(enforcing, k.Kind+" "+k.Name)
 		} else {
@@ -182,7 +182,7 @@ func engineVerdict(state, one, many, how string, enforcing, reporting []string) 
 // scopedDeny reports whether a constraint with enforcementAction scoped
 // denies at some enforcement point.
 func scopedDeny(k *inventory.Object) bool {
-	actions, _ := field(k, "spec", "scopedEnforcementActions").([]any)
+	actions, _ := k.Field("spec", "scopedEnforcementActions").([]any)
 	for _, a := range actions {
 		if m, ok := a.(map[string]any); ok && strings.EqualFold(fmt.Sprint(m["action"]), "deny") {
 			return true
@@ -217,7 +217,7 @@ func kyvernoEnforcement(ms []platform.Match, policies []*inventory.Object) (bool
 			enforcing = append(enforcing, name)
 			continue
 		}
-		action := fieldString(p, "spec", "validationFailureAction")
+		action := p.FieldString("spec", "validationFailureAction")
 		if action == "" {
 			action = "Audit, the default"
 		}
@@ -231,7 +231,7 @@ func kyvernoEnforcement(ms []platform.Match, policies []*inventory.Object) (bool
 // failureAction, or the policy's spec.validationFailureAction (older
 // Kyverno), compared case-insensitively as Kyverno does.
 func kyvernoEnforces(p *inventory.Object) bool {
-	policyAction := fieldString(p, "spec", "validationFailureAction")
+	policyAction := p.FieldString("spec", "validationFailureAction")
 	enforce := func(m map[string]any) bool {
 		action, _ := m["failureAction"].(string)
 		if action == "" {
@@ -239,7 +239,7 @@ func kyvernoEnforces(p *inventory.Object) bool {
 		}
 		return strings.EqualFold(action, "enforce")
 	}
-	rules, _ := field(p, "spec", "rules").([]any)
+	rules, _ := p.Field("spec", "rules").([]any)
 	for _, r := range rules {
 		rule, _ := r.(map[string]any)
 		if v, ok := rule["validate"].(map[string]any); ok && enforce(v) {
@@ -261,11 +261,11 @@ func admissionPolicies(inv *inventory.Inventory) (bool, string) {
 	policies := inv.OfKind(vapKey)
 	var denying []string
 	for _, b := range inv.OfKind(vapBindingKey) {
-		name := fieldString(b, "spec", "policyName")
+		name := b.FieldString("spec", "policyName")
 		if inv.Get(vapKey, "", name) == nil {
 			continue
 		}
-		actions, _ := field(b, "spec", "validationActions").([]any)
+		actions, _ := b.Field("spec", "validationActions").([]any)
 		for _, a := range actions {
 			if a == "Deny" {
 				denying = append(denying, fmt.Sprintf("%s by binding %s", name, b.Name))
