@@ -23,9 +23,6 @@ import (
 // (a Deployment's on its ReplicaSet) and retries for ever; nothing else
 // says so.
 
-// System PriorityClasses every API server creates at start.
-var systemPriorityClasses = []string{"system-cluster-critical", "system-node-critical"}
-
 func admissionChecks() []*check.Check {
 	return []*check.Check{
 		{
@@ -34,7 +31,7 @@ func admissionChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(lookupReads(false), "ServiceAccount"),
+			Reads:         lookupReads("ServiceAccount"),
 			Rationale:     "The ServiceAccount admission plugin refuses a pod whose ServiceAccount does not exist, so a workload that names a missing one never gets a pod: its controller records FailedCreate and retries for ever. A chart that expects its ServiceAccount to be made elsewhere, or a renamed account, is the usual cause.",
 			Remediation:   "Create the ServiceAccount in the workload's namespace, or set serviceAccountName to one that exists.",
 			ChecklistItem: checklist.RBACLeastPrivilege,
@@ -47,7 +44,7 @@ func admissionChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(lookupReads(true), "PriorityClass.scheduling.k8s.io"),
+			Reads:         lookupReads("PriorityClass.scheduling.k8s.io"),
 			Rationale:     "The Priority admission plugin refuses a pod whose priorityClassName names no PriorityClass, so the workload never gets a pod.",
 			Remediation:   "Create the PriorityClass, or set priorityClassName to one that exists.",
 			ChecklistItem: checklist.SelfHealing,
@@ -65,7 +62,7 @@ func admissionChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(lookupReads(true), "RuntimeClass.node.k8s.io"),
+			Reads:         lookupReads("RuntimeClass.node.k8s.io"),
 			Rationale:     "The RuntimeClass admission plugin refuses a pod whose runtimeClassName names no RuntimeClass, so the workload never gets a pod.",
 			Remediation:   "Create the RuntimeClass (and install its handler on the nodes), or set runtimeClassName to one that exists.",
 			ChecklistItem: checklist.SelfHealing,
@@ -119,17 +116,15 @@ func admittedPods(o *inventory.Object, c *check.Context) (bool, string) {
 // ServiceAccount admission plugin (plugin/pkg/admission/serviceaccount,
 // Admit), which looks the account up and refuses the pod when it is not
 // found. Among manifests the namespace's default account is taken to
-// exist: the ServiceAccount controller makes it in every namespace.
+// exist: the ServiceAccount controller makes it in every namespace
+// (lookupKinds).
 func serviceAccountExistsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	spec := pod.Spec(o)
 	if spec == nil {
 		return nil
 	}
 	name := serviceAccountName(spec)
-	if name == "default" && c.Inventory.Mode == inventory.FromManifests {
-		return nil
-	}
-	f := lookup(c.Inventory, "ServiceAccount", "ServiceAccount", o.Namespace, name, false)
+	f := lookup(c.Inventory, "ServiceAccount", o.Namespace, name)
 	switch {
 	case f.unknown != "":
 		return []check.Finding{check.NotAssessedf("%s", f.unknown)}
@@ -145,10 +140,7 @@ func serviceAccountExistsRun(o *inventory.Object, c *check.Context) []check.Find
 // Priority admission plugin (plugin/pkg/admission/priority, getPriority).
 func priorityClassExistsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	name := pod.Spec(o).PriorityClassName
-	if slices.Contains(systemPriorityClasses, name) {
-		return nil
-	}
-	f := lookup(c.Inventory, "PriorityClass.scheduling.k8s.io", "PriorityClass", "", name, true)
+	f := lookup(c.Inventory, "PriorityClass.scheduling.k8s.io", "", name)
 	switch {
 	case f.unknown != "":
 		return []check.Finding{check.NotAssessedf("%s", f.unknown)}
@@ -164,7 +156,7 @@ func priorityClassExistsRun(o *inventory.Object, c *check.Context) []check.Findi
 // prepareObjects).
 func runtimeClassExistsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	name := *pod.Spec(o).RuntimeClassName
-	f := lookup(c.Inventory, "RuntimeClass.node.k8s.io", "RuntimeClass", "", name, true)
+	f := lookup(c.Inventory, "RuntimeClass.node.k8s.io", "", name)
 	switch {
 	case f.unknown != "":
 		return []check.Finding{check.NotAssessedf("%s", f.unknown)}

@@ -11,7 +11,6 @@ import (
 	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
 	"github.com/plimsoll/plimsoll/internal/inventory"
-	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // The kubelet family: admission let the pod in and the scheduler placed
@@ -38,7 +37,7 @@ func kubeletChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(lookupReads(false), "ConfigMap"),
+			Reads:         lookupReads("ConfigMap"),
 			Rationale:     "A pod that mounts a ConfigMap that does not exist never starts (MountVolume.SetUp failed), and a container that takes env from one is never started (CreateContainerConfigError), unless the reference is optional. Whether a referenced key exists is not judged: plimsoll keeps no ConfigMap contents, and does not read ConfigMaps from a cluster.",
 			Remediation:   "Create the ConfigMap in the workload's namespace with the workload, fix the name, or mark the reference optional: true if the pod can run without it.",
 			ChecklistItem: checklist.GitOpsDesiredState,
@@ -51,7 +50,7 @@ func kubeletChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(append(lookupReads(false), platform.SecretMakerKinds...), "Secret"),
+			Reads:         lookupReads("Secret"),
 			Rationale:     "A pod that mounts a Secret that does not exist never starts, and a container that takes env from one is never started, unless the reference is optional. plimsoll never reads Secrets from a cluster, so it judges only manifests, where it sees whether the Secret is declared, never what it holds.",
 			Remediation:   "Create the Secret in the workload's namespace (or the ExternalSecret or SealedSecret that makes it), fix the name, or mark the reference optional: true if the pod can run without it.",
 			ChecklistItem: checklist.SecretReferencesInGit,
@@ -64,7 +63,7 @@ func kubeletChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(lookupReads(false), "PersistentVolumeClaim"),
+			Reads:         lookupReads("PersistentVolumeClaim"),
 			Rationale:     "The scheduler does not place a pod whose PersistentVolumeClaim does not exist: it stays Pending (persistentvolumeclaim not found) and the workload never runs. A StatefulSet's volumeClaimTemplates make their claims themselves and are not judged.",
 			Remediation:   "Create the PersistentVolumeClaim in the workload's namespace, fix claimName, or use a StatefulSet volumeClaimTemplate or an ephemeral volume so the claim is made with the pod.",
 			ChecklistItem: checklist.PersistentState,
@@ -223,10 +222,7 @@ func referencesExistRun(kind string) func(o *inventory.Object, c *check.Context)
 			if r.optional {
 				continue
 			}
-			if madeElsewhere(c.Inventory, kind, o.Namespace, r.name) {
-				continue
-			}
-			f := lookup(c.Inventory, kind, kind, o.Namespace, r.name, false)
+			f := lookup(c.Inventory, kind, o.Namespace, r.name)
 			switch {
 			case f.unknown != "":
 				if !unknown[f.unknown] {
@@ -239,24 +235,6 @@ func referencesExistRun(kind string) func(o *inventory.Object, c *check.Context)
 		}
 		return out
 	}
-}
-
-// platformConfigMaps are the ConfigMaps the platform makes in every
-// namespace it manages: the controller-manager's root CA bundle, and
-// istiod's.
-var platformConfigMaps = map[string]bool{"kube-root-ca.crt": true, "istio-ca-root-cert": true}
-
-// madeElsewhere reports whether an object a pod refers to is made by
-// something else among the inputs (an operator's custom resource,
-// platform.SecretMakers) or by the platform, rather than declared.
-func madeElsewhere(inv *inventory.Inventory, kind, namespace, name string) bool {
-	switch kind {
-	case "ConfigMap":
-		return platformConfigMaps[name]
-	case "Secret":
-		return platform.SecretMakerOf(inv, namespace, name, false) != nil
-	}
-	return false
 }
 
 // missingRefMessage says what a missing object does to the pod.

@@ -424,7 +424,7 @@ func boundWhere(role *inventory.Object, inv *inventory.Inventory) string {
 // rules of aggregated ClusterRoles read from a cluster: the controller
 // copies them from other ClusterRoles, which are judged on their own.
 func appliesToRole(o *inventory.Object, c *check.Context) (bool, string) {
-	if systemRole(o) {
+	if builtin(o) {
 		return false, fmt.Sprintf("%s is a built-in role", o.Name)
 	}
 	if cr, ok := o.Typed.(*rbacv1.ClusterRole); ok && cr.AggregationRule != nil && c.Inventory.Mode == inventory.FromCluster {
