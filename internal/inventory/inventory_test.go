@@ -95,7 +95,7 @@ func buildFrom(t *testing.T, mode inventory.Mode, doc string) *inventory.Invento
 	for _, e := range loaded.Errors {
 		t.Fatal(e)
 	}
-	return inventory.Build(mode, loaded.Objects, inventory.WithPodRunners(platform.PodRunners))
+	return platform.Inventory(mode, loaded.Objects)
 }
 
 func names(objs []*inventory.Object) []string {

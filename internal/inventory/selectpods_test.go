@@ -49,7 +49,7 @@ func buildShopPods(t *testing.T) *inventory.Inventory {
 	if len(loaded.Errors) > 0 {
 		t.Fatal(loaded.Errors[0])
 	}
-	return inventory.Build(inventory.FromManifests, loaded.Objects, inventory.WithPodRunners(platform.PodRunners))
+	return platform.Inventory(inventory.FromManifests, loaded.Objects)
 }
 
 // TestSelectPods: a selector the inventory did not resolve is matched

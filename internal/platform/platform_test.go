@@ -18,7 +18,7 @@ func build(t *testing.T, yaml string) *inventory.Inventory {
 	for _, e := range res.Errors {
 		t.Fatal(e)
 	}
-	return inventory.Build(inventory.FromCluster, res.Objects, inventory.WithPodRunners(PodRunners))
+	return Inventory(inventory.FromCluster, res.Objects)
 }
 
 func workload(kind, ns, name, labels, image string) string {

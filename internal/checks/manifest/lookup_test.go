@@ -5,6 +5,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // TestLookupMade: among manifests, the objects every cluster has and
@@ -60,7 +61,7 @@ spec: {secretName: web-tls}
 	} {
 		for _, mode := range []inventory.Mode{inventory.FromManifests, inventory.FromCluster} {
 			loaded := manifest.Parse("inputs.yaml", []byte(inputs), inventory.Source{File: "inputs.yaml"})
-			f := lookup(inventory.Build(mode, loaded.Objects), tc.key, tc.ns, tc.name)
+			f := lookup(platform.Inventory(mode, loaded.Objects), tc.key, tc.ns, tc.name)
 			got := f.made
 			switch {
 			case f.object != nil:
