@@ -228,24 +228,32 @@ func ruleReachesPort(ports []networkingv1.NetworkPolicyPort, selected []*invento
 		if p.Protocol != nil {
 			proto = *p.Protocol
 		}
-		if p.Port == nil {
+		switch {
+		case p.Port == nil:
 			return true // every port of the protocol
+		case p.Port.Type == intstr.String:
+			if workloadsDeclarePort(selected, p.Port.StrVal, proto) {
+				return true
+			}
+		case workloadsMayListen(selected, p.Port.IntVal, p.EndPort, proto):
+			return true
 		}
-		for _, w := range selected {
-			for _, ct := range pod.RunningContainers(w) {
-				if p.Port.Type == intstr.Int && (len(ct.Ports) == 0 || probesPort(ct.Container, p.Port.IntVal, p.EndPort)) {
+	}
+	return false
+}
+
+// workloadsMayListen reports whether a running container of the workloads
+// may listen on a port number in the range: it declares one, or a probe
+// of it uses one, or it declares no ports at all.
+func workloadsMayListen(workloads []*inventory.Object, from int32, to *int32, proto corev1.Protocol) bool {
+	for _, w := range workloads {
+		for _, ct := range pod.RunningContainers(w) {
+			if len(ct.Ports) == 0 || probesPort(ct.Container, from, to) {
+				return true
+			}
+			for _, cp := range ct.Ports {
+				if protocolOrTCP(cp.Protocol) == proto && inPortRange(cp.ContainerPort, from, to) {
 					return true
-				}
-				for _, cp := range ct.Ports {
-					if protocolOrTCP(cp.Protocol) != proto {
-						continue
-					}
-					if p.Port.Type == intstr.String && cp.Name == p.Port.StrVal {
-						return true
-					}
-					if p.Port.Type == intstr.Int && inPortRange(cp.ContainerPort, p.Port.IntVal, p.EndPort) {
-						return true
-					}
 				}
 			}
 		}
@@ -264,21 +272,7 @@ func inPortRange(port, from int32, to *int32) bool {
 // in the range: the container listens there, declared or not.
 func probesPort(ct *corev1.Container, from int32, to *int32) bool {
 	for _, p := range []*corev1.Probe{ct.LivenessProbe, ct.ReadinessProbe, ct.StartupProbe} {
-		if p == nil {
-			continue
-		}
-		var port intstr.IntOrString
-		switch {
-		case p.HTTPGet != nil:
-			port = p.HTTPGet.Port
-		case p.TCPSocket != nil:
-			port = p.TCPSocket.Port
-		case p.GRPC != nil:
-			port = intstr.FromInt32(p.GRPC.Port)
-		default:
-			continue
-		}
-		if port.Type == intstr.Int && inPortRange(port.IntVal, from, to) {
+		if port, _ := probePort(p); port.Type == intstr.Int && port.IntVal != 0 && inPortRange(port.IntVal, from, to) {
 			return true
 		}
 	}
@@ -319,5 +313,5 @@ func declaredPorts(selected []*inventory.Object) string {
 	if len(ports) == 0 {
 		return "none"
 	}
-	return strings.Join(ports, ", ")
+	return say.List(ports, ", ")
 }
