@@ -11,6 +11,8 @@ import (
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/plimsoll/plimsoll/internal/checks/pod"
 )
 
 // The pod spec rules of api-server-accepts: what ValidatePodSpec and the
@@ -136,7 +138,7 @@ func validateInitContainers(spec *corev1.PodSpec, vols map[string]bool, fld *fie
 			names[ctr.Name] = true
 		}
 		errs = append(errs, hostPortConflicts(spec.InitContainers[i:i+1], fld)...)
-		if ctr.RestartPolicy != nil && *ctr.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+		if pod.IsSidecar(ctr) {
 			errs = append(errs, validateProbes(ctr, at)...)
 			continue
 		}

@@ -45,7 +45,7 @@ func notReadyReason(p *corev1.Pod) string {
 			// Init containers that completed, and running sidecars, are
 			// Ready.
 			if !cs.Ready {
-				finishes := group.what == "init container" && !sidecar(p, cs.Name)
+				finishes := group.what == "init container" && !pod.IsSidecar(initContainer(p, cs.Name))
 				parts = append(parts, group.what+" "+cs.Name+": "+containerState(cs, finishes))
 			}
 		}
@@ -92,15 +92,14 @@ func containerState(cs corev1.ContainerStatus, finishes bool) string {
 	return s
 }
 
-// sidecar reports whether a pod's init container of that name restarts
-// always: it runs alongside the app containers rather than before them.
-func sidecar(p *corev1.Pod, name string) bool {
-	for _, c := range p.Spec.InitContainers {
-		if c.Name == name {
-			return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+// initContainer returns a pod's init container of that name, or nil.
+func initContainer(p *corev1.Pod, name string) *corev1.Container {
+	for i := range p.Spec.InitContainers {
+		if p.Spec.InitContainers[i].Name == name {
+			return &p.Spec.InitContainers[i]
 		}
 	}
-	return false
+	return nil
 }
 
 // withRestartHistory makes a byContainer match of a test on a container's
@@ -144,8 +143,8 @@ func byContainer(o *inventory.Object, inv *inventory.Inventory, problem string, 
 			if what, ok := match(p, cs); ok {
 				found[cs.Name] = append(found[cs.Name], p.Name+" ("+what+")")
 				single[cs.Name] = what
-				if !sidecar(p, cs.Name) {
-					init[cs.Name] = init[cs.Name] || isInitContainer(p, cs.Name)
+				if c := initContainer(p, cs.Name); c != nil && !pod.IsSidecar(c) {
+					init[cs.Name] = true
 				}
 			}
 		}
@@ -163,17 +162,6 @@ func byContainer(o *inventory.Object, inv *inventory.Inventory, problem string, 
 		out = append(out, check.Failf(containerPath(o, name), "%s", msg))
 	}
 	return out
-}
-
-// isInitContainer reports whether a pod's container of that name is an
-// init container.
-func isInitContainer(p *corev1.Pod, name string) bool {
-	for _, c := range p.Spec.InitContainers {
-		if c.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // containerPath is the field path of a named container in a workload's pod
