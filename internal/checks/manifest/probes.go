@@ -109,18 +109,12 @@ func probeChecks() []*check.Check {
 	}
 }
 
-// rolloutKinds are the controllers whose rollouts wait for new pods to be
-// Ready (a Deployment's progress and availability, a StatefulSet's ordered
-// updates, a DaemonSet's maxUnavailable): their pods' readiness matters
-// whether or not a Service selects them.
-var rolloutKinds = map[string]bool{"DaemonSet": true, "Deployment": true, "StatefulSet": true}
-
 // containerReadinessProbeApplies is container-readiness-probe's Applies:
 // readiness matters to a Service that selects the pods and to a rollout
 // that waits on them, and to nothing else. A bare Pod that no Service
 // selects is Ready or not to no effect.
 func containerReadinessProbeApplies(o *inventory.Object, c *check.Context) (bool, string) {
-	if rolloutKinds[o.KindKey()] || len(c.Inventory.Services(o)) > 0 {
+	if w, _ := inventory.WorkloadKindOf(o.KindKey()); w.WaitsReady || len(c.Inventory.Services(o)) > 0 {
 		return true, ""
 	}
 	return false, "no Service among the inputs selects its pods and no rollout waits for them to be Ready"
