@@ -10,6 +10,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks/checklist"
+	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
 )
@@ -323,7 +324,7 @@ func describeGaps(gaps []platform.Gap) string {
 	}
 	parts := make([]string, len(whys))
 	for i, why := range whys {
-		parts[i] = fmt.Sprintf("%s (%s)", limitList(byWhy[why], 10), why)
+		parts[i] = fmt.Sprintf("%s (%s)", say.ListUpTo(byWhy[why], ", ", listedNodes), why)
 	}
 	return strings.Join(parts, "; ")
 }
@@ -428,7 +429,7 @@ func namespaceMonitorsRun(o *inventory.Object, c *check.Context) []check.Finding
 		}
 	}
 	if len(watching) > 0 {
-		return []check.Finding{check.Passf("namespace %s is watched by %s", o.Name, limitList(watching, 5))}
+		return []check.Finding{check.Passf("namespace %s is watched by %s", o.Name, say.List(watching, ", "))}
 	}
 	msg := fmt.Sprintf("no ServiceMonitor or PodMonitor watches namespace %s: none is in it, and none elsewhere selects it (spec.namespaceSelector any: true, or matchNames including %s)", o.Name, o.Name)
 	if len(elsewhere) > 0 {

@@ -14,6 +14,11 @@ import (
 // infrastructure) share: which namespaces are the applications', and how
 // to read the status of a custom resource.
 
+// listedNodes is how many nodes (or pods of a node) a finding names
+// before it says how many more there are: more than say.Listed, as a
+// node's name is short and says where to look.
+const listedNodes = 10
+
 // clusterKinds are the Kinds of a check of the cluster as a whole: it is
 // judged once, on the object that stands for the cluster.
 var clusterKinds = []string{inventory.ClusterKey}

@@ -150,7 +150,7 @@ func engineState(name string, ms []platform.Match, policies string) (running boo
 // constraint's spec.enforcementAction is deny (the default), or scoped
 // with a deny action.
 func gatekeeperEnforcement(ms []platform.Match, constraints []*inventory.Object) (bool, string) {
-	running, state := engineState("Gatekeeper", ms, count(len(constraints), "constraint", "constraints"))
+	running, state := engineState("Gatekeeper", ms, say.Count(len(constraints), "constraint", "constraints"))
 	if !running {
 		return false, state
 	}
@@ -172,9 +172,9 @@ func gatekeeperEnforcement(ms []platform.Match, constraints []*inventory.Object)
 func engineVerdict(state, one, many, how string, enforcing, reporting []string) (bool, string) {
 	switch {
 	case len(enforcing) > 0:
-		return true, fmt.Sprintf("%s and enforces %s%s: %s", state, count(len(enforcing), one, many), how, say.List(enforcing, ", "))
+		return true, fmt.Sprintf("%s and enforces %s%s: %s", state, say.Count(len(enforcing), one, many), how, say.List(enforcing, ", "))
 	case len(reporting) > 0:
-		return false, fmt.Sprintf("%s but none of its %s enforces: %s", state, count(len(reporting), one, many), say.List(reporting, ", "))
+		return false, fmt.Sprintf("%s but none of its %s enforces: %s", state, say.Count(len(reporting), one, many), say.List(reporting, ", "))
 	}
 	return false, state + " but has no " + one
 }
@@ -199,7 +199,7 @@ func kyvernoPolicies(inv *inventory.Inventory) []*inventory.Object {
 // kyvernoEnforcement judges Kyverno: it enforces when it runs and a ready
 // policy has a rule that blocks admission.
 func kyvernoEnforcement(ms []platform.Match, policies []*inventory.Object) (bool, string) {
-	running, state := engineState("Kyverno", ms, count(len(policies), "policy", "policies"))
+	running, state := engineState("Kyverno", ms, say.Count(len(policies), "policy", "policies"))
 	if !running {
 		return false, state
 	}
@@ -274,20 +274,12 @@ func admissionPolicies(inv *inventory.Inventory) (bool, string) {
 		}
 	}
 	if len(denying) > 0 {
-		return true, fmt.Sprintf("%s, %d bound with Deny, which enforces: %s", count(len(policies), "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicies"), len(denying), say.List(denying, ", "))
+		return true, fmt.Sprintf("%s, %d bound with Deny, which enforces: %s", say.Count(len(policies), "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicies"), len(denying), say.List(denying, ", "))
 	}
 	if len(policies) == 0 {
 		return false, "no ValidatingAdmissionPolicy"
 	}
-	return false, count(len(policies), "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicies") + ", none bound with Deny"
-}
-
-// count says "1 policy" or "3 policies".
-func count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
+	return false, say.Count(len(policies), "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicies") + ", none bound with Deny"
 }
 
 // The API server checks judge the kube-apiserver static pods when the

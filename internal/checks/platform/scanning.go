@@ -160,7 +160,7 @@ func criticalVulnerabilitiesRun(o *inventory.Object, c *check.Context) []check.F
 			clean = append(clean, fmt.Sprintf("%s (image %s, VulnerabilityReport %s)", name, ctr.Image, r.Name))
 			continue
 		}
-		msg := fmt.Sprintf("container %s (image %s) has %s", name, ctr.Image, count(n, "CRITICAL vulnerability", "CRITICAL vulnerabilities"))
+		msg := fmt.Sprintf("container %s (image %s) has %s", name, ctr.Image, say.Count(n, "CRITICAL vulnerability", "CRITICAL vulnerabilities"))
 		switch {
 		case len(ids) == n && n <= say.Listed:
 			msg += ": " + strings.Join(ids, ", ")

@@ -151,7 +151,7 @@ func runtimePodsReadyRun(o *inventory.Object, c *check.Context) []check.Finding 
 	case o.KindKey() == "Pod":
 		return []check.Finding{check.Failf(readyPath(o), "pod is not Ready: %s", notReadyReason(pods[0]))}
 	}
-	return []check.Finding{check.Failf(readyPath(o), "%d of %s not Ready: %s", len(notReady), pluralPods(len(pods)), say.List(notReady, "; "))}
+	return []check.Finding{check.Failf(readyPath(o), "%d of %s not Ready: %s", len(notReady), say.Count(len(pods), "pod", "pods"), say.List(notReady, "; "))}
 }
 
 // runtimePodsImagePullRun is runtime-pods-image-pull's Run.
@@ -261,7 +261,7 @@ func readyPods(o *inventory.Object, inv *inventory.Inventory) []*corev1.Pod {
 
 func twoReadyPods(o *inventory.Object, c *check.Context) (bool, string) {
 	if n := len(readyPods(o, c.Inventory)); n < 2 {
-		return false, fmt.Sprintf("%s Ready: spreading needs at least 2", pluralPods(n))
+		return false, fmt.Sprintf("%s Ready: spreading needs at least 2", say.Count(n, "pod", "pods"))
 	}
 	return true, ""
 }
@@ -363,13 +363,6 @@ func allOf(n int) string {
 		return "both"
 	}
 	return fmt.Sprintf("all %d", n)
-}
-
-func pluralPods(n int) string {
-	if n == 1 {
-		return "1 pod"
-	}
-	return fmt.Sprintf("%d pods", n)
 }
 
 func orUnknown(s string) string {

@@ -87,7 +87,7 @@ func containerState(cs corev1.ContainerStatus, finishes bool) string {
 		s = "not started"
 	}
 	if cs.RestartCount > 0 {
-		s += ", " + restarts(cs.RestartCount)
+		s += ", " + say.Count(int(cs.RestartCount), "restart", "restarts")
 	}
 	return s
 }
@@ -116,18 +116,11 @@ func withRestartHistory(bad func(corev1.ContainerStatus) bool) func(*corev1.Pod,
 // restartHistory says how often a container restarted and how it ended
 // the last time it ran.
 func restartHistory(cs corev1.ContainerStatus) string {
-	s := restarts(cs.RestartCount)
+	s := say.Count(int(cs.RestartCount), "restart", "restarts")
 	if t := cs.LastTerminationState.Terminated; t != nil {
 		s += fmt.Sprintf(", last terminated: %s, exit code %d", orUnknown(t.Reason), t.ExitCode)
 	}
 	return s
-}
-
-func restarts(n int32) string {
-	if n == 1 {
-		return "1 restart"
-	}
-	return fmt.Sprintf("%d restarts", n)
 }
 
 // byContainer reports, per container of the workload, the live pods in
@@ -155,7 +148,7 @@ func byContainer(o *inventory.Object, inv *inventory.Inventory, problem string, 
 		if init[name] {
 			what = "init container " + name
 		}
-		msg := fmt.Sprintf("%s %s in %d of %s: %s", what, problem, len(found[name]), pluralPods(len(pods)), say.List(found[name], "; "))
+		msg := fmt.Sprintf("%s %s in %d of %s: %s", what, problem, len(found[name]), say.Count(len(pods), "pod", "pods"), say.List(found[name], "; "))
 		if o.KindKey() == "Pod" {
 			msg = fmt.Sprintf("%s %s: %s", what, problem, single[name])
 		}
