@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -307,10 +308,10 @@ func validateVolumeMounts(mounts []corev1.VolumeMount, vols map[string]bool, fld
 func validateResources(r *corev1.ResourceRequirements, fld *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	lim, req := fld.Child("limits"), fld.Child("requests")
-	for _, name := range sortedKeys(r.Limits) {
+	for _, name := range slices.Sorted(maps.Keys(r.Limits)) {
 		errs = append(errs, nonnegativeQuantity(r.Limits[name], lim.Key(string(name)))...)
 	}
-	for _, name := range sortedKeys(r.Requests) {
+	for _, name := range slices.Sorted(maps.Keys(r.Requests)) {
 		q := r.Requests[name]
 		errs = append(errs, nonnegativeQuantity(q, req.Key(string(name)))...)
 		l, ok := r.Limits[name]

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -187,7 +188,7 @@ func demandingQuotas(o *inventory.Object, c *check.Context) (quotas []*inventory
 			continue
 		}
 		var names []corev1.ResourceName
-		for _, name := range sortedKeys(rq.Spec.Hard) {
+		for _, name := range slices.Sorted(maps.Keys(rq.Spec.Hard)) {
 			if quotaResources.Has(name) {
 				names = append(names, name)
 			}
@@ -328,7 +329,7 @@ func resourceQuotaAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.F
 			}
 		}
 		var parts []string
-		for _, name := range sortedKeys(byResource) {
+		for _, name := range slices.Sorted(maps.Keys(byResource)) {
 			names := slices.Sorted(slices.Values(byResource[name]))
 			parts = append(parts, fmt.Sprintf("%s for: %s", name, strings.Join(slices.Compact(names), ",")))
 		}

@@ -2,7 +2,8 @@ package platform
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -234,15 +235,10 @@ func issuerType(o *inventory.Object) string {
 // content, in sorted order, or "".
 func firstKey(v any) string {
 	m, _ := v.(map[string]any)
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	if len(keys) == 0 {
+	if len(m) == 0 {
 		return ""
 	}
-	return keys[0]
+	return slices.Min(slices.Collect(maps.Keys(m)))
 }
 
 // shimAnnotation returns the ingress-shim annotation on an Ingress that

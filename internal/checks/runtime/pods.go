@@ -2,7 +2,8 @@ package runtime
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -205,7 +206,7 @@ func runtimeReplicasAcrossZonesRun(o *inventory.Object, c *check.Context) []chec
 		nodes[p.Spec.NodeName] = true
 	}
 	return []check.Finding{check.Failf(o.SpecPath("topologySpreadConstraints"), "%s ready pods run in zone %s (on nodes %s), while the cluster's nodes span zones %s: losing that zone takes every replica down",
-		allOf(len(ready)), zone, strings.Join(sortedKeys(nodes), ", "), strings.Join(clusterZones(c.Inventory), ", "))}
+		allOf(len(ready)), zone, strings.Join(slices.Sorted(maps.Keys(nodes)), ", "), strings.Join(clusterZones(c.Inventory), ", "))}
 }
 
 // imagePullReasons are the waiting reasons of a container whose image the
@@ -323,7 +324,7 @@ func clusterZones(inv *inventory.Inventory) []string {
 			zones[z] = true
 		}
 	}
-	return sortedKeys(zones)
+	return slices.Sorted(maps.Keys(zones))
 }
 
 // nodeZone returns the zone of a Node by name, and whether it is known.
@@ -370,13 +371,4 @@ func orUnknown(s string) string {
 		return "(no reason)"
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

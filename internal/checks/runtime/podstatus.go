@@ -5,6 +5,8 @@ package runtime
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -143,7 +145,7 @@ func byContainer(o *inventory.Object, inv *inventory.Inventory, problem string, 
 		}
 	}
 	var out []check.Finding
-	for _, name := range sortedKeys(found) {
+	for _, name := range slices.Sorted(maps.Keys(found)) {
 		what := "container " + name
 		if init[name] {
 			what = "init container " + name
