@@ -158,8 +158,9 @@ type memo struct {
 // inventory it is handed, from one goroutine: Memo records the kinds build
 // consults there and reports them to the trace (see Inventory.Trace) on
 // every call, so a caller's reads are traced whether or not its call built
-// the index. Keys are shared by every caller, so a key names its package
-// ("checks.crdScopes"), and every caller of a key asks for the same type.
+// the index. Keys are shared by every caller, so a key starts with its
+// package's path below internal/ and a dot ("checks/manifest.crdScopes",
+// "platform.index"), and every caller of a key asks for the same type.
 func Memo[T any](inv *Inventory, key string, build func(inv *Inventory) T) T {
 	inv.memos.mu.Lock()
 	m := inv.memos.entries[key]

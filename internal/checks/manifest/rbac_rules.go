@@ -294,7 +294,7 @@ var builtinAPIGroups = map[string]bool{
 // inputs to their scope ("Namespaced" or "Cluster"). The map is built once
 // per inventory and must not be changed.
 func crdScopes(inv *inventory.Inventory) map[string]string {
-	return inventory.Memo(inv, "checks.crdScopes", func(inv *inventory.Inventory) map[string]string {
+	return inventory.Memo(inv, "checks/manifest.crdScopes", func(inv *inventory.Inventory) map[string]string {
 		out := map[string]string{}
 		for _, o := range inv.OfKind("CustomResourceDefinition.apiextensions.k8s.io") {
 			spec, _ := o.Content["spec"].(map[string]any)
@@ -373,7 +373,7 @@ var rolesListingNothing = map[string]bool{
 // clusterBindingsOf returns the ClusterRoleBindings, the given one
 // included, that name any ServiceAccount among a binding's subjects.
 func clusterBindingsOf(binding *inventory.Object, inv *inventory.Inventory) []*inventory.Object {
-	bySA := inventory.Memo(inv, "checks.clusterRoleBindingsBySA", func(inv *inventory.Inventory) map[string][]*inventory.Object {
+	bySA := inventory.Memo(inv, "checks/manifest.clusterRoleBindingsBySA", func(inv *inventory.Inventory) map[string][]*inventory.Object {
 		out := map[string][]*inventory.Object{}
 		for _, b := range inv.OfKind("ClusterRoleBinding") {
 			for _, s := range bindingSubjects(b) {
