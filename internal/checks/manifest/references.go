@@ -212,13 +212,17 @@ func storageClassExistsRun(o *inventory.Object, c *check.Context) []check.Findin
 }
 
 // volumeOfClass reports whether a PersistentVolume of the class exists.
+// The classes of the PersistentVolumes are gathered once per inventory,
+// not scanned again for every claim.
 func volumeOfClass(inv *inventory.Inventory, class string) bool {
-	for _, pv := range inv.OfKind("PersistentVolume.") {
-		if pv.FieldString("spec", "storageClassName") == class {
-			return true
+	classes := inventory.Memo(inv, "checks/manifest.volumeClasses", func(inv *inventory.Inventory) map[string]bool {
+		classes := map[string]bool{}
+		for _, pv := range inv.OfKind("PersistentVolume.") {
+			classes[pv.FieldString("spec", "storageClassName")] = true
 		}
-	}
-	return false
+		return classes
+	})
+	return classes[class]
 }
 
 // serviceMonitorSpec is what servicemonitor-selects-services reads of a
