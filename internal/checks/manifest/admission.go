@@ -177,27 +177,50 @@ var quotaResources = sets.New[corev1.ResourceName](
 	corev1.ResourceLimitsCPU, corev1.ResourceLimitsMemory,
 )
 
-// demandingQuotas returns the ResourceQuotas of the workload's namespace
-// that apply to its pods and track some of quotaResources, with what they
-// track.
-func demandingQuotas(o *inventory.Object, c *check.Context) (quotas []*inventory.Object, tracked [][]corev1.ResourceName) {
-	spec := pod.Spec(o)
-	for _, q := range c.Inventory.InNamespace("ResourceQuota", o.Namespace) {
-		rq, ok := q.Typed.(*corev1.ResourceQuota)
-		if !ok || !quotaMatches(rq, spec, o, c.Inventory) {
-			continue
-		}
-		var names []corev1.ResourceName
-		for _, name := range slices.Sorted(maps.Keys(rq.Spec.Hard)) {
-			if quotaResources.Has(name) {
-				names = append(names, name)
+// trackingQuota is a ResourceQuota that tracks some of quotaResources,
+// with what it tracks, in order.
+type trackingQuota struct {
+	object  *inventory.Object
+	quota   *corev1.ResourceQuota
+	tracked []corev1.ResourceName
+}
+
+// trackingQuotas returns the ResourceQuotas of a namespace that track some
+// of quotaResources. They are the same for every workload there, so they
+// are found once per namespace.
+func trackingQuotas(inv *inventory.Inventory, ns string) []trackingQuota {
+	return inventory.Memo(inv, "checks/manifest.trackingQuotas "+ns, func(inv *inventory.Inventory) []trackingQuota {
+		var out []trackingQuota
+		for _, q := range inv.InNamespace("ResourceQuota", ns) {
+			rq, ok := q.Typed.(*corev1.ResourceQuota)
+			if !ok {
+				continue
+			}
+			var names []corev1.ResourceName
+			for _, name := range slices.Sorted(maps.Keys(rq.Spec.Hard)) {
+				if quotaResources.Has(name) {
+					names = append(names, name)
+				}
+			}
+			if len(names) > 0 {
+				out = append(out, trackingQuota{q, rq, names})
 			}
 		}
-		if len(names) > 0 {
-			quotas, tracked = append(quotas, q), append(tracked, names)
+		return out
+	})
+}
+
+// demandingQuotas returns the quotas of the workload's namespace that
+// track some of quotaResources and count its pods.
+func demandingQuotas(o *inventory.Object, c *check.Context) []trackingQuota {
+	spec := pod.Spec(o)
+	var out []trackingQuota
+	for _, q := range trackingQuotas(c.Inventory, o.Namespace) {
+		if quotaMatches(q.quota, spec, o, c.Inventory) {
+			out = append(out, q)
 		}
 	}
-	return quotas, tracked
+	return out
 }
 
 // quotaMatches mirrors the pod evaluator's Matches (podMatchesScopeFunc)
@@ -285,13 +308,15 @@ func podRequestsAnything(spec *corev1.PodSpec, o *inventory.Object, inv *invento
 	return false
 }
 
-// resourceQuotaAdmitsPodsApplies is resource-quota-admits-pods's Applies.
+// resourceQuotaAdmitsPodsApplies is resource-quota-admits-pods's Applies:
+// a namespace with a ResourceQuota that tracks CPU or memory. Whether the
+// quota's scopes count the workload's pods is Run's to find.
 func resourceQuotaAdmitsPodsApplies(o *inventory.Object, c *check.Context) (bool, string) {
 	if ok, why := admittedPods(o, c); !ok {
 		return false, why
 	}
-	if quotas, _ := demandingQuotas(o, c); len(quotas) == 0 {
-		return false, fmt.Sprintf("no ResourceQuota among the inputs %s tracks CPU or memory for its pods", inNamespace(o.Namespace))
+	if len(trackingQuotas(c.Inventory, o.Namespace)) == 0 {
+		return false, fmt.Sprintf("no ResourceQuota among the inputs %s tracks CPU or memory", inNamespace(o.Namespace))
 	}
 	return true, ""
 }
@@ -301,7 +326,8 @@ func resourceQuotaAdmitsPodsApplies(o *inventory.Object, c *check.Context) (bool
 // enforcePodContainerConstraints), which the ResourceQuota admission
 // plugin calls after LimitRanger has given containers its defaults and
 // after requests were defaulted from limits. Pod-level resources satisfy
-// it.
+// it, and a quota whose scopes do not count the pods demands nothing of
+// them.
 func resourceQuotaAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	spec := pod.Spec(o)
 	if spec.Resources != nil && (len(spec.Resources.Requests) > 0 || len(spec.Resources.Limits) > 0) {
@@ -312,16 +338,15 @@ func resourceQuotaAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.F
 	if c.Inventory.Mode == inventory.FromManifests {
 		where = "among the inputs " + where
 	}
-	quotas, tracked := demandingQuotas(o, c)
 	var out []check.Finding
-	for i, q := range quotas {
+	for _, q := range demandingQuotas(o, c) {
 		// What each container lacks, and the admission plugin's message,
 		// which names every container lacking each resource.
 		lacks := map[int][]string{}
 		byResource := map[corev1.ResourceName][]string{}
 		containers := pod.Containers(o)
 		for j, ct := range containers {
-			for _, name := range tracked[i] {
+			for _, name := range q.tracked {
 				if !containerSets(ct.Container, name, defRequests, defLimits) {
 					lacks[j] = append(lacks[j], string(name))
 					byResource[name] = append(byResource[name], ct.Name)
@@ -343,7 +368,7 @@ func resourceQuotaAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.F
 			}
 			out = append(out, check.Failf(ct.Path()+".resources",
 				"container %q sets no %s and no LimitRange %s gives %s by default, but ResourceQuota %s tracks %s: the ResourceQuota admission plugin refuses every pod of it (failed quota: %s: must specify %s)",
-				ct.Name, strings.Join(lacks[j], " or "), where, them, q.Name, them, q.Name, strings.Join(parts, "; ")))
+				ct.Name, strings.Join(lacks[j], " or "), where, them, q.object.Name, them, q.object.Name, strings.Join(parts, "; ")))
 		}
 	}
 	return out
