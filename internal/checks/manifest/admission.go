@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -407,16 +406,6 @@ func containerSets(ct *corev1.Container, name corev1.ResourceName, defRequests, 
 	return ok
 }
 
-// psaEvaluator is Pod Security admission's own evaluator, with the
-// library's checks at every version.
-var psaEvaluator = sync.OnceValue(func() psa.Evaluator {
-	e, err := psa.NewEvaluator(psa.DefaultChecks(), nil)
-	if err != nil {
-		panic(err)
-	}
-	return e
-})
-
 // enforcedPolicy returns the level and version a namespace's labels make
 // Pod Security admission enforce, as PolicyToEvaluate reads them with the
 // API server's default configuration (privileged, latest), and whether the
@@ -458,8 +447,9 @@ func podSecurityAdmitsPodsApplies(o *inventory.Object, c *check.Context) (bool, 
 
 // podSecurityAdmitsPodsRun is pod-security-admits-pods's Run. It evaluates
 // the pod template as Pod Security admission evaluates a pod
-// (k8s.io/pod-security-admission/admission, EvaluatePod), with the same
-// library, at the level and version the namespace enforces.
+// (k8s.io/pod-security-admission/admission, EvaluatePod): the library's
+// controls at the level and version the namespace enforces, in its order
+// (pssAt, as pss-baseline and pss-restricted call them), and its message.
 func podSecurityAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	tmpl, _ := o.PodTemplate()
 	if tmpl == nil {
@@ -470,7 +460,7 @@ func podSecurityAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.Fin
 		return []check.Finding{check.NotAssessedf("the Namespace %s is not among the inputs, so the level it enforces is not known", namespaceName(o.Namespace))}
 	}
 	lv, _ := enforcedPolicy(ns)
-	result := psa.AggregateCheckResults(psaEvaluator().EvaluatePod(lv, &tmpl.ObjectMeta, &tmpl.Spec))
+	result := psa.AggregateCheckResults(templateViolations(tmpl, pssAt(lv)))
 	if result.Allowed {
 		return nil
 	}
