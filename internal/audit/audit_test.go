@@ -12,6 +12,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // The fake checks read what to do from an annotation on the object, so each
@@ -89,7 +90,7 @@ func inv(t *testing.T, mode inventory.Mode, text string) *inventory.Inventory {
 	if len(res.Errors) > 0 {
 		t.Fatalf("parse: %v", res.Errors)
 	}
-	return inventory.Build(mode, res.Objects)
+	return platform.Inventory(mode, res.Objects)
 }
 
 func cfg(t *testing.T, reg *check.Registry, text string) *config.Config {

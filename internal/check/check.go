@@ -95,9 +95,9 @@ const (
 	Manifests Requirement = ""
 	// Cluster checks need a live cluster or a snapshot of one.
 	Cluster Requirement = "cluster"
-	// Declared checks judge how manifests declare objects (the apiVersion
-	// they are written in), which a cluster does not show: it serves every
-	// object at whatever version is asked for.
+	// Declared checks judge how manifests declare objects, which a cluster
+	// does not show: it serves every object at whatever version is asked
+	// for, and holds only objects its API server accepted.
 	Declared Requirement = "declared"
 )
 

@@ -120,7 +120,7 @@ func auditFixture(t *testing.T, file string, reg *check.Registry, cfg *config.Co
 	if reg.Get(id).Requires == check.Cluster || strings.Contains(filepath.Base(file), "-cluster-") {
 		mode = inventory.FromCluster
 	}
-	inv := inventory.Build(mode, loaded.Objects, inventory.WithPodRunners(platform.PodRunners))
+	inv := platform.Inventory(mode, loaded.Objects)
 	a := audit.Run(inv, audit.Options{Registry: reg, Config: cfg, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 	var out []audit.Result
 	for _, r := range a.Results {

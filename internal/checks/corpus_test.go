@@ -14,7 +14,7 @@ import (
 // corpusInventory indexes the corpus as manifests.
 func corpusInventory(tb testing.TB) *inventory.Inventory {
 	tb.Helper()
-	return inventory.Build(inventory.FromManifests, checktest.CorpusObjects(tb), inventory.WithPodRunners(platform.PodRunners))
+	return platform.Inventory(inventory.FromManifests, checktest.CorpusObjects(tb))
 }
 
 // TestCorpusAudit runs every check, optional ones included, over real

@@ -45,7 +45,7 @@ func Markdown(reg *check.Registry) string {
 					b.WriteString("- Needs: a live cluster or a snapshot\n")
 				}
 			case check.Declared:
-				b.WriteString("- Needs: manifests (a cluster serves objects at current API versions)\n")
+				b.WriteString("- Needs: manifests (a cluster shows objects as it stored them, not as they were written)\n")
 			}
 			fmt.Fprintf(&b, "- Checklist item: %s\n\n", c.ChecklistItem)
 			fmt.Fprintf(&b, "Why: %s\n\nFix: %s\n", c.Rationale, c.Remediation)

@@ -9,6 +9,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks/checktest"
 	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // TestMemoReadsTracedPerCheck runs two checks that share a memoized index
@@ -61,7 +62,7 @@ spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}
 			},
 		})
 	}
-	inv := inventory.Build(inventory.FromCluster, objects)
+	inv := platform.Inventory(inventory.FromCluster, objects)
 	in := traceInput{"two checks", inv, check.Defaults(), inv.Objects()}
 	for _, c := range checks {
 		touched := map[string]bool{}

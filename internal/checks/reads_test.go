@@ -123,7 +123,7 @@ func traceInputs(t *testing.T, reg *check.Registry) []traceInput {
 	var inputs []traceInput
 	add := func(name string, objects []*inventory.Object, params check.Params) {
 		for _, mode := range []inventory.Mode{inventory.FromManifests, inventory.FromCluster} {
-			inv := inventory.Build(mode, objects, inventory.WithPodRunners(platform.PodRunners))
+			inv := platform.Inventory(mode, objects)
 			inputs = append(inputs, traceInput{fmt.Sprintf("%s (%s)", name, mode), inv, params, inv.Objects()})
 		}
 	}

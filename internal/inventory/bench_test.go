@@ -15,7 +15,7 @@ func BenchmarkCorpusBuild(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		inventory.Build(inventory.FromManifests, objects, inventory.WithPodRunners(platform.PodRunners))
+		platform.Inventory(inventory.FromManifests, objects)
 	}
 }
 
@@ -23,7 +23,7 @@ func BenchmarkCorpusBuild(b *testing.B) {
 // every workload, without a trace: the objects selecting it, its pods and
 // a memoized index. It is the cost Trace and Memo add to every audit.
 func BenchmarkCorpusAccessors(b *testing.B) {
-	inv := inventory.Build(inventory.FromManifests, checktest.CorpusObjects(b), inventory.WithPodRunners(platform.PodRunners))
+	inv := platform.Inventory(inventory.FromManifests, checktest.CorpusObjects(b))
 	var workloads []*inventory.Object
 	for _, ns := range inv.Namespaces() {
 		workloads = append(workloads, inv.Workloads(ns.Name)...)

@@ -13,6 +13,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/plimsoll/plimsoll/internal/parallel"
@@ -39,7 +40,10 @@ type Inventory struct {
 	byKeyNS    map[nameKey][]*Object // name left empty
 	byName     map[nameKey]*Object
 	namespaces []*Object
-	workloads  map[string][]*Object // by namespace
+	// nsLabels are, by name, the labels of the Namespaces the inputs
+	// declare, the name label included (NamespaceLabels).
+	nsLabels  map[string]labels.Set
+	workloads map[string][]*Object // by namespace
 
 	// selecting holds, by kind key, the objects of that kind that select
 	// (or, for HPAs, scale) each workload.
@@ -51,8 +55,10 @@ type Inventory struct {
 	selectedCustom map[*Object][]*Object
 	customPods     map[string][]*Object
 	// targets are, by namespace, the workloads and custom resources that
-	// run pods, with the labels their pods carry (podTargets).
+	// run pods, with the labels their pods carry (podTargets); podLabels
+	// holds the same labels by object.
 	targets     map[string][]podTarget
+	podLabels   map[*Object]podLabels
 	bindingsFor map[nameKey][]*Object // ServiceAccount or Group -> bindings naming it
 	custom      map[string][]*Object  // by namespace: kinds without a typed decoding
 	children    map[*Object][]*Object // controller -> the objects it controls
@@ -81,6 +87,7 @@ func Build(mode Mode, objects []*Object, opts ...Option) *Inventory {
 		byKey:          map[string][]*Object{},
 		byKeyNS:        map[nameKey][]*Object{},
 		byName:         map[nameKey]*Object{},
+		nsLabels:       map[string]labels.Set{},
 		workloads:      map[string][]*Object{},
 		selecting:      map[string]map[*Object][]*Object{},
 		selected:       map[*Object][]*Object{},
@@ -113,6 +120,9 @@ func Build(mode Mode, objects []*Object, opts ...Option) *Inventory {
 		}
 		if o.key == "Namespace" {
 			inv.namespaces = append(inv.namespaces, o)
+			if _, dup := inv.nsLabels[o.Name]; !dup && !o.Implied {
+				inv.nsLabels[o.Name] = withLabels(o.Labels, corev1.LabelMetadataName, o.Name)
+			}
 		}
 		if o.IsWorkload() {
 			inv.workloads[o.Namespace] = append(inv.workloads[o.Namespace], o)
@@ -148,8 +158,9 @@ type memo struct {
 // inventory it is handed, from one goroutine: Memo records the kinds build
 // consults there and reports them to the trace (see Inventory.Trace) on
 // every call, so a caller's reads are traced whether or not its call built
-// the index. Keys are shared by every caller, so a key names its package
-// ("checks.crdScopes"), and every caller of a key asks for the same type.
+// the index. Keys are shared by every caller, so a key starts with its
+// package's path below internal/ and a dot ("checks/manifest.crdScopes",
+// "platform.index"), and every caller of a key asks for the same type.
 func Memo[T any](inv *Inventory, key string, build func(inv *Inventory) T) T {
 	inv.memos.mu.Lock()
 	m := inv.memos.entries[key]
@@ -302,6 +313,21 @@ func (inv *Inventory) Namespaces() []*Object {
 	return inv.namespaces
 }
 
+// NamespaceLabels returns the labels of a namespace as namespace
+// selectors see them: its own, and the name label the API server sets on
+// every Namespace (kubernetes.io/metadata.name), whether or not the object
+// read shows it. known is false for a namespace no input declares (an
+// Implied one, or none at all): then only the name label is known, and a
+// requirement on any other label may hold. The set is shared: callers do
+// not change it.
+func (inv *Inventory) NamespaceLabels(name string) (set labels.Set, known bool) {
+	inv.read("Namespace")
+	if set, ok := inv.nsLabels[name]; ok {
+		return set, true
+	}
+	return labels.Set{corev1.LabelMetadataName: name}, false
+}
+
 // Workloads returns the top-level workloads of a namespace.
 func (inv *Inventory) Workloads(namespace string) []*Object {
 	inv.readWorkloads()
@@ -372,13 +398,46 @@ func (inv *Inventory) addSelecting(o, workload *Object) {
 // inputs do not show (a pod-template-hash) holding unless it demands that
 // the label be absent.
 func (inv *Inventory) MayMatchPods(workload *Object, sel labels.Selector) bool {
-	if workload.pod == nil || sel == nil {
+	p, ok := inv.podLabels[workload]
+	return ok && selectable(sel) && p.selects(sel, inv.mentionsUnknown(sel))
+}
+
+// SelectsEveryPod reports whether a label selector selects every pod of a
+// workload, as far as the inputs show: it matches the labels they all
+// carry (the template's, and those their controller sets to values the
+// inputs show), and of a label that differs from pod to pod or whose value
+// the inputs do not show (a StatefulSet pod's name, a template hash) it
+// requires at most that it be set. A PodDisruptionBudget that selects one
+// StatefulSet pod by its name selects that pod alone.
+func (inv *Inventory) SelectsEveryPod(workload *Object, sel labels.Selector) bool {
+	p, ok := inv.podLabels[workload]
+	if !ok || !selectable(sel) {
 		return false
 	}
-	if _, selectable := sel.Requirements(); !selectable {
-		return false // labels.Nothing(), what a nil LabelSelector converts to
+	reqs, _ := sel.Requirements()
+	for i := range reqs {
+		r := &reqs[i]
+		if p.varies(r.Key()) {
+			if r.Operator() != selection.Exists {
+				return false
+			}
+			continue
+		}
+		if !r.Matches(p.set) {
+			return false
+		}
 	}
-	return workloadPodLabels(workload, inv.maxReplicas(workload)).mayMatch(sel)
+	return true
+}
+
+// selectable reports whether a selector can select anything: not nil, nor
+// labels.Nothing(), what a nil LabelSelector converts to.
+func selectable(sel labels.Selector) bool {
+	if sel == nil {
+		return false
+	}
+	_, ok := sel.Requirements()
+	return ok
 }
 
 // Selected returns the workloads that a PodDisruptionBudget, Service or
@@ -433,7 +492,7 @@ func (inv *Inventory) SelectPods(namespace string, sel labels.Selector) []*Objec
 	slow := inv.mentionsUnknown(sel)
 	var out []*Object
 	for _, t := range inv.targets[namespace] {
-		if (slow && t.labels.mayMatch(sel)) || (!slow && sel.Matches(t.labels.set)) {
+		if t.labels.selects(sel, slow) {
 			out = append(out, t.object)
 		}
 	}
@@ -546,6 +605,12 @@ func (inv *Inventory) resolveSelectors() {
 	}
 	pods := inv.podTargets()
 	inv.targets = pods
+	inv.podLabels = map[*Object]podLabels{}
+	for _, ts := range pods {
+		for _, t := range ts {
+			inv.podLabels[t.object] = t.labels
+		}
+	}
 	// Matching selectors to the pods of their namespace is most of
 	// Build's work: it runs on every core, a chunk of objects at a time,
 	// and the matches are recorded in the objects' order.
@@ -561,13 +626,7 @@ func (inv *Inventory) resolveSelectors() {
 			}
 			slow := inv.mentionsUnknown(sel) // most selectors: one lookup a key
 			for _, t := range pods[o.Namespace] {
-				var matched bool
-				if slow {
-					matched = t.labels.mayMatch(sel)
-				} else {
-					matched = sel.Matches(t.labels.set)
-				}
-				if matched {
+				if t.labels.selects(sel, slow) {
 					out = append(out, match{o, t.object})
 				}
 			}

@@ -2,6 +2,7 @@ package inventory_test
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"testing"
 
@@ -94,7 +95,7 @@ func buildFrom(t *testing.T, mode inventory.Mode, doc string) *inventory.Invento
 	for _, e := range loaded.Errors {
 		t.Fatal(e)
 	}
-	return inventory.Build(mode, loaded.Objects, inventory.WithPodRunners(platform.PodRunners))
+	return platform.Inventory(mode, loaded.Objects)
 }
 
 func names(objs []*inventory.Object) []string {
@@ -203,5 +204,33 @@ metadata: {name: billing}
 	}
 	if billing := inv.Get("Namespace", "", "billing"); billing.Source.Line != 5 {
 		t.Errorf("declared Namespace billing has source %q, want line 5", billing.Source)
+	}
+}
+
+// TestNamespaceLabels: a declared Namespace's labels carry the name label
+// the API server sets, whether or not the object shows it; a namespace
+// objects only imply has the name label alone, and is not known.
+func TestNamespaceLabels(t *testing.T) {
+	inv := buildFrom(t, inventory.FromManifests, `apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {team: a}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c, namespace: staging}
+`)
+	for _, tc := range []struct {
+		name  string
+		want  labels.Set
+		known bool
+	}{
+		{"shop", labels.Set{"team": "a", "kubernetes.io/metadata.name": "shop"}, true},
+		{"staging", labels.Set{"kubernetes.io/metadata.name": "staging"}, false},
+		{"nowhere", labels.Set{"kubernetes.io/metadata.name": "nowhere"}, false},
+	} {
+		got, known := inv.NamespaceLabels(tc.name)
+		if !maps.Equal(got, tc.want) || known != tc.known {
+			t.Errorf("NamespaceLabels(%q) = %v, %v; want %v, %v", tc.name, got, known, tc.want, tc.known)
+		}
 	}
 }

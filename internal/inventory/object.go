@@ -123,6 +123,26 @@ func (o *Object) controllerRef() *metav1.OwnerReference {
 // another workload.
 func (o *Object) IsWorkload() bool { return o.pod != nil && !o.controlled }
 
+// Field returns the value at a path of the object's content (a custom
+// resource's, or a kind's without a typed decoding), or nil.
+func (o *Object) Field(path ...string) any {
+	var v any = o.Content
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+// FieldString returns the string at a path of the object's content, or "".
+func (o *Object) FieldString(path ...string) string {
+	s, _ := o.Field(path...).(string)
+	return s
+}
+
 // Label returns a label's value and whether it is set.
 func (o *Object) Label(k string) (string, bool) {
 	v, ok := o.Labels[k]

@@ -112,12 +112,7 @@ type podRunner struct {
 // labels returns the labels of the pods a custom resource of the runner's
 // kind runs.
 func (r *podRunner) labels(o *Object) podLabels {
-	var v any = o.Content
-	for _, p := range r.path {
-		m, _ := v.(map[string]any)
-		v = m[p]
-	}
-	set := stringLabels(v)
+	set := stringLabels(o.Field(r.path...))
 	for k, val := range r.Labels {
 		set[k] = val
 	}
@@ -236,6 +231,25 @@ func (inv *Inventory) mentionsUnknown(sel labels.Selector) bool {
 		}
 	}
 	return false
+}
+
+// selects reports whether a selector may select some of the pods. slow
+// says whether it names a key whose value the inputs do not show
+// (mentionsUnknown): only then is it matched requirement by requirement
+// (mayMatch); otherwise the pods' label set decides, which is the common
+// case and costs one map lookup a key.
+func (p podLabels) selects(sel labels.Selector, slow bool) bool {
+	if slow {
+		return p.mayMatch(sel)
+	}
+	return sel.Matches(p.set)
+}
+
+// varies reports whether the pods' values of a label differ from pod to
+// pod or are not shown: a StatefulSet pod's name and index, and the keys
+// the controller sets out of the inputs' sight.
+func (p podLabels) varies(key string) bool {
+	return contains(p.unknown, key) || p.ordinals != nil && (key == appsv1.StatefulSetPodNameLabel || key == appsv1.PodIndexLabel)
 }
 
 // mayMatch reports whether the selector may select some of the pods: it

@@ -26,19 +26,24 @@ type WorkloadKind struct {
 	// ReplicaSet or a ReplicationController has a count too, but is what a
 	// rollout is made of, not what checks of replication judge.
 	Replicated bool
+	// WaitsReady marks the controllers whose rollouts wait for new pods to
+	// be Ready (a Deployment's progress and availability, a StatefulSet's
+	// ordered updates, a DaemonSet's maxUnavailable): their pods'
+	// readiness matters whether or not a Service selects them.
+	WaitsReady bool
 }
 
 // workloadTable describes every built-in kind that runs pods, sorted by
 // kind, so that the lists derived from it are sorted too.
 var workloadTable = []WorkloadKind{
 	{Kind: "CronJob", Controller: true, Through: "Job", Finishes: true},
-	{Kind: "DaemonSet", Controller: true},
-	{Kind: "Deployment", Controller: true, Through: "ReplicaSet", Replicas: true, Replicated: true},
+	{Kind: "DaemonSet", Controller: true, WaitsReady: true},
+	{Kind: "Deployment", Controller: true, Through: "ReplicaSet", Replicas: true, Replicated: true, WaitsReady: true},
 	{Kind: "Job", Controller: true, Finishes: true},
 	{Kind: "Pod"},
 	{Kind: "ReplicaSet", Controller: true, Replicas: true},
 	{Kind: "ReplicationController", Controller: true, Replicas: true},
-	{Kind: "StatefulSet", Controller: true, Replicas: true, Replicated: true},
+	{Kind: "StatefulSet", Controller: true, Replicas: true, Replicated: true, WaitsReady: true},
 }
 
 // workloadByKind indexes workloadTable by kind key.

@@ -26,6 +26,7 @@ func TestWorkloadKinds(t *testing.T) {
 			[]string{"Deployment", "ReplicaSet", "ReplicationController", "StatefulSet"}},
 		{"replicated", func(w inventory.WorkloadKind) bool { return w.Replicated }, []string{"Deployment", "StatefulSet"}},
 		{"through another kind", func(w inventory.WorkloadKind) bool { return w.Through != "" }, []string{"CronJob", "Deployment"}},
+		{"rollouts wait for Ready", func(w inventory.WorkloadKind) bool { return w.WaitsReady }, []string{"DaemonSet", "Deployment", "StatefulSet"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, inventory.WorkloadKinds(tc.keep)); diff != "" {

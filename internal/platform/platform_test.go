@@ -21,7 +21,7 @@ func build(t *testing.T, yaml string) *inventory.Inventory {
 	for _, e := range res.Errors {
 		t.Fatal(e)
 	}
-	return inventory.Build(inventory.FromCluster, res.Objects, inventory.WithPodRunners(PodRunners))
+	return Inventory(inventory.FromCluster, res.Objects)
 }
 
 func workload(kind, ns, name, labels, image string) string {
@@ -136,6 +136,12 @@ func TestRepository(t *testing.T) {
 		"quay.io/x/y" + digest:              "quay.io/x/y",
 		"quay.io/x/y:v1" + digest:           "quay.io/x/y",
 		"registry.k8s.io/coredns/coredns:1": "registry.k8s.io/coredns/coredns",
+		// Shapes the corpus holds: a registry with a hyphen and a deep
+		// path, a path that looks like Docker Hub's under another
+		// registry, a tag with a digest.
+		"us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/adservice:v0.10.6": "us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/adservice",
+		"public.ecr.aws/docker/library/haproxy:3.0.8-alpine":                                 "public.ecr.aws/docker/library/haproxy",
+		"registry.k8s.io/ingress-nginx/controller:v1.11.3" + digest:                          "registry.k8s.io/ingress-nginx/controller",
 		// Not valid references, which the kubelet refuses to pull: upper
 		// case in the repository, a digest too short, no tag after the
 		// colon, a placeholder, nothing.
@@ -143,6 +149,7 @@ func TestRepository(t *testing.T) {
 		"quay.io/x/y@sha256:0123": "",
 		"nginx:":                  "",
 		"<image_url>":             "",
+		"<YOUR-CONTAINER>":        "",
 		"":                        "",
 	} {
 		if got := Repository(in); got != want {

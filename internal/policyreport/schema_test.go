@@ -148,7 +148,7 @@ func productionReport(t *testing.T) *report.Report {
 		t.Fatal(err)
 	}
 	objs = append(objs, inventory.ClusterObject(inventory.ClusterInfo{Server: h.Server, Version: h.ServerVersion}))
-	a := audit.Run(inventory.Build(inventory.FromCluster, objs, inventory.WithPodRunners(platform.PodRunners)), audit.Options{Registry: checks.Registry(), Now: auditTime, At: h.Created})
+	a := audit.Run(platform.Inventory(inventory.FromCluster, objs), audit.Options{Registry: checks.Registry(), Now: auditTime, At: h.Created})
 	return report.Build(a, report.Input{Tool: "plimsoll", Version: "test", Sources: []string{"snapshot"}})
 }
 

@@ -212,7 +212,7 @@ func testAudit(t *testing.T, workers int) *audit.Audit {
 	for _, e := range append(app.Errors, stdin.Errors...) {
 		t.Fatalf("fixture: %v", e)
 	}
-	inv := inventory.Build(inventory.FromManifests, append(app.Objects, stdin.Objects...), inventory.WithPodRunners(platform.PodRunners))
+	inv := platform.Inventory(inventory.FromManifests, append(app.Objects, stdin.Objects...))
 	return audit.Run(inv, audit.Options{
 		Registry: reg,
 		Config:   cfg,

@@ -33,7 +33,7 @@ func testReport(t *testing.T) *report.Report {
 		t.Fatalf("load: %v", res.Errors)
 	}
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	a := audit.Run(inventory.Build(inventory.FromManifests, res.Objects, inventory.WithPodRunners(platform.PodRunners)), audit.Options{
+	a := audit.Run(platform.Inventory(inventory.FromManifests, res.Objects), audit.Options{
 		Registry: checks.Registry(), Config: config.Default(), Now: now,
 	})
 	return report.Build(a, report.Input{Tool: "plimsoll", Version: "test", Sources: []string{"testdata/shop.yaml"}})

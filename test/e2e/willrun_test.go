@@ -46,7 +46,7 @@ func fixtureFindings(t *testing.T, file, id string) (paths, messages map[string]
 	}
 	cfg := config.Default()
 	cfg.Checks.Enable = append(cfg.Checks.Enable, id)
-	inv := inventory.Build(inventory.FromManifests, loaded.Objects, inventory.WithPodRunners(platform.PodRunners))
+	inv := platform.Inventory(inventory.FromManifests, loaded.Objects)
 	a := audit.Run(inv, audit.Options{Registry: checks.Registry(), Config: cfg, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 	paths, messages = map[string][]string{}, map[string][]string{}
 	for _, r := range a.Results {

@@ -40,7 +40,7 @@ func Audit(t *testing.T, checks []*check.Check, objects []*inventory.Object, at 
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := audit.Run(inventory.Build(inventory.FromCluster, objects, inventory.WithPodRunners(platform.PodRunners)), audit.Options{Registry: reg, Config: config.Default(), Now: at})
+	a := audit.Run(platform.Inventory(inventory.FromCluster, objects), audit.Options{Registry: reg, Config: config.Default(), Now: at})
 	for _, r := range a.Results {
 		if r.Status == audit.Error {
 			t.Errorf("check %s errored on %s: %s", r.Check.ID, r.Object.ID(), r.Message)

@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"cmp"
 	"maps"
 	"math"
 	"slices"
@@ -35,8 +34,10 @@ import (
 // the field paths and the wording are the API server's own. Each rule
 // applies the defaults the API server sets before it validates (a probe's
 // successThreshold 0 becomes 1), and no rule judges what only an update
-// would. test/e2e's TestAPIServerParity holds every fail fixture to a real
-// API server: it must refuse exactly those fields.
+// would: a manifest is judged as the object it creates. On a cluster the
+// check is not assessed: every object there was accepted when it was
+// stored. test/e2e's TestAPIServerParity holds every fail fixture to a
+// real API server: it must refuse exactly those fields.
 
 // acceptsKinds are the kinds api-server-accepts judges: those that run
 // pods, and the Services, PodDisruptionBudgets and autoscalers beside them.
@@ -52,14 +53,16 @@ func apiServerChecks() []*check.Check {
 		Rationale:     "kube-apiserver validates every object before it stores it and refuses the whole object for one bad field: a selector that does not match the template's labels, a request above its limit, two containers or ports of one name, a volume mount of no volume. Nothing of such a manifest runs, however ready the rest of it is, and an apply of many objects stops or leaves a release half applied.",
 		Remediation:   "Fix the field the finding names as the API server's message says; kubectl apply --dry-run=server shows the same errors before a release.",
 		ChecklistItem: checklist.GitOpsDesiredState,
-		Run:           apiServerAcceptsRun,
+		// Every object a cluster holds was accepted when it was stored:
+		// a finding there would be false by construction.
+		Requires: check.Declared,
+		Run:      apiServerAcceptsRun,
 	}}
 }
 
 // apiServerAcceptsRun is api-server-accepts's Run.
 func apiServerAcceptsRun(o *inventory.Object, c *check.Context) []check.Finding {
-	create := c.Inventory.Mode == inventory.FromManifests
-	errs := validateMeta(o, create)
+	errs := validateMeta(o)
 	switch t := legacyDefaults(o).(type) {
 	case *appsv1.Deployment:
 		errs = append(errs, validateDeployment(t)...)
@@ -76,7 +79,7 @@ func apiServerAcceptsRun(o *inventory.Object, c *check.Context) []check.Finding 
 	case *batchv1.CronJob:
 		errs = append(errs, validateCronJob(t)...)
 	case *corev1.Pod:
-		errs = append(errs, validatePod(t, create)...)
+		errs = append(errs, validatePod(t)...)
 	case *corev1.Service:
 		errs = append(errs, validateService(t)...)
 	case *policyv1.PodDisruptionBudget:
@@ -147,10 +150,10 @@ var nameRules = map[string]apivalidation.ValidateNameFunc{
 
 // validateMeta mirrors ValidateObjectMeta (k8s.io/apimachinery's
 // api/validation, which the strategies call): the name by the kind's rule,
-// the namespace, labels and annotations; and on create the 52 characters
+// the namespace, labels and annotations; and the 52 characters
 // ValidateCronJobCreate leaves a CronJob's name room for its Jobs'
 // suffixes in (pkg/apis/batch/validation).
-func validateMeta(o *inventory.Object, create bool) field.ErrorList {
+func validateMeta(o *inventory.Object) field.ErrorList {
 	meta := field.NewPath("metadata")
 	var errs field.ErrorList
 	name, generated := strings.CutSuffix(o.Name, "*") // generateName: the name is its prefix
@@ -168,7 +171,7 @@ func validateMeta(o *inventory.Object, create bool) field.ErrorList {
 	}
 	errs = append(errs, validateLabels(o.Labels, meta.Child("labels"))...)
 	errs = append(errs, validateAnnotations(o.Annotations, meta.Child("annotations"))...)
-	if create && o.Kind == "CronJob" && !generated && len(name) > 52 {
+	if o.Kind == "CronJob" && !generated && len(name) > 52 {
 		errs = append(errs, field.Invalid(meta.Child("name"), name, "must be no more than 52 characters"))
 	}
 	return errs
@@ -329,10 +332,4 @@ func validateHPA(h *autoscalingv2.HorizontalPodAutoscaler) field.ErrorList {
 		errs = append(errs, field.Forbidden(spec.Child("metrics"), "must specify at least one Object or External metric to support scaling to zero replicas"))
 	}
 	return errs
-}
-
-// sortedKeys returns a map's keys in order, so findings come out in the
-// same order every time.
-func sortedKeys[M ~map[K]V, K cmp.Ordered, V any](m M) []K {
-	return slices.Sorted(maps.Keys(m))
 }

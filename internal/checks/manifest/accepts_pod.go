@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -11,19 +12,21 @@ import (
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/plimsoll/plimsoll/internal/checks/pod"
 )
 
 // The pod spec rules of api-server-accepts: what ValidatePodSpec and the
 // functions it calls (pkg/apis/core/validation) refuse in the containers,
 // their ports, volumes, mounts, resources and probes.
 
-// validatePod mirrors ValidatePodCreate: on create a Pod may not carry
+// validatePod mirrors ValidatePodCreate: a Pod may not be created with
 // ephemeral containers, which only the ephemeralcontainers subresource
 // adds.
-func validatePod(p *corev1.Pod, create bool) field.ErrorList {
+func validatePod(p *corev1.Pod) field.ErrorList {
 	spec := field.NewPath("spec")
 	errs := validatePodSpec(&p.Spec, spec, nil)
-	if create && len(p.Spec.EphemeralContainers) > 0 {
+	if len(p.Spec.EphemeralContainers) > 0 {
 		errs = append(errs, field.Forbidden(spec.Child("ephemeralContainers"), "cannot be set on create"))
 	}
 	return errs
@@ -136,7 +139,7 @@ func validateInitContainers(spec *corev1.PodSpec, vols map[string]bool, fld *fie
 			names[ctr.Name] = true
 		}
 		errs = append(errs, hostPortConflicts(spec.InitContainers[i:i+1], fld)...)
-		if ctr.RestartPolicy != nil && *ctr.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+		if pod.IsSidecar(ctr) {
 			errs = append(errs, validateProbes(ctr, at)...)
 			continue
 		}
@@ -305,10 +308,10 @@ func validateVolumeMounts(mounts []corev1.VolumeMount, vols map[string]bool, fld
 func validateResources(r *corev1.ResourceRequirements, fld *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	lim, req := fld.Child("limits"), fld.Child("requests")
-	for _, name := range sortedKeys(r.Limits) {
+	for _, name := range slices.Sorted(maps.Keys(r.Limits)) {
 		errs = append(errs, nonnegativeQuantity(r.Limits[name], lim.Key(string(name)))...)
 	}
-	for _, name := range sortedKeys(r.Requests) {
+	for _, name := range slices.Sorted(maps.Keys(r.Requests)) {
 		q := r.Requests[name]
 		errs = append(errs, nonnegativeQuantity(q, req.Key(string(name)))...)
 		l, ok := r.Limits[name]

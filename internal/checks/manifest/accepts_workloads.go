@@ -83,7 +83,8 @@ func validRestartPolicy(p corev1.RestartPolicy) bool {
 	return p == corev1.RestartPolicyAlways || p == corev1.RestartPolicyOnFailure || p == corev1.RestartPolicyNever
 }
 
-// nonnegative is ValidateNonnegativeField for an optional field.
+// nonnegative is ValidateNonnegativeField for an optional field; one left
+// unset gets a default that is (a replica count's is 1).
 func nonnegative[T int32 | int64](v *T, fld *field.Path) field.ErrorList {
 	if v == nil {
 		return nil
@@ -91,20 +92,11 @@ func nonnegative[T int32 | int64](v *T, fld *field.Path) field.ErrorList {
 	return apivalidation.ValidateNonnegativeField(int64(*v), fld)
 }
 
-// replicas is a replica count as the API server defaults it: 1 when unset.
-func replicas(r *int32) *int32 {
-	if r == nil {
-		one := int32(1)
-		return &one
-	}
-	return r
-}
-
 // validateDeployment mirrors ValidateDeploymentSpec
 // (pkg/apis/apps/validation) after SetDefaults_Deployment.
 func validateDeployment(d *appsv1.Deployment) field.ErrorList {
 	spec := field.NewPath("spec")
-	errs := nonnegative(replicas(d.Spec.Replicas), spec.Child("replicas"))
+	errs := nonnegative(d.Spec.Replicas, spec.Child("replicas"))
 	errs = append(errs, selectorRules(d.Spec.Selector, d.Spec.Template.Labels, spec, "deployment")...)
 	errs = append(errs, validatePodTemplate(&d.Spec.Template, spec.Child("template"), nil)...)
 	errs = append(errs, alwaysRestarts(&d.Spec.Template.Spec, spec.Child("template"), "ReplicaSet")...)
@@ -201,7 +193,7 @@ func notMoreThan100Percent(v intstr.IntOrString, fld *field.Path) field.ErrorLis
 // validateReplicaSet mirrors ValidateReplicaSetSpec.
 func validateReplicaSet(rs *appsv1.ReplicaSet) field.ErrorList {
 	spec := field.NewPath("spec")
-	errs := nonnegative(replicas(rs.Spec.Replicas), spec.Child("replicas"))
+	errs := nonnegative(rs.Spec.Replicas, spec.Child("replicas"))
 	errs = append(errs, apivalidation.ValidateNonnegativeField(int64(rs.Spec.MinReadySeconds), spec.Child("minReadySeconds"))...)
 	errs = append(errs, selectorRules(rs.Spec.Selector, rs.Spec.Template.Labels, spec, "deployment")...)
 	errs = append(errs, validatePodTemplate(&rs.Spec.Template, spec.Child("template"), nil)...)
@@ -219,7 +211,7 @@ func validateStatefulSet(s *appsv1.StatefulSet) field.ErrorList {
 	default:
 		errs = append(errs, field.Invalid(spec.Child("podManagementPolicy"), s.Spec.PodManagementPolicy, "must be 'OrderedReady' or 'Parallel'"))
 	}
-	errs = append(errs, nonnegative(replicas(s.Spec.Replicas), spec.Child("replicas"))...)
+	errs = append(errs, nonnegative(s.Spec.Replicas, spec.Child("replicas"))...)
 	errs = append(errs, apivalidation.ValidateNonnegativeField(int64(s.Spec.MinReadySeconds), spec.Child("minReadySeconds"))...)
 	if s.Spec.ServiceName != "" {
 		for _, msg := range validation.IsDNS1123Label(s.Spec.ServiceName) {
@@ -261,7 +253,7 @@ func validateDaemonSet(ds *appsv1.DaemonSet) field.ErrorList {
 func validateReplicationController(rc *corev1.ReplicationController) field.ErrorList {
 	spec := field.NewPath("spec")
 	errs := apivalidation.ValidateNonnegativeField(int64(rc.Spec.MinReadySeconds), spec.Child("minReadySeconds"))
-	errs = append(errs, nonnegative(replicas(rc.Spec.Replicas), spec.Child("replicas"))...)
+	errs = append(errs, nonnegative(rc.Spec.Replicas, spec.Child("replicas"))...)
 	if rc.Spec.Template == nil {
 		return append(errs, field.Required(spec.Child("template"), ""))
 	}

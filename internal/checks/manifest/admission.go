@@ -2,9 +2,9 @@ package manifest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -23,9 +23,6 @@ import (
 // (a Deployment's on its ReplicaSet) and retries for ever; nothing else
 // says so.
 
-// System PriorityClasses every API server creates at start.
-var systemPriorityClasses = []string{"system-cluster-critical", "system-node-critical"}
-
 func admissionChecks() []*check.Check {
 	return []*check.Check{
 		{
@@ -34,7 +31,7 @@ func admissionChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(lookupReads(false), "ServiceAccount"),
+			Reads:         lookupReads("ServiceAccount"),
 			Rationale:     "The ServiceAccount admission plugin refuses a pod whose ServiceAccount does not exist, so a workload that names a missing one never gets a pod: its controller records FailedCreate and retries for ever. A chart that expects its ServiceAccount to be made elsewhere, or a renamed account, is the usual cause.",
 			Remediation:   "Create the ServiceAccount in the workload's namespace, or set serviceAccountName to one that exists.",
 			ChecklistItem: checklist.RBACLeastPrivilege,
@@ -47,7 +44,7 @@ func admissionChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(lookupReads(true), "PriorityClass.scheduling.k8s.io"),
+			Reads:         lookupReads("PriorityClass.scheduling.k8s.io"),
 			Rationale:     "The Priority admission plugin refuses a pod whose priorityClassName names no PriorityClass, so the workload never gets a pod.",
 			Remediation:   "Create the PriorityClass, or set priorityClassName to one that exists.",
 			ChecklistItem: checklist.SelfHealing,
@@ -65,7 +62,7 @@ func admissionChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(lookupReads(true), "RuntimeClass.node.k8s.io"),
+			Reads:         lookupReads("RuntimeClass.node.k8s.io"),
 			Rationale:     "The RuntimeClass admission plugin refuses a pod whose runtimeClassName names no RuntimeClass, so the workload never gets a pod.",
 			Remediation:   "Create the RuntimeClass (and install its handler on the nodes), or set runtimeClassName to one that exists.",
 			ChecklistItem: checklist.SelfHealing,
@@ -119,17 +116,15 @@ func admittedPods(o *inventory.Object, c *check.Context) (bool, string) {
 // ServiceAccount admission plugin (plugin/pkg/admission/serviceaccount,
 // Admit), which looks the account up and refuses the pod when it is not
 // found. Among manifests the namespace's default account is taken to
-// exist: the ServiceAccount controller makes it in every namespace.
+// exist: the ServiceAccount controller makes it in every namespace
+// (lookupKinds).
 func serviceAccountExistsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	spec := pod.Spec(o)
 	if spec == nil {
 		return nil
 	}
 	name := serviceAccountName(spec)
-	if name == "default" && c.Inventory.Mode == inventory.FromManifests {
-		return nil
-	}
-	f := lookup(c.Inventory, "ServiceAccount", "ServiceAccount", o.Namespace, name, false)
+	f := lookup(c.Inventory, "ServiceAccount", o.Namespace, name)
 	switch {
 	case f.unknown != "":
 		return []check.Finding{check.NotAssessedf("%s", f.unknown)}
@@ -145,10 +140,7 @@ func serviceAccountExistsRun(o *inventory.Object, c *check.Context) []check.Find
 // Priority admission plugin (plugin/pkg/admission/priority, getPriority).
 func priorityClassExistsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	name := pod.Spec(o).PriorityClassName
-	if slices.Contains(systemPriorityClasses, name) {
-		return nil
-	}
-	f := lookup(c.Inventory, "PriorityClass.scheduling.k8s.io", "PriorityClass", "", name, true)
+	f := lookup(c.Inventory, "PriorityClass.scheduling.k8s.io", "", name)
 	switch {
 	case f.unknown != "":
 		return []check.Finding{check.NotAssessedf("%s", f.unknown)}
@@ -164,7 +156,7 @@ func priorityClassExistsRun(o *inventory.Object, c *check.Context) []check.Findi
 // prepareObjects).
 func runtimeClassExistsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	name := *pod.Spec(o).RuntimeClassName
-	f := lookup(c.Inventory, "RuntimeClass.node.k8s.io", "RuntimeClass", "", name, true)
+	f := lookup(c.Inventory, "RuntimeClass.node.k8s.io", "", name)
 	switch {
 	case f.unknown != "":
 		return []check.Finding{check.NotAssessedf("%s", f.unknown)}
@@ -184,27 +176,50 @@ var quotaResources = sets.New[corev1.ResourceName](
 	corev1.ResourceLimitsCPU, corev1.ResourceLimitsMemory,
 )
 
-// demandingQuotas returns the ResourceQuotas of the workload's namespace
-// that apply to its pods and track some of quotaResources, with what they
-// track.
-func demandingQuotas(o *inventory.Object, c *check.Context) (quotas []*inventory.Object, tracked [][]corev1.ResourceName) {
-	spec := pod.Spec(o)
-	for _, q := range c.Inventory.InNamespace("ResourceQuota", o.Namespace) {
-		rq, ok := q.Typed.(*corev1.ResourceQuota)
-		if !ok || !quotaMatches(rq, spec, o, c.Inventory) {
-			continue
-		}
-		var names []corev1.ResourceName
-		for _, name := range sortedKeys(rq.Spec.Hard) {
-			if quotaResources.Has(name) {
-				names = append(names, name)
+// trackingQuota is a ResourceQuota that tracks some of quotaResources,
+// with what it tracks, in order.
+type trackingQuota struct {
+	object  *inventory.Object
+	quota   *corev1.ResourceQuota
+	tracked []corev1.ResourceName
+}
+
+// trackingQuotas returns the ResourceQuotas of a namespace that track some
+// of quotaResources. They are the same for every workload there, so they
+// are found once per namespace.
+func trackingQuotas(inv *inventory.Inventory, ns string) []trackingQuota {
+	return inventory.Memo(inv, "checks/manifest.trackingQuotas "+ns, func(inv *inventory.Inventory) []trackingQuota {
+		var out []trackingQuota
+		for _, q := range inv.InNamespace("ResourceQuota", ns) {
+			rq, ok := q.Typed.(*corev1.ResourceQuota)
+			if !ok {
+				continue
+			}
+			var names []corev1.ResourceName
+			for _, name := range slices.Sorted(maps.Keys(rq.Spec.Hard)) {
+				if quotaResources.Has(name) {
+					names = append(names, name)
+				}
+			}
+			if len(names) > 0 {
+				out = append(out, trackingQuota{q, rq, names})
 			}
 		}
-		if len(names) > 0 {
-			quotas, tracked = append(quotas, q), append(tracked, names)
+		return out
+	})
+}
+
+// demandingQuotas returns the quotas of the workload's namespace that
+// track some of quotaResources and count its pods.
+func demandingQuotas(o *inventory.Object, c *check.Context) []trackingQuota {
+	spec := pod.Spec(o)
+	var out []trackingQuota
+	for _, q := range trackingQuotas(c.Inventory, o.Namespace) {
+		if quotaMatches(q.quota, spec, o, c.Inventory) {
+			out = append(out, q)
 		}
 	}
-	return quotas, tracked
+	return out
 }
 
 // quotaMatches mirrors the pod evaluator's Matches (podMatchesScopeFunc)
@@ -292,13 +307,15 @@ func podRequestsAnything(spec *corev1.PodSpec, o *inventory.Object, inv *invento
 	return false
 }
 
-// resourceQuotaAdmitsPodsApplies is resource-quota-admits-pods's Applies.
+// resourceQuotaAdmitsPodsApplies is resource-quota-admits-pods's Applies:
+// a namespace with a ResourceQuota that tracks CPU or memory. Whether the
+// quota's scopes count the workload's pods is Run's to find.
 func resourceQuotaAdmitsPodsApplies(o *inventory.Object, c *check.Context) (bool, string) {
 	if ok, why := admittedPods(o, c); !ok {
 		return false, why
 	}
-	if quotas, _ := demandingQuotas(o, c); len(quotas) == 0 {
-		return false, fmt.Sprintf("no ResourceQuota among the inputs %s tracks CPU or memory for its pods", inNamespace(o.Namespace))
+	if len(trackingQuotas(c.Inventory, o.Namespace)) == 0 {
+		return false, fmt.Sprintf("no ResourceQuota among the inputs %s tracks CPU or memory", inNamespace(o.Namespace))
 	}
 	return true, ""
 }
@@ -308,7 +325,8 @@ func resourceQuotaAdmitsPodsApplies(o *inventory.Object, c *check.Context) (bool
 // enforcePodContainerConstraints), which the ResourceQuota admission
 // plugin calls after LimitRanger has given containers its defaults and
 // after requests were defaulted from limits. Pod-level resources satisfy
-// it.
+// it, and a quota whose scopes do not count the pods demands nothing of
+// them.
 func resourceQuotaAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	spec := pod.Spec(o)
 	if spec.Resources != nil && (len(spec.Resources.Requests) > 0 || len(spec.Resources.Limits) > 0) {
@@ -319,16 +337,15 @@ func resourceQuotaAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.F
 	if c.Inventory.Mode == inventory.FromManifests {
 		where = "among the inputs " + where
 	}
-	quotas, tracked := demandingQuotas(o, c)
 	var out []check.Finding
-	for i, q := range quotas {
+	for _, q := range demandingQuotas(o, c) {
 		// What each container lacks, and the admission plugin's message,
 		// which names every container lacking each resource.
 		lacks := map[int][]string{}
 		byResource := map[corev1.ResourceName][]string{}
 		containers := pod.Containers(o)
 		for j, ct := range containers {
-			for _, name := range tracked[i] {
+			for _, name := range q.tracked {
 				if !containerSets(ct.Container, name, defRequests, defLimits) {
 					lacks[j] = append(lacks[j], string(name))
 					byResource[name] = append(byResource[name], ct.Name)
@@ -336,7 +353,7 @@ func resourceQuotaAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.F
 			}
 		}
 		var parts []string
-		for _, name := range sortedKeys(byResource) {
+		for _, name := range slices.Sorted(maps.Keys(byResource)) {
 			names := slices.Sorted(slices.Values(byResource[name]))
 			parts = append(parts, fmt.Sprintf("%s for: %s", name, strings.Join(slices.Compact(names), ",")))
 		}
@@ -350,7 +367,7 @@ func resourceQuotaAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.F
 			}
 			out = append(out, check.Failf(ct.Path()+".resources",
 				"container %q sets no %s and no LimitRange %s gives %s by default, but ResourceQuota %s tracks %s: the ResourceQuota admission plugin refuses every pod of it (failed quota: %s: must specify %s)",
-				ct.Name, strings.Join(lacks[j], " or "), where, them, q.Name, them, q.Name, strings.Join(parts, "; ")))
+				ct.Name, strings.Join(lacks[j], " or "), where, them, q.object.Name, them, q.object.Name, strings.Join(parts, "; ")))
 		}
 	}
 	return out
@@ -388,16 +405,6 @@ func containerSets(ct *corev1.Container, name corev1.ResourceName, defRequests, 
 	_, ok := defRequests[base]
 	return ok
 }
-
-// psaEvaluator is Pod Security admission's own evaluator, with the
-// library's checks at every version.
-var psaEvaluator = sync.OnceValue(func() psa.Evaluator {
-	e, err := psa.NewEvaluator(psa.DefaultChecks(), nil)
-	if err != nil {
-		panic(err)
-	}
-	return e
-})
 
 // enforcedPolicy returns the level and version a namespace's labels make
 // Pod Security admission enforce, as PolicyToEvaluate reads them with the
@@ -440,8 +447,9 @@ func podSecurityAdmitsPodsApplies(o *inventory.Object, c *check.Context) (bool, 
 
 // podSecurityAdmitsPodsRun is pod-security-admits-pods's Run. It evaluates
 // the pod template as Pod Security admission evaluates a pod
-// (k8s.io/pod-security-admission/admission, EvaluatePod), with the same
-// library, at the level and version the namespace enforces.
+// (k8s.io/pod-security-admission/admission, EvaluatePod): the library's
+// controls at the level and version the namespace enforces, in its order
+// (pssAt, as pss-baseline and pss-restricted call them), and its message.
 func podSecurityAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	tmpl, _ := o.PodTemplate()
 	if tmpl == nil {
@@ -452,7 +460,7 @@ func podSecurityAdmitsPodsRun(o *inventory.Object, c *check.Context) []check.Fin
 		return []check.Finding{check.NotAssessedf("the Namespace %s is not among the inputs, so the level it enforces is not known", namespaceName(o.Namespace))}
 	}
 	lv, _ := enforcedPolicy(ns)
-	result := psa.AggregateCheckResults(psaEvaluator().EvaluatePod(lv, &tmpl.ObjectMeta, &tmpl.Spec))
+	result := psa.AggregateCheckResults(templateViolations(tmpl, pssAt(lv)))
 	if result.Allowed {
 		return nil
 	}

@@ -137,32 +137,14 @@ func workloadMinReplicasRun(o *inventory.Object, c *check.Context) []check.Findi
 	return []check.Finding{check.Failf("spec.replicas", "spec.replicas is %d, below the minimum of %d", s.n, c.Params.MinReplicas)}
 }
 
-// pdbCoverageRun is pdb-coverage's Run. A budget that limits nothing
-// covers nothing.
+// pdbCoverageRun is pdb-coverage's Run. Any budget that selects the
+// workload's pods covers it: one that limits nothing is
+// pdb-allows-disruption's finding, once, on the budget.
 func pdbCoverageRun(o *inventory.Object, c *check.Context) []check.Finding {
-	var unlimited []string
-	for _, p := range c.Inventory.PDBs(o) {
-		pdb, ok := p.Typed.(*policyv1.PodDisruptionBudget)
-		if !ok {
-			continue
-		}
-		_, why := unlimitedBudget(pdb)
-		if why == "" {
-			return nil
-		}
-		unlimited = append(unlimited, fmt.Sprintf("PodDisruptionBudget %s %s", p.Name, why))
+	if len(c.Inventory.PDBs(o)) > 0 {
+		return nil
 	}
-	_, tmplPath := o.PodTemplate()
-	switch len(unlimited) {
-	case 0:
-	case 1:
-		return []check.Finding{check.Failf(tmplPath+".metadata.labels", "%s, but the only budget that selects its pods limits nothing: %s, so every pod may be evicted at once",
-			describeScale(o, c.Inventory), unlimited[0])}
-	default:
-		return []check.Finding{check.Failf(tmplPath+".metadata.labels", "%s, but the budgets that select its pods limit nothing: %s, so every pod may be evicted at once",
-			describeScale(o, c.Inventory), strings.Join(unlimited, "; "))}
-	}
-	return []check.Finding{check.Failf(tmplPath+".metadata.labels", "%s, but no PodDisruptionBudget among the inputs selects its pods",
+	return []check.Finding{check.Failf(podLabelsPath(o), "%s, but no PodDisruptionBudget among the inputs selects its pods",
 		describeScale(o, c.Inventory))}
 }
 

@@ -177,12 +177,8 @@ func namespaceMayMatch(name string, ls *metav1.LabelSelector, inv *inventory.Inv
 	if err != nil {
 		return false
 	}
-	ns := inv.Get("Namespace", "", name)
-	set := labels.Set{corev1.LabelMetadataName: name}
-	if ns != nil && !ns.Implied {
-		for k, v := range ns.Labels {
-			set[k] = v
-		}
+	set, known := inv.NamespaceLabels(name)
+	if known {
 		return sel.Matches(set)
 	}
 	reqs, _ := sel.Requirements()

@@ -5,7 +5,6 @@ import (
 
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/plimsoll/plimsoll/internal/check"
@@ -53,27 +52,14 @@ func drainChecks() []*check.Check {
 	}
 }
 
-// controllerLabels are the pod labels controllers set to values the inputs
-// do not show (a template hash, a pod's own name, a Job's UID): a budget
-// that selects by one of them may select only some of a workload's pods.
-var controllerLabels = []string{
-	"pod-template-hash", "controller-revision-hash", "pod-template-generation",
-	"statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
-	"controller-uid", "batch.kubernetes.io/controller-uid",
-	"job-name", "batch.kubernetes.io/job-name",
-}
-
 // pdbSinglePerPodRun is pdb-single-per-pod's Run. It mirrors
 // getPodDisruptionBudgets in the eviction REST handler
 // (pkg/registry/core/pod/storage/eviction.go), which refuses the eviction
 // when more than one budget's selector matches the pod. A budget counts
-// only when it selects every pod of the workload: its selector matches the
-// template's labels and names no label a controller sets per pod.
+// only when it selects every pod of the workload (SelectsEveryPod): one
+// that names a label a controller sets per pod (a StatefulSet pod's name)
+// selects some of them.
 func pdbSinglePerPodRun(o *inventory.Object, c *check.Context) []check.Finding {
-	tmpl, tmplPath := o.PodTemplate()
-	if tmpl == nil {
-		return nil
-	}
 	var names []string
 	for _, b := range c.Inventory.PDBs(o) {
 		pdb, ok := b.Typed.(*policyv1.PodDisruptionBudget)
@@ -81,32 +67,19 @@ func pdbSinglePerPodRun(o *inventory.Object, c *check.Context) []check.Finding {
 			continue
 		}
 		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-		if err != nil || !sel.Matches(labels.Set(tmpl.Labels)) || namesControllerLabel(sel) {
-			continue
+		if err == nil && c.Inventory.SelectsEveryPod(o, sel) {
+			names = append(names, b.Name)
 		}
-		names = append(names, b.Name)
 	}
-	if len(names) < 2 {
+	// The same budget read twice (two copies of a file among the inputs)
+	// is one budget in the cluster.
+	slices.Sort(names)
+	if names = slices.Compact(names); len(names) < 2 {
 		return nil
 	}
-	slices.Sort(names)
-	path := "metadata.labels"
-	if tmplPath != "" {
-		path = tmplPath + ".metadata.labels"
-	}
-	return []check.Finding{check.Failf(path,
+	return []check.Finding{check.Failf(podLabelsPath(o),
 		"PodDisruptionBudgets %s all select its pods: the eviction API refuses to evict any of them (This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.), so node drains block on them",
 		commaList(names))}
-}
-
-func namesControllerLabel(sel labels.Selector) bool {
-	reqs, _ := sel.Requirements()
-	for _, r := range reqs {
-		if slices.Contains(controllerLabels, r.Key()) {
-			return true
-		}
-	}
-	return false
 }
 
 // pdbBlocksEvictionsRun is pdb-blocks-evictions's Run: a maxUnavailable

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/plimsoll/plimsoll/internal/check"
@@ -73,7 +74,7 @@ func governanceChecks() []*check.Check {
 				if o.Implied {
 					return labelsUnseen(o)
 				}
-				if missing := missingLabels(o, c.Params.CostLabels); len(missing) > 0 {
+				if missing := missingLabels(o.Labels, c.Params.CostLabels); len(missing) > 0 {
 					return []check.Finding{check.Failf("metadata.labels", "missing cost labels: %s", strings.Join(missing, ", "))}
 				}
 				return nil
@@ -96,7 +97,7 @@ func governanceChecks() []*check.Check {
 				return true, ""
 			},
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				if missing := missingLabels(o, c.Params.RecommendedLabels); len(missing) > 0 {
+				if missing := missingLabels(o.Labels, c.Params.RecommendedLabels); len(missing) > 0 {
 					return []check.Finding{check.Failf("metadata.labels", "missing recommended labels: %s", strings.Join(missing, ", "))}
 				}
 				return nil
@@ -130,16 +131,7 @@ func workloadCostLabelsRun(o *inventory.Object, c *check.Context) []check.Findin
 	if tmpl == nil {
 		return nil
 	}
-	var missing, onController []string
-	for _, k := range c.Params.CostLabels {
-		if _, ok := tmpl.Labels[k]; ok {
-			continue
-		}
-		missing = append(missing, k)
-		if _, ok := o.Label(k); ok {
-			onController = append(onController, k)
-		}
-	}
+	missing := missingLabels(tmpl.Labels, c.Params.CostLabels)
 	if len(missing) == 0 {
 		return nil
 	}
@@ -147,6 +139,11 @@ func workloadCostLabelsRun(o *inventory.Object, c *check.Context) []check.Findin
 		return []check.Finding{check.Failf("metadata.labels", "the Pod lacks cost labels: %s", strings.Join(missing, ", "))}
 	}
 	msg := fmt.Sprintf("its pod template lacks cost labels: %s, so its pods do not carry them", strings.Join(missing, ", "))
+	// The controller's own labels that the template lacks.
+	onController := slices.DeleteFunc(slices.Clone(missing), func(k string) bool {
+		_, ok := o.Label(k)
+		return !ok
+	})
 	if len(onController) > 0 {
 		msg += fmt.Sprintf(" (the %s's own metadata.labels set %s, which do not reach its pods)", o.Kind, strings.Join(onController, ", "))
 	}
@@ -176,12 +173,13 @@ func costLabelsConfigured(o *inventory.Object, c *check.Context) (bool, string) 
 	return true, ""
 }
 
-// missingLabels returns the keys, in the configured order, that the object's
-// metadata.labels lack. A label set to an empty value is present.
-func missingLabels(o *inventory.Object, keys []string) []string {
+// missingLabels returns the keys, in the configured order, that a set of
+// labels (an object's metadata.labels, a pod template's) lacks. A label
+// set to an empty value is present.
+func missingLabels(set map[string]string, keys []string) []string {
 	var missing []string
 	for _, k := range keys {
-		if _, ok := o.Label(k); !ok {
+		if _, ok := set[k]; !ok {
 			missing = append(missing, k)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks/checklist"
@@ -52,7 +51,7 @@ func hpaChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.High,
 			Kinds:         hpaKinds,
-			Reads:         pod.ScaleTargetKinds,
+			Reads:         lookupReads("Deployment"),
 			Rationale:     "An HPA whose scaleTargetRef names no existing workload scales nothing: a typo or a renamed Deployment silently leaves the real workload at a fixed replica count.",
 			Remediation:   "Point spec.scaleTargetRef at the kind, apiVersion and name of the workload the HPA should scale, in the HPA's namespace.",
 			ChecklistItem: checklist.ClusterPerformance,
@@ -164,11 +163,14 @@ func hpaTargetExistsRun(o *inventory.Object, c *check.Context) []check.Finding {
 		}
 		return nil
 	}
-	ns := o.Namespace
-	if ns == "" {
-		ns = "(no namespace)"
+	f := lookup(c.Inventory, scaleTargetKey(hpa.Spec.ScaleTargetRef), o.Namespace, hpa.Spec.ScaleTargetRef.Name)
+	switch {
+	case f.unknown != "":
+		return []check.Finding{check.NotAssessedf("%s", f.unknown)}
+	case f.missing != "":
+		return []check.Finding{check.Failf("spec.scaleTargetRef", "scale target: %s: the HPA scales nothing", f.missing)}
 	}
-	return []check.Finding{check.Failf("spec.scaleTargetRef", "scale target %s is not among the inputs in namespace %s", describeScaleRef(hpa.Spec.ScaleTargetRef), ns)}
+	return nil
 }
 
 // hpaReplicasFieldRun is hpa-replicas-field's Run.
@@ -216,14 +218,16 @@ func hpaScaleTarget(inv *inventory.Inventory, o *inventory.Object, hpa *autoscal
 		return sel[0]
 	}
 	ref := hpa.Spec.ScaleTargetRef
+	return inv.Get(scaleTargetKey(ref), o.Namespace, ref.Name)
+}
+
+// scaleTargetKey is the kind key of an HPA's scale target: its kind for a
+// built-in kind, Kind.group for a custom one.
+func scaleTargetKey(ref autoscalingv2.CrossVersionObjectReference) string {
 	if !customScaleTarget(ref) {
-		return inv.Get(ref.Kind, o.Namespace, ref.Name)
+		return ref.Kind
 	}
-	gv, err := schema.ParseGroupVersion(ref.APIVersion)
-	if err != nil {
-		return nil
-	}
-	return inv.Get(ref.Kind+"."+gv.Group, o.Namespace, ref.Name)
+	return inventory.KindKeyOf(ref.APIVersion, ref.Kind)
 }
 
 // customScaleTarget reports whether an HPA scales a kind plimsoll does not

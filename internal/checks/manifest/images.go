@@ -40,7 +40,7 @@ func imageChecks() []*check.Check {
 				return true, ""
 			},
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				return eachImage(o, func(ct pod.Container, ref imageRef) []check.Finding {
+				return eachImage(o, imageNotJudged, func(ct pod.Container, ref imageRef) []check.Finding {
 					if registryAllowed(ref, c.Params.AllowedRegistries) {
 						return nil
 					}
@@ -59,7 +59,7 @@ func imageChecks() []*check.Check {
 			Remediation:   "Reference images as name:tag@sha256:<digest>, letting a tool such as Renovate or the CI pipeline update the digest.",
 			ChecklistItem: checklist.ImageProvenance,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				return eachImage(o, func(ct pod.Container, ref imageRef) []check.Finding {
+				return eachImage(o, imageNotJudged, func(ct pod.Container, ref imageRef) []check.Finding {
 					if ref.digest != "" {
 						return nil
 					}
@@ -72,7 +72,7 @@ func imageChecks() []*check.Check {
 
 // imageTagLatestRun is image-tag-latest's Run.
 func imageTagLatestRun(o *inventory.Object, c *check.Context) []check.Finding {
-	return eachImage(o, func(ct pod.Container, ref imageRef) []check.Finding {
+	return eachImage(o, imageInvalid, func(ct pod.Container, ref imageRef) []check.Finding {
 		if ref.digest != "" {
 			// A digest pins the image whatever the tag says.
 			return nil
@@ -88,11 +88,12 @@ func imageTagLatestRun(o *inventory.Object, c *check.Context) []check.Finding {
 }
 
 // eachImage calls judge with the image reference of each container of a
-// workload and returns what it finds. A container whose image is not a
-// valid reference fails, whatever the check: the kubelet refuses to pull it
-// (InvalidImageName), and nothing can be told about it. An empty image,
-// which admission may fill in, is not judged.
-func eachImage(o *inventory.Object, judge func(ct pod.Container, ref imageRef) []check.Finding) []check.Finding {
+// workload and returns what it finds. For a container whose image is not
+// a valid reference, it returns what invalid says instead: the kubelet
+// refuses to pull such an image (InvalidImageName), which image-tag-latest
+// reports (imageInvalid); nothing else can be told about it (imageNotJudged).
+// An empty image, which admission may fill in, is not judged.
+func eachImage(o *inventory.Object, invalid func(ct pod.Container, err error) check.Finding, judge func(ct pod.Container, ref imageRef) []check.Finding) []check.Finding {
 	var out []check.Finding
 	for _, ct := range pod.Containers(o) {
 		ref, ok, err := parseImageRef(ct.Image)
@@ -100,12 +101,25 @@ func eachImage(o *inventory.Object, judge func(ct pod.Container, ref imageRef) [
 		case !ok:
 			// An empty image is not judged.
 		case err != nil:
-			out = append(out, check.Failf(ct.Path()+".image", "%s uses image %q, which is not a valid image reference (%v)", ct.Describe(), ct.Image, err))
+			out = append(out, invalid(ct, err))
 		default:
 			out = append(out, judge(ct, ref)...)
 		}
 	}
 	return out
+}
+
+// imageInvalid is image-tag-latest's finding on an image that is not a
+// valid reference: it names no version the kubelet could pull.
+func imageInvalid(ct pod.Container, err error) check.Finding {
+	return check.Failf(ct.Path()+".image", "%s uses image %q, which is not a valid image reference (%v)", ct.Describe(), ct.Image, err)
+}
+
+// imageNotJudged is what the other image checks say of an image that is
+// not a valid reference: its registry and digest cannot be told, and
+// image-tag-latest reports it.
+func imageNotJudged(ct pod.Container, _ error) check.Finding {
+	return check.NotAssessedf("%s uses image %q, which is not a valid image reference (image-tag-latest reports it)", ct.Describe(), ct.Image)
 }
 
 // imageRef is a container image reference as the container runtime reads

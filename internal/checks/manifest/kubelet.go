@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -37,7 +38,7 @@ func kubeletChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(lookupReads(false), "ConfigMap"),
+			Reads:         lookupReads("ConfigMap"),
 			Rationale:     "A pod that mounts a ConfigMap that does not exist never starts (MountVolume.SetUp failed), and a container that takes env from one is never started (CreateContainerConfigError), unless the reference is optional. Whether a referenced key exists is not judged: plimsoll keeps no ConfigMap contents, and does not read ConfigMaps from a cluster.",
 			Remediation:   "Create the ConfigMap in the workload's namespace with the workload, fix the name, or mark the reference optional: true if the pod can run without it.",
 			ChecklistItem: checklist.GitOpsDesiredState,
@@ -50,7 +51,7 @@ func kubeletChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(lookupReads(false), "Certificate.cert-manager.io", "ExternalSecret.external-secrets.io", "SealedSecret.bitnami.com", "Secret"),
+			Reads:         lookupReads("Secret"),
 			Rationale:     "A pod that mounts a Secret that does not exist never starts, and a container that takes env from one is never started, unless the reference is optional. plimsoll never reads Secrets from a cluster, so it judges only manifests, where it sees whether the Secret is declared, never what it holds.",
 			Remediation:   "Create the Secret in the workload's namespace (or the ExternalSecret or SealedSecret that makes it), fix the name, or mark the reference optional: true if the pod can run without it.",
 			ChecklistItem: checklist.SecretReferencesInGit,
@@ -63,7 +64,7 @@ func kubeletChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
-			Reads:         append(lookupReads(false), "PersistentVolumeClaim"),
+			Reads:         lookupReads("PersistentVolumeClaim"),
 			Rationale:     "The scheduler does not place a pod whose PersistentVolumeClaim does not exist: it stays Pending (persistentvolumeclaim not found) and the workload never runs. A StatefulSet's volumeClaimTemplates make their claims themselves and are not judged.",
 			Remediation:   "Create the PersistentVolumeClaim in the workload's namespace, fix claimName, or use a StatefulSet volumeClaimTemplate or an ephemeral volume so the claim is made with the pod.",
 			ChecklistItem: checklist.PersistentState,
@@ -93,17 +94,20 @@ func runAsNonRootConsistentRun(o *inventory.Object, c *check.Context) []check.Fi
 	for _, ct := range pod.Containers(o) {
 		nonRoot, user := podNonRoot, podUser
 		nonRootOn, userOn := "the pod", "the pod"
-		userPath := o.SpecPath("securityContext.runAsUser")
 		if sc := ct.SecurityContext; sc != nil {
 			if sc.RunAsNonRoot != nil {
 				nonRoot, nonRootOn = sc.RunAsNonRoot, "the container"
 			}
 			if sc.RunAsUser != nil {
-				user, userOn, userPath = sc.RunAsUser, "the container", ct.Path()+".securityContext.runAsUser"
+				user, userOn = sc.RunAsUser, "the container"
 			}
 		}
 		if nonRoot == nil || !*nonRoot || user == nil || *user != 0 {
 			continue
+		}
+		userPath := o.SpecPath("securityContext.runAsUser")
+		if userOn == "the container" {
+			userPath = ct.Path() + ".securityContext.runAsUser"
 		}
 		out = append(out, check.Failf(userPath,
 			"container %q runs as runAsUser: 0, set on %s, with runAsNonRoot: true, set on %s: the kubelet refuses to start it (CreateContainerConfigError: container's runAsUser breaks non-root policy)",
@@ -117,12 +121,38 @@ func runAsNonRootConsistentRun(o *inventory.Object, c *check.Context) []check.Fi
 type podRef struct {
 	kind, name string
 	optional   bool
-	// path is the field path of the name.
-	path string
 	// volume is the volume that mounts it, or "" for an env reference.
 	volume string
 	// container is the container whose env takes it, for env references.
 	container string
+	// at says where the name is, for path.
+	at refAt
+}
+
+// refAt is where a reference's name is: the volume (and projected source)
+// or the env entry, and the field below it. Most references are found,
+// so the field path is built only for a finding (podRef.path).
+type refAt struct {
+	o  *inventory.Object
+	ct pod.Container // of an env reference
+	// list is "volumes", "env" or "envFrom"; i the index in it, and j a
+	// volume's projected source, or -1.
+	list  string
+	i, j  int
+	field string
+}
+
+// path is the field path of the reference's name.
+func (r podRef) path() string {
+	a := r.at
+	if a.list != "volumes" {
+		return fmt.Sprintf("%s.%s[%d].%s", a.ct.Path(), a.list, a.i, a.field)
+	}
+	at := a.o.SpecPath(fmt.Sprintf("volumes[%d]", a.i))
+	if a.j >= 0 {
+		at += fmt.Sprintf(".projected.sources[%d]", a.j)
+	}
+	return at + "." + a.field
 }
 
 // podRefs lists a workload's references to objects of kind: its volumes
@@ -134,63 +164,83 @@ func podRefs(o *inventory.Object, kind string) []podRef {
 	if spec == nil {
 		return nil
 	}
-	claims := map[string]bool{}
-	if sts, ok := o.Typed.(*appsv1.StatefulSet); ok {
-		for _, t := range sts.Spec.VolumeClaimTemplates {
-			claims[t.Name] = true
-		}
-	}
 	var out []podRef
-	add := func(r podRef) {
-		if r.kind == kind && r.name != "" {
-			out = append(out, r)
+	add := func(name string, optional *bool, at refAt) {
+		if name == "" {
+			return
 		}
+		r := podRef{kind: kind, name: name, optional: isTrue(optional), at: at}
+		if at.list == "volumes" {
+			r.volume = spec.Volumes[at.i].Name
+		} else {
+			r.container = at.ct.Name
+		}
+		out = append(out, r)
 	}
 	for i, v := range spec.Volumes {
-		at := o.SpecPath(fmt.Sprintf("volumes[%d]", i))
+		vol := refAt{o: o, list: "volumes", i: i, j: -1}
 		switch {
-		case v.ConfigMap != nil:
-			add(podRef{kind: "ConfigMap", name: v.ConfigMap.Name, optional: isTrue(v.ConfigMap.Optional), path: at + ".configMap.name", volume: v.Name})
-		case v.Secret != nil:
-			add(podRef{kind: "Secret", name: v.Secret.SecretName, optional: isTrue(v.Secret.Optional), path: at + ".secret.secretName", volume: v.Name})
-		case v.PersistentVolumeClaim != nil && !claims[v.Name]:
-			add(podRef{kind: "PersistentVolumeClaim", name: v.PersistentVolumeClaim.ClaimName, path: at + ".persistentVolumeClaim.claimName", volume: v.Name})
+		case kind == "ConfigMap" && v.ConfigMap != nil:
+			vol.field = "configMap.name"
+			add(v.ConfigMap.Name, v.ConfigMap.Optional, vol)
+		case kind == "Secret" && v.Secret != nil:
+			vol.field = "secret.secretName"
+			add(v.Secret.SecretName, v.Secret.Optional, vol)
+		case kind == "PersistentVolumeClaim" && v.PersistentVolumeClaim != nil && !claimTemplate(o, v.Name):
+			vol.field = "persistentVolumeClaim.claimName"
+			add(v.PersistentVolumeClaim.ClaimName, nil, vol)
 		case v.Projected != nil:
-			for j, s := range v.Projected.Sources {
-				src := fmt.Sprintf("%s.projected.sources[%d]", at, j)
-				if s.ConfigMap != nil {
-					add(podRef{kind: "ConfigMap", name: s.ConfigMap.Name, optional: isTrue(s.ConfigMap.Optional), path: src + ".configMap.name", volume: v.Name})
+			for j, src := range v.Projected.Sources {
+				vol.j = j
+				if kind == "ConfigMap" && src.ConfigMap != nil {
+					vol.field = "configMap.name"
+					add(src.ConfigMap.Name, src.ConfigMap.Optional, vol)
 				}
-				if s.Secret != nil {
-					add(podRef{kind: "Secret", name: s.Secret.Name, optional: isTrue(s.Secret.Optional), path: src + ".secret.name", volume: v.Name})
+				if kind == "Secret" && src.Secret != nil {
+					vol.field = "secret.name"
+					add(src.Secret.Name, src.Secret.Optional, vol)
 				}
 			}
 		}
+	}
+	if kind != "ConfigMap" && kind != "Secret" {
+		return out
 	}
 	for _, ct := range pod.Containers(o) {
 		for i, e := range ct.Env {
 			if e.ValueFrom == nil {
 				continue
 			}
-			at := fmt.Sprintf("%s.env[%d].valueFrom", ct.Path(), i)
-			if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
-				add(podRef{kind: "ConfigMap", name: r.Name, optional: isTrue(r.Optional), path: at + ".configMapKeyRef.name", container: ct.Name})
+			at := refAt{o: o, ct: ct, list: "env", i: i}
+			if r := e.ValueFrom.ConfigMapKeyRef; kind == "ConfigMap" && r != nil {
+				at.field = "valueFrom.configMapKeyRef.name"
+				add(r.Name, r.Optional, at)
 			}
-			if r := e.ValueFrom.SecretKeyRef; r != nil {
-				add(podRef{kind: "Secret", name: r.Name, optional: isTrue(r.Optional), path: at + ".secretKeyRef.name", container: ct.Name})
+			if r := e.ValueFrom.SecretKeyRef; kind == "Secret" && r != nil {
+				at.field = "valueFrom.secretKeyRef.name"
+				add(r.Name, r.Optional, at)
 			}
 		}
 		for i, e := range ct.EnvFrom {
-			at := fmt.Sprintf("%s.envFrom[%d]", ct.Path(), i)
-			if r := e.ConfigMapRef; r != nil {
-				add(podRef{kind: "ConfigMap", name: r.Name, optional: isTrue(r.Optional), path: at + ".configMapRef.name", container: ct.Name})
+			at := refAt{o: o, ct: ct, list: "envFrom", i: i}
+			if r := e.ConfigMapRef; kind == "ConfigMap" && r != nil {
+				at.field = "configMapRef.name"
+				add(r.Name, r.Optional, at)
 			}
-			if r := e.SecretRef; r != nil {
-				add(podRef{kind: "Secret", name: r.Name, optional: isTrue(r.Optional), path: at + ".secretRef.name", container: ct.Name})
+			if r := e.SecretRef; kind == "Secret" && r != nil {
+				at.field = "secretRef.name"
+				add(r.Name, r.Optional, at)
 			}
 		}
 	}
 	return out
+}
+
+// claimTemplate reports whether a StatefulSet makes the claim of a volume
+// of that name from its volumeClaimTemplates.
+func claimTemplate(o *inventory.Object, volume string) bool {
+	sts, ok := o.Typed.(*appsv1.StatefulSet)
+	return ok && slices.ContainsFunc(sts.Spec.VolumeClaimTemplates, func(t corev1.PersistentVolumeClaim) bool { return t.Name == volume })
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
@@ -222,10 +272,7 @@ func referencesExistRun(kind string) func(o *inventory.Object, c *check.Context)
 			if r.optional {
 				continue
 			}
-			if madeElsewhere(c.Inventory, kind, o.Namespace, r.name) {
-				continue
-			}
-			f := lookup(c.Inventory, kind, kind, o.Namespace, r.name, false)
+			f := lookup(c.Inventory, kind, o.Namespace, r.name)
 			switch {
 			case f.unknown != "":
 				if !unknown[f.unknown] {
@@ -233,62 +280,11 @@ func referencesExistRun(kind string) func(o *inventory.Object, c *check.Context)
 					out = append(out, check.NotAssessedf("%s", f.unknown))
 				}
 			case f.missing != "":
-				out = append(out, check.Failf(r.path, "%s", missingRefMessage(r, f.missing)))
+				out = append(out, check.Failf(r.path(), "%s", missingRefMessage(r, f.missing)))
 			}
 		}
 		return out
 	}
-}
-
-// platformConfigMaps are the ConfigMaps the platform makes in every
-// namespace it manages: the controller-manager's root CA bundle, and
-// istiod's.
-var platformConfigMaps = map[string]bool{"kube-root-ca.crt": true, "istio-ca-root-cert": true}
-
-// secretMakers are the custom resources among the inputs that make a
-// Secret of a name they give: a cert-manager Certificate (spec.secretName),
-// an ExternalSecret (spec.target.name, else its own name), a SealedSecret
-// (its own name).
-var secretMakers = []struct {
-	key  string
-	name func(content map[string]any, self string) string
-}{
-	{"Certificate.cert-manager.io", func(c map[string]any, _ string) string { return nestedString(c, "spec", "secretName") }},
-	{"ExternalSecret.external-secrets.io", func(c map[string]any, self string) string {
-		if n := nestedString(c, "spec", "target", "name"); n != "" {
-			return n
-		}
-		return self
-	}},
-	{"SealedSecret.bitnami.com", func(_ map[string]any, self string) string { return self }},
-}
-
-// madeElsewhere reports whether an object a pod refers to is made by
-// something else among the inputs or by the platform, rather than declared.
-func madeElsewhere(inv *inventory.Inventory, kind, namespace, name string) bool {
-	switch kind {
-	case "ConfigMap":
-		return platformConfigMaps[name]
-	case "Secret":
-		for _, m := range secretMakers {
-			for _, o := range inv.InNamespace(m.key, namespace) {
-				if m.name(o.Content, o.Name) == name {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-func nestedString(m map[string]any, path ...string) string {
-	var v any = m
-	for _, p := range path {
-		mm, _ := v.(map[string]any)
-		v = mm[p]
-	}
-	s, _ := v.(string)
-	return s
 }
 
 // missingRefMessage says what a missing object does to the pod.

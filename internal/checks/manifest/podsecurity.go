@@ -28,38 +28,78 @@ import (
 //   - restricted: the restricted level's own controls, since the baseline
 //     ones are pss-baseline's findings;
 //   - overridden: the baseline controls a restricted control replaces, whose
-//     failures the restricted control would only repeat.
-var pssControls = sync.OnceValue(func() pssSet {
+//     failures the restricted control would only repeat;
+//   - atRestricted: what the restricted level runs, the baseline controls
+//     no restricted one replaces and then the restricted ones.
+var pssControls = sync.OnceValue(func() pssSet { return pssControlsAt(psaapi.LatestVersion()) })
+
+type pssSet struct{ baseline, restricted, overridden, atRestricted []psa.CheckPodFn }
+
+// pssControlsAt returns the controls as the evaluator runs them at a
+// policy version (populate in k8s.io/pod-security-admission/policy): each
+// check at its newest version no newer than v (one with none is not run),
+// and the overrides the restricted checks make at that version. A
+// namespace that pins an older version (enforce-version: v1.24) is judged
+// by those.
+func pssControlsAt(v psaapi.Version) pssSet {
 	checks := slices.SortedFunc(slices.Values(psa.DefaultChecks()), func(a, b psa.Check) int {
 		return strings.Compare(string(a.ID), string(b.ID))
 	})
+	at := func(c psa.Check) *psa.VersionedCheck {
+		var found *psa.VersionedCheck
+		for i := range c.Versions {
+			if !v.Older(c.Versions[i].MinimumVersion) {
+				found = &c.Versions[i]
+			}
+		}
+		return found
+	}
 	replaced := map[psa.CheckID]bool{}
 	for _, c := range checks {
-		if c.Level == psaapi.LevelRestricted {
-			for _, id := range latest(c).OverrideCheckIDs {
+		if vc := at(c); vc != nil && c.Level == psaapi.LevelRestricted {
+			for _, id := range vc.OverrideCheckIDs {
 				replaced[id] = true
 			}
 		}
 	}
 	var set pssSet
 	for _, c := range checks {
-		fn := latest(c).CheckPod
+		vc := at(c)
 		switch {
+		case vc == nil:
 		case c.Level == psaapi.LevelRestricted:
-			set.restricted = append(set.restricted, fn)
+			set.restricted = append(set.restricted, vc.CheckPod)
 		case replaced[c.ID]:
-			set.overridden = append(set.overridden, fn)
-			fallthrough
+			set.overridden = append(set.overridden, vc.CheckPod)
+			set.baseline = append(set.baseline, vc.CheckPod)
 		default:
-			set.baseline = append(set.baseline, fn)
+			set.baseline = append(set.baseline, vc.CheckPod)
+			set.atRestricted = append(set.atRestricted, vc.CheckPod)
 		}
 	}
+	set.atRestricted = append(set.atRestricted, set.restricted...)
 	return set
-})
+}
 
-type pssSet struct{ baseline, restricted, overridden []psa.CheckPodFn }
+// pssAt returns the controls Pod Security admission runs at a level and
+// version, in its order. The sets of pinned versions are built once each.
+func pssAt(lv psaapi.LevelVersion) []psa.CheckPodFn {
+	set := pssControls()
+	if !lv.Version.Latest() {
+		cached, ok := pssByVersion.Load(lv.Version)
+		if !ok {
+			cached, _ = pssByVersion.LoadOrStore(lv.Version, pssControlsAt(lv.Version))
+		}
+		set = cached.(pssSet)
+	}
+	if lv.Level == psaapi.LevelRestricted {
+		return set.atRestricted
+	}
+	return set.baseline
+}
 
-func latest(c psa.Check) psa.VersionedCheck { return c.Versions[len(c.Versions)-1] }
+// pssByVersion holds pssControlsAt of the pinned versions namespaces use.
+var pssByVersion sync.Map
 
 // pssViolations runs controls on a workload's pod template and returns
 // those it violates.

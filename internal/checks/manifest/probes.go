@@ -109,18 +109,12 @@ func probeChecks() []*check.Check {
 	}
 }
 
-// rolloutKinds are the controllers whose rollouts wait for new pods to be
-// Ready (a Deployment's progress and availability, a StatefulSet's ordered
-// updates, a DaemonSet's maxUnavailable): their pods' readiness matters
-// whether or not a Service selects them.
-var rolloutKinds = map[string]bool{"DaemonSet": true, "Deployment": true, "StatefulSet": true}
-
 // containerReadinessProbeApplies is container-readiness-probe's Applies:
 // readiness matters to a Service that selects the pods and to a rollout
 // that waits on them, and to nothing else. A bare Pod that no Service
 // selects is Ready or not to no effect.
 func containerReadinessProbeApplies(o *inventory.Object, c *check.Context) (bool, string) {
-	if rolloutKinds[o.KindKey()] || len(c.Inventory.Services(o)) > 0 {
+	if w, _ := inventory.WorkloadKindOf(o.KindKey()); w.WaitsReady || len(c.Inventory.Services(o)) > 0 {
 		return true, ""
 	}
 	return false, "no Service among the inputs selects its pods and no rollout waits for them to be Ready"
@@ -220,7 +214,7 @@ func probePortDeclaredRun(o *inventory.Object, c *check.Context) []check.Finding
 			probe *corev1.Probe
 		}{{"readinessProbe", ct.ReadinessProbe}, {"livenessProbe", ct.LivenessProbe}, {"startupProbe", ct.StartupProbe}} {
 			port, path := probePort(p.probe)
-			if port == nil || port.Type != intstr.String {
+			if port.Type != intstr.String {
 				continue
 			}
 			if msg := namedProbePortProblem(ct.Container, p.field, port.StrVal); msg != "" {
@@ -259,16 +253,20 @@ func namedProbePortProblem(c *corev1.Container, field, name string) string {
 	return fmt.Sprintf("%s connects over TCP to port %q, which the container declares as %d/%s and not over TCP", field, name, named.ContainerPort, named.Protocol)
 }
 
-func probePort(p *corev1.Probe) (*intstr.IntOrString, string) {
+// probePort returns the port a probe connects to, and the field path of
+// it within the probe; a zero port and "" for an exec probe or none.
+func probePort(p *corev1.Probe) (intstr.IntOrString, string) {
 	switch {
 	case p == nil:
-		return nil, ""
+		return intstr.IntOrString{}, ""
 	case p.HTTPGet != nil:
-		return &p.HTTPGet.Port, "httpGet.port"
+		return p.HTTPGet.Port, "httpGet.port"
 	case p.TCPSocket != nil:
-		return &p.TCPSocket.Port, "tcpSocket.port"
+		return p.TCPSocket.Port, "tcpSocket.port"
+	case p.GRPC != nil:
+		return intstr.FromInt32(p.GRPC.Port), "grpc.port"
 	}
-	return nil, ""
+	return intstr.IntOrString{}, ""
 }
 
 func describeHandler(h corev1.ProbeHandler) string {

@@ -382,7 +382,7 @@ func rbacClusterrolebindingScopeRun(o *inventory.Object, c *check.Context) []che
 // "in every namespace" for a ClusterRoleBinding, the namespaces of its
 // RoleBindings otherwise, naming the bindings either way.
 func boundWhere(role *inventory.Object, inv *inventory.Inventory) string {
-	byRole := inventory.Memo(inv, "checks.bindingsByClusterRole", func(inv *inventory.Inventory) map[string][]*inventory.Object {
+	byRole := inventory.Memo(inv, "checks/manifest.bindingsByClusterRole", func(inv *inventory.Inventory) map[string][]*inventory.Object {
 		out := map[string][]*inventory.Object{}
 		for _, b := range append(append([]*inventory.Object{}, inv.OfKind("ClusterRoleBinding")...), inv.OfKind("RoleBinding")...) {
 			if ref, _ := roleRef(b); ref.Kind == "ClusterRole" {
@@ -424,7 +424,7 @@ func boundWhere(role *inventory.Object, inv *inventory.Inventory) string {
 // rules of aggregated ClusterRoles read from a cluster: the controller
 // copies them from other ClusterRoles, which are judged on their own.
 func appliesToRole(o *inventory.Object, c *check.Context) (bool, string) {
-	if systemRole(o) {
+	if builtin(o) {
 		return false, fmt.Sprintf("%s is a built-in role", o.Name)
 	}
 	if cr, ok := o.Typed.(*rbacv1.ClusterRole); ok && cr.AggregationRule != nil && c.Inventory.Mode == inventory.FromCluster {

@@ -12,24 +12,6 @@ import (
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
-// builtinClusterRoles are the user-facing roles every cluster ships.
-var builtinClusterRoles = map[string]bool{"cluster-admin": true, "admin": true, "edit": true, "view": true}
-
-// systemRole reports whether a role is one Kubernetes itself provides: a
-// ClusterRole named system:..., or one of the built-in user-facing
-// ClusterRoles. Kubernetes' bootstrap policy creates namespaced Roles only
-// in kube-system and kube-public (NamespaceRoles in
-// k8s.io/kubernetes/plugin/pkg/auth/authorizer/rbac/bootstrappolicy/namespace_policy.go),
-// so a Role named system:... in any other namespace is the user's own.
-func systemRole(o *inventory.Object) bool {
-	if strings.HasPrefix(o.Name, "system:") {
-		return o.Kind == "ClusterRole" || o.Namespace == "kube-system" || o.Namespace == "kube-public"
-	}
-	// The built-in names belong to ClusterRoles only: a namespaced Role
-	// called "admin" is the user's own.
-	return o.Kind == "ClusterRole" && builtinClusterRoles[o.Name]
-}
-
 // roleRules returns the declared rules of a Role or ClusterRole.
 func roleRules(o *inventory.Object) []rbacv1.PolicyRule {
 	switch t := o.Typed.(type) {
@@ -312,7 +294,7 @@ var builtinAPIGroups = map[string]bool{
 // inputs to their scope ("Namespaced" or "Cluster"). The map is built once
 // per inventory and must not be changed.
 func crdScopes(inv *inventory.Inventory) map[string]string {
-	return inventory.Memo(inv, "checks.crdScopes", func(inv *inventory.Inventory) map[string]string {
+	return inventory.Memo(inv, "checks/manifest.crdScopes", func(inv *inventory.Inventory) map[string]string {
 		out := map[string]string{}
 		for _, o := range inv.OfKind("CustomResourceDefinition.apiextensions.k8s.io") {
 			spec, _ := o.Content["spec"].(map[string]any)
@@ -391,7 +373,7 @@ var rolesListingNothing = map[string]bool{
 // clusterBindingsOf returns the ClusterRoleBindings, the given one
 // included, that name any ServiceAccount among a binding's subjects.
 func clusterBindingsOf(binding *inventory.Object, inv *inventory.Inventory) []*inventory.Object {
-	bySA := inventory.Memo(inv, "checks.clusterRoleBindingsBySA", func(inv *inventory.Inventory) map[string][]*inventory.Object {
+	bySA := inventory.Memo(inv, "checks/manifest.clusterRoleBindingsBySA", func(inv *inventory.Inventory) map[string][]*inventory.Object {
 		out := map[string][]*inventory.Object{}
 		for _, b := range inv.OfKind("ClusterRoleBinding") {
 			for _, s := range bindingSubjects(b) {

@@ -42,7 +42,7 @@ func referenceChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.Medium,
 			Kinds:         []string{"StatefulSet"},
-			Reads:         append(append(lookupReads(false), "Service"), pod.WorkloadKinds...),
+			Reads:         append(lookupReads("Service"), pod.WorkloadKinds...),
 			Rationale:     "A StatefulSet's pods get their stable DNS names (<pod>.<serviceName>) only from a headless Service (clusterIP: None) that selects them. Without one the pods run, but nothing can reach a given member by name: the members of a database or a queue that find each other that way fail to cluster, in ways that look like network trouble.",
 			Remediation:   "Create a Service with clusterIP: None named as spec.serviceName, in the StatefulSet's namespace, whose selector matches the pod template's labels.",
 			ChecklistItem: checklist.ClusterDNS,
@@ -60,7 +60,7 @@ func referenceChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.High,
 			Kinds:         []string{"PersistentVolumeClaim", "StatefulSet"},
-			Reads:         append(lookupReads(true), "PersistentVolume.", "StorageClass"),
+			Reads:         append(lookupReads("StorageClass"), "PersistentVolume."),
 			Rationale:     "A claim whose storageClassName names no StorageClass, and no PersistentVolume of that class, is never bound: it stays Pending, and so does every pod that mounts it.",
 			Remediation:   "Use the name of a StorageClass the cluster has (kubectl get storageclass), create the StorageClass, or leave storageClassName unset to use the default class.",
 			ChecklistItem: checklist.SharedStorage,
@@ -88,28 +88,9 @@ func referenceChecks() []*check.Check {
 	}
 }
 
-// builtinClusterRole reports whether a ClusterRole is one the API server
-// makes in every cluster: the user-facing ones and the system: ones.
-func builtinClusterRole(name string) bool {
-	return builtinClusterRoles[name] || strings.HasPrefix(name, "system:")
-}
-
-// builtinRole reports whether a Role is one the API server makes at start
-// (the bootstrap policy's namespaced roles): in kube-system the
-// authentication reader that extension API servers bind, and the system:
-// roles of kube-system and kube-public.
-func builtinRole(namespace, name string) bool {
-	switch namespace {
-	case "kube-system":
-		return name == "extension-apiserver-authentication-reader" || strings.HasPrefix(name, "system:")
-	case "kube-public":
-		return strings.HasPrefix(name, "system:")
-	}
-	return false
-}
-
 // roleBindingRoleExistsRun is role-binding-role-exists's Run. Among
-// manifests the built-in ClusterRoles and Roles are taken to exist.
+// manifests the built-in ClusterRoles and Roles are taken to exist
+// (lookupKinds).
 func roleBindingRoleExistsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	ref, ok := roleRef(o)
 	if !ok {
@@ -117,14 +98,10 @@ func roleBindingRoleExistsRun(o *inventory.Object, c *check.Context) []check.Fin
 	}
 	var f found
 	switch {
-	case ref.Kind == "ClusterRole" && builtinClusterRole(ref.Name) && c.Inventory.Mode == inventory.FromManifests:
-		return nil
 	case ref.Kind == "ClusterRole":
-		f = lookup(c.Inventory, "ClusterRole", "ClusterRole", "", ref.Name, true)
-	case ref.Kind == "Role" && builtinRole(o.Namespace, ref.Name) && c.Inventory.Mode == inventory.FromManifests:
-		return nil
+		f = lookup(c.Inventory, "ClusterRole", "", ref.Name)
 	case ref.Kind == "Role" && o.KindKey() == "RoleBinding":
-		f = lookup(c.Inventory, "Role", "Role", o.Namespace, ref.Name, false)
+		f = lookup(c.Inventory, "Role", o.Namespace, ref.Name)
 	default:
 		return nil // a ClusterRoleBinding of a Role: the API server refuses it
 	}
@@ -149,12 +126,14 @@ func roleBindingRoleExistsRun(o *inventory.Object, c *check.Context) []check.Fin
 func statefulSetServiceHeadlessRun(o *inventory.Object, c *check.Context) []check.Finding {
 	name := o.Typed.(*appsv1.StatefulSet).Spec.ServiceName
 	const consequence = "its pods get no stable DNS names (<pod>.%s)"
-	f := lookup(c.Inventory, "Service", "Service", o.Namespace, name, false)
+	f := lookup(c.Inventory, "Service", o.Namespace, name)
 	switch {
 	case f.unknown != "":
 		return []check.Finding{check.NotAssessedf("%s", f.unknown)}
 	case f.missing != "":
 		return []check.Finding{check.Failf("spec.serviceName", "serviceName: %s: "+consequence, f.missing, name)}
+	case f.object == nil:
+		return nil // made by an operator, as it sees fit
 	}
 	svc, ok := f.object.Typed.(*corev1.Service)
 	if !ok {
@@ -214,7 +193,7 @@ func claimClasses(o *inventory.Object) []claimClass {
 func storageClassExistsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	var out []check.Finding
 	for _, cc := range claimClasses(o) {
-		f := lookup(c.Inventory, "StorageClass", "StorageClass", "", cc.name, true)
+		f := lookup(c.Inventory, "StorageClass", "", cc.name)
 		if f.missing != "" && volumeOfClass(c.Inventory, cc.name) {
 			continue
 		}
@@ -233,24 +212,17 @@ func storageClassExistsRun(o *inventory.Object, c *check.Context) []check.Findin
 }
 
 // volumeOfClass reports whether a PersistentVolume of the class exists.
+// The classes of the PersistentVolumes are gathered once per inventory,
+// not scanned again for every claim.
 func volumeOfClass(inv *inventory.Inventory, class string) bool {
-	for _, pv := range inv.OfKind("PersistentVolume.") {
-		if nestedString(pv.Content, "spec", "storageClassName") == class {
-			return true
+	classes := inventory.Memo(inv, "checks/manifest.volumeClasses", func(inv *inventory.Inventory) map[string]bool {
+		classes := map[string]bool{}
+		for _, pv := range inv.OfKind("PersistentVolume.") {
+			classes[pv.FieldString("spec", "storageClassName")] = true
 		}
-	}
-	return false
-}
-
-// kubernetesService is the Service every API server makes for itself,
-// default/kubernetes, as ServiceMonitors of the API server select it.
-var kubernetesService = &inventory.Object{
-	APIVersion: "v1", Kind: "Service", Namespace: "default", Name: "kubernetes",
-	Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"},
-	Typed: &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default", Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},
-		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: 443}}},
-	},
+		return classes
+	})
+	return classes[class]
 }
 
 // serviceMonitorSpec is what servicemonitor-selects-services reads of a
@@ -296,8 +268,8 @@ func serviceMonitorSelectsServicesRun(o *inventory.Object, c *check.Context) []c
 	}
 	for _, ns := range namespaces {
 		svcs := c.Inventory.InNamespace("Service", ns)
-		if manifests && ns == "default" {
-			svcs = append(slices.Clip(svcs), kubernetesService)
+		if made := madeObjects(c.Inventory, "Service", ns); len(made) > 0 {
+			svcs = append(slices.Clip(svcs), made...)
 		}
 		if manifests && len(svcs) == 0 {
 			unknown = append(unknown, "namespace "+namespaceName(ns))
@@ -311,6 +283,9 @@ func serviceMonitorSelectsServicesRun(o *inventory.Object, c *check.Context) []c
 		}
 	}
 	if len(selected) == 0 {
+		if who := mayBeMade(c.Inventory, "Service", sel); who != "" {
+			return []check.Finding{check.NotAssessedf("no Service among the inputs matches its selector %s, but it may select one that %s, which the inputs do not show", selectorText(sel), who)}
+		}
 		if len(unknown) > 0 {
 			return []check.Finding{check.NotAssessedf("no Service among the inputs matches its selector, and the inputs show no Service of %s", commaList(unknown))}
 		}

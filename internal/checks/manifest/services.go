@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -68,7 +69,7 @@ func serviceChecks() []*check.Check {
 			Layer:         check.Workloads,
 			Severity:      check.High,
 			Kinds:         []string{"Ingress"},
-			Reads:         []string{"Service"},
+			Reads:         lookupReads("Service"),
 			Rationale:     "An Ingress backend that names a missing Service, or a port the Service does not have, answers its path with 503 errors from the ingress controller.",
 			Remediation:   "Point every Ingress backend at a Service in the Ingress's namespace and at a port name or number that Service declares.",
 			ChecklistItem: checklist.IngressSimpleConfiguration,
@@ -136,7 +137,7 @@ func ingressBackendServiceRun(o *inventory.Object, c *check.Context) []check.Fin
 	}
 	var out []check.Finding
 	for _, b := range ingressBackends(o, ing) {
-		if f, bad := checkIngressBackend(c.Inventory, o.Namespace, b); bad {
+		if f, bad := checkIngressBackend(c.Inventory, o.Namespace, b); bad && !slices.Contains(out, f) {
 			out = append(out, f)
 		}
 	}
@@ -260,17 +261,23 @@ func ingressBackends(o *inventory.Object, ing *networkingv1.Ingress) []ingressBa
 	return out
 }
 
-// checkIngressBackend returns a finding when the backend's Service is not
-// among the inputs or lacks the port the backend names.
+// checkIngressBackend returns a finding when the backend's Service does
+// not exist (lookup) or lacks the port the backend names, or says why that
+// cannot be told.
 func checkIngressBackend(inv *inventory.Inventory, namespace string, b ingressBackend) (check.Finding, bool) {
 	if b.svc.Port.Name == awsUseAnnotation {
 		return check.Finding{}, false
 	}
-	target := inv.Get("Service", namespace, b.svc.Name)
-	if target == nil {
-		return check.Failf(b.path, "backend service %q is not among the inputs in namespace %s", b.svc.Name, namespaceName(namespace)), true
+	f := lookup(inv, "Service", namespace, b.svc.Name)
+	switch {
+	case f.unknown != "":
+		return check.NotAssessedf("%s", f.unknown), true
+	case f.missing != "":
+		return check.Failf(b.path, "backend: %s: the ingress controller answers its paths with errors (503)", f.missing), true
+	case f.object == nil:
+		return check.Finding{}, false // made by an operator, as it sees fit
 	}
-	svc, ok := target.Typed.(*corev1.Service)
+	svc, ok := f.object.Typed.(*corev1.Service)
 	if !ok || svc.Spec.Type == corev1.ServiceTypeExternalName {
 		// An ExternalName Service need not declare ports: controllers
 		// that support it use the backend's port as given.

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,6 +14,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
+	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
@@ -54,11 +56,12 @@ func trafficChecks() []*check.Check {
 
 // networkPolicyPeersSelectPodsRun is networkpolicy-peers-select-pods's
 // Run. A peer's podSelector alone selects pods of the policy's namespace;
-// with a namespaceSelector, pods of the namespaces it selects. Among
-// manifests a namespaceSelector is not judged (namespaces outside the
-// inputs may carry its labels), nor a podSelector in a namespace with no
-// workload among the inputs; on a cluster both are facts. An empty
-// selector selects everything and is not judged.
+// with a namespaceSelector, pods of the namespaces it selects (every
+// namespace, for {}). Among manifests a namespaceSelector is not judged
+// (namespaces outside the inputs may carry its labels, and {} selects them
+// too), nor a podSelector in a namespace with no workload among the
+// inputs; on a cluster both are facts. An empty podSelector selects every
+// pod and is not judged.
 func networkPolicyPeersSelectPodsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	np, ok := o.Typed.(*networkingv1.NetworkPolicy)
 	if !ok {
@@ -66,7 +69,13 @@ func networkPolicyPeersSelectPodsRun(o *inventory.Object, c *check.Context) []ch
 	}
 	manifests := c.Inventory.Mode == inventory.FromManifests
 	var out []check.Finding
-	judged, unjudged := 0, 0
+	judged := 0
+	var unjudged []string // why, each reason once
+	unjudge := func(why string) {
+		if !slices.Contains(unjudged, why) {
+			unjudged = append(unjudged, why)
+		}
+	}
 	visit := func(peers []networkingv1.NetworkPolicyPeer, base, dir string) {
 		for j, p := range peers {
 			at := fmt.Sprintf("%s[%d]", base, j)
@@ -74,19 +83,21 @@ func networkPolicyPeersSelectPodsRun(o *inventory.Object, c *check.Context) []ch
 				continue // an ipBlock
 			}
 			namespaces := []string{o.Namespace}
+			every := false
 			if p.NamespaceSelector != nil {
 				nsSel, err := metav1.LabelSelectorAsSelector(p.NamespaceSelector)
-				if err != nil || nsSel.Empty() {
-					unjudged++
+				switch {
+				case err != nil:
+					unjudge(fmt.Sprintf("a namespaceSelector is not a valid label selector (%v)", err))
+					continue
+				case manifests:
+					unjudge("a namespaceSelector selects namespaces, which the inputs may not all show")
 					continue
 				}
-				if manifests {
-					unjudged++
-					continue
-				}
+				every = nsSel.Empty()
 				namespaces = nil
 				for _, ns := range c.Inventory.Namespaces() {
-					if nsSel.Matches(labels.Set(ns.Labels)) {
+					if set, _ := c.Inventory.NamespaceLabels(ns.Name); nsSel.Matches(set) {
 						namespaces = append(namespaces, ns.Name)
 					}
 				}
@@ -104,7 +115,7 @@ func networkPolicyPeersSelectPodsRun(o *inventory.Object, c *check.Context) []ch
 				continue
 			}
 			if manifests && len(c.Inventory.Workloads(o.Namespace)) == 0 {
-				unjudged++
+				unjudge(fmt.Sprintf("a podSelector selects pods of namespace %s, where no workload is among the inputs", namespaceName(o.Namespace)))
 				continue
 			}
 			judged++
@@ -112,8 +123,11 @@ func networkPolicyPeersSelectPodsRun(o *inventory.Object, c *check.Context) []ch
 				continue
 			}
 			where := "in namespace " + namespaceName(namespaces[0])
-			if len(namespaces) > 1 {
-				where = "in namespaces " + commaList(namespaces)
+			switch {
+			case every:
+				where = "in any namespace"
+			case len(namespaces) > 1:
+				where = "in namespaces " + say.List(namespaces, ", ")
 			}
 			what := "selects no pod"
 			if manifests {
@@ -128,12 +142,12 @@ func networkPolicyPeersSelectPodsRun(o *inventory.Object, c *check.Context) []ch
 	for i, r := range np.Spec.Egress {
 		visit(r.To, fmt.Sprintf("spec.egress[%d].to", i), "to")
 	}
-	if len(out) == 0 && unjudged > 0 {
-		some := "some of its peers select"
+	if len(out) == 0 && len(unjudged) > 0 {
+		which := "some of its peers"
 		if judged == 0 {
-			some = "its peers select"
+			which = "its peers"
 		}
-		return []check.Finding{check.NotAssessedf("%s namespaces, or pods of namespaces with no workload among the inputs, which the inputs do not show", some)}
+		return []check.Finding{check.NotAssessedf("%s cannot be judged: %s", which, strings.Join(unjudged, "; "))}
 	}
 	return out
 }
@@ -214,24 +228,32 @@ func ruleReachesPort(ports []networkingv1.NetworkPolicyPort, selected []*invento
 		if p.Protocol != nil {
 			proto = *p.Protocol
 		}
-		if p.Port == nil {
+		switch {
+		case p.Port == nil:
 			return true // every port of the protocol
+		case p.Port.Type == intstr.String:
+			if workloadsDeclarePort(selected, p.Port.StrVal, proto) {
+				return true
+			}
+		case workloadsMayListen(selected, p.Port.IntVal, p.EndPort, proto):
+			return true
 		}
-		for _, w := range selected {
-			for _, ct := range pod.RunningContainers(w) {
-				if p.Port.Type == intstr.Int && (len(ct.Ports) == 0 || probesPort(ct.Container, p.Port.IntVal, p.EndPort)) {
+	}
+	return false
+}
+
+// workloadsMayListen reports whether a running container of the workloads
+// may listen on a port number in the range: it declares one, or a probe
+// of it uses one, or it declares no ports at all.
+func workloadsMayListen(workloads []*inventory.Object, from int32, to *int32, proto corev1.Protocol) bool {
+	for _, w := range workloads {
+		for _, ct := range pod.RunningContainers(w) {
+			if len(ct.Ports) == 0 || probesPort(ct.Container, from, to) {
+				return true
+			}
+			for _, cp := range ct.Ports {
+				if protocolOrTCP(cp.Protocol) == proto && inPortRange(cp.ContainerPort, from, to) {
 					return true
-				}
-				for _, cp := range ct.Ports {
-					if protocolOrTCP(cp.Protocol) != proto {
-						continue
-					}
-					if p.Port.Type == intstr.String && cp.Name == p.Port.StrVal {
-						return true
-					}
-					if p.Port.Type == intstr.Int && inPortRange(cp.ContainerPort, p.Port.IntVal, p.EndPort) {
-						return true
-					}
 				}
 			}
 		}
@@ -250,21 +272,7 @@ func inPortRange(port, from int32, to *int32) bool {
 // in the range: the container listens there, declared or not.
 func probesPort(ct *corev1.Container, from int32, to *int32) bool {
 	for _, p := range []*corev1.Probe{ct.LivenessProbe, ct.ReadinessProbe, ct.StartupProbe} {
-		if p == nil {
-			continue
-		}
-		var port intstr.IntOrString
-		switch {
-		case p.HTTPGet != nil:
-			port = p.HTTPGet.Port
-		case p.TCPSocket != nil:
-			port = p.TCPSocket.Port
-		case p.GRPC != nil:
-			port = intstr.FromInt32(p.GRPC.Port)
-		default:
-			continue
-		}
-		if port.Type == intstr.Int && inPortRange(port.IntVal, from, to) {
+		if port, _ := probePort(p); port.Type == intstr.Int && port.IntVal != 0 && inPortRange(port.IntVal, from, to) {
 			return true
 		}
 	}
@@ -305,5 +313,5 @@ func declaredPorts(selected []*inventory.Object) string {
 	if len(ports) == 0 {
 		return "none"
 	}
-	return strings.Join(ports, ", ")
+	return say.List(ports, ", ")
 }

@@ -2,7 +2,8 @@ package manifest
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -101,8 +102,7 @@ var apiLifecycleIndex = func() map[[2]string]*apiLifecycle {
 // is a Deployment), Kind.group for the others. The inventory computes
 // them, so they always agree with the keys objects get.
 var upgradeKinds = func() []string {
-	seen := map[string]bool{}
-	var out []string
+	keys := map[string]bool{}
 	for _, r := range apiLifecycles {
 		o, err := inventory.New(map[string]any{
 			"apiVersion": r.apiVersion, "kind": r.kind,
@@ -111,14 +111,9 @@ var upgradeKinds = func() []string {
 		if err != nil {
 			panic(fmt.Sprintf("api table row %s %s: %v", r.apiVersion, r.kind, err))
 		}
-		key := o.KindKey()
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, key)
-		}
+		keys[o.KindKey()] = true
 	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(keys))
 }()
 
 // kubeVersion is a Kubernetes minor release such as 1.22.

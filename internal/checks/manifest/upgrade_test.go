@@ -8,6 +8,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 func TestKubeVersionAtLeast(t *testing.T) {
@@ -97,7 +98,7 @@ metadata: {name: kubernetes, namespace: default}
 	if len(loaded.Errors) > 0 {
 		t.Fatal(loaded.Errors)
 	}
-	inv := inventory.Build(inventory.FromManifests, loaded.Objects)
+	inv := platform.Inventory(inventory.FromManifests, loaded.Objects)
 	checks := map[string]*check.Check{}
 	for _, c := range upgradeChecks() {
 		checks[c.ID] = c

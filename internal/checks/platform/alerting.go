@@ -61,7 +61,7 @@ func (a alertRule) String() string {
 // PrometheusRule, in order.
 func alertRules(pr *inventory.Object) []alertRule {
 	var out []alertRule
-	groups, _ := field(pr, "spec", "groups").([]any)
+	groups, _ := pr.Field("spec", "groups").([]any)
 	for _, g := range groups {
 		gm, _ := g.(map[string]any)
 		rules, _ := gm["rules"].([]any)
@@ -270,7 +270,7 @@ type amConfig struct {
 func judgeAlertmanager(inv *inventory.Inventory, am *inventory.Object) check.Finding {
 	id := am.ID()
 	var used []amConfig
-	global := fieldString(am, "spec", "alertmanagerConfiguration", "name")
+	global := am.FieldString("spec", "alertmanagerConfiguration", "name")
 	if global != "" {
 		g := inv.Get(keyAlertmanagerConfig, am.Namespace, global)
 		if g == nil {
@@ -279,7 +279,7 @@ func judgeAlertmanager(inv *inventory.Inventory, am *inventory.Object) check.Fin
 		used = append(used, amConfig{g, "spec.alertmanagerConfiguration", false})
 	}
 	sel := selection{owner: am, field: "alertmanagerConfigSelector", nsField: "alertmanagerConfigNamespaceSelector", objectsSelected: "AlertmanagerConfigs"}
-	strategy := fieldString(am, "spec", "alertmanagerConfigMatcherStrategy", "type")
+	strategy := am.FieldString("spec", "alertmanagerConfigMatcherStrategy", "type")
 	for _, amc := range inv.OfKind(keyAlertmanagerConfig) {
 		if (global != "" && amc.Namespace == am.Namespace && amc.Name == global) || !sel.selects(inv, amc) {
 			continue
@@ -313,7 +313,7 @@ func judgeAlertmanager(inv *inventory.Inventory, am *inventory.Object) check.Fin
 	if global != "" {
 		return check.Failf("", "%s takes its whole configuration from AlertmanagerConfig objects (spec.alertmanagerConfiguration), and %s: alerts routed there reach no one", id, emptyNote)
 	}
-	secret := fieldString(am, "spec", "configSecret")
+	secret := am.FieldString("spec", "configSecret")
 	if secret == "" {
 		secret = "alertmanager-" + am.Name
 	}
@@ -332,7 +332,7 @@ type receiver struct {
 }
 
 func receiversOf(amc *inventory.Object) []receiver {
-	list, _ := field(amc, "spec", "receivers").([]any)
+	list, _ := amc.Field("spec", "receivers").([]any)
 	var out []receiver
 	for _, item := range list {
 		m, _ := item.(map[string]any)

@@ -97,7 +97,7 @@ func backupChecks() []*check.Check {
 			ChecklistItem: checklist.Backup,
 			Requires:      check.Cluster,
 			Applies: func(o *inventory.Object, c *check.Context) (bool, string) {
-				if field(o, "spec", "paused") == true {
+				if o.Field("spec", "paused") == true {
 					return false, "paused (spec.paused: true): it takes no backups; backup-schedule-coverage reports the namespaces it leaves out"
 				}
 				return true, ""
@@ -138,7 +138,7 @@ func backupVeleroRun(o *inventory.Object, c *check.Context) []check.Finding {
 	}
 	var out []check.Finding
 	for _, b := range bsls {
-		phase := fieldString(b, "status", "phase")
+		phase := b.FieldString("status", "phase")
 		if phase == "Available" {
 			return []check.Finding{check.Passf("%s runs; %s status.phase is Available (%s)", running[0], b.ID(), describeBSL(b))}
 		}
@@ -146,7 +146,7 @@ func backupVeleroRun(o *inventory.Object, c *check.Context) []check.Finding {
 		if phase != "" {
 			msg = fmt.Sprintf("%s (%s) status.phase is %s: Velero cannot write backups there", b.ID(), describeBSL(b), phase)
 		}
-		if m := fieldString(b, "status", "message"); m != "" {
+		if m := b.FieldString("status", "message"); m != "" {
 			msg += " (status.message: " + say.Brief(m) + ")"
 		}
 		out = append(out, check.Failf("", "%s", msg))
@@ -163,12 +163,12 @@ func backupScheduleCoverageRun(o *inventory.Object, c *check.Context) []check.Fi
 	var why []string
 	for _, s := range schedules {
 		covers, how := scheduleCovers(s, o.Name)
-		name, spec := s.Namespace+"/"+s.Name, fieldString(s, "spec", "schedule")
+		name, spec := s.Namespace+"/"+s.Name, s.FieldString("spec", "schedule")
 		interval, known := scheduleInterval(s, c.Now)
 		switch {
 		case !covers:
 			why = append(why, name+" "+how)
-		case field(s, "spec", "paused") == true:
+		case s.Field("spec", "paused") == true:
 			why = append(why, name+" "+how+" but is paused (spec.paused: true)")
 		case known && interval > time.Duration(c.Params.BackupRPO):
 			why = append(why, fmt.Sprintf("%s %s but runs only every %s (spec.schedule %q), less often than backupRPO %s",
@@ -189,12 +189,12 @@ func backupRecentRun(o *inventory.Object, c *check.Context) []check.Finding {
 	within := fmt.Sprintf("backupRPO %s + backupGrace %s", c.Params.BackupRPO, c.Params.BackupGrace)
 	if interval, ok := scheduleInterval(o, c.Now); ok && interval > allowed {
 		allowed = interval
-		within = fmt.Sprintf("its interval %s (spec.schedule %q) + backupGrace %s", check.Duration(interval), fieldString(o, "spec", "schedule"), c.Params.BackupGrace)
+		within = fmt.Sprintf("its interval %s (spec.schedule %q) + backupGrace %s", check.Duration(interval), o.FieldString("spec", "schedule"), c.Params.BackupGrace)
 	}
 	limit := allowed + time.Duration(c.Params.BackupGrace)
-	if phase := fieldString(o, "status", "phase"); phase == "FailedValidation" {
+	if phase := o.FieldString("status", "phase"); phase == "FailedValidation" {
 		return []check.Finding{check.Failf("status.phase", "status.phase is FailedValidation, so Velero takes no backups of it%s",
-			prefixedList(": ", field(o, "status", "validationErrors")))}
+			prefixedList(": ", o.Field("status", "validationErrors")))}
 	}
 	var backups []*inventory.Object
 	for _, b := range c.Inventory.InNamespace(veleroBackup, o.Namespace) {
@@ -203,13 +203,13 @@ func backupRecentRun(o *inventory.Object, c *check.Context) []check.Finding {
 		}
 	}
 	latest := newest(backups, started)
-	if latest != nil && strings.Contains(fieldString(latest, "status", "phase"), "Failed") {
+	if latest != nil && strings.Contains(latest.FieldString("status", "phase"), "Failed") {
 		return []check.Finding{check.Failf("status.lastBackup", "its latest Backup %s is %s%s; it started at %s",
-			latest.Name, fieldString(latest, "status", "phase"), veleroErrors(latest), when(c.Now, started(latest)))}
+			latest.Name, latest.FieldString("status", "phase"), veleroErrors(latest), when(c.Now, started(latest)))}
 	}
 	var completed []*inventory.Object
 	for _, b := range backups {
-		if _, ok := fieldTime(b, "status", "completionTimestamp"); ok && fieldString(b, "status", "phase") == "Completed" {
+		if _, ok := fieldTime(b, "status", "completionTimestamp"); ok && b.FieldString("status", "phase") == "Completed" {
 			completed = append(completed, b)
 		}
 	}
@@ -226,7 +226,7 @@ func backupRecentRun(o *inventory.Object, c *check.Context) []check.Finding {
 	}
 	if latest != nil {
 		return []check.Finding{check.Failf("status.lastBackup", "no Backup of it completed; the latest, %s, is %s and started at %s",
-			latest.Name, orNone(fieldString(latest, "status", "phase")), when(c.Now, started(latest)))}
+			latest.Name, orNone(latest.FieldString("status", "phase")), when(c.Now, started(latest)))}
 	}
 	msg := fmt.Sprintf("no Backup of it exists (label %s=%s)", veleroScheduleKey, o.Name)
 	if last, ok := fieldTime(o, "status", "lastBackup"); ok {
@@ -240,7 +240,7 @@ func backupRestoreTestedRun(o *inventory.Object, c *check.Context) []check.Findi
 	restores := c.Inventory.OfKind(veleroRestore)
 	var completed []*inventory.Object
 	for _, r := range restores {
-		if _, ok := fieldTime(r, "status", "completionTimestamp"); ok && fieldString(r, "status", "phase") == "Completed" {
+		if _, ok := fieldTime(r, "status", "completionTimestamp"); ok && r.FieldString("status", "phase") == "Completed" {
 			completed = append(completed, r)
 		}
 	}
@@ -248,14 +248,14 @@ func backupRestoreTestedRun(o *inventory.Object, c *check.Context) []check.Findi
 	if done := newest(completed, finished); done != nil {
 		at := finished(done)
 		if c.Now.Sub(at) <= maxAge {
-			return []check.Finding{check.Passf("%s of Backup %s Completed at %s", done.ID(), fieldString(done, "spec", "backupName"), when(c.Now, at))}
+			return []check.Finding{check.Passf("%s of Backup %s Completed at %s", done.ID(), done.FieldString("spec", "backupName"), when(c.Now, at))}
 		}
 		return []check.Finding{check.Failf("", "the last completed restore, %s of Backup %s, finished at %s, longer ago than restoreTestMaxAge %s",
-			done.ID(), fieldString(done, "spec", "backupName"), when(c.Now, at), c.Params.RestoreTestMaxAge)}
+			done.ID(), done.FieldString("spec", "backupName"), when(c.Now, at), c.Params.RestoreTestMaxAge)}
 	}
 	if latest := newest(restores, started); latest != nil {
 		return []check.Finding{check.Failf("", "no Restore completed: the latest, %s of Backup %s, is %s%s; it started at %s",
-			latest.ID(), fieldString(latest, "spec", "backupName"), orNone(fieldString(latest, "status", "phase")), veleroErrors(latest), when(c.Now, started(latest)))}
+			latest.ID(), latest.FieldString("spec", "backupName"), orNone(latest.FieldString("status", "phase")), veleroErrors(latest), when(c.Now, started(latest)))}
 	}
 	return []check.Finding{check.Failf("", "no Velero Restore exists: no backup was restored to test it (Velero deletes a Restore with the Backup it restored, so an older test may have gone with its backup)")}
 }
@@ -305,8 +305,8 @@ func veleroInstalled(inv *inventory.Inventory) string {
 
 // describeBSL names a BackupStorageLocation's provider and bucket.
 func describeBSL(o *inventory.Object) string {
-	s := "provider " + orNone(fieldString(o, "spec", "provider"))
-	if b := fieldString(o, "spec", "objectStorage", "bucket"); b != "" {
+	s := "provider " + orNone(o.FieldString("spec", "provider"))
+	if b := o.FieldString("spec", "objectStorage", "bucket"); b != "" {
 		s += ", bucket " + b
 	}
 	return s
@@ -317,8 +317,8 @@ func describeBSL(o *inventory.Object) string {
 // glob patterns; an empty include list, like "*", means every namespace,
 // and an exclusion wins over an inclusion.
 func scheduleCovers(s *inventory.Object, ns string) (bool, string) {
-	included := stringList(field(s, "spec", "template", "includedNamespaces"))
-	if p := matchGlob(stringList(field(s, "spec", "template", "excludedNamespaces")), ns); p != "" {
+	included := stringList(s.Field("spec", "template", "includedNamespaces"))
+	if p := matchGlob(stringList(s.Field("spec", "template", "excludedNamespaces")), ns); p != "" {
 		return false, fmt.Sprintf("excludes it (spec.template.excludedNamespaces entry %q)", p)
 	}
 	switch p := matchGlob(included, ns); {
@@ -337,7 +337,7 @@ func scheduleCovers(s *inventory.Object, ns string) (bool, string) {
 // reading spec.schedule as Velero does. It returns false when the
 // schedule does not parse.
 func scheduleInterval(s *inventory.Object, now time.Time) (time.Duration, bool) {
-	sched, err := cron.ParseStandard(fieldString(s, "spec", "schedule"))
+	sched, err := cron.ParseStandard(s.FieldString("spec", "schedule"))
 	if err != nil {
 		return 0, false
 	}
@@ -423,10 +423,10 @@ func newest(objs []*inventory.Object, at func(*inventory.Object) time.Time) *inv
 // it counted and its status.failureReason.
 func veleroErrors(o *inventory.Object) string {
 	s := ""
-	if n := number(field(o, "status", "errors")); n > 0 {
+	if n := number(o.Field("status", "errors")); n > 0 {
 		s += fmt.Sprintf(" (status.errors %d)", n)
 	}
-	if r := fieldString(o, "status", "failureReason"); r != "" {
+	if r := o.FieldString("status", "failureReason"); r != "" {
 		s += ": " + say.Brief(r)
 	}
 	return s
@@ -438,7 +438,7 @@ func inProgress(latest, done *inventory.Object) string {
 	if latest == nil || latest == done {
 		return ""
 	}
-	return fmt.Sprintf("; the latest, %s, is %s", latest.Name, orNone(fieldString(latest, "status", "phase")))
+	return fmt.Sprintf("; the latest, %s, is %s", latest.Name, orNone(latest.FieldString("status", "phase")))
 }
 
 // when writes a time and how long ago it was: 2025-12-30T02:00:00Z (46 h

@@ -2,7 +2,8 @@ package platform
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,8 +62,8 @@ func certChecks() []*check.Check {
 			ChecklistItem: checklist.CertManager,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				return []check.Finding{readyCondition(o, fmt.Sprintf("secret %s from %s %s", orNone(fieldString(o, "spec", "secretName")),
-					orDefault(fieldString(o, "spec", "issuerRef", "kind"), "Issuer"), orNone(fieldString(o, "spec", "issuerRef", "name"))))}
+				return []check.Finding{readyCondition(o, fmt.Sprintf("secret %s from %s %s", orNone(platform.SecretOf(o)),
+					orDefault(o.FieldString("spec", "issuerRef", "kind"), "Issuer"), orNone(o.FieldString("spec", "issuerRef", "name"))))}
 			},
 		},
 		{
@@ -140,10 +141,10 @@ func certChecks() []*check.Check {
 			ChecklistItem: checklist.SecretReferencesToVault,
 			Requires:      check.Cluster,
 			Run: func(o *inventory.Object, c *check.Context) []check.Finding {
-				what := "provider " + orNone(firstKey(field(o, "spec", "provider")))
+				what := "provider " + orNone(firstKey(o.Field("spec", "provider")))
 				if o.KindKey() == externalSecretKey {
-					what = fmt.Sprintf("secret %s from %s %s", externalSecretTarget(o),
-						orDefault(fieldString(o, "spec", "secretStoreRef", "kind"), "SecretStore"), orNone(fieldString(o, "spec", "secretStoreRef", "name")))
+					what = fmt.Sprintf("secret %s from %s %s", platform.SecretOf(o),
+						orDefault(o.FieldString("spec", "secretStoreRef", "kind"), "SecretStore"), orNone(o.FieldString("spec", "secretStoreRef", "name")))
 				}
 				return []check.Finding{readyCondition(o, what)}
 			},
@@ -179,8 +180,8 @@ func ingressTlsCertificateRun(o *inventory.Object, c *check.Context) []check.Fin
 			out = append(out, check.Passf("spec.tls[%d] names no secret: the ingress controller's default certificate serves %s", i, hosts))
 			continue
 		}
-		if by := tlsSecretManager(c.Inventory, o.Namespace, tls.SecretName); by != "" {
-			out = append(out, check.Passf("%s %s is managed by %s", path, tls.SecretName, by))
+		if by := platform.SecretMakerOf(c.Inventory, o.Namespace, tls.SecretName, true); by != nil {
+			out = append(out, check.Passf("%s %s is managed by %s", path, tls.SecretName, by.ID()))
 			continue
 		}
 		msg := fmt.Sprintf("secret %s (hosts %s) is neither the spec.secretName of a Certificate nor the target of an ExternalSecret in namespace %s: nothing renews it", tls.SecretName, hosts, o.Namespace)
@@ -224,48 +225,20 @@ func readyCondition(o *inventory.Object, what string) check.Finding {
 // issuerType names how a cert-manager issuer issues: ACME (with its
 // server), CA, Vault, Venafi or self-signed.
 func issuerType(o *inventory.Object) string {
-	if server := fieldString(o, "spec", "acme", "server"); server != "" {
+	if server := o.FieldString("spec", "acme", "server"); server != "" {
 		return "ACME server " + server
 	}
-	return orNone(firstKey(field(o, "spec"))) + " issuer"
+	return orNone(firstKey(o.Field("spec"))) + " issuer"
 }
 
 // firstKey returns the first key of a map from a custom resource's
 // content, in sorted order, or "".
 func firstKey(v any) string {
 	m, _ := v.(map[string]any)
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	if len(keys) == 0 {
+	if len(m) == 0 {
 		return ""
 	}
-	return keys[0]
-}
-
-// externalSecretTarget returns the Secret an ExternalSecret writes:
-// spec.target.name, or the ExternalSecret's own name.
-func externalSecretTarget(o *inventory.Object) string {
-	return orDefault(fieldString(o, "spec", "target", "name"), o.Name)
-}
-
-// tlsSecretManager names what keeps a TLS secret current: a Certificate
-// whose spec.secretName it is, or an ExternalSecret that writes it. It
-// returns "" when neither does.
-func tlsSecretManager(inv *inventory.Inventory, ns, secret string) string {
-	for _, cert := range inv.InNamespace(certificateKey, ns) {
-		if fieldString(cert, "spec", "secretName") == secret {
-			return cert.ID()
-		}
-	}
-	for _, es := range inv.InNamespace(externalSecretKey, ns) {
-		if externalSecretTarget(es) == secret {
-			return es.ID()
-		}
-	}
-	return ""
+	return slices.Min(slices.Collect(maps.Keys(m)))
 }
 
 // shimAnnotation returns the ingress-shim annotation on an Ingress that

@@ -83,8 +83,8 @@ func gitopsRuns(inv *inventory.Inventory) []check.Finding {
 // through, not failures.
 func argoSynced(o *inventory.Object) []check.Finding {
 	var out []check.Finding
-	sync := fieldString(o, "status", "sync", "status")
-	revision := fieldString(o, "status", "sync", "revision")
+	sync := o.FieldString("status", "sync", "status")
+	revision := o.FieldString("status", "sync", "revision")
 	switch sync {
 	case "Synced":
 	case "":
@@ -94,17 +94,17 @@ func argoSynced(o *inventory.Object) []check.Finding {
 		if revision != "" {
 			msg += " at revision " + revision
 		}
-		if phase := fieldString(o, "status", "operationState", "phase"); phase == "Failed" || phase == "Error" {
-			msg += fmt.Sprintf("; the last sync %s: %s", phase, say.Brief(fieldString(o, "status", "operationState", "message")))
+		if phase := o.FieldString("status", "operationState", "phase"); phase == "Failed" || phase == "Error" {
+			msg += fmt.Sprintf("; the last sync %s: %s", phase, say.Brief(o.FieldString("status", "operationState", "message")))
 		}
 		out = append(out, check.Failf("status.sync.status", "%s", msg))
 	}
-	health := fieldString(o, "status", "health", "status")
+	health := o.FieldString("status", "health", "status")
 	switch health {
 	case "Healthy", "Progressing", "Suspended", "":
 	default:
 		msg := fmt.Sprintf("status.health.status is %s", health)
-		if m := fieldString(o, "status", "health", "message"); m != "" {
+		if m := o.FieldString("status", "health", "message"); m != "" {
 			msg += ": " + say.Brief(m)
 		}
 		out = append(out, check.Failf("status.health.status", "%s", msg))
@@ -127,7 +127,7 @@ func argoSynced(o *inventory.Object) []check.Finding {
 // it passes through.
 func fluxReady(o *inventory.Object) []check.Finding {
 	var out []check.Finding
-	if suspend, _ := field(o, "spec", "suspend").(bool); suspend {
+	if suspend, _ := o.Field("spec", "suspend").(bool); suspend {
 		out = append(out, check.Failf("spec.suspend", "spec.suspend is true: Flux no longer reconciles it, so changes in Git stop reaching the cluster and manual changes stay"))
 	}
 	ready, ok := conditionOf(o, "Ready")

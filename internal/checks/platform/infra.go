@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/runtime"
+	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
 )
@@ -218,7 +218,7 @@ func controlPlaneHaRun(o *inventory.Object, c *check.Context) []check.Finding {
 	case len(cps) == 0:
 		return []check.Finding{check.NotAssessedf("no Node carries the %s label and no managed provider was recognised: the control plane is not visible", platform.ControlPlaneLabel)}
 	case len(cps) < minControlPlaneNodes:
-		return []check.Finding{check.Failf("", "%d control-plane node(s) (%s): losing one stops etcd from accepting writes; run %d or more", len(cps), names(cps), minControlPlaneNodes)}
+		return []check.Finding{check.Failf("", "%s (%s): losing one stops etcd from accepting writes; run %d or more", say.Count(len(cps), "control-plane node", "control-plane nodes"), names(cps), minControlPlaneNodes)}
 	}
 	return []check.Finding{check.Passf("%d control-plane nodes: %s", len(cps), names(cps))}
 }
@@ -234,7 +234,7 @@ func controlPlaneNoAppPodsRun(o *inventory.Object, c *check.Context) []check.Fin
 		}
 	}
 	if len(apps) > 0 {
-		return []check.Finding{check.Failf("", "application pods run on this control-plane node: %s", limitList(apps, 10))}
+		return []check.Finding{check.Failf("", "application pods run on this control-plane node: %s", say.ListUpTo(apps, ", ", listedNodes))}
 	}
 	return nil
 }
@@ -256,10 +256,10 @@ func nodesWorkersHaRun(o *inventory.Object, c *check.Context) []check.Finding {
 	zoneList := slices.Sorted(maps.Keys(zones))
 	var out []check.Finding
 	if got, want := len(workers), int(c.Params.MinWorkerNodes); got < want {
-		out = append(out, check.Failf("", "%d schedulable worker node(s): %s; want at least %d (minWorkerNodes)", got, orNone(limitList(workers, 10)), want))
+		out = append(out, check.Failf("", "%s: %s; want at least %d (minWorkerNodes)", say.Count(got, "schedulable worker node", "schedulable worker nodes"), orNone(say.ListUpTo(workers, ", ", listedNodes)), want))
 	}
 	if got, want := len(zoneList), int(c.Params.MinZones); got < want {
-		out = append(out, check.Failf("", "schedulable worker nodes are in %d zone(s) by their %s label: %s; want at least %d (minZones)", got, corev1.LabelTopologyZone, orNone(strings.Join(zoneList, ", ")), want))
+		out = append(out, check.Failf("", "schedulable worker nodes are in %s by their %s label: %s; want at least %d (minZones)", say.Count(got, "zone", "zones"), corev1.LabelTopologyZone, orNone(strings.Join(zoneList, ", ")), want))
 	}
 	if len(out) > 0 {
 		return out
@@ -394,21 +394,13 @@ func podDone(p *corev1.Pod) bool {
 	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 }
 
-// names lists objects' names, at most ten.
+// names lists the names of nodes, or of other cluster-scoped objects.
 func names(objs []*inventory.Object) string {
 	ns := make([]string, len(objs))
 	for i, o := range objs {
 		ns[i] = o.Name
 	}
-	return limitList(ns, 10)
-}
-
-// limitList joins at most n items, saying how many more there are.
-func limitList(items []string, n int) string {
-	if len(items) <= n {
-		return strings.Join(items, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+	return say.ListUpTo(ns, ", ", listedNodes)
 }
 
 // release is one Kubernetes minor release in the support calendar.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks/checklist"
+	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/platform"
 )
@@ -188,7 +189,7 @@ func findComponent(inv *inventory.Inventory, comp platform.Component, crKey stri
 		if ownsAny(inv, cr, recognised) {
 			continue
 		}
-		avail := number(field(cr, "status", "availableReplicas"))
+		avail := number(cr.Field("status", "availableReplicas"))
 		desc := fmt.Sprintf("%s %s/%s has status.availableReplicas %d", cr.Kind, cr.Namespace, cr.Name, avail)
 		if avail > 0 {
 			f.running = append(f.running, desc)
@@ -323,7 +324,7 @@ func describeGaps(gaps []platform.Gap) string {
 	}
 	parts := make([]string, len(whys))
 	for i, why := range whys {
-		parts[i] = fmt.Sprintf("%s (%s)", limitList(byWhy[why], 10), why)
+		parts[i] = fmt.Sprintf("%s (%s)", say.ListUpTo(byWhy[why], ", ", listedNodes), why)
 	}
 	return strings.Join(parts, "; ")
 }
@@ -341,16 +342,17 @@ type selection struct {
 
 // selects reports whether the owner picks the target object.
 func (s selection) selects(inv *inventory.Inventory, target *inventory.Object) bool {
-	sel, ok := labelSelectorOf(field(s.owner, "spec", s.field))
+	sel, ok := labelSelectorOf(s.owner.Field("spec", s.field))
 	if !ok || !sel.Matches(labels.Set(target.Labels)) {
 		return false
 	}
-	raw := field(s.owner, "spec", s.nsField)
+	raw := s.owner.Field("spec", s.nsField)
 	if raw == nil {
 		return target.Namespace == s.owner.Namespace
 	}
 	nsSel, ok := labelSelectorOf(raw)
-	return ok && nsSel.Matches(namespaceLabels(inv, target.Namespace))
+	nsLabels, _ := inv.NamespaceLabels(target.Namespace)
+	return ok && nsSel.Matches(nsLabels)
 }
 
 // describe says what the owner selects, naming its fields: "Prometheus
@@ -358,7 +360,7 @@ func (s selection) selects(inv *inventory.Inventory, target *inventory.Object) b
 // (spec.ruleSelector) from every namespace (spec.ruleNamespaceSelector {})".
 func (s selection) describe() string {
 	who := s.owner.Kind + " " + s.owner.Namespace + "/" + s.owner.Name
-	raw := field(s.owner, "spec", s.field)
+	raw := s.owner.Field("spec", s.field)
 	if raw == nil {
 		return fmt.Sprintf("%s has no spec.%s, so it selects no %s", who, s.field, s.objectsSelected)
 	}
@@ -367,7 +369,7 @@ func (s selection) describe() string {
 		what = fmt.Sprintf("every %s (spec.%s {})", strings.TrimSuffix(s.objectsSelected, "s"), s.field)
 	}
 	where := "from its own namespace " + s.owner.Namespace
-	if nsRaw := field(s.owner, "spec", s.nsField); nsRaw != nil {
+	if nsRaw := s.owner.Field("spec", s.nsField); nsRaw != nil {
 		where = fmt.Sprintf("from the namespaces labelled %s (spec.%s)", formatSelector(nsRaw), s.nsField)
 		if sel, ok := labelSelectorOf(nsRaw); ok && sel.Empty() {
 			where = fmt.Sprintf("from every namespace (spec.%s {})", s.nsField)
@@ -399,18 +401,6 @@ func formatSelector(v any) string {
 	return "(malformed)"
 }
 
-// namespaceLabels returns a namespace's labels, with the name label the
-// API server sets on every namespace.
-func namespaceLabels(inv *inventory.Inventory, name string) labels.Set {
-	set := labels.Set{"kubernetes.io/metadata.name": name}
-	if ns := inv.Get("Namespace", "", name); ns != nil {
-		for k, v := range ns.Labels {
-			set[k] = v
-		}
-	}
-	return set
-}
-
 // operatorInstalled reports whether the Prometheus Operator's resources
 // exist: one of its CRDs, or a Prometheus object.
 func operatorInstalled(inv *inventory.Inventory) bool {
@@ -439,7 +429,7 @@ func namespaceMonitorsRun(o *inventory.Object, c *check.Context) []check.Finding
 		}
 	}
 	if len(watching) > 0 {
-		return []check.Finding{check.Passf("namespace %s is watched by %s", o.Name, limitList(watching, 5))}
+		return []check.Finding{check.Passf("namespace %s is watched by %s", o.Name, say.List(watching, ", "))}
 	}
 	msg := fmt.Sprintf("no ServiceMonitor or PodMonitor watches namespace %s: none is in it, and none elsewhere selects it (spec.namespaceSelector any: true, or matchNames including %s)", o.Name, o.Name)
 	if len(elsewhere) > 0 {
@@ -451,7 +441,7 @@ func namespaceMonitorsRun(o *inventory.Object, c *check.Context) []check.Finding
 // monitorWatches reports whether a ServiceMonitor or PodMonitor looks for
 // targets in a namespace, and says why when it is not its own.
 func monitorWatches(m *inventory.Object, ns string) (string, bool) {
-	if any, _ := field(m, "spec", "namespaceSelector", "any").(bool); any {
+	if any, _ := m.Field("spec", "namespaceSelector", "any").(bool); any {
 		return "(spec.namespaceSelector.any is true)", true
 	}
 	names := matchNames(m)
@@ -470,7 +460,7 @@ func monitorWatches(m *inventory.Object, ns string) (string, bool) {
 }
 
 func matchNames(m *inventory.Object) []string {
-	list, _ := field(m, "spec", "namespaceSelector", "matchNames").([]any)
+	list, _ := m.Field("spec", "namespaceSelector", "matchNames").([]any)
 	var out []string
 	for _, v := range list {
 		if s, ok := v.(string); ok {

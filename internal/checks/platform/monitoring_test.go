@@ -312,7 +312,7 @@ func TestCoverageNamesAtMostTenNodes(t *testing.T) {
 	}
 	b.WriteString(exampleNodeExporter[strings.Index(exampleNodeExporter, "apiVersion: apps/v1"):strings.Index(exampleNodeExporter, "---\napiVersion: v1\nkind: Pod")])
 	results := auditCluster(t, b.String(), "monitoring-node-exporter")
-	want := "has no ready pod on 12 of the 12 nodes: worker-a, worker-b, worker-c, worker-d, worker-e, worker-f, worker-g, worker-h, worker-i, worker-j and 2 more (no ready pod)"
+	want := "has no ready pod on 12 of the 12 nodes: worker-a, worker-b, worker-c, worker-d, worker-e, worker-f, worker-g, worker-h, worker-i, worker-j, and 2 more (no ready pod)"
 	if len(results) != 1 || results[0].Status != audit.Fail || !strings.HasSuffix(results[0].Message, want) {
 		t.Errorf("got %+v, want one failure ending %q", results, want)
 	}

@@ -2,7 +2,8 @@ package platform
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -372,18 +373,13 @@ func dnsEvidence(inv *inventory.Inventory, m platform.Match) string {
 // readyPodNodes returns the nodes a workload's ready pods run on, sorted;
 // none when its pods are not in the inventory.
 func readyPodNodes(inv *inventory.Inventory, w *inventory.Object) []string {
-	seen := map[string]bool{}
-	var nodes []string
+	nodes := map[string]bool{}
 	for _, p := range inv.PodsOf(w) {
-		pod, ok := p.Typed.(*corev1.Pod)
-		if !ok || !platform.PodReady(pod) || pod.Spec.NodeName == "" || seen[pod.Spec.NodeName] {
-			continue
+		if pod, ok := p.Typed.(*corev1.Pod); ok && platform.PodReady(pod) && pod.Spec.NodeName != "" {
+			nodes[pod.Spec.NodeName] = true
 		}
-		seen[pod.Spec.NodeName] = true
-		nodes = append(nodes, pod.Spec.NodeName)
 	}
-	sort.Strings(nodes)
-	return nodes
+	return slices.Sorted(maps.Keys(nodes))
 }
 
 // readyText says how many of a recognised workload's replicas are ready:

@@ -14,6 +14,11 @@ import (
 // infrastructure) share: which namespaces are the applications', and how
 // to read the status of a custom resource.
 
+// listedNodes is how many nodes (or pods of a node) a finding names
+// before it says how many more there are: more than say.Listed, as a
+// node's name is short and says where to look.
+const listedNodes = 10
+
 // clusterKinds are the Kinds of a check of the cluster as a whole: it is
 // judged once, on the object that stands for the cluster.
 var clusterKinds = []string{inventory.ClusterKey}
@@ -51,26 +56,6 @@ func appNamespaces(c *check.Context) []*inventory.Object {
 	return out
 }
 
-// field returns the value at a path of a custom resource's content.
-func field(o *inventory.Object, path ...string) any {
-	var v any = o.Content
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
-}
-
-// fieldString returns the string at a path of a custom resource's content,
-// or "".
-func fieldString(o *inventory.Object, path ...string) string {
-	s, _ := field(o, path...).(string)
-	return s
-}
-
 // condition is one entry of a custom resource's status.conditions.
 type condition struct {
 	Type, Status, Reason, Message string
@@ -80,7 +65,7 @@ type condition struct {
 
 // conditionOf returns the status.conditions entry of a type, if any.
 func conditionOf(o *inventory.Object, typ string) (condition, bool) {
-	list, _ := field(o, "status", "conditions").([]any)
+	list, _ := o.Field("status", "conditions").([]any)
 	for i, item := range list {
 		m, _ := item.(map[string]any)
 		if t, _ := m["type"].(string); t == typ {
@@ -127,7 +112,7 @@ func number(v any) int {
 // fieldTime parses an RFC 3339 time at a path of a custom resource's
 // content.
 func fieldTime(o *inventory.Object, path ...string) (time.Time, bool) {
-	s := fieldString(o, path...)
+	s := o.FieldString(path...)
 	if s == "" {
 		return time.Time{}, false
 	}

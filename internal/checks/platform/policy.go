@@ -150,13 +150,13 @@ func engineState(name string, ms []platform.Match, policies string) (running boo
 // constraint's spec.enforcementAction is deny (the default), or scoped
 // with a deny action.
 func gatekeeperEnforcement(ms []platform.Match, constraints []*inventory.Object) (bool, string) {
-	running, state := engineState("Gatekeeper", ms, count(len(constraints), "constraint", "constraints"))
+	running, state := engineState("Gatekeeper", ms, say.Count(len(constraints), "constraint", "constraints"))
 	if !running {
 		return false, state
 	}
 	var enforcing, reporting []string
 	for _, k := range constraints {
-		action := fieldString(k, "spec", "enforcementAction")
+		action := k.FieldString("spec", "enforcementAction")
 		if action == "" || strings.EqualFold(action, "deny") || (action == "scoped" && scopedDeny(k)) {
 			enforcing = append(enforcing, k.Kind+" "+k.Name)
 		} else {
@@ -172,9 +172,9 @@ func gatekeeperEnforcement(ms []platform.Match, constraints []*inventory.Object)
 func engineVerdict(state, one, many, how string, enforcing, reporting []string) (bool, string) {
 	switch {
 	case len(enforcing) > 0:
-		return true, fmt.Sprintf("%s and enforces %s%s: %s", state, count(len(enforcing), one, many), how, say.List(enforcing, ", "))
+		return true, fmt.Sprintf("%s and enforces %s%s: %s", state, say.Count(len(enforcing), one, many), how, say.List(enforcing, ", "))
 	case len(reporting) > 0:
-		return false, fmt.Sprintf("%s but none of its %s enforces: %s", state, count(len(reporting), one, many), say.List(reporting, ", "))
+		return false, fmt.Sprintf("%s but none of its %s enforces: %s", state, say.Count(len(reporting), one, many), say.List(reporting, ", "))
 	}
 	return false, state + " but has no " + one
 }
@@ -182,7 +182,7 @@ func engineVerdict(state, one, many, how string, enforcing, reporting []string) 
 // scopedDeny reports whether a constraint with enforcementAction scoped
 // denies at some enforcement point.
 func scopedDeny(k *inventory.Object) bool {
-	actions, _ := field(k, "spec", "scopedEnforcementActions").([]any)
+	actions, _ := k.Field("spec", "scopedEnforcementActions").([]any)
 	for _, a := range actions {
 		if m, ok := a.(map[string]any); ok && strings.EqualFold(fmt.Sprint(m["action"]), "deny") {
 			return true
@@ -199,7 +199,7 @@ func kyvernoPolicies(inv *inventory.Inventory) []*inventory.Object {
 // kyvernoEnforcement judges Kyverno: it enforces when it runs and a ready
 // policy has a rule that blocks admission.
 func kyvernoEnforcement(ms []platform.Match, policies []*inventory.Object) (bool, string) {
-	running, state := engineState("Kyverno", ms, count(len(policies), "policy", "policies"))
+	running, state := engineState("Kyverno", ms, say.Count(len(policies), "policy", "policies"))
 	if !running {
 		return false, state
 	}
@@ -217,7 +217,7 @@ func kyvernoEnforcement(ms []platform.Match, policies []*inventory.Object) (bool
 			enforcing = append(enforcing, name)
 			continue
 		}
-		action := fieldString(p, "spec", "validationFailureAction")
+		action := p.FieldString("spec", "validationFailureAction")
 		if action == "" {
 			action = "Audit, the default"
 		}
@@ -231,7 +231,7 @@ func kyvernoEnforcement(ms []platform.Match, policies []*inventory.Object) (bool
 // failureAction, or the policy's spec.validationFailureAction (older
 // Kyverno), compared case-insensitively as Kyverno does.
 func kyvernoEnforces(p *inventory.Object) bool {
-	policyAction := fieldString(p, "spec", "validationFailureAction")
+	policyAction := p.FieldString("spec", "validationFailureAction")
 	enforce := func(m map[string]any) bool {
 		action, _ := m["failureAction"].(string)
 		if action == "" {
@@ -239,7 +239,7 @@ func kyvernoEnforces(p *inventory.Object) bool {
 		}
 		return strings.EqualFold(action, "enforce")
 	}
-	rules, _ := field(p, "spec", "rules").([]any)
+	rules, _ := p.Field("spec", "rules").([]any)
 	for _, r := range rules {
 		rule, _ := r.(map[string]any)
 		if v, ok := rule["validate"].(map[string]any); ok && enforce(v) {
@@ -261,11 +261,11 @@ func admissionPolicies(inv *inventory.Inventory) (bool, string) {
 	policies := inv.OfKind(vapKey)
 	var denying []string
 	for _, b := range inv.OfKind(vapBindingKey) {
-		name := fieldString(b, "spec", "policyName")
+		name := b.FieldString("spec", "policyName")
 		if inv.Get(vapKey, "", name) == nil {
 			continue
 		}
-		actions, _ := field(b, "spec", "validationActions").([]any)
+		actions, _ := b.Field("spec", "validationActions").([]any)
 		for _, a := range actions {
 			if a == "Deny" {
 				denying = append(denying, fmt.Sprintf("%s by binding %s", name, b.Name))
@@ -274,20 +274,12 @@ func admissionPolicies(inv *inventory.Inventory) (bool, string) {
 		}
 	}
 	if len(denying) > 0 {
-		return true, fmt.Sprintf("%s, %d bound with Deny, which enforces: %s", count(len(policies), "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicies"), len(denying), say.List(denying, ", "))
+		return true, fmt.Sprintf("%s, %d bound with Deny, which enforces: %s", say.Count(len(policies), "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicies"), len(denying), say.List(denying, ", "))
 	}
 	if len(policies) == 0 {
 		return false, "no ValidatingAdmissionPolicy"
 	}
-	return false, count(len(policies), "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicies") + ", none bound with Deny"
-}
-
-// count says "1 policy" or "3 policies".
-func count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
+	return false, say.Count(len(policies), "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicies") + ", none bound with Deny"
 }
 
 // The API server checks judge the kube-apiserver static pods when the

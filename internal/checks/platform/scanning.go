@@ -76,7 +76,7 @@ func imageScanningRun(o *inventory.Object, c *check.Context) []check.Finding {
 	}
 	var verifying []string
 	for _, p := range kyvernoPolicies(inv) {
-		rules, _ := field(p, "spec", "rules").([]any)
+		rules, _ := p.Field("spec", "rules").([]any)
 		for i, r := range rules {
 			if rule, _ := r.(map[string]any); rule["verifyImages"] != nil {
 				verifying = append(verifying, fmt.Sprintf("%s %s spec.rules[%d]", p.Kind, p.Name, i))
@@ -152,7 +152,7 @@ func criticalVulnerabilitiesRun(o *inventory.Object, c *check.Context) []check.F
 			continue
 		}
 		ids := criticalIDs(r)
-		n := number(field(r, "report", "summary", "criticalCount"))
+		n := number(r.Field("report", "summary", "criticalCount"))
 		if n < len(ids) {
 			n = len(ids)
 		}
@@ -160,7 +160,7 @@ func criticalVulnerabilitiesRun(o *inventory.Object, c *check.Context) []check.F
 			clean = append(clean, fmt.Sprintf("%s (image %s, VulnerabilityReport %s)", name, ctr.Image, r.Name))
 			continue
 		}
-		msg := fmt.Sprintf("container %s (image %s) has %s", name, ctr.Image, count(n, "CRITICAL vulnerability", "CRITICAL vulnerabilities"))
+		msg := fmt.Sprintf("container %s (image %s) has %s", name, ctr.Image, say.Count(n, "CRITICAL vulnerability", "CRITICAL vulnerabilities"))
 		switch {
 		case len(ids) == n && n <= say.Listed:
 			msg += ": " + strings.Join(ids, ", ")
@@ -181,7 +181,7 @@ func criticalVulnerabilitiesRun(o *inventory.Object, c *check.Context) []check.F
 // criticalIDs returns the distinct IDs of a report's CRITICAL
 // vulnerabilities, in the report's order.
 func criticalIDs(r *inventory.Object) []string {
-	list, _ := field(r, "report", "vulnerabilities").([]any)
+	list, _ := r.Field("report", "vulnerabilities").([]any)
 	seen := map[string]bool{}
 	var ids []string
 	for _, v := range list {
@@ -197,11 +197,11 @@ func criticalIDs(r *inventory.Object) []string {
 
 // reportImage names the image a report scanned.
 func reportImage(r *inventory.Object) string {
-	image := fieldString(r, "report", "artifact", "repository")
-	if server := fieldString(r, "report", "registry", "server"); server != "" {
+	image := r.FieldString("report", "artifact", "repository")
+	if server := r.FieldString("report", "registry", "server"); server != "" {
 		image = server + "/" + image
 	}
-	if tag := fieldString(r, "report", "artifact", "tag"); tag != "" {
+	if tag := r.FieldString("report", "artifact", "tag"); tag != "" {
 		image += ":" + tag
 	}
 	return image
@@ -211,17 +211,17 @@ func reportImage(r *inventory.Object) string {
 // scanned: the same repository (Docker Hub's library/ prefix aside) and the
 // same tag or digest.
 func sameImage(image string, r *inventory.Object) bool {
-	scanned := strings.TrimPrefix(fieldString(r, "report", "artifact", "repository"), "library/")
+	scanned := strings.TrimPrefix(r.FieldString("report", "artifact", "repository"), "library/")
 	repo := platform.Repository(image)
 	if repo != scanned && !strings.HasSuffix(repo, "/"+scanned) {
 		return false
 	}
-	if digest := fieldString(r, "report", "artifact", "digest"); digest != "" && strings.HasSuffix(image, "@"+digest) {
+	if digest := r.FieldString("report", "artifact", "digest"); digest != "" && strings.HasSuffix(image, "@"+digest) {
 		return true
 	}
 	tag := "latest"
 	if rest := strings.TrimPrefix(strings.SplitN(image, "@", 2)[0], repo); strings.HasPrefix(rest, ":") {
 		tag = rest[1:]
 	}
-	return tag == fieldString(r, "report", "artifact", "tag")
+	return tag == r.FieldString("report", "artifact", "tag")
 }

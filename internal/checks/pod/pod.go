@@ -69,13 +69,19 @@ func Containers(o *inventory.Object) []Container {
 	out := make([]Container, 0, len(tmpl.Spec.InitContainers)+len(tmpl.Spec.Containers))
 	for i := range tmpl.Spec.InitContainers {
 		c := &tmpl.Spec.InitContainers[i]
-		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
-		out = append(out, Container{Container: c, Init: !sidecar, o: o, list: "initContainers", i: i})
+		out = append(out, Container{Container: c, Init: !IsSidecar(c), o: o, list: "initContainers", i: i})
 	}
 	for i := range tmpl.Spec.Containers {
 		out = append(out, Container{Container: &tmpl.Spec.Containers[i], o: o, list: "containers", i: i})
 	}
 	return out
+}
+
+// IsSidecar reports whether an init container is a sidecar: it restarts
+// always (restartPolicy: Always), and so runs beside the app containers
+// for the pod's lifetime rather than to completion before them.
+func IsSidecar(c *corev1.Container) bool {
+	return c != nil && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
 }
 
 // RunningContainers returns the containers that run for the pod's lifetime:
@@ -175,14 +181,16 @@ func Declares(c *corev1.Container, port intstr.IntOrString) bool {
 }
 
 // Undeclared reports whether a target is a port number that no container
-// of the pod (a sidecar or an app container) declares: any of them may be
-// the one listening on it. A port name that no container declares gets no
-// traffic at all (service-target-port reports it).
+// running beside the others (a sidecar or an app container) declares: any
+// of them may be the one listening on it. An init container that runs to
+// completion has finished before the pod serves, so its ports do not
+// count. A port name that no container declares gets no traffic at all
+// (service-target-port reports it).
 func Undeclared(o *inventory.Object, t Target) bool {
 	if t.To.Type != intstr.Int {
 		return false
 	}
-	for _, c := range Containers(o) {
+	for _, c := range RunningContainers(o) {
 		if Declares(c.Container, t.To) {
 			return false
 		}

@@ -2,7 +2,8 @@ package runtime
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -151,7 +152,7 @@ func runtimePodsReadyRun(o *inventory.Object, c *check.Context) []check.Finding 
 	case o.KindKey() == "Pod":
 		return []check.Finding{check.Failf(readyPath(o), "pod is not Ready: %s", notReadyReason(pods[0]))}
 	}
-	return []check.Finding{check.Failf(readyPath(o), "%d of %s not Ready: %s", len(notReady), pluralPods(len(pods)), say.List(notReady, "; "))}
+	return []check.Finding{check.Failf(readyPath(o), "%d of %s not Ready: %s", len(notReady), say.Count(len(pods), "pod", "pods"), say.List(notReady, "; "))}
 }
 
 // runtimePodsImagePullRun is runtime-pods-image-pull's Run.
@@ -205,7 +206,7 @@ func runtimeReplicasAcrossZonesRun(o *inventory.Object, c *check.Context) []chec
 		nodes[p.Spec.NodeName] = true
 	}
 	return []check.Finding{check.Failf(o.SpecPath("topologySpreadConstraints"), "%s ready pods run in zone %s (on nodes %s), while the cluster's nodes span zones %s: losing that zone takes every replica down",
-		allOf(len(ready)), zone, strings.Join(sortedKeys(nodes), ", "), strings.Join(clusterZones(c.Inventory), ", "))}
+		allOf(len(ready)), zone, strings.Join(slices.Sorted(maps.Keys(nodes)), ", "), strings.Join(clusterZones(c.Inventory), ", "))}
 }
 
 // imagePullReasons are the waiting reasons of a container whose image the
@@ -261,7 +262,7 @@ func readyPods(o *inventory.Object, inv *inventory.Inventory) []*corev1.Pod {
 
 func twoReadyPods(o *inventory.Object, c *check.Context) (bool, string) {
 	if n := len(readyPods(o, c.Inventory)); n < 2 {
-		return false, fmt.Sprintf("%s Ready: spreading needs at least 2", pluralPods(n))
+		return false, fmt.Sprintf("%s Ready: spreading needs at least 2", say.Count(n, "pod", "pods"))
 	}
 	return true, ""
 }
@@ -323,7 +324,7 @@ func clusterZones(inv *inventory.Inventory) []string {
 			zones[z] = true
 		}
 	}
-	return sortedKeys(zones)
+	return slices.Sorted(maps.Keys(zones))
 }
 
 // nodeZone returns the zone of a Node by name, and whether it is known.
@@ -365,25 +366,9 @@ func allOf(n int) string {
 	return fmt.Sprintf("all %d", n)
 }
 
-func pluralPods(n int) string {
-	if n == 1 {
-		return "1 pod"
-	}
-	return fmt.Sprintf("%d pods", n)
-}
-
 func orUnknown(s string) string {
 	if s == "" {
 		return "(no reason)"
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

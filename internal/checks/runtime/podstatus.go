@@ -5,6 +5,8 @@ package runtime
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -45,7 +47,7 @@ func notReadyReason(p *corev1.Pod) string {
 			// Init containers that completed, and running sidecars, are
 			// Ready.
 			if !cs.Ready {
-				finishes := group.what == "init container" && !sidecar(p, cs.Name)
+				finishes := group.what == "init container" && !pod.IsSidecar(initContainer(p, cs.Name))
 				parts = append(parts, group.what+" "+cs.Name+": "+containerState(cs, finishes))
 			}
 		}
@@ -87,20 +89,19 @@ func containerState(cs corev1.ContainerStatus, finishes bool) string {
 		s = "not started"
 	}
 	if cs.RestartCount > 0 {
-		s += ", " + restarts(cs.RestartCount)
+		s += ", " + say.Count(int(cs.RestartCount), "restart", "restarts")
 	}
 	return s
 }
 
-// sidecar reports whether a pod's init container of that name restarts
-// always: it runs alongside the app containers rather than before them.
-func sidecar(p *corev1.Pod, name string) bool {
-	for _, c := range p.Spec.InitContainers {
-		if c.Name == name {
-			return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+// initContainer returns a pod's init container of that name, or nil.
+func initContainer(p *corev1.Pod, name string) *corev1.Container {
+	for i := range p.Spec.InitContainers {
+		if p.Spec.InitContainers[i].Name == name {
+			return &p.Spec.InitContainers[i]
 		}
 	}
-	return false
+	return nil
 }
 
 // withRestartHistory makes a byContainer match of a test on a container's
@@ -117,18 +118,11 @@ func withRestartHistory(bad func(corev1.ContainerStatus) bool) func(*corev1.Pod,
 // restartHistory says how often a container restarted and how it ended
 // the last time it ran.
 func restartHistory(cs corev1.ContainerStatus) string {
-	s := restarts(cs.RestartCount)
+	s := say.Count(int(cs.RestartCount), "restart", "restarts")
 	if t := cs.LastTerminationState.Terminated; t != nil {
 		s += fmt.Sprintf(", last terminated: %s, exit code %d", orUnknown(t.Reason), t.ExitCode)
 	}
 	return s
-}
-
-func restarts(n int32) string {
-	if n == 1 {
-		return "1 restart"
-	}
-	return fmt.Sprintf("%d restarts", n)
 }
 
 // byContainer reports, per container of the workload, the live pods in
@@ -144,36 +138,25 @@ func byContainer(o *inventory.Object, inv *inventory.Inventory, problem string, 
 			if what, ok := match(p, cs); ok {
 				found[cs.Name] = append(found[cs.Name], p.Name+" ("+what+")")
 				single[cs.Name] = what
-				if !sidecar(p, cs.Name) {
-					init[cs.Name] = init[cs.Name] || isInitContainer(p, cs.Name)
+				if c := initContainer(p, cs.Name); c != nil && !pod.IsSidecar(c) {
+					init[cs.Name] = true
 				}
 			}
 		}
 	}
 	var out []check.Finding
-	for _, name := range sortedKeys(found) {
+	for _, name := range slices.Sorted(maps.Keys(found)) {
 		what := "container " + name
 		if init[name] {
 			what = "init container " + name
 		}
-		msg := fmt.Sprintf("%s %s in %d of %s: %s", what, problem, len(found[name]), pluralPods(len(pods)), say.List(found[name], "; "))
+		msg := fmt.Sprintf("%s %s in %d of %s: %s", what, problem, len(found[name]), say.Count(len(pods), "pod", "pods"), say.List(found[name], "; "))
 		if o.KindKey() == "Pod" {
 			msg = fmt.Sprintf("%s %s: %s", what, problem, single[name])
 		}
 		out = append(out, check.Failf(containerPath(o, name), "%s", msg))
 	}
 	return out
-}
-
-// isInitContainer reports whether a pod's container of that name is an
-// init container.
-func isInitContainer(p *corev1.Pod, name string) bool {
-	for _, c := range p.Spec.InitContainers {
-		if c.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // containerPath is the field path of a named container in a workload's pod

@@ -7,6 +7,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // twoPodsOn is a StatefulSet with two ready pods, on nodes worker-a1 and
@@ -56,7 +57,7 @@ func TestZoneSpreadDoesNotGuess(t *testing.T) {
 			if len(loaded.Errors) > 0 {
 				t.Fatal(loaded.Errors[0])
 			}
-			inv := inventory.Build(inventory.FromCluster, loaded.Objects)
+			inv := platform.Inventory(inventory.FromCluster, loaded.Objects)
 			params := check.Defaults()
 			c := checkByID(t, "runtime-replicas-across-zones")
 			ok, why := c.Applies(inv.Get("StatefulSet", "shop", "db"), &check.Context{Inventory: inv, Params: &params})
