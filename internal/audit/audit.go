@@ -233,7 +233,7 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 
 // DeclaredOnlyReason is why checks of how manifests declare objects are not
 // assessed on a cluster.
-const DeclaredOnlyReason = "judges the manifests as written; a cluster serves every object at a version it still serves, so audit the manifests you apply"
+const DeclaredOnlyReason = "judges the manifests as written; a cluster shows objects as it stored them (at a version it still serves, defaulted, already accepted), so audit the manifests you apply"
 
 func notAssessed(c *check.Check, mode inventory.Mode, opts Options) string {
 	unreadable := opts.Unreadable

@@ -79,7 +79,7 @@ type Options struct {
 // their inventory are garbage once Audit returns.
 func Audit(in *Inputs, o Options) *audit.Audit {
 	now := clock(o.Now)()
-	inv := inventory.Build(in.Mode, in.Objects, inventory.WithPodRunners(platform.PodRunners))
+	inv := platform.Inventory(in.Mode, in.Objects)
 	in.Objects = nil
 	a := audit.Run(inv, audit.Options{
 		Registry:               o.Registry,
