@@ -32,6 +32,13 @@ func ParseCluster(t *testing.T, yaml string) []*inventory.Object {
 	return loaded.Objects
 }
 
+// Inventory parses a YAML stream and builds the inventory plimsoll audits
+// of its objects, read in a mode.
+func Inventory(t *testing.T, mode inventory.Mode, yaml string) *inventory.Inventory {
+	t.Helper()
+	return platform.Inventory(mode, ParseCluster(t, yaml))
+}
+
 // Audit audits objects read as a cluster, as it was at a time, with these
 // checks under the default configuration. No check may error.
 func Audit(t *testing.T, checks []*check.Check, objects []*inventory.Object, at time.Time) *audit.Audit {

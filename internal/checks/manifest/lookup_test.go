@@ -3,9 +3,8 @@ package manifest
 import (
 	"testing"
 
+	"github.com/plimsoll/plimsoll/internal/checks/checktest"
 	"github.com/plimsoll/plimsoll/internal/inventory"
-	"github.com/plimsoll/plimsoll/internal/manifest"
-	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // TestLookupMade: among manifests, the objects every cluster has and
@@ -60,8 +59,7 @@ spec: {secretName: web-tls}
 		{"Service", "default", "kubernetes", "object"},
 	} {
 		for _, mode := range []inventory.Mode{inventory.FromManifests, inventory.FromCluster} {
-			loaded := manifest.Parse("inputs.yaml", []byte(inputs), inventory.Source{File: "inputs.yaml"})
-			f := lookup(platform.Inventory(mode, loaded.Objects), tc.key, tc.ns, tc.name)
+			f := lookup(checktest.Inventory(t, mode, inputs), tc.key, tc.ns, tc.name)
 			got := f.made
 			switch {
 			case f.object != nil:

@@ -6,9 +6,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checktest"
 	"github.com/plimsoll/plimsoll/internal/inventory"
-	"github.com/plimsoll/plimsoll/internal/manifest"
-	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 func TestKubeVersionAtLeast(t *testing.T) {
@@ -94,11 +93,7 @@ apiVersion: v1
 kind: Endpoints
 metadata: {name: kubernetes, namespace: default}
 `
-	loaded := manifest.Parse("test.yaml", []byte(objects), inventory.Source{File: "test.yaml"})
-	if len(loaded.Errors) > 0 {
-		t.Fatal(loaded.Errors)
-	}
-	inv := platform.Inventory(inventory.FromManifests, loaded.Objects)
+	inv := checktest.Inventory(t, inventory.FromManifests, objects)
 	checks := map[string]*check.Check{}
 	for _, c := range upgradeChecks() {
 		checks[c.ID] = c

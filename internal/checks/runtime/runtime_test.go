@@ -5,9 +5,8 @@ import (
 	"testing"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checktest"
 	"github.com/plimsoll/plimsoll/internal/inventory"
-	"github.com/plimsoll/plimsoll/internal/manifest"
-	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // twoPodsOn is a StatefulSet with two ready pods, on nodes worker-a1 and
@@ -53,11 +52,7 @@ func TestZoneSpreadDoesNotGuess(t *testing.T) {
 		{"a pod's node not visible", node("worker-a1", "eu-west-1a") + node("worker-b1", "eu-west-1b"), `the zone of pod db-1 is not known: its node "worker-a2"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			loaded := manifest.Parse("cluster.yaml", []byte(twoPodsOn+tc.nodes), inventory.Source{File: "cluster.yaml"})
-			if len(loaded.Errors) > 0 {
-				t.Fatal(loaded.Errors[0])
-			}
-			inv := platform.Inventory(inventory.FromCluster, loaded.Objects)
+			inv := checktest.Inventory(t, inventory.FromCluster, twoPodsOn+tc.nodes)
 			params := check.Defaults()
 			c := checkByID(t, "runtime-replicas-across-zones")
 			ok, why := c.Applies(inv.Get("StatefulSet", "shop", "db"), &check.Context{Inventory: inv, Params: &params})
