@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -33,11 +34,28 @@ func findings(r *report.Report, keep func(c *check.Check, object string) bool) [
 	for _, res := range r.Results {
 		id := res.Object.Kind + " " + res.Object.Namespace + "/" + res.Object.Name
 		if keep(reg.Get(res.Check), id) {
-			out = append(out, finding{res.Check, id, res.Status, res.Message, res.Path})
+			out = append(out, finding{res.Check, id, res.Status, sameWords(res.Message), res.Path})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out
+}
+
+// missingOnCluster is how a reference check says on a cluster that the
+// object it names is missing: there it is a fact, where among manifests
+// the same object "is not among the inputs". The one wording that may
+// differ by mode.
+var missingOnCluster = regexp.MustCompile(`does not exist( in namespace (\S+?))?(:|$)`)
+
+// sameWords words a missing reference as the files do.
+func sameWords(msg string) string {
+	return missingOnCluster.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := missingOnCluster.FindStringSubmatch(m)
+		if sub[2] == "" {
+			return "is not among the inputs" + sub[3]
+		}
+		return fmt.Sprintf("is not among the inputs in namespace %q%s", sub[2], sub[3])
+	})
 }
 
 // TestParityWithManifests applies the shop examples to the cluster and audits it
