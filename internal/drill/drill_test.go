@@ -266,3 +266,39 @@ func TestStaleSnapshotNeverPasses(t *testing.T) {
 		t.Errorf("unknowns: %+v", r.Unknowns)
 	}
 }
+
+// kubectl drain runs every pod through all its filters: a bare pod with
+// emptyDir data needs both flags. A pod whose controller plimsoll does not
+// read is not bare: it needs no --force, and what its controller does is
+// unknown, never fine.
+func TestDrainFiltersAddUp(t *testing.T) {
+	c := &cluster{}
+	c.threeZones()
+	c.pod("shop", "scratch", "app: scratch", "", "node-a1", "containers: [{name: a, image: a:1}]\n  volumes: [{name: tmp, emptyDir: {}}]")
+	c.pod("shop", "pg-1", "app: pg", "ownerReferences: [{apiVersion: postgresql.cnpg.io/v1, kind: Cluster, name: pg, uid: pg-uid, controller: true}]", "node-b1", "")
+	c.pod("shop", "pg-2", "app: pg", "ownerReferences: [{apiVersion: postgresql.cnpg.io/v1, kind: Cluster, name: pg, uid: pg-uid, controller: true}]", "node-c1", "")
+	r := c.drill(t, drain("node-a1", "node-b1"))
+	if n := nodeResult(t, r, "node-a1"); !slices.Equal(n.Needs, []string{"--delete-emptydir-data", "--force"}) {
+		t.Errorf("node-a1 needs %v, want --delete-emptydir-data and --force", n.Needs)
+	}
+	if n := nodeResult(t, r, "node-b1"); len(n.Needs) != 0 {
+		t.Errorf("node-b1 needs %v, want nothing: its pod has a controller", n.Needs)
+	}
+	if w := verdictOf(t, r, "pg"); w.Verdict != drill.Undetermined || !strings.Contains(w.Reason, "Cluster pg, is not among what plimsoll reads") {
+		t.Errorf("pg: %s (%s), want unknown", w.Verdict, w.Reason)
+	}
+}
+
+// A pod left Terminating on an unreachable node still holds its domain for
+// required anti-affinity (the scheduler's InterPodAffinity counts it),
+// though not for topology spread.
+func TestTerminatingPodsHoldAntiAffinity(t *testing.T) {
+	anti := `affinity: {podAntiAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{topologyKey: topology.kubernetes.io/zone, labelSelector: {matchLabels: {app: quorum}}}]}}`
+	c := &cluster{}
+	c.threeZones()
+	c.workload(workload{ns: "shop", name: "quorum", nodes: []string{"node-a1", "node-b1", "node-c1"}, spec: anti})
+	r := c.drill(t, drill.Scenario{Kind: drill.Nodes, Selector: "kubernetes.io/hostname=node-a1"})
+	if w := verdictOf(t, r, "quorum"); w.Verdict != drill.Pending || !strings.Contains(w.Reason, "didn't match pod anti-affinity rules") {
+		t.Errorf("quorum: %s (%s), want pending: its Terminating pod still holds zone a", w.Verdict, w.Reason)
+	}
+}

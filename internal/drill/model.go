@@ -56,8 +56,14 @@ type pod struct {
 	workload  *workload
 	pdbs      []*pdb
 	req       map[corev1.ResourceName]int64
+	reqs      []request // the non-zero ones of req, sorted by name
 	ports     []hostPort
 	affinity  nodeaffinity.RequiredNodeAffinity
+	// anti and aff are the pod's required inter-pod anti-affinity and
+	// affinity terms.
+	anti, aff []term
+	// spread are its DoNotSchedule topology spread constraints.
+	spread []spreadConstraint
 	// volumeNodes are the node affinities of the persistent volumes the pod
 	// mounts: a zonal disk cannot follow its pod out of its zone.
 	volumeNodes []volumeAffinity
@@ -72,6 +78,11 @@ type pod struct {
 	terminal    bool // Succeeded or Failed
 	terminating bool
 	phase       corev1.PodPhase
+}
+
+type request struct {
+	name  corev1.ResourceName
+	value int64
 }
 
 type volumeAffinity struct {
@@ -130,7 +141,7 @@ func build(inv *inventory.Inventory) *model {
 		m.nodes = append(m.nodes, &node{name: n.Name, obj: n, zone: n.Labels[corev1.LabelTopologyZone], alloc: quantities(n.Status.Allocatable)})
 	}
 	volumes := persistentVolumes(inv)
-	workloads := map[*inventory.Object]*workload{}
+	workloads := map[string]*workload{}
 	for _, o := range inv.OfKind("Pod") {
 		p, ok := o.Typed.(*corev1.Pod)
 		if !ok {
@@ -139,15 +150,19 @@ func build(inv *inventory.Inventory) *model {
 		mp := m.newPod(p)
 		mp.volumeNodes, mp.unboundClaim = claimAffinities(inv, p, volumes)
 		owner := topOwner(inv, o)
-		w := workloads[owner]
-		if w == nil {
-			w = newWorkload(owner, o)
-			workloads[owner] = w
+		w := newWorkload(owner, o)
+		if known := workloads[w.id()]; known != nil {
+			w = known
+		} else {
+			workloads[w.id()] = w
 			m.workloads = append(m.workloads, w)
 		}
 		mp.workload = w
 		mp.daemon = w.kind == "DaemonSet"
-		mp.bare = owner == o && !mp.mirror
+		// kubectl drain's unreplicatedFilter: a pod with a controller
+		// reference is replicated, whether or not plimsoll reads its
+		// controller.
+		mp.bare = metav1.GetControllerOfNoCopy(p) == nil && !mp.mirror
 		w.pods = append(w.pods, mp)
 	}
 	sort.Slice(m.workloads, func(i, j int) bool { return m.workloads[i].id() < m.workloads[j].id() })
@@ -161,6 +176,7 @@ func (m *model) newPod(p *corev1.Pod) *pod {
 		req:         quantities(resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})),
 		ports:       hostPorts(p),
 		affinity:    nodeaffinity.GetRequiredNodeAffinity(p),
+		spread:      spreadConstraints(p),
 		node:        -1,
 		ready:       platform.PodReady(p),
 		phase:       p.Status.Phase,
@@ -168,6 +184,20 @@ func (m *model) newPod(p *corev1.Pod) *pod {
 		terminating: p.DeletionTimestamp != nil,
 	}
 	_, mp.mirror = p.Annotations[corev1.MirrorPodAnnotationKey]
+	for name, v := range mp.req {
+		if v != 0 {
+			mp.reqs = append(mp.reqs, request{name, v})
+		}
+	}
+	slices.SortFunc(mp.reqs, func(a, b request) int { return strings.Compare(string(a.name), string(b.name)) })
+	if a := p.Spec.Affinity; a != nil {
+		if a.PodAntiAffinity != nil {
+			mp.anti = terms(p, a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution)
+		}
+		if a.PodAffinity != nil {
+			mp.aff = terms(p, a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution)
+		}
+	}
 	if i, ok := m.nodeIndex[p.Spec.NodeName]; ok {
 		mp.node = i
 	}

@@ -3,6 +3,7 @@ package drill
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -166,25 +167,12 @@ func (s *state) fits(p *pod, n int) string {
 		return whyTooManyPods
 	}
 	used := s.used[n]
-	for _, name := range sortedResources(p.req) {
-		want := p.req[name]
-		if want == 0 {
-			continue
-		}
-		if alloc[name]-used[name] < want {
-			return "Insufficient " + string(name)
+	for _, r := range p.reqs {
+		if alloc[r.name]-used[r.name] < r.value {
+			return "Insufficient " + string(r.name)
 		}
 	}
 	return ""
-}
-
-func sortedResources(m map[corev1.ResourceName]int64) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }
 
 // requested is how full the node is: the larger of its CPU and memory
@@ -227,37 +215,17 @@ type spreadConstraint struct {
 // minimum, 0 when there are fewer domains than minDomains.
 func (s *state) newSpreadContext(p *pod) *spreadContext {
 	ctx := &spreadContext{}
-	var hard []corev1.TopologySpreadConstraint
-	for _, c := range p.obj.Spec.TopologySpreadConstraints {
-		if c.WhenUnsatisfiable == corev1.DoNotSchedule {
-			hard = append(hard, c)
-		}
-	}
-	if len(hard) == 0 {
+	if len(p.spread) == 0 {
 		return ctx
 	}
 	aff := p.affinity
-	for _, c := range hard {
-		sel, err := metav1.LabelSelectorAsSelector(c.LabelSelector)
-		if err != nil {
-			sel = labels.Nothing()
-		}
-		for _, key := range c.MatchLabelKeys {
-			if v, ok := p.obj.Labels[key]; ok {
-				if r, err := labels.NewRequirement(key, "=", []string{v}); err == nil {
-					sel = sel.Add(*r)
-				}
-			}
-		}
-		sc := spreadConstraint{c: c, selector: sel, counts: map[string]int{}, eligible: make([]bool, len(s.m.nodes))}
-		if sel.Matches(labels.Set(p.obj.Labels)) {
-			sc.self = 1
-		}
+	for _, sc := range p.spread {
+		sc.counts, sc.eligible = map[string]int{}, make([]bool, len(s.m.nodes))
 		ctx.constraints = append(ctx.constraints, sc)
 	}
 	eligible := make([]bool, len(s.m.nodes))
 	for n, nd := range s.m.nodes {
-		if s.gone[n] || !hasKeys(nd.obj, hard) {
+		if s.gone[n] || !hasKeys(nd.obj, ctx.constraints) {
 			continue
 		}
 		eligible[n] = true
@@ -299,6 +267,35 @@ func (s *state) newSpreadContext(p *pod) *spreadContext {
 	return ctx
 }
 
+// spreadConstraints parses a pod's DoNotSchedule spread constraints once:
+// each selector, with the pod's values of its matchLabelKeys added, and
+// whether the pod matches it itself.
+func spreadConstraints(p *corev1.Pod) []spreadConstraint {
+	var out []spreadConstraint
+	for _, c := range p.Spec.TopologySpreadConstraints {
+		if c.WhenUnsatisfiable != corev1.DoNotSchedule {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(c.LabelSelector)
+		if err != nil {
+			sel = labels.Nothing()
+		}
+		for _, key := range c.MatchLabelKeys {
+			if v, ok := p.Labels[key]; ok {
+				if r, err := labels.NewRequirement(key, "=", []string{v}); err == nil {
+					sel = sel.Add(*r)
+				}
+			}
+		}
+		sc := spreadConstraint{c: c, selector: sel}
+		if sel.Matches(labels.Set(p.Labels)) {
+			sc.self = 1
+		}
+		out = append(out, sc)
+	}
+	return out
+}
+
 // includedBySpread applies a constraint's node inclusion policies.
 func (s *state) includedBySpread(p *pod, n int, c corev1.TopologySpreadConstraint, aff nodeaffinity.RequiredNodeAffinity) bool {
 	if c.NodeAffinityPolicy == nil || *c.NodeAffinityPolicy == corev1.NodeInclusionPolicyHonor {
@@ -314,9 +311,9 @@ func (s *state) includedBySpread(p *pod, n int, c corev1.TopologySpreadConstrain
 	return true
 }
 
-func hasKeys(n *corev1.Node, constraints []corev1.TopologySpreadConstraint) bool {
+func hasKeys(n *corev1.Node, constraints []spreadConstraint) bool {
 	for _, c := range constraints {
-		if _, ok := n.Labels[c.TopologyKey]; !ok {
+		if _, ok := n.Labels[c.c.TopologyKey]; !ok {
 			return false
 		}
 	}
@@ -362,33 +359,27 @@ type termDomains struct {
 // required terms (k8s.io/kubernetes pkg/scheduler/framework/plugins/
 // interpodaffinity): the domains holding a pod that the pod's
 // anti-affinity or affinity terms match, and the domains of placed pods
-// whose anti-affinity matches the pod. Terms' namespaces are the owner's
-// own or those named; a namespaceSelector is out of the model and counts
-// as the owner's namespace only.
+// whose anti-affinity matches the pod. Unlike topology spread, it counts
+// pods being deleted: a pod Terminating on an unreachable node still
+// holds its domain.
 func (s *state) newAffinityContext(p *pod) *affinityContext {
 	ctx := &affinityContext{}
-	if a := p.obj.Spec.Affinity; a != nil {
-		if a.PodAntiAffinity != nil {
-			for _, t := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-				ctx.anti = append(ctx.anti, s.matchingDomains(p, t))
-			}
-		}
-		if a.PodAffinity != nil {
-			for _, t := range a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-				d := s.matchingDomains(p, t)
-				d.first = len(d.values) == 0 && termMatches(p, t, p)
-				ctx.affinity = append(ctx.affinity, d)
-			}
-		}
+	for _, t := range p.anti {
+		ctx.anti = append(ctx.anti, s.matchingDomains(p, t))
 	}
-	for _, q := range s.antiPods {
+	for _, t := range p.aff {
+		d := s.matchingDomains(p, t)
+		d.first = len(d.values) == 0 && t.matches(p)
+		ctx.affinity = append(ctx.affinity, d)
+	}
+	for _, q := range s.antiPods[p.namespace] {
 		n := s.where[q.id]
-		if n < 0 || s.deleting[q.id] {
+		if n < 0 {
 			continue
 		}
-		for _, t := range q.obj.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-			if v, ok := s.m.nodes[n].obj.Labels[t.TopologyKey]; ok && termMatches(q, t, p) {
-				ctx.forbidden = append(ctx.forbidden, termDomains{key: t.TopologyKey, values: map[string]bool{v: true}})
+		for _, t := range q.anti {
+			if v, ok := s.m.nodes[n].obj.Labels[t.key]; ok && t.matches(p) {
+				ctx.forbidden = append(ctx.forbidden, termDomains{key: t.key, values: map[string]bool{v: true}})
 			}
 		}
 	}
@@ -397,19 +388,15 @@ func (s *state) newAffinityContext(p *pod) *affinityContext {
 
 // matchingDomains returns the values of the term's topology key on the
 // nodes that hold a pod matching the term.
-func (s *state) matchingDomains(owner *pod, t corev1.PodAffinityTerm) termDomains {
-	d := termDomains{key: t.TopologyKey, values: map[string]bool{}}
-	namespaces := t.Namespaces
-	if len(namespaces) == 0 {
-		namespaces = []string{owner.namespace}
-	}
-	for _, ns := range namespaces {
+func (s *state) matchingDomains(owner *pod, t term) termDomains {
+	d := termDomains{key: t.key, values: map[string]bool{}}
+	for _, ns := range t.namespaces {
 		for _, q := range s.nsPods[ns] {
 			n := s.where[q.id]
-			if n < 0 || q == owner || s.deleting[q.id] || !termMatches(owner, t, q) {
+			if n < 0 || q == owner || !t.matches(q) {
 				continue
 			}
-			if v, ok := s.m.nodes[n].obj.Labels[t.TopologyKey]; ok {
+			if v, ok := s.m.nodes[n].obj.Labels[t.key]; ok {
 				d.values[v] = true
 			}
 		}
@@ -442,21 +429,34 @@ func (s *state) interPodAffinity(n int, ctx *affinityContext) string {
 	return ""
 }
 
-// termMatches reports whether target matches a term of owner: in the
-// term's namespaces (owner's own when none are named) and its selector.
-func termMatches(owner *pod, t corev1.PodAffinityTerm, target *pod) bool {
-	inNS := len(t.Namespaces) == 0 && target.namespace == owner.namespace
-	for _, ns := range t.Namespaces {
-		if ns == target.namespace {
-			inNS = true
+// term is a required pod (anti-)affinity term, parsed once: its topology
+// key, the namespaces it looks in (its owner's when it names none; a
+// namespaceSelector is out of the model and looks in the owner's only) and
+// its selector.
+type term struct {
+	key        string
+	namespaces []string
+	selector   labels.Selector
+}
+
+func terms(p *corev1.Pod, list []corev1.PodAffinityTerm) []term {
+	out := make([]term, 0, len(list))
+	for _, t := range list {
+		sel, err := metav1.LabelSelectorAsSelector(t.LabelSelector)
+		if err != nil {
+			sel = labels.Nothing()
 		}
+		namespaces := t.Namespaces
+		if len(namespaces) == 0 {
+			namespaces = []string{p.Namespace}
+		}
+		out = append(out, term{t.TopologyKey, namespaces, sel})
 	}
-	if !inNS {
-		return false
-	}
-	sel, err := metav1.LabelSelectorAsSelector(t.LabelSelector)
-	if err != nil {
-		return false
-	}
-	return sel.Matches(labels.Set(target.obj.Labels))
+	return out
+}
+
+// matches reports whether a pod is in the term's namespaces and matches its
+// selector.
+func (t term) matches(target *pod) bool {
+	return slices.Contains(t.namespaces, target.namespace) && t.selector.Matches(labels.Set(target.obj.Labels))
 }

@@ -24,7 +24,9 @@ type state struct {
 	onNode   [][]*pod
 	used     []map[corev1.ResourceName]int64
 	nsPods   map[string][]*pod
-	antiPods []*pod
+	// antiPods are the placed pods with required anti-affinity, by the
+	// namespaces their terms look in.
+	antiPods map[string][]*pod
 
 	cordoned, down, gone []bool
 
@@ -46,7 +48,7 @@ func newState(m *model) *state {
 		m: m, pods: slices.Clone(m.pods),
 		where: make([]int, len(m.pods)), ready: make([]bool, len(m.pods)), deleting: make([]bool, len(m.pods)),
 		onNode: make([][]*pod, len(m.nodes)), used: make([]map[corev1.ResourceName]int64, len(m.nodes)),
-		nsPods:   map[string][]*pod{},
+		nsPods: map[string][]*pod{}, antiPods: map[string][]*pod{},
 		cordoned: make([]bool, len(m.nodes)), down: make([]bool, len(m.nodes)), gone: make([]bool, len(m.nodes)),
 		readyNow: map[*workload]int{}, readyMin: map[*workload]int{},
 		healthy: map[*pdb]int32{}, healthyLo: map[*pdb]int32{},
@@ -85,8 +87,12 @@ func (s *state) place(p *pod, n int) {
 	for r, v := range p.req {
 		s.used[n][r] += v
 	}
-	if a := p.obj.Spec.Affinity; a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0 {
-		s.antiPods = append(s.antiPods, p)
+	for _, t := range p.anti {
+		for _, ns := range t.namespaces {
+			if !slices.Contains(s.antiPods[ns], p) {
+				s.antiPods[ns] = append(s.antiPods[ns], p)
+			}
+		}
 	}
 }
 
@@ -154,6 +160,9 @@ func (s *state) replace(p *pod) {
 	s.ready = append(s.ready, false)
 	s.deleting = append(s.deleting, false)
 	s.nsPods[r.namespace] = append(s.nsPods[r.namespace], &r)
+	if w.scale == scaleUnknown {
+		s.unsure[w] = fmt.Sprintf("its controller, %s %s, is not among what plimsoll reads: whether and how it replaces pod %s is not known", w.kind, w.name, p.name)
+	}
 	if len(p.obj.Spec.ResourceClaims) > 0 {
 		s.unsure[w] = fmt.Sprintf("pod %s claims dynamic resources, which the drill does not model", p.name)
 	}
@@ -186,9 +195,11 @@ func (s *state) drain(wave []int, waveNo int) []NodeResult {
 		sort.Slice(pods, func(a, b int) bool { return podLess(pods[a], pods[b]) })
 		res.Pods = len(pods)
 		for _, p := range pods {
-			evict, flag := drainFilter(p)
-			if flag != "" && !slices.Contains(res.Needs, flag) {
-				res.Needs = append(res.Needs, flag)
+			evict, flags := drainFilter(p)
+			for _, flag := range flags {
+				if !slices.Contains(res.Needs, flag) {
+					res.Needs = append(res.Needs, flag)
+				}
 			}
 			if evict {
 				pending = append(pending, p)
@@ -271,25 +282,28 @@ func (s *state) drain(wave []int, waveNo int) []NodeResult {
 }
 
 // drainFilter mirrors kubectl drain's pod filters (k8s.io/kubectl
-// pkg/drain/filters.go): a mirror pod is skipped (deleting it is
-// pointless); a DaemonSet's pod is skipped with --ignore-daemonsets and
-// stops the drain without it; a pod no controller owns needs --force, one
-// with emptyDir data --delete-emptydir-data, unless it has finished. It
-// returns whether the pod is evicted and the flag it needs.
-func drainFilter(p *pod) (evict bool, flag string) {
+// pkg/drain/filters.go, makeFilters), which a pod passes in turn until one
+// leaves it on the node: a DaemonSet's pod stays, and without
+// --ignore-daemonsets stops the drain; a mirror pod stays (deleting it is
+// pointless); a pod with emptyDir data needs --delete-emptydir-data, and
+// one no controller owns --force, both unless it has finished. It returns
+// whether the pod is evicted and every flag it needs.
+func drainFilter(p *pod) (evict bool, flags []string) {
 	switch {
-	case p.mirror:
-		return false, ""
 	case p.daemon:
-		return false, "--ignore-daemonsets"
+		return false, []string{"--ignore-daemonsets"}
+	case p.mirror:
+		return false, nil
 	case p.terminal:
-		return true, ""
-	case p.bare:
-		return true, "--force"
-	case p.emptyDir:
-		return true, "--delete-emptydir-data"
+		return true, nil
 	}
-	return true, ""
+	if p.emptyDir {
+		flags = append(flags, "--delete-emptydir-data")
+	}
+	if p.bare {
+		flags = append(flags, "--force")
+	}
+	return true, flags
 }
 
 // evictable mirrors the eviction API (k8s.io/kubernetes
@@ -435,7 +449,11 @@ func (s *state) verdicts(sc Scenario, stale bool) []WorkloadResult {
 		switch {
 		case before > 0 && r.ReadyDuring == 0:
 			r.Verdict = Outage
-			why = append([]string{fmt.Sprintf("no ready pod for a while: all %d ready pod(s) were on the %s nodes", before, affected(sc))}, why...)
+			all := fmt.Sprintf("all %d ready pods were", before)
+			if before == 1 {
+				all = "its only ready pod was"
+			}
+			why = append([]string{fmt.Sprintf("no ready pod for a while: %s on the %s nodes", all, affected(sc))}, why...)
 		case s.blocked[w]:
 			r.Verdict = Blocks
 		case r.ReadyAfter < before:
