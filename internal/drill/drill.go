@@ -107,7 +107,7 @@ type Report struct {
 	Workloads []WorkloadResult `json:"workloads"`
 	// PDBs are the budgets in the drill's way whose recorded status differs
 	// from the one recomputed, or that cannot be met or computed.
-	PDBs     []PDBStatus `json:"pdbs,omitempty"`
+	PDBs     []PDBStatus `json:"pdbs"`
 	Unknowns []Unknown   `json:"unknowns"`
 	// Assumptions are what the model takes as given; see docs/drill.md.
 	Assumptions []string `json:"assumptions"`

@@ -470,8 +470,10 @@ func (s *state) verdicts(sc Scenario, stale bool) []WorkloadResult {
 			case stale:
 				r.Verdict = Undetermined
 				why = append(why, "the snapshot is stale: a prediction from it cannot pass")
+			case r.ReadyDuring < before && floorWhy == "":
+				why = append(why, fmt.Sprintf("%d of %d ready at the lowest point; no budget asks for more", r.ReadyDuring, before))
 			case r.ReadyDuring < before:
-				why = append(why, fmt.Sprintf("%d of %d ready at the lowest point, never below %s", r.ReadyDuring, before, orText(floorWhy, "none asked")))
+				why = append(why, fmt.Sprintf("%d of %d ready at the lowest point, never below %s", r.ReadyDuring, before, floorWhy))
 			default:
 				why = append(why, "keeps all its ready pods")
 			}
@@ -480,13 +482,6 @@ func (s *state) verdicts(sc Scenario, stale bool) []WorkloadResult {
 		out = append(out, r)
 	}
 	return out
-}
-
-func orText(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }
 
 func affected(sc Scenario) string {
@@ -515,7 +510,7 @@ func (s *state) floor(w *workload) (int, string) {
 // budgetsInTheWay are the budgets the drill met whose status is not what
 // the cluster records, or that cannot be met or computed.
 func (s *state) budgetsInTheWay() []PDBStatus {
-	var out []PDBStatus
+	out := []PDBStatus{}
 	for _, d := range s.m.pdbs {
 		if !s.inWay[d] {
 			continue
