@@ -235,6 +235,8 @@ func run(m *model, sc Scenario, o Options) (*Report, error) {
 	general := s.generalUnknowns(o)
 	r.Unknowns = append(r.Unknowns, general...)
 	r.Workloads = s.verdicts(sc, len(general) > 0)
+	// Worst first, then by name: what needs attention leads every format.
+	sort.SliceStable(r.Workloads, func(i, j int) bool { return rank[r.Workloads[i].Verdict] > rank[r.Workloads[j].Verdict] })
 	for _, w := range r.Workloads {
 		if w.Verdict == Undetermined && len(general) == 0 {
 			r.Unknowns = append(r.Unknowns, Unknown{Object: w.ID(), Reason: w.Reason})
