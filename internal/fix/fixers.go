@@ -558,4 +558,3 @@ func join(base []Step, keys ...string) []Step {
 func specSteps(o *inventory.Object) []Step {
 	return path(strings.Split(o.SpecPath(""), ".")...)
 }
-
