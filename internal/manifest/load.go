@@ -506,9 +506,9 @@ func jsonStream(data []byte) []document {
 	}
 	var docs []document
 	dec := json.NewDecoder(bytes.NewReader(data))
-	start, line := 0, 1 // where the next document's text may start, and its line
+	start, line := 0, 1   // where the next document's text may start, and its line
+	var v json.RawMessage // only read past, its buffer reused
 	for {
-		var v json.RawMessage
 		if err := dec.Decode(&v); err == io.EOF {
 			return docs
 		} else if err != nil {
