@@ -325,9 +325,7 @@ func contains(list []string, s string) bool {
 func decodeTyped(content map[string]any, gv schema.GroupVersion, kind string, make func() any) (any, error) {
 	switch {
 	case kind == "Secret" || kind == "ConfigMap":
-		// Values are never needed and never kept: keep the keys' absence of
-		// meaning and the object's identity only.
-		content = withoutKeys(content, "data", "stringData", "binaryData")
+		content = keysOnly(content, kind)
 	case kind == "HorizontalPodAutoscaler" && gv.Version == "v1":
 		return decodeHPAv1(content)
 	case kind == "HorizontalPodAutoscaler" && gv.Version == "v2beta1":
@@ -340,6 +338,31 @@ func decodeTyped(content map[string]any, gv schema.GroupVersion, kind string, ma
 		return nil, err
 	}
 	return obj, nil
+}
+
+// valueFields are the fields of a ConfigMap's and a Secret's values.
+var valueFields = map[string][]string{"ConfigMap": {"data", "binaryData"}, "Secret": {"data", "stringData"}}
+
+// keysOnly keeps the keys of a ConfigMap's or a Secret's values and drops
+// the values, which no check needs and plimsoll never keeps: every value
+// of the typed object is empty. A reference to a key that is not there
+// stops the pod that makes it, so the keys are kept. A value field that is
+// not a mapping, or that the kind does not have, is dropped: the manifest
+// reader reports it without quoting its values.
+func keysOnly(content map[string]any, kind string) map[string]any {
+	out := withoutKeys(content, "data", "stringData", "binaryData")
+	for _, field := range valueFields[kind] {
+		values, ok := content[field].(map[string]any)
+		if !ok {
+			continue
+		}
+		keys := make(map[string]any, len(values))
+		for k := range values {
+			keys[k] = nil
+		}
+		out[field] = keys
+	}
+	return out
 }
 
 func fromMap(content map[string]any, obj any) error {
