@@ -428,8 +428,12 @@ stringData:
 	if !ok {
 		t.Fatalf("got Typed %T, want *v1.Secret", o.Typed)
 	}
-	if secret.Data != nil || secret.StringData != nil {
-		t.Errorf("got Data %v and StringData %v, want neither", secret.Data, secret.StringData)
+	// The keys are kept, for references to them; no value is.
+	if diff := cmp.Diff(map[string][]byte{"password": nil, "other": nil}, secret.Data); diff != "" {
+		t.Errorf("Data (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"password": ""}, secret.StringData); diff != "" {
+		t.Errorf("StringData (-want +got):\n%s", diff)
 	}
 	if o.Content != nil {
 		t.Errorf("got Content %v, want none for a typed kind", o.Content)
@@ -646,19 +650,20 @@ func relative(dir string, texts []string) []string {
 	return out
 }
 
-// TestSkim pins what skim blanks: only what no check reads, only in layouts
-// it recognises, and never a line number.
+// TestSkim pins what skim blanks: only what no check reads (a ConfigMap's
+// or a Secret's values, not their keys), only in layouts it recognises, and
+// never a line number.
 func TestSkim(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{
 			name: "a ConfigMap's values and their keys",
 			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n  big: |\n    line\n\n    # not a comment\nbinaryData:\n  b: AAA=\n",
-			want: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n\n\n\n\n\n\n\n\n",
+			want: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k:\n  big:\n\n\n\nbinaryData:\n  b:\n",
 		},
 		{
 			name: "a Secret's values, with CRLF line ends",
 			in:   "apiVersion: v1\r\nkind: Secret\r\nstringData:\r\n  password: hunter2\r\nmetadata:\r\n  name: s\r\n",
-			want: "apiVersion: v1\r\nkind: Secret\r\n\r\n\r\nmetadata:\r\n  name: s\r\n",
+			want: "apiVersion: v1\r\nkind: Secret\r\nstringData:\r\n  password:\r\nmetadata:\r\n  name: s\r\n",
 		},
 		{
 			name: "a CRD's schemas",
@@ -698,12 +703,12 @@ func TestSkim(t *testing.T) {
 		{
 			name: "a value quoted over lines, up to its quote",
 			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: \"a\nmetadata:\n  name: b\"\nmetadata:\n  name: c\n",
-			want: "apiVersion: v1\nkind: ConfigMap\n\n\n\n\nmetadata:\n  name: c\n",
+			want: "apiVersion: v1\nkind: ConfigMap\ndata:\n  k:\n\n\nmetadata:\n  name: c\n",
 		},
 		{
 			name: "values that end the text without a line break",
 			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: v",
-			want: "apiVersion: v1\nkind: ConfigMap\n\n",
+			want: "apiVersion: v1\nkind: ConfigMap\ndata:\n  k:",
 		},
 		{
 			name: "a value the API server refuses is parsed, to be reported",
