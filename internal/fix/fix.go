@@ -89,7 +89,7 @@ func Plan(inv *inventory.Inventory, a *audit.Audit, o Options) []Change {
 	c := &Context{Inventory: inv}
 	byID := map[string]*inventory.Object{}
 	for _, obj := range inv.Objects() {
-		byID[obj.ID()] = obj
+		byID[objectKey(obj.ID(), obj.Source)] = obj
 	}
 	seen := map[string]bool{}
 	var out []Change
@@ -101,8 +101,8 @@ func Plan(inv *inventory.Inventory, a *audit.Audit, o Options) []Change {
 		if !ok || (len(o.Checks) > 0 && !slices.Contains(o.Checks, r.Check.ID)) || (len(o.Layers) > 0 && !slices.Contains(o.Layers, string(r.Check.Layer))) {
 			continue
 		}
-		key := r.Check.ID + "\x00" + r.Object.ID()
-		obj := byID[r.Object.ID()]
+		key := r.Check.ID + "\x00" + objectKey(r.Object.ID(), r.Object.Source)
+		obj := byID[objectKey(r.Object.ID(), r.Object.Source)]
 		if seen[key] || obj == nil {
 			continue
 		}
@@ -150,8 +150,15 @@ func merge(changes []Change) []Change {
 	return out
 }
 
+// key tells objects apart: two inputs may declare objects of one name
+// (copies of an app in files meant for different clusters).
 func (r Ref) key() string {
-	return strings.Join([]string{r.Namespace, r.Kind, r.Name, r.APIVersion}, "/")
+	return strings.Join([]string{r.Namespace, r.Kind, r.Name, r.APIVersion, r.File, fmt.Sprint(r.Line)}, "/")
+}
+
+// objectKey names an object and where it was read.
+func objectKey(id string, src inventory.Source) string {
+	return id + "\x00" + src.String()
 }
 
 // ID names the object as audit.Object.ID does.

@@ -69,26 +69,25 @@ var fixers = map[string]Fixer{
 	},
 }
 
-// pdbFix makes a budget for a replicated workload that has none.
+// pdbFix makes a budget for a replicated workload that has none. Its
+// selector must select the workload's pods and no other workload's: the
+// eviction API refuses a pod two budgets select, and another workload may
+// get a budget of its own. The workload's selector is tried first, then
+// all its pod template's labels.
 func pdbFix(o *inventory.Object, c *Context) []Change {
 	tmpl, _ := o.PodTemplate()
-	sel := selectorOf(o)
-	if tmpl == nil || sel == nil || len(sel.MatchLabels)+len(sel.MatchExpressions) == 0 {
+	if tmpl == nil {
 		return nil
 	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	if err != nil {
-		return nil
+	var sel *metav1.LabelSelector
+	for _, cand := range []*metav1.LabelSelector{selectorOf(o), {MatchLabels: tmpl.Labels}} {
+		if cand != nil && len(cand.MatchLabels)+len(cand.MatchExpressions) > 0 && selectsOnly(c.Inventory, o, cand) {
+			sel = cand
+			break
+		}
 	}
-	// The eviction API refuses a pod two budgets select: the new budget
-	// must not select another workload's pods that a budget covers.
-	for _, w := range c.Inventory.Workloads(o.Namespace) {
-		if w == o || len(c.Inventory.PDBs(w)) == 0 {
-			continue
-		}
-		if t, _ := w.PodTemplate(); t != nil && s.Matches(labels.Set(t.Labels)) {
-			return nil
-		}
+	if sel == nil {
+		return nil
 	}
 	name := o.Name
 	if c.Inventory.Get("PodDisruptionBudget", o.Namespace, name) != nil {
@@ -107,6 +106,24 @@ func pdbFix(o *inventory.Object, c *Context) []Change {
 		Summary: fmt.Sprintf("a PodDisruptionBudget for %s: one pod at a time may be evicted", o.ID()),
 		Fixes:   findingOn("pdb-coverage", o),
 	}}
+}
+
+// selectsOnly reports whether a selector selects the workload's pods and
+// none of another workload of its namespace.
+func selectsOnly(inv *inventory.Inventory, o *inventory.Object, sel *metav1.LabelSelector) bool {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return false
+	}
+	if t, _ := o.PodTemplate(); !s.Matches(labels.Set(t.Labels)) {
+		return false
+	}
+	for _, w := range inv.Workloads(o.Namespace) {
+		if t, _ := w.PodTemplate(); w != o && t != nil && s.Matches(labels.Set(t.Labels)) {
+			return false
+		}
+	}
+	return true
 }
 
 // denyFix makes a namespace's default-deny policy of one direction, and

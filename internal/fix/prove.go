@@ -190,18 +190,25 @@ func culprits(objs []*inventory.Object, active []Change, f failure, old map[stri
 			candidates = append(candidates, i)
 		}
 	}
-	if len(candidates) > 1 && len(candidates) <= 16 {
-		for _, i := range candidates {
-			patched, _ := Apply(objs, without(active, map[int]string{i: ""}))
-			still := false
-			for _, g := range newFailures(old, run(patched)) {
-				if g == f {
-					still = true
-				}
-			}
-			if !still {
-				return []int{i}
-			}
+	// Bisect: keep the half whose removal makes the failure go, as long as
+	// one does (a failure with a single cause).
+	gone := func(drop []int) bool {
+		skip := map[int]string{}
+		for _, i := range drop {
+			skip[i] = ""
+		}
+		patched, _ := Apply(objs, without(active, skip))
+		return !slices.Contains(newFailures(old, run(patched)), f)
+	}
+	for len(candidates) > 1 {
+		half := candidates[:len(candidates)/2]
+		switch {
+		case gone(half):
+			candidates = half
+		case gone(candidates[len(half):]):
+			candidates = candidates[len(half):]
+		default:
+			return candidates
 		}
 	}
 	return candidates
@@ -218,21 +225,21 @@ func without(changes []Change, drop map[int]string) []Change {
 	return out
 }
 
-type failure struct{ check, object, message string }
+type failure struct{ check, object, message, source string }
 
 func failures(a *audit.Audit) map[string]int {
 	out := map[string]int{}
 	for _, r := range a.Results {
 		if r.Status == audit.Fail {
-			out[strings.Join([]string{r.Check.ID, r.Object.ID(), r.Path, r.Message}, "\x00")]++
+			out[strings.Join([]string{r.Check.ID, r.Object.ID(), r.Path, r.Message, r.Object.Source.String()}, "\x00")]++
 		}
 	}
 	return out
 }
 
 func parseKey(k string) failure {
-	p := strings.SplitN(k, "\x00", 4)
-	return failure{check: p[0], object: p[1], message: p[3]}
+	p := strings.SplitN(k, "\x00", 5)
+	return failure{check: p[0], object: p[1], message: p[3], source: p[4]}
 }
 
 func failuresOn(a *audit.Audit) map[Finding]int {
