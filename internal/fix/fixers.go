@@ -75,17 +75,7 @@ var fixers = map[string]Fixer{
 // get a budget of its own. The workload's selector is tried first, then
 // all its pod template's labels.
 func pdbFix(o *inventory.Object, c *Context) []Change {
-	tmpl, _ := o.PodTemplate()
-	if tmpl == nil {
-		return nil
-	}
-	var sel *metav1.LabelSelector
-	for _, cand := range []*metav1.LabelSelector{selectorOf(o), {MatchLabels: tmpl.Labels}} {
-		if cand != nil && len(cand.MatchLabels)+len(cand.MatchExpressions) > 0 && selectsOnly(c.Inventory, o, cand) {
-			sel = cand
-			break
-		}
-	}
+	sel := pdbSelector(o, c)
 	if sel == nil {
 		return nil
 	}
@@ -106,6 +96,22 @@ func pdbFix(o *inventory.Object, c *Context) []Change {
 		Summary: fmt.Sprintf("a PodDisruptionBudget for %s: one pod at a time may be evicted", o.ID()),
 		Fixes:   findingOn("pdb-coverage", o),
 	}}
+}
+
+// pdbSelector is the selector of a budget for a workload: its own, else all
+// its pod template's labels, the first that selects no other workload's
+// pods; nil when neither does.
+func pdbSelector(o *inventory.Object, c *Context) *metav1.LabelSelector {
+	tmpl, _ := o.PodTemplate()
+	if tmpl == nil {
+		return nil
+	}
+	for _, cand := range []*metav1.LabelSelector{selectorOf(o), {MatchLabels: tmpl.Labels}} {
+		if cand != nil && len(cand.MatchLabels)+len(cand.MatchExpressions) > 0 && selectsOnly(c.Inventory, o, cand) {
+			return cand
+		}
+	}
+	return nil
 }
 
 // selectsOnly reports whether a selector selects the workload's pods and
@@ -345,6 +351,9 @@ func pssEnforceFix(o *inventory.Object, c *Context) []Change {
 			}
 		}
 	}
+	if level == psaapi.LevelPrivileged {
+		return nil // a label that enforces nothing is no fix: the workloads must change first
+	}
 	sets := []Set{
 		{Path: path("metadata", "labels", psaapi.EnforceLevelLabel), Value: string(level)},
 		{Path: path("metadata", "labels", psaapi.EnforceVersionLabel), Value: "latest"},
@@ -457,9 +466,14 @@ func automountFix(o *inventory.Object, c *Context) []Change {
 	}}
 }
 
+// replicasFix raises a workload to two replicas, when it has a budget or
+// one can be made for it (two replicas call for one).
 func replicasFix(o *inventory.Object, c *Context) []Change {
 	if len(c.Inventory.HPAs(o)) > 0 {
 		return nil // the HPA owns the count
+	}
+	if len(c.Inventory.PDBs(o)) == 0 && pdbSelector(o, c) == nil {
+		return nil
 	}
 	return []Change{{
 		Target: refOf(o), Sets: []Set{{Path: path("spec", "replicas"), Value: int64(2)}},
