@@ -437,6 +437,28 @@ func TestWriteErrors(t *testing.T) {
 	}
 }
 
+// A base whose kustomization renames its objects is patched by the names
+// it builds, which the audit saw.
+func TestWriteOnTransformedBase(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "base", "kustomization.yaml"), "namePrefix: prod-\nnamespace: live\nresources: [app]\n")
+	writeFile(t, filepath.Join(root, "base", "app", "kustomization.yaml"), "resources: [web.yaml]\n")
+	writeFile(t, filepath.Join(root, "base", "app", "web.yaml"), shapesBase["web.yaml"])
+	o := Options{Base: filepath.Join(root, "base"), Dir: filepath.Join(root, "overlay"), Patches: []Patch{{
+		Target: ref("apps/v1", "Deployment", "live", "prod-web"),
+		Sets:   []fix.Set{{Path: path("spec.template.spec.containers", name("web"), "securityContext.privileged"), Value: false}},
+	}}}
+	if _, err := Write(o); err != nil {
+		t.Fatal(err)
+	}
+	checkOverlay(t, o)
+	o.Dir = filepath.Join(root, "overlay2")
+	o.Patches[0].Target = ref("apps/v1", "Deployment", "shop", "web")
+	if _, err := Write(o); err == nil || !strings.Contains(err.Error(), "patch target Deployment shop/web (apps/v1) is not among the objects the base builds") {
+		t.Errorf("got error %v, want the target's name before the base renamed it refused", err)
+	}
+}
+
 func TestWriteMakesParents(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, filepath.Join(root, "base", "kustomization.yaml"), "resources: [sa.yaml]\n")

@@ -173,6 +173,7 @@ func TestPatchShapes(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkOverlay(t, o)
+			checkKubectl(t, o.Dir)
 			var all bytes.Buffer
 			isJSON := false
 			for _, f := range []string{"kustomization.yaml", patchFileName(tc.target)} {
@@ -190,7 +191,6 @@ func TestPatchShapes(t *testing.T) {
 			golden.Check(t, filepath.Join("testdata", "shapes", fileName(tc.name)+".yaml"), all.Bytes(), *update)
 		})
 	}
-	checkKubectl(t, filepath.Join(root, "second-container"))
 }
 
 // fileName is a test case's name as a file name.
