@@ -459,6 +459,36 @@ func TestWriteOnTransformedBase(t *testing.T) {
 	}
 }
 
+// Relative paths are taken from the working directory, and the base's path
+// in the kustomization is relative to where the overlay really is.
+func TestWriteRelativePaths(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "real", "base", "kustomization.yaml"), "resources: [sa.yaml]\n")
+	writeFile(t, filepath.Join(root, "real", "base", "sa.yaml"), "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app}\n")
+	if err := os.Symlink(filepath.Join(root, "real"), filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Join(root, "link"))
+	o := Options{Base: "base", Dir: filepath.Join("..", "overlays", "x"),
+		Patches: []Patch{{Target: ref("v1", "ServiceAccount", "", "app"), Sets: []fix.Set{{Path: path("automountServiceAccountToken"), Value: false}}}}}
+	files, err := Write(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join("..", "overlays", "x", "kustomization.yaml"), filepath.Join("..", "overlays", "x", "patch-serviceaccount-app.yaml")}
+	if diff := cmp.Diff(want, files); diff != "" {
+		t.Errorf("files written (-want +got):\n%s", diff)
+	}
+	k, err := os.ReadFile(filepath.Join(root, "overlays", "x", "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(k), "\n  - ../../real/base\n") {
+		t.Errorf("got kustomization\n%s\nwant the base as ../../real/base", k)
+	}
+	checkOverlay(t, o)
+}
+
 func TestWriteMakesParents(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, filepath.Join(root, "base", "kustomization.yaml"), "resources: [sa.yaml]\n")
