@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -8,10 +9,9 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/openapi"
 )
 
-// replacement is what a strategic-merge patch sets to replace old with
-// value: the value, with a null for each field of old's mappings that value
-// lacks (a null deletes), and "$patch: replace" heading each list that
-// Kustomize would merge with old's rather than replace.
+// replacement is what a strategic-merge patch sets to set value over old:
+// the value, with "$patch: replace" heading each list that Kustomize would
+// merge with old's rather than replace.
 func replacement(old, value any, sch schemaNode) any {
 	switch v := value.(type) {
 	case map[string]any:
@@ -19,11 +19,6 @@ func replacement(old, value any, sch schemaNode) any {
 		out := make(map[string]any, len(v))
 		for k, e := range v {
 			out[k] = replacement(o[k], e, sch.field(k))
-		}
-		for k := range o {
-			if _, kept := v[k]; !kept {
-				out[k] = nil
-			}
 		}
 		return out
 	case []any:
@@ -113,16 +108,18 @@ func isDirective(v any) bool {
 	return ok
 }
 
-// jsonPatch is the target's JSON patch: for each Set, a test of the key of
-// each element it found by name, then an add where its path leaves the
-// object, or a replace where the path exists, after a test of the value it
-// replaces when an element on the way was found by its index alone.
+// jsonPatch is the target's JSON patch. For each Set: a test of the name
+// of each element it found by name; then an add where its path leaves the
+// object, or else, where the path exists, a replace of each value it sets
+// (a mapping is merged key by key), after a test of the value replaced when
+// an element on the way was found by its index alone.
 func (t *target) jsonPatch() []any {
 	var ops []any
 	tested := map[string]bool{}
+sets:
 	for _, r := range t.resolved {
 		ptr := ""
-		added, byIndex := false, false
+		byIndex := false
 		for i, h := range r.hops {
 			if !h.exists {
 				seg := escapePointer(h.key)
@@ -130,26 +127,43 @@ func (t *target) jsonPatch() []any {
 					seg = "-"
 				}
 				ops = append(ops, jsonOp("add", ptr+"/"+seg, put(newElementOrNil(h), r.hops[i+1:], r.value, atIndex)))
-				added = true
-				break
+				continue sets
 			}
-			if h.element() {
-				ptr += "/" + strconv.Itoa(h.index)
-				byIndex = byIndex || h.match == ""
-			} else {
+			if !h.element() {
 				ptr += "/" + escapePointer(h.key)
+				continue
 			}
-			if at := ptr + "/" + escapePointer(h.match); h.match != "" && !tested[at] {
+			ptr += "/" + strconv.Itoa(h.index)
+			byIndex = byIndex || h.name == ""
+			if at := ptr + "/name"; h.name != "" && !tested[at] {
 				tested[at] = true
-				ops = append(ops, jsonOp("test", at, h.matchValue))
+				ops = append(ops, jsonOp("test", at, h.name))
 			}
 		}
-		if !added {
-			if byIndex {
-				ops = append(ops, jsonOp("test", ptr, clone(r.old)))
-			}
-			ops = append(ops, jsonOp("replace", ptr, clone(r.value)))
+		ops = jsonSet(ops, ptr, r.old, r.value, byIndex)
+	}
+	return ops
+}
+
+// jsonSet appends the operations that set value over old at ptr: a mapping
+// key by key, anything else replaced, after a test of what it replaces when
+// test is set.
+func jsonSet(ops []any, ptr string, old, value any, test bool) []any {
+	o, oIsMap := old.(map[string]any)
+	v, vIsMap := value.(map[string]any)
+	if !oIsMap || !vIsMap {
+		if test {
+			ops = append(ops, jsonOp("test", ptr, clone(old)))
 		}
+		return append(ops, jsonOp("replace", ptr, clone(value)))
+	}
+	for _, k := range slices.Sorted(maps.Keys(v)) {
+		at := ptr + "/" + escapePointer(k)
+		if o[k] == nil {
+			ops = append(ops, jsonOp("add", at, clone(v[k])))
+			continue
+		}
+		ops = jsonSet(ops, at, o[k], v[k], test)
 	}
 	return ops
 }

@@ -10,25 +10,28 @@
 // directory of manifests is refused unless Options.InitBase asks for its
 // kustomization to be written; the restrictions are never loosened.
 //
-// A fix.Set's value replaces what is at its path: a mapping or a list is not
-// merged with what is there (set the fields inside it one by one to keep the
-// others).
+// A fix.Set reads as plimsoll fix's edits of the files themselves
+// (internal/fix/yamledit) read it, so that both give the same object: an
+// element is found by its name field or its index, a new one is added at
+// the end, a mapping value is merged key by key into the mapping that is
+// there, and a list or a scalar replaces what is there. Two Sets that give
+// one field different values are refused.
 //
 // Each patched object gets one patch file, with an explicit target. It is a
 // strategic-merge patch wherever one can say it. Kustomize merges lists by
 // the keys of its own schema of the built-in kinds (the Kubernetes OpenAPI
 // that kyaml embeds, which agrees with the patchMergeKey tags of k8s.io/api
-// where both know a list); a replaced mapping names the fields it drops with
-// null, and a replaced merged list starts with "$patch: replace". Kustomize
-// moves a list's patched elements first (kubernetes-sigs/kustomize#5904), so
-// the patch names the elements before them, unchanged: the order holds, and
-// a new element goes last. The patch is a JSON patch (RFC 6902) instead when
-// a Set goes through a list Kustomize does not merge by key (tolerations,
-// args, lists newer than its schema, every list of a custom resource) or
-// changes an element's merge key. A JSON patch tests the key of each element
-// it found by name, and the value it replaces below an element found by its
-// index, so that a base changed there fails to build rather than be patched
-// elsewhere.
+// where both know a list), so elements are named by those keys, and a list
+// replaced where Kustomize would merge it starts with "$patch: replace".
+// Kustomize moves a list's patched elements first
+// (kubernetes-sigs/kustomize#5904), so the patch names the elements before
+// them, unchanged: the order holds, and a new element goes last. The patch
+// is a JSON patch (RFC 6902) instead when a Set goes through a list
+// Kustomize does not merge by key (tolerations, args, lists newer than its
+// schema, every list of a custom resource), or sets the key an element is
+// merged by. A JSON patch tests the name of each element it found by name,
+// and the value it replaces below an element found by its index, so that a
+// base changed there fails to build rather than be patched elsewhere.
 //
 // Write proves the overlay before it is in place: it builds the base and the
 // overlay in-process and requires the overlay's objects to be exactly the
@@ -55,8 +58,8 @@ import (
 // Patch is the fields to set on one existing object.
 type Patch struct {
 	Target fix.Ref
-	// Sets are applied in order: a later Set may set a field inside the
-	// value an earlier one set, or replace it.
+	// Sets are applied in order; two that give one field different values
+	// are refused.
 	Sets []fix.Set
 	// Reasons say why, one line each (for example the findings the fields
 	// resolve); they head the patch file.

@@ -96,16 +96,19 @@ func notReadyPatches() []Patch {
 			Target: ref("apps/v1", "StatefulSet", "default", "db"),
 			Sets: []fix.Set{
 				{Path: path("spec.template.spec.containers", name("postgres"), "securityContext"), Value: map[string]any{
+					"privileged":               false,
 					"allowPrivilegeEscalation": false,
 				}},
-				{Path: path("spec.template.spec.containers", name("postgres"), "volumeMounts", name("/var/log/postgresql"), "readOnly"), Value: true},
-				{Path: path("spec.template.spec.containers", name("postgres"), "env", name("POSTGRES_PASSWORD")), Value: map[string]any{
-					"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "db", "key": "password"}},
+				{Path: path("spec.template.spec.containers", name("postgres"), "volumeMounts", name("host-logs"), "readOnly"), Value: true},
+				{Path: path("spec.template.spec.containers", name("postgres"), "readinessProbe"), Value: map[string]any{
+					"exec":          map[string]any{"command": []any{"pg_isready", "-U", "postgres"}},
+					"periodSeconds": 10,
 				}},
 			},
 			Reasons: []string{
 				"container-privileged: container postgres is privileged",
-				"secret-in-env: POSTGRES_PASSWORD holds a literal secret",
+				"host-path-read-only: host-logs mounts a hostPath read-write",
+				"container-readiness-probe: container postgres has no readiness probe",
 			},
 		},
 		{
@@ -391,9 +394,20 @@ func TestWriteErrors(t *testing.T) {
 		{name: "null", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{{Path: path("spec.replicas")}}}},
 			want: "spec.replicas: the value is null, which a patch reads as a deletion"},
 		{name: "through a scalar", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{{Path: path("spec.template.spec.containers", name("web"), "image.tag"), Value: "x"}}}},
-			want: "spec.template.spec.containers[web].image is not a mapping"},
-		{name: "new port by name", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{{Path: path("spec.template.spec.containers", name("web"), "ports", name("metrics"), "hostPort"), Value: 9}}}},
-			want: `no element has containerPort or name "metrics", and a new element needs its containerPort (a number) in the value`},
+			want: "spec.template.spec.containers[web].image is a scalar, not a mapping"},
+		{name: "two sets disagree", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{
+			{Path: path("spec.template.spec.containers", name("web"), "securityContext"), Value: map[string]any{"privileged": false}},
+			{Path: path("spec.template.spec.containers", name("web"), "securityContext.privileged"), Value: true},
+		}}}, want: "spec.template.spec.containers[web].securityContext.privileged: two sets give it different values"},
+		{name: "mapping onto a list", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{
+			{Path: path("spec.template.spec.containers", name("web"), "ports"), Value: map[string]any{"containerPort": 81}},
+		}}}, want: "spec.template.spec.containers[web].ports: it is a list, not a mapping to merge a mapping into"},
+		{name: "scalar onto a mapping", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{
+			{Path: path("spec.template"), Value: "x"},
+		}}}, want: "spec.template: it is a mapping, and the value a scalar"},
+		{name: "new element by name, not a mapping", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{
+			{Path: path("spec.template.spec.containers", name("sidecar")), Value: "x"},
+		}}}, want: "an element found by its name (sidecar) is a mapping, so its value cannot be a scalar"},
 		{name: "index out of range", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{{Path: path("spec.template.spec.containers", idx(2), "image"), Value: "x"}}}},
 			want: "spec.template.spec.containers: no element at index 2 (it has 1)"},
 		{name: "object in base", files: kustomized, objects: []Object{{File: "web.yaml", Content: map[string]any{
@@ -641,8 +655,8 @@ func checkOverlay(t *testing.T, o Options) {
 	}
 }
 
-// lookup finds a path in an object, each named element by its name field
-// or the merge key of the lists that have one, and returns its JSON pointer.
+// lookup finds a path in an object, each named element by its name field,
+// and returns its JSON pointer.
 func lookup(obj any, p []fix.Step) (ptr string, v any, ok bool) {
 	v = obj
 	for _, st := range p {
@@ -659,12 +673,7 @@ func lookup(obj any, p []fix.Step) (ptr string, v any, ok bool) {
 			if st.Name != "" {
 				i = slices.IndexFunc(l, func(e any) bool {
 					m, _ := e.(map[string]any)
-					for _, k := range []string{"name", "containerPort", "mountPath", "port"} {
-						if m[k] != nil && fmt.Sprint(m[k]) == st.Name {
-							return true
-						}
-					}
-					return false
+					return m["name"] == st.Name
 				})
 			}
 			if i < 0 || i >= len(l) {

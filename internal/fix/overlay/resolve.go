@@ -18,13 +18,11 @@ type hop struct {
 	// index is the element's index, the list's length for a new one.
 	index int
 	// ids are an element's merge-key values, for a list Kustomize merges
-	// by key (for other lists, its name when the Step gave one).
+	// by key.
 	ids map[string]any
-	// match and matchValue are the field and value an element was found
-	// by, when it was found by name.
-	match      string
-	matchValue any
-	exists     bool
+	// name is the element's name, when the Step found it by name.
+	name   string
+	exists bool
 }
 
 func (h hop) element() bool { return h.key == "" }
@@ -33,8 +31,8 @@ func (h hop) element() bool { return h.key == "" }
 type resolved struct {
 	hops  []hop
 	value any
-	// old is the value the Set replaces (nil when there is none), and sch
-	// Kustomize's schema of it.
+	// old is the value at the path before the Set (nil when there is none),
+	// and sch Kustomize's schema of it.
 	old any
 	sch schemaNode
 	// jsonWhy says why only a JSON patch expresses the Set; "" when a
@@ -46,8 +44,12 @@ type resolved struct {
 var identity = [][]string{{"apiVersion"}, {"kind"}, {"metadata"}, {"metadata", "name"}, {"metadata", "namespace"}}
 
 // resolve walks a Set's path through obj: each mapping key, and each list
-// element by its name (its merge key's value, else its name field) or its
-// index. A missing element is a new one, added at the end.
+// element by its name field or its index. A missing element is a new one,
+// added at the end; found by name, it is a mapping with that name. The
+// value must have the shape of what it meets: a mapping is merged into a
+// mapping, key by key; a list or a scalar replaces a list or a scalar. So
+// plimsoll fix's edits of the files themselves (internal/fix/yamledit)
+// read a Set.
 func resolve(obj map[string]any, sch schemaNode, s fix.Set) (resolved, error) {
 	var r resolved
 	if len(s.Path) == 0 || s.Path[0].Key == "" {
@@ -65,19 +67,18 @@ func resolve(obj map[string]any, sch schemaNode, s fix.Set) (resolved, error) {
 	var cur any = obj
 	exists := true
 	for i, st := range s.Path {
-		last := i == len(s.Path)-1
 		h := hop{key: st.Key}
 		if st.Key != "" {
-			if i > 0 && r.hops[i-1].ids[st.Key] != nil {
-				r.whyJSON("it changes %s, by which a strategic merge finds the element", pathString(s.Path[:i+1]))
-			}
 			if exists {
 				m, ok := cur.(map[string]any)
 				if !ok {
-					return r, fmt.Errorf("%s is not a mapping", pathString(s.Path[:i]))
+					return r, fmt.Errorf("%s is %s, not a mapping", pathString(s.Path[:i]), describe(cur))
 				}
 				cur = m[st.Key]
 				h.exists = cur != nil
+			}
+			if i > 0 && r.hops[i-1].ids[st.Key] != nil {
+				r.whyJSON("it sets %s, by which a strategic merge finds the element", pathString(s.Path[:i+1]))
 			}
 			sch = sch.field(st.Key)
 		} else {
@@ -85,12 +86,12 @@ func resolve(obj map[string]any, sch schemaNode, s fix.Set) (resolved, error) {
 			if exists {
 				l, ok := cur.([]any)
 				if !ok {
-					return r, fmt.Errorf("%s is not a list", pathString(s.Path[:i]))
+					return r, fmt.Errorf("%s is %s, not a list", pathString(s.Path[:i]), describe(cur))
 				}
 				list = l
 			}
 			keys := sch.mergeKeys()
-			if h, err = resolveElement(list, st, keys, sch.elements(), last, value); err != nil {
+			if h, value, err = resolveElement(list, st, keys, i == len(s.Path)-1, value); err != nil {
 				return r, fmt.Errorf("%s: %w", pathString(s.Path[:i]), err)
 			}
 			switch {
@@ -99,23 +100,77 @@ func resolve(obj map[string]any, sch schemaNode, s fix.Set) (resolved, error) {
 			case len(h.ids) == 0:
 				r.whyJSON("the element of %s has no merge key (%s)", pathString(s.Path[:i]), keys[0])
 			}
+			cur = nil
 			if h.exists {
 				cur = list[h.index]
-			} else {
-				cur = nil
 			}
 			sch = sch.elements()
 		}
 		exists = h.exists
 		r.hops = append(r.hops, h)
 	}
-	last := r.hops[len(r.hops)-1]
-	r.value = withIDs(value, last)
-	if last.element() && !hasIDs(r.value, last.ids) && len(last.ids) > 0 {
-		r.whyJSON("it changes the key by which a strategic merge finds the element of %s", pathString(s.Path[:len(s.Path)-1]))
+	if exists {
+		if err := sameShape(cur, value); err != nil {
+			return r, fmt.Errorf("%s: %w", pathString(s.Path), err)
+		}
 	}
-	r.old, r.sch = cur, sch
+	if last := r.hops[len(r.hops)-1]; last.element() {
+		for k, id := range last.ids {
+			if v, set := asMap(value)[k]; set && !sameJSON(v, id) {
+				r.whyJSON("it changes the %s by which a strategic merge finds the element of %s", k, pathString(s.Path[:len(s.Path)-1]))
+			}
+		}
+	}
+	r.value, r.old, r.sch = value, cur, sch
 	return r, nil
+}
+
+// pointer is the JSON pointer of the Set's path in the object after it.
+func (r resolved) pointer() string {
+	var b strings.Builder
+	for _, h := range r.hops {
+		b.WriteByte('/')
+		if h.element() {
+			b.WriteString(strconv.Itoa(h.index))
+		} else {
+			b.WriteString(escapePointer(h.key))
+		}
+	}
+	return b.String()
+}
+
+// leaves are the pointers of the values that setting value over old at ptr
+// writes: a mapping's values, key by key, where it is merged.
+func leaves(ptr string, old, value any) []string {
+	v, isMap := value.(map[string]any)
+	if !isMap || old != nil && asMap(old) == nil {
+		return []string{ptr}
+	}
+	var out []string
+	for k, e := range v {
+		out = append(out, leaves(ptr+"/"+escapePointer(k), asMap(old)[k], e)...)
+	}
+	return out
+}
+
+// valueAt is the value at a JSON pointer, or nil.
+func valueAt(v any, ptr string) any {
+	for _, seg := range strings.Split(ptr, "/")[1:] {
+		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
+		switch c := v.(type) {
+		case map[string]any:
+			v = c[seg]
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil
+			}
+			v = c[i]
+		default:
+			return nil
+		}
+	}
+	return v
 }
 
 func (r *resolved) whyJSON(format string, args ...any) {
@@ -125,20 +180,28 @@ func (r *resolved) whyJSON(format string, args ...any) {
 }
 
 // resolveElement finds a Step's element in a list (nil when the list is
-// missing) merged by keys (none when it is not merged by key).
-func resolveElement(list []any, st fix.Step, keys []string, elem schemaNode, last bool, value any) (hop, error) {
-	h := hop{index: -1}
-	if st.Name != "" && slices.ContainsFunc(list, func(e any) bool { return asMap(e) == nil }) {
-		return h, fmt.Errorf("it holds values, not elements with names: name %q by its index", st.Name)
-	}
+// missing) that Kustomize merges by keys (none when it does not). A new
+// element found by name is a mapping with that name: when the path ends
+// there, the value returned is the Set's with the name.
+func resolveElement(list []any, st fix.Step, keys []string, last bool, value any) (hop, any, error) {
+	h := hop{index: -1, name: st.Name}
 	if st.Name != "" {
-		var err error
-		if h.index, h.match, err = findNamed(list, st.Name, keys); err != nil {
-			return h, err
+		for i, e := range list {
+			m, ok := e.(map[string]any)
+			if !ok {
+				return h, value, fmt.Errorf("it holds values, not elements with names: name %q by its index", st.Name)
+			}
+			if n, _ := m["name"].(string); n != st.Name {
+				continue
+			}
+			if h.index >= 0 {
+				return h, value, fmt.Errorf("it has two elements named %s", st.Name)
+			}
+			h.index = i
 		}
 	} else {
 		if st.Index < 0 || st.Index > len(list) {
-			return h, fmt.Errorf("no element at index %d (it has %d)", st.Index, len(list))
+			return h, value, fmt.Errorf("no element at index %d (it has %d)", st.Index, len(list))
 		}
 		if st.Index < len(list) {
 			h.index = st.Index
@@ -146,71 +209,53 @@ func resolveElement(list []any, st fix.Step, keys []string, elem schemaNode, las
 	}
 	if h.index >= 0 {
 		h.exists = true
-		m, _ := list[h.index].(map[string]any)
-		h.ids = pick(m, keys)
-		if h.match != "" {
-			h.matchValue = m[h.match]
-		}
-		return h, nil
+		h.ids = pick(asMap(list[h.index]), keys)
+		return h, value, nil
 	}
 	h.index = len(list)
-	var err error
-	h.ids, err = newIDs(st, keys, elem, last, value)
-	return h, err
-}
-
-// findNamed finds the element whose merge key, else whose name field, is
-// name; -1 when there is none.
-func findNamed(list []any, name string, keys []string) (index int, field string, err error) {
-	fields := []string{"name"}
-	if len(keys) > 0 && keys[0] != "name" {
-		fields = []string{keys[0], "name"}
-	}
-	ambiguous := ""
-	for _, f := range fields {
-		var at []int
-		for i, e := range list {
-			if m, ok := e.(map[string]any); ok && m[f] != nil && fmt.Sprint(m[f]) == name {
-				at = append(at, i)
-			}
-		}
+	elem := newElement(h)
+	if last {
+		m, isMap := value.(map[string]any)
 		switch {
-		case len(at) == 1:
-			return at[0], f, nil
-		case len(at) > 1 && ambiguous == "":
-			ambiguous = fmt.Sprintf("%d elements have %s %q", len(at), f, name)
+		case st.Name != "" && !isMap:
+			return h, value, fmt.Errorf("an element found by its name (%s) is a mapping, so its value cannot be %s", st.Name, describe(value))
+		case st.Name != "" && m["name"] != nil && m["name"] != st.Name:
+			return h, value, fmt.Errorf("the element named %s would have another name", st.Name)
+		case isMap:
+			value = mergeInto(elem, m)
+			elem = value
 		}
 	}
-	if ambiguous != "" {
-		return -1, "", fmt.Errorf("%s; name one by its index", ambiguous)
-	}
-	return -1, "", nil
+	h.ids = pick(asMap(elem), keys)
+	return h, value, nil
 }
 
-// newIDs are the merge-key values of a new element: from the value when the
-// path ends at the element and the value has them, else the Step's name as
-// the merge key's value.
-func newIDs(st fix.Step, keys []string, elem schemaNode, last bool, value any) (map[string]any, error) {
-	if len(keys) == 0 {
-		if st.Name == "" {
-			return nil, nil
-		}
-		return map[string]any{"name": st.Name}, nil
-	}
-	if m, ok := value.(map[string]any); ok && last && m[keys[0]] != nil {
-		return pick(m, keys), nil
-	}
+// sameShape refuses a value of another shape than the one it meets.
+func sameShape(old, value any) error {
+	_, oldMap := old.(map[string]any)
+	_, oldList := old.([]any)
+	_, isMap := value.(map[string]any)
+	_, isList := value.([]any)
 	switch {
-	case st.Name == "":
-		return nil, nil
-	case keys[0] == "name" || !elem.field(keys[0]).integer():
-		return map[string]any{keys[0]: st.Name}, nil
+	case isMap && !oldMap:
+		return fmt.Errorf("it is %s, not a mapping to merge a mapping into", describe(old))
+	case isList != oldList || oldMap && !isMap:
+		return fmt.Errorf("it is %s, and the value %s", describe(old), describe(value))
 	}
-	n, err := strconv.Atoi(st.Name)
-	if err != nil {
-		return nil, fmt.Errorf("no element has %s or name %q, and a new element needs its %s (a number) in the value", keys[0], st.Name, keys[0])
+	return nil
+}
+
+// describe says what shape a value has.
+func describe(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	case nil:
+		return "missing"
 	}
-	return map[string]any{keys[0]: n}, nil
+	return "a scalar"
 }
 
 // pick returns the values m has for keys, or nil.
@@ -227,22 +272,19 @@ func pick(m map[string]any, keys []string) map[string]any {
 	return ids
 }
 
-// withIDs adds an element's merge-key values (or name) to a mapping that
-// replaces the element, so that it keeps its identity.
-func withIDs(value any, h hop) any {
-	m, ok := value.(map[string]any)
-	if !h.element() || !ok {
-		return value
+// mergeInto sets value over old: mappings are merged key by key, anything
+// else is replaced. It returns a copy.
+func mergeInto(old, value any) any {
+	o, oIsMap := old.(map[string]any)
+	v, vIsMap := value.(map[string]any)
+	if !oIsMap || !vIsMap {
+		return clone(value)
 	}
-	for k, v := range h.ids {
-		if _, set := m[k]; !set {
-			m[k] = v
-		}
+	out := clone(o).(map[string]any)
+	for k, e := range v {
+		out[k] = mergeInto(o[k], e)
 	}
-	if _, set := m[h.match]; h.match != "" && !set {
-		m[h.match] = h.matchValue
-	}
-	return m
+	return out
 }
 
 // put sets value at hops under node, creating what is missing, and returns
@@ -250,7 +292,7 @@ func withIDs(value any, h hop) any {
 // length for a new one.
 func put(node any, hops []hop, value any, at func(list []any, h hop) int) any {
 	if len(hops) == 0 {
-		return clone(value)
+		return mergeInto(node, value)
 	}
 	h := hops[0]
 	if !h.element() {
@@ -281,12 +323,20 @@ func atIDs(list []any, h hop) int {
 	return len(list)
 }
 
-// newElement is what a new element starts as: its merge-key values.
+// newElement is what a new element starts as: its merge-key values, and
+// its name when it was found by name.
 func newElement(h hop) any {
-	if h.ids == nil {
+	if h.ids == nil && h.name == "" {
 		return nil
 	}
-	return clone(h.ids)
+	m := map[string]any{}
+	if h.name != "" {
+		m["name"] = h.name
+	}
+	for k, v := range h.ids {
+		m[k] = v
+	}
+	return m
 }
 
 func asMap(v any) map[string]any {
@@ -327,7 +377,7 @@ func pathString(path []fix.Step) string {
 
 // normalize copies a value into the types a YAML or JSON decoder gives:
 // map[string]any, []any, strings, booleans and numbers. Nulls are refused:
-// in a strategic merge a null deletes.
+// in a strategic merge a null deletes, and a Set does not delete.
 func normalize(v any) (any, error) {
 	switch v := v.(type) {
 	case nil:

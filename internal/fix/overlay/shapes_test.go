@@ -123,17 +123,17 @@ func TestPatchShapes(t *testing.T) {
 			{Path: container("resources.requests.cpu"), Value: "100m"},
 		}},
 		{name: "port by name", target: web, sets: []fix.Set{{Path: container("ports", name("metrics"), "hostPort"), Value: 19090}}},
-		{name: "port by number, with its protocol", target: web, sets: []fix.Set{{Path: container("ports", name("80"), "hostPort"), Value: 8080}}},
+		{name: "port with its protocol", target: web, sets: []fix.Set{{Path: container("ports", name("http"), "hostPort"), Value: 8080}}},
 		{name: "port renumbered", target: web, json: true, sets: []fix.Set{{Path: container("ports", name("http"), "containerPort"), Value: 8080}}},
-		{name: "mount by path", target: web, sets: []fix.Set{{Path: container("volumeMounts", name("/cache"), "readOnly"), Value: true}}},
+		{name: "mount", target: web, sets: []fix.Set{{Path: container("volumeMounts", name("cache"), "readOnly"), Value: true}}},
 		{name: "new env var", target: web, sets: []fix.Set{{Path: container("env", name("C")), Value: map[string]any{"value": "$(B)-c"}}}},
 		{name: "new env var by its value", target: web, sets: []fix.Set{{Path: container("env", name("D"), "value"), Value: "d"}}},
-		{name: "element replaced", target: web, sets: []fix.Set{{Path: container("env", name("A")), Value: map[string]any{
-			"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "web", "key": "a"}},
+		{name: "element merged", target: web, sets: []fix.Set{{Path: path("spec.template.spec.containers", name("web")), Value: map[string]any{
+			"image": "nginx:1.27", "imagePullPolicy": "IfNotPresent",
 		}}}},
 		{name: "element key changed", target: web, json: true, sets: []fix.Set{{Path: container("ports", name("metrics")), Value: map[string]any{"name": "metrics", "containerPort": 9091}}}},
 		{name: "new init container", target: web, sets: []fix.Set{{Path: path("spec.template.spec.initContainers", name("check")), Value: map[string]any{"image": "check"}}}},
-		{name: "mapping replaced", target: web, sets: []fix.Set{{Path: container("securityContext"), Value: map[string]any{
+		{name: "mapping merged", target: web, sets: []fix.Set{{Path: container("securityContext"), Value: map[string]any{
 			"runAsNonRoot": true, "capabilities": map[string]any{"drop": []any{"ALL"}},
 		}}}},
 		{name: "merged list replaced", target: web, sets: []fix.Set{{Path: container("env"), Value: []any{map[string]any{"name": "Z", "value": "z"}}}}},
@@ -141,13 +141,16 @@ func TestPatchShapes(t *testing.T) {
 		{name: "unmerged list replaced", target: web, sets: []fix.Set{{Path: container("args"), Value: []any{"--listen=8080"}}}},
 		{name: "argument by index", target: web, json: true, sets: []fix.Set{{Path: container("args", idx(1)), Value: "--workers=4"}}},
 		{name: "toleration by index", target: web, json: true, sets: []fix.Set{{Path: path("spec.template.spec.tolerations", idx(0), "effect"), Value: "NoSchedule"}}},
+		{name: "mapping merged in a JSON patch", target: web, json: true, sets: []fix.Set{{Path: path("spec.template.spec.tolerations", idx(0)), Value: map[string]any{
+			"operator": "Equal", "value": "web",
+		}}}},
 		{name: "new toleration", target: web, json: true, sets: []fix.Set{{Path: path("spec.template.spec.tolerations", idx(1)), Value: map[string]any{
 			"key": "spot", "operator": "Exists", "effect": "NoSchedule",
 		}}}},
 		{name: "new volumes and mount", target: bare, sets: []fix.Set{
 			{Path: path("spec.volumes", name("tmp"), "emptyDir"), Value: map[string]any{}},
 			{Path: path("spec.volumes", name("cache"), "emptyDir"), Value: map[string]any{"sizeLimit": "1Gi"}},
-			{Path: path("spec.containers", name("app"), "volumeMounts", name("/tmp")), Value: map[string]any{"name": "tmp"}},
+			{Path: path("spec.containers", name("app"), "volumeMounts", name("tmp")), Value: map[string]any{"mountPath": "/tmp"}},
 			{Path: path("spec.containers", name("app"), "securityContext.readOnlyRootFilesystem"), Value: true},
 		}},
 		{name: "list newer than Kustomize schema", target: bare, json: true, sets: []fix.Set{

@@ -165,12 +165,21 @@ func (t *target) plan() error {
 	}
 	sch := schemaNode{openapi.SchemaForResourceType(kyaml.TypeMeta{APIVersion: t.id.apiVersion, Kind: t.id.kind})}
 	obj := clone(t.base.obj).(map[string]any)
+	wrote := map[string]any{} // what the sets so far wrote, by JSON pointer
 	for _, s := range t.sets {
 		r, err := resolve(obj, sch, s)
 		if err != nil {
 			return fmt.Errorf("the patch of %s: %s: %w", t.id, pathString(s.Path), err)
 		}
 		obj = put(obj, r.hops, r.value, atIndex).(map[string]any)
+		for p, v := range wrote {
+			if !sameJSON(valueAt(obj, p), v) {
+				return fmt.Errorf("the patch of %s: %s: two sets give it different values", t.id, pathString(s.Path))
+			}
+		}
+		for _, p := range leaves(r.pointer(), r.old, r.value) {
+			wrote[p] = valueAt(obj, p)
+		}
 		t.resolved = append(t.resolved, r)
 		if t.jsonWhy == "" {
 			t.jsonWhy = r.jsonWhy
