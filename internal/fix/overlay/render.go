@@ -1,0 +1,195 @@
+package overlay
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// render writes the overlay's files: the new objects, a patch per target,
+// and the kustomization that lists them after the base.
+func render(base string, targets []*target, objects []newObject) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	add := func(name string, header []string, v any) error {
+		if _, dup := files[name]; dup {
+			return fmt.Errorf("the overlay would have two files named %s; give the new object another file name", name)
+		}
+		data, err := encode(header, v)
+		files[name] = data
+		return err
+	}
+	k := newKustomization([]string{base})
+	escaped := false
+	for _, o := range objects {
+		k.Resources = append(k.Resources, o.file)
+		header := append([]string{"Written by plimsoll fix: a new " + o.id.kind + "."}, lines(o.comment)...)
+		if err := add(o.file, header, o.content); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range targets {
+		k.Patches = append(k.Patches, patchRef{Path: t.file, Target: t.selector})
+		escaped = escaped || strings.Contains(t.selector.Name+t.selector.Group, `\`)
+		var body any = t.merge
+		tests := false
+		if t.jsonWhy != "" {
+			ops := t.jsonPatch()
+			tests = slices.ContainsFunc(ops, func(op any) bool { return asMap(op)["op"] == "test" })
+			body = ops
+		}
+		if err := add(t.file, patchHeader(t, tests), body); err != nil {
+			return nil, err
+		}
+	}
+	header := []string{
+		"Written by plimsoll fix: the manifests of " + base + ", with the patches",
+		"and new objects below. Review them; kubectl kustomize builds the result.",
+	}
+	if escaped {
+		header = append(header, `Kustomize reads a patch's target as regular expressions, so "." is "\.".`)
+	}
+	if err := add(kustomizationFile, header, k); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+func patchHeader(t *target, tests bool) []string {
+	name := t.id.name
+	if t.id.namespace != "" {
+		name = t.id.namespace + "/" + name
+	}
+	header := []string{fmt.Sprintf("Written by plimsoll fix: fields of %s %s.", t.id.kind, name)}
+	if len(t.reasons) > 0 {
+		header = append(header, "Why:")
+		for _, r := range t.reasons {
+			header = append(header, "- "+strings.Join(lines(r), "\n  "))
+		}
+	}
+	if t.filled {
+		header = append(header,
+			"Lists name the elements before those patched, unchanged: Kustomize would",
+			"otherwise move the patched ones first (kubernetes-sigs/kustomize#5904).")
+	}
+	if t.jsonWhy != "" {
+		header = append(header, "A JSON patch (RFC 6902), not a strategic merge: "+t.jsonWhy+".")
+	}
+	if tests {
+		header = append(header, "Its tests make the build fail, rather than patch something else, if the base changes there.")
+	}
+	return header
+}
+
+// lines splits text into its lines, without trailing blanks; none for
+// empty text.
+func lines(text string) []string {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil
+	}
+	l := strings.Split(text, "\n")
+	for i := range l {
+		l[i] = strings.TrimRight(l[i], " \t\r")
+	}
+	return l
+}
+
+// encode writes v as YAML after a comment of header lines. Mappings are
+// written with the fields that say what an object or element is first, the
+// others in order of name.
+func encode(header []string, v any) ([]byte, error) {
+	var b bytes.Buffer
+	for _, text := range header {
+		for _, l := range wrap(text, 76) {
+			b.WriteString(strings.TrimRight("# "+l, " ") + "\n")
+		}
+	}
+	n, err := toNode(v)
+	if err != nil {
+		return nil, err
+	}
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(n); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// firstKeys are written before a mapping's other keys, in this order.
+var firstKeys = []string{"$patch", "apiVersion", "kind", "metadata", "name", "namespace"}
+
+func toNode(v any) (*yaml.Node, error) {
+	switch v := v.(type) {
+	case map[string]any:
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		keys := slices.SortedFunc(maps.Keys(v), func(a, b string) int {
+			ra, rb := rank(a), rank(b)
+			return cmp.Or(cmp.Compare(ra, rb), strings.Compare(a, b))
+		})
+		for _, k := range keys {
+			val, err := toNode(v[k])
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k}, val)
+		}
+		return n, nil
+	case []any:
+		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		for _, e := range v {
+			val, err := toNode(e)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, val)
+		}
+		return n, nil
+	}
+	n := &yaml.Node{}
+	return n, n.Encode(v)
+}
+
+// wrap breaks text into lines of at most width bytes where it can, at
+// spaces; a line that continues a list item ("- ") is indented under it.
+func wrap(text string, width int) []string {
+	var out []string
+	for _, para := range strings.Split(text, "\n") {
+		indent := ""
+		if strings.HasPrefix(para, "- ") {
+			indent = "  "
+		}
+		if strings.HasPrefix(para, "  ") {
+			indent = "  " // a continued list item
+		}
+		line := ""
+		for _, word := range strings.Fields(para) {
+			switch {
+			case line == "":
+				line = strings.Repeat(" ", len(para)-len(strings.TrimLeft(para, " "))) + word
+			case len(line)+1+len(word) > width:
+				out = append(out, line)
+				line = indent + word
+			default:
+				line += " " + word
+			}
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func rank(key string) int {
+	if i := slices.Index(firstKeys, key); i >= 0 {
+		return i
+	}
+	return len(firstKeys)
+}

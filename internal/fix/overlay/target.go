@@ -1,0 +1,197 @@
+package overlay
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/plimsoll/plimsoll/internal/fix"
+)
+
+// target is one object of the base to patch, and how.
+type target struct {
+	id       objectID
+	base     *builtObject
+	selector targetFields
+	file     string
+	sets     []fix.Set
+	reasons  []string
+	// resolved are the sets, in order, each resolved against the object as
+	// the sets before it left it; intended is the object after them all.
+	resolved []resolved
+	intended map[string]any
+	// jsonWhy says why the patch is a JSON patch; "" for a strategic merge.
+	jsonWhy string
+	sch     schemaNode
+	// merge is the strategic-merge patch, when there is one; filled says
+	// whether its lists name elements only to keep their order.
+	merge  map[string]any
+	filled bool
+}
+
+// planTargets finds each patch's target among the base's objects, joins
+// the patches of one object, and works out the patch of each.
+func planTargets(base built, patches []Patch) ([]*target, error) {
+	var targets []*target
+	byID := map[objectID]*target{}
+	for _, p := range patches {
+		b, sel, err := find(base, p.Target)
+		if err != nil {
+			return nil, err
+		}
+		id := idOf(b.obj)
+		t := byID[id]
+		if t == nil {
+			t = &target{id: id, base: b, selector: sel, file: patchFileName(p.Target)}
+			byID[id] = t
+			targets = append(targets, t)
+		}
+		t.sets = append(t.sets, p.Sets...)
+		for _, r := range p.Reasons {
+			if !slices.Contains(t.reasons, r) {
+				t.reasons = append(t.reasons, r)
+			}
+		}
+	}
+	files := map[string]objectID{}
+	for _, t := range targets {
+		if other, dup := files[t.file]; dup {
+			return nil, fmt.Errorf("the patches of %s and %s would both be %s", other, t.id, t.file)
+		}
+		files[t.file] = t.id
+		if err := t.plan(); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(targets, func(a, b *target) int { return strings.Compare(a.file, b.file) })
+	return targets, nil
+}
+
+// find finds a patch's target among the base's objects by group, kind,
+// namespace and name, and returns the selector the kustomization names it
+// by. Kustomize matches each of a selector's fields as a regular
+// expression, an empty one as anything, and an object without a namespace
+// as one in "default": the selector must match that one object of the
+// base, and nothing else.
+func find(base built, ref fix.Ref) (*builtObject, targetFields, error) {
+	what := objectID{ref.APIVersion, ref.Kind, ref.Namespace, ref.Name}
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil || ref.Kind == "" || ref.Name == "" {
+		return nil, targetFields{}, fmt.Errorf("patch target %s: an apiVersion, a kind and a name are needed", what)
+	}
+	var found []*builtObject
+	for id, b := range base.byID {
+		g, _ := schema.ParseGroupVersion(id.apiVersion)
+		if g.Group == gv.Group && id.kind == ref.Kind && id.namespace == ref.Namespace && id.name == ref.Name {
+			found = append(found, b)
+		}
+	}
+	if len(found) > 1 { // the same object at two versions: take the one named
+		found = slices.DeleteFunc(found, func(b *builtObject) bool { return b.res.GetApiVersion() != ref.APIVersion })
+	}
+	switch len(found) {
+	case 0:
+		var near []string // the same kind and name elsewhere
+		for id := range base.byID {
+			if id.kind == ref.Kind && id.name == ref.Name {
+				near = append(near, id.String())
+			}
+		}
+		slices.Sort(near)
+		if len(near) > 0 {
+			return nil, targetFields{}, fmt.Errorf("patch target %s is not among the objects the base builds (it has %s)", what, strings.Join(near, ", "))
+		}
+		return nil, targetFields{}, fmt.Errorf("patch target %s is not among the objects the base builds", what)
+	case 1:
+	default:
+		return nil, targetFields{}, fmt.Errorf("patch target %s: the base builds it at more than one version; name the version", what)
+	}
+	r := found[0].res
+	gvk := r.GetGvk()
+	namespace := r.CurId().EffectiveNamespace()
+	if namespace == resid.TotallyNotANamespace {
+		namespace = ""
+	}
+	sel := targetFields{
+		Group:     regexp.QuoteMeta(gvk.Group),
+		Version:   regexp.QuoteMeta(gvk.Version),
+		Kind:      regexp.QuoteMeta(gvk.Kind),
+		Namespace: regexp.QuoteMeta(namespace),
+		Name:      regexp.QuoteMeta(r.GetName()),
+	}
+	matches, err := base.resources.Select(types.Selector{ResId: resid.ResId{
+		Gvk:       resid.Gvk{Group: sel.Group, Version: sel.Version, Kind: sel.Kind},
+		Name:      sel.Name,
+		Namespace: sel.Namespace,
+	}})
+	if err != nil {
+		return nil, targetFields{}, fmt.Errorf("patch target %s: %w", what, err)
+	}
+	for _, m := range matches {
+		if m != r {
+			other := objectID{m.GetApiVersion(), m.GetKind(), m.GetNamespace(), m.GetName()}
+			return nil, targetFields{}, fmt.Errorf("patch target %s: Kustomize's selector for it would also patch %s", what, other)
+		}
+	}
+	return found[0], sel, nil
+}
+
+// patchFileName is patch-<kind>-<namespace>-<name>.yaml, lower case, with
+// any character a file name should not have replaced.
+func patchFileName(ref fix.Ref) string {
+	parts := []string{"patch", ref.Kind}
+	if ref.Namespace != "" {
+		parts = append(parts, ref.Namespace)
+	}
+	parts = append(parts, ref.Name)
+	name := strings.ToLower(strings.Join(parts, "-"))
+	return unsafeInFileName.ReplaceAllString(name, "_") + ".yaml"
+}
+
+var unsafeInFileName = regexp.MustCompile(`[^a-z0-9._-]`)
+
+// plan resolves the target's sets one after another, works out the object
+// they leave, and whether a strategic merge can express them.
+func (t *target) plan() error {
+	if len(t.sets) == 0 {
+		return fmt.Errorf("the patch of %s sets nothing", t.id)
+	}
+	sch := schemaNode{openapi.SchemaForResourceType(kyaml.TypeMeta{APIVersion: t.id.apiVersion, Kind: t.id.kind})}
+	obj := clone(t.base.obj).(map[string]any)
+	wrote := map[string]any{} // what the sets so far wrote, by JSON pointer
+	for _, s := range t.sets {
+		r, err := resolve(obj, sch, s)
+		if err != nil {
+			return fmt.Errorf("the patch of %s: %s: %w", t.id, pathString(s.Path), err)
+		}
+		obj = put(obj, r.hops, r.value, atIndex).(map[string]any)
+		for p, v := range wrote {
+			if !sameJSON(valueAt(obj, p), v) {
+				return fmt.Errorf("the patch of %s: %s: two sets give it different values", t.id, pathString(s.Path))
+			}
+		}
+		for _, p := range leaves(r.pointer(), r.old, r.value) {
+			wrote[p] = valueAt(obj, p)
+		}
+		t.resolved = append(t.resolved, r)
+		if t.jsonWhy == "" {
+			t.jsonWhy = r.jsonWhy
+		}
+	}
+	t.intended = obj
+	t.sch = sch
+	if t.jsonWhy == "" {
+		var ok bool
+		if t.merge, t.filled, ok = t.strategicMerge(); !ok {
+			t.jsonWhy = "an element that a strategic merge must name, to keep the order of its list, has no merge key"
+		}
+	}
+	return nil
+}
