@@ -63,6 +63,31 @@ var fixers = map[string]Fixer{
 		Summary: "raises the HorizontalPodAutoscaler's minReplicas to 2",
 		Fix:     hpaMinFix,
 	},
+	"container-readiness-probe": {
+		Summary:  "a readiness probe on the container's first port (httpGet /ready when the port is named http, else tcpSocket): which endpoint says ready is the team's decision",
+		Decision: true,
+		Fix:      probeFix("container-readiness-probe", "readinessProbe", "/ready"),
+	},
+	"container-liveness-probe": {
+		Summary:  "a liveness probe on the container's first port (httpGet /healthz when the port is named http, else tcpSocket): which endpoint says alive is the team's decision",
+		Decision: true,
+		Fix:      probeFix("container-liveness-probe", "livenessProbe", "/healthz"),
+	},
+	"container-cpu-request": {
+		Summary:  "a CPU request of 100m as a placeholder: the number is the team's decision, from what the container uses",
+		Decision: true,
+		Fix:      resourceFix("container-cpu-request", "requests", corev1.ResourceCPU, "100m"),
+	},
+	"container-memory-request": {
+		Summary:  "a memory request of 128Mi as a placeholder: the number is the team's decision, from what the container uses",
+		Decision: true,
+		Fix:      resourceFix("container-memory-request", "requests", corev1.ResourceMemory, "128Mi"),
+	},
+	"container-memory-limit": {
+		Summary:  "a memory limit of twice the request (256Mi when none) as a placeholder: the number is the team's decision",
+		Decision: true,
+		Fix:      resourceFix("container-memory-limit", "limits", corev1.ResourceMemory, "256Mi"),
+	},
 	"workload-spread": {
 		Summary: "adds topology spread over zones and nodes, whenUnsatisfiable: ScheduleAnyway, selecting the workload's pods",
 		Fix:     spreadFix,
@@ -333,24 +358,32 @@ func quotaFix(o *inventory.Object, c *Context) []Change {
 	}}
 }
 
-// pssEnforceFix labels a namespace with the strictest Pod Security level
-// all its workloads already pass, judged by the library's own evaluator.
-func pssEnforceFix(o *inventory.Object, c *Context) []Change {
+// StrictestLevel is the strictest Pod Security level every workload of a
+// namespace passes, judged by the library's own evaluator
+// (k8s.io/pod-security-admission).
+func StrictestLevel(inv *inventory.Inventory, namespace string) psaapi.Level {
 	eval, err := psa.NewEvaluator(psa.DefaultChecks(), nil)
 	if err != nil {
-		return nil
+		return psaapi.LevelPrivileged
 	}
 	allowed := func(l psaapi.Level, tmpl *corev1.PodTemplateSpec) bool {
 		return psa.AggregateCheckResults(eval.EvaluatePod(psaapi.LevelVersion{Level: l, Version: psaapi.LatestVersion()}, &tmpl.ObjectMeta, &tmpl.Spec)).Allowed
 	}
 	level := psaapi.LevelRestricted
-	for _, w := range c.Inventory.Workloads(o.Name) {
+	for _, w := range inv.Workloads(namespace) {
 		if tmpl, _ := w.PodTemplate(); tmpl != nil {
 			for level != psaapi.LevelPrivileged && !allowed(level, tmpl) {
 				level = lower(level)
 			}
 		}
 	}
+	return level
+}
+
+// pssEnforceFix labels a namespace with the strictest Pod Security level
+// all its workloads already pass, so the label rejects none of them.
+func pssEnforceFix(o *inventory.Object, c *Context) []Change {
+	level := StrictestLevel(c.Inventory, o.Name)
 	if level == psaapi.LevelPrivileged {
 		return nil // a label that enforces nothing is no fix: the workloads must change first
 	}
@@ -508,6 +541,73 @@ func spreadFix(o *inventory.Object, c *Context) []Change {
 		Summary: fmt.Sprintf("spreads %s's pods over zones and nodes where the scheduler can (ScheduleAnyway)", o.ID()),
 		Fixes:   findingOn("workload-spread", o),
 	}}
+}
+
+// containerSets makes one change of a workload's containers: a set on
+// each container that set gives a field (a path below the container) and
+// value for.
+func containerSets(o *inventory.Object, check, summary, note string, set func(ctr corev1.Container) ([]string, any, bool)) []Change {
+	tmpl, _ := o.PodTemplate()
+	if tmpl == nil {
+		return nil
+	}
+	var sets []Set
+	for i, ctr := range tmpl.Spec.Containers {
+		if field, value, ok := set(ctr); ok {
+			at := append(specSteps(o), Step{Key: "containers"}, Step{Index: i, Name: ctr.Name})
+			sets = append(sets, Set{Path: join(at, field...), Value: value})
+		}
+	}
+	if len(sets) == 0 {
+		return nil
+	}
+	return []Change{{Target: refOf(o), Sets: sets, Summary: fmt.Sprintf(summary, o.ID()), Note: note, Fixes: findingOn(check, o)}}
+}
+
+// probeFix suggests a probe for each container without one, on its first
+// port: an HTTP path when the port is named http, else a TCP connect.
+func probeFix(check, field, path string) func(o *inventory.Object, c *Context) []Change {
+	return func(o *inventory.Object, c *Context) []Change {
+		return containerSets(o, check, "a "+field+" on %s's containers, to review", "the endpoint and timing are placeholders: check them against what the application serves",
+			func(ctr corev1.Container) ([]string, any, bool) {
+				has := ctr.ReadinessProbe != nil
+				if field == "livenessProbe" {
+					has = ctr.LivenessProbe != nil
+				}
+				if has || len(ctr.Ports) == 0 {
+					return nil, nil, false
+				}
+				port := ctr.Ports[0]
+				probe := map[string]any{"tcpSocket": map[string]any{"port": int64(port.ContainerPort)}, "periodSeconds": int64(10)}
+				if port.Name == "http" || strings.HasPrefix(port.Name, "http-") {
+					probe = map[string]any{"httpGet": map[string]any{"path": path, "port": port.Name}, "periodSeconds": int64(10)}
+				}
+				return []string{field}, probe, true
+			})
+	}
+}
+
+// resourceFix suggests a placeholder request or limit for each container
+// without one; a limit is twice the request when there is one.
+func resourceFix(check, kind string, r corev1.ResourceName, placeholder string) func(o *inventory.Object, c *Context) []Change {
+	return func(o *inventory.Object, c *Context) []Change {
+		return containerSets(o, check, string(r)+" "+strings.TrimSuffix(kind, "s")+" of %s's containers, to review", "placeholder values: size them from what the containers use",
+			func(ctr corev1.Container) ([]string, any, bool) {
+				list := ctr.Resources.Requests
+				if kind == "limits" {
+					list = ctr.Resources.Limits
+				}
+				if _, ok := list[r]; ok {
+					return nil, nil, false
+				}
+				value := placeholder
+				if req, ok := ctr.Resources.Requests[r]; ok && kind == "limits" {
+					req.Add(req)
+					value = req.String()
+				}
+				return []string{"resources", kind, string(r)}, value, true
+			})
+	}
 }
 
 // selectorOf is a workload's label selector, or nil.

@@ -114,6 +114,7 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 		}
 		out.Applied = append(out.Applied, Applied{ch, removed})
 	}
+	sort.SliceStable(out.Applied, func(i, j int) bool { return out.Applied[i].Target.key() < out.Applied[j].Target.key() })
 	sort.SliceStable(out.Dropped, func(i, j int) bool { return out.Dropped[i].Target.key() < out.Dropped[j].Target.key() })
 	return out
 }

@@ -1,0 +1,294 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plimsoll/plimsoll/internal/audit"
+	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks"
+	"github.com/plimsoll/plimsoll/internal/fix"
+	"github.com/plimsoll/plimsoll/internal/fix/files"
+	"github.com/plimsoll/plimsoll/internal/fix/overlay"
+	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/pipeline"
+	"github.com/plimsoll/plimsoll/internal/platform"
+	"github.com/plimsoll/plimsoll/internal/report"
+)
+
+type fixOptions struct {
+	write     bool
+	overlay   string
+	initBase  bool
+	checks    []string
+	layers    []string
+	suggest   bool
+	output    string
+	config    string
+	kustomize string
+	snapshot  string
+}
+
+func newFixCommand(s Streams) *cobra.Command {
+	o := &fixOptions{}
+	cmd := &cobra.Command{
+		Use:   "fix [PATH...]",
+		Short: "Turn findings into changes: a diff (the default), edits in place, or a Kustomize overlay",
+		Long: `Fix plans the changes that fix what an audit of the manifests finds, proves
+each by auditing the inputs with the changes applied (the finding it fixes
+must disappear, and no new failure may appear anywhere; a change that fails
+this is dropped and reported), and then:
+
+  - prints them as a unified diff (the default);
+  - with --write, edits the files in place, touching only the lines a change
+    makes (comments, key order, quoting and indentation stay as they were),
+    and writes new objects to new files beside them;
+  - with --overlay DIR, writes a Kustomize overlay over the inputs' directory
+    (or --kustomize's): a kustomization.yaml whose resources point at the
+    base, a strategic-merge patch per object, and new files for new objects.
+
+Changes that need a decision (a probe's endpoint, resource numbers) are
+suggested, not applied; --suggest applies them with placeholder values to
+review. Files that hold template syntax are refused, never edited. Every
+write goes through a temporary file, renamed into place.
+
+The output says what was fixed, suggested, dropped and what remains, with the
+score before and after. Exit codes: 0 when the changes were written or
+printed, 2 when the input was unusable or a change could not be written.`,
+		Example: `  plimsoll fix ./k8s                          # a unified diff of every fix
+  plimsoll fix ./k8s --write                  # edit the files in place
+  plimsoll fix ./k8s --overlay ./k8s-fixes    # a Kustomize overlay over ./k8s
+  plimsoll fix --kustomize ./overlays/prod --overlay ./fixes
+  plimsoll fix --snapshot prod.json.gz --overlay ./fixes   # the objects a cluster lacks
+  plimsoll fix ./k8s --check pdb-coverage --check namespace-default-deny-ingress
+  plimsoll fix ./k8s --layer security`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return untilInterrupted(cmd.Context(), func() error { return runFix(cmd, s, o, args) })
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.write, "write", false, "edit the files in place")
+	f.StringVar(&o.overlay, "overlay", "", "write a Kustomize overlay to this directory, which must not exist")
+	f.BoolVar(&o.initBase, "init-base", false, "with --overlay over a plain directory of manifests: write a kustomization.yaml listing them in it, so the overlay can build on it")
+	f.StringArrayVar(&o.checks, "check", nil, "fix only this check's findings (repeatable)")
+	f.StringArrayVar(&o.layers, "layer", nil, "fix only this layer's findings (repeatable)")
+	f.BoolVar(&o.suggest, "suggest", false, "apply the suggestions too, with placeholder values to review")
+	f.StringVarP(&o.output, "output", "o", "text", "output format of the summary: text or json")
+	f.StringVar(&o.config, "config", "", "configuration file (default: .plimsoll.yaml found upward from the current directory)")
+	f.StringVar(&o.kustomize, "kustomize", "", "fix what this Kustomization builds (with --overlay)")
+	f.StringVar(&o.snapshot, "snapshot", "", "fix what a snapshot of a cluster lacks (with --overlay: new objects only)")
+	return cmd
+}
+
+func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
+	partial := func(err error) error { return &exitError{ExitPartial, err} }
+	switch {
+	case o.write && o.overlay != "":
+		return partial(errors.New("--write and --overlay exclude each other"))
+	case o.output != "text" && o.output != "json":
+		return partial(fmt.Errorf("--output %q: want text or json", o.output))
+	case len(args) == 0 && o.kustomize == "" && o.snapshot == "":
+		return partial(errors.New("nothing to fix: give manifest paths, --kustomize or --snapshot"))
+	case (o.kustomize != "" || o.snapshot != "") && o.overlay == "":
+		return partial(errors.New("what --kustomize or --snapshot reads has no files of its own to edit: use --overlay"))
+	}
+	reg := checks.Registry()
+	for _, id := range o.checks {
+		if reg.Get(id) == nil {
+			return partial(fmt.Errorf("--check %s: no such check (plimsoll checks lists them)", id))
+		}
+	}
+	for _, l := range o.layers {
+		if !contains(layerNames(), l) {
+			return partial(fmt.Errorf("--layer %s: want one of %s", l, strings.Join(layerNames(), ", ")))
+		}
+	}
+	cfg, err := pipeline.LoadConfig(o.config, s.Dir, reg)
+	if err != nil {
+		return partial(err)
+	}
+	in, err := pipeline.Read(cmd.Context(), pipeline.Source{Paths: args, Stdin: s.In, Kustomize: o.kustomize, Snapshot: o.snapshot, MaxFileSize: manifest.DefaultMaxFileSize})
+	if err != nil {
+		return partial(err)
+	}
+	for _, e := range in.Errors {
+		fmt.Fprintln(s.Err, "plimsoll: cannot read", report.EscapeTerminal(e.Where()+": "+e.Message))
+	}
+	if len(in.Errors) > 0 {
+		return partial(fmt.Errorf("%d input(s) could not be read: fix them first, so that no change is made on a partial view", len(in.Errors)))
+	}
+	objs := in.Objects
+	run := func(objs []*inventory.Object) *audit.Audit {
+		return audit.Run(platform.Inventory(in.Mode, objs), audit.Options{Registry: reg, Config: cfg, Now: s.Now(), At: in.At})
+	}
+	opts := fix.Options{Checks: o.checks, Layers: o.layers, Suggest: o.suggest}
+	plan := func(objs []*inventory.Object, a *audit.Audit) []fix.Change {
+		return fix.Plan(platform.Inventory(in.Mode, objs), a, opts)
+	}
+	before := run(objs)
+	out := fix.Prove(objs, plan(objs, before), o.suggest, before, run, plan)
+	if o.snapshot != "" {
+		// A cluster's objects are changed by its GitOps repository, not
+		// here: only the objects it lacks go to the overlay.
+		out = createsOnly(out)
+	}
+
+	var written []string
+	var unplaced []fix.Applied
+	switch {
+	case o.overlay != "":
+		written, err = writeOverlay(o, args, out.Applied)
+	default:
+		var fs []files.FileChange
+		fs, unplaced, err = files.Plan(out.Applied, newFilesDir(args))
+		if err == nil && o.write {
+			err = files.Write(fs)
+			for _, f := range fs {
+				written = append(written, f.Path)
+			}
+		} else if err == nil {
+			var d string
+			if d, err = files.Diff(fs); err == nil {
+				_, err = io.WriteString(s.Out, d)
+			}
+		}
+	}
+	if err != nil {
+		return partial(err)
+	}
+	w := s.Err
+	if o.write || o.overlay != "" {
+		w = s.Out
+	}
+	if o.output == "json" {
+		return writeFixJSON(s.Out, out, written)
+	}
+	writeFixSummary(w, out, written, unplaced)
+	return nil
+}
+
+// createsOnly keeps the changes that create objects.
+func createsOnly(out fix.Outcome) fix.Outcome {
+	var kept []fix.Applied
+	for _, a := range out.Applied {
+		if a.Create != nil {
+			kept = append(kept, a)
+		}
+	}
+	out.Applied = kept
+	return out
+}
+
+// newFilesDir is where --write puts new objects: the first path given, or
+// its directory when it is a file.
+func newFilesDir(args []string) string {
+	if len(args) == 0 || args[0] == "-" {
+		return "."
+	}
+	if info, err := os.Stat(args[0]); err == nil && !info.IsDir() {
+		return filepath.Dir(args[0])
+	}
+	return args[0]
+}
+
+// writeOverlay writes the overlay over the one directory the inputs came
+// from (or the Kustomization), or, for a snapshot, of new objects alone.
+func writeOverlay(o *fixOptions, args []string, applied []fix.Applied) ([]string, error) {
+	base := o.kustomize
+	switch {
+	case o.snapshot != "":
+		base = ""
+	case base == "" && len(args) == 1:
+		base = args[0]
+	case base == "":
+		return nil, errors.New("--overlay builds on one base: give one directory")
+	}
+	var opts = overlay.Options{Base: base, Dir: o.overlay, InitBase: o.initBase}
+	for _, a := range applied {
+		if a.Create != nil {
+			opts.Objects = append(opts.Objects, overlay.Object{File: a.File, Content: a.Create, Comment: a.Summary})
+			continue
+		}
+		opts.Patches = append(opts.Patches, overlay.Patch{Target: a.Target, Sets: a.Sets})
+	}
+	return overlay.Write(opts)
+}
+
+func layerNames() []string {
+	var out []string
+	for _, l := range check.Layers() {
+		out = append(out, string(l))
+	}
+	return out
+}
+
+func writeFixSummary(w io.Writer, out fix.Outcome, written []string, unplaced []fix.Applied) {
+	removed := 0
+	for _, a := range out.Applied {
+		removed += a.Removed
+	}
+	fmt.Fprintf(w, "FIXED      %d finding(s) with %d change(s)\n", removed, len(out.Applied)-len(unplaced))
+	for _, a := range out.Applied {
+		fmt.Fprintf(w, "  %s\n", report.EscapeTerminal(a.Change.String()))
+		if a.Note != "" {
+			fmt.Fprintf(w, "      note: %s\n", report.EscapeTerminal(a.Note))
+		}
+	}
+	if len(unplaced) > 0 {
+		fmt.Fprintf(w, "NOT PLACED %d change(s) to objects no file holds: use --overlay\n", len(unplaced))
+	}
+	if len(out.Suggested) > 0 {
+		fmt.Fprintf(w, "SUGGESTED  %d change(s) that need a decision (--suggest applies them with values to review)\n", len(out.Suggested))
+		for _, c := range out.Suggested {
+			fmt.Fprintf(w, "  %s\n", report.EscapeTerminal(c.String()))
+		}
+	}
+	if len(out.Dropped) > 0 {
+		fmt.Fprintf(w, "DROPPED    %d change(s) the re-audit refused\n", len(out.Dropped))
+		for _, d := range out.Dropped {
+			fmt.Fprintf(w, "  %s\n      why: %s\n", report.EscapeTerminal(d.Change.String()), report.EscapeTerminal(d.Why))
+		}
+	}
+	remaining := 0
+	for _, r := range out.After.Results {
+		if r.Status == audit.Fail {
+			remaining++
+		}
+	}
+	fmt.Fprintf(w, "REMAINING  %d failure(s) no safe change fixes (plimsoll audit lists them)\n", remaining)
+	fmt.Fprintf(w, "SCORE      %s -> %s\n", scoreText(out.Before), scoreText(out.After))
+	for _, p := range written {
+		fmt.Fprintf(w, "wrote %s\n", p)
+	}
+}
+
+func scoreText(a *audit.Audit) string {
+	if a.Score.Overall == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%.1f", *a.Score.Overall)
+}
+
+func writeFixJSON(w io.Writer, out fix.Outcome, written []string) error {
+	score := func(a *audit.Audit) *float64 { return a.Score.Overall }
+	v := struct {
+		Kind        string        `json:"kind"`
+		Applied     []fix.Applied `json:"applied"`
+		Suggested   []fix.Change  `json:"suggested"`
+		Dropped     []fix.Dropped `json:"dropped"`
+		ScoreBefore *float64      `json:"scoreBefore"`
+		ScoreAfter  *float64      `json:"scoreAfter"`
+		Written     []string      `json:"written"`
+	}{"FixReport", out.Applied, out.Suggested, out.Dropped, score(out.Before), score(out.After), written}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
