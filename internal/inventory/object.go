@@ -61,9 +61,17 @@ type Object struct {
 	// current version's type.
 	Typed any
 	// Content is the object's content for kinds without a typed decoding
-	// (custom resources). CustomResourceDefinitions keep only their names,
-	// and the values of ConfigMaps and Secrets are never kept.
+	// (custom resources). CustomResourceDefinitions keep only their names
+	// and scope (their schemas are in CRDVersions), and the values of
+	// ConfigMaps and Secrets are never kept.
 	Content map[string]any
+	// CRDVersions is, for a CustomResourceDefinition read from manifests,
+	// the text (YAML or JSON) of its spec.versions, schemas included, that
+	// custom resources are validated against. It stays text, parsed only
+	// for a CRD whose custom resources are among the inputs: the schemas
+	// are most of the bytes of a typical install. Empty for a CRD read from
+	// a cluster, which validated every custom resource it stored.
+	CRDVersions string
 	// Implied marks a Namespace that no input declared: objects were placed
 	// in it, but the Namespace object itself was not among the inputs.
 	Implied bool

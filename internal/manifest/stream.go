@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"io"
+	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -34,6 +35,9 @@ type stream struct {
 	// after one would end its last scalar differently, so each is parsed
 	// alone, in its turn.
 	aside []byte
+	// crds keeps the CRDs' spec.versions that skim cut; nil keeps each
+	// apart.
+	crds *crdTexts
 }
 
 // part is one document of a stream.
@@ -47,6 +51,8 @@ type part struct {
 	base int
 	src  inventory.Source
 	add  func([]*inventory.Object, []*Error)
+	// versions is the spec.versions skim cut from a CRD.
+	versions string
 }
 
 // reset empties the stream for reuse, dropping its references to the
@@ -54,6 +60,39 @@ type part struct {
 func (s *stream) reset() {
 	clear(s.parts)
 	s.buf, s.line, s.parts, s.aside = s.buf[:0], 1, s.parts[:0], s.aside[:0]
+}
+
+// crdTexts keeps the spec.versions of the CRDs a load reads, each distinct
+// text once: the same CRDs are often among the inputs several times (a
+// chart rendered for each environment), and their schemas are megabytes.
+type crdTexts struct {
+	mu   sync.Mutex
+	seen map[string]string
+}
+
+// keep returns text as a string of its own, no longer a part of the
+// file's buffer: the one kept before when it is the same.
+func (c *crdTexts) keep(text []byte) string {
+	if len(text) == 0 || c == nil {
+		return string(text)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.seen[string(text)]; ok {
+		return s
+	}
+	s := string(text)
+	c.seen[s] = s
+	return s
+}
+
+// withVersions gives a CRD, the one object of a document skim cut its
+// spec.versions from, that text.
+func withVersions(objs []*inventory.Object, versions string) []*inventory.Object {
+	if versions != "" && len(objs) == 1 {
+		objs[0].CRDVersions = versions
+	}
+	return objs
 }
 
 // addFile adds a file's documents, whose objects and errors go to add. It
@@ -65,12 +104,13 @@ func (s *stream) addFile(docs []document, src inventory.Source, add func([]*inve
 		}
 	}
 	for _, doc := range docs {
-		text := skim(doc.text)
+		text, versions := skim(doc.text)
 		if len(text) == 0 {
 			continue // splitDocuments makes none, and there is nothing in one
 		}
+		kept := s.crds.keep(versions)
 		if text[len(text)-1] != '\n' {
-			s.parts = append(s.parts, part{from: len(s.aside), to: len(s.aside) + len(text), alone: true, line: doc.line, src: src, add: add})
+			s.parts = append(s.parts, part{from: len(s.aside), to: len(s.aside) + len(text), alone: true, line: doc.line, src: src, add: add, versions: kept})
 			s.aside = append(s.aside, text...)
 			continue
 		}
@@ -79,7 +119,7 @@ func (s *stream) addFile(docs []document, src inventory.Source, add func([]*inve
 			s.buf = append(s.buf, "---\n"...)
 			s.line++
 		}
-		p := part{from: len(s.buf), line: doc.line, start: start, base: doc.line - s.line + 1, src: src, add: add}
+		p := part{from: len(s.buf), line: doc.line, start: start, base: doc.line - s.line + 1, src: src, add: add, versions: kept}
 		s.buf = append(s.buf, text...)
 		p.to = len(s.buf)
 		s.line += bytes.Count(text, []byte("\n"))
@@ -104,7 +144,7 @@ func (s *stream) parse() int {
 	next := len(s.parts)
 	for i, p := range s.parts {
 		if p.alone {
-			objs, errs := parseSkimmed(s.aside[p.from:p.to], p.line, p.src)
+			objs, errs := parseSkimmed(s.aside[p.from:p.to], p.line, p.src, p.versions)
 			results = append(results, result{objs, errs})
 			continue
 		}
@@ -118,7 +158,7 @@ func (s *stream) parse() int {
 			break
 		}
 		objs, errs := convertDocument(&root, p.base, p.src)
-		results = append(results, result{objs, errs})
+		results = append(results, result{withVersions(objs, p.versions), errs})
 	}
 	if next == len(s.parts) {
 		var extra yaml.Node
@@ -134,7 +174,7 @@ func (s *stream) parse() int {
 		if p.alone {
 			text = s.aside
 		}
-		p.add(parseSkimmed(text[p.from:p.to], p.line, p.src))
+		p.add(parseSkimmed(text[p.from:p.to], p.line, p.src, p.versions))
 	}
 	return next
 }
