@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
 // Markdown renders the reference of every check, as docs/checks.md holds it.
@@ -33,7 +34,9 @@ func Markdown(reg *check.Registry) string {
 			}
 			n++
 			fmt.Fprintf(&b, "\n### %s\n\n**%s**%s\n\n", c.ID, c.Title, optional(c))
-			fmt.Fprintf(&b, "- Severity: %s\n- Applies to: %s\n", c.Severity, strings.Join(c.Kinds, ", "))
+			kinds := strings.Join(c.Kinds, ", ")
+			kinds = strings.Replace(kinds, inventory.CustomResourceKey, "every custom resource ("+inventory.CustomResourceKey+")", 1)
+			fmt.Fprintf(&b, "- Severity: %s\n- Applies to: %s\n", c.Severity, kinds)
 			if len(c.Reads) > 0 {
 				fmt.Fprintf(&b, "- Also reads: %s\n", strings.Join(c.Reads, ", "))
 			}
