@@ -34,9 +34,7 @@ func Markdown(reg *check.Registry) string {
 			}
 			n++
 			fmt.Fprintf(&b, "\n### %s\n\n**%s**%s\n\n", c.ID, c.Title, optional(c))
-			kinds := strings.Join(c.Kinds, ", ")
-			kinds = strings.Replace(kinds, inventory.CustomResourceKey, "every custom resource ("+inventory.CustomResourceKey+")", 1)
-			fmt.Fprintf(&b, "- Severity: %s\n- Applies to: %s\n", c.Severity, kinds)
+			fmt.Fprintf(&b, "- Severity: %s\n- Applies to: %s\n", c.Severity, strings.Join(kindNames(c.Kinds), ", "))
 			if len(c.Reads) > 0 {
 				fmt.Fprintf(&b, "- Also reads: %s\n", strings.Join(c.Reads, ", "))
 			}
@@ -76,3 +74,16 @@ func optional(c *check.Check) string {
 }
 
 func escape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+// kindNames are kind keys as the reference writes them: inventory's
+// CustomResourceKey in words.
+func kindNames(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k
+		if k == inventory.CustomResourceKey {
+			out[i] = "every custom resource (" + k + ")"
+		}
+	}
+	return out
+}
