@@ -70,10 +70,11 @@ type crd struct {
 	err      error
 }
 
-// A crdVersion is one version of a CRD, with its validators, built on first
-// use.
+// A crdVersion is one served version of a CRD, with its validators, built
+// on first use from its JSON, which is dropped then: only the validators
+// are kept of the versions in use, and only the JSON of the others.
 type crdVersion struct {
-	def  apiextensionsv1.CustomResourceDefinitionVersion
+	raw  json.RawMessage
 	once sync.Once
 	v    *crValidator
 	err  error
@@ -159,7 +160,13 @@ func (c *crd) validator(apiVersion string) (*crValidator, string, error) {
 		}
 		return nil, strings.Join(served, ", "), nil
 	}
-	v.once.Do(func() { v.v, v.err = newCRValidator(v.def) })
+	v.once.Do(func() {
+		var def apiextensionsv1.CustomResourceDefinitionVersion
+		if v.err = json.Unmarshal(v.raw, &def); v.err == nil {
+			v.v, v.err = newCRValidator(def)
+		}
+		v.raw = nil
+	})
 	return v.v, "", v.err
 }
 
@@ -177,17 +184,25 @@ func (c *crd) decode() {
 		return
 	}
 	var spec struct {
-		Versions []apiextensionsv1.CustomResourceDefinitionVersion `json:"versions"`
+		Versions []json.RawMessage `json:"versions"`
 	}
 	if err := json.Unmarshal(data, &spec); err != nil {
 		c.err = err
 		return
 	}
 	c.versions = map[string]*crdVersion{}
-	for _, def := range spec.Versions {
-		if def.Served {
-			c.versions[def.Name] = &crdVersion{def: def}
-			c.order = append(c.order, def.Name)
+	for _, raw := range spec.Versions {
+		var head struct {
+			Name   string `json:"name"`
+			Served bool   `json:"served"`
+		}
+		if err := json.Unmarshal(raw, &head); err != nil {
+			c.err = err
+			return
+		}
+		if head.Served {
+			c.versions[head.Name] = &crdVersion{raw: raw}
+			c.order = append(c.order, head.Name)
 		}
 	}
 }
@@ -206,16 +221,17 @@ func newCRValidator(def apiextensionsv1.CustomResourceDefinitionVersion) (*crVal
 	if err := apiextensionsv1.Convert_v1_CustomResourceValidation_To_apiextensions_CustomResourceValidation(def.Schema, &internal, nil); err != nil {
 		return nil, err
 	}
+	var err error
+	if v.schema, _, err = apiservervalidation.NewSchemaValidator(internal.OpenAPIV3Schema); err != nil {
+		return nil, err
+	}
 	s, err := structuralschema.NewStructural(internal.OpenAPIV3Schema)
 	if err != nil {
 		return nil, fmt.Errorf("version %s: the schema is not structural: %w", def.Name, err)
 	}
-	// The API server prunes the defaults of its own copy.
-	s = s.DeepCopy()
+	// The API server prunes the defaults of a copy, as it shares the
+	// schema with its cache of CRDs; this one is used by nothing else.
 	if err := structuraldefaulting.PruneDefaults(s); err != nil {
-		return nil, err
-	}
-	if v.schema, _, err = apiservervalidation.NewSchemaValidator(internal.OpenAPIV3Schema); err != nil {
 		return nil, err
 	}
 	v.structural = s
@@ -254,8 +270,11 @@ func (v *crValidator) validate(content map[string]any) (unknown []string, errs f
 // (unstructuredSchemaCoercer.apply): its metadata is read as ObjectMeta,
 // and what the schema does not know is pruned. It returns the paths of the
 // fields pruned, which strict field validation refuses the request for.
+// The metadata is not written back as ObjectMeta writes it: that drops
+// only the unknown fields, which end the validation here, and validation
+// reads no more of it than its name.
 func (v *crValidator) decode(obj map[string]any) []string {
-	meta, found, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
+	_, _, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
 	if err != nil {
 		return []string{"metadata"}
 	}
@@ -263,9 +282,6 @@ func (v *crValidator) decode(obj map[string]any) []string {
 	structuraldefaulting.PruneNonNullableNullsWithoutDefaults(obj, v.structural)
 	if err, paths := schemaobjectmeta.CoerceWithOptions(nil, obj, v.structural, false, schemaobjectmeta.CoerceOptions{ReturnUnknownFieldPaths: true}); err == nil {
 		unknown = append(unknown, paths...)
-	}
-	if found {
-		_ = schemaobjectmeta.SetObjectMeta(obj, meta)
 	}
 	slices.Sort(unknown)
 	return slices.Compact(unknown)
