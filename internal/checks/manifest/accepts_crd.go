@@ -125,6 +125,10 @@ func customResourceRun(o *inventory.Object, inv *inventory.Inventory, metaErrs f
 		}
 		return []check.Finding{check.NotAssessedf("no CustomResourceDefinition among the inputs defines %s, so its schema is unknown", o.KindKey())}
 	}
+	if !c.namespaced {
+		// The API server clears the namespace of a cluster-scoped object.
+		metaErrs = slices.DeleteFunc(metaErrs, func(e *field.Error) bool { return e.Field == "metadata.namespace" })
+	}
 	v, served, err := c.validator(o.APIVersion)
 	switch {
 	case err != nil:
