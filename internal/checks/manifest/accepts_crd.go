@@ -2,8 +2,11 @@ package manifest
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -71,10 +74,9 @@ type crd struct {
 }
 
 // A crdVersion is one served version of a CRD, with its validators, built
-// on first use from its JSON, which is dropped then: only the validators
-// are kept of the versions in use, and only the JSON of the others.
+// on first use from its content as parsed, which is dropped then.
 type crdVersion struct {
-	raw  json.RawMessage
+	raw  map[string]any
 	once sync.Once
 	v    *crValidator
 	err  error
@@ -87,6 +89,17 @@ type crValidator struct {
 	cel        *cel.Validator // nil without x-kubernetes-validations
 	status     bool           // the status subresource is on: create drops status
 	scale      *apiextensionsv1.CustomResourceSubresourceScale
+	// outcomes holds what validate returned, by the hash of the content
+	// validated without its namespace, which validation does not read: a
+	// custom resource declared in several namespaces alike (a release
+	// rendered for each environment) is validated once.
+	outcomes sync.Map // [sha256.Size]byte -> *crOutcome
+}
+
+// crOutcome is what validate returns.
+type crOutcome struct {
+	unknown []string
+	errs    field.ErrorList
 }
 
 // crds maps the group and kind of every apiextensions.k8s.io/v1
@@ -136,15 +149,49 @@ func customResourceRun(o *inventory.Object, inv *inventory.Inventory, metaErrs f
 	case v == nil:
 		return []check.Finding{check.Failf("apiVersion", "the API server refuses it: no matches for kind %q in version %q: CustomResourceDefinition %s serves %s", o.Kind, o.APIVersion, c.obj.Name, served)}
 	}
-	unknown, errs := v.validate(o.Content)
-	if len(unknown) > 0 {
-		out := make([]check.Finding, 0, len(unknown))
-		for _, p := range unknown {
+	res := v.outcome(o.Content)
+	if len(res.unknown) > 0 {
+		out := make([]check.Finding, 0, len(res.unknown))
+		for _, p := range res.unknown {
 			out = append(out, check.Failf(p, "the API server refuses it: strict decoding error: unknown field %q", p))
 		}
 		return out
 	}
-	return refusals(append(metaErrs, errs...))
+	return refusals(append(metaErrs, res.errs...))
+}
+
+// outcome validates content, or returns the outcome of content that
+// differs from it only in its namespace.
+func (v *crValidator) outcome(content map[string]any) *crOutcome {
+	key, ok := outcomeKey(content)
+	if ok {
+		if res, seen := v.outcomes.Load(key); seen {
+			return res.(*crOutcome)
+		}
+	}
+	res := &crOutcome{}
+	res.unknown, res.errs = v.validate(content)
+	if ok {
+		v.outcomes.Store(key, res)
+	}
+	return res
+}
+
+// outcomeKey is the hash of content without its namespace (when that is a
+// string, as the API server reads it), or false when content has no JSON.
+func outcomeKey(content map[string]any) ([sha256.Size]byte, bool) {
+	if meta, _ := content["metadata"].(map[string]any); meta != nil {
+		if _, isString := meta["namespace"].(string); isString {
+			content, meta = maps.Clone(content), maps.Clone(meta)
+			delete(meta, "namespace")
+			content["metadata"] = meta
+		}
+	}
+	data, err := json.Marshal(content)
+	if err != nil {
+		return [sha256.Size]byte{}, false
+	}
+	return sha256.Sum256(data), true
 }
 
 // validator returns the validator of the version of apiVersion, building
@@ -166,7 +213,8 @@ func (c *crd) validator(apiVersion string) (*crValidator, string, error) {
 	}
 	v.once.Do(func() {
 		var def apiextensionsv1.CustomResourceDefinitionVersion
-		if v.err = json.Unmarshal(v.raw, &def); v.err == nil {
+		data, err := json.Marshal(v.raw)
+		if v.err = errors.Join(err, json.Unmarshal(data, &def)); v.err == nil {
 			v.v, v.err = newCRValidator(def)
 		}
 		v.raw = nil
@@ -177,36 +225,18 @@ func (c *crd) validator(apiVersion string) (*crValidator, string, error) {
 // decode parses the CRD's spec.versions, kept as text
 // (inventory.Object.CRDVersions), as the manifest reader parses YAML.
 func (c *crd) decode() {
-	var raw any
-	if err := yaml.Unmarshal([]byte(c.obj.CRDVersions), &raw); err != nil {
-		c.err = err
-		return
-	}
-	data, err := json.Marshal(raw)
-	if err != nil {
-		c.err = err
-		return
-	}
 	var spec struct {
-		Versions []json.RawMessage `json:"versions"`
+		Versions []map[string]any `yaml:"versions"`
 	}
-	if err := json.Unmarshal(data, &spec); err != nil {
-		c.err = err
+	if c.err = yaml.Unmarshal([]byte(c.obj.CRDVersions), &spec); c.err != nil {
 		return
 	}
 	c.versions = map[string]*crdVersion{}
 	for _, raw := range spec.Versions {
-		var head struct {
-			Name   string `json:"name"`
-			Served bool   `json:"served"`
-		}
-		if err := json.Unmarshal(raw, &head); err != nil {
-			c.err = err
-			return
-		}
-		if head.Served {
-			c.versions[head.Name] = &crdVersion{raw: raw}
-			c.order = append(c.order, head.Name)
+		name, _ := raw["name"].(string)
+		if served, _ := raw["served"].(bool); served {
+			c.versions[name] = &crdVersion{raw: raw}
+			c.order = append(c.order, name)
 		}
 	}
 }

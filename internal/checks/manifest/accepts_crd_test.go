@@ -118,12 +118,13 @@ spec:
 
 // TestCRDValidatorsLazy: a CRD's schemas are parsed only for a CRD whose
 // custom resources are judged, and a validator is built once for each
-// version they are written in, whatever their number.
+// version they are written in, whatever their number; a custom resource
+// declared alike in another namespace is validated once.
 func TestCRDValidatorsLazy(t *testing.T) {
 	objects := checktest.UpstreamCRD(t, "cert-manager/certificates.cert-manager.io.yaml") + "\n---\n" +
 		checktest.UpstreamCRD(t, "cert-manager/issuers.cert-manager.io.yaml")
-	for _, name := range []string{"a", "b", "c"} {
-		objects += "\n---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: " + name + ", namespace: shop}\nspec: {secretName: tls, issuerRef: {name: ca}}\n"
+	for _, id := range []string{"a, namespace: shop", "b, namespace: shop", "c, namespace: shop", "a, namespace: staging"} {
+		objects += "\n---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: " + id + "}\nspec: {secretName: tls, issuerRef: {name: ca}}\n"
 	}
 	inv := checktest.Inventory(t, inventory.FromManifests, objects)
 	reg, err := check.NewRegistry(apiServerChecks())
@@ -145,5 +146,10 @@ func TestCRDValidatorsLazy(t *testing.T) {
 	built := cert.versions["v1"].v
 	if v, _, _ := cert.validator("cert-manager.io/v1"); v != built {
 		t.Error("the validator was built again")
+	}
+	outcomes := 0
+	built.outcomes.Range(func(any, any) bool { outcomes++; return true })
+	if outcomes != 3 {
+		t.Errorf("got %d Certificates validated, want 3: a in staging is a in shop", outcomes)
 	}
 }
