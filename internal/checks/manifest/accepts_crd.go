@@ -98,6 +98,7 @@ type crValidator struct {
 
 // crOutcome is what validate returns.
 type crOutcome struct {
+	meta    error // metadata that does not fit ObjectMeta
 	unknown []string
 	errs    field.ErrorList
 }
@@ -150,6 +151,10 @@ func customResourceRun(o *inventory.Object, inv *inventory.Inventory, metaErrs f
 		return []check.Finding{check.Failf("apiVersion", "the API server refuses it: no matches for kind %q in version %q: CustomResourceDefinition %s serves %s", o.Kind, o.APIVersion, c.obj.Name, served)}
 	}
 	res := v.outcome(o.Content)
+	if res.meta != nil {
+		gv, _ := schema.ParseGroupVersion(o.APIVersion)
+		return []check.Finding{check.Failf("metadata", "the API server refuses it: %s in version %q cannot be handled as a %s: %v", o.Kind, gv.Version, o.Kind, res.meta)}
+	}
 	if len(res.unknown) > 0 {
 		out := make([]check.Finding, 0, len(res.unknown))
 		for _, p := range res.unknown {
@@ -169,8 +174,7 @@ func (v *crValidator) outcome(content map[string]any) *crOutcome {
 			return res.(*crOutcome)
 		}
 	}
-	res := &crOutcome{}
-	res.unknown, res.errs = v.validate(content)
+	res := v.validate(content)
 	if ok {
 		v.outcomes.Store(key, res)
 	}
@@ -209,6 +213,9 @@ func (c *crd) validator(apiVersion string) (*crValidator, string, error) {
 		for i, name := range c.order {
 			served[i] = gv.Group + "/" + name
 		}
+		if len(served) == 0 {
+			return nil, "no version", nil
+		}
 		return nil, strings.Join(served, ", "), nil
 	}
 	v.once.Do(func() {
@@ -225,6 +232,10 @@ func (c *crd) validator(apiVersion string) (*crValidator, string, error) {
 // decode parses the CRD's spec.versions, kept as text
 // (inventory.Object.CRDVersions), as the manifest reader parses YAML.
 func (c *crd) decode() {
+	if c.obj.CRDVersions == "" {
+		c.err = errors.New("it lists no versions")
+		return
+	}
 	var spec struct {
 		Versions []map[string]any `yaml:"versions"`
 	}
@@ -274,30 +285,32 @@ func newCRValidator(def apiextensionsv1.CustomResourceDefinitionVersion) (*crVal
 }
 
 // validate returns what the API server refuses a custom resource for, its
-// content as declared: the fields its schema does not know, or else the
-// errors of its validation. content is not changed.
-func (v *crValidator) validate(content map[string]any) (unknown []string, errs field.ErrorList) {
+// content as declared: metadata it cannot decode, the fields its schema
+// does not know, or else the errors of its validation. content is not
+// changed.
+func (v *crValidator) validate(content map[string]any) *crOutcome {
 	obj := runtime.DeepCopyJSON(content)
-	if unknown := v.decode(obj); len(unknown) > 0 {
-		return unknown, nil
+	unknown, err := v.decode(obj)
+	if err != nil || len(unknown) > 0 {
+		return &crOutcome{meta: err, unknown: unknown}
 	}
 	structuraldefaulting.Default(obj, v.structural)
 	if v.status {
 		delete(obj, "status")
 	}
 	ctx := context.Background()
-	errs = apiservervalidation.ValidateCustomResource(nil, obj, v.schema)
+	errs := apiservervalidation.ValidateCustomResource(nil, obj, v.schema)
 	errs = append(errs, v.scaleErrors(obj)...)
 	errs = append(errs, schemaobjectmeta.Validate(ctx, nil, obj, v.structural, false)...)
 	errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, v.structural, obj)...)
 	if v.cel != nil {
 		if blocked := blocking(errs); blocked != nil {
-			return nil, append(errs, blocked)
+			return &crOutcome{errs: append(errs, blocked)}
 		}
 		celErrs, _ := v.cel.Validate(ctx, nil, v.structural, obj, nil, celconfig.RuntimeCELCostBudget)
 		errs = append(errs, celErrs...)
 	}
-	return nil, errs
+	return &crOutcome{errs: errs}
 }
 
 // decode does to obj what decoding does to a request's object
@@ -306,11 +319,12 @@ func (v *crValidator) validate(content map[string]any) (unknown []string, errs f
 // fields pruned, which strict field validation refuses the request for.
 // The metadata is not written back as ObjectMeta writes it: that drops
 // only the unknown fields, which end the validation here, and validation
-// reads no more of it than its name.
-func (v *crValidator) decode(obj map[string]any) []string {
+// reads no more of it than its name. An error is metadata that does not
+// fit ObjectMeta, which the API server cannot decode.
+func (v *crValidator) decode(obj map[string]any) ([]string, error) {
 	_, _, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(obj, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
 	if err != nil {
-		return []string{"metadata"}
+		return nil, err
 	}
 	unknown = append(unknown, structuralpruning.PruneWithOptions(obj, v.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})...)
 	structuraldefaulting.PruneNonNullableNullsWithoutDefaults(obj, v.structural)
@@ -318,7 +332,7 @@ func (v *crValidator) decode(obj map[string]any) []string {
 		unknown = append(unknown, paths...)
 	}
 	slices.Sort(unknown)
-	return slices.Compact(unknown)
+	return slices.Compact(unknown), nil
 }
 
 // scaleErrors mirrors customResourceValidator's ValidateScaleSpec and

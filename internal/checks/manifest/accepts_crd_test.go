@@ -49,6 +49,15 @@ func TestCustomResourcesAgainstUpstreamCRDs(t *testing.T) {
 `,
 		want: []string{`spec.secretname: unknown field "spec.secretname"`},
 	}, {
+		name: "a Certificate whose finalizers are no list",
+		crd:  "cert-manager/certificates.cert-manager.io.yaml",
+		object: `apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: web, namespace: shop, finalizers: example.com/cleanup}
+spec: {secretName: web-tls, issuerRef: {name: letsencrypt}}
+`,
+		want: []string{`metadata: Certificate in version "v1" cannot be handled as a Certificate: json: cannot unmarshal string`},
+	}, {
 		name: "a Certificate of a version cert-manager serves no more",
 		crd:  "cert-manager/certificates.cert-manager.io.yaml",
 		object: `apiVersion: cert-manager.io/v1alpha2
