@@ -10,6 +10,13 @@
 //
 //	go run ./hack/bench                 # about 20,000 objects
 //	go run ./hack/bench -objects 5000 -runs 5
+//
+// With -drill it measures plimsoll drill instead, on a generated snapshot
+// of 100 nodes and 10,000 pods (internal/drill/drillbench): an upgrade of
+// every node one at a time (100 waves) and the loss of each of the three
+// zones, each a run of the binary, and the four together.
+//
+//	go run ./hack/bench -drill
 package main
 
 import (
@@ -28,6 +35,9 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/plimsoll/plimsoll/internal/cluster"
+	"github.com/plimsoll/plimsoll/internal/drill"
+	"github.com/plimsoll/plimsoll/internal/drill/drillbench"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
 )
@@ -46,8 +56,15 @@ func main() {
 	runs := flag.Int("runs", 3, "runs of each measurement; the best is reported")
 	work := flag.String("dir", "hack/.bench", "working directory for the corpus and binaries")
 	skipKubeScore := flag.Bool("no-kube-score", false, "do not run kube-score")
+	drills := flag.Bool("drill", false, "measure plimsoll drill on a generated snapshot of 100 nodes and 10,000 pods instead")
 	flag.Parse()
-	if err := run(*corpus, *objects, *runs, *work, *skipKubeScore); err != nil {
+	var err error
+	if *drills {
+		err = runDrills(*runs, *work)
+	} else {
+		err = run(*corpus, *objects, *runs, *work, *skipKubeScore)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -353,4 +370,51 @@ func scalar(m *yaml.Node, key string) string {
 		return n.Value
 	}
 	return ""
+}
+
+// runDrills measures the drills of the speed figure through the
+// binary, each case a run, best of runs; the total is the sum of the best
+// wall times and the largest peak.
+func runDrills(runs int, work string) error {
+	work, _ = filepath.Abs(work)
+	bin := filepath.Join(work, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	plimsoll := filepath.Join(bin, "plimsoll")
+	if err := goBuild(plimsoll, "./cmd/plimsoll"); err != nil {
+		return err
+	}
+	snap := filepath.Join(work, "drill-snapshot.json.gz")
+	items := drillbench.Cluster(100, 10000)
+	h := cluster.Header{Created: time.Now().UTC(), Context: "bench", Server: "https://bench.invalid", ServerVersion: "v1.36.0", Requested: drill.Kinds}
+	if err := cluster.WriteSnapshot(snap, h, items); err != nil {
+		return err
+	}
+	fmt.Printf("snapshot: %d objects, 100 nodes, 10,000 pods of Deployments and a StatefulSet per namespace\n", len(items))
+	fmt.Printf("machine: %d CPUs, %s\n\n", runtime.NumCPU(), runtime.Version())
+	cases := [][]string{
+		{"drill", "upgrade", "--max-unavailable", "1"},
+		{"drill", "zone", "zone-a"}, {"drill", "zone", "zone-b"}, {"drill", "zone", "zone-c"},
+	}
+	fmt.Printf("%-40s %9s %9s %9s\n", "run (best of "+fmt.Sprint(runs)+")", "wall", "cpu", "peak RSS")
+	var total time.Duration
+	var peak int64
+	for _, c := range cases {
+		best := measurement{wall: time.Hour}
+		for range runs {
+			m, err := measure(append(append([]string{plimsoll}, c...), "--snapshot", snap, "--max-age", "1000h", "-o", "json"), nil)
+			if err != nil {
+				return fmt.Errorf("%s: %w", strings.Join(c, " "), err)
+			}
+			if m.wall < best.wall {
+				best = m
+			}
+		}
+		total += best.wall
+		peak = max(peak, best.rss)
+		fmt.Printf("%-40s %8.2fs %8.2fs %7d MB\n", strings.Join(c, " "), best.wall.Seconds(), best.cpu.Seconds(), best.rss>>20)
+	}
+	fmt.Printf("%-40s %8.2fs %9s %7d MB\n", "together", total.Seconds(), "", peak>>20)
+	return nil
 }

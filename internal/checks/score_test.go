@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/cluster"
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -53,6 +56,16 @@ func TestScoreIgnoresWellConfiguredWorkloads(t *testing.T) {
 			return o.Namespace == "monitoring" || o.Kind == "Namespace" && o.Name == "monitoring" ||
 				strings.HasPrefix(o.APIVersion, "monitoring.coreos.com/") || strings.HasSuffix(o.Name, ".monitoring.coreos.com")
 		})
+		// A thousand more Deployments need room: the nodes grow to hold
+		// them, as a cluster that runs them would, so that a drill finds
+		// their replacements a place.
+		for _, o := range in.Objects {
+			if n, ok := o.Typed.(*corev1.Node); ok {
+				for r, q := range map[corev1.ResourceName]string{corev1.ResourcePods: "5000", corev1.ResourceCPU: "1000", corev1.ResourceMemory: "4Ti"} {
+					n.Status.Allocatable[r] = resource.MustParse(q)
+				}
+			}
+		}
 		for i := range copies {
 			for _, item := range shop {
 				o, err := inventory.New(renamespace(t, item, fmt.Sprintf("shop-%d", i)), inventory.Source{Origin: "copy"})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks"
+	"github.com/plimsoll/plimsoll/internal/fix"
 )
 
 func newChecksCommand(s Streams) *cobra.Command {
@@ -23,13 +24,13 @@ func newChecksCommand(s Streams) *cobra.Command {
 			switch output {
 			case "text":
 				w := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "ID\tLAYER\tSEVERITY\tTITLE")
+				fmt.Fprintln(w, "ID\tLAYER\tSEVERITY\tFIX\tTITLE")
 				for _, c := range all {
 					title := c.Title
 					if c.Optional {
 						title += " (optional)"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", c.ID, c.Layer, c.Severity, title)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Layer, c.Severity, fixColumn(c.ID), title)
 				}
 				return w.Flush()
 			case "json":
@@ -43,10 +44,12 @@ func newChecksCommand(s Streams) *cobra.Command {
 					Rationale     string         `json:"rationale"`
 					Remediation   string         `json:"remediation"`
 					ChecklistItem string         `json:"checklistItem"`
+					// Fix says what plimsoll fix does for the check.
+					Fix string `json:"fix,omitempty"`
 				}
 				var rows []row
 				for _, c := range all {
-					rows = append(rows, row{c.ID, c.Title, c.Layer, c.Severity, c.Optional, c.Kinds, c.Rationale, c.Remediation, c.ChecklistItem})
+					rows = append(rows, row{c.ID, c.Title, c.Layer, c.Severity, c.Optional, c.Kinds, c.Rationale, c.Remediation, c.ChecklistItem, fix.Describe(c.ID)})
 				}
 				enc := json.NewEncoder(s.Out)
 				enc.SetIndent("", "  ")
@@ -74,12 +77,28 @@ func newExplainCommand(s Streams) *cobra.Command {
 			if c.Optional {
 				optional = " (optional: enable it in the configuration's checks.enable)"
 			}
-			fmt.Fprintf(s.Out, "%s: %s%s\n\nLayer:      %s\nSeverity:   %s\nApplies to: %s\nChecklist:  %s\n\nWhy it matters:\n  %s\n\nHow to fix:\n  %s\n\nAn example that passes:\n%s",
+			automatic := fix.Describe(c.ID)
+			if automatic == "" {
+				automatic = "none: the fix needs a person"
+			}
+			fmt.Fprintf(s.Out, "%s: %s%s\n\nLayer:      %s\nSeverity:   %s\nApplies to: %s\nChecklist:  %s\n\nWhy it matters:\n  %s\n\nHow to fix:\n  %s\n\nplimsoll fix:\n  %s\n\nAn example that passes:\n%s",
 				c.ID, c.Title, optional, c.Layer, c.Severity, strings.Join(c.Kinds, ", "), c.ChecklistItem,
-				c.Rationale, c.Remediation, indent(c.Example, "  "))
+				c.Rationale, c.Remediation, automatic, indent(c.Example, "  "))
 			return nil
 		},
 	}
+}
+
+// fixColumn says whether plimsoll fix fixes a check: yes, suggest (a
+// change that needs a decision) or -.
+func fixColumn(id string) string {
+	switch d := fix.Describe(id); {
+	case d == "":
+		return "-"
+	case strings.HasPrefix(d, "suggested"):
+		return "suggest"
+	}
+	return "yes"
 }
 
 func indent(text, prefix string) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/plimsoll/plimsoll/internal/checks"
+	"github.com/plimsoll/plimsoll/internal/fix"
 	"github.com/plimsoll/plimsoll/internal/golden"
 	"github.com/plimsoll/plimsoll/internal/report"
 )
@@ -182,13 +183,13 @@ func TestChecksList(t *testing.T) {
 	if got, want := len(lines), 1+len(all); got != want {
 		t.Fatalf("got %d lines, want a header and one row per check (%d)", got, want)
 	}
-	if f := strings.Fields(lines[0]); !cmp.Equal(f, []string{"ID", "LAYER", "SEVERITY", "TITLE"}) {
-		t.Errorf("got header %q, want ID LAYER SEVERITY TITLE", lines[0])
+	if f := strings.Fields(lines[0]); !cmp.Equal(f, []string{"ID", "LAYER", "SEVERITY", "FIX", "TITLE"}) {
+		t.Errorf("got header %q, want ID LAYER SEVERITY FIX TITLE", lines[0])
 	}
 	for i, c := range all {
 		f := strings.Fields(lines[i+1])
-		if len(f) < 4 || f[0] != c.ID || f[1] != string(c.Layer) || f[2] != c.Severity.String() {
-			t.Errorf("row %d: got %q, want %s %s %s ...", i+1, lines[i+1], c.ID, c.Layer, c.Severity)
+		if len(f) < 5 || f[0] != c.ID || f[1] != string(c.Layer) || f[2] != c.Severity.String() || f[3] != map[bool]string{true: "yes", false: "-"}[fix.Describe(c.ID) != ""] {
+			t.Errorf("row %d: got %q, want %s %s %s and whether plimsoll fix fixes it ...", i+1, lines[i+1], c.ID, c.Layer, c.Severity)
 		}
 		if c.Optional && !strings.HasSuffix(lines[i+1], "(optional)") {
 			t.Errorf("row %d: got %q, want optional check marked (optional)", i+1, lines[i+1])

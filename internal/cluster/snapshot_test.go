@@ -85,8 +85,18 @@ func TestTrimDropsWhatIsNeverKept(t *testing.T) {
 		"data": map[string]any{"password": "hunter2"}, "binaryData": map[string]any{"k": "aGk="},
 	}
 	Trim(cm)
-	want := map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c"}}
+	// A ConfigMap keeps its keys, for references to them, but no value.
+	want := map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c"},
+		"data": map[string]any{"password": nil}, "binaryData": map[string]any{"k": nil}}
 	if d := cmp.Diff(want, cm); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+	secret := map[string]any{
+		"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "s"},
+		"data": map[string]any{"password": "aHVudGVyMg=="}, "stringData": map[string]any{"token": "hunter2"},
+	}
+	Trim(secret)
+	if d := cmp.Diff(map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "s"}}, secret); d != "" {
+		t.Errorf("a Secret keeps nothing it holds (-want +got):\n%s", d)
 	}
 }

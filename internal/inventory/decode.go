@@ -25,43 +25,57 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	kjson "sigs.k8s.io/json"
+
+	"github.com/plimsoll/plimsoll/internal/apiversion"
 )
 
 // typedKinds maps the built-in kinds plimsoll decodes to a constructor of
-// their current type. The groups list every group the kind was ever served
-// from, so an extensions/v1beta1 Deployment is still a Deployment.
-var typedKinds = map[string]struct {
-	groups []string
-	make   func() any
-}{
-	"Pod":                     {[]string{""}, func() any { return &corev1.Pod{} }},
-	"Service":                 {[]string{""}, func() any { return &corev1.Service{} }},
-	"Namespace":               {[]string{""}, func() any { return &corev1.Namespace{} }},
-	"ServiceAccount":          {[]string{""}, func() any { return &corev1.ServiceAccount{} }},
-	"LimitRange":              {[]string{""}, func() any { return &corev1.LimitRange{} }},
-	"ResourceQuota":           {[]string{""}, func() any { return &corev1.ResourceQuota{} }},
-	"ReplicationController":   {[]string{""}, func() any { return &corev1.ReplicationController{} }},
-	"PersistentVolumeClaim":   {[]string{""}, func() any { return &corev1.PersistentVolumeClaim{} }},
-	"Node":                    {[]string{""}, func() any { return &corev1.Node{} }},
-	"ConfigMap":               {[]string{""}, func() any { return &corev1.ConfigMap{} }},
-	"Secret":                  {[]string{""}, func() any { return &corev1.Secret{} }},
-	"Deployment":              {[]string{"apps", "extensions"}, func() any { return &appsv1.Deployment{} }},
-	"StatefulSet":             {[]string{"apps"}, func() any { return &appsv1.StatefulSet{} }},
-	"DaemonSet":               {[]string{"apps", "extensions"}, func() any { return &appsv1.DaemonSet{} }},
-	"ReplicaSet":              {[]string{"apps", "extensions"}, func() any { return &appsv1.ReplicaSet{} }},
-	"Job":                     {[]string{"batch"}, func() any { return &batchv1.Job{} }},
-	"CronJob":                 {[]string{"batch"}, func() any { return &batchv1.CronJob{} }},
-	"PodDisruptionBudget":     {[]string{"policy"}, func() any { return &policyv1.PodDisruptionBudget{} }},
-	"HorizontalPodAutoscaler": {[]string{"autoscaling"}, func() any { return &autoscalingv2.HorizontalPodAutoscaler{} }},
-	"NetworkPolicy":           {[]string{"networking.k8s.io", "extensions"}, func() any { return &networkingv1.NetworkPolicy{} }},
-	"Ingress":                 {[]string{"networking.k8s.io", "extensions"}, func() any { return &networkingv1.Ingress{} }},
-	"IngressClass":            {[]string{"networking.k8s.io"}, func() any { return &networkingv1.IngressClass{} }},
-	"Role":                    {[]string{"rbac.authorization.k8s.io"}, func() any { return &rbacv1.Role{} }},
-	"ClusterRole":             {[]string{"rbac.authorization.k8s.io"}, func() any { return &rbacv1.ClusterRole{} }},
-	"RoleBinding":             {[]string{"rbac.authorization.k8s.io"}, func() any { return &rbacv1.RoleBinding{} }},
-	"ClusterRoleBinding":      {[]string{"rbac.authorization.k8s.io"}, func() any { return &rbacv1.ClusterRoleBinding{} }},
-	"StorageClass":            {[]string{"storage.k8s.io"}, func() any { return &storagev1.StorageClass{} }},
-	"EndpointSlice":           {[]string{"discovery.k8s.io"}, func() any { return &discoveryv1.EndpointSlice{} }},
+// their current type. They are of that type at every version of every
+// group the API version table (package apiversion) lists for them, so an
+// extensions/v1beta1 Deployment is still a Deployment.
+var typedKinds = map[string]func() any{
+	"Pod":                     func() any { return &corev1.Pod{} },
+	"Service":                 func() any { return &corev1.Service{} },
+	"Namespace":               func() any { return &corev1.Namespace{} },
+	"ServiceAccount":          func() any { return &corev1.ServiceAccount{} },
+	"LimitRange":              func() any { return &corev1.LimitRange{} },
+	"ResourceQuota":           func() any { return &corev1.ResourceQuota{} },
+	"ReplicationController":   func() any { return &corev1.ReplicationController{} },
+	"PersistentVolumeClaim":   func() any { return &corev1.PersistentVolumeClaim{} },
+	"Node":                    func() any { return &corev1.Node{} },
+	"ConfigMap":               func() any { return &corev1.ConfigMap{} },
+	"Secret":                  func() any { return &corev1.Secret{} },
+	"Deployment":              func() any { return &appsv1.Deployment{} },
+	"StatefulSet":             func() any { return &appsv1.StatefulSet{} },
+	"DaemonSet":               func() any { return &appsv1.DaemonSet{} },
+	"ReplicaSet":              func() any { return &appsv1.ReplicaSet{} },
+	"Job":                     func() any { return &batchv1.Job{} },
+	"CronJob":                 func() any { return &batchv1.CronJob{} },
+	"PodDisruptionBudget":     func() any { return &policyv1.PodDisruptionBudget{} },
+	"HorizontalPodAutoscaler": func() any { return &autoscalingv2.HorizontalPodAutoscaler{} },
+	"NetworkPolicy":           func() any { return &networkingv1.NetworkPolicy{} },
+	"Ingress":                 func() any { return &networkingv1.Ingress{} },
+	"IngressClass":            func() any { return &networkingv1.IngressClass{} },
+	"Role":                    func() any { return &rbacv1.Role{} },
+	"ClusterRole":             func() any { return &rbacv1.ClusterRole{} },
+	"RoleBinding":             func() any { return &rbacv1.RoleBinding{} },
+	"ClusterRoleBinding":      func() any { return &rbacv1.ClusterRoleBinding{} },
+	"StorageClass":            func() any { return &storagev1.StorageClass{} },
+	"EndpointSlice":           func() any { return &discoveryv1.EndpointSlice{} },
+}
+
+// typedGroup reports whether kind is one plimsoll decodes and the group of
+// apiVersion one that served it, whatever the version.
+func typedGroup(apiVersion, kind string) bool {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	_, known := typedKinds[kind]
+	return err == nil && known && apiversion.InGroup(gv.Group, kind)
+}
+
+// typedVersion reports whether kind is one plimsoll decodes and some
+// release served it at apiVersion.
+func typedVersion(apiVersion, kind string) bool {
+	return typedGroup(apiVersion, kind) && apiversion.Lookup(apiVersion, kind) != nil
 }
 
 // clusterScoped lists the built-in kinds that live outside namespaces, so a
@@ -77,25 +91,25 @@ var clusterScoped = map[string]bool{
 }
 
 // NewTyped returns an empty value of the type plimsoll decodes a built-in
-// kind into, or nil for other kinds.
+// kind into, or nil for other kinds and for versions that never served
+// the kind.
 func NewTyped(apiVersion, kind string) any {
-	gv, err := schema.ParseGroupVersion(apiVersion)
-	t, known := typedKinds[kind]
-	if err != nil || !known || !contains(t.groups, gv.Group) {
+	if !typedVersion(apiVersion, kind) {
 		return nil
 	}
-	return t.make()
+	return typedKinds[kind]()
 }
 
 // KindKeyOf is the kind key (see Object.KindKey) of objects of this
 // apiVersion and kind: the bare kind for the built-in kinds plimsoll
 // decodes, Kind.group otherwise. A cluster reader uses it to tell which
-// served types hold the kinds checks ask for.
+// served types hold the kinds checks ask for, so it goes by the group
+// alone: a version newer than plimsoll knows is still of the kind.
 func KindKeyOf(apiVersion, kind string) string {
-	gv, _ := schema.ParseGroupVersion(apiVersion)
-	if t, known := typedKinds[kind]; known && contains(t.groups, gv.Group) {
+	if typedGroup(apiVersion, kind) {
 		return kind
 	}
+	gv, _ := schema.ParseGroupVersion(apiVersion)
 	return kind + "." + gv.Group
 }
 
@@ -120,8 +134,11 @@ func New(content map[string]any, src Source) (*Object, error) {
 	if err := o.identify(generateName); err != nil {
 		return nil, err
 	}
-	if t, known := typedKinds[kind]; known && o.key == kind {
-		if o.Typed, err = decodeTyped(content, gv, kind, t.make); err != nil {
+	if err := o.servedVersion(); err != nil {
+		return nil, err
+	}
+	if newTyped, known := typedKinds[kind]; known && o.key == kind {
+		if o.Typed, err = decodeTyped(content, gv, kind, newTyped); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.ID(), err)
 		}
 		o.setTypedMeta()
@@ -163,19 +180,28 @@ func (o *Object) identify(generateName string) error {
 	return nil
 }
 
+// servedVersion refuses a built-in kind at a version of its group that no
+// release served (apps/v1beta9), in the API server's words, rather than
+// read it as the current version: the API server finds no type to decode
+// it into. Every version some release served is read, however long ago it
+// was removed: the upgrade checks say so.
+func (o *Object) servedVersion() error {
+	if o.key != o.Kind || typedVersion(o.APIVersion, o.Kind) {
+		return nil
+	}
+	return &FieldError{Path: "apiVersion", Err: fmt.Errorf("%s: no matches for kind %q in version %q; the API serves %s as %s",
+		o.ID(), o.Kind, o.APIVersion, o.Kind, apiversion.Current(o.Kind))}
+}
+
 // DecodesJSON reports whether NewFromJSON decodes objects of this
 // apiVersion and kind: the built-in kinds read at their current shape. The
 // others (custom resources, older shapes that need converting, and the
 // kinds whose values are dropped) are made with New.
 func DecodesJSON(apiVersion, kind string) bool {
-	t, known := typedKinds[kind]
-	if !known || kind == "Secret" || kind == "ConfigMap" {
+	if !typedVersion(apiVersion, kind) || kind == "Secret" || kind == "ConfigMap" {
 		return false
 	}
-	gv, err := schema.ParseGroupVersion(apiVersion)
-	if err != nil || !contains(t.groups, gv.Group) {
-		return false
-	}
+	gv, _ := schema.ParseGroupVersion(apiVersion)
 	switch {
 	case kind == "HorizontalPodAutoscaler" && gv.Version != "v2":
 		return false
@@ -196,7 +222,7 @@ func NewFromJSON(apiVersion, kind string, data []byte, src Source) (*Object, err
 	if err != nil {
 		return nil, err
 	}
-	typed := typedKinds[kind].make()
+	typed := typedKinds[kind]()
 	if err := strictUnmarshal(data, typed); err != nil {
 		return nil, err
 	}
@@ -299,9 +325,7 @@ func contains(list []string, s string) bool {
 func decodeTyped(content map[string]any, gv schema.GroupVersion, kind string, make func() any) (any, error) {
 	switch {
 	case kind == "Secret" || kind == "ConfigMap":
-		// Values are never needed and never kept: keep the keys' absence of
-		// meaning and the object's identity only.
-		content = withoutKeys(content, "data", "stringData", "binaryData")
+		content = keysOnly(content, kind)
 	case kind == "HorizontalPodAutoscaler" && gv.Version == "v1":
 		return decodeHPAv1(content)
 	case kind == "HorizontalPodAutoscaler" && gv.Version == "v2beta1":
@@ -314,6 +338,31 @@ func decodeTyped(content map[string]any, gv schema.GroupVersion, kind string, ma
 		return nil, err
 	}
 	return obj, nil
+}
+
+// valueFields are the fields of a ConfigMap's and a Secret's values.
+var valueFields = map[string][]string{"ConfigMap": {"data", "binaryData"}, "Secret": {"data", "stringData"}}
+
+// keysOnly keeps the keys of a ConfigMap's or a Secret's values and drops
+// the values, which no check needs and plimsoll never keeps: every value
+// of the typed object is empty. A reference to a key that is not there
+// stops the pod that makes it, so the keys are kept. A value field that is
+// not a mapping, or that the kind does not have, is dropped: the manifest
+// reader reports it without quoting its values.
+func keysOnly(content map[string]any, kind string) map[string]any {
+	out := withoutKeys(content, "data", "stringData", "binaryData")
+	for _, field := range valueFields[kind] {
+		values, ok := content[field].(map[string]any)
+		if !ok {
+			continue
+		}
+		keys := make(map[string]any, len(values))
+		for k := range values {
+			keys[k] = nil
+		}
+		out[field] = keys
+	}
+	return out
 }
 
 func fromMap(content map[string]any, obj any) error {
@@ -373,7 +422,8 @@ func strictUnmarshal(data []byte, obj any) error {
 }
 
 // A FieldError is an error in one field of an object: the first field its
-// type does not have, or one that holds a number JSON cannot (.inf, .nan).
+// type does not have, one that holds a number JSON cannot (.inf, .nan), or
+// an apiVersion that never served its kind.
 // Path names the field as the API server does, list indexes included
 // ("spec.volumes[0].rbd.imageformat"), for a reader to find its line.
 type FieldError struct {

@@ -4,6 +4,11 @@ import (
 	"errors"
 	"math"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/plimsoll/plimsoll/internal/apiversion"
 )
 
 // deployment is a typical Deployment as the manifest reader hands it to New.
@@ -92,5 +97,52 @@ func TestNewFieldError(t *testing.T) {
 				t.Errorf("got error %v (field %+v), want %q at %s", err, field, tt.want, tt.wantPath)
 			}
 		})
+	}
+}
+
+// TestTypedVersions holds the API version table to client-go's scheme for
+// the kinds plimsoll decodes: every version the scheme has of such a kind,
+// in a group the table gives it, is one New reads. The table lists older
+// ones too (autoscaling/v2beta2), which the scheme no longer has.
+func TestTypedVersions(t *testing.T) {
+	for gvk := range scheme.Scheme.AllKnownTypes() {
+		if _, typed := typedKinds[gvk.Kind]; !typed || gvk.Version == runtime.APIVersionInternal || !apiversion.InGroup(gvk.Group, gvk.Kind) {
+			continue
+		}
+		if !typedVersion(gvk.GroupVersion().String(), gvk.Kind) {
+			t.Errorf("%s %s: client-go's scheme has it, the API version table does not", gvk.GroupVersion(), gvk.Kind)
+		}
+	}
+	for kind := range typedKinds {
+		if apiversion.Current(kind) == "" {
+			t.Errorf("%s: the API version table lists no version served now", kind)
+		}
+	}
+}
+
+// TestNewUnservedVersion refuses a built-in kind at a version of its group
+// that never served it, at the apiVersion field, in the API server's words;
+// the versions some release served, however old, are read.
+func TestNewUnservedVersion(t *testing.T) {
+	m := deployment()
+	m["apiVersion"] = "apps/v1beta9"
+	_, err := New(m, Source{File: "d.yaml"})
+	const want = `Deployment shop/web: no matches for kind "Deployment" in version "apps/v1beta9"; the API serves Deployment as apps/v1`
+	var field *FieldError
+	if err == nil || err.Error() != want || !errors.As(err, &field) || field.Path != "apiVersion" {
+		t.Errorf("got error %v (field %+v), want %q at apiVersion", err, field, want)
+	}
+	if NewTyped("apps/v1beta9", "Deployment") != nil || DecodesJSON("apps/v1beta9", "Deployment") {
+		t.Error("NewTyped or DecodesJSON takes apps/v1beta9 for a Deployment's version")
+	}
+	if KindKeyOf("apps/v1beta9", "Deployment") != "Deployment" {
+		t.Error("KindKeyOf: a version plimsoll does not know is still of the kind, for a cluster that serves it")
+	}
+	for _, apiVersion := range []string{"apps/v1beta1", "apps/v1beta2", "extensions/v1beta1"} {
+		m := deployment()
+		m["apiVersion"] = apiVersion
+		if o, err := New(m, Source{File: "d.yaml"}); err != nil || o.KindKey() != "Deployment" {
+			t.Errorf("%s: got %v, want a Deployment", apiVersion, err)
+		}
 	}
 }

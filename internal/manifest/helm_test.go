@@ -64,6 +64,14 @@ func TestLoadHelm(t *testing.T) {
 			wantObjects: []string{"badyaml/templates/configmaps.yaml:1 (helm chart testdata/helm/badyaml) ConfigMap first"},
 		},
 		{
+			name:         "a version the API never served beside one it did",
+			chart:        "testdata/helm/unserved",
+			wantErrors:   []string{`unserved/templates/workloads.yaml:2: Deployment release-name-new: no matches for kind "Deployment" in version "apps/v1beta9"; the API serves Deployment as apps/v1`},
+			wantObjects:  []string{"unserved/templates/workloads.yaml:7 (helm chart testdata/helm/unserved) Deployment release-name-old"},
+			wantReplicas: 1,
+			wantImage:    "nginx:1.27",
+		},
+		{
 			name:       "missing values file",
 			chart:      "testdata/helm/web",
 			opts:       HelmOptions{ValueFiles: []string{"testdata/helm/missing-values.yaml"}},

@@ -21,7 +21,7 @@ import (
 func TestTypedJSONMatchesMap(t *testing.T) {
 	var viaJSON, viaMap int
 	eachCorpusFile(t, func(file string, data []byte) {
-		for _, doc := range splitDocuments(data) {
+		for doc := range documents(data) {
 			took, diff := compareTypedJSON(doc, inventory.Source{File: file})
 			switch {
 			case diff != "":
@@ -124,7 +124,7 @@ func FuzzTypedJSON(f *testing.F) {
 	// (a key with a dot) is just a key.
 	f.Add([]byte("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nSpec: {Type: NodePort}\nspec: {\"type\": ClusterIP, a.b: 1}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, doc := range splitDocuments(data) {
+		for doc := range documents(data) {
 			if _, diff := compareTypedJSON(doc, inventory.Source{File: "f.yaml"}); diff != "" {
 				t.Errorf("line %d: %s", doc.line, diff)
 			}

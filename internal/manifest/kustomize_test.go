@@ -66,6 +66,7 @@ func TestLoadKustomize(t *testing.T) {
 				`testdata/kustomize/refused/resources.yaml: Secret creds: the value of key "password" in data is not base64 (the value is not shown: it may be secret)`,
 				`testdata/kustomize/refused/resources.yaml: ConfigMap settings: the value of key "port" in data is a number, want a string`,
 				`testdata/kustomize/refused/resources.yaml: kind is "5", not a string, so the document is not a Kubernetes object`,
+				`testdata/kustomize/refused/resources.yaml: Deployment unserved: no matches for kind "Deployment" in version "apps/v1beta9"; the API serves Deployment as apps/v1`,
 			},
 			wantObjects: []string{
 				"testdata/kustomize/refused/resources.yaml (kustomize build testdata/kustomize/refused) ConfigMap fine",

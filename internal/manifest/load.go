@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -371,51 +372,97 @@ func Parse(name string, data []byte, src inventory.Source) Result {
 }
 
 // parseFile reads the objects of one file into res: it adds the file's
-// documents to s, whose caller parses them with the rest of its batch, or
-// parses them at once when they cannot share a parser. data may be reused
-// once it returns.
+// documents to s, whose caller parses them with the rest of its batch.
+// data may be reused once it returns.
+//
+// After maxErrorsPerFile documents of the file, and each time as many
+// again as it has read, s parses what it holds, so that a file that has
+// had that many errors is cut no further: whatever its size, it is read up
+// to about twice the documents it took to get there.
 func parseFile(s *stream, res *Result, name string, data []byte, src inventory.Source) {
-	listed := 0 // errors of the file so far
-	add := func(objs []*inventory.Object, errs []*Error) {
-		for _, e := range errs {
-			listed++
-			switch {
-			case listed <= maxErrorsPerFile:
-				e.File = name
-				res.Errors = append(res.Errors, e)
-			case listed == maxErrorsPerFile+1:
-				res.Errors = append(res.Errors, &Error{File: name, Line: e.Line, Err: fmt.Errorf("more than %d errors in this file; those from here on are not listed", maxErrorsPerFile)})
-			}
-		}
-		res.Objects = append(res.Objects, objs...)
-	}
+	file := &fileResult{name: name, res: res}
 	if utf16, ok := decodeUTF16(data); ok {
 		data = utf16
 	}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		line := bytes.Count(data[:i], []byte("\n")) + 1
-		add(nil, []*Error{{Line: line, Err: errors.New("binary data (a NUL byte), not YAML or JSON")}})
+		file.add(nil, []*Error{{Line: line, Err: errors.New("binary data (a NUL byte), not YAML or JSON")}})
 		return
 	}
-	docs := fileDocuments(data)
-	if s.addFile(docs, src, add) {
-		return
-	}
-	for _, doc := range docs {
-		add(parseDocument(doc, src, s.crds))
+	n, check := 0, maxErrorsPerFile
+	for doc := range fileDocuments(data) {
+		if n == check {
+			s.parse()
+			s.reset()
+			check *= 2
+		}
+		n++
+		if file.full() {
+			file.skip(doc.line)
+			return
+		}
+		s.add(doc, src, file)
 	}
 }
 
-// fileDocuments cuts a file's text into its documents: at its YAML
-// markers, or, for a stream of JSON objects without any, after each object.
-func fileDocuments(data []byte) []document {
-	docs := splitDocuments(data)
-	if len(docs) == 1 {
-		if js := jsonStream(data); js != nil {
-			return js
+// fileResult gathers the objects and errors of one file into its Result.
+// Errors past maxErrorsPerFile are counted in one line, not listed, and a
+// file that has had that many is read no further: a file of a million
+// malformed documents says so once, and costs what its first errors cost,
+// rather than a parse of every document.
+type fileResult struct {
+	name string
+	res  *Result
+	errs int // errors handed on so far
+	// pending are errors of documents a stream has parsed but not yet
+	// handed on: they count towards full, as the stream reads on.
+	pending int
+	// unlisted and unread are set once the line that says errors are not
+	// listed, or documents not read, is written.
+	unlisted, unread bool
+	// alone is set from the first document a stream cannot share its
+	// parser with (stream.add): it and every later one are parsed alone.
+	alone bool
+}
+
+// full reports whether the file has had as many errors as are listed: its
+// further documents are not read.
+func (f *fileResult) full() bool { return f.errs+f.pending >= maxErrorsPerFile }
+
+// add hands on the objects and errors of one document.
+func (f *fileResult) add(objs []*inventory.Object, errs []*Error) {
+	for _, e := range errs {
+		f.errs++
+		switch {
+		case f.errs <= maxErrorsPerFile:
+			e.File = f.name
+			f.res.Errors = append(f.res.Errors, e)
+		case !f.unlisted:
+			f.unlisted = true
+			f.res.Errors = append(f.res.Errors, &Error{File: f.name, Line: e.Line, Err: fmt.Errorf("more than %d errors in this file; those from here on are not listed", maxErrorsPerFile)})
 		}
 	}
-	return docs
+	f.res.Objects = append(f.res.Objects, objs...)
+}
+
+// skip records that the document at line, and those after it, are not
+// read.
+func (f *fileResult) skip(line int) {
+	if f.unread {
+		return
+	}
+	f.unread = true
+	f.res.Errors = append(f.res.Errors, &Error{File: f.name, Line: line, Err: fmt.Errorf("stopped reading this file after %d errors: further documents of this file not read", maxErrorsPerFile)})
+}
+
+// fileDocuments cuts a file's text into its documents, as its reader asks
+// for them: at its YAML markers, or, for a stream of JSON objects (which
+// has none), after each object.
+func fileDocuments(data []byte) iter.Seq[document] {
+	if js := jsonStream(data); js != nil {
+		return slices.Values(js)
+	}
+	return documents(data)
 }
 
 // decodeUTF16 decodes a file saved as UTF-16 (as some Windows editors and
@@ -452,7 +499,7 @@ func decodeUTF16(data []byte) (_ []byte, ok bool) {
 //
 // A document ends after the line break that follows its value, where one
 // does before the next value: a document that ends without one is parsed
-// alone (stream.addFile), not with the rest of the file.
+// alone (stream.add), not with the rest of the file.
 func jsonStream(data []byte) []document {
 	trimmed := bytes.TrimLeft(data, jsonSpace)
 	if len(trimmed) == 0 || trimmed[0] != '{' || json.Valid(data) {
@@ -460,9 +507,9 @@ func jsonStream(data []byte) []document {
 	}
 	var docs []document
 	dec := json.NewDecoder(bytes.NewReader(data))
-	start, line := 0, 1 // where the next document's text may start, and its line
+	start, line := 0, 1   // where the next document's text may start, and its line
+	var v json.RawMessage // only read past, its buffer reused
 	for {
-		var v json.RawMessage
 		if err := dec.Decode(&v); err == io.EOF {
 			return docs
 		} else if err != nil {
@@ -483,8 +530,9 @@ func jsonStream(data []byte) []document {
 // jsonSpace is the white space JSON allows between values.
 const jsonSpace = " \t\r\n"
 
-// maxErrorsPerFile bounds the errors listed for one file: a file of a
-// million malformed documents says so once rather than a million times.
+// maxErrorsPerFile bounds the errors listed for one file, and the errors
+// after which the rest of it is not read (fileResult): a file of a million
+// malformed documents says so once rather than a million times.
 const maxErrorsPerFile = 100
 
 // streams are reused from one Parse to the next.

@@ -431,8 +431,12 @@ stringData:
 	if !ok {
 		t.Fatalf("got Typed %T, want *v1.Secret", o.Typed)
 	}
-	if secret.Data != nil || secret.StringData != nil {
-		t.Errorf("got Data %v and StringData %v, want neither", secret.Data, secret.StringData)
+	// The keys are kept, for references to them; no value is.
+	if diff := cmp.Diff(map[string][]byte{"password": nil, "other": nil}, secret.Data); diff != "" {
+		t.Errorf("Data (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"password": ""}, secret.StringData); diff != "" {
+		t.Errorf("StringData (-want +got):\n%s", diff)
 	}
 	if o.Content != nil {
 		t.Errorf("got Content %v, want none for a typed kind", o.Content)
@@ -525,8 +529,9 @@ func TestLoadTrimsCRD(t *testing.T) {
 }
 
 // TestCRDVersionsKept: a CRD keeps its spec.versions as text, whichever
-// way it was read (skimmed, whole as JSON, as a List's item), and reads the
-// same each way.
+// way it was read (skimmed, whole as JSON, as a List's item, parsed alone
+// after a document with a directive, after the documents its file is
+// parsed in the middle of), and reads the same each way.
 func TestCRDVersionsKept(t *testing.T) {
 	var asYAML any
 	if err := yaml.Unmarshal([]byte(widgetCRD), &asYAML); err != nil {
@@ -538,14 +543,19 @@ func TestCRDVersionsKept(t *testing.T) {
 	if flow == widgetCRD {
 		t.Fatal("the flow-style CRD is the block-style one")
 	}
-	for name, doc := range map[string]string{"skimmed": widgetCRD, "flow": flow, "list": asList, "json": toJSON(t, widgetCRD)} {
+	for name, doc := range map[string]string{
+		"skimmed": widgetCRD, "flow": flow, "list": asList, "json": toJSON(t, widgetCRD),
+		"alone": "%YAML 1.1\n---\n" + cmA + "---\n" + widgetCRD,
+		"later": strings.Repeat(cmA+"---\n", maxErrorsPerFile+1) + widgetCRD,
+	} {
 		res := Parse("crd.yaml", []byte(doc), inventory.Source{File: "crd.yaml"})
-		if len(res.Errors) > 0 || len(res.Objects) != 1 {
-			t.Fatalf("%s: got %d objects and errors %v, want one CRD", name, len(res.Objects), res.Errors)
+		crd := res.Objects[len(res.Objects)-1]
+		if len(res.Errors) > 0 || crd.Kind != "CustomResourceDefinition" {
+			t.Fatalf("%s: got %d objects, the last a %s, and errors %v, want the CRD last", name, len(res.Objects), crd.Kind, res.Errors)
 		}
 		var got struct{ Versions any }
-		if err := yaml.Unmarshal([]byte(res.Objects[0].CRDVersions), &got); err != nil || !cmp.Equal(got.Versions, want) {
-			t.Errorf("%s: CRDVersions %q (%v) do not read as the CRD's spec.versions", name, res.Objects[0].CRDVersions, err)
+		if err := yaml.Unmarshal([]byte(crd.CRDVersions), &got); err != nil || !cmp.Equal(got.Versions, want) {
+			t.Errorf("%s: CRDVersions %q (%v) do not read as the CRD's spec.versions", name, crd.CRDVersions, err)
 		}
 	}
 }
@@ -710,19 +720,20 @@ func relative(dir string, texts []string) []string {
 	return out
 }
 
-// TestSkim pins what skim blanks: only what no check reads, only in layouts
-// it recognises, and never a line number.
+// TestSkim pins what skim blanks: only what no check reads (a ConfigMap's
+// or a Secret's values, not their keys), only in layouts it recognises, and
+// never a line number.
 func TestSkim(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{
 			name: "a ConfigMap's values and their keys",
 			in:   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n  big: |\n    line\n\n    # not a comment\nbinaryData:\n  b: AAA=\n",
-			want: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n\n\n\n\n\n\n\n\n",
+			want: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k:\n  big:\n\n\n\nbinaryData:\n  b:\n",
 		},
 		{
 			name: "a Secret's values, with CRLF line ends",
 			in:   "apiVersion: v1\r\nkind: Secret\r\nstringData:\r\n  password: hunter2\r\nmetadata:\r\n  name: s\r\n",
-			want: "apiVersion: v1\r\nkind: Secret\r\n\r\n\r\nmetadata:\r\n  name: s\r\n",
+			want: "apiVersion: v1\r\nkind: Secret\r\nstringData:\r\n  password:\r\nmetadata:\r\n  name: s\r\n",
 		},
 		{
 			name: "a CRD's schemas",
@@ -762,12 +773,12 @@ func TestSkim(t *testing.T) {
 		{
 			name: "a value quoted over lines, up to its quote",
 			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: \"a\nmetadata:\n  name: b\"\nmetadata:\n  name: c\n",
-			want: "apiVersion: v1\nkind: ConfigMap\n\n\n\n\nmetadata:\n  name: c\n",
+			want: "apiVersion: v1\nkind: ConfigMap\ndata:\n  k:\n\n\nmetadata:\n  name: c\n",
 		},
 		{
 			name: "values that end the text without a line break",
 			in:   "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: v",
-			want: "apiVersion: v1\nkind: ConfigMap\n\n",
+			want: "apiVersion: v1\nkind: ConfigMap\ndata:\n  k:",
 		},
 		{
 			name: "a value the API server refuses is parsed, to be reported",

@@ -87,3 +87,34 @@ func BenchmarkJSONObject(b *testing.B) {
 		}
 	}
 }
+
+// flood is a MiB of documents made by repeating doc.
+func flood(doc string) []byte {
+	return []byte(strings.Repeat(doc, (1<<20)/len(doc)))
+}
+
+// BenchmarkMalformedFlood parses a MiB of malformed documents, a file no
+// one wrote on purpose: YAML that does not parse, documents that are not
+// objects, objects of fields their kind does not have, and JSON objects
+// without a kind, one a line. It reports the time per MiB; the first
+// maxErrorsPerFile errors are all a file of them costs to parse.
+func BenchmarkMalformedFlood(b *testing.B) {
+	for _, bc := range []struct{ name, doc string }{
+		{"syntax", "---\na: [\n"},
+		{"not-objects", "---\n- a\n"},
+		{"unknown-fields", "---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {portz: [80]}\n"},
+		{"json-lines", "{\"a\": 1}\n"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			data := flood(bc.doc)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if res := Parse("flood.yaml", data, inventory.Source{File: "flood.yaml"}); len(res.Errors) <= maxErrorsPerFile {
+					b.Fatalf("got %d errors, want more than %d", len(res.Errors), maxErrorsPerFile)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*float64(1<<20)/float64(len(data)), "s/MiB")
+		})
+	}
+}

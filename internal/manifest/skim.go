@@ -24,12 +24,15 @@ var crdKeep = map[string]bool{"group": true, "names": true, "scope": true}
 //   - a CustomResourceDefinition's spec other than crdKeep: the OpenAPI
 //     schemas are about nine tenths of the bytes of a real install. The
 //     lines of its spec.versions are returned as versions, a part of text;
-//   - a ConfigMap's or a Secret's values (formatOf): a tenth of the rest,
-//     and a Secret's values are then never even held in memory.
+//   - a ConfigMap's or a Secret's values (formatOf), but not their keys,
+//     which references to them name: a tenth of the rest, and a Secret's
+//     values are then never even held in memory.
 //
-// Lines are blanked, not removed, so every line number stays right. Parsing
-// the skimmed text must give what parsing the whole text gives, the errors
-// included: a document is skimmed only when a blockReader reads all of it,
+// Lines are blanked, not removed, so every line number stays right; a
+// value is blanked from its key's colon, which leaves the key with a null
+// value. Parsing the skimmed text must give what parsing the whole text
+// gives, the errors included, as inventory.New keeps only the keys of the
+// values: a document is skimmed only when a blockReader reads all of it,
 // and so knows that the parser reads the blanked lines without an error and
 // as the entries they seem to be; anything else is left whole for the full
 // parse. FuzzSkim holds both ways equal.
@@ -124,7 +127,7 @@ type blockReader struct {
 	odd bool
 	// keys are the keys of the mappings being read, for duplicates.
 	keys []span
-	// cut are the entries to blank, in order.
+	// cut are the entries and values to blank, in order.
 	cut []blank
 }
 
@@ -243,6 +246,9 @@ func (p *blockReader) mapping(key, rest []byte, col int, r role) bool {
 			p.apiVersion = v.text
 		}
 		if cut {
+			if r == textsRole || r == base64sRole {
+				start = cap(p.text) - cap(rest) // the value alone, after the key's colon
+			}
 			p.cut = append(p.cut, blank{start, p.pos, p.breaks - breaks})
 			if r == specRole && string(key) == "versions" {
 				p.versions = p.cut[len(p.cut)-1]
@@ -300,17 +306,17 @@ func (p *blockReader) child(r role, key []byte) (role, bool) {
 			// refuses some (.nan).
 			switch formatOf(p.values, string(key)) {
 			case textValue:
-				return textsRole, true
+				return textsRole, false
 			case base64Value:
-				return base64sRole, true
+				return base64sRole, false
 			}
 		}
 	case specRole:
 		return anyRole, !crdKeep[string(key)]
 	case textsRole:
-		return textRole, false
+		return textRole, true
 	case base64sRole:
-		return base64Role, false
+		return base64Role, true
 	}
 	return anyRole, false
 }
@@ -820,8 +826,9 @@ func blankOrComment(s []byte) bool {
 // span is a run of a text.
 type span struct{ from, to int }
 
-// blank is a run of whole lines of a text, their breaks included, to
-// blank: breaks is how many line breaks it holds.
+// blank is a run of a text to blank, up to a line's start: whole lines,
+// or a value from its key's colon. breaks is how many line breaks it
+// holds.
 type blank struct{ from, to, breaks int }
 
 // appendNewlines appends the line ends of lines, and nothing else.

@@ -159,7 +159,7 @@ func FuzzSkim(f *testing.F) {
 	}
 	f.Add([]byte(skimCases[len(skimCases)-1].doc + "---\n" + skimConfigMap + "data:\n  k: v\n---\n" + skimSecret + "metadata: {name: s}\ndata:\n  k: dg==\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, doc := range splitDocuments(data) {
+		for doc := range documents(data) {
 			if diff := compareSkim(doc) + compareValueKeys(doc); diff != "" {
 				t.Errorf("line %d: %s", doc.line, diff)
 			}

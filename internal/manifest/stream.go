@@ -19,21 +19,22 @@ import (
 //
 // Parsing documents together must give what parsing them alone gives.
 // Each document is written after a "---" line, its own or an added one, so
-// the parser cuts the stream where splitDocuments cut the files; a file
+// the parser cuts the stream where documents cut the files; a document
 // with directives (%YAML, %TAG), which would reach into the documents after
-// it, is never added; and a document that refers to an anchor of an earlier
-// document (yaml.v3 keeps anchors from one document to the next) stops the
-// stream there. Nor is a file added that the parser would read differently
-// after other text (oddText). From a document the stream cannot parse on,
-// each document is parsed alone. TestStreamMatchesDocuments,
+// it, is parsed alone, and so is every later one of its file; and a
+// document that refers to an anchor of an earlier document (yaml.v3 keeps
+// anchors from one document to the next) stops the stream there. Nor is a
+// document given the parser that it would read differently after other
+// text (oddText). From a document the stream cannot parse on, each
+// document is parsed alone. TestStreamMatchesDocuments,
 // TestLoadMatchesDocuments and FuzzStream hold both ways equal.
 type stream struct {
 	buf   []byte
 	line  int // the line of buf that the next byte starts
 	parts []part
-	// aside holds the documents that end without a line break: a break
-	// after one would end its last scalar differently, so each is parsed
-	// alone, in its turn.
+	// aside holds the documents parsed alone, in their turn: those add
+	// keeps from the parser, and those that end without a line break (a
+	// break after one would end its last scalar differently).
 	aside []byte
 	// crds keeps the CRDs' spec.versions that skim cut; nil keeps each
 	// apart.
@@ -46,11 +47,12 @@ type part struct {
 	alone    bool // parsed alone, from aside
 	line     int  // the line of its file its text starts on
 	start    int  // the line of buf its "---" is on
+	mark     int  // where in buf its "---" line starts
 	// base is the line of its file that line 1 of buf stands for: a node
 	// the parser puts on line n is on line base+n-1 of the file.
 	base int
 	src  inventory.Source
-	add  func([]*inventory.Object, []*Error)
+	file *fileResult
 	// versions is the spec.versions skim cut from a CRD.
 	versions string
 }
@@ -95,86 +97,112 @@ func withVersions(objs []*inventory.Object, versions string) []*inventory.Object
 	return objs
 }
 
-// addFile adds a file's documents, whose objects and errors go to add. It
-// adds nothing and returns false for a file with a directive or odd text.
-func (s *stream) addFile(docs []document, src inventory.Source, add func([]*inventory.Object, []*Error)) bool {
-	for _, doc := range docs {
-		if hasDirective(doc.text) || oddText(doc.text) {
-			return false
-		}
+// add adds a document of file. It is parsed alone, in its turn, when it
+// cannot share the parser: it has a directive or odd text, or an earlier
+// document of its file had (fileResult.alone), or it ends without a line
+// break. The spec.versions skim cuts from a CRD is kept (crdTexts) for
+// its object.
+func (s *stream) add(doc document, src inventory.Source, file *fileResult) {
+	file.alone = file.alone || hasDirective(doc.text) || oddText(doc.text)
+	text, versions := skim(doc.text)
+	if len(text) == 0 {
+		return // documents makes none, and there is nothing in one
 	}
-	for _, doc := range docs {
-		text, versions := skim(doc.text)
-		if len(text) == 0 {
-			continue // splitDocuments makes none, and there is nothing in one
-		}
-		kept := s.crds.keep(versions)
-		if text[len(text)-1] != '\n' {
-			s.parts = append(s.parts, part{from: len(s.aside), to: len(s.aside) + len(text), alone: true, line: doc.line, src: src, add: add, versions: kept})
-			s.aside = append(s.aside, text...)
-			continue
-		}
-		start := s.line
-		if !isMarker(text, "---") {
-			s.buf = append(s.buf, "---\n"...)
-			s.line++
-		}
-		p := part{from: len(s.buf), line: doc.line, start: start, base: doc.line - s.line + 1, src: src, add: add, versions: kept}
-		s.buf = append(s.buf, text...)
-		p.to = len(s.buf)
-		s.line += bytes.Count(text, []byte("\n"))
-		s.parts = append(s.parts, p)
+	kept := s.crds.keep(versions)
+	if file.alone || text[len(text)-1] != '\n' {
+		s.parts = append(s.parts, part{from: len(s.aside), to: len(s.aside) + len(text), alone: true, line: doc.line, src: src, file: file, versions: kept})
+		s.aside = append(s.aside, text...)
+		return
 	}
-	return true
+	start, mark := s.line, len(s.buf)
+	if !isMarker(text, "---") {
+		s.buf = append(s.buf, "---\n"...)
+		s.line++
+	}
+	p := part{from: len(s.buf), line: doc.line, start: start, mark: mark, base: doc.line - s.line + 1, src: src, file: file, versions: kept}
+	s.buf = append(s.buf, text...)
+	p.to = len(s.buf)
+	s.line += bytes.Count(text, []byte("\n"))
+	s.parts = append(s.parts, p)
 }
 
 // parse parses the stream's documents and hands each one's objects and
 // errors to its file. It returns how many it parsed together, before any
 // it parsed alone.
+//
+// A file that has had as many errors as are listed (fileResult.full) is
+// read no further: its later documents are skipped, and the parser starts
+// again at the next document of another file, so that a flood of
+// malformed documents costs what its first errors cost.
 func (s *stream) parse() int {
 	// Results are handed on only once the parser has read as many
 	// documents as were written, no more: a document cut differently from
-	// splitDocuments would shift every one after it.
+	// documents would shift every one after it.
 	type result struct {
-		objs []*inventory.Object
-		errs []*Error
+		objs    []*inventory.Object
+		errs    []*Error
+		skipped bool
 	}
 	results := make([]result, 0, len(s.parts))
 	dec := yaml.NewDecoder(bytes.NewReader(s.buf))
+	shift := 0       // the lines of buf before the parser's input
+	restart := false // the parser must start again at the next document it reads
 	next := len(s.parts)
 	for i, p := range s.parts {
-		if p.alone {
-			objs, errs := parseSkimmed(s.aside[p.from:p.to], p.line, p.src, p.versions)
-			results = append(results, result{objs, errs})
+		if p.file.full() {
+			results = append(results, result{skipped: true})
+			restart = restart || !p.alone
 			continue
 		}
-		var root yaml.Node
-		if dec.Decode(&root) != nil {
-			next = i
-			break
+		var r result
+		if p.alone {
+			r.objs, r.errs = parseSkimmed(s.aside[p.from:p.to], p.line, p.src, p.versions)
+		} else {
+			if restart {
+				dec = yaml.NewDecoder(bytes.NewReader(s.buf[p.mark:]))
+				shift, restart = p.start-1, false
+			}
+			var root yaml.Node
+			if dec.Decode(&root) != nil {
+				next = i
+				break
+			}
+			if bytes.IndexByte(s.buf[p.from:p.to], '*') >= 0 && aliasesBack(&root, p.start-shift) {
+				next = i
+				break
+			}
+			r.objs, r.errs = convertDocument(&root, p.base+shift, p.src)
+			r.objs = withVersions(r.objs, p.versions)
 		}
-		if bytes.IndexByte(s.buf[p.from:p.to], '*') >= 0 && aliasesBack(&root, p.start) {
-			next = i
-			break
-		}
-		objs, errs := convertDocument(&root, p.base, p.src)
-		results = append(results, result{withVersions(objs, p.versions), errs})
+		p.file.pending += len(r.errs)
+		results = append(results, r)
 	}
-	if next == len(s.parts) {
+	if next == len(s.parts) && !restart {
 		var extra yaml.Node
 		if dec.Decode(&extra) != io.EOF {
 			results, next = nil, 0
 		}
 	}
+	for _, p := range s.parts {
+		p.file.pending = 0
+	}
 	for i, r := range results[:next] {
-		s.parts[i].add(r.objs, r.errs)
+		if p := s.parts[i]; r.skipped {
+			p.file.skip(p.line)
+		} else {
+			p.file.add(r.objs, r.errs)
+		}
 	}
 	for _, p := range s.parts[next:] {
+		if p.file.full() {
+			p.file.skip(p.line)
+			continue
+		}
 		text := s.buf
 		if p.alone {
 			text = s.aside
 		}
-		p.add(parseSkimmed(text[p.from:p.to], p.line, p.src, p.versions))
+		p.file.add(parseSkimmed(text[p.from:p.to], p.line, p.src, p.versions))
 	}
 	return next
 }

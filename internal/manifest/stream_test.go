@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -14,7 +15,7 @@ import (
 // parseStream must match.
 func parseAlone(name string, data []byte, src inventory.Source) Result {
 	var res Result
-	for _, doc := range fileDocuments(data) {
+	for doc := range fileDocuments(data) {
 		objs, errs := parseDocument(doc, src, nil)
 		for _, e := range errs {
 			e.File = name
@@ -80,13 +81,17 @@ func TestStreamMatchesDocuments(t *testing.T) {
 		if diff := compareStream(data); diff != "" {
 			t.Errorf("%s: %s", file, diff)
 		}
-		docs := splitDocuments(data)
+		docs := slices.Collect(documents(data))
 		if len(docs) < 2 {
 			return
 		}
 		var s stream
 		s.reset()
-		if s.addFile(docs, inventory.Source{}, func([]*inventory.Object, []*Error) {}) && s.parse() == len(s.parts) {
+		result := &fileResult{res: &Result{}}
+		for _, doc := range docs {
+			s.add(doc, inventory.Source{}, result)
+		}
+		if !result.alone && s.parse() == len(s.parts) {
 			streamed++
 		} else {
 			alone++

@@ -129,18 +129,54 @@ func TestLoadAliasBytes(t *testing.T) {
 }
 
 // TestFloods bounds what a file of a million markers or of malformed
-// documents costs: bare markers make no document to parse, and a file's
-// errors past maxErrorsPerFile are counted in one line, not listed.
+// documents costs: bare markers make no document to parse, and a file that
+// has had maxErrorsPerFile errors is read no further, whether its documents
+// share a parser or not (a directive keeps them apart) and whether the
+// errors come one a document or many from one (a List), and says so once.
+// Its objects before that are kept, and the files read with it in a batch
+// are read whole. BenchmarkMalformedFlood says what a flood costs.
 func TestFloods(t *testing.T) {
-	if docs := splitDocuments([]byte(strings.Repeat("---\n", 100_000) + "# end\n...\n")); len(docs) != 0 {
+	if docs := slices.Collect(documents([]byte(strings.Repeat("---\n", 100_000) + "# end\n...\n"))); len(docs) != 0 {
 		t.Errorf("got %d documents from bare markers, want none", len(docs))
 	}
-	res := Parse("bad.yaml", []byte(strings.Repeat("a: [\n---\n", 500)), inventory.Source{File: "bad.yaml"})
-	if len(res.Errors) != maxErrorsPerFile+1 {
-		t.Fatalf("got %d errors, want %d and a line that says the rest are not listed", len(res.Errors), maxErrorsPerFile+1)
-	}
-	if last := res.Errors[maxErrorsPerFile].Error(); last != "bad.yaml:202: more than 100 errors in this file; those from here on are not listed" {
-		t.Errorf("got last error %q", last)
+	const stopped = "stopped reading this file after 100 errors: further documents of this file not read"
+	for _, tt := range []struct {
+		name, text string
+		wantTail   []string // the last errors
+		wantObjs   int
+	}{
+		{"documents that do not parse", cmA + "---\n" + strings.Repeat("a: [\n---\n", 500), []string{"bad.yaml:205: " + stopped}, 1},
+		{"documents that are not objects", cmA + "---\n" + strings.Repeat("- a\n---\n", 500), []string{"bad.yaml:205: " + stopped}, 1},
+		{"documents apart", "%YAML 1.1\n---\n" + cmA + "---\n" + strings.Repeat("- a\n---\n", 500), []string{"bad.yaml:207: " + stopped}, 1},
+		{"a List of more errors than are listed, then more documents", "kind: List\nitems:\n" + strings.Repeat("  - 5\n", 150) + "---\n" + cmA, []string{
+			"bad.yaml:103: more than 100 errors in this file; those from here on are not listed",
+			"bad.yaml:153: " + stopped,
+		}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var s stream
+			s.reset()
+			results := make([]Result, 3)
+			for i, file := range []struct{ name, text string }{{"a.yaml", cmB}, {"bad.yaml", tt.text}, {"c.yaml", cmC + "---\n" + cmB}} {
+				parseFile(&s, &results[i], file.name, []byte(file.text), inventory.Source{File: file.name})
+			}
+			// What the stream holds last (the List, and the documents of
+			// the file after the flood) shares one parser, which starts
+			// again after the documents left unread.
+			if together := s.parse(); together != len(s.parts) {
+				t.Errorf("got %d of %d documents through one parser, want all", together, len(s.parts))
+			}
+			res := results[1]
+			if len(res.Errors) == 0 || len(res.Errors) > maxErrorsPerFile+2 {
+				t.Fatalf("got %d errors, want at most %d and the lines that say the rest are not listed or not read", len(res.Errors), maxErrorsPerFile+2)
+			}
+			if tail := errorTexts(res)[len(res.Errors)-len(tt.wantTail):]; !slices.Equal(tail, tt.wantTail) {
+				t.Errorf("got last errors %q, want %q", tail, tt.wantTail)
+			}
+			if len(res.Objects) != tt.wantObjs || len(results[0].Objects) != 1 || len(results[2].Objects) != 2 || len(results[0].Errors)+len(results[2].Errors) > 0 {
+				t.Errorf("got %d, %d and %d objects and errors %v %v, want %d in the flood and the other files whole", len(results[0].Objects), len(res.Objects), len(results[2].Objects), results[0].Errors, results[2].Errors, tt.wantObjs)
+			}
+		})
 	}
 }
 

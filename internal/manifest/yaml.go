@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"strconv"
 	"strings"
@@ -28,59 +29,60 @@ type document struct {
 	line int // 1-based line of text[0] in the file
 }
 
-// splitDocuments cuts a YAML stream at its document markers ("---" and
-// "..." at the start of a line). A marker at the start of a line always ends
-// a document in YAML, even inside a block scalar, so cutting there is exact.
-// Each document is parsed on its own: a syntax error in one does not lose
-// the others.
-func splitDocuments(data []byte) []document {
-	var docs []document
-	add := func(d document) {
-		// A marker and nothing else (a file of "---" lines) holds no
-		// object, and costs a parse and a slot each.
-		if !blankDocument(d.text) {
-			docs = append(docs, d)
+// documents cuts a YAML stream at its document markers ("---" and "..."
+// at the start of a line), as its reader asks for them: a reader that
+// stops early (a file that has had its errors) leaves the rest uncut. A
+// marker at the start of a line always ends a document in YAML, even
+// inside a block scalar, so cutting there is exact. Each document is
+// parsed on its own: a syntax error in one does not lose the others.
+func documents(data []byte) iter.Seq[document] {
+	return func(yield func(document) bool) {
+		add := func(d document) bool {
+			// A marker and nothing else (a file of "---" lines) holds no
+			// object, and costs a parse and a slot each.
+			return blankDocument(d.text) || yield(d)
 		}
-	}
-	start, startLine := 0, 1
-	// The search jumps from one line that starts like a marker to the next
-	// rather than reading every line: a CRD's schemas are thousands of
-	// lines long.
-	dashes, dots := markerIndex{marker: "---", at: -1}, markerIndex{marker: "...", at: -1}
-	line, counted := 1, 0 // line is the line number at offset counted
-	for pos := 0; pos < len(data); {
-		pos = min(dashes.next(data, pos), dots.next(data, pos))
-		if pos >= len(data) {
-			break
-		}
-		line += bytes.Count(data[counted:pos], []byte("\n"))
-		counted = pos
-		next := len(data)
-		if end := bytes.IndexByte(data[pos:], '\n'); end >= 0 {
-			next = pos + end + 1
-		}
-		l := data[pos:next]
-		switch {
-		case isMarker(l, "---"):
-			// The marker line opens the next document ("--- !tag" or
-			// "--- {a: 1}" carry content). Directives before it (%YAML,
-			// %TAG) belong to that document.
-			if pos > start && !directivesOnly(data[start:pos]) {
-				add(document{data[start:pos], startLine})
-				start, startLine = pos, line
+		start, startLine := 0, 1
+		// The search jumps from one line that starts like a marker to the
+		// next rather than reading every line: a CRD's schemas are
+		// thousands of lines long.
+		dashes, dots := markerIndex{marker: "---", at: -1}, markerIndex{marker: "...", at: -1}
+		line, counted := 1, 0 // line is the line number at offset counted
+		for pos := 0; pos < len(data); {
+			pos = min(dashes.next(data, pos), dots.next(data, pos))
+			if pos >= len(data) {
+				break
 			}
-		case isMarker(l, "..."):
-			if pos > start {
-				add(document{data[start:pos], startLine})
+			line += bytes.Count(data[counted:pos], []byte("\n"))
+			counted = pos
+			next := len(data)
+			if end := bytes.IndexByte(data[pos:], '\n'); end >= 0 {
+				next = pos + end + 1
 			}
-			start, startLine = next, line+1
+			l := data[pos:next]
+			switch {
+			case isMarker(l, "---"):
+				// The marker line opens the next document ("--- !tag" or
+				// "--- {a: 1}" carry content). Directives before it
+				// (%YAML, %TAG) belong to that document.
+				if pos > start && !directivesOnly(data[start:pos]) {
+					if !add(document{data[start:pos], startLine}) {
+						return
+					}
+					start, startLine = pos, line
+				}
+			case isMarker(l, "..."):
+				if pos > start && !add(document{data[start:pos], startLine}) {
+					return
+				}
+				start, startLine = next, line+1
+			}
+			pos = next
 		}
-		pos = next
+		if start < len(data) {
+			add(document{data[start:], startLine})
+		}
 	}
-	if start < len(data) {
-		add(document{data[start:], startLine})
-	}
-	return docs
 }
 
 // blankDocument reports whether a document's text is nothing but blank
@@ -90,7 +92,7 @@ func blankDocument(text []byte) bool {
 	return linesOf(text, blank)&^blank == 0
 }
 
-// lineKind is what a line of a stream is to splitDocuments, as a bit.
+// lineKind is what a line of a stream is to documents, as a bit.
 type lineKind uint8
 
 const (

@@ -88,7 +88,7 @@ func Audit(in *Inputs, o Options) *audit.Audit {
 		Now:                    now,
 		At:                     in.At,
 		Namespace:              in.Namespace,
-		Unreadable:             unreadable(in, o.Registry),
+		Unreadable:             Unreadable(in, Kinds(o.Registry)),
 	})
 	if o.FreeMemory {
 		debug.FreeOSMemory()
@@ -96,15 +96,15 @@ func Audit(in *Inputs, o Options) *audit.Audit {
 	return a
 }
 
-// unreadable returns the kinds in could not show: its Unreadable, and for
-// a cluster read the kinds a check needs that the read did not ask for: a
+// Unreadable returns the kinds in could not show: its Unreadable, and for
+// a cluster read the kinds of keys that the read did not ask for: a
 // snapshot taken by a plimsoll that did not read them. Judged as if the
 // cluster had none, a PriorityClass a workload names would be reported
 // missing. A kind the read asked for and the cluster does not serve is
 // none. A snapshot from before reads recorded what they asked for tells
 // only what it listed: of the kinds it does not list, those every cluster
 // serves are taken as not asked for.
-func unreadable(in *Inputs, reg *check.Registry) map[string]string {
+func Unreadable(in *Inputs, keys []string) map[string]string {
 	if in.Listed == nil {
 		return in.Unreadable
 	}
@@ -112,7 +112,7 @@ func unreadable(in *Inputs, reg *check.Registry) map[string]string {
 	if out == nil {
 		out = map[string]string{}
 	}
-	for _, k := range Kinds(reg) {
+	for _, k := range keys {
 		asked := in.Requested[k]
 		if in.Requested == nil {
 			asked = in.Listed[k] || !servedEverywhere(k)

@@ -20,9 +20,9 @@ func mdTable(s string) string {
 	return strings.ReplaceAll(s, "|", `\|`)
 }
 
-// mdCell escapes text for a table cell. Angle brackets are escaped too:
+// EscapeMarkdownCell escapes text for a Markdown table cell. Angle brackets are escaped too:
 // messages quote values such as <none>, which GitHub would drop as HTML.
-func mdCell(s string) string {
+func EscapeMarkdownCell(s string) string {
 	s = strings.ReplaceAll(s, "&", "&amp;")
 	s = strings.ReplaceAll(s, "<", "&lt;")
 	s = strings.ReplaceAll(s, ">", "&gt;")
@@ -60,14 +60,14 @@ func writeMarkdown(w io.Writer, r *Report, _ Options) error {
 	}
 	p("## %s readiness: %s", name, title)
 	p("")
-	p("**Verdict:** %s.", mdCell(r.Score.Verdict.Summary))
+	p("**Verdict:** %s.", EscapeMarkdownCell(r.Score.Verdict.Summary))
 	p("")
 	if r.Partial {
 		p("> [!WARNING]")
 		p("> **PARTIAL RUN:** %s could not be read; the scores cover only what was read.",
 			plural(len(r.InputErrors), "input", "inputs"))
 		for _, e := range r.InputErrors {
-			p("> - %s: %s", mdCode(e.Where()), mdCell(e.Message))
+			p("> - %s: %s", mdCode(e.Where()), EscapeMarkdownCell(e.Message))
 		}
 		p("")
 	}
@@ -79,7 +79,7 @@ func writeMarkdown(w io.Writer, r *Report, _ Options) error {
 	for _, l := range r.Score.Layers {
 		score := formatScore(l.Score)
 		if l.Score == nil {
-			score = "not assessed: " + mdCell(l.Reason)
+			score = "not assessed: " + EscapeMarkdownCell(l.Reason)
 		}
 		p("| %s | %s | %d of %d |", l.Layer, score, l.Assessed, l.Checks)
 	}
@@ -112,11 +112,11 @@ func writeMarkdown(w io.Writer, r *Report, _ Options) error {
 				p("_and %d more_", len(fails)-maxMarkdownRows)
 				break
 			}
-			msg := mdCell(res.Message)
+			msg := EscapeMarkdownCell(res.Message)
 			if res.Path != "" {
 				msg += " (" + mdCode(res.Path) + ")"
 			}
-			p("| %s | %s | %s | %s | %s |", res.Severity, mdCode(res.Check), mdCell(res.Object.ID()),
+			p("| %s | %s | %s | %s | %s |", res.Severity, mdCode(res.Check), EscapeMarkdownCell(res.Object.ID()),
 				mdCode(res.Source.Where()), msg)
 		}
 	}

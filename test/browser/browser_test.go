@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/plimsoll/plimsoll/internal/cli"
+	"github.com/plimsoll/plimsoll/internal/drill"
 	"github.com/plimsoll/plimsoll/internal/report"
 )
 
@@ -315,5 +316,63 @@ func TestConsoleErrorsAreCaught(t *testing.T) {
 				t.Errorf("got console %q, want a line with %q", console, tc.want)
 			}
 		})
+	}
+}
+
+// TestDrillReportInBrowser opens a drill's HTML report as a person would:
+// the verdict on top, a row per node and per workload, each verdict
+// marked, no console message, and a screenshot.
+func TestDrillReportInBrowser(t *testing.T) {
+	drillReport := func(format string) []byte {
+		var out, stderr bytes.Buffer
+		args := []string{"drill", "zone", "zone-a", "--snapshot", "../../examples/production/snapshot.json.gz", "--max-age", "87600h", "-o", format}
+		code := cli.Main(context.Background(), args, cli.Streams{
+			In: bytes.NewReader(nil), Out: &out, Err: &stderr, Getenv: func(string) string { return "" }, Dir: t.TempDir(),
+		})
+		if code != cli.ExitOK {
+			t.Fatalf("plimsoll %v: exit code %d; stderr: %s", args, code, stderr.String())
+		}
+		return out.Bytes()
+	}
+	var rep drill.Report
+	if err := json.Unmarshal(drillReport("json"), &rep); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(artifacts(t), "drill.html")
+	if err := os.WriteFile(page, drillReport("html"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pageURL := (&url.URL{Scheme: "file", Path: page}).String()
+	dom := browseQuietly(t, "--dump-dom", pageURL)
+	if want := `class="v ` + rep.Verdict + `">` + rep.Verdict + `</span>`; !strings.Contains(dom, want) {
+		t.Errorf("got no verdict %q at the top of the page", want)
+	}
+	table := func(id string) string {
+		_, after, _ := strings.Cut(dom, `<table id="`+id+`"`)
+		body, _, _ := strings.Cut(after, "</table>")
+		return body
+	}
+	if rows := strings.Count(table("nodes"), "<tr>"); rows != len(rep.Nodes)+1 {
+		t.Errorf("got %d rows in the nodes' table, want a header and %d", rows, len(rep.Nodes))
+	}
+	if rows := strings.Count(table("workloads"), "<tr>"); rows != len(rep.Workloads)+1 {
+		t.Errorf("got %d rows in the workloads' table, want a header and %d", rows, len(rep.Workloads))
+	}
+	for _, w := range rep.Workloads {
+		if !strings.Contains(dom, html.EscapeString(w.ID())) {
+			t.Errorf("workload %s is not on the page", w.ID())
+		}
+	}
+	shot := filepath.Join(artifacts(t), "drill.png")
+	_ = os.Remove(shot)
+	browseQuietly(t, "--screenshot="+shot, "--window-size=1280,1600", "--hide-scrollbars", pageURL)
+	if f, err := os.Open(shot); err != nil {
+		t.Errorf("no screenshot: %v", err)
+	} else {
+		cfg, err := png.DecodeConfig(f)
+		f.Close()
+		if err != nil || cfg.Width != 1280 {
+			t.Errorf("%s: got a %dx%d image (%v), want a 1280-pixel-wide PNG", shot, cfg.Width, cfg.Height, err)
+		}
 	}
 }

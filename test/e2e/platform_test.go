@@ -84,6 +84,7 @@ func (s platformScenario) build(t *testing.T) (*controlplane.ControlPlane, *clie
 	admin.ownMirrorPods(t, objs)
 	admin.applyWithStatus(t, objs)
 	admin.runCronJobs(t, objs)
+	admin.scaleToHPAMinimum(t, objs)
 	admin.waitReady(t)
 	return cp, admin
 }
@@ -106,6 +107,45 @@ func (c *client) ownMirrorPods(t *testing.T, objs []*unstructured.Unstructured) 
 		}
 		yes := true
 		o.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID, Controller: &yes}})
+	}
+}
+
+// scaleToHPAMinimum scales each HorizontalPodAutoscaler's Deployment up to
+// its minReplicas, as the HPA controller would; the test clusters run
+// without it (see controlplane.startControllers), and a workload that
+// leaves its replicas to an HPA would otherwise run one pod.
+func (c *client) scaleToHPAMinimum(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	ctx := context.Background()
+	for _, o := range objs {
+		if o.GetKind() != "HorizontalPodAutoscaler" {
+			continue
+		}
+		target, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+		kind, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "kind")
+		value, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "minReplicas")
+		var minReplicas int64
+		switch v := value.(type) { // numbers decode as int64 or float64
+		case int64:
+			minReplicas = v
+		case float64:
+			minReplicas = int64(v)
+		}
+		if kind != "Deployment" || minReplicas == 0 {
+			continue
+		}
+		deployments := c.kube.AppsV1().Deployments(o.GetNamespace())
+		scale, err := deployments.GetScale(ctx, target, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("scale of Deployment %s/%s: %v", o.GetNamespace(), target, err)
+		}
+		if int64(scale.Spec.Replicas) >= minReplicas {
+			continue
+		}
+		scale.Spec.Replicas = int32(minReplicas)
+		if _, err := deployments.UpdateScale(ctx, target, scale, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("scale Deployment %s/%s to %d: %v", o.GetNamespace(), target, minReplicas, err)
+		}
 	}
 }
 

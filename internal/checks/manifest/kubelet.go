@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -11,7 +12,9 @@ import (
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/checks/pod"
+	"github.com/plimsoll/plimsoll/internal/checks/say"
 	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/platform"
 )
 
 // The kubelet family: admission let the pod in and the scheduler placed
@@ -34,26 +37,26 @@ func kubeletChecks() []*check.Check {
 		},
 		{
 			ID:            "configmap-references-exist",
-			Title:         "The ConfigMaps pods mount or read exist",
+			Title:         "The ConfigMaps pods mount or read exist, with the keys they name",
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
 			Reads:         lookupReads("ConfigMap"),
-			Rationale:     "A pod that mounts a ConfigMap that does not exist never starts (MountVolume.SetUp failed), and a container that takes env from one is never started (CreateContainerConfigError), unless the reference is optional. Whether a referenced key exists is not judged: plimsoll keeps no ConfigMap contents, and does not read ConfigMaps from a cluster.",
-			Remediation:   "Create the ConfigMap in the workload's namespace with the workload, fix the name, or mark the reference optional: true if the pod can run without it.",
+			Rationale:     "A pod that mounts a ConfigMap that does not exist, or a key of it that is not there, never starts (MountVolume.SetUp failed), and a container that takes env from one, or from a key it does not have, is never started (CreateContainerConfigError), unless the reference is optional. plimsoll keeps a ConfigMap's keys, never its values, and does not read ConfigMaps from a cluster.",
+			Remediation:   "Create the ConfigMap, with the keys the workload names, in the workload's namespace with the workload, fix the name or the key, or mark the reference optional: true if the pod can run without it.",
 			ChecklistItem: checklist.GitOpsDesiredState,
 			Applies:       refersTo("ConfigMap"),
 			Run:           referencesExistRun("ConfigMap"),
 		},
 		{
 			ID:            "secret-references-exist",
-			Title:         "The Secrets pods mount or read exist",
+			Title:         "The Secrets pods mount or read exist, with the keys they name",
 			Layer:         check.Workloads,
 			Severity:      check.Critical,
 			Kinds:         pod.WorkloadKinds,
 			Reads:         lookupReads("Secret"),
-			Rationale:     "A pod that mounts a Secret that does not exist never starts, and a container that takes env from one is never started, unless the reference is optional. plimsoll never reads Secrets from a cluster, so it judges only manifests, where it sees whether the Secret is declared, never what it holds.",
-			Remediation:   "Create the Secret in the workload's namespace (or the ExternalSecret or SealedSecret that makes it), fix the name, or mark the reference optional: true if the pod can run without it.",
+			Rationale:     "A pod that mounts a Secret that does not exist, or a key of it that is not there, never starts, and a container that takes env from one, or from a key it does not have, is never started, unless the reference is optional. plimsoll never reads Secrets from a cluster, so it judges only manifests, where it sees whether the Secret is declared and which keys it declares, never what they hold; the keys of a Secret an operator writes (a Certificate's, an ExternalSecret's) are the operator's, and are not judged.",
+			Remediation:   "Create the Secret, with the keys the workload names, in the workload's namespace (or the ExternalSecret or SealedSecret that makes it), fix the name or the key, or mark the reference optional: true if the pod can run without it.",
 			ChecklistItem: checklist.SecretReferencesInGit,
 			Applies:       refersTo("Secret"),
 			Run:           referencesExistRun("Secret"),
@@ -121,6 +124,9 @@ func runAsNonRootConsistentRun(o *inventory.Object, c *check.Context) []check.Fi
 type podRef struct {
 	kind, name string
 	optional   bool
+	// keys are the keys of a ConfigMap or a Secret it names: an env
+	// reference's key, or a volume's items.
+	keys []string
 	// volume is the volume that mounts it, or "" for an env reference.
 	volume string
 	// container is the container whose env takes it, for env references.
@@ -140,6 +146,16 @@ type refAt struct {
 	list  string
 	i, j  int
 	field string
+}
+
+// keyPath is the field path of the reference's k-th key.
+func (r podRef) keyPath(k int) string {
+	at := r.path()
+	at = at[:strings.LastIndexByte(at, '.')] // the name's field
+	if r.volume == "" {
+		return at + ".key"
+	}
+	return fmt.Sprintf("%s.items[%d].key", at, k)
 }
 
 // path is the field path of the reference's name.
@@ -165,11 +181,11 @@ func podRefs(o *inventory.Object, kind string) []podRef {
 		return nil
 	}
 	var out []podRef
-	add := func(name string, optional *bool, at refAt) {
+	add := func(name string, optional *bool, keys []string, at refAt) {
 		if name == "" {
 			return
 		}
-		r := podRef{kind: kind, name: name, optional: isTrue(optional), at: at}
+		r := podRef{kind: kind, name: name, optional: isTrue(optional), keys: keys, at: at}
 		if at.list == "volumes" {
 			r.volume = spec.Volumes[at.i].Name
 		} else {
@@ -182,23 +198,23 @@ func podRefs(o *inventory.Object, kind string) []podRef {
 		switch {
 		case kind == "ConfigMap" && v.ConfigMap != nil:
 			vol.field = "configMap.name"
-			add(v.ConfigMap.Name, v.ConfigMap.Optional, vol)
+			add(v.ConfigMap.Name, v.ConfigMap.Optional, itemKeys(v.ConfigMap.Items), vol)
 		case kind == "Secret" && v.Secret != nil:
 			vol.field = "secret.secretName"
-			add(v.Secret.SecretName, v.Secret.Optional, vol)
+			add(v.Secret.SecretName, v.Secret.Optional, itemKeys(v.Secret.Items), vol)
 		case kind == "PersistentVolumeClaim" && v.PersistentVolumeClaim != nil && !claimTemplate(o, v.Name):
 			vol.field = "persistentVolumeClaim.claimName"
-			add(v.PersistentVolumeClaim.ClaimName, nil, vol)
+			add(v.PersistentVolumeClaim.ClaimName, nil, nil, vol)
 		case v.Projected != nil:
 			for j, src := range v.Projected.Sources {
 				vol.j = j
 				if kind == "ConfigMap" && src.ConfigMap != nil {
 					vol.field = "configMap.name"
-					add(src.ConfigMap.Name, src.ConfigMap.Optional, vol)
+					add(src.ConfigMap.Name, src.ConfigMap.Optional, itemKeys(src.ConfigMap.Items), vol)
 				}
 				if kind == "Secret" && src.Secret != nil {
 					vol.field = "secret.name"
-					add(src.Secret.Name, src.Secret.Optional, vol)
+					add(src.Secret.Name, src.Secret.Optional, itemKeys(src.Secret.Items), vol)
 				}
 			}
 		}
@@ -214,26 +230,35 @@ func podRefs(o *inventory.Object, kind string) []podRef {
 			at := refAt{o: o, ct: ct, list: "env", i: i}
 			if r := e.ValueFrom.ConfigMapKeyRef; kind == "ConfigMap" && r != nil {
 				at.field = "valueFrom.configMapKeyRef.name"
-				add(r.Name, r.Optional, at)
+				add(r.Name, r.Optional, []string{r.Key}, at)
 			}
 			if r := e.ValueFrom.SecretKeyRef; kind == "Secret" && r != nil {
 				at.field = "valueFrom.secretKeyRef.name"
-				add(r.Name, r.Optional, at)
+				add(r.Name, r.Optional, []string{r.Key}, at)
 			}
 		}
 		for i, e := range ct.EnvFrom {
 			at := refAt{o: o, ct: ct, list: "envFrom", i: i}
 			if r := e.ConfigMapRef; kind == "ConfigMap" && r != nil {
 				at.field = "configMapRef.name"
-				add(r.Name, r.Optional, at)
+				add(r.Name, r.Optional, nil, at)
 			}
 			if r := e.SecretRef; kind == "Secret" && r != nil {
 				at.field = "secretRef.name"
-				add(r.Name, r.Optional, at)
+				add(r.Name, r.Optional, nil, at)
 			}
 		}
 	}
 	return out
+}
+
+// itemKeys are the keys a volume's items name.
+func itemKeys(items []corev1.KeyToPath) []string {
+	keys := make([]string, 0, len(items))
+	for _, it := range items {
+		keys = append(keys, it.Key)
+	}
+	return keys
 }
 
 // claimTemplate reports whether a StatefulSet makes the claim of a volume
@@ -281,10 +306,106 @@ func referencesExistRun(kind string) func(o *inventory.Object, c *check.Context)
 				}
 			case f.missing != "":
 				out = append(out, check.Failf(r.path(), "%s", missingRefMessage(r, f.missing)))
+			case f.object != nil && len(r.keys) > 0:
+				keys, why := declaredKeys(c.Inventory, r, f.object)
+				if why != "" && !unknown[why] {
+					unknown[why] = true
+					out = append(out, check.NotAssessedf("%s", why))
+				}
+				for k, key := range r.keys {
+					if keys != nil && !keys[key] {
+						out = append(out, check.Failf(r.keyPath(k), "%s", missingKeyMessage(r, f.object, key, keys)))
+					}
+				}
 			}
 		}
 		return out
 	}
+}
+
+// serviceAccountTokenKeys are the keys the token controller writes into
+// a Secret of type kubernetes.io/service-account-token.
+var serviceAccountTokenKeys = []string{corev1.ServiceAccountTokenKey, corev1.ServiceAccountRootCAKey, corev1.ServiceAccountNamespaceKey}
+
+// declaredKeys are the keys a reference may name in the ConfigMap or
+// Secret it found: a ConfigMap's data, and for a volume its binaryData too
+// (the kubelet reads env from data alone); a Secret's data and stringData,
+// which the API server merges, and the keys the token controller writes
+// into a service-account-token Secret. They are nil, and not judged, for
+// an object the platform makes (builtin) and a Secret that a custom
+// resource's operator writes (a Certificate's): their keys are the
+// platform's and the operator's, as for such objects the inputs do not
+// declare (lookup's made). They are nil too, with why, for an object that
+// declares no keys at all: it is filled where the inputs do not show.
+func declaredKeys(inv *inventory.Inventory, r podRef, o *inventory.Object) (keys map[string]bool, why string) {
+	if builtin(o) {
+		return nil, ""
+	}
+	keys = map[string]bool{}
+	declared := 0
+	switch t := o.Typed.(type) {
+	case *corev1.ConfigMap:
+		declared = len(t.Data) + len(t.BinaryData)
+		for k := range t.Data {
+			keys[k] = true
+		}
+		for k := range t.BinaryData {
+			if r.volume != "" {
+				keys[k] = true
+			}
+		}
+	case *corev1.Secret:
+		if platform.SecretMakerOf(inv, o.Namespace, o.Name, false) != nil {
+			return nil, "" // the operator's keys, as for a Secret it makes undeclared
+		}
+		for k := range t.Data {
+			keys[k] = true
+		}
+		for k := range t.StringData {
+			keys[k] = true
+		}
+		if t.Type == corev1.SecretTypeServiceAccountToken {
+			for _, k := range serviceAccountTokenKeys {
+				keys[k] = true
+			}
+		}
+		declared = len(keys)
+	default:
+		return nil, ""
+	}
+	if declared == 0 {
+		return nil, fmt.Sprintf("%s %q declares no keys, so it is filled where the inputs do not show, and which keys it has cannot be told", o.Kind, o.Name)
+	}
+	return keys, ""
+}
+
+// missingKeyMessage says what a key the object does not have does to the
+// pod, in the kubelet's words (makeEnvironmentVariables; the configmap and
+// secret volume plugins' MakePayload).
+func missingKeyMessage(r podRef, o *inventory.Object, key string, keys map[string]bool) string {
+	holder := "it"
+	cm, isConfigMap := o.Typed.(*corev1.ConfigMap)
+	if isConfigMap && r.volume == "" {
+		holder = "its data" // the kubelet reads env from data alone
+	}
+	has := holder + " has no keys"
+	if len(keys) > 0 {
+		has = holder + " has " + say.List(slices.Sorted(maps.Keys(keys)), ", ")
+	}
+	if isConfigMap {
+		if _, binary := cm.BinaryData[key]; binary {
+			has = "binaryData holds it, which env references do not read"
+		}
+	}
+	missing := fmt.Sprintf("%s %q has no key %q (%s)", r.kind, r.name, key, has)
+	if r.volume != "" {
+		kubelet := "references non-existent secret key: " + key
+		if r.kind == "ConfigMap" {
+			kubelet = "configmap references non-existent config key: " + key
+		}
+		return fmt.Sprintf("volume %q: %s, and the volume is not optional: the kubelet cannot mount it and the pod never starts (MountVolume.SetUp failed for volume %q : %s)", r.volume, missing, r.volume, kubelet)
+	}
+	return fmt.Sprintf("container %q: %s, and its env reference is not optional: the kubelet never starts the container (CreateContainerConfigError: couldn't find key %s in %s %s/%s)", r.container, missing, key, r.kind, o.Namespace, r.name)
 }
 
 // missingRefMessage says what a missing object does to the pod.

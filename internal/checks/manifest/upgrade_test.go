@@ -3,8 +3,6 @@ package manifest
 import (
 	"testing"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
-
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks/checktest"
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -25,43 +23,6 @@ func TestKubeVersionAtLeast(t *testing.T) {
 	} {
 		if got := mustVersion(tc.v).atLeast(mustVersion(tc.w)); got != tc.want {
 			t.Errorf("%s at least %s: got %v, want %v", tc.v, tc.w, got, tc.want)
-		}
-	}
-}
-
-// TestAPILifecycleTable keeps the table consistent: versions parse, a
-// version is deprecated before it is removed, by LatestKnownVersion at the
-// latest, and no row is listed twice.
-func TestAPILifecycleTable(t *testing.T) {
-	latest := mustVersion(LatestKnownVersion)
-	seen := map[[2]string]bool{}
-	for _, r := range apiLifecycles {
-		id := r.apiVersion + " " + r.kind
-		if _, err := schema.ParseGroupVersion(r.apiVersion); err != nil || r.kind == "" || r.replacement == "" {
-			t.Errorf("%s: incomplete row %+v", id, r)
-		}
-		if seen[[2]string{r.apiVersion, r.kind}] {
-			t.Errorf("%s: listed twice", id)
-		}
-		seen[[2]string{r.apiVersion, r.kind}] = true
-		dep, err := parseKubeVersion(r.deprecated)
-		if err != nil {
-			t.Errorf("%s: deprecated: %v", id, err)
-			continue
-		}
-		if !latest.atLeast(dep) {
-			t.Errorf("%s: deprecated in %s, after LatestKnownVersion %s", id, r.deprecated, LatestKnownVersion)
-		}
-		if r.removed == "" {
-			continue
-		}
-		rem, err := parseKubeVersion(r.removed)
-		if err != nil {
-			t.Errorf("%s: removed: %v", id, err)
-			continue
-		}
-		if !rem.atLeast(dep) || rem == dep || !latest.atLeast(rem) {
-			t.Errorf("%s: deprecated %s, removed %s: want deprecated < removed <= %s", id, r.deprecated, r.removed, LatestKnownVersion)
 		}
 	}
 }

@@ -13,5 +13,5 @@ import (
 
 // Checks returns the checks of this package, family by family.
 func Checks() []*check.Check {
-	return slices.Concat(runtimePodChecks(), runtimeChecks())
+	return slices.Concat(runtimePodChecks(), runtimeChecks(), drillChecks())
 }

@@ -1,0 +1,107 @@
+package fix_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/plimsoll/plimsoll/internal/audit"
+	"github.com/plimsoll/plimsoll/internal/checks"
+	"github.com/plimsoll/plimsoll/internal/checks/checktest"
+	"github.com/plimsoll/plimsoll/internal/fix"
+	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/pipeline"
+	"github.com/plimsoll/plimsoll/internal/platform"
+)
+
+func auditor(t *testing.T) fix.Auditor {
+	reg := checks.Registry()
+	return func(objs []*inventory.Object) *audit.Audit {
+		return audit.Run(platform.Inventory(inventory.FromManifests, objs), audit.Options{Registry: reg})
+	}
+}
+
+func TestNotReadyExample(t *testing.T) {
+	in, err := pipeline.Read(context.Background(), pipeline.Source{Paths: []string{"../../examples/not-ready"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := auditor(t)
+	before := run(in.Objects)
+	inv := platform.Inventory(inventory.FromManifests, in.Objects)
+	changes := fix.Plan(inv, before, fix.Options{})
+	plan := func(objs []*inventory.Object, a *audit.Audit) []fix.Change {
+		return fix.Plan(platform.Inventory(inventory.FromManifests, objs), a, fix.Options{})
+	}
+	out := fix.Prove(in.Objects, changes, false, before, run, plan)
+	applied := map[string]bool{}
+	for _, a := range out.Applied {
+		applied[a.Change.String()] = true
+		t.Logf("applied %s (removed %d)", a.Change, a.Removed)
+	}
+	for _, d := range out.Dropped {
+		t.Errorf("dropped %s: %s", d.Change, d.Why)
+	}
+	for _, want := range []string{
+		"create PodDisruptionBudget default/web-pdb (pdb-coverage): a PodDisruptionBudget for Deployment default/web: one pod at a time may be evicted",
+		"create NetworkPolicy default/default-deny-ingress (namespace-default-deny-ingress): denies all ingress traffic of namespace default that no policy allows",
+		"patch StatefulSet default/db (workload-min-replicas): runs 2 replicas of StatefulSet default/db",
+	} {
+		if !applied[want] {
+			t.Errorf("not applied: %s", want)
+		}
+	}
+	noNewFailures(t, before, out.After)
+	if *out.After.Score.Overall <= *before.Score.Overall {
+		t.Errorf("score %v -> %v: no better", *before.Score.Overall, *out.After.Score.Overall)
+	}
+}
+
+// TestCorpus fixes everything fixable in the shared corpus of real
+// manifests: the re-audit shows the fixed findings gone and no new one.
+func TestCorpus(t *testing.T) {
+	objs := checktest.CorpusObjects(t)
+	run := auditor(t)
+	before := run(objs)
+	plan := func(objs []*inventory.Object, a *audit.Audit) []fix.Change {
+		return fix.Plan(platform.Inventory(inventory.FromManifests, objs), a, fix.Options{})
+	}
+	out := fix.Prove(objs, plan(objs, before), false, before, run, plan)
+	count := func(a *audit.Audit) (n int) {
+		for _, r := range a.Results {
+			if r.Status == audit.Fail {
+				n++
+			}
+		}
+		return n
+	}
+	removed := 0
+	for _, a := range out.Applied {
+		removed += a.Removed
+	}
+	t.Logf("corpus: %d objects; %d failures before, %d after; %d changes applied removing %d findings, %d dropped, %d suggested; score %.1f -> %.1f",
+		len(objs), count(before), count(out.After), len(out.Applied), removed, len(out.Dropped), len(out.Suggested), *before.Score.Overall, *out.After.Score.Overall)
+	for _, d := range out.Dropped {
+		t.Logf("dropped %s: %s", d.Change, d.Why)
+	}
+	noNewFailures(t, before, out.After)
+	if len(out.Applied) == 0 || count(out.After) >= count(before) {
+		t.Errorf("the fixes removed nothing")
+	}
+}
+
+// noNewFailures is the proof, checked again: the fixed inputs fail no check
+// on any object where the inputs did not.
+func noNewFailures(t *testing.T, before, after *audit.Audit) {
+	t.Helper()
+	was := map[string]bool{}
+	for _, r := range before.Results {
+		if r.Status == audit.Fail {
+			was[r.Check.ID+" "+r.Object.ID()+" "+r.Object.Source.String()+" "+r.Message] = true
+		}
+	}
+	for _, r := range after.Results {
+		if r.Status == audit.Fail && !was[r.Check.ID+" "+r.Object.ID()+" "+r.Object.Source.String()+" "+r.Message] {
+			t.Errorf("a new failure after the fixes: %s on %s: %s", r.Check.ID, r.Object.ID(), r.Message)
+		}
+	}
+}

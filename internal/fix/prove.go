@@ -1,0 +1,419 @@
+package fix
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/plimsoll/plimsoll/internal/audit"
+	"github.com/plimsoll/plimsoll/internal/inventory"
+)
+
+// Auditor audits objects as the run audited its inputs.
+type Auditor func(objs []*inventory.Object) *audit.Audit
+
+// Outcome is what the proof of a plan found.
+type Outcome struct {
+	// Applied are the changes the re-audit proved: each removes at least one
+	// of the findings it names, and no change adds a failure anywhere.
+	Applied []Applied
+	// Dropped are the changes that could not be proven, and why.
+	Dropped []Dropped
+	// Suggested are the suggestions, not applied.
+	Suggested []Change
+	// Before and After are the audits of the inputs and of the inputs with
+	// the applied changes.
+	Before, After *audit.Audit
+}
+
+// Applied is a proven change and the failures it removed.
+type Applied struct {
+	Change
+	Removed int `json:"removed"`
+}
+
+// Dropped is a change the proof refused.
+type Dropped struct {
+	Change
+	Why string `json:"why"`
+}
+
+// Planner plans the changes that fix an audit's failures of objs.
+type Planner func(objs []*inventory.Object, a *audit.Audit) []Change
+
+// Prove applies the changes to the objects in memory and re-audits them.
+// A failure the changes bring (a workload raised to two replicas now needs
+// a budget) is first met with the changes the planner makes for it; a
+// change that still adds a failure anywhere, or removes none of the
+// findings it names, is dropped, until what remains adds none.
+// Suggestions are applied only when suggest is set. The objects themselves
+// are not changed.
+func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *audit.Audit, run Auditor, plan Planner) Outcome {
+	out := Outcome{Before: before}
+	var active []Change
+	for _, ch := range changes {
+		if ch.Suggestion && !suggest {
+			out.Suggested = append(out.Suggested, ch)
+			continue
+		}
+		active = append(active, ch)
+	}
+	old := failures(before)
+	for round := 0; round < 8; round++ {
+		patched, failed := Apply(objs, active)
+		for i, why := range failed {
+			out.Dropped = append(out.Dropped, Dropped{active[i], why})
+		}
+		active = without(active, failed)
+		if len(failed) > 0 {
+			continue
+		}
+		out.After = run(patched)
+		fresh := newFailures(old, out.After)
+		if len(fresh) == 0 {
+			break
+		}
+		if round < 3 {
+			if more := followUps(active, plan(patched, out.After), fresh, suggest); len(more) > 0 {
+				active = append(active, more...)
+				continue
+			}
+		}
+		blamed := map[int]string{}
+		for _, f := range fresh {
+			for _, i := range culprits(objs, active, f, old, run) {
+				if _, ok := blamed[i]; !ok {
+					blamed[i] = fmt.Sprintf("the re-audit found a new failure: %s on %s: %s", f.check, f.object, f.message)
+				}
+			}
+		}
+		for i, why := range blamed {
+			out.Dropped = append(out.Dropped, Dropped{active[i], why})
+		}
+		active = without(active, blamed)
+		out.After = nil
+	}
+	if out.After == nil {
+		patched, _ := Apply(objs, active)
+		out.After = run(patched)
+	}
+	now := failuresOn(out.After)
+	was := failuresOn(before)
+	for _, ch := range active {
+		removed := 0
+		for _, f := range ch.Fixes {
+			removed += max(was[f]-now[f], 0)
+		}
+		if removed == 0 && !brought(ch, was) {
+			out.Dropped = append(out.Dropped, Dropped{ch, "the re-audit still shows every finding it should fix"})
+			continue
+		}
+		out.Applied = append(out.Applied, Applied{ch, removed})
+	}
+	sort.SliceStable(out.Dropped, func(i, j int) bool { return out.Dropped[i].Target.key() < out.Dropped[j].Target.key() })
+	return out
+}
+
+// brought reports whether a change fixes only failures the other changes
+// brought (none of its findings failed before): it is kept, as without it
+// the others would add a failure.
+func brought(ch Change, was map[Finding]int) bool {
+	for _, f := range ch.Fixes {
+		if was[f] > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// newFailures are the failures of after that were not in before.
+func newFailures(old map[string]int, after *audit.Audit) []failure {
+	var out []failure
+	for key, n := range failures(after) {
+		if n > old[key] {
+			out = append(out, parseKey(key))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].object+out[i].check < out[j].object+out[j].check })
+	return out
+}
+
+// followUps are the planned changes that fix a fresh failure and are not
+// among the changes already.
+func followUps(active, planned []Change, fresh []failure, suggest bool) []Change {
+	have := map[string]bool{}
+	for _, ch := range active {
+		have[ch.Check+"\x00"+ch.Target.key()] = true
+	}
+	wanted := map[Finding]bool{}
+	for _, f := range fresh {
+		wanted[Finding{Check: f.check, Object: f.object}] = true
+	}
+	var out []Change
+	for _, ch := range planned {
+		if (ch.Suggestion && !suggest) || have[ch.Check+"\x00"+ch.Target.key()] {
+			continue
+		}
+		for _, f := range ch.Fixes {
+			if wanted[f] {
+				out = append(out, ch)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// culprits are the changes a fresh failure is due to: of those that change
+// the object it is on (else those of its namespace, else all), the first
+// whose removal makes it go; all of them when no single one does.
+func culprits(objs []*inventory.Object, active []Change, f failure, old map[string]int, run Auditor) []int {
+	var candidates []int
+	for i, ch := range active {
+		if ch.Target.ID() == f.object {
+			candidates = append(candidates, i)
+		}
+	}
+	if len(candidates) == 0 {
+		for i, ch := range active {
+			if ch.Target.Namespace != "" && strings.Contains(f.object, " "+ch.Target.Namespace+"/") || ch.Target.Kind == "Namespace" && strings.HasSuffix(f.object, "/"+ch.Target.Name) {
+				candidates = append(candidates, i)
+			}
+		}
+	}
+	if len(candidates) == 0 {
+		for i := range active {
+			candidates = append(candidates, i)
+		}
+	}
+	// Bisect: keep the half whose removal makes the failure go, as long as
+	// one does (a failure with a single cause).
+	gone := func(drop []int) bool {
+		skip := map[int]string{}
+		for _, i := range drop {
+			skip[i] = ""
+		}
+		patched, _ := Apply(objs, without(active, skip))
+		return !slices.Contains(newFailures(old, run(patched)), f)
+	}
+	for len(candidates) > 1 {
+		half := candidates[:len(candidates)/2]
+		switch {
+		case gone(half):
+			candidates = half
+		case gone(candidates[len(half):]):
+			candidates = candidates[len(half):]
+		default:
+			return candidates
+		}
+	}
+	return candidates
+}
+
+// without returns the changes whose indexes are not in drop.
+func without(changes []Change, drop map[int]string) []Change {
+	var out []Change
+	for i, ch := range changes {
+		if _, ok := drop[i]; !ok {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+type failure struct{ check, object, message, source string }
+
+func failures(a *audit.Audit) map[string]int {
+	out := map[string]int{}
+	for _, r := range a.Results {
+		if r.Status == audit.Fail {
+			out[strings.Join([]string{r.Check.ID, r.Object.ID(), r.Path, r.Message, r.Object.Source.String()}, "\x00")]++
+		}
+	}
+	return out
+}
+
+func parseKey(k string) failure {
+	p := strings.SplitN(k, "\x00", 5)
+	return failure{check: p[0], object: p[1], message: p[3], source: p[4]}
+}
+
+func failuresOn(a *audit.Audit) map[Finding]int {
+	out := map[Finding]int{}
+	for _, r := range a.Results {
+		if r.Status == audit.Fail {
+			out[Finding{Check: r.Check.ID, Object: r.Object.ID()}]++
+		}
+	}
+	return out
+}
+
+// Apply returns the objects with the changes made: patched objects in
+// place of the originals, and the created ones after them. A change that
+// cannot be made is left out, with why, by its index.
+func Apply(objs []*inventory.Object, changes []Change) ([]*inventory.Object, map[int]string) {
+	failed := map[int]string{}
+	sets := map[string][]int{} // object key -> changes
+	out := slices.Clone(objs)
+	for i, ch := range changes {
+		if ch.creates() {
+			o, err := inventory.New(deepCopy(ch.Create), inventory.Source{File: ch.File, Origin: "plimsoll fix"})
+			if err != nil {
+				failed[i] = "the object it creates does not decode: " + err.Error()
+				continue
+			}
+			out = append(out, o)
+			continue
+		}
+		sets[ch.Target.key()] = append(sets[ch.Target.key()], i)
+	}
+	for n, o := range out[:len(objs)] {
+		idx := sets[refOf(o).key()]
+		if len(idx) == 0 {
+			continue
+		}
+		content, err := Content(o)
+		if err != nil {
+			for _, i := range idx {
+				failed[i] = err.Error()
+			}
+			continue
+		}
+		for _, i := range idx {
+			if err := applySets(content, changes[i].Sets); err != nil {
+				failed[i] = err.Error()
+			}
+		}
+		patched, err := inventory.New(content, o.Source)
+		if err != nil {
+			for _, i := range idx {
+				failed[i] = "the patched object does not decode: " + err.Error()
+			}
+			continue
+		}
+		out[n] = patched
+	}
+	return out, failed
+}
+
+// Content is an object's content as a map, a copy the caller may change.
+func Content(o *inventory.Object) (map[string]any, error) {
+	if o.Typed == nil {
+		return deepCopy(o.Content), nil
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o.Typed)
+	if err != nil {
+		return nil, err
+	}
+	m["apiVersion"], m["kind"] = o.APIVersion, o.Kind
+	if meta, ok := m["metadata"].(map[string]any); ok {
+		delete(meta, "creationTimestamp")
+	}
+	delete(m, "status")
+	return m, nil
+}
+
+// applySets sets each value at its path, creating the mappings on the way
+// and merging a map value into a map that is there.
+func applySets(obj map[string]any, sets []Set) error {
+	for _, s := range sets {
+		if err := setPath(obj, s.Path, s.Value); err != nil {
+			return fmt.Errorf("%s: %w", pathString(s.Path), err)
+		}
+	}
+	return nil
+}
+
+func setPath(node any, p []Step, value any) error {
+	step := p[0]
+	last := len(p) == 1
+	if step.Key == "" {
+		list, ok := node.([]any)
+		if !ok {
+			return fmt.Errorf("not a list at %s", stepString(step))
+		}
+		i := step.Index
+		if step.Name != "" {
+			i = slices.IndexFunc(list, func(e any) bool { m, ok := e.(map[string]any); return ok && m["name"] == step.Name })
+		}
+		if i < 0 || i >= len(list) {
+			return fmt.Errorf("no element %s", stepString(step))
+		}
+		if last {
+			list[i] = value
+			return nil
+		}
+		return setPath(list[i], p[1:], value)
+	}
+	m, ok := node.(map[string]any)
+	if !ok {
+		return fmt.Errorf("not a mapping at %s", step.Key)
+	}
+	if last {
+		if old, ok := m[step.Key].(map[string]any); ok {
+			if v, ok := value.(map[string]any); ok {
+				maps.Copy(old, deepCopy(v))
+				return nil
+			}
+		}
+		m[step.Key] = copyValue(value)
+		return nil
+	}
+	next, ok := m[step.Key]
+	if !ok || next == nil {
+		if p[1].Key == "" {
+			return fmt.Errorf("no list %s", step.Key)
+		}
+		next = map[string]any{}
+		m[step.Key] = next
+	}
+	return setPath(next, p[1:], value)
+}
+
+func stepString(s Step) string {
+	if s.Name != "" {
+		return "[name=" + s.Name + "]"
+	}
+	return fmt.Sprintf("[%d]", s.Index)
+}
+
+func pathString(p []Step) string {
+	var b strings.Builder
+	for i, s := range p {
+		if s.Key == "" {
+			b.WriteString(stepString(s))
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s.Key)
+	}
+	return b.String()
+}
+
+func deepCopy(m map[string]any) map[string]any {
+	return copyValue(m).(map[string]any)
+}
+
+func copyValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = copyValue(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = copyValue(e)
+		}
+		return out
+	}
+	return v
+}
