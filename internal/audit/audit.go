@@ -182,6 +182,7 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 	r := runner{ctx: ctx, exemptions: live, annotations: !opts.NoAnnotationExemptions}
 
 	objects := inv.Objects()
+	withCustomResources(byKind, objects)
 	// Every check that applies gives at least one result: room for those,
 	// and an eighth more for checks that find several things, spares
 	// growing the slices.
@@ -229,6 +230,29 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 	tally(a.Results, a.Checks)
 	a.Score = score(a)
 	return a
+}
+
+// withCustomResources adds the checks of every custom resource
+// (inventory.CustomResourceKey) to byKind's list for each custom kind among
+// objects, keeping each list in check ID order, the order results are in.
+func withCustomResources(byKind map[string][]*CheckState, objects []*inventory.Object) {
+	every := byKind[inventory.CustomResourceKey]
+	if len(every) == 0 {
+		return
+	}
+	done := map[string]bool{}
+	for _, o := range objects {
+		k := o.KindKey()
+		if done[k] {
+			continue
+		}
+		done[k] = true
+		if inventory.IsCustomKey(k) {
+			merged := append(slices.Clip(byKind[k]), every...)
+			slices.SortStableFunc(merged, func(a, b *CheckState) int { return strings.Compare(a.Check.ID, b.Check.ID) })
+			byKind[k] = slices.Compact(merged) // a check may name the kind too
+		}
+	}
 }
 
 // DeclaredOnlyReason is why checks of how manifests declare objects are not

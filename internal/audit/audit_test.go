@@ -758,3 +758,29 @@ func TestVerdict(t *testing.T) {
 		})
 	}
 }
+
+// TestCustomResourceKind: a check of inventory.CustomResourceKey judges
+// every custom resource, and nothing of Kubernetes' own groups, even a kind
+// plimsoll does not decode; an object's results stay in check ID order
+// when a check names its kind too.
+func TestCustomResourceKind(t *testing.T) {
+	reg := registry(t,
+		spec{id: "b-every", layer: check.Workloads, sev: check.High, kinds: []string{inventory.CustomResourceKey}},
+		spec{id: "a-widget", layer: check.Workloads, sev: check.High, kinds: []string{"Widget.example.com"}},
+		spec{id: "c-both", layer: check.Workloads, sev: check.High, kinds: []string{"Widget.example.com", inventory.CustomResourceKey}},
+	)
+	text := "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\n---\n" +
+		"apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g, namespace: shop}\n---\n" +
+		"apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: high}\nvalue: 1000\n---\n" +
+		"apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\n" +
+		deployment("shop", "web")
+	a := Run(inv(t, inventory.FromManifests, text), Options{Registry: reg, Now: now})
+	var got []string
+	for _, r := range a.Results {
+		got = append(got, r.Object.Kind+" "+r.Check.ID)
+	}
+	want := []string{"Gadget b-every", "Gadget c-both", "Widget a-widget", "Widget b-every", "Widget c-both"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+}

@@ -168,9 +168,10 @@ type Check struct {
 	// Severity is the default severity; configuration may override it.
 	Severity Severity
 	// Kinds are the kinds the check applies to, matched against
-	// inventory.Object.KindKey. Workload kinds match only top-level
-	// workloads: objects controlled by another object are judged through
-	// their controller.
+	// inventory.Object.KindKey; inventory.CustomResourceKey matches every
+	// custom resource. Workload kinds match only top-level workloads:
+	// objects controlled by another object are judged through their
+	// controller.
 	Kinds []string
 	// Reads are the kinds, besides Kinds, whose objects the check consults
 	// through the inventory (a workload check that looks for the
@@ -206,7 +207,7 @@ type Check struct {
 // AppliesToKind reports whether the check targets objects of this kind key.
 func (c *Check) AppliesToKind(key string) bool {
 	for _, k := range c.Kinds {
-		if k == key {
+		if k == key || k == inventory.CustomResourceKey && inventory.IsCustomKey(key) {
 			return true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/inventory"
 )
 
 // Markdown renders the reference of every check, as docs/checks.md holds it.
@@ -33,7 +34,7 @@ func Markdown(reg *check.Registry) string {
 			}
 			n++
 			fmt.Fprintf(&b, "\n### %s\n\n**%s**%s\n\n", c.ID, c.Title, optional(c))
-			fmt.Fprintf(&b, "- Severity: %s\n- Applies to: %s\n", c.Severity, strings.Join(c.Kinds, ", "))
+			fmt.Fprintf(&b, "- Severity: %s\n- Applies to: %s\n", c.Severity, strings.Join(kindNames(c.Kinds), ", "))
 			if len(c.Reads) > 0 {
 				fmt.Fprintf(&b, "- Also reads: %s\n", strings.Join(c.Reads, ", "))
 			}
@@ -73,3 +74,16 @@ func optional(c *check.Check) string {
 }
 
 func escape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+// kindNames are kind keys as the reference writes them: inventory's
+// CustomResourceKey in words.
+func kindNames(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k
+		if k == inventory.CustomResourceKey {
+			out[i] = "every custom resource (" + k + ")"
+		}
+	}
+	return out
+}

@@ -471,9 +471,10 @@ func withoutKeys(m map[string]any, keys ...string) map[string]any {
 
 // trimContent drops what no check reads from the big kinds: a
 // CustomResourceDefinition's schemas and status are most of the bytes of a
-// typical install, and the audit needs only its names. Other custom
-// resources keep their status: it says whether a Certificate is Ready or a
-// Backup Completed.
+// typical install, and the audit needs only its names (the manifest reader
+// keeps a CRD's schemas as text, in CRDVersions). Other custom resources
+// keep their status: it says whether a Certificate is Ready or a Backup
+// Completed.
 func trimContent(content map[string]any, kind, group string) map[string]any {
 	if meta, ok := content["metadata"].(map[string]any); ok {
 		content = withoutKeys(content)

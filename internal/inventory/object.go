@@ -10,11 +10,13 @@ package inventory
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // Source says where an object came from.
@@ -61,9 +63,17 @@ type Object struct {
 	// current version's type.
 	Typed any
 	// Content is the object's content for kinds without a typed decoding
-	// (custom resources). CustomResourceDefinitions keep only their names,
-	// and the values of ConfigMaps and Secrets are never kept.
+	// (custom resources). CustomResourceDefinitions keep only their names
+	// and scope (their schemas are in CRDVersions), and the values of
+	// ConfigMaps and Secrets are never kept.
 	Content map[string]any
+	// CRDVersions is, for a CustomResourceDefinition read from manifests,
+	// the text (YAML or JSON) of its spec.versions, schemas included, that
+	// custom resources are validated against. It stays text, parsed only
+	// for a CRD whose custom resources are among the inputs: the schemas
+	// are most of the bytes of a typical install. Empty for a CRD read from
+	// a cluster, which validated every custom resource it stored.
+	CRDVersions string
 	// Implied marks a Namespace that no input declared: objects were placed
 	// in it, but the Namespace object itself was not among the inputs.
 	Implied bool
@@ -87,6 +97,25 @@ func (o *Object) GroupKind() schema.GroupKind {
 // plimsoll decodes, Kind.group for every other kind, so a custom resource
 // that happens to be called Deployment is never taken for one.
 func (o *Object) KindKey() string { return o.key }
+
+// CustomResourceKey stands, in a check's Kinds, for every custom resource:
+// every object of a kind that no built-in API group serves, whose
+// CustomResourceDefinition (or aggregated API server) defines it.
+const CustomResourceKey = "CustomResource"
+
+// IsCustomKey reports whether a kind key names a custom resource's kind: a
+// Kind.group whose group is not one of Kubernetes' own (client-go's
+// scheme's, and the two kube-apiserver serves besides).
+func IsCustomKey(key string) bool {
+	_, group, found := strings.Cut(key, ".")
+	switch {
+	case !found || key == ClusterKey:
+		return false
+	case group == "apiextensions.k8s.io" || group == "apiregistration.k8s.io":
+		return false
+	}
+	return !scheme.Scheme.IsGroupRegistered(group)
+}
 
 // ID names the object for people: Kind namespace/name, or Kind name.
 func (o *Object) ID() string {

@@ -71,7 +71,8 @@ func eachCorpusFile(t *testing.T, f func(file string, data []byte)) {
 // when it did.
 func compareTypedJSON(doc document, src inventory.Source) (took bool, diff string) {
 	var root yaml.Node
-	if yaml.Unmarshal(skim(doc.text), &root) != nil || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+	text, _ := skim(doc.text)
+	if yaml.Unmarshal(text, &root) != nil || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
 		return false, ""
 	}
 	body := root.Content[0]

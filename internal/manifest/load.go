@@ -248,6 +248,7 @@ func loadFiles(ctx context.Context, files []string, opts Options) Result {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	results := make([]Result, len(files))
+	crds := &crdTexts{seen: map[string]string{}}
 	// Workers take files a batch at a time and parse each batch with one
 	// parser (see stream).
 	const batch = 16
@@ -261,7 +262,7 @@ func loadFiles(ctx context.Context, files []string, opts Options) Result {
 			// decoded keeps the bytes (yaml.v3 copies each value), and a
 			// buffer per file was a fifth of all a large audit allocated.
 			var buf []byte
-			var s stream
+			s := stream{crds: crds}
 			for lo := range next {
 				s.reset()
 				for i := lo; i < min(lo+batch, len(files)); i++ {
@@ -538,19 +539,21 @@ const maxErrorsPerFile = 100
 var streams = sync.Pool{New: func() any { return new(stream) }}
 
 // parseDocument parses one document on its own.
-func parseDocument(doc document, src inventory.Source) ([]*inventory.Object, []*Error) {
-	return parseSkimmed(skim(doc.text), doc.line, src)
+func parseDocument(doc document, src inventory.Source, crds *crdTexts) ([]*inventory.Object, []*Error) {
+	text, versions := skim(doc.text)
+	return parseSkimmed(text, doc.line, src, crds.keep(versions))
 }
 
 // parseSkimmed parses one skimmed document on its own; line is the line of
-// the file its text starts on.
-func parseSkimmed(text []byte, line int, src inventory.Source) ([]*inventory.Object, []*Error) {
+// the file its text starts on, and versions what skim cut from it.
+func parseSkimmed(text []byte, line int, src inventory.Source, versions string) ([]*inventory.Object, []*Error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(text, &root); err != nil {
 		line, msg := parseError(err, line)
 		return nil, []*Error{{Line: line, Err: errors.New(msg)}}
 	}
-	return convertDocument(&root, line, src)
+	objs, errs := convertDocument(&root, line, src)
+	return withVersions(objs, versions), errs
 }
 
 // convertDocument makes the objects of a parsed document. base is the line
@@ -706,7 +709,24 @@ func newObject(m map[string]any, node *yaml.Node, line int, src inventory.Source
 	if err := checkValues(o, m, node, line); err != nil {
 		return nil, err
 	}
+	o.CRDVersions = crdVersions(m)
 	return o, nil
+}
+
+// crdVersions is the spec.versions of a CustomResourceDefinition that skim
+// did not cut (a JSON document, a List's item, a Kustomize build), as JSON
+// (see inventory.Object.CRDVersions); "" for any other object.
+func crdVersions(m map[string]any) string {
+	spec, _ := m["spec"].(map[string]any)
+	apiVersion, _ := m["apiVersion"].(string)
+	if m["kind"] != "CustomResourceDefinition" || !strings.HasPrefix(apiVersion, "apiextensions.k8s.io/") || spec["versions"] == nil {
+		return ""
+	}
+	data, err := json.Marshal(map[string]any{"versions": spec["versions"]})
+	if err != nil {
+		return "" // .inf or .nan: the API server would refuse the CRD
+	}
+	return string(data)
 }
 
 // explainDecodeError improves on a type mismatch in a built-in kind:

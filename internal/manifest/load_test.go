@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,8 +10,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
+	yaml "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -476,8 +479,9 @@ metadata:
 	}
 }
 
-func TestLoadTrimsCRD(t *testing.T) {
-	doc := `apiVersion: apiextensions.k8s.io/v1
+// widgetCRD is a CRD as kubectl get -o yaml writes it, in the block style
+// skim reads.
+const widgetCRD = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
   name: widgets.example.com
@@ -503,7 +507,9 @@ status:
   acceptedNames:
     kind: Widget
 `
-	res := Parse("crd.yaml", []byte(doc), inventory.Source{File: "crd.yaml"})
+
+func TestLoadTrimsCRD(t *testing.T) {
+	res := Parse("crd.yaml", []byte(widgetCRD), inventory.Source{File: "crd.yaml"})
 	if len(res.Errors) != 0 || len(res.Objects) != 1 {
 		t.Fatalf("got %d objects and errors %v, want 1 object and no errors", len(res.Objects), res.Errors)
 	}
@@ -520,6 +526,70 @@ status:
 	if diff := cmp.Diff(want, res.Objects[0].Content); diff != "" {
 		t.Errorf("CRD content (-want +got):\n%s", diff)
 	}
+}
+
+// TestCRDVersionsKept: a CRD keeps its spec.versions as text, whichever
+// way it was read (skimmed, whole as JSON, as a List's item, parsed alone
+// after a document with a directive, after the documents its file is
+// parsed in the middle of), and reads the same each way.
+func TestCRDVersionsKept(t *testing.T) {
+	var asYAML any
+	if err := yaml.Unmarshal([]byte(widgetCRD), &asYAML); err != nil {
+		t.Fatal(err)
+	}
+	want := asYAML.(map[string]any)["spec"].(map[string]any)["versions"]
+	asList := "apiVersion: v1\nkind: List\nitems:\n- " + strings.ReplaceAll(strings.TrimSuffix(widgetCRD, "\n"), "\n", "\n  ") + "\n"
+	flow := strings.Replace(widgetCRD, "  names:\n    kind: Widget\n    plural: widgets\n", "  names: {kind: Widget, plural: widgets}\n", 1) // not skimmed
+	if flow == widgetCRD {
+		t.Fatal("the flow-style CRD is the block-style one")
+	}
+	for name, doc := range map[string]string{
+		"skimmed": widgetCRD, "flow": flow, "list": asList, "json": toJSON(t, widgetCRD),
+		"alone": "%YAML 1.1\n---\n" + cmA + "---\n" + widgetCRD,
+		"later": strings.Repeat(cmA+"---\n", maxErrorsPerFile+1) + widgetCRD,
+	} {
+		res := Parse("crd.yaml", []byte(doc), inventory.Source{File: "crd.yaml"})
+		crd := res.Objects[len(res.Objects)-1]
+		if len(res.Errors) > 0 || crd.Kind != "CustomResourceDefinition" {
+			t.Fatalf("%s: got %d objects, the last a %s, and errors %v, want the CRD last", name, len(res.Objects), crd.Kind, res.Errors)
+		}
+		var got struct{ Versions any }
+		if err := yaml.Unmarshal([]byte(crd.CRDVersions), &got); err != nil || !cmp.Equal(got.Versions, want) {
+			t.Errorf("%s: CRDVersions %q (%v) do not read as the CRD's spec.versions", name, crd.CRDVersions, err)
+		}
+	}
+}
+
+// TestCRDVersionsShared: the same CRD read twice keeps its schemas once.
+func TestCRDVersionsShared(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"a.yaml", "b.yaml"} {
+		doc := strings.Replace(widgetCRD, "widgets.example.com", "widgets-"+f, 1)
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := Load(context.Background(), []string{dir}, Options{})
+	if len(res.Objects) != 2 {
+		t.Fatalf("got %d objects, errors %v, want 2", len(res.Objects), res.Errors)
+	}
+	a, b := res.Objects[0].CRDVersions, res.Objects[1].CRDVersions
+	if a == "" || a != b || unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Errorf("the two CRDs' versions are not one string: %d and %d bytes", len(a), len(b))
+	}
+}
+
+func toJSON(t *testing.T, doc string) string {
+	t.Helper()
+	var v any
+	if err := yaml.Unmarshal([]byte(doc), &v); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
 
 // TestLoadQuirks reads the real files in shared/corpus-quirks, each beside a
@@ -728,7 +798,8 @@ func TestSkim(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, string(skim([]byte(tc.in)))); diff != "" {
+			got, _ := skim([]byte(tc.in))
+			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
 				t.Errorf("skim (-want +got):\n%s", diff)
 			}
 		})

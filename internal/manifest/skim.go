@@ -12,15 +12,18 @@ import (
 )
 
 // crdKeep are the spec fields of a CustomResourceDefinition that plimsoll
-// reads; the rest (the OpenAPI schemas) is most of the bytes of a typical
-// install and is never needed. inventory.New keeps the same of a CRD read
-// from a cluster.
+// parses; the rest is most of the bytes of a typical install: the OpenAPI
+// schemas, in spec.versions, which skim hands back as text, to be parsed
+// only if custom resources of the CRD are among the inputs
+// (inventory.Object.CRDVersions). inventory.New keeps the same of a CRD
+// read from a cluster.
 var crdKeep = map[string]bool{"group": true, "names": true, "scope": true}
 
 // skim blanks the lines of a document that no check reads, so they are
 // never parsed:
 //   - a CustomResourceDefinition's spec other than crdKeep: the OpenAPI
-//     schemas are about nine tenths of the bytes of a real install;
+//     schemas are about nine tenths of the bytes of a real install. The
+//     lines of its spec.versions are returned as versions, a part of text;
 //   - a ConfigMap's or a Secret's values (formatOf), but not their keys,
 //     which references to them name: a tenth of the rest, and a Secret's
 //     values are then never even held in memory.
@@ -33,20 +36,23 @@ var crdKeep = map[string]bool{"group": true, "names": true, "scope": true}
 // and so knows that the parser reads the blanked lines without an error and
 // as the entries they seem to be; anything else is left whole for the full
 // parse. FuzzSkim holds both ways equal.
-func skim(text []byte) []byte {
+func skim(text []byte) (out, versions []byte) {
 	r := readers.Get().(*blockReader)
 	defer func() {
 		r.text, r.kind, r.apiVersion = nil, nil, nil // not to keep the file's buffer alive
 		readers.Put(r)
 	}()
 	if !r.read(text) {
-		return text
+		return text, nil
+	}
+	if v := r.versions; v.to > 0 {
+		versions = text[v.from:v.to]
 	}
 	size := len(text)
 	for _, c := range r.cut {
 		size -= c.to - c.from - c.breaks
 	}
-	out := make([]byte, 0, size) // exact for "\n" line ends
+	out = make([]byte, 0, size) // exact for "\n" line ends
 	pos := 0
 	for _, c := range r.cut {
 		out = append(out, text[pos:c.from]...)
@@ -59,7 +65,7 @@ func skim(text []byte) []byte {
 		}
 		pos = c.to
 	}
-	return append(out, text[pos:]...)
+	return append(out, text[pos:]...), versions
 }
 
 // newlines are line breaks to append to a skimmed text, in chunks.
@@ -115,6 +121,8 @@ type blockReader struct {
 	values string
 	// kind and apiVersion are the document's, when plain strings.
 	kind, apiVersion []byte
+	// versions is the entry of a CRD's spec.versions, among cut.
+	versions blank
 	// odd is set by a character that the reader cannot vouch for (seek).
 	odd bool
 	// keys are the keys of the mappings being read, for duplicates.
@@ -242,6 +250,9 @@ func (p *blockReader) mapping(key, rest []byte, col int, r role) bool {
 				start = cap(p.text) - cap(rest) // the value alone, after the key's colon
 			}
 			p.cut = append(p.cut, blank{start, p.pos, p.breaks - breaks})
+			if r == specRole && string(key) == "versions" {
+				p.versions = p.cut[len(p.cut)-1]
+			}
 		}
 		l, indent := p.content()
 		if indent < col {

@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"io"
+	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -35,6 +36,9 @@ type stream struct {
 	// keeps from the parser, and those that end without a line break (a
 	// break after one would end its last scalar differently).
 	aside []byte
+	// crds keeps the CRDs' spec.versions that skim cut; nil keeps each
+	// apart.
+	crds *crdTexts
 }
 
 // part is one document of a stream.
@@ -49,6 +53,8 @@ type part struct {
 	base int
 	src  inventory.Source
 	file *fileResult
+	// versions is the spec.versions skim cut from a CRD.
+	versions string
 }
 
 // reset empties the stream for reuse, dropping its references to the
@@ -58,18 +64,53 @@ func (s *stream) reset() {
 	s.buf, s.line, s.parts, s.aside = s.buf[:0], 1, s.parts[:0], s.aside[:0]
 }
 
+// crdTexts keeps the spec.versions of the CRDs a load reads, each distinct
+// text once: the same CRDs are often among the inputs several times (a
+// chart rendered for each environment), and their schemas are megabytes.
+type crdTexts struct {
+	mu   sync.Mutex
+	seen map[string]string
+}
+
+// keep returns text as a string of its own, no longer a part of the
+// file's buffer: the one kept before when it is the same.
+func (c *crdTexts) keep(text []byte) string {
+	if len(text) == 0 || c == nil {
+		return string(text)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.seen[string(text)]; ok {
+		return s
+	}
+	s := string(text)
+	c.seen[s] = s
+	return s
+}
+
+// withVersions gives a CRD, the one object of a document skim cut its
+// spec.versions from, that text.
+func withVersions(objs []*inventory.Object, versions string) []*inventory.Object {
+	if versions != "" && len(objs) == 1 {
+		objs[0].CRDVersions = versions
+	}
+	return objs
+}
+
 // add adds a document of file. It is parsed alone, in its turn, when it
 // cannot share the parser: it has a directive or odd text, or an earlier
 // document of its file had (fileResult.alone), or it ends without a line
-// break.
+// break. The spec.versions skim cuts from a CRD is kept (crdTexts) for
+// its object.
 func (s *stream) add(doc document, src inventory.Source, file *fileResult) {
 	file.alone = file.alone || hasDirective(doc.text) || oddText(doc.text)
-	text := skim(doc.text)
+	text, versions := skim(doc.text)
 	if len(text) == 0 {
 		return // documents makes none, and there is nothing in one
 	}
+	kept := s.crds.keep(versions)
 	if file.alone || text[len(text)-1] != '\n' {
-		s.parts = append(s.parts, part{from: len(s.aside), to: len(s.aside) + len(text), alone: true, line: doc.line, src: src, file: file})
+		s.parts = append(s.parts, part{from: len(s.aside), to: len(s.aside) + len(text), alone: true, line: doc.line, src: src, file: file, versions: kept})
 		s.aside = append(s.aside, text...)
 		return
 	}
@@ -78,7 +119,7 @@ func (s *stream) add(doc document, src inventory.Source, file *fileResult) {
 		s.buf = append(s.buf, "---\n"...)
 		s.line++
 	}
-	p := part{from: len(s.buf), line: doc.line, start: start, mark: mark, base: doc.line - s.line + 1, src: src, file: file}
+	p := part{from: len(s.buf), line: doc.line, start: start, mark: mark, base: doc.line - s.line + 1, src: src, file: file, versions: kept}
 	s.buf = append(s.buf, text...)
 	p.to = len(s.buf)
 	s.line += bytes.Count(text, []byte("\n"))
@@ -115,7 +156,7 @@ func (s *stream) parse() int {
 		}
 		var r result
 		if p.alone {
-			r.objs, r.errs = parseSkimmed(s.aside[p.from:p.to], p.line, p.src)
+			r.objs, r.errs = parseSkimmed(s.aside[p.from:p.to], p.line, p.src, p.versions)
 		} else {
 			if restart {
 				dec = yaml.NewDecoder(bytes.NewReader(s.buf[p.mark:]))
@@ -131,6 +172,7 @@ func (s *stream) parse() int {
 				break
 			}
 			r.objs, r.errs = convertDocument(&root, p.base+shift, p.src)
+			r.objs = withVersions(r.objs, p.versions)
 		}
 		p.file.pending += len(r.errs)
 		results = append(results, r)
@@ -160,7 +202,7 @@ func (s *stream) parse() int {
 		if p.alone {
 			text = s.aside
 		}
-		p.file.add(parseSkimmed(text[p.from:p.to], p.line, p.src))
+		p.file.add(parseSkimmed(text[p.from:p.to], p.line, p.src, p.versions))
 	}
 	return next
 }

@@ -16,7 +16,7 @@ import (
 func parseAlone(name string, data []byte, src inventory.Source) Result {
 	var res Result
 	for doc := range fileDocuments(data) {
-		objs, errs := parseDocument(doc, src)
+		objs, errs := parseDocument(doc, src, nil)
 		for _, e := range errs {
 			e.File = name
 		}

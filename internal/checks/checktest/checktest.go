@@ -109,6 +109,18 @@ func CorpusObjects(tb testing.TB) []*inventory.Object {
 	return res.Objects
 }
 
+// UpstreamCRD reads one of the unmodified upstream
+// CustomResourceDefinitions in shared/fixtures/crds beside the clone, by
+// its path there ("cert-manager/certificates.cert-manager.io.yaml").
+func UpstreamCRD(tb testing.TB, path string) string {
+	tb.Helper()
+	data, err := os.ReadFile(filepath.Join(moduleRoot(tb), "..", "shared", "fixtures", "crds", path))
+	if err != nil {
+		tb.Fatalf("the upstream CRDs must sit beside the repository (shared/ next to the clone): %v", err)
+	}
+	return string(data)
+}
+
 // moduleRoot is the directory of go.mod, above the test's directory.
 func moduleRoot(tb testing.TB) string {
 	dir, err := os.Getwd()

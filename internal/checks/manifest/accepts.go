@@ -37,11 +37,15 @@ import (
 // would: a manifest is judged as the object it creates. On a cluster the
 // check is not assessed: every object there was accepted when it was
 // stored. test/e2e's TestAPIServerParity holds every fail fixture to a
-// real API server: it must refuse exactly those fields.
+// real API server: it must refuse exactly those fields. Custom resources
+// are validated against their CustomResourceDefinition's schema, when it is
+// among the inputs, by k8s.io/apiextensions-apiserver's own code
+// (accepts_crd.go).
 
 // acceptsKinds are the kinds api-server-accepts judges: those that run
-// pods, and the Services, PodDisruptionBudgets and autoscalers beside them.
-var acceptsKinds = append(append([]string{}, pod.WorkloadKinds...), "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler")
+// pods, the Services, PodDisruptionBudgets and autoscalers beside them, and
+// custom resources (accepts_crd.go).
+var acceptsKinds = append(append([]string{}, pod.WorkloadKinds...), "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler", inventory.CustomResourceKey)
 
 func apiServerChecks() []*check.Check {
 	return []*check.Check{{
@@ -50,7 +54,8 @@ func apiServerChecks() []*check.Check {
 		Layer:         check.Workloads,
 		Severity:      check.Critical,
 		Kinds:         acceptsKinds,
-		Rationale:     "kube-apiserver validates every object before it stores it and refuses the whole object for one bad field: a selector that does not match the template's labels, a request above its limit, two containers or ports of one name, a volume mount of no volume. Nothing of such a manifest runs, however ready the rest of it is, and an apply of many objects stops or leaves a release half applied.",
+		Reads:         []string{crdKey},
+		Rationale:     "kube-apiserver validates every object before it stores it and refuses the whole object for one bad field: a selector that does not match the template's labels, a request above its limit, two containers or ports of one name, a volume mount of no volume; for a custom resource, what its CustomResourceDefinition's schema and x-kubernetes-validations rules forbid, a field the schema does not have, or a version it does not serve. Nothing of such a manifest runs, however ready the rest of it is, and an apply of many objects stops or leaves a release half applied.",
 		Remediation:   "Fix the field the finding names as the API server's message says; kubectl apply --dry-run=server shows the same errors before a release.",
 		ChecklistItem: checklist.GitOpsDesiredState,
 		// Every object a cluster holds was accepted when it was stored:
@@ -63,6 +68,9 @@ func apiServerChecks() []*check.Check {
 // apiServerAcceptsRun is api-server-accepts's Run.
 func apiServerAcceptsRun(o *inventory.Object, c *check.Context) []check.Finding {
 	errs := validateMeta(o)
+	if inventory.IsCustomKey(o.KindKey()) {
+		return customResourceRun(o, c.Inventory, errs)
+	}
 	switch t := legacyDefaults(o).(type) {
 	case *appsv1.Deployment:
 		errs = append(errs, validateDeployment(t)...)
@@ -87,6 +95,12 @@ func apiServerAcceptsRun(o *inventory.Object, c *check.Context) []check.Finding 
 	case *autoscalingv2.HorizontalPodAutoscaler:
 		errs = append(errs, validateHPA(t)...)
 	}
+	return refusals(errs)
+}
+
+// refusals are the findings of the errors the API server refuses an object
+// for, in its words.
+func refusals(errs field.ErrorList) []check.Finding {
 	out := make([]check.Finding, 0, len(errs))
 	for _, e := range errs {
 		out = append(out, check.Finding{Path: e.Field, Message: "the API server refuses it: " + e.ErrorBody()})
@@ -157,7 +171,7 @@ func validateMeta(o *inventory.Object) field.ErrorList {
 	meta := field.NewPath("metadata")
 	var errs field.ErrorList
 	name, generated := strings.CutSuffix(o.Name, "*") // generateName: the name is its prefix
-	rule := nameRules[o.Kind]
+	rule := nameRules[o.KindKey()]                    // a custom kind called Service is no Service
 	if rule == nil {
 		rule = apivalidation.NameIsDNSSubdomain
 	}
