@@ -719,10 +719,13 @@ func newObject(m map[string]any, node *yaml.Node, line int, src inventory.Source
 func crdVersions(m map[string]any) string {
 	spec, _ := m["spec"].(map[string]any)
 	apiVersion, _ := m["apiVersion"].(string)
-	if m["kind"] != "CustomResourceDefinition" || !strings.HasPrefix(apiVersion, "apiextensions.k8s.io/") || spec["versions"] == nil {
+	versions, listed := spec["versions"]
+	if m["kind"] != "CustomResourceDefinition" || !strings.HasPrefix(apiVersion, "apiextensions.k8s.io/") || !listed {
 		return ""
 	}
-	data, err := json.Marshal(map[string]any{"versions": spec["versions"]})
+	// versions: with no value is kept as null, as the skim keeps its text:
+	// both say the CRD lists no versions.
+	data, err := json.Marshal(map[string]any{"versions": versions})
 	if err != nil {
 		return "" // .inf or .nan: the API server would refuse the CRD
 	}
