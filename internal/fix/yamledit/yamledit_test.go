@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	yaml "go.yaml.in/yaml/v3"
-
 	"github.com/plimsoll/plimsoll/internal/fix"
 	"github.com/plimsoll/plimsoll/internal/golden"
 )
@@ -173,6 +171,16 @@ func TestApply(t *testing.T) {
 			set(path("metadata.annotations.owner"), "batch-team"),
 			set(path("spec.finalizers"), []any{"kubernetes"}),
 		}}},
+	}, {
+		// A flow mapping whose last value is empty, a scalar quoted on
+		// two lines, a comment less indented than the block it is in.
+		name: "edge",
+		in:   "edge.yaml",
+		edits: []Edit{{Line: 1, Sets: []fix.Set{
+			set(path("metadata.annotations.owner"), "edge-team"),
+			set(path("data.nested.deepest"), "3"),
+			set(path("data.added"), "yes"),
+		}}},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			src, err := os.ReadFile(filepath.Join("testdata", "in", tc.in))
@@ -220,25 +228,7 @@ func objectLines(t *testing.T, src []byte) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lines []int
-	var walk func(n *yaml.Node)
-	walk = func(n *yaml.Node) {
-		if n.Kind != yaml.MappingNode {
-			return
-		}
-		lines = append(lines, n.Line)
-		if isList(n) {
-			for _, item := range value(n, "items").Content {
-				walk(item)
-			}
-		}
-	}
-	for _, d := range docs {
-		if len(d.Content) > 0 {
-			walk(d.Content[0])
-		}
-	}
-	return lines
+	return linesOfObjects(docs)
 }
 
 // lineDiff is b as a change of a, line by line: every line of either,
@@ -457,6 +447,18 @@ func TestRefuse(t *testing.T) {
 		edits:    one(1, path("spec.args"), []any{"b"}),
 		wantLine: 5,
 		want:     `spec\.args is a sequence with comments`,
+	}, {
+		name:     "an explicit key",
+		src:      "kind: ConfigMap\ndata:\n  ? a\n  : b\n",
+		edits:    one(1, path("data.c"), "d"),
+		wantLine: 3,
+		want:     `data has an explicit key \(\? a\), which is not edited around`,
+	}, {
+		name:     "a block scalar at the end without a line break",
+		src:      "kind: ConfigMap\ndata:\n  a: |\n    text",
+		edits:    one(1, path("metadata.name"), "x"),
+		wantLine: 3,
+		want:     `the file ends in a block scalar without a line break`,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Apply([]byte(tc.src), tc.edits)
