@@ -457,26 +457,6 @@ func listItems(v any) []any {
 	return nil
 }
 
-// plain is v with its new lists made []any, for an encoder.
-func plain(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(v))
-		for k, e := range v {
-			m[k] = plain(e)
-		}
-		return m
-	case []any, *newList:
-		items := listItems(v)
-		out := make([]any, len(items))
-		for i, e := range items {
-			out[i] = plain(e)
-		}
-		return out
-	}
-	return v
-}
-
 // sortedKeys are a mapping's keys in the order they are written: name
 // first, as Kubernetes writes it, then the others sorted.
 func sortedKeys(m map[string]any) []string {
@@ -548,24 +528,56 @@ func scalarText(v any, style yaml.Style) (string, error) {
 // flowText is v in flow style on one line, as it may be written inside a
 // flow collection: JSON in a JSON document.
 func flowText(v any, asJSON bool) (string, error) {
-	v = plain(v)
 	if asJSON {
 		var b strings.Builder
 		err := writeJSON(&b, v)
 		return b.String(), err
 	}
-	var n yaml.Node
-	if err := n.Encode([]any{v}); err != nil {
+	n, err := toNode(v)
+	if err != nil {
 		return "", err
 	}
 	// Inside a sequence, a scalar is quoted as flow style needs
 	// ("a,b" is).
-	n.Style = yaml.FlowStyle
-	s, err := encodeLine(&n)
+	s, err := encodeLine(&yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle, Content: []*yaml.Node{n}})
 	if err != nil {
 		return "", err
 	}
 	return s[1 : len(s)-1], nil
+}
+
+// toNode is v as a node, its mappings' keys in the order of sortedKeys.
+func toNode(v any) (*yaml.Node, error) {
+	var n yaml.Node
+	switch v := v.(type) {
+	case map[string]any:
+		n = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		for _, k := range sortedKeys(v) {
+			key, err := toNode(k)
+			if err != nil {
+				return nil, err
+			}
+			val, err := toNode(v[k])
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, key, val)
+		}
+	case []any, *newList:
+		n = yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		for _, e := range listItems(v) {
+			item, err := toNode(e)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, item)
+		}
+	default:
+		if err := n.Encode(v); err != nil {
+			return nil, err
+		}
+	}
+	return &n, nil
 }
 
 // writeJSON writes v as JSON on one line, with a space after each colon
@@ -577,8 +589,8 @@ func writeJSON(b *strings.Builder, v any) error {
 		for _, k := range sortedKeys(v) {
 			parts = append(parts, k, v[k])
 		}
-	case []any:
-		parts = v
+	case []any, *newList:
+		parts = listItems(v)
 	default:
 		var out bytes.Buffer
 		enc := json.NewEncoder(&out)

@@ -147,6 +147,7 @@ func TestApply(t *testing.T) {
 			set(path("spec.template.spec.containers[name=app].securityContext"), dropAll),
 			set(path("spec.template.spec.containers[name=helper].securityContext.capabilities.drop"), []any{"ALL"}),
 			set(path("spec.template.spec.containers[name=helper].securityContext.runAsNonRoot"), "yes, a string"),
+			set(path("spec.template.spec.volumes[name=tmp].emptyDir.medium"), "Memory"),
 		}}},
 	}, {
 		name: "no-final-newline",
