@@ -204,6 +204,76 @@ func TestApply(t *testing.T) {
 	}
 }
 
+// TestApplySmall holds Apply to the exact text of small cases that need no
+// file of their own.
+func TestApplySmall(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		sets      []fix.Set
+		want      string
+	}{{
+		name: "a byte order mark",
+		src:  "\uFEFFkind: ConfigMap\ndata: {a: b}\n",
+		sets: []fix.Set{set(path("kind"), "Secret"), set(path("data.a"), "c")},
+		want: "\uFEFFkind: Secret\ndata: {a: c}\n",
+	}, {
+		name: "a tab after the colon",
+		src:  "kind: ConfigMap\ndata:\n  a:\tb # c\n",
+		sets: []fix.Set{set(path("data.a"), "d")},
+		want: "kind: ConfigMap\ndata:\n  a:\td # c\n",
+	}, {
+		name: "after a flow sequence on several lines",
+		src:  "kind: Pod\nspec:\n  args: [a,\n    b]\nstatus: {}\n",
+		sets: []fix.Set{set(path("spec.command"), []any{"run"})},
+		want: "kind: Pod\nspec:\n  args: [a,\n    b]\n  command:\n  - run\nstatus: {}\n",
+	}, {
+		name: "a flow mapping with a trailing comma",
+		src:  "kind: Pod\nmetadata: {name: a, }\n",
+		sets: []fix.Set{set(path("metadata.labels.app"), "a")},
+		want: "kind: Pod\nmetadata: {name: a, labels: {app: a} }\n",
+	}, {
+		name: "a quoted string that stays quoted",
+		src:  "kind: Deployment\nspec:\n  template:\n    spec:\n      containers: [{name: web, image: 'a:1'}]\n",
+		sets: []fix.Set{set(path("spec.template.spec.containers[name=web].image"), "a:2")},
+		want: "kind: Deployment\nspec:\n  template:\n    spec:\n      containers: [{name: web, image: 'a:2'}]\n",
+	}, {
+		name: "a string that must be quoted where a number was",
+		src:  "kind: ConfigMap\ndata:\n  port: 80\n",
+		sets: []fix.Set{set(path("data.port"), "8080")},
+		want: "kind: ConfigMap\ndata:\n  port: \"8080\"\n",
+	}, {
+		name: "a value already set",
+		src:  "kind: Deployment\nspec:\n  replicas: 0x2 # hex\n",
+		sets: []fix.Set{set(path("spec.replicas"), 2)},
+		want: "kind: Deployment\nspec:\n  replicas: 0x2 # hex\n",
+	}, {
+		name: "a string spanning lines",
+		src:  "kind: ConfigMap\ndata:\n  a: b\n",
+		sets: []fix.Set{set(path("data.a"), "one\ntwo")},
+		want: "kind: ConfigMap\ndata:\n  a: \"one\\ntwo\"\n",
+	}, {
+		name: "a sequence replaced",
+		src:  "kind: Pod\ncaps:\n  drop:\n  - NET_RAW\n  - CHOWN\n  add: []\n",
+		sets: []fix.Set{set(path("caps.drop"), []any{"ALL"})},
+		want: "kind: Pod\ncaps:\n  drop:\n  - ALL\n  add: []\n",
+	}, {
+		name: "lines ending in a carriage return alone",
+		src:  "kind: ConfigMap\rdata:\r  a: b\r",
+		sets: []fix.Set{set(path("data.c"), "d")},
+		want: "kind: ConfigMap\rdata:\r  a: b\r  c: d\r",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Apply([]byte(tc.src), []Edit{{Line: 1, Sets: tc.sets}})
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 // moved is edits with each Line moved to where its object starts in out.
 func moved(t *testing.T, in, out []byte, edits []Edit) []Edit {
 	t.Helper()
