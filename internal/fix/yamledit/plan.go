@@ -1,6 +1,7 @@
 package yamledit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -40,11 +41,12 @@ type op struct {
 // elements were named by the steps of paths (fix.Step's Name or Index)
 // rather than given as a value.
 type newList struct {
+	base  int // the index of its first element: the length of the sequence it ends
 	items []newItem
 }
 
 // newItem is an element of a newList: found by name when name is set, else
-// by its index in the whole sequence.
+// by its index in the whole sequence, as a path's next step finds it.
 type newItem struct {
 	name  string
 	index int
@@ -85,6 +87,9 @@ func (p *plan) set(o *object, n *yaml.Node, depth int, inFlow bool, at, rest []f
 		if step.Key != "" {
 			if n.Kind != yaml.MappingNode {
 				return shapeError(n, at, "a mapping")
+			}
+			if k, why := p.oddKey(n); k != nil {
+				return &Error{Line: k.Line, Err: fmt.Errorf("%s has %s, which is not edited around", where(at), why)}
 			}
 			if k := mergeKey(n); k != nil {
 				return &Error{Line: k.Line, Err: fmt.Errorf("%s merges another mapping (<<), so a key set in it could be shadowed by it or shadow it", where(at))}
@@ -182,13 +187,14 @@ func (p *plan) appendItem(o *object, n *yaml.Node, depth int, at, rest []fix.Ste
 		}
 	}
 	inner, err := build(rest[1:], v)
+	var l *newList
 	if err == nil {
-		inner, err = newElement(step, inner)
+		l, err = newElement(step, inner, len(n.Content))
 	}
 	if err != nil {
 		return &Error{Line: n.Line, Err: fmt.Errorf("%s: %w", where(extend(at, rest...)), err)}
 	}
-	return p.merge(&op{kind: appendItems, node: n, depth: depth, obj: o, path: at, value: inner})
+	return p.merge(&op{kind: appendItems, node: n, depth: depth, obj: o, path: at, value: l})
 }
 
 // merge adds q to the op on its node.
@@ -237,14 +243,15 @@ func build(steps []fix.Step, v any) (any, error) {
 	if steps[0].Name == "" && steps[0].Index != 0 {
 		return nil, fmt.Errorf("the sequence does not exist, so it has no element %d", steps[0].Index)
 	}
-	return newElement(steps[0], inner)
+	return newElement(steps[0], inner, 0)
 }
 
 // newElement is the list of the one new element that step names, with
-// value inner: found by name, it is a mapping with that name.
-func newElement(step fix.Step, inner any) (*newList, error) {
+// value inner, at the end of a sequence of base elements: found by name, it
+// is a mapping with that name.
+func newElement(step fix.Step, inner any, base int) (*newList, error) {
 	if step.Name == "" {
-		return &newList{items: []newItem{{index: step.Index, value: inner}}}, nil
+		return &newList{base: base, items: []newItem{{index: step.Index, value: inner}}}, nil
 	}
 	m, ok := inner.(map[string]any)
 	if !ok {
@@ -254,7 +261,7 @@ func newElement(step fix.Step, inner any) (*newList, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the element named %s would have another name", step.Name)
 	}
-	return &newList{items: []newItem{{name: step.Name, value: merged}}}, nil
+	return &newList{base: base, items: []newItem{{name: step.Name, value: merged}}}, nil
 }
 
 // mergeValues merges src into dst: mappings key by key, new lists element
@@ -298,10 +305,11 @@ func under(step fix.Step, err error) error {
 	return &conflict{at: extend([]fix.Step{step}, c.at...), err: c.err}
 }
 
-// add merges item into the element of l it names, or appends it.
+// add merges item into the element of l it finds, by its name or at its
+// index, or appends it.
 func (l *newList) add(item newItem) error {
 	for i, have := range l.items {
-		if (item.name != "" && have.name == item.name) || (item.name == "" && have.name == "" && have.index == item.index) {
+		if item.name != "" && have.name == item.name || item.name == "" && l.base+i == item.index {
 			merged, err := mergeValues(have.value, item.value)
 			if err != nil {
 				return under(fix.Step{Name: item.name, Index: item.index}, err)
@@ -366,6 +374,25 @@ func mergeKey(n *yaml.Node) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// oddKey is a key of a mapping that is not a plain key of one line (a
+// collection, a null, an explicit "? key" whose value is on a line of its
+// own), and what it is; or nil.
+func (p *plan) oddKey(n *yaml.Node) (*yaml.Node, string) {
+	t := p.f.text
+	for i := 0; i < len(n.Content); i += 2 {
+		k := n.Content[i]
+		switch {
+		case k.Kind != yaml.ScalarNode:
+			return k, "a key that is " + describeNode(k)
+		case k.Tag == "!!null":
+			return k, "a null key"
+		case k.Line <= t.lines() && bytes.HasSuffix(bytes.TrimRight(t.src[t.start[k.Line-1]:t.offset(k)], " \t"), []byte("?")):
+			return k, "an explicit key (? " + k.Value + ")"
+		}
+	}
+	return nil, ""
 }
 
 // isNull reports whether n is a null scalar (empty, ~, null).

@@ -106,12 +106,38 @@ func (p *plan) splices() ([]change, error) {
 			}
 			return nil, &Error{Line: q.node.Line, Err: fmt.Errorf("%s %w", where(q.path), err)}
 		}
-		changes = append(changes, cs...)
+		for _, c := range cs {
+			c.depth = q.depth
+			changes = append(changes, c)
+		}
 	}
 	if err := sortChanges(p.f.text, changes); err != nil {
 		return nil, err
 	}
+	if n := len(changes); n > 0 && changes[n-1].from == len(p.f.src) && !p.f.endsWithBreak() {
+		if last := lastNode(p.f.docs); last != nil && last.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			return nil, &Error{Line: last.Line, Err: errors.New("the file ends in a block scalar without a line break: a line after it would add one to its value")}
+		}
+	}
 	return changes, nil
+}
+
+// lastNode is the node of docs that starts last.
+func lastNode(docs []*yaml.Node) *yaml.Node {
+	var last *yaml.Node
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if last == nil || n.Line > last.Line || n.Line == last.Line && n.Column >= last.Column {
+			last = n
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	for _, d := range docs {
+		walk(d)
+	}
+	return last
 }
 
 // render is the changes one op makes.
@@ -135,7 +161,7 @@ func (p *plan) render(q *op) ([]change, error) {
 		if err := l.entries(&b, m, indent, false); err != nil {
 			return nil, err
 		}
-		return []change{t.insertLines(t.blockEnd(indent, n.Content[len(n.Content)-2].Line, dashes), b.String(), q.depth)}, nil
+		return []change{t.insertLines(t.blockEnd(indent, t.lastLine(last), dashes), b.String())}, nil
 	case appendItems:
 		items := listItems(q.value)
 		if n.Style&yaml.FlowStyle != 0 {
@@ -157,7 +183,7 @@ func (p *plan) render(q *op) ([]change, error) {
 		if err := l.items(&b, items, dash); err != nil {
 			return nil, err
 		}
-		return []change{t.insertLines(t.blockEnd(dash, n.Content[len(n.Content)-1].Line, false), b.String(), q.depth)}, nil
+		return []change{t.insertLines(t.blockEnd(dash, t.lastLine(n.Content[len(n.Content)-1]), false), b.String())}, nil
 	case fillNull:
 		return p.renderFill(q, l)
 	}
@@ -213,7 +239,7 @@ func (p *plan) renderFill(q *op, l layout) ([]change, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(changes, t.insertLines(t.next(q.key.Line), b.String(), q.depth)), nil
+	return append(changes, t.insertLines(t.next(q.key.Line), b.String())), nil
 }
 
 // renderReplace is the change that replaces a scalar, or a sequence as a
@@ -259,7 +285,7 @@ func (p *plan) renderReplace(q *op, l layout) ([]change, error) {
 	if before := t.src[t.start[n.Line-1]:t.offset(n)]; len(bytes.Trim(before, " ")) > 0 {
 		return nil, errors.New("is a sequence that starts after other text on its line, which is not replaced in place")
 	}
-	from, to := t.start[n.Line-1], t.blockEnd(dash, n.Content[len(n.Content)-1].Line, false)
+	from, to := t.start[n.Line-1], t.blockEnd(dash, t.lastLine(n), false)
 	comments := hasComments(n)
 	for line := n.Line; line <= t.lineOf(to-1) && !comments; line++ {
 		_, _, comments = t.indent(line)
@@ -293,6 +319,10 @@ func (p *plan) flowAdd(q *op, parts []string) ([]change, error) {
 	}
 	text := strings.Join(parts, ", ")
 	switch {
+	case t.src[at-1] == ':' && at < end:
+		// The last value is empty: "{a: }" becomes "{a: , b: c}", not
+		// "{a:, b: c}", where "a:" would be read as a key ("{a:}" is).
+		text = " , " + text
 	case at == open+1:
 	case bytes.ContainsAny(t.src[at:end], "\r\n"):
 		// One entry a line, as in pretty-printed JSON: so are these.
@@ -308,7 +338,7 @@ func (p *plan) flowAdd(q *op, parts []string) ([]change, error) {
 	default:
 		text = ", " + text
 	}
-	return []change{{from: at, to: at, text: text, depth: q.depth}}, nil
+	return []change{{from: at, to: at, text: text}}, nil
 }
 
 // dashIndent is the column of a block sequence's dashes, counted from 0.
@@ -321,12 +351,12 @@ func (t *text) dashIndent(n *yaml.Node) (int, error) {
 
 // insertLines is the change that inserts lines (each ending with a line
 // break) at offset at, the start of a line or the end of the file.
-func (t *text) insertLines(at int, lines string, depth int) change {
+func (t *text) insertLines(at int, lines string) change {
 	if at == len(t.src) && len(t.src) > 0 && !t.endsWithBreak() {
 		eol := t.eol
 		lines = eol + strings.TrimSuffix(lines, eol)
 	}
-	return change{from: at, to: at, text: lines, depth: depth}
+	return change{from: at, to: at, text: lines}
 }
 
 // hasComments reports whether a node or any node in it has a comment.
@@ -427,26 +457,6 @@ func listItems(v any) []any {
 	return nil
 }
 
-// plain is v with its new lists made []any, for an encoder.
-func plain(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(v))
-		for k, e := range v {
-			m[k] = plain(e)
-		}
-		return m
-	case []any, *newList:
-		items := listItems(v)
-		out := make([]any, len(items))
-		for i, e := range items {
-			out[i] = plain(e)
-		}
-		return out
-	}
-	return v
-}
-
 // sortedKeys are a mapping's keys in the order they are written: name
 // first, as Kubernetes writes it, then the others sorted.
 func sortedKeys(m map[string]any) []string {
@@ -518,24 +528,56 @@ func scalarText(v any, style yaml.Style) (string, error) {
 // flowText is v in flow style on one line, as it may be written inside a
 // flow collection: JSON in a JSON document.
 func flowText(v any, asJSON bool) (string, error) {
-	v = plain(v)
 	if asJSON {
 		var b strings.Builder
 		err := writeJSON(&b, v)
 		return b.String(), err
 	}
-	var n yaml.Node
-	if err := n.Encode([]any{v}); err != nil {
+	n, err := toNode(v)
+	if err != nil {
 		return "", err
 	}
 	// Inside a sequence, a scalar is quoted as flow style needs
 	// ("a,b" is).
-	n.Style = yaml.FlowStyle
-	s, err := encodeLine(&n)
+	s, err := encodeLine(&yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle, Content: []*yaml.Node{n}})
 	if err != nil {
 		return "", err
 	}
 	return s[1 : len(s)-1], nil
+}
+
+// toNode is v as a node, its mappings' keys in the order of sortedKeys.
+func toNode(v any) (*yaml.Node, error) {
+	var n yaml.Node
+	switch v := v.(type) {
+	case map[string]any:
+		n = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		for _, k := range sortedKeys(v) {
+			key, err := toNode(k)
+			if err != nil {
+				return nil, err
+			}
+			val, err := toNode(v[k])
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, key, val)
+		}
+	case []any, *newList:
+		n = yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		for _, e := range listItems(v) {
+			item, err := toNode(e)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, item)
+		}
+	default:
+		if err := n.Encode(v); err != nil {
+			return nil, err
+		}
+	}
+	return &n, nil
 }
 
 // writeJSON writes v as JSON on one line, with a space after each colon
@@ -547,8 +589,8 @@ func writeJSON(b *strings.Builder, v any) error {
 		for _, k := range sortedKeys(v) {
 			parts = append(parts, k, v[k])
 		}
-	case []any:
-		parts = v
+	case []any, *newList:
+		parts = listItems(v)
 	default:
 		var out bytes.Buffer
 		enc := json.NewEncoder(&out)

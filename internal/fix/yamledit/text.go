@@ -83,6 +83,9 @@ func (t *text) lineOf(off int) int {
 // offset is the offset of a node's line and column (the parser counts
 // columns in characters).
 func (t *text) offset(n *yaml.Node) int {
+	if n.Line < 1 || n.Line > len(t.start) {
+		return len(t.src) // an empty value the parser places after the end
+	}
 	off := t.start[n.Line-1]
 	end := off + len(t.line(n.Line))
 	for c := 1; c < n.Column && off < end; c++ {
@@ -111,24 +114,49 @@ func (t *text) indent(l int) (n int, blank, comment bool) {
 // blockEnd is the offset after the last line of a block collection whose
 // entries (keys or dashes) are indented by indent and whose last entry starts
 // on line last: the lines after it that are more indented, and the comment
-// lines indented at least as much, belong to it; blank lines belong only
-// when something that belongs follows them. dashes says that the last
-// entry's value is a block sequence whose dashes are at indent too
-// ("containers:" then "- name: web" in line with it).
+// lines indented at least as much, belong to it; blank lines and less
+// indented comment lines belong only when something that belongs follows
+// them. dashes says that the last entry's value is a block sequence whose
+// dashes are at indent too ("containers:" then "- name: web" in line with
+// it).
 func (t *text) blockEnd(indent, last int, dashes bool) int {
 	end := last
 	for l := last + 1; l <= t.lines(); l++ {
 		n, blank, comment := t.indent(l)
 		switch {
-		case blank:
+		case blank, comment && n < indent:
 			continue
-		case n > indent, comment && n >= indent, n == indent && dashes && isDash(t.line(l)[n:]):
+		case n > indent, comment, n == indent && dashes && isDash(t.line(l)[n:]):
 			end = l
 			continue
 		}
 		break
 	}
 	return t.next(end)
+}
+
+// lastLine is the last line of node n's text: of the closing quote of a
+// quoted scalar or the closing bracket of a flow collection, which may be on
+// a line indented less than the block the node is in, or else of the node
+// of it that starts last.
+func (t *text) lastLine(n *yaml.Node) int {
+	at := t.offset(n)
+	end := -1
+	switch {
+	case at >= len(t.src):
+	case n.Kind == yaml.ScalarNode && (t.src[at] == '"' || t.src[at] == '\''):
+		end = quotedEnd(t.src, at)
+	case n.Style&yaml.FlowStyle != 0:
+		end, _ = t.flowClose(at)
+	}
+	last := n.Line
+	if end > 0 {
+		last = t.lineOf(end)
+	}
+	for _, c := range n.Content {
+		last = max(last, t.lastLine(c))
+	}
+	return last
 }
 
 // isDash reports whether s starts with a block sequence's "-" indicator.
@@ -148,6 +176,9 @@ func (t *text) scalarSpan(n *yaml.Node, inFlow bool) (int, int, error) {
 		return 0, 0, errors.New("is a block scalar (| or >), which is not replaced in place")
 	case n.Style&yaml.TaggedStyle != 0:
 		return 0, 0, fmt.Errorf("has an explicit tag (%s), which is not replaced in place", n.Tag)
+	}
+	if n.Line < 1 || n.Line > t.lines() {
+		return 0, 0, errors.New("is not where the parser saw it")
 	}
 	start := t.offset(n)
 	line := t.src[start : t.start[n.Line-1]+len(t.line(n.Line))]

@@ -83,6 +83,10 @@ func decodeAll(docs []*yaml.Node) ([]any, error) {
 // normalize is v as it reads back once written as YAML: the value a set
 // leaves in the file (an int64 reads back as an int, 2.0 as 2).
 func normalize(v any) (any, error) {
+	switch v.(type) {
+	case nil, bool, string, int:
+		return v, nil // as it reads back, and a fix's usual value
+	}
 	out, err := yaml.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("the value cannot be written as YAML: %w", err)

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	yaml "go.yaml.in/yaml/v3"
-
 	"github.com/plimsoll/plimsoll/internal/fix"
 	"github.com/plimsoll/plimsoll/internal/golden"
 )
@@ -149,6 +147,7 @@ func TestApply(t *testing.T) {
 			set(path("spec.template.spec.containers[name=app].securityContext"), dropAll),
 			set(path("spec.template.spec.containers[name=helper].securityContext.capabilities.drop"), []any{"ALL"}),
 			set(path("spec.template.spec.containers[name=helper].securityContext.runAsNonRoot"), "yes, a string"),
+			set(path("spec.template.spec.volumes[name=tmp].emptyDir.medium"), "Memory"),
 		}}},
 	}, {
 		name: "no-final-newline",
@@ -173,6 +172,16 @@ func TestApply(t *testing.T) {
 			set(path("metadata.annotations.owner"), "batch-team"),
 			set(path("spec.finalizers"), []any{"kubernetes"}),
 		}}},
+	}, {
+		// A flow mapping whose last value is empty, a scalar quoted on
+		// two lines, a comment less indented than the block it is in.
+		name: "edge",
+		in:   "edge.yaml",
+		edits: []Edit{{Line: 1, Sets: []fix.Set{
+			set(path("metadata.annotations.owner"), "edge-team"),
+			set(path("data.nested.deepest"), "3"),
+			set(path("data.added"), "yes"),
+		}}},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			src, err := os.ReadFile(filepath.Join("testdata", "in", tc.in))
@@ -190,6 +199,76 @@ func TestApply(t *testing.T) {
 			}
 			if string(again) != string(got) {
 				t.Errorf("applied again, got a change:\n%s", lineDiff(got, again))
+			}
+		})
+	}
+}
+
+// TestApplySmall holds Apply to the exact text of small cases that need no
+// file of their own.
+func TestApplySmall(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		sets      []fix.Set
+		want      string
+	}{{
+		name: "a byte order mark",
+		src:  "\uFEFFkind: ConfigMap\ndata: {a: b}\n",
+		sets: []fix.Set{set(path("kind"), "Secret"), set(path("data.a"), "c")},
+		want: "\uFEFFkind: Secret\ndata: {a: c}\n",
+	}, {
+		name: "a tab after the colon",
+		src:  "kind: ConfigMap\ndata:\n  a:\tb # c\n",
+		sets: []fix.Set{set(path("data.a"), "d")},
+		want: "kind: ConfigMap\ndata:\n  a:\td # c\n",
+	}, {
+		name: "after a flow sequence on several lines",
+		src:  "kind: Pod\nspec:\n  args: [a,\n    b]\nstatus: {}\n",
+		sets: []fix.Set{set(path("spec.command"), []any{"run"})},
+		want: "kind: Pod\nspec:\n  args: [a,\n    b]\n  command:\n  - run\nstatus: {}\n",
+	}, {
+		name: "a flow mapping with a trailing comma",
+		src:  "kind: Pod\nmetadata: {name: a, }\n",
+		sets: []fix.Set{set(path("metadata.labels.app"), "a")},
+		want: "kind: Pod\nmetadata: {name: a, labels: {app: a} }\n",
+	}, {
+		name: "a quoted string that stays quoted",
+		src:  "kind: Deployment\nspec:\n  template:\n    spec:\n      containers: [{name: web, image: 'a:1'}]\n",
+		sets: []fix.Set{set(path("spec.template.spec.containers[name=web].image"), "a:2")},
+		want: "kind: Deployment\nspec:\n  template:\n    spec:\n      containers: [{name: web, image: 'a:2'}]\n",
+	}, {
+		name: "a string that must be quoted where a number was",
+		src:  "kind: ConfigMap\ndata:\n  port: 80\n",
+		sets: []fix.Set{set(path("data.port"), "8080")},
+		want: "kind: ConfigMap\ndata:\n  port: \"8080\"\n",
+	}, {
+		name: "a value already set",
+		src:  "kind: Deployment\nspec:\n  replicas: 0x2 # hex\n",
+		sets: []fix.Set{set(path("spec.replicas"), 2)},
+		want: "kind: Deployment\nspec:\n  replicas: 0x2 # hex\n",
+	}, {
+		name: "a string spanning lines",
+		src:  "kind: ConfigMap\ndata:\n  a: b\n",
+		sets: []fix.Set{set(path("data.a"), "one\ntwo")},
+		want: "kind: ConfigMap\ndata:\n  a: \"one\\ntwo\"\n",
+	}, {
+		name: "a sequence replaced",
+		src:  "kind: Pod\ncaps:\n  drop:\n  - NET_RAW\n  - CHOWN\n  add: []\n",
+		sets: []fix.Set{set(path("caps.drop"), []any{"ALL"})},
+		want: "kind: Pod\ncaps:\n  drop:\n  - ALL\n  add: []\n",
+	}, {
+		name: "lines ending in a carriage return alone",
+		src:  "kind: ConfigMap\rdata:\r  a: b\r",
+		sets: []fix.Set{set(path("data.c"), "d")},
+		want: "kind: ConfigMap\rdata:\r  a: b\r  c: d\r",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Apply([]byte(tc.src), []Edit{{Line: 1, Sets: tc.sets}})
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
 	}
@@ -220,25 +299,7 @@ func objectLines(t *testing.T, src []byte) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lines []int
-	var walk func(n *yaml.Node)
-	walk = func(n *yaml.Node) {
-		if n.Kind != yaml.MappingNode {
-			return
-		}
-		lines = append(lines, n.Line)
-		if isList(n) {
-			for _, item := range value(n, "items").Content {
-				walk(item)
-			}
-		}
-	}
-	for _, d := range docs {
-		if len(d.Content) > 0 {
-			walk(d.Content[0])
-		}
-	}
-	return lines
+	return linesOfObjects(docs)
 }
 
 // lineDiff is b as a change of a, line by line: every line of either,
@@ -457,6 +518,18 @@ func TestRefuse(t *testing.T) {
 		edits:    one(1, path("spec.args"), []any{"b"}),
 		wantLine: 5,
 		want:     `spec\.args is a sequence with comments`,
+	}, {
+		name:     "an explicit key",
+		src:      "kind: ConfigMap\ndata:\n  ? a\n  : b\n",
+		edits:    one(1, path("data.c"), "d"),
+		wantLine: 3,
+		want:     `data has an explicit key \(\? a\), which is not edited around`,
+	}, {
+		name:     "a block scalar at the end without a line break",
+		src:      "kind: ConfigMap\ndata:\n  a: |\n    text",
+		edits:    one(1, path("metadata.name"), "x"),
+		wantLine: 3,
+		want:     `the file ends in a block scalar without a line break`,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Apply([]byte(tc.src), tc.edits)
