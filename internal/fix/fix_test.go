@@ -89,19 +89,25 @@ func TestCorpus(t *testing.T) {
 	}
 }
 
-// noNewFailures is the proof, checked again: the fixed inputs fail no check
-// on any object where the inputs did not.
+// noNewFailures is the proof, checked again: no check fails more often on
+// any object of the fixed inputs than on the inputs. (A finding whose
+// message narrows, as a Pod Security finding that lists fewer containers
+// once some are fixed, is the same finding.)
 func noNewFailures(t *testing.T, before, after *audit.Audit) {
 	t.Helper()
-	was := map[string]bool{}
-	for _, r := range before.Results {
-		if r.Status == audit.Fail {
-			was[r.Check.ID+" "+r.Object.ID()+" "+r.Object.Source.String()+" "+r.Message] = true
+	count := func(a *audit.Audit) map[string]int {
+		out := map[string]int{}
+		for _, r := range a.Results {
+			if r.Status == audit.Fail {
+				out[r.Check.ID+" on "+r.Object.ID()+" ("+r.Object.Source.String()+")"]++
+			}
 		}
+		return out
 	}
-	for _, r := range after.Results {
-		if r.Status == audit.Fail && !was[r.Check.ID+" "+r.Object.ID()+" "+r.Object.Source.String()+" "+r.Message] {
-			t.Errorf("a new failure after the fixes: %s on %s: %s", r.Check.ID, r.Object.ID(), r.Message)
+	was := count(before)
+	for k, n := range count(after) {
+		if n > was[k] {
+			t.Errorf("a new failure after the fixes: %s (%d, was %d)", k, n, was[k])
 		}
 	}
 }

@@ -62,7 +62,7 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 		}
 		active = append(active, ch)
 	}
-	old := failures(before)
+	old, _ := failures(before)
 	for round := 0; round < 8; round++ {
 		patched, failed := Apply(objs, active)
 		for i, why := range failed {
@@ -73,7 +73,7 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 			continue
 		}
 		out.After = run(patched)
-		fresh := newFailures(old, out.After)
+		fresh, message := newFailures(old, out.After)
 		if len(fresh) == 0 {
 			break
 		}
@@ -87,7 +87,7 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 		for _, f := range fresh {
 			for _, i := range culprits(objs, active, f, old, run) {
 				if _, ok := blamed[i]; !ok {
-					blamed[i] = fmt.Sprintf("the re-audit found a new failure: %s on %s: %s", f.check, f.object, f.message)
+					blamed[i] = fmt.Sprintf("the re-audit found a new failure: %s on %s: %s", f.check, f.object, message[f])
 				}
 			}
 		}
@@ -132,15 +132,16 @@ func brought(ch Change, was map[Finding]int) bool {
 }
 
 // newFailures are the failures of after that were not in before.
-func newFailures(old map[string]int, after *audit.Audit) []failure {
+func newFailures(old map[failure]int, after *audit.Audit) ([]failure, map[failure]string) {
 	var out []failure
-	for key, n := range failures(after) {
-		if n > old[key] {
-			out = append(out, parseKey(key))
+	count, message := failures(after)
+	for f, n := range count {
+		if n > old[f] {
+			out = append(out, f)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].object+out[i].check < out[j].object+out[j].check })
-	return out
+	return out, message
 }
 
 // followUps are the planned changes that fix a fresh failure and are not
@@ -172,7 +173,7 @@ func followUps(active, planned []Change, fresh []failure, suggest bool) []Change
 // culprits are the changes a fresh failure is due to: of those that change
 // the object it is on (else those of its namespace, else all), the first
 // whose removal makes it go; all of them when no single one does.
-func culprits(objs []*inventory.Object, active []Change, f failure, old map[string]int, run Auditor) []int {
+func culprits(objs []*inventory.Object, active []Change, f failure, old map[failure]int, run Auditor) []int {
 	var candidates []int
 	for i, ch := range active {
 		if ch.Target.ID() == f.object {
@@ -192,14 +193,21 @@ func culprits(objs []*inventory.Object, active []Change, f failure, old map[stri
 		}
 	}
 	// Bisect: keep the half whose removal makes the failure go, as long as
-	// one does (a failure with a single cause).
+	// one does (a failure with a single cause). A failure in a namespace is
+	// traced on that namespace's objects and the cluster's, which is all
+	// but the checks that look across namespaces see, and far quicker than
+	// the whole inputs; the full re-audit after the drop has the last word.
+	scope, ns := inScope(objs, f)
 	gone := func(drop []int) bool {
-		skip := map[int]string{}
-		for _, i := range drop {
-			skip[i] = ""
+		var kept []Change
+		for i, ch := range active {
+			if !slices.Contains(drop, i) && (ns == nil || *ns == ch.Target.Namespace || ch.Target.Namespace == "") {
+				kept = append(kept, ch)
+			}
 		}
-		patched, _ := Apply(objs, without(active, skip))
-		return !slices.Contains(newFailures(old, run(patched)), f)
+		patched, _ := Apply(scope, kept)
+		fresh, _ := newFailures(old, run(patched))
+		return !slices.Contains(fresh, f)
 	}
 	for len(candidates) > 1 {
 		half := candidates[:len(candidates)/2]
@@ -215,6 +223,24 @@ func culprits(objs []*inventory.Object, active []Change, f failure, old map[stri
 	return candidates
 }
 
+// inScope are the objects a failure is traced on, and their namespace:
+// those of its object's namespace and the cluster-scoped ones, or all (and
+// nil) for a failure on a cluster-scoped object.
+func inScope(objs []*inventory.Object, f failure) ([]*inventory.Object, *string) {
+	_, rest, _ := strings.Cut(f.object, " ")
+	ns, _, namespaced := strings.Cut(rest, "/")
+	if !namespaced {
+		return objs, nil
+	}
+	var out []*inventory.Object
+	for _, o := range objs {
+		if o.Namespace == ns || o.Namespace == "" {
+			out = append(out, o)
+		}
+	}
+	return out, &ns
+}
+
 // without returns the changes whose indexes are not in drop.
 func without(changes []Change, drop map[int]string) []Change {
 	var out []Change
@@ -226,21 +252,22 @@ func without(changes []Change, drop map[int]string) []Change {
 	return out
 }
 
-type failure struct{ check, object, message, source string }
+// failure is a check failing on an object (its ID and where it was read):
+// what the proof counts. A failure whose message changes, as a Pod Security
+// finding lists fewer violations once some are fixed, is not a new one.
+type failure struct{ check, object, source string }
 
-func failures(a *audit.Audit) map[string]int {
-	out := map[string]int{}
+// failures counts an audit's failures, with a message of each for people.
+func failures(a *audit.Audit) (map[failure]int, map[failure]string) {
+	count, message := map[failure]int{}, map[failure]string{}
 	for _, r := range a.Results {
 		if r.Status == audit.Fail {
-			out[strings.Join([]string{r.Check.ID, r.Object.ID(), r.Path, r.Message, r.Object.Source.String()}, "\x00")]++
+			f := failure{r.Check.ID, r.Object.ID(), r.Object.Source.String()}
+			count[f]++
+			message[f] = r.Message
 		}
 	}
-	return out
-}
-
-func parseKey(k string) failure {
-	p := strings.SplitN(k, "\x00", 5)
-	return failure{check: p[0], object: p[1], message: p[3], source: p[4]}
+	return count, message
 }
 
 func failuresOn(a *audit.Audit) map[Finding]int {
