@@ -111,3 +111,23 @@ func noNewFailures(t *testing.T, before, after *audit.Audit) {
 		}
 	}
 }
+
+// BenchmarkProveCorpus measures planning and proving the fixes of the
+// shared corpus (1,086 objects); hack/bench measures plimsoll fix on the
+// multiplied bench corpus through the binary.
+func BenchmarkProveCorpus(b *testing.B) {
+	objs := checktest.CorpusObjects(b)
+	reg := checks.Registry()
+	run := func(objs []*inventory.Object) *audit.Audit {
+		return audit.Run(platform.Inventory(inventory.FromManifests, objs), audit.Options{Registry: reg})
+	}
+	plan := func(objs []*inventory.Object, a *audit.Audit) []fix.Change {
+		return fix.Plan(platform.Inventory(inventory.FromManifests, objs), a, fix.Options{})
+	}
+	for b.Loop() {
+		before := run(objs)
+		if out := fix.Prove(objs, plan(objs, before), false, before, run, plan); len(out.Applied) == 0 {
+			b.Fatal("nothing fixed")
+		}
+	}
+}
