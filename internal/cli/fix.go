@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -131,15 +132,16 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 	}
 	opts := fix.Options{Checks: o.checks, Layers: o.layers, Suggest: o.suggest}
 	plan := func(objs []*inventory.Object, a *audit.Audit) []fix.Change {
-		return fix.Plan(platform.Inventory(in.Mode, objs), a, opts)
+		changes := fix.Plan(platform.Inventory(in.Mode, objs), a, opts)
+		if o.snapshot != "" {
+			// A cluster's objects change through the repository that
+			// deploys them, not here: only the objects it lacks are made.
+			changes = slices.DeleteFunc(changes, func(c fix.Change) bool { return c.Create == nil })
+		}
+		return changes
 	}
 	before := run(objs)
 	out := fix.Prove(objs, plan(objs, before), o.suggest, before, run, plan)
-	if o.snapshot != "" {
-		// A cluster's objects are changed by its GitOps repository, not
-		// here: only the objects it lacks go to the overlay.
-		out = createsOnly(out)
-	}
 
 	var written []string
 	var unplaced []fix.Applied
@@ -175,18 +177,6 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 	return nil
 }
 
-// createsOnly keeps the changes that create objects.
-func createsOnly(out fix.Outcome) fix.Outcome {
-	var kept []fix.Applied
-	for _, a := range out.Applied {
-		if a.Create != nil {
-			kept = append(kept, a)
-		}
-	}
-	out.Applied = kept
-	return out
-}
-
 // newFilesDir is where --write puts new objects: the first path given, or
 // its directory when it is a file.
 func newFilesDir(args []string) string {
@@ -205,7 +195,11 @@ func writeOverlay(o *fixOptions, args []string, applied []fix.Applied) ([]string
 	base := o.kustomize
 	switch {
 	case o.snapshot != "":
-		base = ""
+		var objects []overlay.Object
+		for _, a := range applied {
+			objects = append(objects, overlay.Object{File: a.File, Content: a.Create, Comment: a.Summary})
+		}
+		return overlay.WriteObjects(o.overlay, objects)
 	case base == "" && len(args) == 1:
 		base = args[0]
 	case base == "":

@@ -173,3 +173,32 @@ func TestFixRefuses(t *testing.T) {
 		t.Error("a refused run changed a file")
 	}
 }
+
+// --snapshot --overlay writes the objects the cluster lacks, alone: an
+// overlay with no base that builds exactly them.
+func TestFixSnapshotOverlay(t *testing.T) {
+	snap, err := filepath.Abs(productionSnapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	o := run(t, "fix", "--snapshot", snap, "--overlay", "fixes")
+	wantCode(t, o, ExitOK)
+	if !strings.Contains(o.out, "SCORE      67.0 -> 80.1") {
+		t.Errorf("summary:\n%s", o.out)
+	}
+	built, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), "fixes")
+	if err != nil {
+		t.Fatalf("the overlay does not build: %v", err)
+	}
+	kinds := map[string]int{}
+	for _, r := range built.Resources() {
+		kinds[r.GetKind()]++
+		if r.GetLabels()["app.kubernetes.io/managed-by"] != "plimsoll-fix" {
+			t.Errorf("%s %s is not an object plimsoll fix made", r.GetKind(), r.GetName())
+		}
+	}
+	if kinds["NetworkPolicy"] == 0 || kinds["LimitRange"] == 0 || kinds["ResourceQuota"] == 0 {
+		t.Errorf("built %v, want the namespaces' policies, LimitRanges and quotas", kinds)
+	}
+}

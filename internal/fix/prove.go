@@ -337,11 +337,11 @@ func Content(o *inventory.Object) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The status stays: a cluster's objects are judged by it.
 	m["apiVersion"], m["kind"] = o.APIVersion, o.Kind
-	if meta, ok := m["metadata"].(map[string]any); ok {
+	if meta, ok := m["metadata"].(map[string]any); ok && meta["creationTimestamp"] == nil {
 		delete(meta, "creationTimestamp")
 	}
-	delete(m, "status")
 	return m, nil
 }
 

@@ -197,6 +197,63 @@ func Write(o Options) (written []string, err error) {
 	return written, nil
 }
 
+// WriteObjects writes an overlay of new objects alone, with no base: what
+// a cluster read lacks, for the repository that deploys to it. As Write
+// does, it builds the overlay in a temporary directory beside dir, proves
+// that it builds exactly the objects, and renames it into place.
+func WriteObjects(dir string, objs []Object) (written []string, err error) {
+	if len(objs) == 0 {
+		return nil, errors.New("nothing to write: no objects")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Lstat(abs); !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("overlay %s exists already", dir)
+	}
+	objects, err := newObjects(objs)
+	if err != nil {
+		return nil, err
+	}
+	files, err := render("", nil, objects)
+	if err != nil {
+		return nil, err
+	}
+	removeParents, err := mkdirAll(filepath.Dir(abs))
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp-")
+	if err != nil {
+		removeParents()
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(tmp)
+			removeParents()
+			written = nil
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := os.WriteFile(filepath.Join(tmp, name), files[name], 0o644); err != nil {
+			return nil, err
+		}
+		written = append(written, filepath.Join(dir, name))
+	}
+	if err := prove(tmp, built{byID: map[objectID]*builtObject{}}, nil, objects); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, abs); err != nil {
+		return nil, err
+	}
+	return written, nil
+}
+
 // paths checks Base and Dir and returns them absolute, with symbolic links
 // resolved, so the base's path relative to the overlay is the one
 // Kustomize follows.

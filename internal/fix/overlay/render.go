@@ -23,7 +23,11 @@ func render(base string, targets []*target, objects []newObject) (map[string][]b
 		files[name] = data
 		return err
 	}
-	k := newKustomization([]string{base})
+	var bases []string
+	if base != "" {
+		bases = []string{base}
+	}
+	k := newKustomization(bases)
 	escaped := false
 	for _, o := range objects {
 		k.Resources = append(k.Resources, o.file)
@@ -49,6 +53,12 @@ func render(base string, targets []*target, objects []newObject) (map[string][]b
 	header := []string{
 		"Written by plimsoll fix: the manifests of " + base + ", with the patches",
 		"and new objects below. Review them; kubectl kustomize builds the result.",
+	}
+	if base == "" {
+		header = []string{
+			"Written by plimsoll fix: the objects the cluster lacks, to add through",
+			"its GitOps repository. Review them; kubectl kustomize builds them.",
+		}
 	}
 	if escaped {
 		header = append(header, `Kustomize reads a patch's target as regular expressions, so "." is "\.".`)
