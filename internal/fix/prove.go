@@ -2,7 +2,6 @@ package fix
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -345,83 +344,14 @@ func Content(o *inventory.Object) (map[string]any, error) {
 	return m, nil
 }
 
-// applySets sets each value at its path, creating the mappings on the way
-// and merging a map value into a map that is there.
+// applySets makes the sets on an object, as SetValue means them.
 func applySets(obj map[string]any, sets []Set) error {
 	for _, s := range sets {
-		if err := setPath(obj, s.Path, s.Value); err != nil {
-			return fmt.Errorf("%s: %w", pathString(s.Path), err)
+		if _, err := SetValue(obj, s.Path, copyValue(s.Value)); err != nil {
+			return fmt.Errorf("%s: %w", PathString(s.Path), err)
 		}
 	}
 	return nil
-}
-
-func setPath(node any, p []Step, value any) error {
-	step := p[0]
-	last := len(p) == 1
-	if step.Key == "" {
-		list, ok := node.([]any)
-		if !ok {
-			return fmt.Errorf("not a list at %s", stepString(step))
-		}
-		i := step.Index
-		if step.Name != "" {
-			i = slices.IndexFunc(list, func(e any) bool { m, ok := e.(map[string]any); return ok && m["name"] == step.Name })
-		}
-		if i < 0 || i >= len(list) {
-			return fmt.Errorf("no element %s", stepString(step))
-		}
-		if last {
-			list[i] = value
-			return nil
-		}
-		return setPath(list[i], p[1:], value)
-	}
-	m, ok := node.(map[string]any)
-	if !ok {
-		return fmt.Errorf("not a mapping at %s", step.Key)
-	}
-	if last {
-		if old, ok := m[step.Key].(map[string]any); ok {
-			if v, ok := value.(map[string]any); ok {
-				maps.Copy(old, deepCopy(v))
-				return nil
-			}
-		}
-		m[step.Key] = copyValue(value)
-		return nil
-	}
-	next, ok := m[step.Key]
-	if !ok || next == nil {
-		if p[1].Key == "" {
-			return fmt.Errorf("no list %s", step.Key)
-		}
-		next = map[string]any{}
-		m[step.Key] = next
-	}
-	return setPath(next, p[1:], value)
-}
-
-func stepString(s Step) string {
-	if s.Name != "" {
-		return "[name=" + s.Name + "]"
-	}
-	return fmt.Sprintf("[%d]", s.Index)
-}
-
-func pathString(p []Step) string {
-	var b strings.Builder
-	for i, s := range p {
-		if s.Key == "" {
-			b.WriteString(stepString(s))
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(s.Key)
-	}
-	return b.String()
 }
 
 func deepCopy(m map[string]any) map[string]any {

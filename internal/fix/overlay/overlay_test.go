@@ -394,14 +394,14 @@ func TestWriteErrors(t *testing.T) {
 		{name: "null", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{{Path: path("spec.replicas")}}}},
 			want: "spec.replicas: the value is null, which a patch reads as a deletion"},
 		{name: "through a scalar", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{{Path: path("spec.template.spec.containers", name("web"), "image.tag"), Value: "x"}}}},
-			want: "spec.template.spec.containers[web].image is a scalar, not a mapping"},
+			want: "spec.template.spec.containers[name=web].image is a scalar, not a mapping"},
 		{name: "two sets disagree", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{
 			{Path: path("spec.template.spec.containers", name("web"), "securityContext"), Value: map[string]any{"privileged": false}},
 			{Path: path("spec.template.spec.containers", name("web"), "securityContext.privileged"), Value: true},
-		}}}, want: "spec.template.spec.containers[web].securityContext.privileged: two sets give it different values"},
+		}}}, want: "spec.template.spec.containers[name=web].securityContext.privileged: two sets give it different values"},
 		{name: "mapping onto a list", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{
 			{Path: path("spec.template.spec.containers", name("web"), "ports"), Value: map[string]any{"containerPort": 81}},
-		}}}, want: "spec.template.spec.containers[web].ports: it is a list, not a mapping to merge a mapping into"},
+		}}}, want: "spec.template.spec.containers[name=web].ports: it is a list, not a mapping to merge a mapping into"},
 		{name: "scalar onto a mapping", files: kustomized, patches: []Patch{{Target: web, Sets: []fix.Set{
 			{Path: path("spec.template"), Value: "x"},
 		}}}, want: "spec.template: it is a mapping, and the value a scalar"},
@@ -623,11 +623,11 @@ func checkOverlay(t *testing.T, o Options) {
 		for _, s := range sets[k] {
 			ptr, v, ok := lookup(g, s.Path)
 			if !ok {
-				t.Errorf("%s: %s is not set", k, pathString(s.Path))
+				t.Errorf("%s: %s is not set", k, fix.PathString(s.Path))
 				continue
 			}
 			if !covers(v, s.Value) {
-				t.Errorf("%s: %s is %v, want %v", k, pathString(s.Path), v, s.Value)
+				t.Errorf("%s: %s is %v, want %v", k, fix.PathString(s.Path), v, s.Value)
 			}
 			// What the base lacks on the way is created whole.
 			for i := range s.Path {

@@ -72,13 +72,13 @@ func resolve(obj map[string]any, sch schemaNode, s fix.Set) (resolved, error) {
 			if exists {
 				m, ok := cur.(map[string]any)
 				if !ok {
-					return r, fmt.Errorf("%s is %s, not a mapping", pathString(s.Path[:i]), describe(cur))
+					return r, fmt.Errorf("%s is %s, not a mapping", fix.PathString(s.Path[:i]), describe(cur))
 				}
 				cur = m[st.Key]
 				h.exists = cur != nil
 			}
 			if i > 0 && r.hops[i-1].ids[st.Key] != nil {
-				r.whyJSON("it sets %s, by which a strategic merge finds the element", pathString(s.Path[:i+1]))
+				r.whyJSON("it sets %s, by which a strategic merge finds the element", fix.PathString(s.Path[:i+1]))
 			}
 			sch = sch.field(st.Key)
 		} else {
@@ -86,19 +86,19 @@ func resolve(obj map[string]any, sch schemaNode, s fix.Set) (resolved, error) {
 			if exists {
 				l, ok := cur.([]any)
 				if !ok {
-					return r, fmt.Errorf("%s is %s, not a list", pathString(s.Path[:i]), describe(cur))
+					return r, fmt.Errorf("%s is %s, not a list", fix.PathString(s.Path[:i]), describe(cur))
 				}
 				list = l
 			}
 			keys := sch.mergeKeys()
 			if h, value, err = resolveElement(list, st, keys, i == len(s.Path)-1, value); err != nil {
-				return r, fmt.Errorf("%s: %w", pathString(s.Path[:i]), err)
+				return r, fmt.Errorf("%s: %w", fix.PathString(s.Path[:i]), err)
 			}
 			switch {
 			case len(keys) == 0:
-				r.whyJSON("%s is a list Kustomize does not merge by key", pathString(s.Path[:i]))
+				r.whyJSON("%s is a list Kustomize does not merge by key", fix.PathString(s.Path[:i]))
 			case len(h.ids) == 0:
-				r.whyJSON("the element of %s has no merge key (%s)", pathString(s.Path[:i]), keys[0])
+				r.whyJSON("the element of %s has no merge key (%s)", fix.PathString(s.Path[:i]), keys[0])
 			}
 			cur = nil
 			if h.exists {
@@ -111,13 +111,13 @@ func resolve(obj map[string]any, sch schemaNode, s fix.Set) (resolved, error) {
 	}
 	if exists {
 		if err := sameShape(cur, value); err != nil {
-			return r, fmt.Errorf("%s: %w", pathString(s.Path), err)
+			return r, fmt.Errorf("%s: %w", fix.PathString(s.Path), err)
 		}
 	}
 	if last := r.hops[len(r.hops)-1]; last.element() {
 		for k, id := range last.ids {
 			if v, set := asMap(value)[k]; set && !sameJSON(v, id) {
-				r.whyJSON("it changes the %s by which a strategic merge finds the element of %s", k, pathString(s.Path[:len(s.Path)-1]))
+				r.whyJSON("it changes the %s by which a strategic merge finds the element of %s", k, fix.PathString(s.Path[:len(s.Path)-1]))
 			}
 		}
 	}
@@ -353,26 +353,6 @@ func hasIDs(v any, ids map[string]any) bool {
 		}
 	}
 	return len(ids) > 0
-}
-
-// pathString writes a path as plimsoll's findings do:
-// spec.template.spec.containers[web].securityContext, tolerations[0].
-func pathString(path []fix.Step) string {
-	var b strings.Builder
-	for _, st := range path {
-		switch {
-		case st.Key != "":
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(st.Key)
-		case st.Name != "":
-			fmt.Fprintf(&b, "[%s]", st.Name)
-		default:
-			fmt.Fprintf(&b, "[%d]", st.Index)
-		}
-	}
-	return b.String()
 }
 
 // normalize copies a value into the types a YAML or JSON decoder gives:

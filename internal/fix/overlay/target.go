@@ -169,12 +169,12 @@ func (t *target) plan() error {
 	for _, s := range t.sets {
 		r, err := resolve(obj, sch, s)
 		if err != nil {
-			return fmt.Errorf("the patch of %s: %s: %w", t.id, pathString(s.Path), err)
+			return fmt.Errorf("the patch of %s: %s: %w", t.id, fix.PathString(s.Path), err)
 		}
 		obj = put(obj, r.hops, r.value, atIndex).(map[string]any)
 		for p, v := range wrote {
 			if !sameJSON(valueAt(obj, p), v) {
-				return fmt.Errorf("the patch of %s: %s: two sets give it different values", t.id, pathString(s.Path))
+				return fmt.Errorf("the patch of %s: %s: two sets give it different values", t.id, fix.PathString(s.Path))
 			}
 		}
 		for _, p := range leaves(r.pointer(), r.old, r.value) {

@@ -311,3 +311,12 @@ func comments(docs []*yaml.Node) []string {
 	}
 	return out
 }
+
+func put(m any, k string, v any) {
+	switch m := m.(type) {
+	case map[string]any:
+		m[k] = v
+	case map[any]any:
+		m[k] = v
+	}
+}

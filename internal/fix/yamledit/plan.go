@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -436,21 +435,7 @@ func where(path []fix.Step) string {
 	if len(path) == 0 {
 		return "the object"
 	}
-	var b strings.Builder
-	for _, s := range path {
-		switch {
-		case s.Key != "":
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(s.Key)
-		case s.Name != "":
-			fmt.Fprintf(&b, "[name=%s]", s.Name)
-		default:
-			fmt.Fprintf(&b, "[%d]", s.Index)
-		}
-	}
-	return b.String()
+	return fix.PathString(path)
 }
 
 // extend is path with steps after it, in a new slice.

@@ -26,7 +26,7 @@ func verify(f *file, out []byte, edits []Edit, objs []*object) error {
 		for _, s := range e.Sets {
 			v, err := normalize(s.Value)
 			if err == nil {
-				want[o.doc], err = atObject(want[o.doc], o.items, func(obj any) (any, error) { return modelSet(obj, s.Path, v) })
+				want[o.doc], err = atObject(want[o.doc], o.items, func(obj any) (any, error) { return fix.SetValue(obj, s.Path, v) })
 			}
 			if err != nil {
 				return &Error{Line: o.node.Line, Err: fmt.Errorf("%s: %w", where(s.Path), err)}
@@ -58,7 +58,7 @@ func verify(f *file, out []byte, edits []Edit, objs []*object) error {
 			v, _ := normalize(s.Value)
 			var have any
 			_, err := atObject(got[o.doc], o.items, func(obj any) (any, error) {
-				have = lookup(obj, s.Path)
+				have = fix.Lookup(obj, s.Path)
 				return obj, nil
 			})
 			if err != nil || !contains(have, v) {
@@ -117,96 +117,6 @@ func atObject(doc any, items []int, edit func(any) (any, error)) (any, error) {
 	return doc, nil
 }
 
-// modelSet is cur with v set at path, as a Set means it.
-func modelSet(cur any, path []fix.Step, v any) (any, error) {
-	if len(path) == 0 {
-		return mergeModel(cur, v), nil
-	}
-	step := path[0]
-	if step.Key != "" {
-		if cur == nil {
-			cur = map[string]any{}
-		}
-		child, ok := get(cur, step.Key)
-		if !ok && !isMapping(cur) {
-			return nil, errors.New("the path does not match the object")
-		}
-		child, err := modelSet(child, path[1:], v)
-		if err != nil {
-			return nil, err
-		}
-		put(cur, step.Key, child)
-		return cur, nil
-	}
-	seq, ok := cur.([]any)
-	if !ok && cur != nil {
-		return nil, errors.New("the path does not match the object")
-	}
-	i := find(seq, step)
-	switch {
-	case i >= 0:
-	case step.Name != "":
-		seq, i = append(seq, map[string]any{"name": step.Name}), len(seq)
-	case step.Index == len(seq):
-		seq, i = append(seq, nil), len(seq)
-	default:
-		return nil, fmt.Errorf("there is no element %d", step.Index)
-	}
-	child, err := modelSet(seq[i], path[1:], v)
-	if err != nil {
-		return nil, err
-	}
-	seq[i] = child
-	return seq, nil
-}
-
-// mergeModel is v set on cur: merged key by key into a mapping, else in its
-// place.
-func mergeModel(cur, v any) any {
-	m, ok := v.(map[string]any)
-	if !ok || !isMapping(cur) {
-		return v
-	}
-	for k, e := range m {
-		have, _ := get(cur, k)
-		put(cur, k, mergeModel(have, e))
-	}
-	return cur
-}
-
-// lookup is the value at path in a decoded object, or nil.
-func lookup(cur any, path []fix.Step) any {
-	for _, step := range path {
-		if step.Key != "" {
-			cur, _ = get(cur, step.Key)
-			continue
-		}
-		seq, _ := cur.([]any)
-		i := find(seq, step)
-		if i < 0 {
-			return nil
-		}
-		cur = seq[i]
-	}
-	return cur
-}
-
-// find is the index of the element of seq that step finds, or -1.
-func find(seq []any, step fix.Step) int {
-	if step.Name == "" {
-		if step.Index >= 0 && step.Index < len(seq) {
-			return step.Index
-		}
-		return -1
-	}
-	for i, e := range seq {
-		if name, _ := get(e, "name"); name == step.Name {
-			return i
-		}
-	}
-	return -1
-}
-
 // contains reports whether have holds v: every key of a mapping, anything
 // else equal.
 func contains(have, v any) bool {
@@ -247,15 +157,6 @@ func get(m any, k string) (any, bool) {
 		return v, ok
 	}
 	return nil, false
-}
-
-func put(m any, k string, v any) {
-	switch m := m.(type) {
-	case map[string]any:
-		m[k] = v
-	case map[any]any:
-		m[k] = v
-	}
 }
 
 // equal reports whether two decoded values are the same, NaN being NaN.
