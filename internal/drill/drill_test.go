@@ -302,3 +302,20 @@ func TestTerminatingPodsHoldAntiAffinity(t *testing.T) {
 		t.Errorf("quorum: %s (%s), want pending: its Terminating pod still holds zone a", w.Verdict, w.Reason)
 	}
 }
+
+// A pod whose ReplicaSet the read did not show is still drilled, under its
+// controller as the reference names it, and judged unknown, not fine.
+func TestPodOfAnUnreadController(t *testing.T) {
+	c := &cluster{}
+	c.threeZones()
+	c.pod("shop", "orphan-1", "app: orphan", "ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: gone-rs, uid: gone-uid, controller: true}]", "node-a1", "")
+	c.pod("shop", "orphan-2", "app: orphan", "ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: gone-rs, uid: gone-uid, controller: true}]", "node-b1", "")
+	r := c.drill(t, drain("node-a1"))
+	w := verdictOf(t, r, "gone-rs")
+	if w.Kind != "ReplicaSet" || w.Verdict != drill.Undetermined || w.ReadyBefore != 2 {
+		t.Errorf("gone-rs: %s %s, %d ready (%s); want an unknown ReplicaSet of 2", w.Kind, w.Verdict, w.ReadyBefore, w.Reason)
+	}
+	if n := nodeResult(t, r, "node-a1"); len(n.Needs) != 0 {
+		t.Errorf("node-a1 needs %v: a pod with a controller needs no --force", n.Needs)
+	}
+}

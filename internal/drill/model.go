@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -141,15 +142,18 @@ func build(inv *inventory.Inventory) *model {
 		m.nodes = append(m.nodes, &node{name: n.Name, obj: n, zone: n.Labels[corev1.LabelTopologyZone], alloc: quantities(n.Status.Allocatable)})
 	}
 	volumes := persistentVolumes(inv)
+	// Each pod under its top-level workload, as the inventory resolves
+	// controllers (a Deployment's through its ReplicaSets, a CronJob's
+	// through its Jobs); a pod whose controller is not in the inventory is
+	// a workload of its own there.
 	workloads := map[string]*workload{}
-	for _, o := range inv.OfKind("Pod") {
+	add := func(owner, o *inventory.Object) {
 		p, ok := o.Typed.(*corev1.Pod)
 		if !ok {
-			continue
+			return
 		}
 		mp := m.newPod(p)
 		mp.volumeNodes, mp.unboundClaim = claimAffinities(inv, p, volumes)
-		owner := topOwner(inv, o)
 		w := newWorkload(owner, o)
 		if known := workloads[w.id()]; known != nil {
 			w = known
@@ -164,6 +168,29 @@ func build(inv *inventory.Inventory) *model {
 		// controller.
 		mp.bare = metav1.GetControllerOfNoCopy(p) == nil && !mp.mirror
 		w.pods = append(w.pods, mp)
+	}
+	// Each pod under its top-level workload, as the inventory resolves
+	// controllers (a Deployment's through its ReplicaSets, a CronJob's
+	// through its Jobs); a pod whose controller is not in the inventory is
+	// its own.
+	placed := map[*inventory.Object]bool{}
+	pods := inv.OfKind("Pod")
+	namespaces := map[string]bool{}
+	for _, o := range pods {
+		namespaces[o.Namespace] = true
+	}
+	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
+		for _, owner := range inv.Workloads(ns) {
+			for _, o := range inv.PodsOf(owner) {
+				placed[o] = true
+				add(owner, o)
+			}
+		}
+	}
+	for _, o := range pods {
+		if !placed[o] {
+			add(o, o)
+		}
 	}
 	sort.Slice(m.workloads, func(i, j int) bool { return m.workloads[i].id() < m.workloads[j].id() })
 	m.buildPDBs(inv)
@@ -208,25 +235,6 @@ func (m *model) newPod(p *corev1.Pod) *pod {
 	}
 	m.pods = append(m.pods, mp)
 	return mp
-}
-
-// topOwner follows controller references up to the top-level workload: a
-// Deployment for a pod of one of its ReplicaSets, a CronJob for a pod of
-// one of its Jobs. A pod whose owner is not in the inventory (a custom
-// controller's) is its own top, as is a bare pod.
-func topOwner(inv *inventory.Inventory, o *inventory.Object) *inventory.Object {
-	for range 4 {
-		ref := metav1.GetControllerOfNoCopy(&metav1.ObjectMeta{OwnerReferences: o.OwnerRefs})
-		if ref == nil {
-			return o
-		}
-		owner := inv.Get(inventory.KindKeyOf(ref.APIVersion, ref.Kind), o.Namespace, ref.Name)
-		if owner == nil || (ref.UID != "" && owner.UID != "" && owner.UID != ref.UID) {
-			return o
-		}
-		o = owner
-	}
-	return o
 }
 
 // newWorkload describes the top-level owner of a pod; for a pod whose
