@@ -130,18 +130,23 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 	run := func(objs []*inventory.Object) *audit.Audit {
 		return audit.Run(platform.Inventory(in.Mode, objs), audit.Options{Registry: reg, Config: cfg, Now: s.Now(), At: in.At})
 	}
-	opts := fix.Options{Checks: o.checks, Layers: o.layers, Suggest: o.suggest}
-	plan := func(objs []*inventory.Object, a *audit.Audit) []fix.Change {
-		changes := fix.Plan(platform.Inventory(in.Mode, objs), a, opts)
-		if o.snapshot != "" {
-			// A cluster's objects change through the repository that
-			// deploys them, not here: only the objects it lacks are made.
-			changes = slices.DeleteFunc(changes, func(c fix.Change) bool { return c.Create == nil })
+	planner := func(opts fix.Options) fix.Planner {
+		return func(objs []*inventory.Object, a *audit.Audit) []fix.Change {
+			changes := fix.Plan(platform.Inventory(in.Mode, objs), a, opts)
+			if o.snapshot != "" {
+				// A cluster's objects change through the repository that
+				// deploys them, not here: only the objects it lacks are made.
+				changes = slices.DeleteFunc(changes, func(c fix.Change) bool { return c.Create == nil })
+			}
+			return changes
 		}
-		return changes
 	}
 	before := run(objs)
-	out := fix.Prove(objs, plan(objs, before), o.suggest, before, run, plan)
+	// --check and --layer choose the findings to fix; a change that brings
+	// a failure of another check (two replicas need a budget) is still met
+	// with that check's fix, or dropped.
+	out := fix.Prove(objs, planner(fix.Options{Checks: o.checks, Layers: o.layers, Suggest: o.suggest})(objs, before),
+		o.suggest, before, run, planner(fix.Options{Suggest: o.suggest}))
 
 	var written []string
 	var unplaced []fix.Applied

@@ -123,7 +123,7 @@ func merge(changes []Change) []Change {
 	var out []Change
 	for _, ch := range changes {
 		// One object created once; one patch made once when two checks
-		// call for it (pss-baseline and pss-restricted harden alike).
+		// call for it.
 		k := ch.Target.key()
 		if !ch.creates() {
 			k += "\x00" + ch.Summary

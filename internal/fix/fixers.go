@@ -8,9 +8,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	psaapi "k8s.io/pod-security-admission/api"
 	psa "k8s.io/pod-security-admission/policy"
 
@@ -47,10 +49,6 @@ var fixers = map[string]Fixer{
 		Summary: "sets allowPrivilegeEscalation: false, capabilities.drop: [ALL] and seccompProfile RuntimeDefault where unset, and runAsNonRoot where the pod names a non-root user",
 		Fix:     hardenFix,
 	},
-	"pss-baseline": {
-		Summary: "as pss-restricted, where that clears a baseline finding; privileged containers and host namespaces are left to a person",
-		Fix:     hardenFix,
-	},
 	"automount-service-account-token": {
 		Summary: "sets automountServiceAccountToken: false on the pod spec when no binding grants its service account anything",
 		Fix:     automountFix,
@@ -58,6 +56,14 @@ var fixers = map[string]Fixer{
 	"workload-min-replicas": {
 		Summary: "raises spec.replicas to 2",
 		Fix:     replicasFix,
+	},
+	"rolling-update-max-unavailable": {
+		Summary: "sets a Deployment's rollingUpdate.maxUnavailable to 0 (and maxSurge to 1 where it comes to 0), so a rollout starts a new pod before it stops an old one; a DaemonSet's maxUnavailable to 1, the default",
+		Fix:     rollingUpdateFix,
+	},
+	"api-removed": {
+		Summary: "rewrites the object at its replacement API version where the two read alike field for field (a workload gains the selector the old version defaulted from its pod labels); Ingress, webhook configurations, CRDs and the other kinds whose fields changed are left to a person",
+		Fix:     migrateFix,
 	},
 	"hpa-min-replicas": {
 		Summary: "raises the HorizontalPodAutoscaler's minReplicas to 2",
@@ -475,7 +481,7 @@ func hardenFix(o *inventory.Object, c *Context) []Change {
 	return []Change{{
 		Target: refOf(o), Sets: sets,
 		Summary: fmt.Sprintf("hardens the securityContext of %s's containers where that cannot break them", o.ID()),
-		Fixes:   append(findingOn("pss-restricted", o), findingOn("pss-baseline", o)...),
+		Fixes:   findingOn("pss-restricted", o),
 	}}
 }
 
@@ -512,6 +518,119 @@ func replicasFix(o *inventory.Object, c *Context) []Change {
 		Target: refOf(o), Sets: []Set{{Path: path("spec", "replicas"), Value: int64(2)}},
 		Summary: fmt.Sprintf("runs 2 replicas of %s", o.ID()),
 		Fixes:   findingOn("workload-min-replicas", o),
+	}}
+}
+
+// rollingUpdateFix keeps pods available through a rollout. A Deployment
+// surges instead: no old pod stops before its replacement is ready, which
+// needs room for one more pod in the namespace's quota while it rolls.
+func rollingUpdateFix(o *inventory.Object, c *Context) []Change {
+	switch t := o.Typed.(type) {
+	case *appsv1.Deployment:
+		sets := []Set{{Path: path("spec", "strategy", "rollingUpdate", "maxUnavailable"), Value: int64(0)}}
+		note := "a rollout now needs room for one pod more than the replicas, in the nodes and the namespace's quota"
+		if ru := t.Spec.Strategy.RollingUpdate; ru != nil && ru.MaxSurge != nil {
+			// The deployment controller rounds a percentage surge up, so
+			// only a zero surge (0 or 0%) needs raising.
+			if surge, err := intstr.GetScaledValueFromIntOrPercent(ru.MaxSurge, 1, true); err != nil || surge == 0 {
+				sets = append(sets, Set{Path: path("spec", "strategy", "rollingUpdate", "maxSurge"), Value: int64(1)})
+			}
+		}
+		return []Change{{
+			Target: refOf(o), Sets: sets,
+			Summary: fmt.Sprintf("rolls %s out one new pod at a time before stopping an old one (maxUnavailable: 0)", o.ID()),
+			Note:    note,
+			Fixes:   findingOn("rolling-update-max-unavailable", o),
+		}}
+	case *appsv1.DaemonSet:
+		return []Change{{
+			Target: refOf(o), Sets: []Set{{Path: path("spec", "updateStrategy", "rollingUpdate", "maxUnavailable"), Value: int64(1)}},
+			Summary: fmt.Sprintf("rolls %s out one node at a time (maxUnavailable: 1)", o.ID()),
+			Fixes:   findingOn("rolling-update-max-unavailable", o),
+		}}
+	}
+	return nil
+}
+
+// migrations are the removed API versions an object moves off by its
+// apiVersion alone: the API server converted between them and their
+// replacement field for field (the conversions of each group's internal
+// version in k8s.io/kubernetes/pkg/apis). The workload kinds are
+// migrated too, with the selector apps/v1 requires and the old versions
+// defaulted from the pod labels (SetDefaults_Deployment in
+// pkg/apis/extensions/v1beta1/defaults.go).
+var migrations = map[[2]string]string{
+	{"extensions/v1beta1", "Deployment"}:                                   "apps/v1",
+	{"extensions/v1beta1", "DaemonSet"}:                                    "apps/v1",
+	{"extensions/v1beta1", "ReplicaSet"}:                                   "apps/v1",
+	{"apps/v1beta1", "Deployment"}:                                         "apps/v1",
+	{"apps/v1beta1", "StatefulSet"}:                                        "apps/v1",
+	{"apps/v1beta2", "Deployment"}:                                         "apps/v1",
+	{"apps/v1beta2", "StatefulSet"}:                                        "apps/v1",
+	{"apps/v1beta2", "DaemonSet"}:                                          "apps/v1",
+	{"apps/v1beta2", "ReplicaSet"}:                                         "apps/v1",
+	{"extensions/v1beta1", "NetworkPolicy"}:                                "networking.k8s.io/v1",
+	{"networking.k8s.io/v1beta1", "IngressClass"}:                          "networking.k8s.io/v1",
+	{"rbac.authorization.k8s.io/v1beta1", "ClusterRole"}:                   "rbac.authorization.k8s.io/v1",
+	{"rbac.authorization.k8s.io/v1beta1", "ClusterRoleBinding"}:            "rbac.authorization.k8s.io/v1",
+	{"rbac.authorization.k8s.io/v1beta1", "Role"}:                          "rbac.authorization.k8s.io/v1",
+	{"rbac.authorization.k8s.io/v1beta1", "RoleBinding"}:                   "rbac.authorization.k8s.io/v1",
+	{"scheduling.k8s.io/v1beta1", "PriorityClass"}:                         "scheduling.k8s.io/v1",
+	{"coordination.k8s.io/v1beta1", "Lease"}:                               "coordination.k8s.io/v1",
+	{"storage.k8s.io/v1beta1", "CSIDriver"}:                                "storage.k8s.io/v1",
+	{"storage.k8s.io/v1beta1", "CSINode"}:                                  "storage.k8s.io/v1",
+	{"storage.k8s.io/v1beta1", "StorageClass"}:                             "storage.k8s.io/v1",
+	{"storage.k8s.io/v1beta1", "VolumeAttachment"}:                         "storage.k8s.io/v1",
+	{"storage.k8s.io/v1beta1", "CSIStorageCapacity"}:                       "storage.k8s.io/v1",
+	{"batch/v2alpha1", "CronJob"}:                                          "batch/v1",
+	{"batch/v1beta1", "CronJob"}:                                           "batch/v1",
+	{"policy/v1beta1", "PodDisruptionBudget"}:                              "policy/v1",
+	{"node.k8s.io/v1beta1", "RuntimeClass"}:                                "node.k8s.io/v1",
+	{"autoscaling/v2beta2", "HorizontalPodAutoscaler"}:                     "autoscaling/v2",
+	{"apiregistration.k8s.io/v1beta1", "APIService"}:                       "apiregistration.k8s.io/v1",
+	{"flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema"}:                 "flowcontrol.apiserver.k8s.io/v1",
+	{"flowcontrol.apiserver.k8s.io/v1beta2", "FlowSchema"}:                 "flowcontrol.apiserver.k8s.io/v1",
+	{"flowcontrol.apiserver.k8s.io/v1beta3", "FlowSchema"}:                 "flowcontrol.apiserver.k8s.io/v1",
+	{"flowcontrol.apiserver.k8s.io/v1beta3", "PriorityLevelConfiguration"}: "flowcontrol.apiserver.k8s.io/v1",
+}
+
+// migrateFix moves an object off a removed API version, where the move
+// keeps what the object means.
+func migrateFix(o *inventory.Object, c *Context) []Change {
+	to, ok := migrations[[2]string{o.APIVersion, o.Kind}]
+	if !ok {
+		return nil
+	}
+	sets := []Set{{Path: path("apiVersion"), Value: to}}
+	var note string
+	switch t := o.Typed.(type) {
+	case *policyv1.PodDisruptionBudget:
+		// An empty selector selects no pod at policy/v1beta1 and every
+		// pod of the namespace at policy/v1.
+		if t.Spec.Selector == nil || len(t.Spec.Selector.MatchLabels)+len(t.Spec.Selector.MatchExpressions) == 0 {
+			return nil
+		}
+	default:
+		tmpl, _ := o.PodTemplate()
+		if tmpl == nil || to != "apps/v1" {
+			break
+		}
+		if selectorOf(o) == nil {
+			if len(tmpl.Labels) == 0 {
+				return nil
+			}
+			sets = append(sets, Set{Path: path("spec", "selector"), Value: selectorMap(&metav1.LabelSelector{MatchLabels: tmpl.Labels})})
+		}
+		note = "apps/v1 defaults differ from the old version's: the selector is immutable, and an unset rolling update is 25% rather than 1 pod"
+		if o.Kind == "StatefulSet" {
+			note = "apps/v1 defaults differ from the old version's: the selector is immutable, and an unset updateStrategy is RollingUpdate rather than OnDelete"
+		}
+	}
+	return []Change{{
+		Target: refOf(o), Sets: sets,
+		Summary: fmt.Sprintf("moves %s from %s to %s", o.ID(), o.APIVersion, to),
+		Note:    note,
+		Fixes:   findingOn("api-removed", o),
 	}}
 }
 

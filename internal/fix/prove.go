@@ -49,8 +49,10 @@ type Planner func(objs []*inventory.Object, a *audit.Audit) []Change
 // a budget) is first met with the changes the planner makes for it; a
 // change that still adds a failure anywhere, or removes none of the
 // findings it names, is dropped, until what remains adds none.
-// Suggestions are applied only when suggest is set. The objects themselves
-// are not changed.
+// Suggestions are applied only when suggest is set. plan plans for every
+// check, whatever checks the changes were chosen from: a change kept to
+// one check may need another's fix. The objects themselves are not
+// changed.
 func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *audit.Audit, run Auditor, plan Planner) Outcome {
 	out := Outcome{Before: before}
 	var active []Change

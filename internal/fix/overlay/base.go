@@ -23,11 +23,15 @@ import (
 type objectID struct{ apiVersion, kind, namespace, name string }
 
 func (id objectID) String() string {
-	name := id.name
-	if id.namespace != "" {
-		name = id.namespace + "/" + name
+	return fmt.Sprintf("%s (%s)", id.kindAndName(), id.apiVersion)
+}
+
+// kindAndName is "Kind namespace/name", or "Kind name" without a namespace.
+func (id objectID) kindAndName() string {
+	if id.namespace == "" {
+		return id.kind + " " + id.name
 	}
-	return fmt.Sprintf("%s %s (%s)", id.kind, name, id.apiVersion)
+	return id.kind + " " + id.namespace + "/" + id.name
 }
 
 func idOf(obj map[string]any) objectID {

@@ -351,7 +351,8 @@ func prove(dir string, base built, targets []*target, objects []newObject) error
 		want[id] = r.obj
 	}
 	for _, t := range targets {
-		want[t.id] = t.intended
+		delete(want, t.id)
+		want[t.builtID()] = t.intended
 	}
 	for _, o := range objects {
 		want[o.id] = o.content

@@ -802,3 +802,65 @@ func checkKubectl(t *testing.T, dir string) {
 		}
 	}
 }
+
+// An object moved to another API version gets a JSON patch of its own,
+// listed after every other patch: the patches before it find the object
+// at the version the base builds it at.
+func TestWriteMovesAPIVersion(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "base", "kustomization.yaml"), "resources: [app.yaml]\n")
+	writeFile(t, filepath.Join(root, "base", "app.yaml"), `apiVersion: extensions/v1beta1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: example/web:1.0}]
+---
+apiVersion: policy/v1beta1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: shop}
+spec:
+  minAvailable: 1
+  selector: {matchLabels: {app: web}}
+`)
+	o := Options{Base: filepath.Join(root, "base"), Dir: filepath.Join(root, "overlay"), Patches: []Patch{
+		{Target: ref("extensions/v1beta1", "Deployment", "shop", "web"), Sets: []fix.Set{
+			{Path: path("apiVersion"), Value: "apps/v1"},
+			{Path: path("spec.selector"), Value: map[string]any{"matchLabels": map[string]any{"app": "web"}}},
+		}},
+		{Target: ref("policy/v1beta1", "PodDisruptionBudget", "shop", "web"), Sets: []fix.Set{{Path: path("apiVersion"), Value: "policy/v1"}}},
+	}}
+	files, err := Write(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	want := []string{"kustomization.yaml", "move-deployment-shop-web.yaml", "move-poddisruptionbudget-shop-web.yaml", "patch-deployment-shop-web.yaml"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	k, err := os.ReadFile(filepath.Join(o.Dir, "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, m := strings.Index(string(k), "patch-deployment"), strings.Index(string(k), "move-deployment"); p < 0 || m < p {
+		t.Errorf("the move is not listed after the patch:\n%s", k)
+	}
+	got := buildObjects(t, o.Dir)
+	var ids []string
+	for id := range got {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if diff := cmp.Diff([]string{"Deployment shop/web (apps/v1)", "PodDisruptionBudget shop/web (policy/v1)"}, ids); diff != "" {
+		t.Errorf("built (-want +got):\n%s", diff)
+	}
+	if sel, _, _ := lookup(got["Deployment shop/web (apps/v1)"], path("spec.selector.matchLabels.app")); sel != "/spec/selector/matchLabels/app" {
+		t.Errorf("the moved Deployment lacks its selector: %v", got["Deployment shop/web (apps/v1)"])
+	}
+}

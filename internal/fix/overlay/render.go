@@ -37,6 +37,9 @@ func render(base string, targets []*target, objects []newObject) (map[string][]b
 		}
 	}
 	for _, t := range targets {
+		if len(t.sets) == 0 {
+			continue // a move alone
+		}
 		k.Patches = append(k.Patches, patchRef{Path: t.file, Target: t.selector})
 		escaped = escaped || strings.Contains(t.selector.Name+t.selector.Group, `\`)
 		var body any = t.merge
@@ -47,6 +50,22 @@ func render(base string, targets []*target, objects []newObject) (map[string][]b
 			body = ops
 		}
 		if err := add(t.file, patchHeader(t, tests), body); err != nil {
+			return nil, err
+		}
+	}
+	// Moves come last: a patch's target names the version, and the
+	// patches above find the objects at the one the base builds.
+	for _, t := range targets {
+		if t.move == "" {
+			continue
+		}
+		file := "move-" + strings.TrimPrefix(t.file, "patch-")
+		k.Patches = append(k.Patches, patchRef{Path: file, Target: t.selector})
+		header := []string{
+			fmt.Sprintf("Written by plimsoll fix: moves %s from %s to %s.", t.id.kindAndName(), t.id.apiVersion, t.move),
+			"A JSON patch (RFC 6902), listed after the other patches, which find the object at " + t.id.apiVersion + ".",
+		}
+		if err := add(file, header, t.movePatch()); err != nil {
 			return nil, err
 		}
 	}
@@ -70,11 +89,7 @@ func render(base string, targets []*target, objects []newObject) (map[string][]b
 }
 
 func patchHeader(t *target, tests bool) []string {
-	name := t.id.name
-	if t.id.namespace != "" {
-		name = t.id.namespace + "/" + name
-	}
-	header := []string{fmt.Sprintf("Written by plimsoll fix: fields of %s %s.", t.id.kind, name)}
+	header := []string{fmt.Sprintf("Written by plimsoll fix: fields of %s.", t.id.kindAndName())}
 	if len(t.reasons) > 0 {
 		header = append(header, "Why:")
 		for _, r := range t.reasons {

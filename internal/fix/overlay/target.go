@@ -34,6 +34,10 @@ type target struct {
 	// whether its lists name elements only to keep their order.
 	merge  map[string]any
 	filled bool
+	// move is the apiVersion a set moves the object to, or "": a patch of
+	// its own, listed after every other, as those find the object at the
+	// version the base builds it at.
+	move string
 }
 
 // planTargets finds each patch's target among the base's objects, joins
@@ -160,11 +164,23 @@ var unsafeInFileName = regexp.MustCompile(`[^a-z0-9._-]`)
 // plan resolves the target's sets one after another, works out the object
 // they leave, and whether a strategic merge can express them.
 func (t *target) plan() error {
-	if len(t.sets) == 0 {
+	t.sets = slices.DeleteFunc(t.sets, func(s fix.Set) bool {
+		v, ok := s.Value.(string)
+		if ok && len(s.Path) == 1 && s.Path[0].Key == "apiVersion" && t.move == "" {
+			t.move = v
+			return true
+		}
+		return false
+	})
+	if len(t.sets) == 0 && t.move == "" {
 		return fmt.Errorf("the patch of %s sets nothing", t.id)
 	}
 	sch := schemaNode{openapi.SchemaForResourceType(kyaml.TypeMeta{APIVersion: t.id.apiVersion, Kind: t.id.kind})}
 	obj := clone(t.base.obj).(map[string]any)
+	if len(t.sets) == 0 {
+		t.intended = t.moved(obj)
+		return nil
+	}
 	wrote := map[string]any{} // what the sets so far wrote, by JSON pointer
 	for _, s := range t.sets {
 		r, err := resolve(obj, sch, s)
@@ -185,7 +201,7 @@ func (t *target) plan() error {
 			t.jsonWhy = r.jsonWhy
 		}
 	}
-	t.intended = obj
+	t.intended = t.moved(obj)
 	t.sch = sch
 	if t.jsonWhy == "" {
 		var ok bool
@@ -194,4 +210,28 @@ func (t *target) plan() error {
 		}
 	}
 	return nil
+}
+
+// moved is obj at the version the target moves to.
+func (t *target) moved(obj map[string]any) map[string]any {
+	if t.move != "" {
+		obj = clone(obj).(map[string]any)
+		obj["apiVersion"] = t.move
+	}
+	return obj
+}
+
+// builtID is what the overlay builds the target as.
+func (t *target) builtID() objectID {
+	id := t.id
+	if t.move != "" {
+		id.apiVersion = t.move
+	}
+	return id
+}
+
+// movePatch is the JSON patch that moves the target to another version,
+// testing the version it moves from.
+func (t *target) movePatch() []any {
+	return []any{jsonOp("test", "/apiVersion", t.id.apiVersion), jsonOp("replace", "/apiVersion", t.move)}
 }
