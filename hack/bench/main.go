@@ -116,6 +116,15 @@ func run(corpus string, objects, runs int, work string, skipKubeScore bool) erro
 	}
 	// plimsoll fix plans, proves and edits (as a diff) every fixable finding.
 	cases = append(cases, benchCase{name: "plimsoll fix (the diff)", argv: []string{plimsoll, "fix", dir}})
+	// plimsoll fix --overlay over the same objects as a Kustomize base (the
+	// objects a copy of the corpus declares twice, as alternative installs
+	// of one app do, once: a base builds each object once).
+	base := filepath.Join(work, "base")
+	if err := kustomizeBase(files, base); err != nil {
+		return err
+	}
+	overlay := filepath.Join(work, "fixes")
+	cases = append(cases, benchCase{name: "plimsoll fix --overlay", argv: []string{"sh", "-c", `rm -rf "$1" && exec "$2" fix "$3" --overlay "$1"`, "sh", overlay, plimsoll, base}})
 	// Setting GOGC turns plimsoll's memory bound (internal/memory) off:
 	// this row shows what the bound costs and saves.
 	cases = append(cases, benchCase{name: "plimsoll audit, GOGC=100", argv: cases[0].argv, env: []string{"GOGC=100"}})
@@ -294,6 +303,75 @@ func multiply(corpus, dir string, target int) (int, []string, error) {
 		}
 	}
 	return copies * perCopy, files, os.WriteFile(stamp, nil, 0o644)
+}
+
+// kustomizeBase writes the files of the multiplied corpus again into dir,
+// each object once, with a kustomization.yaml listing them. It is rewritten
+// when the corpus is.
+func kustomizeBase(files []string, dir string) error {
+	stamp := filepath.Join(dir, fmt.Sprintf(".files-%d", len(files)))
+	if _, err := os.Stat(stamp); err == nil {
+		return nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var k bytes.Buffer
+	k.WriteString("resources:\n")
+	for i, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		var out bytes.Buffer
+		enc := yaml.NewEncoder(&out)
+		enc.SetIndent(2)
+		enc.CompactSeqIndent()
+		n := 0
+		for {
+			var doc yaml.Node
+			if err := dec.Decode(&doc); err != nil {
+				break
+			}
+			if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+				continue
+			}
+			obj := doc.Content[0]
+			meta := field(obj, "metadata")
+			if meta == nil || scalar(meta, "name") == "" || strings.HasSuffix(scalar(obj, "kind"), "List") {
+				continue
+			}
+			id := strings.Join([]string{scalar(obj, "apiVersion"), scalar(obj, "kind"), scalar(meta, "namespace"), scalar(meta, "name")}, "/")
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if err := enc.Encode(&doc); err != nil {
+				return err
+			}
+			n++
+		}
+		if n == 0 {
+			continue // an encoder that wrote nothing has no stream to close
+		}
+		if err := enc.Close(); err != nil {
+			return err
+		}
+		name := fmt.Sprintf("f%05d.yaml", i)
+		if err := os.WriteFile(filepath.Join(dir, name), out.Bytes(), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(&k, "  - %s\n", name)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), k.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(stamp, nil, 0o644)
 }
 
 // rename rewrites every document of a YAML stream for one copy. The

@@ -14,7 +14,6 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -43,13 +42,14 @@ func idOf(obj map[string]any) objectID {
 // builtObject is an object as Kustomize built it.
 type builtObject struct {
 	res *resource.Resource
-	obj map[string]any
+	id  objectID
 }
 
-// built is what Kustomize built from a directory.
+// built is what Kustomize built from a directory, by ID and by kind and
+// name.
 type built struct {
-	resources resmap.ResMap
-	byID      map[objectID]*builtObject
+	byID   map[objectID]*builtObject
+	byName map[[2]string][]*builtObject
 }
 
 // build builds the kustomization in dir as kubectl kustomize does: default
@@ -59,13 +59,11 @@ func build(dir string) (built, error) {
 	if err != nil {
 		return built{}, kustomizeError(err)
 	}
-	b := built{resources: m, byID: map[objectID]*builtObject{}}
+	b := built{byID: map[objectID]*builtObject{}, byName: map[[2]string][]*builtObject{}}
 	for _, r := range m.Resources() {
-		obj, err := r.Map()
-		if err != nil {
-			return built{}, fmt.Errorf("%s %s: %w", r.GetKind(), r.GetName(), err)
+		if err := b.add(r); err != nil {
+			return built{}, err
 		}
-		b.byID[idOf(obj)] = &builtObject{res: r, obj: obj}
 	}
 	return b, nil
 }

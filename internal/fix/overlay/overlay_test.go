@@ -427,6 +427,10 @@ func TestWriteErrors(t *testing.T) {
 			"base/svc.yaml":           "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n---\napiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n",
 		}), patches: []Patch{{Target: ref("v1", "Service", "shop", "web"), Sets: []fix.Set{{Path: path("spec.type"), Value: "ClusterIP"}}}},
 			want: "patch target Service shop/web (v1): Kustomize's selector for it would also patch Service shop/web (serving.knative.dev/v1)"},
+		{name: "object declared twice", files: merge(kustomized, map[string]string{
+			"base/kustomization.yaml": "resources: [web.yaml, again.yaml]\n",
+			"base/again.yaml":         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n",
+		}), patches: replicas, want: "web.yaml and again.yaml both declare Deployment.v1.apps/web.shop: a base builds each object once"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
@@ -597,7 +601,11 @@ func buildObjects(t *testing.T, dir string) map[string]map[string]any {
 	}
 	out := map[string]map[string]any{}
 	for id, o := range b.byID {
-		out[id.String()] = o.obj
+		obj, err := o.res.Map()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[id.String()] = obj
 	}
 	return out
 }

@@ -59,7 +59,7 @@ func render(base string, targets []*target, objects []newObject) (map[string][]b
 		if t.move == "" {
 			continue
 		}
-		file := "move-" + strings.TrimPrefix(t.file, "patch-")
+		file := moveFile(t)
 		k.Patches = append(k.Patches, patchRef{Path: file, Target: t.selector})
 		header := []string{
 			fmt.Sprintf("Written by plimsoll fix: moves %s from %s to %s.", t.id.kindAndName(), t.id.apiVersion, t.move),

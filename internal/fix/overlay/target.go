@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
@@ -50,7 +49,7 @@ func planTargets(base built, patches []Patch) ([]*target, error) {
 		if err != nil {
 			return nil, err
 		}
-		id := idOf(b.obj)
+		id := b.id
 		t := byID[id]
 		if t == nil {
 			t = &target{id: id, base: b, selector: sel, file: patchFileName(p.Target)}
@@ -90,23 +89,22 @@ func find(base built, ref fix.Ref) (*builtObject, targetFields, error) {
 	if err != nil || ref.Kind == "" || ref.Name == "" {
 		return nil, targetFields{}, fmt.Errorf("patch target %s: an apiVersion, a kind and a name are needed", what)
 	}
+	candidates := base.byName[[2]string{ref.Kind, ref.Name}]
 	var found []*builtObject
-	for id, b := range base.byID {
-		g, _ := schema.ParseGroupVersion(id.apiVersion)
-		if g.Group == gv.Group && id.kind == ref.Kind && id.namespace == ref.Namespace && id.name == ref.Name {
+	for _, b := range candidates {
+		g, _ := schema.ParseGroupVersion(b.id.apiVersion)
+		if g.Group == gv.Group && b.id.namespace == ref.Namespace {
 			found = append(found, b)
 		}
 	}
 	if len(found) > 1 { // the same object at two versions: take the one named
-		found = slices.DeleteFunc(found, func(b *builtObject) bool { return b.res.GetApiVersion() != ref.APIVersion })
+		found = slices.DeleteFunc(found, func(b *builtObject) bool { return b.id.apiVersion != ref.APIVersion })
 	}
 	switch len(found) {
 	case 0:
 		var near []string // the same kind and name elsewhere
-		for id := range base.byID {
-			if id.kind == ref.Kind && id.name == ref.Name {
-				near = append(near, id.String())
-			}
+		for _, b := range candidates {
+			near = append(near, b.id.String())
 		}
 		slices.Sort(near)
 		if len(near) > 0 {
@@ -130,17 +128,13 @@ func find(base built, ref fix.Ref) (*builtObject, targetFields, error) {
 		Namespace: regexp.QuoteMeta(namespace),
 		Name:      regexp.QuoteMeta(r.GetName()),
 	}
-	matches, err := base.resources.Select(types.Selector{ResId: resid.ResId{
-		Gvk:       resid.Gvk{Group: sel.Group, Version: sel.Version, Kind: sel.Kind},
-		Name:      sel.Name,
-		Namespace: sel.Namespace,
-	}})
+	matches, err := base.selects(sel)
 	if err != nil {
 		return nil, targetFields{}, fmt.Errorf("patch target %s: %w", what, err)
 	}
 	for _, m := range matches {
-		if m != r {
-			other := objectID{m.GetApiVersion(), m.GetKind(), m.GetNamespace(), m.GetName()}
+		if m != found[0] {
+			other := objectID{m.res.GetApiVersion(), m.res.GetKind(), m.res.GetNamespace(), m.res.GetName()}
 			return nil, targetFields{}, fmt.Errorf("patch target %s: Kustomize's selector for it would also patch %s", what, other)
 		}
 	}
@@ -176,7 +170,11 @@ func (t *target) plan() error {
 		return fmt.Errorf("the patch of %s sets nothing", t.id)
 	}
 	sch := schemaNode{openapi.SchemaForResourceType(kyaml.TypeMeta{APIVersion: t.id.apiVersion, Kind: t.id.kind})}
-	obj := clone(t.base.obj).(map[string]any)
+	content, err := t.base.res.Map()
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.id, err)
+	}
+	obj := content
 	if len(t.sets) == 0 {
 		t.intended = t.moved(obj)
 		return nil
@@ -235,3 +233,6 @@ func (t *target) builtID() objectID {
 func (t *target) movePatch() []any {
 	return []any{jsonOp("test", "/apiVersion", t.id.apiVersion), jsonOp("replace", "/apiVersion", t.move)}
 }
+
+// moveFile is the name of the file of a target's move.
+func moveFile(t *target) string { return "move-" + strings.TrimPrefix(t.file, "patch-") }

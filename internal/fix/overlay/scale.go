@@ -1,0 +1,295 @@
+package overlay
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+	yaml "go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/api/filters/patchjson6902"
+	"sigs.k8s.io/kustomize/api/provider"
+	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Kustomize builds in time that grows with the square of the objects (each
+// one added is checked against all before it) and with objects times
+// patches (each patch is matched against every object, and the objects are
+// added again after it): 722 objects take it two seconds, and twenty
+// thousand would take it most of an hour. So that plimsoll fix --overlay
+// keeps to seconds on a large base, this file does what a build does
+// without the scans, with Kustomize's own code for each step: it reads a
+// base that only lists manifest files (what --init-base writes) file by
+// file, and proves the overlay by applying each patch file, as written,
+// to the one object its target selects.
+
+// resourceFactory reads and patches objects as Kustomize does.
+var resourceFactory = provider.NewDefaultDepProvider().GetResourceFactory()
+
+// plainResources returns the files a kustomization lists, when it does
+// nothing but list files of its own directory; ok is false otherwise (it
+// transforms, generates or builds on other directories), and the base is
+// then built by Kustomize.
+func plainResources(dir string) (files []string, ok bool) {
+	name, err := kustomizationIn(dir)
+	if err != nil || name == "" {
+		return nil, false
+	}
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return nil, false
+	}
+	var k map[string]any
+	if yaml.Unmarshal(data, &k) != nil {
+		return nil, false
+	}
+	for key := range k {
+		if key != "apiVersion" && key != "kind" && key != "resources" {
+			return nil, false
+		}
+	}
+	list, _ := k["resources"].([]any)
+	for _, r := range list {
+		f, _ := r.(string)
+		if f == "" || !filepath.IsLocal(f) {
+			return nil, false
+		}
+		info, err := os.Lstat(filepath.Join(dir, f))
+		if err != nil || !info.Mode().IsRegular() {
+			return nil, false
+		}
+		files = append(files, f)
+	}
+	return files, len(files) > 0
+}
+
+// readPlain reads the objects of a base that lists files alone, as
+// Kustomize accumulates them (its resource reader, its order, and its
+// refusal of an object declared twice), indexing them instead of scanning.
+func readPlain(dir string, files []string) (built, error) {
+	b := built{byID: map[objectID]*builtObject{}, byName: map[[2]string][]*builtObject{}}
+	seen := map[resid.ResId]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			return built{}, err
+		}
+		rs, err := readResources(data)
+		if err != nil {
+			return built{}, kustomizeError(fmt.Errorf("%s: %w", f, err))
+		}
+		for _, r := range rs {
+			id := r.CurId()
+			if other, dup := seen[id]; dup {
+				return built{}, fmt.Errorf("%s and %s both declare %s: a base builds each object once", other, f, id)
+			}
+			seen[id] = f
+			if err := b.add(r); err != nil {
+				return built{}, err
+			}
+		}
+	}
+	return b, nil
+}
+
+// readResources reads a file's objects as Kustomize's resource factory
+// does (SliceFromBytes). That copies every node of every object to replace
+// YAML aliases, which costs most of the time on a large base: here only an
+// object that has an anchor or an alias is copied so, every other step
+// alike. A file that holds a List to expand is read by the factory itself.
+func readResources(data []byte) ([]*resource.Resource, error) {
+	nodes, err := (&kio.ByteReader{OmitReaderAnnotations: true, Reader: bytes.NewReader(data)}).Read()
+	if err != nil {
+		return nil, err
+	}
+	var good []*kyaml.RNode
+	for _, n := range nodes {
+		if strings.HasSuffix(n.GetKind(), "List") {
+			return resourceFactory.SliceFromBytes(data)
+		}
+		if hasAnchors(n.YNode()) {
+			if err := n.DeAnchor(); err != nil {
+				return nil, err
+			}
+		}
+		if n.IsNilOrEmpty() {
+			continue
+		}
+		if _, err := n.GetValidatedMetadata(); err != nil {
+			return nil, err
+		}
+		if foundNil, path := n.HasNilEntryInList(); foundNil {
+			return nil, fmt.Errorf("empty item at %v in object %v", path, n.GetName())
+		}
+		good = append(good, n)
+	}
+	return resourceFactory.ResourcesFromRNodes(good)
+}
+
+func hasAnchors(n *kyaml.Node) bool {
+	if n.Anchor != "" || n.Kind == kyaml.AliasNode {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAnchors(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// add indexes an object of the base.
+func (b *built) add(r *resource.Resource) error {
+	if r.GetKind() == "" || r.GetName() == "" {
+		return fmt.Errorf("an object of the base has no kind or no name: %s", r.CurId())
+	}
+	o := &builtObject{res: r, id: objectID{r.GetApiVersion(), r.GetKind(), r.GetNamespace(), r.GetName()}}
+	b.byID[o.id] = o
+	k := [2]string{r.GetKind(), r.GetName()}
+	b.byName[k] = append(b.byName[k], o)
+	return nil
+}
+
+// selects returns the objects of the base a patch's target selects, as
+// Kustomize's selector matches them. Write names a target's kind and name
+// literally, so only the objects of that kind and name are candidates.
+func (b *built) selects(sel targetFields) ([]*builtObject, error) {
+	s, err := types.NewSelectorRegex(&types.Selector{ResId: resid.ResId{
+		Gvk: resid.Gvk{Group: sel.Group, Version: sel.Version, Kind: sel.Kind}, Name: sel.Name, Namespace: sel.Namespace,
+	}})
+	if err != nil {
+		return nil, err
+	}
+	var out []*builtObject
+	for _, o := range b.byName[[2]string{unquote(sel.Kind), unquote(sel.Name)}] {
+		id := o.res.CurId()
+		if s.MatchGvk(id.Gvk) && s.MatchName(id.Name) && s.MatchNamespace(id.EffectiveNamespace()) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// unquote undoes regexp.QuoteMeta on a name: the names Write selects by
+// are literal.
+func unquote(quoted string) string {
+	var b strings.Builder
+	for i := 0; i < len(quoted); i++ {
+		if quoted[i] == '\\' && i+1 < len(quoted) {
+			i++
+		}
+		b.WriteByte(quoted[i])
+	}
+	return b.String()
+}
+
+// readBase reads what a base builds: file by file when it only lists
+// files, else by Kustomize's build.
+func readBase(dir string) (built, error) {
+	if files, ok := plainResources(dir); ok {
+		return readPlain(dir, files)
+	}
+	return build(dir)
+}
+
+// proveObjects reads each new object's file back as Kustomize reads it,
+// and requires the object intended.
+func proveObjects(files map[string][]byte, objects []newObject) error {
+	for _, o := range objects {
+		rs, err := resourceFactory.SliceFromBytes(files[o.file])
+		if err != nil || len(rs) != 1 {
+			return fmt.Errorf("the file of %s does not read back as one object (a bug in plimsoll fix; please report it): %v", o.id, err)
+		}
+		if err := intended(rs[0], o.content, o.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// provePatches applies each target's patch files, as written in files, to
+// a copy of its object with Kustomize's own patch code (what its
+// PatchTransformer does to the object a target selects: a strategic merge
+// of a copy of the patch given the object's group and version, or a JSON
+// patch), moves last, and requires the object the sets intend.
+func provePatches(files map[string][]byte, targets []*target) error {
+	for _, t := range targets {
+		res := t.base.res.DeepCopy()
+		if len(t.sets) > 0 {
+			if err := applyPatch(res, files[t.file], t.jsonWhy != ""); err != nil {
+				return fmt.Errorf("the patch of %s does not apply (a bug in plimsoll fix; please report it): %w", t.id, err)
+			}
+		}
+		if t.move != "" {
+			if err := applyPatch(res, files[moveFile(t)], true); err != nil {
+				return fmt.Errorf("the move of %s does not apply (a bug in plimsoll fix; please report it): %w", t.id, err)
+			}
+		}
+		if err := intended(res, t.intended, t.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// intended requires an object of the overlay to be the one intended, null
+// fields aside.
+func intended(res *resource.Resource, want map[string]any, id objectID) error {
+	got, err := res.Map()
+	if err != nil {
+		return err
+	}
+	if g, w := withoutNulls(got), withoutNulls(want); !sameJSON(g, w) {
+		diff, _ := cut(cmp.Diff(w, g), 2000)
+		return fmt.Errorf("the overlay does not build %s as intended (a bug in plimsoll fix; please report it); -intended +built:\n%s", id, diff)
+	}
+	return nil
+}
+
+func applyPatch(res *resource.Resource, data []byte, json bool) error {
+	if data == nil {
+		return errors.New("no patch file")
+	}
+	if json {
+		return res.ApplyFilter(patchjson6902.Filter{Patch: string(data)})
+	}
+	patch, err := resourceFactory.FromBytes(data)
+	if err != nil {
+		return err
+	}
+	// As resWrangler.ApplySmPatch prepares the patch for each object.
+	p := patch.DeepCopy()
+	p.CopyMergeMetaDataFieldsFrom(patch)
+	p.SetGvk(res.GetGvk())
+	p.SetKind(patch.GetKind())
+	return res.ApplySmPatch(p)
+}
+
+// withoutNulls drops the null fields of an object, which Kustomize drops
+// when it patches one and the API server reads as absent.
+func withoutNulls(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			if e != nil {
+				out[k] = withoutNulls(e)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = withoutNulls(e)
+		}
+		return out
+	}
+	return v
+}
