@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/distribution/reference"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -78,6 +79,11 @@ var fixers = map[string]Fixer{
 		Summary:  "a liveness probe on the container's first port (httpGet /healthz when the port is named http, else tcpSocket): which endpoint says alive is the team's decision",
 		Decision: true,
 		Fix:      probeFix("container-liveness-probe", "livenessProbe", "/healthz"),
+	},
+	"image-tag-latest": {
+		Summary:  "the tag pin-a-version in place of latest (or no tag) on each container's image: which version to run is the team's decision",
+		Decision: true,
+		Fix:      imageTagFix,
 	},
 	"container-cpu-request": {
 		Summary:  "a CPU request of 100m as a placeholder: the number is the team's decision, from what the container uses",
@@ -704,6 +710,34 @@ func probeFix(check, field, path string) func(o *inventory.Object, c *Context) [
 				return []string{field}, probe, true
 			})
 	}
+}
+
+// placeholderTag is the tag a suggestion pins an image to: a valid tag, so
+// the object stays one the API server accepts, that says what to do.
+const placeholderTag = "pin-a-version"
+
+// imageTagFix suggests a version tag, to fill in, for each container image
+// that names latest or no tag and no digest.
+func imageTagFix(o *inventory.Object, c *Context) []Change {
+	return containerSets(o, "image-tag-latest", "a version tag on %s's images, to fill in", placeholderTag+" is a placeholder: put the release (or the digest) to run",
+		func(ctr corev1.Container) ([]string, any, bool) {
+			if strings.Contains(ctr.Image, "@") {
+				return nil, nil, false // a digest pins it
+			}
+			name := ctr.Image
+			slash := strings.LastIndex(name, "/")
+			if colon := strings.LastIndex(name, ":"); colon > slash {
+				if name[colon+1:] != "latest" {
+					return nil, nil, false
+				}
+				name = name[:colon]
+			}
+			pinned := name + ":" + placeholderTag
+			if _, err := reference.ParseNormalizedNamed(pinned); err != nil {
+				return nil, nil, false // not an image reference: a person's to mend
+			}
+			return []string{"image"}, pinned, true
+		})
 }
 
 // resourceFix suggests a placeholder request or limit for each container

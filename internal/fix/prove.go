@@ -334,6 +334,9 @@ func Content(o *inventory.Object) (map[string]any, error) {
 	if o.Typed == nil {
 		return deepCopy(o.Content), nil
 	}
+	if c := o.Converted(); c != nil {
+		return deepCopy(c), nil // Typed has another version's shape
+	}
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o.Typed)
 	if err != nil {
 		return nil, err

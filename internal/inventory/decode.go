@@ -141,6 +141,9 @@ func New(content map[string]any, src Source) (*Object, error) {
 		if o.Typed, err = decodeTyped(content, gv, kind, newTyped); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.ID(), err)
 		}
+		if convertedKinds[[2]string{kind, gv.Version}] {
+			o.converted = content
+		}
 		o.setTypedMeta()
 	} else {
 		o.Content = trimContent(content, kind, gv.Group)
@@ -320,6 +323,12 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// convertedKinds are the kinds, by version, that decodeTyped converts to
+// the shape of another version.
+var convertedKinds = map[[2]string]bool{
+	{"HorizontalPodAutoscaler", "v1"}: true, {"HorizontalPodAutoscaler", "v2beta1"}: true, {"Ingress", "v1beta1"}: true,
 }
 
 func decodeTyped(content map[string]any, gv schema.GroupVersion, kind string, make func() any) (any, error) {

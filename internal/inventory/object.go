@@ -78,10 +78,14 @@ type Object struct {
 	// in it, but the Namespace object itself was not among the inputs.
 	Implied bool
 
-	group      string
-	key        string
-	pod        *corev1.PodTemplateSpec
-	podPath    string
+	group   string
+	key     string
+	pod     *corev1.PodTemplateSpec
+	podPath string
+	// converted is the content of an object Typed holds at another API
+	// version's shape (an autoscaling/v1 HorizontalPodAutoscaler, an
+	// Ingress at v1beta1), as it was written.
+	converted  map[string]any
 	controlled bool
 }
 
@@ -186,3 +190,9 @@ func (o *Object) ScoreNamespace() string {
 	}
 	return o.Namespace
 }
+
+// Converted is the content of an object that Typed holds in the shape of
+// another API version than its own (an autoscaling/v1
+// HorizontalPodAutoscaler, an Ingress at v1beta1), as it was written; nil
+// for every other object.
+func (o *Object) Converted() map[string]any { return o.converted }
