@@ -174,6 +174,9 @@ func selectsOnly(inv *inventory.Inventory, o *inventory.Object, sel *metav1.Labe
 func denyFix(dir networkingv1.PolicyType) func(o *inventory.Object, c *Context) []Change {
 	return func(o *inventory.Object, c *Context) []Change {
 		ns := o.Name
+		if allowsAll(c.Inventory, ns, dir) {
+			return nil // policies add up: a default deny would change nothing
+		}
 		name := "default-deny-" + strings.ToLower(string(dir))
 		deny := object("networking.k8s.io/v1", "NetworkPolicy", ns, name, map[string]any{
 			"spec": map[string]any{"podSelector": map[string]any{}, "policyTypes": []any{string(dir)}},
@@ -217,6 +220,24 @@ func denyFix(dir networkingv1.PolicyType) func(o *inventory.Object, c *Context) 
 // cuts says which workloads' traffic a default deny cuts: all of it for
 // those no policy of that direction selects, the rest of what their
 // policies allow for the others.
+// allowsAll reports whether a NetworkPolicy of the namespace selects all
+// its pods and allows all traffic in a direction, by an empty rule.
+func allowsAll(inv *inventory.Inventory, ns string, dir networkingv1.PolicyType) bool {
+	for _, p := range inv.InNamespace("NetworkPolicy", ns) {
+		np, ok := p.Typed.(*networkingv1.NetworkPolicy)
+		if !ok || len(np.Spec.PodSelector.MatchLabels)+len(np.Spec.PodSelector.MatchExpressions) > 0 || !slices.Contains(policyTypes(np), dir) {
+			continue
+		}
+		if dir == networkingv1.PolicyTypeIngress && slices.ContainsFunc(np.Spec.Ingress, func(r networkingv1.NetworkPolicyIngressRule) bool { return len(r.From)+len(r.Ports) == 0 }) {
+			return true
+		}
+		if dir == networkingv1.PolicyTypeEgress && slices.ContainsFunc(np.Spec.Egress, func(r networkingv1.NetworkPolicyEgressRule) bool { return len(r.To)+len(r.Ports) == 0 }) {
+			return true
+		}
+	}
+	return false
+}
+
 func cuts(inv *inventory.Inventory, ns string, dir networkingv1.PolicyType) string {
 	var all, limited []string
 	for _, w := range inv.Workloads(ns) {
