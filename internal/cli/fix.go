@@ -36,6 +36,8 @@ type fixOptions struct {
 	config    string
 	kustomize string
 	snapshot  string
+	helmChart string
+	helm      manifest.HelmOptions
 }
 
 func newFixCommand(s Streams) *cobra.Command {
@@ -56,6 +58,19 @@ this is dropped and reported), and then:
     (or --kustomize's): a kustomization.yaml whose resources point at the
     base, a strategic-merge patch per object, and new files for new objects.
 
+With --helm CHART (and -f/--values, --set, --set-string, --release-name,
+-n as helm template takes them) it fixes what the chart renders, rendered
+in-process as audit --helm renders it. A chart's templates are never edited:
+--overlay is required, and the overlay renders the chart with Kustomize's
+Helm generator (helmCharts), with the patches and new objects beside it. It
+builds with kubectl kustomize --enable-helm (Argo CD: kustomize.buildOptions
+--enable-helm). Kustomize reads values only from inside the overlay, so the
+values given are merged as Helm merges them and copied to the overlay's
+values.yaml, secret ones included: keep it in step with them. The proof
+needs no helm binary: it renders the chart from that values.yaml in-process,
+requires the manifests the audit read, and builds the overlay with them in
+the generator's place.
+
 Changes that need a decision (a probe's endpoint, resource numbers) are
 suggested, not applied; --suggest applies them with placeholder values to
 review. Files that hold template syntax are refused, never edited. Every
@@ -69,6 +84,7 @@ printed, 2 when the input was unusable or a change could not be written.`,
   plimsoll fix ./k8s --overlay ./k8s-fixes    # a Kustomize overlay over ./k8s
   plimsoll fix --kustomize ./overlays/prod --overlay ./fixes
   plimsoll fix --snapshot prod.json.gz --overlay ./fixes   # the objects a cluster lacks
+  plimsoll fix --helm ./chart -f prod.yaml --set image.tag=1.2 --overlay ./fixes
   plimsoll fix ./k8s --check pdb-coverage --check namespace-default-deny-ingress
   plimsoll fix ./k8s --layer security`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -86,6 +102,8 @@ printed, 2 when the input was unusable or a change could not be written.`,
 	f.StringVar(&o.config, "config", "", "configuration file (default: .plimsoll.yaml found upward from the current directory)")
 	f.StringVar(&o.kustomize, "kustomize", "", "fix what this Kustomization builds (with --overlay)")
 	f.StringVar(&o.snapshot, "snapshot", "", "fix what a snapshot of a cluster lacks (with --overlay: new objects only)")
+	addHelmFlags(f, &o.helmChart, &o.helm, "fix what this Helm chart (a directory) renders, rendered in-process (with --overlay)")
+	f.StringVarP(&o.helm.Namespace, "namespace", "n", "", `Helm release namespace (with --helm; default "default")`)
 	return cmd
 }
 
@@ -96,8 +114,12 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 		return partial(errors.New("--write and --overlay exclude each other"))
 	case o.output != "text" && o.output != "json":
 		return partial(fmt.Errorf("--output %q: want text or json", o.output))
-	case len(args) == 0 && o.kustomize == "" && o.snapshot == "":
-		return partial(errors.New("nothing to fix: give manifest paths, --kustomize or --snapshot"))
+	case len(args) == 0 && o.kustomize == "" && o.snapshot == "" && o.helmChart == "":
+		return partial(errors.New("nothing to fix: give manifest paths, --helm, --kustomize or --snapshot"))
+	case o.helmChart != "" && o.overlay == "":
+		return partial(errors.New("a chart's templates are never edited: with --helm, use --overlay DIR (an overlay that renders the chart with Kustomize's Helm generator, and patches what it renders)"))
+	case o.helmChart != "" && (len(args) > 0 || o.kustomize != ""):
+		return partial(errors.New("--helm --overlay builds on the chart alone: give no paths or --kustomize with it"))
 	case (o.kustomize != "" || o.snapshot != "") && o.overlay == "":
 		return partial(errors.New("what --kustomize or --snapshot reads has no files of its own to edit: use --overlay"))
 	}
@@ -116,7 +138,7 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 	if err != nil {
 		return partial(err)
 	}
-	in, err := pipeline.Read(cmd.Context(), pipeline.Source{Paths: args, Stdin: s.In, Kustomize: o.kustomize, Snapshot: o.snapshot, MaxFileSize: manifest.DefaultMaxFileSize})
+	in, err := pipeline.Read(cmd.Context(), pipeline.Source{Paths: args, Stdin: s.In, HelmChart: o.helmChart, Helm: o.helm, Kustomize: o.kustomize, Snapshot: o.snapshot, MaxFileSize: manifest.DefaultMaxFileSize})
 	if err != nil {
 		return partial(err)
 	}
@@ -179,6 +201,9 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 		return writeFixJSON(s.Out, out, written)
 	}
 	writeFixSummary(w, out, written, unplaced)
+	if o.helmChart != "" {
+		writeValuesNote(w, o)
+	}
 	return nil
 }
 
@@ -199,6 +224,8 @@ func newFilesDir(args []string) string {
 func writeOverlay(o *fixOptions, args []string, applied []fix.Applied) ([]string, error) {
 	base := o.kustomize
 	switch {
+	case o.helmChart != "":
+		return writeChartOverlay(o, applied)
 	case o.snapshot != "":
 		var objects []overlay.Object
 		for _, a := range applied {
@@ -210,15 +237,21 @@ func writeOverlay(o *fixOptions, args []string, applied []fix.Applied) ([]string
 	case base == "":
 		return nil, errors.New("--overlay builds on one base: give one directory")
 	}
-	var opts = overlay.Options{Base: base, Dir: o.overlay, InitBase: o.initBase}
+	patches, objects := overlayChanges(applied)
+	return overlay.Write(overlay.Options{Base: base, Dir: o.overlay, InitBase: o.initBase, Patches: patches, Objects: objects})
+}
+
+// overlayChanges are the applied changes as an overlay writes them: the
+// patches of existing objects, and the new objects.
+func overlayChanges(applied []fix.Applied) (patches []overlay.Patch, objects []overlay.Object) {
 	for _, a := range applied {
 		if a.Create != nil {
-			opts.Objects = append(opts.Objects, overlay.Object{File: a.File, Content: a.Create, Comment: a.Summary})
+			objects = append(objects, overlay.Object{File: a.File, Content: a.Create, Comment: a.Summary})
 			continue
 		}
-		opts.Patches = append(opts.Patches, overlay.Patch{Target: a.Target, Sets: a.Sets})
+		patches = append(patches, overlay.Patch{Target: a.Target, Sets: a.Sets})
 	}
-	return overlay.Write(opts)
+	return patches, objects
 }
 
 func layerNames() []string {

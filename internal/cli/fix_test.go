@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/plimsoll/plimsoll/internal/golden"
@@ -104,6 +105,27 @@ func TestFixOverlay(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the overlay does not build: %v", err)
 	}
+	proven := provenScore(o)
+	if got := score(t, writeBuild(t, built)); !strings.HasSuffix(proven, "-> "+got) {
+		t.Errorf("the overlay's build audits at %s; the proof said %s", got, proven)
+	}
+	o = run(t, "fix", dir, "--overlay", "fixes")
+	if o.code != ExitPartial || !strings.Contains(o.errOut, "exist") {
+		t.Errorf("an overlay directory that exists: exit %d, %s", o.code, o.errOut)
+	}
+}
+
+// provenScore is the "before -> after" of a fix summary's SCORE line.
+func provenScore(o outcome) string {
+	_, proven, _ := strings.Cut(o.out, "SCORE ")
+	proven, _, _ = strings.Cut(proven, "\n")
+	return strings.TrimSpace(proven)
+}
+
+// writeBuild writes what Kustomize built to built.yaml, for an audit, and
+// returns its name.
+func writeBuild(t *testing.T, built resmap.ResMap) string {
+	t.Helper()
 	out, err := built.AsYaml()
 	if err != nil {
 		t.Fatal(err)
@@ -111,15 +133,7 @@ func TestFixOverlay(t *testing.T) {
 	if err := os.WriteFile("built.yaml", out, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, proven, _ := strings.Cut(o.out, "SCORE ")
-	proven, _, _ = strings.Cut(proven, "\n")
-	if got := score(t, "built.yaml"); !strings.HasSuffix(proven, "-> "+got) {
-		t.Errorf("the overlay's build audits at %s; the proof said %s", got, strings.TrimSpace(proven))
-	}
-	o = run(t, "fix", dir, "--overlay", "fixes")
-	if o.code != ExitPartial || !strings.Contains(o.errOut, "exist") {
-		t.Errorf("an overlay directory that exists: exit %d, %s", o.code, o.errOut)
-	}
+	return "built.yaml"
 }
 
 // Bad input: nothing is half-written.

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
@@ -116,10 +117,13 @@ func kustomizationIn(dir string) (string, error) {
 // kustomization is the part of a kustomization.yaml that Write writes, in
 // the order Kustomize's documentation writes it.
 type kustomization struct {
-	APIVersion string     `yaml:"apiVersion"`
-	Kind       string     `yaml:"kind"`
-	Resources  []string   `yaml:"resources,omitempty"`
-	Patches    []patchRef `yaml:"patches,omitempty"`
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	// HelmGlobals and HelmCharts render a chart, for an overlay over one.
+	HelmGlobals *types.HelmGlobals `yaml:"helmGlobals,omitempty"`
+	HelmCharts  []types.HelmChart  `yaml:"helmCharts,omitempty"`
+	Resources   []string           `yaml:"resources,omitempty"`
+	Patches     []patchRef         `yaml:"patches,omitempty"`
 }
 
 type patchRef struct {

@@ -14,26 +14,40 @@ import (
 // render writes the overlay's files: the new objects, a patch per target,
 // and the kustomization that lists them after the base.
 func render(base string, targets []*target, objects []newObject) (map[string][]byte, error) {
-	files := map[string][]byte{}
-	add := func(name string, header []string, v any) error {
-		if _, dup := files[name]; dup {
-			return fmt.Errorf("the overlay would have two files named %s; give the new object another file name", name)
-		}
-		data, err := encode(header, v)
-		files[name] = data
-		return err
-	}
 	var bases []string
 	if base != "" {
 		bases = []string{base}
 	}
-	k := newKustomization(bases)
-	escaped := false
+	files, k, err := renderParts(newKustomization(bases), targets, objects)
+	if err != nil {
+		return nil, err
+	}
+	header := []string{
+		"Written by plimsoll fix: the manifests of " + base + ", with the patches",
+		"and new objects below. Review them; kubectl kustomize builds the result.",
+	}
+	if base == "" {
+		header = []string{
+			"Written by plimsoll fix: the objects the cluster lacks, to add through",
+			"its GitOps repository. Review them; kubectl kustomize builds them.",
+		}
+	}
+	if err := addFile(files, kustomizationFile, append(header, regexpNote(k)...), k); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// renderParts writes the new objects and a patch per target, and returns
+// them with k, which lists them after what it lists already.
+func renderParts(k kustomization, targets []*target, objects []newObject) (map[string][]byte, kustomization, error) {
+	files := map[string][]byte{}
+	add := func(name string, header []string, v any) error { return addFile(files, name, header, v) }
 	for _, o := range objects {
 		k.Resources = append(k.Resources, o.file)
 		header := append([]string{"Written by plimsoll fix: a new " + o.id.kind + "."}, lines(o.comment)...)
 		if err := add(o.file, header, o.content); err != nil {
-			return nil, err
+			return nil, k, err
 		}
 	}
 	for _, t := range targets {
@@ -41,7 +55,6 @@ func render(base string, targets []*target, objects []newObject) (map[string][]b
 			continue // a move alone
 		}
 		k.Patches = append(k.Patches, patchRef{Path: t.file, Target: t.selector})
-		escaped = escaped || strings.Contains(t.selector.Name+t.selector.Group, `\`)
 		var body any = t.merge
 		tests := false
 		if t.jsonWhy != "" {
@@ -50,7 +63,7 @@ func render(base string, targets []*target, objects []newObject) (map[string][]b
 			body = ops
 		}
 		if err := add(t.file, patchHeader(t, tests), body); err != nil {
-			return nil, err
+			return nil, k, err
 		}
 	}
 	// Moves come last: a patch's target names the version, and the
@@ -66,26 +79,30 @@ func render(base string, targets []*target, objects []newObject) (map[string][]b
 			"A JSON patch (RFC 6902), listed after the other patches, which find the object at " + t.id.apiVersion + ".",
 		}
 		if err := add(file, header, t.movePatch()); err != nil {
-			return nil, err
+			return nil, k, err
 		}
 	}
-	header := []string{
-		"Written by plimsoll fix: the manifests of " + base + ", with the patches",
-		"and new objects below. Review them; kubectl kustomize builds the result.",
+	return files, k, nil
+}
+
+// addFile encodes v, after a comment of header lines, as the file name,
+// which must not be among files already.
+func addFile(files map[string][]byte, name string, header []string, v any) error {
+	if _, dup := files[name]; dup {
+		return fmt.Errorf("the overlay would have two files named %s; give the new object another file name", name)
 	}
-	if base == "" {
-		header = []string{
-			"Written by plimsoll fix: the objects the cluster lacks, to add through",
-			"its GitOps repository. Review them; kubectl kustomize builds them.",
-		}
+	data, err := encode(header, v)
+	files[name] = data
+	return err
+}
+
+// regexpNote is the kustomization's note on its patch targets, when one
+// of them has a character escaped.
+func regexpNote(k kustomization) []string {
+	if slices.ContainsFunc(k.Patches, func(p patchRef) bool { return strings.Contains(p.Target.Name+p.Target.Group, `\`) }) {
+		return []string{`Kustomize reads a patch's target as regular expressions, so "." is "\.".`}
 	}
-	if escaped {
-		header = append(header, `Kustomize reads a patch's target as regular expressions, so "." is "\.".`)
-	}
-	if err := add(kustomizationFile, header, k); err != nil {
-		return nil, err
-	}
-	return files, nil
+	return nil
 }
 
 func patchHeader(t *target, tests bool) []string {
