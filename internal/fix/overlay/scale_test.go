@@ -3,6 +3,7 @@ package overlay
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -52,4 +53,18 @@ func writeTemp(t *testing.T, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// A Secret the overlay would not build as intended is named, and its
+// values are not shown.
+func TestIntendedHidesSecretValues(t *testing.T) {
+	res, err := resourceFactory.FromBytes([]byte("apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: hunter2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := objectID{"v1", "Secret", "", "db"}
+	err = intended(res, map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "db"}, "stringData": map[string]any{"password": "other"}}, id)
+	if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "other") {
+		t.Errorf("got %v, want an error without the values", err)
+	}
 }
