@@ -87,6 +87,12 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
 }
 
 func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) error {
+	if err := helmFlagsAlone(cmd.Flags(), o.helmChart); err != nil {
+		return &exitError{ExitPartial, err}
+	}
+	if o.minScore < 0 || o.minScore > 100 {
+		return &exitError{ExitPartial, fmt.Errorf("--min-score %g: a score is from 0 to 100", o.minScore)}
+	}
 	var failOn *check.Severity
 	if o.failOn != "" {
 		sev, err := check.ParseSeverity(o.failOn)

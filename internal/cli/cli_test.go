@@ -345,10 +345,40 @@ func TestAuditGates(t *testing.T) {
 	wantCode(t, run(t, "audit", file, "--fail-on", "critical"), ExitOK)
 	wantCode(t, run(t, "audit", file), ExitOK)
 
-	o = run(t, "audit", file, "--min-score", "101")
+	o = run(t, "audit", file, "--min-score", "100")
 	wantCode(t, o, ExitGate)
 	if !strings.Contains(o.errOut, "--min-score") {
 		t.Errorf("got stderr %q, want it to name the gate", o.errOut)
+	}
+}
+
+// Footguns are errors, before anything is read: Helm's flags without
+// --helm (kubectl's -f is a file to plimsoll's users), a minimum score no
+// score can be below or reach, and inputs that hold no object at all.
+func TestAuditFootguns(t *testing.T) {
+	dir := t.TempDir()
+	file := write(t, dir, "web.yaml", webDeployment)
+	empty := t.TempDir()
+	write(t, empty, "README.md", "not a manifest\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"audit", "-f", file}, "to audit a file, give its path as an argument"},
+		{[]string{"audit", file, "--values", file}, "-f/--values is a Helm values file, read with --helm CHART"},
+		{[]string{"audit", file, "--set", "a=b"}, "--set is a Helm setting, read with --helm CHART"},
+		{[]string{"audit", file, "--set-string", "a=b"}, "--set-string is a Helm setting"},
+		{[]string{"fix", file, "-f", file}, "-f/--values is a Helm values file"},
+		{[]string{"audit", file, "--min-score", "101"}, "--min-score 101: a score is from 0 to 100"},
+		{[]string{"audit", file, "--min-score", "-1"}, "--min-score -1: a score is from 0 to 100"},
+		{[]string{"audit", empty}, "nothing to audit: no Kubernetes object in " + empty},
+		{[]string{"fix", empty}, "nothing to audit: no Kubernetes object in " + empty},
+	} {
+		o := run(t, tc.args...)
+		wantCode(t, o, ExitPartial)
+		if !strings.Contains(o.errOut, tc.want) || o.out != "" {
+			t.Errorf("%v: got stdout %q, stderr %q; want only an error saying %q", tc.args, o.out, o.errOut, tc.want)
+		}
 	}
 }
 

@@ -109,6 +109,9 @@ printed, 2 when the input was unusable or a change could not be written.`,
 
 func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 	partial := func(err error) error { return &exitError{ExitPartial, err} }
+	if err := helmFlagsAlone(cmd.Flags(), o.helmChart); err != nil {
+		return partial(err)
+	}
 	switch {
 	case o.write && o.overlay != "":
 		return partial(errors.New("--write and --overlay exclude each other"))

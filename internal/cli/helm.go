@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -23,6 +24,24 @@ func addHelmFlags(f *pflag.FlagSet, chart *string, helm *manifest.HelmOptions, u
 	f.StringArrayVar(&helm.Values, "set", nil, "Helm value, key=value (with --helm; repeatable)")
 	f.StringArrayVar(&helm.StringValues, "set-string", nil, "Helm string value, key=value (with --helm; repeatable)")
 	f.StringVar(&helm.ReleaseName, "release-name", "release-name", "Helm release name (with --helm)")
+}
+
+// helmFlagsAlone refuses the flags that give a chart values without
+// --helm: nothing would read them. kubectl's -f names a file to apply, so
+// a kubectl user's "-f app.yaml" is told how plimsoll takes a file.
+func helmFlagsAlone(f *pflag.FlagSet, chart string) error {
+	if chart != "" {
+		return nil
+	}
+	if f.Changed("values") {
+		return errors.New("-f/--values is a Helm values file, read with --helm CHART; to audit a file, give its path as an argument (plimsoll audit app.yaml), not with -f")
+	}
+	for _, name := range []string{"set", "set-string", "release-name"} {
+		if f.Changed(name) {
+			return fmt.Errorf("--%s is a Helm setting, read with --helm CHART; without it nothing reads it", name)
+		}
+	}
+	return nil
 }
 
 // writeChartOverlay writes the overlay over the chart --helm names.

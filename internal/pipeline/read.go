@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/plimsoll/plimsoll/internal/cluster"
@@ -92,7 +94,11 @@ func Read(ctx context.Context, src Source) (*Inputs, error) {
 	case src.Snapshot != "":
 		return readSnapshot(src.Snapshot)
 	case manifests:
-		return readManifests(ctx, src), nil
+		in := readManifests(ctx, src)
+		if len(in.Objects) == 0 && len(in.Errors) == 0 {
+			return nil, noObjects(in)
+		}
+		return in, nil
 	}
 	res, h, err := readCluster(ctx, src.Cluster, func(_ cluster.Type, obj map[string]any) (*inventory.Object, error) {
 		return inventory.New(obj, inventory.Source{Origin: "cluster"})
@@ -124,6 +130,19 @@ func readManifests(ctx context.Context, src Source) *Inputs {
 		add(manifest.LoadKustomize(src.Kustomize), "kustomize build "+src.Kustomize)
 	}
 	return in
+}
+
+// noObjects is the error for manifests that hold no object at all: an
+// empty directory, or a path that is not the one meant, passes no audit.
+func noObjects(in *Inputs) error {
+	msg := "nothing to audit: no Kubernetes object in " + strings.Join(in.Sources, ", ")
+	if n := len(in.Skipped); n > 0 {
+		msg += fmt.Sprintf(" (%d file(s) passed over: %s)", n, in.Skipped[0])
+		if n > 1 {
+			msg = strings.TrimSuffix(msg, ")") + ", ...)"
+		}
+	}
+	return errors.New(msg)
 }
 
 // readSnapshot reads a snapshot as Read reads the cluster it was taken of.
