@@ -120,7 +120,7 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 		Config:                 cfg,
 		NoAnnotationExemptions: o.noAnnotationExemptions,
 		Now:                    s.Now,
-		Version:                Version,
+		Version:                reportVersion(),
 		FreeMemory:             true, // it audits once and exits
 	}
 

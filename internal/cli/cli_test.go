@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -127,6 +128,38 @@ func TestVersion(t *testing.T) {
 	}
 	if o.errOut != "" {
 		t.Errorf("got stderr %q, want none", o.errOut)
+	}
+	if flag := run(t, "--version"); flag.out != o.out || flag.code != ExitOK {
+		t.Errorf("--version printed %q (exit %d), want what version prints, %q", flag.out, flag.code, o.out)
+	}
+}
+
+// A binary built in a checkout says its commit, from the build information
+// the Go toolchain stamps; no -ldflags are needed.
+func TestVersionFromBuildInfo(t *testing.T) {
+	root, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		t.Fatalf("the test needs the repository's git checkout: %v", err)
+	}
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "plimsoll")
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, "./cmd/plimsoll")
+	build.Dir = strings.TrimSpace(string(root))
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "commit " + string(head[:12]); !strings.Contains(string(out), want) {
+		t.Errorf("got %q, want it to name %s", out, want)
+	}
+	if strings.HasPrefix(string(out), "plimsoll dev ") {
+		t.Errorf("got %q, want the version the toolchain stamped, not dev", out)
 	}
 }
 

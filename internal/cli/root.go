@@ -74,9 +74,6 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 
-// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
-var Version = "dev"
-
 // NewRootCommand builds the plimsoll command tree.
 func NewRootCommand(s Streams) *cobra.Command {
 	root := &cobra.Command{
@@ -88,7 +85,10 @@ evidence, and scores readiness per layer and per namespace. What it cannot
 assess from its inputs is reported as not assessed, never counted as passed.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version prints what plimsoll version prints.
+		Version: versionLine(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)

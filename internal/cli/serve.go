@@ -150,7 +150,7 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		Debounce: o.debounce,
 		Resync:   o.resync,
 		Log:      log,
-		Audit:    pipeline.Auditor(pipeline.Options{Registry: reg, Config: cfg, Now: s.Now, Version: Version}),
+		Audit:    pipeline.Auditor(pipeline.Options{Registry: reg, Config: cfg, Now: s.Now, Version: reportVersion()}),
 	}
 	if o.leaderElect {
 		le := &serve.LeaderElection{Namespace: o.leaseNamespace, Name: o.leaseName, Identity: s.Getenv("POD_NAME")}

@@ -3,17 +3,75 @@ package cli
 import (
 	"fmt"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
 
+// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3"
+// (the release and the container image do). Without it, the version is
+// the one the Go toolchain stamped into the binary (see buildVersion).
+var Version = "dev"
+
+// buildVersion is plimsoll's version and the commit it was built from: the
+// version set at build time, else the module version the Go toolchain
+// stamped (the tag "go install ...@v1.2.3" installed, or a pseudo-version
+// naming the commit of a build in a checkout), else "dev"; the commit is
+// the VCS revision stamped into a build in a checkout, "-dirty" when the
+// work tree had changes, or "" when none was stamped (go install, go test).
+func buildVersion() (version, commit string) {
+	version = Version
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version, ""
+	}
+	if v := info.Main.Version; version == "dev" && v != "" && v != "(devel)" {
+		version = v
+	}
+	var modified bool
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	if commit != "" && modified {
+		commit += "-dirty"
+	}
+	return version, commit
+}
+
+// versionLine says what plimsoll version --version prints.
+func versionLine() string {
+	version, commit := buildVersion()
+	if commit != "" {
+		commit = "commit " + commit + ", "
+	}
+	return fmt.Sprintf("plimsoll %s (%s%s, %s/%s)", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// reportVersion is the version reports carry: the version, and the commit
+// when one was stamped.
+func reportVersion() string {
+	version, commit := buildVersion()
+	if commit != "" {
+		return version + " (commit " + commit + ")"
+	}
+	return version
+}
+
 func newVersionCommand(s Streams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print plimsoll's version",
+		Short: "Print plimsoll's version, the commit it was built from, and the Go release",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprintf(s.Out, "plimsoll %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			_, err := fmt.Fprintln(s.Out, versionLine())
 			return err
 		},
 	}
