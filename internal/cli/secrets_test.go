@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/plimsoll/plimsoll/internal/report"
 )
 
 // secretValues are the values the inputs of TestAuditNeverPrintsSecretValues
@@ -154,7 +156,7 @@ func auditEveryFormat(t *testing.T, dir string, code int, values []string, also 
 		"kustomize": {"--kustomize", filepath.Join(dir, "kust")},
 	}
 	for name, in := range inputs {
-		for _, format := range []string{"text", "json", "yaml", "sarif", "junit", "markdown", "html"} {
+		for _, format := range report.Formats() {
 			t.Run(name+"/"+format, func(t *testing.T) {
 				o := run(t, append(append([]string{"audit"}, in...), "-o", format)...)
 				wantCode(t, o, code)

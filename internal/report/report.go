@@ -474,6 +474,7 @@ var writers = []struct {
 	{"junit", writeJUnit},
 	{"markdown", writeMarkdown},
 	{"html", writeHTML},
+	{"github", writeGitHub},
 }
 
 // Formats returns the names Write accepts, the default first.

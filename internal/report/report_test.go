@@ -243,6 +243,7 @@ var goldens = []struct {
 	{"junit", Options{}, "report.junit.xml"},
 	{"markdown", Options{}, "report.md"},
 	{"html", Options{}, "report.html"},
+	{"github", Options{}, "report.github.txt"},
 }
 
 func TestGolden(t *testing.T) {
@@ -506,7 +507,7 @@ func TestTextWidth(t *testing.T) {
 }
 
 func TestFormats(t *testing.T) {
-	want := []string{"text", "json", "yaml", "sarif", "junit", "markdown", "html"}
+	want := []string{"text", "json", "yaml", "sarif", "junit", "markdown", "html", "github"}
 	if diff := cmp.Diff(want, Formats()); diff != "" {
 		t.Errorf("formats (-want +got):\n%s", diff)
 	}
@@ -552,5 +553,19 @@ func TestJSONManyResults(t *testing.T) {
 	}
 	if got := bytes.Count(out, []byte(`{"check":`)); got != 2000 || bytes.Count(out, []byte("\n    {\"check\":")) != 2000 {
 		t.Errorf("got %d results, want 2000, each on a line of its own", got)
+	}
+}
+
+// A workflow command ends at the end of its line: a message or a file name
+// with a newline, a colon or a comma is escaped as the runner unescapes it,
+// and cannot start a command of its own.
+func TestGitHubEscapes(t *testing.T) {
+	got := githubCommand("error", "a,b:c.yaml", 3, "t: x, y", "line one\n::error::injected 100%")
+	want := "::error file=a%2Cb%3Ac.yaml,line=3,title=t%3A x%2C y::line one%0A::error::injected 100%25\n"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if strings.Count(got, "\n") != 1 {
+		t.Errorf("the command spans more than one line: %q", got)
 	}
 }
