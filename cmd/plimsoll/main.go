@@ -30,6 +30,11 @@ func main() {
 		// kubectl-plimsoll; the name tells it how to speak of itself.
 		Name: filepath.Base(os.Args[0]),
 	}
+	if streams.OutIsTerminal {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			streams.Width = w
+		}
+	}
 	code := cli.Main(ctx, os.Args[1:], streams)
 	stop()
 	os.Exit(code)

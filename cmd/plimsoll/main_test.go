@@ -38,10 +38,14 @@ func TestSignalEndsAnAudit(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := stdin.Write([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n")); err != nil {
+			// More than a pipe holds: the write returns only once plimsoll
+			// reads, so its handling of signals, set up before it reads
+			// anything, is in place however slowly it started.
+			input := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n" + strings.Repeat("# padding, more than a pipe buffers\n", 8<<10)
+			if _, err := stdin.Write([]byte(input)); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(200 * time.Millisecond) // let it start reading
+			time.Sleep(100 * time.Millisecond) // let it read on
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}

@@ -23,6 +23,7 @@ type auditOptions struct {
 	configFile             string
 	failOn                 string
 	minScore               float64
+	quiet                  bool
 	noAnnotationExemptions bool
 	maxFileSize            int64
 	kubernetesVersion      string
@@ -76,6 +77,7 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
 	f.StringVar(&o.configFile, "config", "", "configuration file (default: "+config.FileName+" found upward from the current directory)")
 	f.StringVar(&o.failOn, "fail-on", "", "exit 1 when a check of this severity or above fails: info, low, medium, high, critical")
 	f.Float64Var(&o.minScore, "min-score", 0, "exit 1 when the overall score is below this (0-100)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "text output: the summary line (and the gates') alone")
 	f.BoolVar(&o.noAnnotationExemptions, "no-annotation-exemptions", false, "ignore "+audit.IgnoreAnnotation+" annotations on objects")
 	f.Int64Var(&o.maxFileSize, "max-file-size", manifest.DefaultMaxFileSize, "refuse input files larger than this many bytes")
 	f.StringVar(&o.kubernetesVersion, "kubernetes-version", "", "judge API versions against this Kubernetes release, like 1.33 (default: the newest release plimsoll knows)")
@@ -133,7 +135,11 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	gateFailed := gate(a, failOn, o.minScore, cmd.Flags().Changed("min-score"))
 	rep := pipeline.Report(a, in, opts)
 	color := o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
-	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color}); err != nil {
+	gateText := gateFailed
+	if gateText == "" && (failOn != nil || cmd.Flags().Changed("min-score")) {
+		gateText = "passed (" + strings.Join(gatesSet(cmd.Flags()), ", ") + ")"
+	}
+	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color, Width: s.Width, Quiet: o.quiet, Gate: gateText}); err != nil {
 		return &exitError{ExitPartial, fmt.Errorf("write report: %w", err)}
 	}
 
@@ -166,6 +172,17 @@ func (o *auditOptions) source(f *pflag.FlagSet, s Streams, args []string, reg *c
 		Snapshot:    o.snapshot,
 		Cluster:     o.cluster.source(f, s, pipeline.Kinds(reg), o.output != "text"),
 	}
+}
+
+// gatesSet names the gates the flags set, as given.
+func gatesSet(f *pflag.FlagSet) []string {
+	var out []string
+	for _, name := range []string{"fail-on", "min-score"} {
+		if f.Changed(name) {
+			out = append(out, "--"+name+" "+f.Lookup(name).Value.String())
+		}
+	}
+	return out
 }
 
 // gate returns why the run fails its gates, or "".

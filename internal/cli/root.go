@@ -31,6 +31,9 @@ type Streams struct {
 	// OutIsTerminal says Out is a terminal: text output is coloured then,
 	// unless NO_COLOR is set.
 	OutIsTerminal bool
+	// Width is Out's width in columns when it is a terminal, else 0: the
+	// text report fits it (80 columns when it is 0).
+	Width int
 	// ErrIsTerminal says Err is a terminal: a cluster read shows its
 	// progress there then, for text output outside CI.
 	ErrIsTerminal bool

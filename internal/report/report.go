@@ -461,7 +461,18 @@ func (r *Report) check(id string) *Check {
 type Options struct {
 	// Color uses ANSI colours and bold; only the text format has any.
 	Color bool
+	// Width is the column the text format wraps at: the terminal's width,
+	// or DefaultWidth when it is 0.
+	Width int
+	// Quiet makes the text format the summary alone (and the gates').
+	Quiet bool
+	// Gate is what the run's gates (--fail-on, --min-score) decided, for
+	// the text format's last lines: "" when none was set.
+	Gate string
 }
+
+// DefaultWidth is the text format's width when the terminal's is unknown.
+const DefaultWidth = 80
 
 var writers = []struct {
 	name  string

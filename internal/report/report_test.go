@@ -497,12 +497,29 @@ func TestMarkdownCap(t *testing.T) {
 	}
 }
 
+// The text report fits the terminal's width (80 columns when it is not
+// known), and its last line sums it up; --quiet is that line alone.
 func TestTextWidth(t *testing.T) {
-	out := render(t, Build(testAudit(t, 1), testInput), "text", Options{})
-	for i, line := range strings.Split(string(out), "\n") {
-		if len(line) > textWidth {
-			t.Errorf("line %d is %d columns, want at most %d: %q", i+1, len(line), textWidth, line)
+	r := Build(testAudit(t, 1), testInput)
+	for _, width := range []int{0, 80, 120} {
+		out := render(t, r, "text", Options{Width: width})
+		want := width
+		if want == 0 {
+			want = DefaultWidth
 		}
+		for i, line := range strings.Split(string(out), "\n") {
+			if len(line) > want {
+				t.Errorf("width %d: line %d is %d columns, want at most %d: %q", width, i+1, len(line), want, line)
+			}
+		}
+		if want != DefaultWidth { // report.txt.golden is the default's
+			golden.Check(t, filepath.Join("testdata", fmt.Sprintf("report-%d.txt.golden", want)), out, *update)
+		}
+	}
+	quiet := render(t, r, "text", Options{Quiet: true, Gate: "failed: score 33.3 is below 80.0 (--min-score)"})
+	golden.Check(t, filepath.Join("testdata", "report-quiet.txt.golden"), quiet, *update)
+	if lines := strings.Count(string(quiet), "\n"); lines > 3 {
+		t.Errorf("--quiet wrote %d lines, want the gates and the summary:\n%s", lines, quiet)
 	}
 }
 

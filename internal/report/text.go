@@ -10,9 +10,6 @@ import (
 	"github.com/plimsoll/plimsoll/internal/audit"
 )
 
-// textWidth is the width the text report wraps prose at.
-const textWidth = 100
-
 // maxExempted is how many exempted results the text report lists.
 const maxExempted = 20
 
@@ -40,6 +37,8 @@ var severityColor = map[string]string{
 type textWriter struct {
 	out   *bufio.Writer
 	color bool
+	// width is the column prose wraps at.
+	width int
 }
 
 func (t *textWriter) paint(style, s string) string {
@@ -58,7 +57,7 @@ func (t *textWriter) line(s string) {
 	t.out.WriteByte('\n')
 }
 
-// wrapped writes text wrapped at textWidth: the first line after first (a
+// wrapped writes text wrapped at the report's width: the first line after first (a
 // prefix, perhaps a label the text follows after a space), the rest
 // indented by indent spaces.
 func (t *textWriter) wrapped(first string, indent int, text string) {
@@ -83,7 +82,7 @@ func (t *textWriter) wrappedStyle(style, first string, indent int, text string) 
 		if len(words) == 0 {
 			width = visibleLen(prefix) + 1
 		}
-		if len(words) > 0 && width+1+len(word) > textWidth {
+		if len(words) > 0 && width+1+len(word) > t.width {
 			emit()
 			width = indent
 		}
@@ -148,15 +147,82 @@ func (t *textWriter) partial(r *Report) {
 
 func writeText(w io.Writer, r *Report, opts Options) error {
 	r = forTerminal(r)
-	t := &textWriter{out: bufio.NewWriter(w), color: opts.Color}
-	t.header(r)
-	t.scores(r)
-	t.failures(r)
-	t.exempted(r)
-	t.skips(r)
-	t.errors(r)
-	t.inputs(r)
+	t := &textWriter{out: bufio.NewWriter(w), color: opts.Color, width: opts.Width}
+	if t.width <= 0 {
+		t.width = DefaultWidth
+	}
+	if !opts.Quiet {
+		t.header(r)
+		t.scores(r)
+		t.failures(r)
+		t.fixes(r)
+		t.exempted(r)
+		t.skips(r)
+		t.errors(r)
+		t.inputs(r)
+	}
+	t.summary(r, opts.Gate)
 	return t.out.Flush()
+}
+
+// nonZero formats the severities counted, most severe first, with format
+// given the severity and the count.
+func (c SeverityCounts) nonZero(format string) []string {
+	var out []string
+	for _, sc := range []struct {
+		name string
+		n    int
+	}{{"critical", c.Critical}, {"high", c.High}, {"medium", c.Medium}, {"low", c.Low}, {"info", c.Info}} {
+		if sc.n > 0 {
+			out = append(out, fmt.Sprintf(format, sc.name, sc.n))
+		}
+	}
+	return out
+}
+
+// fixes says how to fix each check that failed, once, however many
+// objects and namespaces it failed on.
+func (t *textWriter) fixes(r *Report) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, res := range r.Results {
+		if res.Status == "fail" && !seen[res.Check] {
+			seen[res.Check] = true
+			ids = append(ids, res.Check)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	sort.Strings(ids)
+	t.heading("HOW TO FIX  %s", plural(len(ids), "check", "checks"))
+	for _, id := range ids {
+		if c := r.check(id); c != nil {
+			t.wrapped("  "+t.paint(ansiBold, id+":"), 4, c.Remediation)
+		}
+	}
+	t.line("")
+}
+
+// summary is the report's last line, after what the gates decided.
+func (t *textWriter) summary(r *Report, gate string) {
+	if gate != "" {
+		t.wrapped(t.paint(ansiBold, "GATES"), 2, gate)
+	}
+	counts := r.Summary.Failures.nonZero("%[2]d %[1]s")
+	score := "no score"
+	if r.Score.Overall != nil {
+		score = "score " + formatScore(r.Score.Overall)
+	}
+	line := fmt.Sprintf("%s, %s: %s", strings.ReplaceAll(r.Score.Verdict.Status, "-", " "), score, plural(r.Summary.Fail, "failure", "failures"))
+	if len(counts) > 0 {
+		line += " (" + strings.Join(counts, ", ") + ")"
+	}
+	line += " in " + plural(r.Summary.Objects, "object", "objects")
+	if r.Partial {
+		line += ", partial: " + plural(len(r.InputErrors), "input", "inputs") + " could not be read"
+	}
+	t.wrapped(t.paint(ansiBold, "SUMMARY"), 2, line)
 }
 
 func (t *textWriter) header(r *Report) {
@@ -261,16 +327,7 @@ func (t *textWriter) failures(r *Report) {
 		t.line("")
 		return
 	}
-	var counts []string
-	for _, c := range []struct {
-		name string
-		n    int
-	}{{"critical", s.Failures.Critical}, {"high", s.Failures.High}, {"medium", s.Failures.Medium}, {"low", s.Failures.Low}, {"info", s.Failures.Info}} {
-		if c.n > 0 {
-			counts = append(counts, fmt.Sprintf("%s %d", c.name, c.n))
-		}
-	}
-	t.heading("FAILURES  %d (%s)", s.Fail, strings.Join(counts, ", "))
+	t.heading("FAILURES  %d (%s)", s.Fail, strings.Join(s.Failures.nonZero("%[1]s %[2]d"), ", "))
 
 	for _, layer := range layerOrder(r) {
 		var fails []Result
@@ -297,18 +354,21 @@ func (t *textWriter) failures(r *Report) {
 			for _, g := range groups {
 				for _, f := range g {
 					head := fmt.Sprintf("    %s %s  %s", t.severity(f.Severity), f.Check, f.Object.ID())
-					if where := f.Source.Where(); where != "" {
-						head += "  " + where
+					where := f.Source.Where()
+					switch {
+					case where == "":
+						t.line(head)
+					case visibleLen(head)+2+len(where) <= t.width:
+						t.line(head + "  " + where)
+					default: // the location on a line of its own
+						t.line(head)
+						t.line("             " + where)
 					}
-					t.line(head)
 					msg := f.Message
 					if f.Path != "" {
 						msg += " (" + f.Path + ")"
 					}
 					t.wrapped("             ", 13, msg)
-				}
-				if c := r.check(g[0].Check); c != nil {
-					t.wrapped("    "+t.paint(ansiBold, "fix:"), 9, c.Remediation)
 				}
 			}
 		}
