@@ -75,8 +75,11 @@ type Result struct {
 	// Message is the finding for a failure, the reason for a skip, and what
 	// went wrong for an error.
 	Message string
-	// Path is the field path of a failure.
+	// Path is the field path of a failure, and Key the same path with the
+	// elements of lists merged by name named (inventory.Object.NamedPath):
+	// what a baseline knows the finding by.
 	Path     string
+	Key      string
 	Status   Status
 	Severity check.Severity
 	// Exempted marks a skip that an exemption caused.
@@ -339,7 +342,10 @@ func (r *runner) run(out []Result, c *check.Check, o *inventory.Object, base Res
 			unassessable = append(unassessable, f.Message)
 		default:
 			fail := base
-			fail.Status, fail.Message, fail.Path = Fail, f.Message, f.Path
+			fail.Status, fail.Message, fail.Path, fail.Key = Fail, f.Message, f.Path, f.Path
+			if strings.Contains(f.Path, "[") {
+				fail.Key = o.NamedPath(f.Path)
+			}
 			out = append(out, fail)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
+	"github.com/plimsoll/plimsoll/internal/baseline"
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/config"
@@ -24,6 +25,9 @@ type auditOptions struct {
 	failOn                 string
 	minScore               float64
 	quiet                  bool
+	baseline               string
+	failOnNew              string
+	allowIncomparable      bool
 	noAnnotationExemptions bool
 	maxFileSize            int64
 	kubernetesVersion      string
@@ -78,6 +82,9 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
 	f.StringVar(&o.failOn, "fail-on", "", "exit 1 when a check of this severity or above fails: info, low, medium, high, critical")
 	f.Float64Var(&o.minScore, "min-score", 0, "exit 1 when the overall score is below this (0-100)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "text output: the summary line (and the gates') alone")
+	f.StringVar(&o.baseline, "baseline", "", "compare with an earlier run: a JSON report (plimsoll audit -o json); each failure is new, unchanged or updated")
+	f.StringVar(&o.failOnNew, "fail-on-new", "", "exit 1 when a failure new since --baseline has this severity or above (critical, high, medium, low, info)")
+	f.BoolVar(&o.allowIncomparable, "allow-incomparable", false, "with --fail-on-new: pass when the run and its baseline ran different checks or audited different things (by default that fails the gate)")
 	f.BoolVar(&o.noAnnotationExemptions, "no-annotation-exemptions", false, "ignore "+audit.IgnoreAnnotation+" annotations on objects")
 	f.Int64Var(&o.maxFileSize, "max-file-size", manifest.DefaultMaxFileSize, "refuse input files larger than this many bytes")
 	f.StringVar(&o.kubernetesVersion, "kubernetes-version", "", "judge API versions against this Kubernetes release, like 1.33 (default: the newest release plimsoll knows)")
@@ -94,6 +101,24 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	}
 	if o.minScore < 0 || o.minScore > 100 {
 		return &exitError{ExitPartial, fmt.Errorf("--min-score %g: a score is from 0 to 100", o.minScore)}
+	}
+	var failOnNew *check.Severity
+	if o.failOnNew != "" {
+		if o.baseline == "" {
+			return &exitError{ExitPartial, errors.New("--fail-on-new needs --baseline: the earlier run to compare with")}
+		}
+		sev, err := check.ParseSeverity(o.failOnNew)
+		if err != nil {
+			return &exitError{ExitPartial, fmt.Errorf("--fail-on-new: %w", err)}
+		}
+		failOnNew = &sev
+	}
+	var base *baseline.Baseline
+	if o.baseline != "" {
+		var err error
+		if base, err = baseline.Load(o.baseline); err != nil {
+			return &exitError{ExitPartial, err}
+		}
 	}
 	var failOn *check.Severity
 	if o.failOn != "" {
@@ -132,11 +157,21 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 		return &exitError{ExitPartial, err}
 	}
 	a := pipeline.Audit(in, opts)
-	gateFailed := gate(a, failOn, o.minScore, cmd.Flags().Changed("min-score"))
+	reasons := gate(a, failOn, o.minScore, cmd.Flags().Changed("min-score"))
 	rep := pipeline.Report(a, in, opts)
+	if base != nil {
+		baseline.Compare(rep, base)
+		if why := newGate(rep, failOnNew, o.allowIncomparable); why != "" {
+			reasons = append(reasons, why)
+		}
+	}
+	gateFailed := ""
+	if len(reasons) > 0 {
+		gateFailed = "gate failed: " + strings.Join(reasons, "; ")
+	}
 	color := o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
 	gateText := gateFailed
-	if gateText == "" && (failOn != nil || cmd.Flags().Changed("min-score")) {
+	if gateText == "" && (failOn != nil || failOnNew != nil || cmd.Flags().Changed("min-score")) {
 		gateText = "passed (" + strings.Join(gatesSet(cmd.Flags()), ", ") + ")"
 	}
 	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color, Width: s.Width, Quiet: o.quiet, Gate: gateText}); err != nil {
@@ -174,10 +209,34 @@ func (o *auditOptions) source(f *pflag.FlagSet, s Streams, args []string, reg *c
 	}
 }
 
+// newGate returns why the findings new since the baseline fail the
+// --fail-on-new gate, or "": a new failure of the severity or above, or a
+// baseline the run cannot be compared with, unless that is allowed.
+func newGate(rep *report.Report, failOnNew *check.Severity, allowIncomparable bool) string {
+	if failOnNew == nil {
+		return ""
+	}
+	if b := rep.Baseline; !b.Comparable && !allowIncomparable {
+		return "the run cannot be compared with its baseline: " + b.Why + " (--allow-incomparable passes it)"
+	}
+	n := 0
+	for _, r := range rep.Results {
+		if r.BaselineState == baseline.New {
+			if sev, err := check.ParseSeverity(r.Severity); err == nil && sev >= *failOnNew {
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d new finding(s) of severity %s or above since the baseline (--fail-on-new)", n, *failOnNew)
+}
+
 // gatesSet names the gates the flags set, as given.
 func gatesSet(f *pflag.FlagSet) []string {
 	var out []string
-	for _, name := range []string{"fail-on", "min-score"} {
+	for _, name := range []string{"fail-on", "min-score", "fail-on-new"} {
 		if f.Changed(name) {
 			out = append(out, "--"+name+" "+f.Lookup(name).Value.String())
 		}
@@ -185,8 +244,8 @@ func gatesSet(f *pflag.FlagSet) []string {
 	return out
 }
 
-// gate returns why the run fails its gates, or "".
-func gate(a *audit.Audit, failOn *check.Severity, minScore float64, minScoreSet bool) string {
+// gate returns why the run fails its --fail-on and --min-score gates.
+func gate(a *audit.Audit, failOn *check.Severity, minScore float64, minScoreSet bool) []string {
 	var reasons []string
 	if failOn != nil {
 		n := 0
@@ -207,10 +266,7 @@ func gate(a *audit.Audit, failOn *check.Severity, minScore float64, minScoreSet 
 			reasons = append(reasons, fmt.Sprintf("score %.1f is below %.1f (--min-score)", *s, minScore))
 		}
 	}
-	if len(reasons) == 0 {
-		return ""
-	}
-	return "gate failed: " + strings.Join(reasons, "; ")
+	return reasons
 }
 
 func contains(list []string, s string) bool {

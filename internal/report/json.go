@@ -157,6 +157,14 @@ func (r *Result) appendJSON(b []byte) []byte {
 	if r.Exempted {
 		b = append(b, `,"exempted":true`...)
 	}
+	if r.Fingerprint != "" {
+		b = append(b, `,"fingerprint":`...)
+		b = jsonstr.Append(b, r.Fingerprint)
+	}
+	if r.BaselineState != "" {
+		b = append(b, `,"baselineState":`...)
+		b = jsonstr.Append(b, r.BaselineState)
+	}
 	return append(b, '}')
 }
 

@@ -28,7 +28,7 @@ func TestResultAppendJSON(t *testing.T) {
 	for _, typ := range []struct {
 		v      any
 		fields int
-	}{{Result{}, 9}, {Object{}, 4}, {Source{}, 3}} {
+	}{{Result{}, 11}, {Object{}, 4}, {Source{}, 3}} {
 		if n := reflect.TypeOf(typ.v).NumField(); n != typ.fields {
 			t.Errorf("%T has %d fields, and appendJSON writes %d: update it and this test", typ.v, n, typ.fields)
 		}
@@ -36,7 +36,7 @@ func TestResultAppendJSON(t *testing.T) {
 	obj := &Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
 	for _, r := range []Result{
 		{},
-		{Check: "probe-readiness", Layer: "workloads", Severity: "high", Status: "fail", Object: obj, Source: &Source{File: "k8s/web.yaml", Line: 12}, Message: `container "web" <has> & no "probe"`, Path: "spec.template.spec.containers[0]"},
+		{Check: "probe-readiness", Layer: "workloads", Severity: "high", Status: "fail", Object: obj, Source: &Source{File: "k8s/web.yaml", Line: 12}, Message: `container "web" <has> & no "probe"`, Path: "spec.template.spec.containers[0]", Fingerprint: "1:00ff", BaselineState: "new"},
 		{Check: "c", Status: "skip", Object: &Object{Kind: "Namespace", Name: "n\u2028"}, Source: &Source{Origin: "cluster"}, Message: "exempt: \x01\tbad \xff", Exempted: true},
 		{Check: "c", Status: "pass", Object: obj, Source: &Source{}},
 		{Check: "c", Status: "pass", Object: obj, Source: &Source{Line: 3, Origin: "helm"}},
@@ -52,7 +52,8 @@ func FuzzResultAppendJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, check, ns, name, file string, line int, origin, message, path string, exempted bool) {
 		r := Result{Check: check, Layer: check, Severity: name, Status: ns,
 			Object: &Object{APIVersion: origin, Kind: check, Namespace: ns, Name: name},
-			Source: &Source{File: file, Line: line, Origin: origin}, Message: message, Path: path, Exempted: exempted}
+			Source: &Source{File: file, Line: line, Origin: origin}, Message: message, Path: path, Exempted: exempted,
+			Fingerprint: file, BaselineState: origin}
 		if got, want := string(r.appendJSON(nil)), resultByReflection(t, &r); got != want {
 			t.Errorf("got  %s\nwant %s", got, want)
 		}

@@ -112,6 +112,36 @@ type Report struct {
 	// object (namespace, kind, name) and then by check ID.
 	Results           []Result    `json:"results"`
 	ExpiredExemptions []Exemption `json:"expiredExemptions"`
+	// Baseline is, when the run was compared with an earlier one
+	// (--baseline), what the comparison found.
+	Baseline *BaselineComparison `json:"baseline,omitempty"`
+}
+
+// BaselineComparison is what comparing a run with a baseline found
+// (package baseline).
+type BaselineComparison struct {
+	// Source is the baseline's file.
+	Source string `json:"source"`
+	// Comparable is false when the runs differ in scope (one audited
+	// manifests, the other a cluster) or in the checks they ran (another
+	// plimsoll, another configuration): a finding may then be new or gone
+	// only because of that. Why says how.
+	Comparable bool   `json:"comparable"`
+	Why        string `json:"why,omitempty"`
+	// New, Unchanged and Updated count the run's failures by state.
+	New       int `json:"new"`
+	Unchanged int `json:"unchanged"`
+	Updated   int `json:"updated"`
+	// Absent are the baseline's findings the run no longer has: fixed.
+	Absent []BaselineFinding `json:"absent"`
+}
+
+// BaselineFinding is a failure of a baseline.
+type BaselineFinding struct {
+	Check    string `json:"check"`
+	Severity string `json:"severity"`
+	Object   string `json:"object"`
+	Message  string `json:"message"`
 }
 
 // Tool names the program that made the report.
@@ -278,6 +308,12 @@ type Result struct {
 	Path string `json:"path,omitempty"`
 	// Exempted marks a skip that an exemption caused.
 	Exempted bool `json:"exempted,omitempty"`
+	// Fingerprint identifies a failure across runs (see Fingerprint).
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// BaselineState is, when the run is compared with a baseline, whether
+	// the failure is new, unchanged, or updated (the same finding, said
+	// differently).
+	BaselineState string `json:"baselineState,omitempty"`
 }
 
 // Object identifies a Kubernetes object.
@@ -384,6 +420,9 @@ func Build(a *audit.Audit, in Input) *Report {
 			Path:     res.Path,
 			Exempted: res.Exempted,
 		})
+		if res.Status == audit.Fail {
+			r.Results[len(r.Results)-1].Fingerprint = Fingerprint(res)
+		}
 		switch res.Status {
 		case audit.Pass:
 			r.Summary.Pass++

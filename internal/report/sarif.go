@@ -86,12 +86,16 @@ type sarifNotification struct {
 }
 
 type sarifResult struct {
-	RuleID     string           `json:"ruleId"`
-	RuleIndex  int              `json:"ruleIndex"`
-	Level      string           `json:"level"`
-	Message    sarifText        `json:"message"`
-	Locations  []sarifLocation  `json:"locations"`
-	Properties sarifResultProps `json:"properties"`
+	RuleID    string          `json:"ruleId"`
+	RuleIndex int             `json:"ruleIndex"`
+	Level     string          `json:"level"`
+	Message   sarifText       `json:"message"`
+	Locations []sarifLocation `json:"locations"`
+	// PartialFingerprints identify the result across runs, so code
+	// scanning tracks it however files move (report.Fingerprint).
+	PartialFingerprints map[string]string `json:"partialFingerprints,omitempty"`
+	BaselineState       string            `json:"baselineState,omitempty"`
+	Properties          sarifResultProps  `json:"properties"`
 }
 
 type sarifResultProps struct {
@@ -212,12 +216,14 @@ func writeSARIF(w io.Writer, r *Report, _ Options) error {
 			msg += " (" + res.Path + ")"
 		}
 		return sarifResult{
-			RuleID:     res.Check,
-			RuleIndex:  index[res.Check],
-			Level:      sarifLevel(res.Severity),
-			Message:    sarifText{msg},
-			Locations:  []sarifLocation{sarifObjectLocation(res)},
-			Properties: sarifResultProps{Object: res.Object.ID(), Path: res.Path, Layer: res.Layer, Severity: res.Severity},
+			RuleID:              res.Check,
+			RuleIndex:           index[res.Check],
+			Level:               sarifLevel(res.Severity),
+			Message:             sarifText{msg},
+			Locations:           []sarifLocation{sarifObjectLocation(res)},
+			Properties:          sarifResultProps{Object: res.Object.ID(), Path: res.Path, Layer: res.Layer, Severity: res.Severity},
+			PartialFingerprints: map[string]string{"plimsoll/v" + FingerprintScheme: res.Fingerprint},
+			BaselineState:       res.BaselineState,
 		}
 	}
 	for _, e := range r.InputErrors {

@@ -222,6 +222,11 @@ func (t *textWriter) summary(r *Report, gate string) {
 	if r.Partial {
 		line += ", partial: " + plural(len(r.InputErrors), "input", "inputs") + " could not be read"
 	}
+	if b := r.Baseline; b != nil && b.Comparable {
+		line += fmt.Sprintf("; since the baseline: %d new, %d unchanged, %d updated, %d fixed", b.New, b.Unchanged, b.Updated, len(b.Absent))
+	} else if b != nil {
+		line += "; not comparable with the baseline: " + b.Why
+	}
 	t.wrapped(t.paint(ansiBold, "SUMMARY"), 2, line)
 }
 

@@ -1,0 +1,30 @@
+package report
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/plimsoll/plimsoll/internal/audit"
+)
+
+// FingerprintScheme versions what a fingerprint is made of; a baseline
+// of another scheme cannot be compared with a run.
+const FingerprintScheme = "1"
+
+// Fingerprint identifies a failure across runs: the check, the object's
+// group, kind, namespace and name (not its API version, which a migration
+// changes), and the field path with the elements of lists merged by name
+// named (audit.Result.Key). No file, line or document index is part of
+// it, so moving a file, reformatting it or reordering its documents, or a
+// workload's containers, leaves it unchanged. It is the scheme, a colon
+// and 32 hexadecimal digits of a SHA-256.
+func Fingerprint(res audit.Result) string {
+	o := res.Object
+	gv, _ := schema.ParseGroupVersion(o.APIVersion)
+	id := strings.Join([]string{res.Check.ID, gv.Group, o.Kind, o.Namespace, o.Name, res.Key}, "\x00")
+	sum := sha256.Sum256([]byte(id))
+	return FingerprintScheme + ":" + hex.EncodeToString(sum[:16])
+}
