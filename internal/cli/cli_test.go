@@ -721,3 +721,23 @@ func TestAuditTextPointsAtARealFlag(t *testing.T) {
 	}
 	wantCode(t, run(t, "audit", file, "-o", "json"), ExitOK)
 }
+
+// An annotation that exempts a check that does not exist (a typo) is an
+// error on its object, which is still audited: the run is partial.
+func TestAuditUnknownIgnoredCheck(t *testing.T) {
+	web := strings.Replace(webDeployment, "metadata:\n", "metadata:\n  annotations: {plimsoll.dev/ignore: \"recommended-lables, image-tag-latest\"}\n", 1)
+	file := write(t, t.TempDir(), "web.yaml", web)
+	o := run(t, "audit", file, "-o", "json")
+	wantCode(t, o, ExitPartial)
+	r := decodeReport(t, o)
+	if len(r.InputErrors) != 1 || !strings.Contains(r.InputErrors[0].Message, `names check "recommended-lables", which does not exist`) || r.InputErrors[0].Line != 1 {
+		t.Errorf("input errors %+v, want one naming the unknown check at the object's line", r.InputErrors)
+	}
+	exempted := false
+	for _, res := range r.Results {
+		exempted = exempted || res.Check == "image-tag-latest" && res.Exempted
+	}
+	if !exempted {
+		t.Errorf("the annotated Deployment was not audited, its known check exempted")
+	}
+}

@@ -32,6 +32,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"maps"
 	"runtime/debug"
 	"slices"
@@ -81,6 +82,9 @@ func Audit(in *Inputs, o Options) *audit.Audit {
 	now := clock(o.Now)()
 	inv := platform.Inventory(in.Mode, in.Objects)
 	in.Objects = nil
+	if !o.NoAnnotationExemptions {
+		in.Errors = append(in.Errors, unknownIgnored(inv, o.Registry)...)
+	}
 	a := audit.Run(inv, audit.Options{
 		Registry:               o.Registry,
 		Config:                 o.Config,
@@ -94,6 +98,26 @@ func Audit(in *Inputs, o Options) *audit.Audit {
 		debug.FreeOSMemory()
 	}
 	return a
+}
+
+// unknownIgnored are the objects whose plimsoll.dev/ignore annotation
+// names a check that does not exist: a typo would otherwise exempt
+// nothing, silently. The object is still audited; the run is partial.
+func unknownIgnored(inv *inventory.Inventory, reg *check.Registry) []report.InputError {
+	var out []report.InputError
+	for _, o := range inv.Objects() {
+		ids, ok := o.Annotations[audit.IgnoreAnnotation]
+		if !ok {
+			continue
+		}
+		for _, id := range strings.Split(ids, ",") {
+			if id = strings.TrimSpace(id); id != "*" && reg.Get(id) == nil {
+				out = append(out, report.InputError{File: o.Source.File, Line: o.Source.Line, Object: o.ID(),
+					Message: fmt.Sprintf("%s: annotation %s names check %q, which does not exist (plimsoll checks lists them); it exempts nothing", o.ID(), audit.IgnoreAnnotation, id)})
+			}
+		}
+	}
+	return out
 }
 
 // Unreadable returns the kinds in could not show: its Unreadable, and for
