@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/plimsoll/plimsoll/internal/check"
@@ -138,7 +139,10 @@ type Audit struct {
 	Disabled []*check.Check
 	// ExpiredExemptions no longer apply; the report lists them.
 	ExpiredExemptions []config.Exemption
-	Score             Score
+	// UnusedExemptions exempted nothing, though a check they name ran: a
+	// typo, or what they exempted is gone. The report warns of them.
+	UnusedExemptions []config.Exemption
+	Score            Score
 	// Objects is how many objects the audit looked at.
 	Objects int
 }
@@ -182,7 +186,8 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 			live = append(live, e)
 		}
 	}
-	r := runner{ctx: ctx, exemptions: live, annotations: !opts.NoAnnotationExemptions}
+	r := runner{ctx: ctx, exemptions: live, used: make([]atomic.Bool, len(live)), annotations: !opts.NoAnnotationExemptions}
+
 
 	objects := inv.Objects()
 	withCustomResources(byKind, objects)
@@ -232,6 +237,11 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 	})
 	tally(a.Results, a.Checks)
 	a.Score = score(a)
+	for i, e := range live {
+		if !r.used[i].Load() && slices.ContainsFunc(active, func(st *CheckState) bool { return slices.Contains(e.Checks, st.Check.ID) }) {
+			a.UnusedExemptions = append(a.UnusedExemptions, e)
+		}
+	}
 	return a
 }
 
@@ -288,8 +298,11 @@ func notAssessed(c *check.Check, mode inventory.Mode, opts Options) string {
 }
 
 type runner struct {
-	ctx         *check.Context
-	exemptions  []config.Exemption
+	ctx        *check.Context
+	exemptions []config.Exemption
+	// used marks the exemptions that exempted something; the runs of
+	// several objects set them at once.
+	used        []atomic.Bool
 	annotations bool
 }
 
@@ -364,8 +377,9 @@ func (r *runner) run(out []Result, c *check.Check, o *inventory.Object, base Res
 // exempted reports whether configuration or an annotation exempts the
 // object from a check, and the reason given.
 func (r *runner) exempted(id string, o *inventory.Object) (string, bool) {
-	for _, e := range r.exemptions {
+	for i, e := range r.exemptions {
 		if e.Matches(id, o) {
+			r.used[i].Store(true)
 			msg := "exempted by configuration: " + e.Reason
 			if e.Expires != "" {
 				msg += " (until " + e.Expires + ")"

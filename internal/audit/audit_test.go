@@ -784,3 +784,36 @@ func TestCustomResourceKind(t *testing.T) {
 		t.Errorf("results (-want +got):\n%s", diff)
 	}
 }
+
+// An exemption that exempts nothing, though a check it names ran, is
+// reported: a typo in a name, or an object that is gone. One whose checks
+// did not run (disabled, or not assessed) is not.
+func TestUnusedExemptions(t *testing.T) {
+	reg := registry(t,
+		spec{id: "alpha", layer: check.Workloads, sev: check.High},
+		spec{id: "beta", layer: check.Workloads, sev: check.Medium},
+	)
+	c := cfg(t, reg, `
+checks:
+  disable: [beta]
+exemptions:
+  - checks: [alpha]
+    names: [web]
+    reason: used
+  - checks: [alpha]
+    names: [wbe]
+    reason: a typo
+  - checks: [beta]
+    names: [nothing]
+    reason: its check is off
+`)
+	i := inv(t, inventory.FromManifests, deployment("shop", "web", behaviour+"alpha", "fail"))
+	a := Run(i, Options{Registry: reg, Config: c, Now: now})
+	var got []string
+	for _, e := range a.UnusedExemptions {
+		got = append(got, e.Reason)
+	}
+	if diff := cmp.Diff([]string{"a typo"}, got); diff != "" {
+		t.Errorf("unused exemptions (-want +got):\n%s", diff)
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/config"
 )
 
 // The report's schema version and kind. Additive changes (a new field, a
@@ -112,6 +113,9 @@ type Report struct {
 	// object (namespace, kind, name) and then by check ID.
 	Results           []Result    `json:"results"`
 	ExpiredExemptions []Exemption `json:"expiredExemptions"`
+	// UnusedExemptions exempted nothing though a check they name ran: a
+	// typo, or what they exempted is gone. Omitted when there are none.
+	UnusedExemptions []Exemption `json:"unusedExemptions,omitempty"`
 	// Baseline is, when the run was compared with an earlier one
 	// (--baseline), what the comparison found.
 	Baseline *BaselineComparison `json:"baseline,omitempty"`
@@ -479,12 +483,16 @@ func Build(a *audit.Audit, in Input) *Report {
 	r.Score.Verdict = verdict(s, r.Partial, len(r.InputErrors))
 
 	for _, e := range a.ExpiredExemptions {
-		r.ExpiredExemptions = append(r.ExpiredExemptions, Exemption{
-			Checks: e.Checks, Namespaces: e.Namespaces, Kinds: e.Kinds, Names: e.Names,
-			Labels: e.Labels, Reason: e.Reason, Expires: e.Expires,
-		})
+		r.ExpiredExemptions = append(r.ExpiredExemptions, exemptionOf(e))
+	}
+	for _, e := range a.UnusedExemptions {
+		r.UnusedExemptions = append(r.UnusedExemptions, exemptionOf(e))
 	}
 	return r
+}
+
+func exemptionOf(e config.Exemption) Exemption {
+	return Exemption{Checks: e.Checks, Namespaces: e.Namespaces, Kinds: e.Kinds, Names: e.Names, Labels: e.Labels, Reason: e.Reason, Expires: e.Expires}
 }
 
 // check returns the report's entry for a check ID, or nil.

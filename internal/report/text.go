@@ -427,7 +427,7 @@ func severityRank(s string) int {
 }
 
 func (t *textWriter) exempted(r *Report) {
-	if r.Summary.Exempted == 0 && len(r.ExpiredExemptions) == 0 {
+	if r.Summary.Exempted == 0 && len(r.ExpiredExemptions) == 0 && len(r.UnusedExemptions) == 0 {
 		return
 	}
 	if r.Summary.Exempted > 0 {
@@ -451,6 +451,13 @@ func (t *textWriter) exempted(r *Report) {
 		t.heading("EXPIRED EXEMPTIONS  %d (their checks apply again)", len(r.ExpiredExemptions))
 		for _, e := range r.ExpiredExemptions {
 			t.wrapped("  expired "+e.Expires+":", 4, describeExemption(e))
+		}
+		t.line("")
+	}
+	if len(r.UnusedExemptions) > 0 {
+		t.heading("UNUSED EXEMPTIONS  %d (they exempt nothing: a typo, or what they exempted is gone)", len(r.UnusedExemptions))
+		for _, e := range r.UnusedExemptions {
+			t.wrapped("  ", 4, describeExemption(e))
 		}
 		t.line("")
 	}
