@@ -188,7 +188,6 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 	}
 	r := runner{ctx: ctx, exemptions: live, used: make([]atomic.Bool, len(live)), annotations: !opts.NoAnnotationExemptions}
 
-
 	objects := inv.Objects()
 	withCustomResources(byKind, objects)
 	// Every check that applies gives at least one result: room for those,
