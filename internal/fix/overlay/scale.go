@@ -24,8 +24,8 @@ import (
 // patches (each patch is matched against every object, and the objects are
 // added again after it): 722 objects take it two seconds, and twenty
 // thousand would take it most of an hour. So that plimsoll fix --overlay
-// keeps to seconds on a large base, this file does what a build does
-// without the scans, with Kustomize's own code for each step: it reads a
+// grows with the objects rather than their square, this file does what a
+// build does without the scans, with Kustomize's own code for each step: it reads a
 // base that only lists manifest files (what --init-base writes) file by
 // file, and proves the overlay by applying each patch file, as written,
 // to the one object its target selects.
