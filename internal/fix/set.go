@@ -27,8 +27,8 @@ func SetValue(cur any, path []Step, v any) (any, error) {
 		if cur == nil {
 			cur = map[string]any{}
 		}
-		child, ok := get(cur, step.Key)
-		if !ok && !isMapping(cur) {
+		child, ok := Field(cur, step.Key)
+		if !ok && !IsMapping(cur) {
 			return nil, errors.New("the path does not match the object")
 		}
 		child, err := SetValue(child, path[1:], v)
@@ -64,11 +64,11 @@ func SetValue(cur any, path []Step, v any) (any, error) {
 // place.
 func mergeValue(cur, v any) any {
 	m, ok := v.(map[string]any)
-	if !ok || !isMapping(cur) {
+	if !ok || !IsMapping(cur) {
 		return v
 	}
 	for k, e := range m {
-		have, _ := get(cur, k)
+		have, _ := Field(cur, k)
 		put(cur, k, mergeValue(have, e))
 	}
 	return cur
@@ -78,7 +78,7 @@ func mergeValue(cur, v any) any {
 func Lookup(cur any, path []Step) any {
 	for _, step := range path {
 		if step.Key != "" {
-			cur, _ = get(cur, step.Key)
+			cur, _ = Field(cur, step.Key)
 			continue
 		}
 		seq, _ := cur.([]any)
@@ -100,7 +100,7 @@ func find(seq []any, step Step) int {
 		return -1
 	}
 	for i, e := range seq {
-		if name, _ := get(e, "name"); name == step.Name {
+		if name, _ := Field(e, "name"); name == step.Name {
 			return i
 		}
 	}
@@ -128,9 +128,11 @@ func PathString(path []Step) string {
 }
 
 // A decoded mapping is a map[string]any, or a map[any]any when a YAML
-// decoder met a key that is not a string.
+// decoder met a key that is not a string. IsMapping and Field read both,
+// for the in-place editor's check too.
 
-func isMapping(v any) bool {
+// IsMapping reports whether a decoded value is a mapping.
+func IsMapping(v any) bool {
 	switch v.(type) {
 	case map[string]any, map[any]any:
 		return true
@@ -138,7 +140,8 @@ func isMapping(v any) bool {
 	return false
 }
 
-func get(m any, k string) (any, bool) {
+// Field is the value of a mapping's key, and whether it is there.
+func Field(m any, k string) (any, bool) {
 	switch m := m.(type) {
 	case map[string]any:
 		v, ok := m[k]

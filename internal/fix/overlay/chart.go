@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -168,17 +167,10 @@ func WriteChart(o ChartOptions) (written []string, err error) {
 	if err := proveTwin(filepath.Join(scratch, "twin"), base, targets, objects); err != nil {
 		return nil, err
 	}
-	// rename(2) would replace an empty directory made since chartPaths looked.
-	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("overlay %s exists already", o.Dir)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
+	if err := place(tmp, dir, o.Dir); err != nil {
 		return nil, err
 	}
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		written = append(written, filepath.Join(o.Dir, name))
-	}
-	return written, nil
+	return filesIn(o.Dir, files), nil
 }
 
 // chartPaths checks the chart and the overlay directory and returns them
@@ -218,35 +210,6 @@ func addValues(files map[string][]byte, sources string, values map[string]any) e
 	b.Write(body)
 	files[valuesFile] = b.Bytes()
 	return nil
-}
-
-// stage writes files into a new temporary directory beside dir (creating
-// the directories above it that are missing) and returns it, with what
-// removes all it made.
-func stage(dir string, files map[string][]byte) (tmp string, remove func(), err error) {
-	removeParents, err := mkdirAll(filepath.Dir(dir))
-	if err != nil {
-		return "", nil, err
-	}
-	tmp, err = os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-")
-	if err != nil {
-		removeParents()
-		return "", nil, err
-	}
-	remove = func() {
-		_ = os.RemoveAll(tmp)
-		removeParents()
-	}
-	if err := writeFiles(tmp, files); err != nil {
-		remove()
-		return "", nil, err
-	}
-	// MkdirTemp's 0700 would stay the overlay's.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		remove()
-		return "", nil, err
-	}
-	return tmp, remove, nil
 }
 
 // readRendered reads a chart's rendered manifests, written in a new
@@ -327,15 +290,6 @@ func writeRendered(dir string, k kustomization, r manifest.HelmRender, files map
 		return err
 	}
 	return writeFiles(dir, files)
-}
-
-func writeFiles(dir string, files map[string][]byte) error {
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		if err := os.WriteFile(filepath.Join(dir, name), files[name], 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // sameRender requires the chart rendered from the overlay's values to be

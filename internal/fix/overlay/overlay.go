@@ -165,38 +165,21 @@ func Write(o Options) (written []string, err error) {
 		return nil, err
 	}
 
-	removeParents, err := mkdirAll(filepath.Dir(dir))
-	if err != nil {
-		return nil, err
-	}
-	undo = append(undo, removeParents)
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-")
-	if err != nil {
-		return nil, err
-	}
-	undo = append(undo, func() { _ = os.RemoveAll(tmp) })
-	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's 0700 would stay the overlay's
-		return nil, err
-	}
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		if err := os.WriteFile(filepath.Join(tmp, name), files[name], 0o644); err != nil {
-			return nil, err
-		}
-		written = append(written, filepath.Join(o.Dir, name))
-	}
 	if err := provePatches(files, targets); err != nil {
 		return nil, err
 	}
 	if err := proveObjects(files, objects); err != nil {
 		return nil, err
 	}
-	// rename(2) would replace an empty directory made since paths looked.
-	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("overlay %s exists already", o.Dir)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
+	tmp, remove, err := stage(dir, files)
+	if err != nil {
 		return nil, err
 	}
+	undo = append(undo, remove)
+	if err := place(tmp, dir, o.Dir); err != nil {
+		return nil, err
+	}
+	written = append(written, filesIn(o.Dir, files)...)
 	slices.Sort(written)
 	return written, nil
 }
@@ -205,7 +188,7 @@ func Write(o Options) (written []string, err error) {
 // a cluster read lacks, for the repository that deploys to it. As Write
 // does, it builds the overlay in a temporary directory beside dir, proves
 // that it builds exactly the objects, and renames it into place.
-func WriteObjects(dir string, objs []Object) (written []string, err error) {
+func WriteObjects(dir string, objs []Object) ([]string, error) {
 	if len(objs) == 0 {
 		return nil, errors.New("nothing to write: no objects")
 	}
@@ -224,38 +207,75 @@ func WriteObjects(dir string, objs []Object) (written []string, err error) {
 	if err != nil {
 		return nil, err
 	}
-	removeParents, err := mkdirAll(filepath.Dir(abs))
-	if err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp-")
-	if err != nil {
-		removeParents()
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.RemoveAll(tmp)
-			removeParents()
-			written = nil
-		}
-	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return nil, err
-	}
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		if err := os.WriteFile(filepath.Join(tmp, name), files[name], 0o644); err != nil {
-			return nil, err
-		}
-		written = append(written, filepath.Join(dir, name))
-	}
 	if err := proveObjects(files, objects); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(tmp, abs); err != nil {
+	tmp, remove, err := stage(abs, files)
+	if err != nil {
 		return nil, err
 	}
-	return written, nil
+	if err := place(tmp, abs, dir); err != nil {
+		remove()
+		return nil, err
+	}
+	return filesIn(dir, files), nil
+}
+
+// stage writes files into a new temporary directory beside dir (creating
+// the directories above it that are missing) and returns it, with what
+// removes all it made.
+func stage(dir string, files map[string][]byte) (tmp string, remove func(), err error) {
+	removeParents, err := mkdirAll(filepath.Dir(dir))
+	if err != nil {
+		return "", nil, err
+	}
+	tmp, err = os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		removeParents()
+		return "", nil, err
+	}
+	remove = func() {
+		_ = os.RemoveAll(tmp)
+		removeParents()
+	}
+	if err := writeFiles(tmp, files); err != nil {
+		remove()
+		return "", nil, err
+	}
+	// MkdirTemp's 0700 would stay the overlay's.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		remove()
+		return "", nil, err
+	}
+	return tmp, remove, nil
+}
+
+func writeFiles(dir string, files map[string][]byte) error {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := os.WriteFile(filepath.Join(dir, name), files[name], 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// place renames the staged overlay tmp to dir (given as dirArg), which
+// must still not exist: rename(2) would replace an empty directory made
+// since it was checked.
+func place(tmp, dir, dirArg string) error {
+	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("overlay %s exists already", dirArg)
+	}
+	return os.Rename(tmp, dir)
+}
+
+// filesIn names the files of an overlay in dir, sorted.
+func filesIn(dir string, files map[string][]byte) []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		out = append(out, filepath.Join(dir, name))
+	}
+	return out
 }
 
 // paths checks Base and Dir and returns them absolute, with symbolic links

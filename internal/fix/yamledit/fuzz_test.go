@@ -156,7 +156,7 @@ func objectsOf(docs []*yaml.Node, decoded []any) []any {
 		}
 		objs = append(objs, v)
 		if isList(n) {
-			items, _ := get(v, "items")
+			items, _ := fix.Field(v, "items")
 			seq, _ := items.([]any)
 			for i, item := range value(n, "items").Content {
 				if i < len(seq) {
@@ -178,12 +178,12 @@ func at(v any, p []fix.Step) any {
 	for _, s := range p {
 		switch {
 		case s.Key != "":
-			v, _ = get(v, s.Key)
+			v, _ = fix.Field(v, s.Key)
 		case s.Name != "":
 			seq, _ := v.([]any)
 			v = nil
 			for _, e := range seq {
-				if name, _ := get(e, "name"); name == s.Name {
+				if name, _ := fix.Field(e, "name"); name == s.Name {
 					v = e
 					break
 				}
@@ -202,11 +202,11 @@ func at(v any, p []fix.Step) any {
 // holds reports whether have has v: a mapping's keys, anything else equal.
 func holds(have, v any) bool {
 	if m, ok := v.(map[string]any); ok {
-		if !isMapping(have) {
+		if !fix.IsMapping(have) {
 			return false
 		}
 		for k, e := range m {
-			if h, _ := get(have, k); !holds(h, e) {
+			if h, _ := fix.Field(have, k); !holds(h, e) {
 				return false
 			}
 		}
@@ -226,7 +226,7 @@ func strip(obj any, p []fix.Step, v any, prune bool) {
 	rec = func(cur any, p []fix.Step) any {
 		switch {
 		case len(p) == 0 && prune:
-		case len(p) == 0 && isMapping(cur) && isMapping(v):
+		case len(p) == 0 && fix.IsMapping(cur) && fix.IsMapping(v):
 			for k := range v.(map[string]any) {
 				remove(cur, k)
 			}
@@ -234,7 +234,7 @@ func strip(obj any, p []fix.Step, v any, prune bool) {
 		case len(p) == 0:
 			return nil
 		case p[0].Key != "":
-			if child, ok := get(cur, p[0].Key); ok {
+			if child, ok := fix.Field(cur, p[0].Key); ok {
 				if child = rec(child, p[1:]); child == nil {
 					remove(cur, p[0].Key)
 				} else {
@@ -248,7 +248,7 @@ func strip(obj any, p []fix.Step, v any, prune bool) {
 			}
 			kept := []any{}
 			for i, e := range seq {
-				name, _ := get(e, "name")
+				name, _ := fix.Field(e, "name")
 				if p[0].Name != "" && name == p[0].Name || p[0].Name == "" && i == p[0].Index {
 					if e = rec(e, p[1:]); e == nil || prune && p[0].Name != "" && size(e) == 1 {
 						continue // gone, or its name alone
@@ -261,7 +261,7 @@ func strip(obj any, p []fix.Step, v any, prune bool) {
 			}
 			return kept
 		}
-		if prune && isMapping(cur) && size(cur) == 0 {
+		if prune && fix.IsMapping(cur) && size(cur) == 0 {
 			return nil
 		}
 		return cur

@@ -104,7 +104,7 @@ func atObject(doc any, items []int, edit func(any) (any, error)) (any, error) {
 	if len(items) == 0 {
 		return edit(doc)
 	}
-	list, _ := get(doc, "items")
+	list, _ := fix.Field(doc, "items")
 	seq, ok := list.([]any)
 	if !ok || items[0] >= len(seq) {
 		return nil, errors.New("the object is not where it was parsed")
@@ -124,39 +124,16 @@ func contains(have, v any) bool {
 	if !ok {
 		return equal(have, v)
 	}
-	if !isMapping(have) {
+	if !fix.IsMapping(have) {
 		return false
 	}
 	for k, e := range m {
-		h, ok := get(have, k)
+		h, ok := fix.Field(have, k)
 		if !ok || !contains(h, e) {
 			return false
 		}
 	}
 	return true
-}
-
-// A decoded mapping is a map[string]any, or a map[any]any when one of its
-// keys is not a string.
-
-func isMapping(v any) bool {
-	switch v.(type) {
-	case map[string]any, map[any]any:
-		return true
-	}
-	return false
-}
-
-func get(m any, k string) (any, bool) {
-	switch m := m.(type) {
-	case map[string]any:
-		v, ok := m[k]
-		return v, ok
-	case map[any]any:
-		v, ok := m[k]
-		return v, ok
-	}
-	return nil, false
 }
 
 // equal reports whether two decoded values are the same, NaN being NaN.
