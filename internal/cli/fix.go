@@ -177,7 +177,7 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 	var unplaced []fix.Applied
 	switch {
 	case o.overlay != "":
-		written, err = writeOverlay(o, args, out.Applied)
+		written, err = writeOverlay(o, args, objs, out.Applied)
 	default:
 		var fs []files.FileChange
 		fs, unplaced, err = files.Plan(out.Applied, newFilesDir(args))
@@ -224,7 +224,7 @@ func newFilesDir(args []string) string {
 
 // writeOverlay writes the overlay over the one directory the inputs came
 // from (or the Kustomization), or, for a snapshot, of new objects alone.
-func writeOverlay(o *fixOptions, args []string, applied []fix.Applied) ([]string, error) {
+func writeOverlay(o *fixOptions, args []string, objs []*inventory.Object, applied []fix.Applied) ([]string, error) {
 	base := o.kustomize
 	switch {
 	case o.helmChart != "":
@@ -241,7 +241,13 @@ func writeOverlay(o *fixOptions, args []string, applied []fix.Applied) ([]string
 		return nil, errors.New("--overlay builds on one base: give one directory")
 	}
 	patches, objects := overlayChanges(applied)
-	return overlay.Write(overlay.Options{Base: base, Dir: o.overlay, InitBase: o.initBase, Patches: patches, Objects: objects})
+	var read []fix.Ref
+	if o.kustomize == "" { // the objects were read from the base's files
+		for _, obj := range objs {
+			read = append(read, fix.RefOf(obj))
+		}
+	}
+	return overlay.Write(overlay.Options{Base: base, Dir: o.overlay, InitBase: o.initBase, Patches: patches, Objects: objects, Read: read})
 }
 
 // overlayChanges are the applied changes as an overlay writes them: the

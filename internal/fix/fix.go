@@ -169,7 +169,8 @@ func (r Ref) ID() string {
 	return r.Kind + " " + r.Namespace + "/" + r.Name
 }
 
-func refOf(o *inventory.Object) Ref {
+// RefOf names an object and where it was read.
+func RefOf(o *inventory.Object) Ref {
 	return Ref{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, File: o.Source.File, Line: o.Source.Line}
 }
 

@@ -425,7 +425,7 @@ func pssEnforceFix(o *inventory.Object, c *Context) []Change {
 		{Path: path("metadata", "labels", psaapi.EnforceVersionLabel), Value: "latest"},
 	}
 	ch := Change{
-		Target: refOf(o), Sets: sets,
+		Target: RefOf(o), Sets: sets,
 		Summary: fmt.Sprintf("enforces Pod Security level %s in namespace %s, the strictest every workload there already passes", level, o.Name),
 		Fixes:   findingOn("namespace-pss-enforce", o),
 	}
@@ -506,7 +506,7 @@ func hardenFix(o *inventory.Object, c *Context) []Change {
 		return nil
 	}
 	return []Change{{
-		Target: refOf(o), Sets: sets,
+		Target: RefOf(o), Sets: sets,
 		Summary: fmt.Sprintf("hardens the securityContext of %s's containers where that cannot break them", o.ID()),
 		Fixes:   findingOn("pss-restricted", o),
 	}}
@@ -526,7 +526,7 @@ func automountFix(o *inventory.Object, c *Context) []Change {
 		return nil
 	}
 	return []Change{{
-		Target: refOf(o), Sets: []Set{{Path: join(specSteps(o), "automountServiceAccountToken"), Value: false}},
+		Target: RefOf(o), Sets: []Set{{Path: join(specSteps(o), "automountServiceAccountToken"), Value: false}},
 		Summary: fmt.Sprintf("stops mounting service account %s's token into %s's pods: no binding grants it anything", sa, o.ID()),
 		Fixes:   findingOn("automount-service-account-token", o),
 	}}
@@ -542,7 +542,7 @@ func replicasFix(o *inventory.Object, c *Context) []Change {
 		return nil
 	}
 	return []Change{{
-		Target: refOf(o), Sets: []Set{{Path: path("spec", "replicas"), Value: int64(2)}},
+		Target: RefOf(o), Sets: []Set{{Path: path("spec", "replicas"), Value: int64(2)}},
 		Summary: fmt.Sprintf("runs 2 replicas of %s", o.ID()),
 		Fixes:   findingOn("workload-min-replicas", o),
 	}}
@@ -564,14 +564,14 @@ func rollingUpdateFix(o *inventory.Object, c *Context) []Change {
 			}
 		}
 		return []Change{{
-			Target: refOf(o), Sets: sets,
+			Target: RefOf(o), Sets: sets,
 			Summary: fmt.Sprintf("rolls %s out one new pod at a time before stopping an old one (maxUnavailable: 0)", o.ID()),
 			Note:    note,
 			Fixes:   findingOn("rolling-update-max-unavailable", o),
 		}}
 	case *appsv1.DaemonSet:
 		return []Change{{
-			Target: refOf(o), Sets: []Set{{Path: path("spec", "updateStrategy", "rollingUpdate", "maxUnavailable"), Value: int64(1)}},
+			Target: RefOf(o), Sets: []Set{{Path: path("spec", "updateStrategy", "rollingUpdate", "maxUnavailable"), Value: int64(1)}},
 			Summary: fmt.Sprintf("rolls %s out one node at a time (maxUnavailable: 1)", o.ID()),
 			Fixes:   findingOn("rolling-update-max-unavailable", o),
 		}}
@@ -654,7 +654,7 @@ func migrateFix(o *inventory.Object, c *Context) []Change {
 		}
 	}
 	return []Change{{
-		Target: refOf(o), Sets: sets,
+		Target: RefOf(o), Sets: sets,
 		Summary: fmt.Sprintf("moves %s from %s to %s", o.ID(), o.APIVersion, to),
 		Note:    note,
 		Fixes:   findingOn("api-removed", o),
@@ -663,7 +663,7 @@ func migrateFix(o *inventory.Object, c *Context) []Change {
 
 func hpaMinFix(o *inventory.Object, c *Context) []Change {
 	return []Change{{
-		Target: refOf(o), Sets: []Set{{Path: path("spec", "minReplicas"), Value: int64(2)}},
+		Target: RefOf(o), Sets: []Set{{Path: path("spec", "minReplicas"), Value: int64(2)}},
 		Summary: fmt.Sprintf("keeps at least 2 replicas under %s", o.ID()),
 		Fixes:   findingOn("hpa-min-replicas", o),
 	}}
@@ -680,7 +680,7 @@ func spreadFix(o *inventory.Object, c *Context) []Change {
 		return map[string]any{"maxSkew": int64(1), "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selectorMap(sel)}
 	}
 	return []Change{{
-		Target: refOf(o),
+		Target: RefOf(o),
 		Sets: []Set{{Path: join(specSteps(o), "topologySpreadConstraints"), Value: []any{
 			constraint(corev1.LabelTopologyZone), constraint(corev1.LabelHostname),
 		}}},
@@ -707,7 +707,7 @@ func containerSets(o *inventory.Object, check, summary, note string, set func(ct
 	if len(sets) == 0 {
 		return nil
 	}
-	return []Change{{Target: refOf(o), Sets: sets, Summary: fmt.Sprintf(summary, o.ID()), Note: note, Fixes: findingOn(check, o)}}
+	return []Change{{Target: RefOf(o), Sets: sets, Summary: fmt.Sprintf(summary, o.ID()), Note: note, Fixes: findingOn(check, o)}}
 }
 
 // probeFix suggests a probe for each container without one, on its first

@@ -301,7 +301,7 @@ func Apply(objs []*inventory.Object, changes []Change) ([]*inventory.Object, map
 		sets[ch.Target.key()] = append(sets[ch.Target.key()], i)
 	}
 	for n, o := range out[:len(objs)] {
-		idx := sets[refOf(o).key()]
+		idx := sets[RefOf(o).key()]
 		if len(idx) == 0 {
 			continue
 		}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/resid"
 )
 
 // objectID names an object as Kustomize tells objects apart.
@@ -42,8 +43,15 @@ func idOf(obj map[string]any) objectID {
 
 // builtObject is an object as Kustomize built it.
 type builtObject struct {
+	// res is nil for an object indexed from what the caller read (see
+	// readPlain): one that is not patched.
 	res *resource.Resource
 	id  objectID
+	rid resid.ResId
+	// file is the base's file that declares it, when it is read file by
+	// file; err is why a file could not be read.
+	file string
+	err  error
 }
 
 // built is what Kustomize built from a directory, by ID and by kind and
@@ -62,9 +70,11 @@ func build(dir string) (built, error) {
 	}
 	b := built{byID: map[objectID]*builtObject{}, byName: map[[2]string][]*builtObject{}}
 	for _, r := range m.Resources() {
-		if err := b.add(r); err != nil {
+		o, err := newBuilt(r)
+		if err != nil {
 			return built{}, err
 		}
+		b.add(o)
 	}
 	return b, nil
 }

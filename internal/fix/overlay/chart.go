@@ -218,7 +218,7 @@ func readRendered(dir string, r manifest.HelmRender) (built, error) {
 	if err := writeRendered(dir, newKustomization(nil), r, nil); err != nil {
 		return built{}, err
 	}
-	return readBase(dir)
+	return readBase(dir, nil, nil)
 }
 
 // proveTwin builds the twin of an overlay over a chart, the chart's

@@ -87,6 +87,12 @@ type Options struct {
 	Dir     string
 	Patches []Patch
 	Objects []Object
+	// Read are the objects the caller read from Base's files, each with its
+	// file, if it read them all (plimsoll fix audited them). A base that
+	// only lists files is then indexed from them, and Kustomize's reader
+	// reads again only the files of the objects to patch; the objects read
+	// again must be those, or Write fails. Without them every file is read.
+	Read []fix.Ref
 	// InitBase writes Base/kustomization.yaml, listing the base's manifests,
 	// when the base has no kustomization; Write refuses such a base
 	// without it. It is refused when the base has one.
@@ -144,7 +150,8 @@ func Write(o Options) (written []string, err error) {
 		written = append(written, filepath.Join(o.Base, kustomizationFile))
 	}
 
-	built, err := readBase(base)
+	known, need := readAlready(o)
+	built, err := readBase(base, known, need)
 	if err != nil {
 		return nil, fmt.Errorf("base %s does not build: %w", o.Base, err)
 	}
@@ -182,6 +189,30 @@ func Write(o Options) (written []string, err error) {
 	written = append(written, filesIn(o.Dir, files)...)
 	slices.Sort(written)
 	return written, nil
+}
+
+// readAlready indexes Options.Read by file, as a path in the base, and
+// says which files hold a patch's target, and which objects of theirs.
+func readAlready(o Options) (known map[string][]objectID, need map[string]map[objectID]bool) {
+	inBase := func(file string) (string, bool) {
+		rel, err := filepath.Rel(o.Base, file)
+		return rel, err == nil && filepath.IsLocal(rel)
+	}
+	known, need = map[string][]objectID{}, map[string]map[objectID]bool{}
+	for _, r := range o.Read {
+		if f, ok := inBase(r.File); ok {
+			known[f] = append(known[f], objectID{r.APIVersion, r.Kind, r.Namespace, r.Name})
+		}
+	}
+	for _, p := range o.Patches {
+		if f, ok := inBase(p.Target.File); ok {
+			if need[f] == nil {
+				need[f] = map[objectID]bool{}
+			}
+			need[f][objectID{p.Target.APIVersion, p.Target.Kind, p.Target.Namespace, p.Target.Name}] = true
+		}
+	}
+	return known, need
 }
 
 // WriteObjects writes an overlay of new objects alone, with no base: what

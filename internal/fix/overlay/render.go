@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -41,14 +42,17 @@ func render(base string, targets []*target, objects []newObject) (map[string][]b
 // renderParts writes the new objects and a patch per target, and returns
 // them with k, which lists them after what it lists already.
 func renderParts(k kustomization, targets []*target, objects []newObject) (map[string][]byte, kustomization, error) {
-	files := map[string][]byte{}
-	add := func(name string, header []string, v any) error { return addFile(files, name, header, v) }
+	type part struct {
+		name   string
+		header []string
+		v      any
+		data   []byte
+	}
+	var parts []part
 	for _, o := range objects {
 		k.Resources = append(k.Resources, o.file)
 		header := append([]string{"Written by plimsoll fix: a new " + o.id.kind + "."}, lines(o.comment)...)
-		if err := add(o.file, header, o.content); err != nil {
-			return nil, k, err
-		}
+		parts = append(parts, part{name: o.file, header: header, v: o.content})
 	}
 	for _, t := range targets {
 		if len(t.sets) == 0 {
@@ -62,9 +66,7 @@ func renderParts(k kustomization, targets []*target, objects []newObject) (map[s
 			tests = slices.ContainsFunc(ops, func(op any) bool { return asMap(op)["op"] == "test" })
 			body = ops
 		}
-		if err := add(t.file, patchHeader(t, tests), body); err != nil {
-			return nil, k, err
-		}
+		parts = append(parts, part{name: t.file, header: patchHeader(t, tests), v: body})
 	}
 	// Moves come last: a patch's target names the version, and the
 	// patches above find the objects at the one the base builds.
@@ -78,7 +80,18 @@ func renderParts(k kustomization, targets []*target, objects []newObject) (map[s
 			fmt.Sprintf("Written by plimsoll fix: moves %s from %s to %s.", t.id.kindAndName(), t.id.apiVersion, t.move),
 			"A JSON patch (RFC 6902), listed after the other patches, which find the object at " + t.id.apiVersion + ".",
 		}
-		if err := add(file, header, t.movePatch()); err != nil {
+		parts = append(parts, part{name: file, header: header, v: t.movePatch()})
+	}
+	err := onEveryCore(len(parts), func(i int) (err error) {
+		parts[i].data, err = encode(parts[i].header, parts[i].v)
+		return err
+	})
+	if err != nil {
+		return nil, k, err
+	}
+	files := map[string][]byte{}
+	for _, p := range parts {
+		if err := putFile(files, p.name, p.data); err != nil {
 			return nil, k, err
 		}
 	}
@@ -88,12 +101,20 @@ func renderParts(k kustomization, targets []*target, objects []newObject) (map[s
 // addFile encodes v, after a comment of header lines, as the file name,
 // which must not be among files already.
 func addFile(files map[string][]byte, name string, header []string, v any) error {
+	data, err := encode(header, v)
+	if err != nil {
+		return err
+	}
+	return putFile(files, name, data)
+}
+
+// putFile adds a file to files, whose names must differ.
+func putFile(files map[string][]byte, name string, data []byte) error {
 	if _, dup := files[name]; dup {
 		return fmt.Errorf("the overlay would have two files named %s; give the new object another file name", name)
 	}
-	data, err := encode(header, v)
 	files[name] = data
-	return err
+	return nil
 }
 
 // regexpNote is the kustomization's note on its patch targets, when one
@@ -151,13 +172,20 @@ func encode(header []string, v any) ([]byte, error) {
 			b.WriteString(strings.TrimRight("# "+l, " ") + "\n")
 		}
 	}
-	n, err := toNode(v)
-	if err != nil {
-		return nil, err
+	var doc any = v
+	switch v.(type) {
+	case map[string]any, []any:
+		// Their keys go in plimsoll's order (firstKeys); a struct's are in
+		// the order of its fields already.
+		n, err := toNode(v)
+		if err != nil {
+			return nil, err
+		}
+		doc = n
 	}
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(n); err != nil {
+	if err := enc.Encode(doc); err != nil {
 		return nil, err
 	}
 	if err := enc.Close(); err != nil {
@@ -195,9 +223,41 @@ func toNode(v any) (*yaml.Node, error) {
 			n.Content = append(n.Content, val)
 		}
 		return n, nil
+	case string:
+		if plain(v) {
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}, nil
+		}
+	case bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(v)}, nil
+	case int:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(v)}, nil
+	case int64:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(v, 10)}, nil
 	}
+	// Node.Encode writes the value as text and parses it back: right for
+	// any value, and slow.
 	n := &yaml.Node{}
 	return n, n.Encode(v)
+}
+
+// plain says whether a string is written unquoted as it stands, as yaml.v3
+// writes it: it starts with a letter, has only letters, digits and "-._/",
+// and is not one of the words YAML reads as a boolean or null.
+func plain(s string) bool {
+	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '/') {
+			return false
+		}
+	}
+	switch strings.ToLower(s) {
+	case "y", "yes", "n", "no", "on", "off", "true", "false", "null":
+		return false
+	}
+	return true
 }
 
 // wrap breaks text into lines of at most width bytes where it can, at

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
@@ -17,6 +19,8 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/plimsoll/plimsoll/internal/parallel"
 )
 
 // Kustomize builds in time that grows with the square of the objects (each
@@ -73,30 +77,75 @@ func plainResources(dir string) (files []string, ok bool) {
 // readPlain reads the objects of a base that lists files alone, as
 // Kustomize accumulates them (its resource reader, its order, and its
 // refusal of an object declared twice), indexing them instead of scanning.
-func readPlain(dir string, files []string) (built, error) {
+// A file whose objects the caller read already (known, by the file's path
+// in the base) is indexed from those, unless it holds one of the objects to
+// patch (need): only those files are read again, as Kustomize reads them,
+// on every core, and only the objects to patch are kept whole.
+func readPlain(dir string, files []string, known map[string][]objectID, need map[string]map[objectID]bool) (built, error) {
 	b := built{byID: map[objectID]*builtObject{}, byName: map[[2]string][]*builtObject{}}
 	seen := map[resid.ResId]string{}
-	for _, f := range files {
-		data, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			return built{}, err
-		}
-		rs, err := readResources(data)
-		if err != nil {
-			return built{}, kustomizeError(fmt.Errorf("%s: %w", f, err))
-		}
-		for _, r := range rs {
-			id := r.CurId()
-			if other, dup := seen[id]; dup {
-				return built{}, fmt.Errorf("%s and %s both declare %s: a base builds each object once", other, f, id)
+	var firstErr error
+	parallel.Ordered(len(files), runtime.GOMAXPROCS(0), func(i int) []*builtObject {
+		f := files[i]
+		key := filepath.Clean(filepath.FromSlash(f))
+		if ids, ok := known[key]; ok && need[key] == nil {
+			objs := make([]*builtObject, len(ids))
+			for j, id := range ids {
+				objs[j] = &builtObject{id: id, rid: residOf(id), file: f}
 			}
-			seen[id] = f
-			if err := b.add(r); err != nil {
-				return built{}, err
+			return objs
+		}
+		objs, err := readFile(dir, f)
+		if ids, ok := known[key]; err == nil && ok && !slices.EqualFunc(objs, ids, func(o *builtObject, id objectID) bool { return o.id == id }) {
+			err = fmt.Errorf("%s: plimsoll and Kustomize read its objects differently (a bug in plimsoll fix; please report it)", f)
+		}
+		if err != nil {
+			return []*builtObject{{err: err}}
+		}
+		for _, o := range objs {
+			if need[key] != nil && !need[key][o.id] {
+				o.res = nil // not patched: its ID will do
 			}
 		}
+		return objs
+	}, func(objs []*builtObject) {
+		for _, o := range objs {
+			if firstErr != nil {
+				return
+			}
+			if o.err != nil {
+				firstErr = o.err
+				return
+			}
+			if other, dup := seen[o.rid]; dup {
+				firstErr = fmt.Errorf("%s and %s both declare %s: a base builds each object once", other, o.file, o.rid)
+				return
+			}
+			seen[o.rid] = o.file
+			b.add(o)
+		}
+	})
+	return b, firstErr
+}
+
+// readFile reads the objects of one file of a base as Kustomize reads them.
+func readFile(dir, f string) ([]*builtObject, error) {
+	data, err := os.ReadFile(filepath.Join(dir, f))
+	if err != nil {
+		return nil, err
 	}
-	return b, nil
+	rs, err := readResources(data)
+	if err != nil {
+		return nil, kustomizeError(fmt.Errorf("%s: %w", f, err))
+	}
+	objs := make([]*builtObject, len(rs))
+	for i, r := range rs {
+		if objs[i], err = newBuilt(r); err != nil {
+			return nil, err
+		}
+		objs[i].file = f
+	}
+	return objs, nil
 }
 
 // readResources reads a file's objects as Kustomize's resource factory
@@ -145,16 +194,25 @@ func hasAnchors(n *kyaml.Node) bool {
 	return false
 }
 
-// add indexes an object of the base.
-func (b *built) add(r *resource.Resource) error {
+// newBuilt is an object of the base as Kustomize read it.
+func newBuilt(r *resource.Resource) (*builtObject, error) {
 	if r.GetKind() == "" || r.GetName() == "" {
-		return fmt.Errorf("an object of the base has no kind or no name: %s", r.CurId())
+		return nil, fmt.Errorf("an object of the base has no kind or no name: %s", r.CurId())
 	}
-	o := &builtObject{res: r, id: objectID{r.GetApiVersion(), r.GetKind(), r.GetNamespace(), r.GetName()}}
+	return &builtObject{res: r, id: objectID{r.GetApiVersion(), r.GetKind(), r.GetNamespace(), r.GetName()}, rid: r.CurId()}, nil
+}
+
+// residOf is the ID Kustomize gives an object (Resource.CurId).
+func residOf(id objectID) resid.ResId {
+	g, v := resid.ParseGroupVersion(id.apiVersion)
+	return resid.NewResIdWithNamespace(resid.NewGvk(g, v, id.kind), id.name, id.namespace)
+}
+
+// add indexes an object of the base.
+func (b *built) add(o *builtObject) {
 	b.byID[o.id] = o
-	k := [2]string{r.GetKind(), r.GetName()}
+	k := [2]string{o.id.kind, o.id.name}
 	b.byName[k] = append(b.byName[k], o)
-	return nil
 }
 
 // selects returns the objects of the base a patch's target selects, as
@@ -169,7 +227,7 @@ func (b *built) selects(sel targetFields) ([]*builtObject, error) {
 	}
 	var out []*builtObject
 	for _, o := range b.byName[[2]string{unquote(sel.Kind), unquote(sel.Name)}] {
-		id := o.res.CurId()
+		id := o.rid
 		if s.MatchGvk(id.Gvk) && s.MatchName(id.Name) && s.MatchNamespace(id.EffectiveNamespace()) {
 			out = append(out, o)
 		}
@@ -191,10 +249,10 @@ func unquote(quoted string) string {
 }
 
 // readBase reads what a base builds: file by file when it only lists
-// files, else by Kustomize's build.
-func readBase(dir string) (built, error) {
+// files (see readPlain), else by Kustomize's build.
+func readBase(dir string, known map[string][]objectID, need map[string]map[objectID]bool) (built, error) {
 	if files, ok := plainResources(dir); ok {
-		return readPlain(dir, files)
+		return readPlain(dir, files, known, need)
 	}
 	return build(dir)
 }
@@ -220,7 +278,8 @@ func proveObjects(files map[string][]byte, objects []newObject) error {
 // of a copy of the patch given the object's group and version, or a JSON
 // patch), moves last, and requires the object the sets intend.
 func provePatches(files map[string][]byte, targets []*target) error {
-	for _, t := range targets {
+	return onEveryCore(len(targets), func(i int) error {
+		t := targets[i]
 		res := t.base.res.DeepCopy()
 		if len(t.sets) > 0 {
 			if err := applyPatch(res, files[t.file], t.jsonWhy != ""); err != nil {
@@ -235,8 +294,21 @@ func provePatches(files map[string][]byte, targets []*target) error {
 		if err := intended(res, t.intended, t.id); err != nil {
 			return err
 		}
-	}
-	return nil
+		t.base.res, t.intended = nil, nil // proven: what they hold is not needed again
+		return nil
+	})
+}
+
+// onEveryCore calls work(i) for every i in [0, n) on every core, and
+// returns the first error in the order of i.
+func onEveryCore(n int, work func(i int) error) error {
+	var first error
+	parallel.Ordered(n, runtime.GOMAXPROCS(0), work, func(err error) {
+		if first == nil {
+			first = err
+		}
+	})
+	return first
 }
 
 // intended requires an object of the overlay to be the one intended, null

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	yaml "go.yaml.in/yaml/v3"
 )
 
 // readResources reads every file of the shared corpus of real manifests
@@ -66,5 +67,25 @@ func TestIntendedHidesSecretValues(t *testing.T) {
 	err = intended(res, map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "db"}, "stringData": map[string]any{"password": "other"}}, id)
 	if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "other") {
 		t.Errorf("got %v, want an error without the values", err)
+	}
+}
+
+// toNode writes the scalars it writes itself as yaml.v3 writes them.
+func TestToNodeScalarsAsYAML(t *testing.T) {
+	for _, v := range []any{"web", "a.b/c_d-1", "yes", "Yes", "ON", "off", "y", "N", "true", "False", "null", "Null", "~", "",
+		"1:20", "12", "1e3", "0x1F", ".inf", "inf", "NaN", "-x", "x y", "a: b", "line\nbreak", "é", true, false, 0, -3, int64(1 << 40)} {
+		want := &yaml.Node{}
+		if err := want.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		got, err := toNode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := yaml.Marshal(got)
+		w, _ := yaml.Marshal(want)
+		if string(g) != string(w) {
+			t.Errorf("%#v: written %q, yaml.v3 writes %q", v, g, w)
+		}
 	}
 }

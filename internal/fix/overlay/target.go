@@ -69,9 +69,9 @@ func planTargets(base built, patches []Patch) ([]*target, error) {
 			return nil, fmt.Errorf("the patches of %s and %s would both be %s", other, t.id, t.file)
 		}
 		files[t.file] = t.id
-		if err := t.plan(); err != nil {
-			return nil, err
-		}
+	}
+	if err := onEveryCore(len(targets), func(i int) error { return targets[i].plan() }); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(targets, func(a, b *target) int { return strings.Compare(a.file, b.file) })
 	return targets, nil
@@ -115,9 +115,8 @@ func find(base built, ref fix.Ref) (*builtObject, targetFields, error) {
 	default:
 		return nil, targetFields{}, fmt.Errorf("patch target %s: the base builds it at more than one version; name the version", what)
 	}
-	r := found[0].res
-	gvk := r.GetGvk()
-	namespace := r.CurId().EffectiveNamespace()
+	gvk := found[0].rid.Gvk
+	namespace := found[0].rid.EffectiveNamespace()
 	if namespace == resid.TotallyNotANamespace {
 		namespace = ""
 	}
@@ -126,7 +125,7 @@ func find(base built, ref fix.Ref) (*builtObject, targetFields, error) {
 		Version:   regexp.QuoteMeta(gvk.Version),
 		Kind:      regexp.QuoteMeta(gvk.Kind),
 		Namespace: regexp.QuoteMeta(namespace),
-		Name:      regexp.QuoteMeta(r.GetName()),
+		Name:      regexp.QuoteMeta(found[0].id.name),
 	}
 	matches, err := base.selects(sel)
 	if err != nil {
@@ -134,8 +133,7 @@ func find(base built, ref fix.Ref) (*builtObject, targetFields, error) {
 	}
 	for _, m := range matches {
 		if m != found[0] {
-			other := objectID{m.res.GetApiVersion(), m.res.GetKind(), m.res.GetNamespace(), m.res.GetName()}
-			return nil, targetFields{}, fmt.Errorf("patch target %s: Kustomize's selector for it would also patch %s", what, other)
+			return nil, targetFields{}, fmt.Errorf("patch target %s: Kustomize's selector for it would also patch %s", what, m.id)
 		}
 	}
 	return found[0], sel, nil
