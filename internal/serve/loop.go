@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -17,9 +18,12 @@ const (
 	// still being listed, a lost API server, a sink to retry. It reads
 	// local state only.
 	tick = time.Second
-	// sinkRetry is how long after a failed Sync it is tried again when no
-	// new report comes first.
-	sinkRetry = 10 * time.Second
+	// sinkRetry is how long after a failed Sync it is tried again, doubling
+	// while it keeps failing, up to maxSinkBackoff. A sink that fails for
+	// good (the PolicyReport CRDs are not installed) is then tried a few
+	// times an hour, and said so once.
+	sinkRetry      = 10 * time.Second
+	maxSinkBackoff = 5 * time.Minute
 	// maxDiscoveryBackoff caps the wait between failed discoveries.
 	maxDiscoveryBackoff = 30 * time.Second
 	// refusedRetry is how long after a type was refused it is discovered
@@ -118,7 +122,10 @@ func (s *server) loop(ctx context.Context) {
 		armed        = true
 		leaderCtx    context.Context // set while leading
 		unsynced     bool            // the latest report has not reached the sink
-		syncRetryAt  time.Time
+		syncRetryAt  time.Time       // while a sink fails, when to try again
+		syncWait     = newBackoff(sinkRetry, maxSinkBackoff)
+		syncFailures int    // failed Syncs in a row
+		syncError    string // the last one's error, said once
 		retryRefused = newRefusals(s.o.Resync)
 	)
 	ticker := clk.NewTicker(tick)
@@ -139,20 +146,41 @@ func (s *server) loop(ctx context.Context) {
 		armed = true
 	}
 	leading := func() bool { return leaderCtx != nil && leaderCtx.Err() == nil }
+	// push hands the latest report to the sink. While the sink fails, a
+	// new report waits for the retry, so a sink that cannot work (no CRDs)
+	// is not tried on every change.
 	push := func() {
 		p := s.latest.Load()
 		if p == nil || !leading() || s.o.Sink == nil {
 			unsynced = false
 			return
 		}
+		if syncFailures > 0 && clk.Now().Before(syncRetryAt) {
+			unsynced = true
+			return
+		}
 		if err := s.o.Sink.Sync(leaderCtx, p.report); err != nil {
 			s.metrics.syncs.WithLabelValues("error").Inc()
-			s.o.Log.Error("report sink failed; retrying", "error", err)
-			unsynced, syncRetryAt = true, clk.Now().Add(sinkRetry)
+			s.metrics.sinkOK.Set(0)
+			wait := syncWait.take()
+			syncFailures++
+			// Said once per error: the same error again is only debug.
+			level := slog.LevelDebug
+			if err.Error() != syncError {
+				level = slog.LevelError
+			}
+			syncError = err.Error()
+			s.o.Log.Log(ctx, level, "report sink failed; retrying with a wait that grows to minutes", "error", err, "in", wait, "failures", syncFailures)
+			unsynced, syncRetryAt = true, clk.Now().Add(wait)
 			return
 		}
 		s.metrics.syncs.WithLabelValues("ok").Inc()
-		unsynced = false
+		s.metrics.sinkOK.Set(1)
+		if syncFailures > 0 {
+			s.o.Log.Info("report sink works again", "after failures", syncFailures)
+		}
+		syncWait.reset()
+		syncFailures, syncError, unsynced = 0, "", false
 	}
 
 	for {

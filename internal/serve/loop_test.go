@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	testclock "k8s.io/utils/clock/testing"
 
 	"github.com/plimsoll/plimsoll/internal/report"
@@ -111,7 +112,10 @@ func (f *fakes) timeline(prefix string) []string {
 // at once, as it does on the real clock: a first step of 0 fires it.
 func runLoop(t *testing.T, o Options, f *fakes, until, grid time.Duration, at func(s *server, at time.Duration)) {
 	synctest.Test(t, func(*testing.T) {
-		o.Clock, o.Audit, o.Log = f.clk, f.audit, slog.New(slog.DiscardHandler)
+		o.Clock, o.Audit = f.clk, f.audit
+		if o.Log == nil {
+			o.Log = slog.New(slog.DiscardHandler)
+		}
 		s := newLocalServer(o)
 		s.cache = f
 		ctx, cancel := context.WithCancel(context.Background())
@@ -255,8 +259,9 @@ func TestLoopRefusedRetry(t *testing.T) {
 }
 
 // TestLoopSinkRetry: a failed Sync is tried again with the latest report
-// at the first tick after sinkRetry (10 s), and again while it fails; a new
-// report before then is pushed at once, and the retry is not made.
+// at the first tick after sinkRetry (10 s), then after twice as long while
+// it fails; a new report before then waits for the retry too, so a sink
+// that cannot work is not tried on every change.
 func TestLoopSinkRetry(t *testing.T) {
 	for _, c := range []struct {
 		name     string
@@ -265,15 +270,67 @@ func TestLoopSinkRetry(t *testing.T) {
 		want     []string
 	}{
 		{"one failure", 1, nil, []string{"0s sync failed", "11s sync"}},
-		{"three failures", 3, nil, []string{"0s sync failed", "11s sync failed", "22s sync failed", "33s sync"}},
-		{"a new report before the retry", 1, []time.Duration{3 * time.Second}, []string{"0s sync failed", "3.1s audit", "3.1s sync"}},
+		{"three failures", 3, nil, []string{"0s sync failed", "11s sync failed", "32s sync failed", "1m13s sync"}},
+		{"a new report before the retry", 1, []time.Duration{3 * time.Second}, []string{"0s sync failed", "3.1s audit", "11s sync"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFakes()
 			f.syncFailures = c.failures
-			runLoop(t, Options{Debounce: 2 * time.Second, Resync: time.Hour, Sink: f}, f, time.Minute, 100*time.Millisecond, changeAt(c.changes...))
+			runLoop(t, Options{Debounce: 2 * time.Second, Resync: time.Hour, Sink: f}, f, 2*time.Minute, 100*time.Millisecond, changeAt(c.changes...))
 			expect(t, f.timeline(""), started(c.want...))
 		})
+	}
+}
+
+// TestLoopSinkDown: a sink that keeps failing (the PolicyReport CRDs are
+// not installed) is tried with waits that grow to maxSinkBackoff, said
+// once as an error and then only at debug level, and its recovery is
+// said; plimsoll_report_sink_ok follows it.
+func TestLoopSinkDown(t *testing.T) {
+	f := newFakes()
+	f.syncFailures = 12
+	var logs strings.Builder
+	o := Options{Debounce: 2 * time.Second, Resync: 24 * time.Hour, Sink: f,
+		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	var okWhileFailing, okAfter float64 = -1, -1
+	runLoop(t, o, f, time.Hour, time.Second, func(s *server, at time.Duration) {
+		switch at {
+		case 5 * time.Second:
+			okWhileFailing = testutil.ToFloat64(s.metrics.sinkOK)
+		case 59 * time.Minute:
+			okAfter = testutil.ToFloat64(s.metrics.sinkOK)
+		}
+	})
+	syncs := f.timeline("sync")
+	if len(syncs) != 13 {
+		t.Fatalf("got %d syncs, want 12 failed and one done: %v", len(syncs), syncs)
+	}
+	var last time.Duration
+	for i, e := range syncs {
+		at, err := time.ParseDuration(strings.Fields(e)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wait := at - last; i > 0 && (wait < sinkRetry || wait > maxSinkBackoff+tick) {
+			t.Errorf("sync %d came %v after the one before, want between %v and %v", i, wait, sinkRetry, maxSinkBackoff+tick)
+		}
+		last = at
+	}
+	if last < 30*time.Minute {
+		t.Errorf("the 13th sync came at %v: the waits do not grow to minutes", last)
+	}
+	text := logs.String()
+	if n := strings.Count(text, "level=ERROR"); n != 1 {
+		t.Errorf("%d errors logged, want the failing sink said once:\n%s", n, text)
+	}
+	if n := strings.Count(text, "level=DEBUG msg=\"report sink failed"); n != 11 {
+		t.Errorf("%d failures logged at debug level, want 11", n)
+	}
+	if !strings.Contains(text, "report sink works again") {
+		t.Errorf("the recovery is not said:\n%s", text)
+	}
+	if okWhileFailing != 0 || okAfter != 1 {
+		t.Errorf("plimsoll_report_sink_ok was %v while failing and %v after, want 0 and 1", okWhileFailing, okAfter)
 	}
 }
 

@@ -24,6 +24,7 @@ type metrics struct {
 	lastSuccess prometheus.Gauge
 	leader      prometheus.Gauge
 	syncs       *prometheus.CounterVec
+	sinkOK      prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -50,12 +51,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "plimsoll_report_syncs_total",
 			Help: "Reports handed to the sink by this replica as leader, by result: ok or error.",
 		}, []string{"result"}),
+		sinkOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "plimsoll_report_sink_ok",
+			Help: "0 while the latest report could not be handed to the sink (PolicyReports not written: the CRDs missing, or the API server refusing them) and it is being retried, else 1.",
+		}),
 	}
+	m.sinkOK.Set(1)
 	for _, r := range []string{"ok", "error"} {
 		m.audits.WithLabelValues(r)
 		m.syncs.WithLabelValues(r)
 	}
-	reg.MustRegister(m.report, m.duration, m.audits, m.lastSuccess, m.leader, m.syncs)
+	reg.MustRegister(m.report, m.duration, m.audits, m.lastSuccess, m.leader, m.syncs, m.sinkOK)
 	return m
 }
 
