@@ -39,6 +39,7 @@ type serveOptions struct {
 	configFile     string
 	debounce       time.Duration
 	resync         time.Duration
+	cluster        string
 	leaderElect    bool
 	leaseNamespace string
 	leaseName      string
@@ -88,6 +89,7 @@ stops the informers, releases the Lease and shuts the server down.`,
 	f.StringVar(&o.listen, "listen", ":8080", "address to serve /metrics, /, /healthz and /readyz on")
 	f.StringVar(&o.configFile, "config", "", "configuration file (default: "+config.FileName+" found upward from the current directory)")
 	f.DurationVar(&o.debounce, "debounce", serve.DefaultDebounce, "least time between the starts of two audits; changes in between are audited together")
+	f.StringVar(&o.cluster, "cluster-name", "", `a "cluster" label on every metric, to tell clusters apart when one Prometheus holds many (or set it as an external label of each cluster's Prometheus)`)
 	f.DurationVar(&o.resync, "resync", serve.DefaultResync, "rediscover resource types and re-audit this often, even without changes")
 	f.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader among the replicas with a Lease; only the leader writes reports (off: this process does)")
 	f.StringVar(&o.leaseNamespace, "lease-namespace", "", "namespace of the leader Lease (default: $POD_NAMESPACE, else plimsoll)")
@@ -149,6 +151,7 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		Listener: deps.Listener,
 		Debounce: o.debounce,
 		Resync:   o.resync,
+		Cluster:  o.cluster,
 		Log:      log,
 		Audit:    pipeline.Auditor(pipeline.Options{Registry: reg, Config: cfg, Now: s.Now, Version: reportVersion()}),
 	}

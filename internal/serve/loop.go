@@ -92,9 +92,13 @@ func newLocalServer(o Options) *server {
 	}
 	s.health = &reachability{now: o.Clock.Now, recovered: func() { signal(s.wake) }}
 	s.reg = prometheus.NewRegistry()
-	s.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
-	s.metrics = newMetrics(s.reg)
-	registerState(s.reg, func() state { return s.cache.state() }, func() bool { return s.health.lostFor() < o.LostAfter })
+	var reg prometheus.Registerer = s.reg
+	if o.Cluster != "" {
+		reg = prometheus.WrapRegistererWith(prometheus.Labels{"cluster": o.Cluster}, s.reg)
+	}
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	s.metrics = newMetrics(reg)
+	registerState(reg, func() state { return s.cache.state() }, func() bool { return s.health.lostFor() < o.LostAfter })
 	return s
 }
 

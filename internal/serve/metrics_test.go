@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"k8s.io/utils/clock"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/checks"
@@ -94,4 +95,33 @@ func TestMetricsBeforeFirstAudit(t *testing.T) {
 func writeText(b *strings.Builder, mf *dto.MetricFamily) error {
 	_, err := expfmt.MetricFamilyToText(b, mf)
 	return err
+}
+
+// TestMetricsClusterLabel: with Options.Cluster, every series, the
+// process's and Go's included, carries the cluster label, so that one
+// Prometheus holds many clusters apart.
+func TestMetricsClusterLabel(t *testing.T) {
+	s := newLocalServer(Options{Cluster: "eu-west-1", Clock: clock.RealClock{}})
+	s.cache = newFakes()
+	s.metrics.audited(testReport(t), time.Second, time.Unix(1795000000, 0))
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := 0
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			series++
+			found := false
+			for _, l := range m.GetLabel() {
+				found = found || l.GetName() == "cluster" && l.GetValue() == "eu-west-1"
+			}
+			if !found {
+				t.Errorf("%s has no cluster label: %v", mf.GetName(), m.GetLabel())
+			}
+		}
+	}
+	if series < 100 {
+		t.Errorf("gathered %d series, want the report's too", series)
+	}
 }

@@ -129,6 +129,9 @@ type Options struct {
 	// Resync the time between audits without changes. Zero means the
 	// defaults.
 	Debounce, Resync time.Duration
+	// Cluster, if set, is the value of a "cluster" label on every metric,
+	// so that one Prometheus can hold many clusters' series apart.
+	Cluster string
 	// LostAfter is how long requests to the API server must have failed
 	// for /readyz to answer 503. Zero means DefaultLostAfter.
 	LostAfter time.Duration

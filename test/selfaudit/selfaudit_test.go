@@ -90,6 +90,7 @@ func installations() []installation {
 		},
 		chartInstallation("chart", false),
 		chartInstallation("chart with ServiceMonitor", true, "serviceMonitor.enabled=true"),
+		chartInstallation("chart for a fleet", false, "clusterName=eu-west-1"),
 		chartInstallation("chart with narrowed network access", false,
 			"networkPolicy.apiServer.cidrs={10.0.0.0/28}",
 			"networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring"),
@@ -237,5 +238,17 @@ func TestInstallationsAgree(t *testing.T) {
 				t.Errorf("objects (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestChartClusterName: the chart's clusterName reaches serve as
+// --cluster-name, the flag that labels every metric with the cluster.
+func TestChartClusterName(t *testing.T) {
+	rendered := string(helmTemplate(t, []string{"clusterName=eu-west-1"}))
+	if !strings.Contains(rendered, "- --cluster-name\n            - \"eu-west-1\"\n") {
+		t.Errorf("the chart does not pass clusterName to serve:\n%s", rendered)
+	}
+	if strings.Contains(string(helmTemplate(t, nil)), "--cluster-name") {
+		t.Error("the chart passes --cluster-name without clusterName")
 	}
 }
