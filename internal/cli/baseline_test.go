@@ -243,6 +243,7 @@ func TestBaselineInGitRepository(t *testing.T) {
 	write(t, k8s, "pdb.yaml", baselinePDB)
 	write(t, k8s, "api.yaml", baselineAPI)
 	write(t, k8s, "worker.yaml", strings.Replace(baselineWorker, "worker:latest", "worker:2.1", 1))
+	write(t, repo, "kustomization.yaml", "resources: [k8s/web.yaml, k8s/pdb.yaml, k8s/api.yaml, k8s/worker.yaml]\n")
 	gitCmd(t, repo, "init", "-q")
 	gitCmd(t, repo, "add", "-A")
 	gitCmd(t, repo, "commit", "-q", "-m", "base")
@@ -259,14 +260,19 @@ func TestBaselineInGitRepository(t *testing.T) {
 	gitCmd(t, repo, "rm", "-q", "k8s/pdb.yaml")
 	write(t, k8s, "api.yaml", baselineAPIReformatted)
 	write(t, k8s, "worker.yaml", baselineWorker)
+	write(t, repo, "kustomization.yaml", "resources: [k8s/apps/web.yaml, k8s/api.yaml, k8s/worker.yaml]\n")
 	gitCmd(t, repo, "commit", "-q", "-a", "-m", "head: move web, reformat api, worker on latest, no budget")
 	dotGit := filesUnder(t, filepath.Join(repo, ".git"))
 
 	want := []string{"image-tag-latest on Deployment shop/worker", "pdb-coverage on Deployment shop/web"}
 	states := map[string]map[string]string{}
-	for _, flags := range [][]string{{"--baseline", baseJSON}, {"--baseline-ref", "HEAD~1"}} {
-		name := flags[0]
-		o := run(t, append([]string{"audit", k8s, "-o", "json", "--fail-on-new", "info"}, flags...)...)
+	// The same with Kustomize: its directory is mapped onto the commit too.
+	for _, flags := range [][]string{{k8s, "--baseline", baseJSON}, {k8s, "--baseline-ref", "HEAD~1"}, {"--kustomize", repo, "--baseline-ref", "HEAD~1"}} {
+		name := strings.Join(flags[len(flags)-2:], " ")
+		if flags[0] == "--kustomize" {
+			name = "--kustomize " + name
+		}
+		o := run(t, append([]string{"audit", "-o", "json", "--fail-on-new", "info"}, flags...)...)
 		wantCode(t, o, ExitGate)
 		r := decodeReport(t, o)
 		b := r.Baseline
@@ -289,8 +295,10 @@ func TestBaselineInGitRepository(t *testing.T) {
 			}
 		}
 	}
-	if diff := cmp.Diff(states["--baseline"], states["--baseline-ref"]); diff != "" {
-		t.Errorf("the base's report and the base's commit disagree (-report +commit):\n%s", diff)
+	for _, name := range []string{"--baseline-ref HEAD~1", "--kustomize --baseline-ref HEAD~1"} {
+		if diff := cmp.Diff(states["--baseline "+baseJSON], states[name]); diff != "" {
+			t.Errorf("the base's report and %s disagree (-report +commit):\n%s", name, diff)
+		}
 	}
 
 	// The text names the commit and marks the new findings.
