@@ -158,12 +158,14 @@ func fileError(path string, err error) error {
 // validate checks what decoding cannot; root is the file's node tree,
 // which knows the lines.
 func (f *File) validate(path string, root *yaml.Node) error {
-	at := func(n *yaml.Node, format string, args ...any) error {
-		line := root.Line
-		if n != nil {
-			line = n.Line
+	lineOf := func(n *yaml.Node) int {
+		if n == nil {
+			return root.Line
 		}
-		return fmt.Errorf("baseline %s:%d: %s", path, line, fmt.Sprintf(format, args...))
+		return n.Line
+	}
+	at := func(n *yaml.Node, format string, args ...any) error {
+		return fmt.Errorf("baseline %s:%d: %s", path, lineOf(n), fmt.Sprintf(format, args...))
 	}
 	if f.Mode != "manifests" && f.Mode != "cluster" {
 		return at(field(root, "mode"), "mode %q: want manifests or cluster, what the audit it was written from read", f.Mode)
@@ -186,10 +188,7 @@ func (f *File) validate(path string, root *yaml.Node) error {
 		if line, dup := first[e.Fingerprint]; dup {
 			return at(n, "fingerprint %s is given twice (first at line %d)", e.Fingerprint, line)
 		}
-		first[e.Fingerprint] = root.Line
-		if n != nil {
-			first[e.Fingerprint] = n.Line
-		}
+		first[e.Fingerprint] = lineOf(n)
 		if e.Severity != "" {
 			if _, err := check.ParseSeverity(e.Severity); err != nil {
 				return at(orNode(field(n, "severity"), n), "%v", err)

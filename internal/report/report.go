@@ -531,8 +531,8 @@ type Options struct {
 	Width int
 	// Quiet makes the text format the summary alone (and the gates').
 	Quiet bool
-	// Gate is what the run's gates (--fail-on, --min-score) decided, for
-	// the text format's last lines: "" when none was set.
+	// Gate is what the run's gates (--fail-on, --min-score, --fail-on-new)
+	// decided, for the text format's last lines: "" when none was set.
 	Gate string
 }
 
