@@ -77,8 +77,9 @@ type Result struct {
 	// went wrong for an error.
 	Message string
 	// Path is the field path of a failure, and Key the same path with the
-	// elements of lists merged by name named (inventory.Object.NamedPath):
-	// what a baseline knows the finding by.
+	// elements of lists merged by name named (inventory.Object.NamedPath),
+	// and the finding's own key after a "#" when it has one
+	// (check.Finding.Key): what a baseline knows the finding by.
 	Path     string
 	Key      string
 	Status   Status
@@ -357,6 +358,9 @@ func (r *runner) run(out []Result, c *check.Check, o *inventory.Object, base Res
 			fail.Status, fail.Message, fail.Path, fail.Key = Fail, f.Message, f.Path, f.Path
 			if strings.Contains(f.Path, "[") {
 				fail.Key = o.NamedPath(f.Path)
+			}
+			if f.Key != "" {
+				fail.Key += "#" + f.Key
 			}
 			out = append(out, fail)
 		}

@@ -129,6 +129,12 @@ type Finding struct {
 	// spec.template.spec.containers[0].readinessProbe.
 	Path    string
 	Outcome Outcome
+	// Key tells the finding apart from the check's other findings at the
+	// same Path of the same object (the Pod Security control a pod
+	// violates), so that a baseline knows each apart (report.Fingerprint).
+	// It stays the same while the problem does: a name, never a value the
+	// message quotes.
+	Key string
 }
 
 // Failf is a shorthand for a Finding at path.

@@ -11,35 +11,24 @@ import (
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/baseline"
 	"github.com/plimsoll/plimsoll/internal/check"
-	"github.com/plimsoll/plimsoll/internal/checks"
-	"github.com/plimsoll/plimsoll/internal/config"
-	"github.com/plimsoll/plimsoll/internal/manifest"
 	"github.com/plimsoll/plimsoll/internal/memory"
-	"github.com/plimsoll/plimsoll/internal/pipeline"
 	"github.com/plimsoll/plimsoll/internal/report"
 )
 
 type auditOptions struct {
-	output                 string
-	configFile             string
-	failOn                 string
-	minScore               float64
-	quiet                  bool
-	baseline               string
-	failOnNew              string
-	allowIncomparable      bool
-	noAnnotationExemptions bool
-	maxFileSize            int64
-	kubernetesVersion      string
-	helmChart              string
-	helm                   manifest.HelmOptions
-	kustomize              string
-	snapshot               string
-	cluster                *clusterOptions
+	output            string
+	failOn            string
+	minScore          float64
+	quiet             bool
+	baseline          string
+	baselineRef       string
+	failOnNew         string
+	allowIncomparable bool
+	inputs            *inputOptions
 }
 
 func newAuditCommand(s Streams) *cobra.Command {
-	o := &auditOptions{cluster: newClusterOptions()}
+	o := &auditOptions{inputs: newInputOptions()}
 	cmd := &cobra.Command{
 		Use:   "audit [PATH...]",
 		Short: "Audit a cluster, a snapshot or manifests for production readiness",
@@ -56,10 +45,18 @@ and never reads Secrets. Resource types it may not list are reported, and
 the checks that need them are shown as not assessed. With --snapshot it
 audits a snapshot taken by 'plimsoll snapshot' instead, offline.
 
-Exit codes: 0 when every gate passed, 1 when a gate (--fail-on, --min-score)
-failed, 2 when the input was unusable or some inputs could not be read (the
-rest is still audited and reported), or when the API server stopped
-answering (then no report is written).
+With --baseline (a JSON report of an earlier run, or a baseline file that
+'plimsoll baseline write' wrote and people reviewed) or --baseline-ref (the
+same inputs at a git commit of their repository, read into a temporary
+directory without touching the repository), each failure is new, unchanged
+or updated; --fail-on-new gates on the new ones alone. The report says how
+many the baseline suppressed, how the score moved, and which entries of a
+baseline file expired (their failures are new again).
+
+Exit codes: 0 when every gate passed, 1 when a gate (--fail-on, --min-score,
+--fail-on-new) failed, 2 when the input was unusable or some inputs could not
+be read (the rest is still audited and reported), or when the API server
+stopped answering (then no report is written).
 
 Memory: the Go collector is held to 1.4 times the live heap (at least 140
 MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
@@ -71,41 +68,40 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
   plimsoll audit --helm ./chart -f prod.yaml --set image.tag=1.2
   plimsoll audit --kustomize ./overlays/prod
   plimsoll audit ./k8s -o sarif > plimsoll.sarif
-  plimsoll audit ./k8s --fail-on high --min-score 80`,
+  plimsoll audit ./k8s --fail-on high --min-score 80
+  plimsoll audit ./k8s --baseline .plimsoll-baseline.yaml --fail-on-new high
+  plimsoll audit ./k8s --baseline-ref origin/main --fail-on-new high`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return untilInterrupted(cmd.Context(), func() error { return runAudit(cmd, s, o, args) })
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "text", "output format: "+strings.Join(report.Formats(), ", "))
-	f.StringVar(&o.configFile, "config", "", "configuration file (default: "+config.FileName+" found upward from the current directory)")
 	f.StringVar(&o.failOn, "fail-on", "", "exit 1 when a check of this severity or above fails: info, low, medium, high, critical")
 	f.Float64Var(&o.minScore, "min-score", 0, "exit 1 when the overall score is below this (0-100)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "text output: the summary line (and the gates') alone")
-	f.StringVar(&o.baseline, "baseline", "", "compare with an earlier run: a JSON report (plimsoll audit -o json); each failure is new, unchanged or updated")
-	f.StringVar(&o.failOnNew, "fail-on-new", "", "exit 1 when a failure new since --baseline has this severity or above (critical, high, medium, low, info)")
+	f.StringVar(&o.baseline, "baseline", "", "compare with an earlier run: a JSON report (plimsoll audit -o json) or a baseline file (plimsoll baseline write); each failure is new, unchanged or updated")
+	f.StringVar(&o.baselineRef, "baseline-ref", "", "compare with the audit of the same inputs at this git commit, branch or tag of their repository (read without touching the repository)")
+	f.StringVar(&o.failOnNew, "fail-on-new", "", "exit 1 when a failure new since --baseline or --baseline-ref has this severity or above (critical, high, medium, low, info)")
 	f.BoolVar(&o.allowIncomparable, "allow-incomparable", false, "with --fail-on-new: pass when the run and its baseline ran different checks or audited different things (by default that fails the gate)")
-	f.BoolVar(&o.noAnnotationExemptions, "no-annotation-exemptions", false, "ignore "+audit.IgnoreAnnotation+" annotations on objects")
-	f.Int64Var(&o.maxFileSize, "max-file-size", manifest.DefaultMaxFileSize, "refuse input files larger than this many bytes")
-	f.StringVar(&o.kubernetesVersion, "kubernetes-version", "", "judge API versions against this Kubernetes release, like 1.33 (default: the newest release plimsoll knows)")
-	addHelmFlags(f, &o.helmChart, &o.helm, "render this Helm chart (a directory or .tgz) in-process and audit the result")
-	f.StringVar(&o.kustomize, "kustomize", "", "build this Kustomization directory in-process and audit the result")
-	f.StringVar(&o.snapshot, "snapshot", "", "audit a snapshot taken with 'plimsoll snapshot' instead of a live cluster")
-	o.cluster.addFlags(f)
+	o.inputs.addFlags(f, "audit")
 	return cmd
 }
 
 func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) error {
-	if err := helmFlagsAlone(cmd.Flags(), o.helmChart); err != nil {
+	if err := helmFlagsAlone(cmd.Flags(), o.inputs.helmChart); err != nil {
 		return &exitError{ExitPartial, err}
 	}
 	if o.minScore < 0 || o.minScore > 100 {
 		return &exitError{ExitPartial, fmt.Errorf("--min-score %g: a score is from 0 to 100", o.minScore)}
 	}
+	if o.baseline != "" && o.baselineRef != "" {
+		return &exitError{ExitPartial, errors.New("--baseline and --baseline-ref exclude each other: give the earlier run as a file or as a git commit")}
+	}
 	var failOnNew *check.Severity
 	if o.failOnNew != "" {
-		if o.baseline == "" {
-			return &exitError{ExitPartial, errors.New("--fail-on-new needs --baseline: the earlier run to compare with")}
+		if o.baseline == "" && o.baselineRef == "" {
+			return &exitError{ExitPartial, errors.New("--fail-on-new needs --baseline or --baseline-ref: the earlier run to compare with")}
 		}
 		sev, err := check.ParseSeverity(o.failOnNew)
 		if err != nil {
@@ -131,36 +127,28 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	if !contains(report.Formats(), o.output) {
 		return &exitError{ExitPartial, fmt.Errorf("--output %q: want one of %s", o.output, strings.Join(report.Formats(), ", "))}
 	}
-	reg := checks.Registry()
-	cfg, err := pipeline.LoadConfig(o.configFile, s.Dir, reg)
-	if err != nil {
-		return &exitError{ExitPartial, err}
-	}
-	if o.kubernetesVersion != "" {
-		if _, _, err := config.ParseVersion(o.kubernetesVersion); err != nil {
-			return &exitError{ExitPartial, fmt.Errorf("--kubernetes-version: %w", err)}
+	var ref *refCheckout
+	if o.baselineRef != "" {
+		var err error
+		if ref, err = checkoutRef(cmd.Context(), o.inputs, args, o.baselineRef); err != nil {
+			return &exitError{ExitPartial, err}
 		}
-		cfg.Parameters.KubernetesVersion = o.kubernetesVersion
-	}
-	opts := pipeline.Options{
-		Registry:               reg,
-		Config:                 cfg,
-		NoAnnotationExemptions: o.noAnnotationExemptions,
-		Now:                    s.Now,
-		Version:                reportVersion(),
-		FreeMemory:             true, // it audits once and exits
+		defer ref.Remove()
 	}
 
 	defer memory.Bound(s.Getenv)()
-	in, err := pipeline.Read(cmd.Context(), o.source(cmd.Flags(), s, args, reg))
+	in, a, rep, err := o.inputs.audit(cmd.Context(), cmd.Flags(), s, args, o.output != "text")
 	if err != nil {
 		return &exitError{ExitPartial, err}
 	}
-	a := pipeline.Audit(in, opts)
 	reasons := gate(a, failOn, o.minScore, cmd.Flags().Changed("min-score"))
-	rep := pipeline.Report(a, in, opts)
+	if ref != nil {
+		if base, err = ref.audit(cmd.Context(), cmd.Flags(), s, rep); err != nil {
+			return &exitError{ExitPartial, err}
+		}
+	}
 	if base != nil {
-		baseline.Compare(rep, base)
+		baseline.Compare(rep, base, s.Now())
 		if why := newGate(rep, failOnNew, o.allowIncomparable); why != "" {
 			reasons = append(reasons, why)
 		}
@@ -173,6 +161,9 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	gateText := gateFailed
 	if gateText == "" && (failOn != nil || failOnNew != nil || cmd.Flags().Changed("min-score")) {
 		gateText = "passed (" + strings.Join(gatesSet(cmd.Flags()), ", ") + ")"
+	}
+	if failOnNew != nil {
+		gateText += fmt.Sprintf("; %d suppressed by the baseline, not counted by --fail-on-new", rep.Baseline.Suppressed)
 	}
 	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color, Width: s.Width, Quiet: o.quiet, Gate: gateText}); err != nil {
 		return &exitError{ExitPartial, fmt.Errorf("write report: %w", err)}
@@ -189,24 +180,6 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 		return &exitError{ExitGate, errors.New(gateFailed)}
 	}
 	return nil
-}
-
-// source is what the arguments and flags name: manifests, a snapshot, or,
-// when nothing is named, the cluster of the current kubeconfig context.
-// Machine-readable output reads the cluster without showing progress.
-func (o *auditOptions) source(f *pflag.FlagSet, s Streams, args []string, reg *check.Registry) pipeline.Source {
-	helm := o.helm
-	helm.Namespace = *o.cluster.kube.Namespace
-	return pipeline.Source{
-		Paths:       args,
-		Stdin:       s.In,
-		MaxFileSize: o.maxFileSize,
-		HelmChart:   o.helmChart,
-		Helm:        helm,
-		Kustomize:   o.kustomize,
-		Snapshot:    o.snapshot,
-		Cluster:     o.cluster.source(f, s, pipeline.Kinds(reg), o.output != "text"),
-	}
 }
 
 // newGate returns why the findings new since the baseline fail the

@@ -132,17 +132,21 @@ func readManifests(ctx context.Context, src Source) *Inputs {
 	return in
 }
 
+// ErrNoObjects is the error Read returns, wrapped, for manifests that hold
+// no object at all.
+var ErrNoObjects = errors.New("nothing to audit")
+
 // noObjects is the error for manifests that hold no object at all: an
 // empty directory, or a path that is not the one meant, passes no audit.
 func noObjects(in *Inputs) error {
-	msg := "nothing to audit: no Kubernetes object in " + strings.Join(in.Sources, ", ")
+	msg := "no Kubernetes object in " + strings.Join(in.Sources, ", ")
 	if n := len(in.Skipped); n > 0 {
 		msg += fmt.Sprintf(" (%d file(s) passed over: %s)", n, in.Skipped[0])
 		if n > 1 {
 			msg = strings.TrimSuffix(msg, ")") + ", ...)"
 		}
 	}
-	return errors.New(msg)
+	return fmt.Errorf("%w: %s", ErrNoObjects, msg)
 }
 
 // readSnapshot reads a snapshot as Read reads the cluster it was taken of.

@@ -17,7 +17,8 @@ const FingerprintScheme = "1"
 // Fingerprint identifies a failure across runs: the check, the object's
 // group, kind, namespace and name (not its API version, which a migration
 // changes), and the field path with the elements of lists merged by name
-// named (audit.Result.Key). No file, line or document index is part of
+// named, and what tells apart the findings of one check at one path (the
+// Pod Security control) where there are several (audit.Result.Key). No file, line or document index is part of
 // it, so moving a file, reformatting it or reordering its documents, or a
 // workload's containers, leaves it unchanged. It is the scheme, a colon
 // and 32 hexadecimal digits of a SHA-256.

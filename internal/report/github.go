@@ -12,6 +12,13 @@ import (
 // notices), an error per input that could not be read, and a summary line.
 // GitHub shows a limited number of annotations per step; the summary line
 // counts them all.
+//
+// When the run was compared with a baseline, only the failures new since
+// it keep their severity's level, and come first; those the baseline has
+// are notices, titled so, whatever their severity: a pull request is
+// shown what it brings, not what it inherits. Each baseline entry that
+// expired is a warning, and the summary line says how many failures were
+// new and how many the baseline suppressed.
 // https://docs.github.com/actions/reference/workflow-commands-for-github-actions
 
 func writeGitHub(w io.Writer, r *Report, _ Options) error {
@@ -23,29 +30,49 @@ func writeGitHub(w io.Writer, r *Report, _ Options) error {
 	for _, e := range r.InputErrors {
 		b.WriteString(githubCommand("error", e.File, e.Line, "plimsoll: cannot read input", e.Where()+": "+e.Message))
 	}
-	for _, res := range r.Results {
-		if res.Status != "fail" {
-			continue
+	// Without a baseline every failure is new; with one, new ones first.
+	for _, existing := range []bool{false, true} {
+		for _, res := range r.Results {
+			fresh := r.Baseline == nil || res.isNew()
+			if res.Status != "fail" || fresh == existing {
+				continue
+			}
+			msg := res.Object.ID() + ": " + res.Message
+			if res.Path != "" {
+				msg = res.Object.ID() + " " + res.Path + ": " + res.Message
+			}
+			title := fmt.Sprintf("%s (%s, %s): %s", res.Check, res.Severity, res.Layer, titles[res.Check])
+			level := githubLevel(res.Severity)
+			if existing {
+				title, level = "in the baseline: "+title, "notice"
+			}
+			var file string
+			var line int
+			if res.Source != nil && res.Source.File != "-" {
+				file, line = res.Source.File, res.Source.Line
+			}
+			b.WriteString(githubCommand(level, file, line, title, msg))
 		}
-		msg := res.Object.ID() + ": " + res.Message
-		if res.Path != "" {
-			msg = res.Object.ID() + " " + res.Path + ": " + res.Message
+	}
+	if bl := r.Baseline; bl != nil {
+		for _, e := range bl.Expired {
+			b.WriteString(githubCommand("warning", "", 0, "plimsoll: baseline entry expired", e.describe()+": its failure counts as new again"))
 		}
-		title := fmt.Sprintf("%s (%s, %s): %s", res.Check, res.Severity, res.Layer, titles[res.Check])
-		var file string
-		var line int
-		if res.Source != nil && res.Source.File != "-" {
-			file, line = res.Source.File, res.Source.Line
-		}
-		b.WriteString(githubCommand(githubLevel(res.Severity), file, line, title, msg))
 	}
 	f := r.Summary.Failures
 	score := "no score"
 	if r.Score.Overall != nil {
 		score = fmt.Sprintf("score %.1f", *r.Score.Overall)
 	}
-	fmt.Fprintf(&b, "plimsoll: %d failure(s) (%d critical, %d high, %d medium, %d low, %d info), %s, %d input error(s)\n",
+	fmt.Fprintf(&b, "plimsoll: %d failure(s) (%d critical, %d high, %d medium, %d low, %d info), %s, %d input error(s)",
 		r.Summary.Fail, f.Critical, f.High, f.Medium, f.Low, f.Info, score, len(r.InputErrors))
+	if bl := r.Baseline; bl != nil {
+		fmt.Fprintf(&b, "; since the baseline: %s", bl.counts())
+		if !bl.Comparable {
+			fmt.Fprintf(&b, "; not comparable with it: %s", githubData(bl.Why))
+		}
+	}
+	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

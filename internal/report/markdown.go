@@ -87,16 +87,43 @@ func writeMarkdown(w io.Writer, r *Report, _ Options) error {
 	c := r.Score.Coverage
 	p("**Coverage:** %.1f%% of the checklist (%d of %s assessed).", c.Percent, c.Assessed, plural(c.Checks, "enabled check", "enabled checks"))
 	p("")
+	if b := r.Baseline; b != nil {
+		if !b.Comparable {
+			p("> [!WARNING]")
+			p("> **Not comparable with the baseline** %s: %s.", mdCode(b.Source), EscapeMarkdownCell(b.Why))
+			p("")
+		}
+		line := fmt.Sprintf("**Since the baseline** %s: %s.", mdCode(b.Source), EscapeMarkdownCell(b.counts()))
+		if sc := r.scoreChange(); sc != "" && b.Comparable {
+			line += " " + strings.ToUpper(sc[:1]) + sc[1:] + "."
+		}
+		p("%s", line)
+		p("")
+		if len(b.Expired) > 0 {
+			p("Baseline entries that expired (their failures count as new again):")
+			p("")
+			for _, f := range b.Expired {
+				p("- %s", EscapeMarkdownCell(f.describe()))
+			}
+			p("")
+		}
+	}
 
 	s := r.Summary
 	if s.Fail == 0 {
 		p("### No failures")
 	} else {
-		p("### Failures (%d)", s.Fail)
+		if b := r.Baseline; b != nil {
+			p("### Failures (%d, %d new since the baseline)", s.Fail, b.New)
+		} else {
+			p("### Failures (%d)", s.Fail)
+		}
 		p("")
 		p("| Severity | Check | Object | Location | Message |")
 		p("| --- | --- | --- | --- | --- |")
-		// Most severe first, so the rows the cap drops are the least severe.
+		// New ones first (they are what a change brings), then the most
+		// severe, so the rows the cap drops are the least severe of those
+		// the baseline already had.
 		var fails []Result
 		for _, res := range r.Results {
 			if res.Status == "fail" {
@@ -104,6 +131,9 @@ func writeMarkdown(w io.Writer, r *Report, _ Options) error {
 			}
 		}
 		sort.SliceStable(fails, func(i, j int) bool {
+			if a, b := fails[i].isNew(), fails[j].isNew(); a != b {
+				return a
+			}
 			return severityRank(fails[i].Severity) > severityRank(fails[j].Severity)
 		})
 		for i, res := range fails {
@@ -116,7 +146,11 @@ func writeMarkdown(w io.Writer, r *Report, _ Options) error {
 			if res.Path != "" {
 				msg += " (" + mdCode(res.Path) + ")"
 			}
-			p("| %s | %s | %s | %s | %s |", res.Severity, mdCode(res.Check), EscapeMarkdownCell(res.Object.ID()),
+			check := mdCode(res.Check)
+			if res.isNew() {
+				check = "**new** " + check
+			}
+			p("| %s | %s | %s | %s | %s |", res.Severity, check, EscapeMarkdownCell(res.Object.ID()),
 				mdCode(res.Source.Where()), msg)
 		}
 	}

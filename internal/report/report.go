@@ -136,16 +136,34 @@ type BaselineComparison struct {
 	New       int `json:"new"`
 	Unchanged int `json:"unchanged"`
 	Updated   int `json:"updated"`
+	// Suppressed counts the failures the baseline accepts, which
+	// --fail-on-new therefore does not count: those unchanged or updated
+	// against an entry that has not expired. A failure whose entry has
+	// expired is new, so Suppressed is Unchanged plus Updated.
+	Suppressed int `json:"suppressed"`
+	// Score is the baseline's overall score, when it has one: a JSON
+	// report's, or the one a baseline file was written at.
+	Score *float64 `json:"score,omitempty"`
 	// Absent are the baseline's findings the run no longer has: fixed.
 	Absent []BaselineFinding `json:"absent"`
+	// Expired are the entries of a baseline file past their expiry date
+	// whose findings the run still has: they suppress nothing, and their
+	// findings are new.
+	Expired []BaselineFinding `json:"expired"`
 }
 
-// BaselineFinding is a failure of a baseline.
+// BaselineFinding is a failure of a baseline. Reason, Owner and Expires
+// are what a reviewed baseline file says of it.
 type BaselineFinding struct {
 	Check    string `json:"check"`
 	Severity string `json:"severity"`
 	Object   string `json:"object"`
 	Message  string `json:"message"`
+	Reason   string `json:"reason,omitempty"`
+	Owner    string `json:"owner,omitempty"`
+	// Expires is the last day the entry suppresses its finding, as
+	// 2006-01-02.
+	Expires string `json:"expires,omitempty"`
 }
 
 // Tool names the program that made the report.
@@ -513,8 +531,8 @@ type Options struct {
 	Width int
 	// Quiet makes the text format the summary alone (and the gates').
 	Quiet bool
-	// Gate is what the run's gates (--fail-on, --min-score) decided, for
-	// the text format's last lines: "" when none was set.
+	// Gate is what the run's gates (--fail-on, --min-score, --fail-on-new)
+	// decided, for the text format's last lines: "" when none was set.
 	Gate string
 }
 

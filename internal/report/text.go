@@ -157,6 +157,7 @@ func writeText(w io.Writer, r *Report, opts Options) error {
 		t.failures(r)
 		t.fixes(r)
 		t.exempted(r)
+		t.baseline(r)
 		t.skips(r)
 		t.errors(r)
 		t.inputs(r)
@@ -223,9 +224,12 @@ func (t *textWriter) summary(r *Report, gate string) {
 		line += ", partial: " + plural(len(r.InputErrors), "input", "inputs") + " could not be read"
 	}
 	if b := r.Baseline; b != nil && b.Comparable {
-		line += fmt.Sprintf("; since the baseline: %d new, %d unchanged, %d updated, %d fixed", b.New, b.Unchanged, b.Updated, len(b.Absent))
+		line += "; since the baseline: " + b.counts()
+		if c := r.scoreChange(); c != "" {
+			line += "; " + c
+		}
 	} else if b != nil {
-		line += "; not comparable with the baseline: " + b.Why
+		line += "; not comparable with the baseline: " + b.Why + "; " + plural(b.Suppressed, "failure", "failures") + " suppressed by it"
 	}
 	t.wrapped(t.paint(ansiBold, "SUMMARY"), 2, line)
 }
@@ -332,7 +336,11 @@ func (t *textWriter) failures(r *Report) {
 		t.line("")
 		return
 	}
-	t.heading("FAILURES  %d (%s)", s.Fail, strings.Join(s.Failures.nonZero("%[1]s %[2]d"), ", "))
+	head := fmt.Sprintf("FAILURES  %d (%s)", s.Fail, strings.Join(s.Failures.nonZero("%[1]s %[2]d"), ", "))
+	if b := r.Baseline; b != nil {
+		head += fmt.Sprintf(", %d new since the baseline (marked NEW)", b.New)
+	}
+	t.heading("%s", head)
 
 	for _, layer := range layerOrder(r) {
 		var fails []Result
@@ -358,7 +366,11 @@ func (t *textWriter) failures(r *Report) {
 			})
 			for _, g := range groups {
 				for _, f := range g {
-					head := fmt.Sprintf("    %s %s  %s", t.severity(f.Severity), f.Check, f.Object.ID())
+					check := f.Check
+					if f.isNew() {
+						check = t.paint(ansiBold, "NEW") + " " + check
+					}
+					head := fmt.Sprintf("    %s %s  %s", t.severity(f.Severity), check, f.Object.ID())
 					where := f.Source.Where()
 					switch {
 					case where == "":
@@ -486,6 +498,45 @@ func describeExemption(e Exemption) string {
 		parts = append(parts, "labels "+strings.Join(keys, ", "))
 	}
 	return strings.Join(parts, "; ") + " (reason: " + e.Reason + ")"
+}
+
+// baseline says what comparing with the baseline found: the counts, the
+// score's change, the baseline's findings this run fixed, and its entries
+// that expired.
+func (t *textWriter) baseline(r *Report) {
+	b := r.Baseline
+	if b == nil {
+		return
+	}
+	t.heading("BASELINE  %s", b.Source)
+	if !b.Comparable {
+		t.wrapped("  not comparable:", 4, b.Why)
+	}
+	t.line(fmt.Sprintf("  %d new, %d unchanged, %d updated, %d fixed", b.New, b.Unchanged, b.Updated, len(b.Absent)))
+	t.wrapped("  ", 4, fmt.Sprintf("%s: failures the baseline accepts, which --fail-on-new does not count", plural(b.Suppressed, "suppressed", "suppressed")))
+	if c := r.scoreChange(); c != "" {
+		t.line("  " + c)
+	}
+	for _, l := range []struct {
+		head  string
+		items []BaselineFinding
+	}{
+		{"fixed since the baseline", b.Absent},
+		{"expired entries (their failures count as new again)", b.Expired},
+	} {
+		if len(l.items) == 0 {
+			continue
+		}
+		t.line(fmt.Sprintf("  %s: %d", l.head, len(l.items)))
+		for i, f := range l.items {
+			if i == maxExempted {
+				t.line(fmt.Sprintf("    and %d more (see -o json)", len(l.items)-maxExempted))
+				break
+			}
+			t.wrapped("    ", 6, f.describe())
+		}
+	}
+	t.line("")
 }
 
 // skips counts the skips no exemption caused, by check.

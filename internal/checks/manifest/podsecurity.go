@@ -139,7 +139,8 @@ func pssFinding(o *inventory.Object, level psaapi.Level, r psa.CheckResult) chec
 	if r.ForbiddenDetail != "" {
 		msg += ": " + r.ForbiddenDetail
 	}
-	return check.Finding{Path: o.SpecPath(""), Message: msg}
+	// Every control fails at the pod spec: the control tells them apart.
+	return check.Finding{Path: o.SpecPath(""), Message: msg, Key: r.ForbiddenReason}
 }
 
 func podSecurityChecks() []*check.Check {

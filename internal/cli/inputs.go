@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/plimsoll/plimsoll/internal/audit"
+	"github.com/plimsoll/plimsoll/internal/checks"
+	"github.com/plimsoll/plimsoll/internal/config"
+	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/pipeline"
+	"github.com/plimsoll/plimsoll/internal/report"
+)
+
+// inputOptions are the flags that say what an audit reads and what it
+// judges it by: audit's, and the baseline commands', so that a baseline
+// file is written from the very audit it is later compared with.
+type inputOptions struct {
+	configFile             string
+	noAnnotationExemptions bool
+	maxFileSize            int64
+	kubernetesVersion      string
+	helmChart              string
+	helm                   manifest.HelmOptions
+	kustomize              string
+	snapshot               string
+	cluster                *clusterOptions
+}
+
+func newInputOptions() *inputOptions {
+	return &inputOptions{cluster: newClusterOptions()}
+}
+
+// addFlags registers the flags; verb is what the command does with its
+// inputs ("audit"), for --helm's and --kustomize's help.
+func (o *inputOptions) addFlags(f *pflag.FlagSet, verb string) {
+	f.StringVar(&o.configFile, "config", "", "configuration file (default: "+config.FileName+" found upward from the current directory)")
+	f.BoolVar(&o.noAnnotationExemptions, "no-annotation-exemptions", false, "ignore "+audit.IgnoreAnnotation+" annotations on objects")
+	f.Int64Var(&o.maxFileSize, "max-file-size", manifest.DefaultMaxFileSize, "refuse input files larger than this many bytes")
+	f.StringVar(&o.kubernetesVersion, "kubernetes-version", "", "judge API versions against this Kubernetes release, like 1.33 (default: the newest release plimsoll knows)")
+	addHelmFlags(f, &o.helmChart, &o.helm, "render this Helm chart (a directory or .tgz) in-process and "+verb+" the result")
+	f.StringVar(&o.kustomize, "kustomize", "", "build this Kustomization directory in-process and "+verb+" the result")
+	f.StringVar(&o.snapshot, "snapshot", "", verb+" a snapshot taken with 'plimsoll snapshot' instead of a live cluster")
+	o.cluster.addFlags(f)
+}
+
+// audit reads what args and the flags name, audits it under the
+// configuration and builds its report. quiet hides a cluster read's
+// progress (machine-readable output). An error means nothing was audited;
+// inputs that could not be read are in the Inputs' Errors.
+func (o *inputOptions) audit(ctx context.Context, f *pflag.FlagSet, s Streams, args []string, quiet bool) (*pipeline.Inputs, *audit.Audit, *report.Report, error) {
+	reg := checks.Registry()
+	cfg, err := pipeline.LoadConfig(o.configFile, s.Dir, reg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if o.kubernetesVersion != "" {
+		if _, _, err := config.ParseVersion(o.kubernetesVersion); err != nil {
+			return nil, nil, nil, fmt.Errorf("--kubernetes-version: %w", err)
+		}
+		cfg.Parameters.KubernetesVersion = o.kubernetesVersion
+	}
+	opts := pipeline.Options{
+		Registry:               reg,
+		Config:                 cfg,
+		NoAnnotationExemptions: o.noAnnotationExemptions,
+		Now:                    s.Now,
+		Version:                reportVersion(),
+		FreeMemory:             true, // it audits once and exits
+	}
+	helm := o.helm
+	helm.Namespace = *o.cluster.kube.Namespace
+	in, err := pipeline.Read(ctx, pipeline.Source{
+		Paths:       args,
+		Stdin:       s.In,
+		MaxFileSize: o.maxFileSize,
+		HelmChart:   o.helmChart,
+		Helm:        helm,
+		Kustomize:   o.kustomize,
+		Snapshot:    o.snapshot,
+		Cluster:     o.cluster.source(f, s, pipeline.Kinds(reg), quiet),
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a := pipeline.Audit(in, opts)
+	return in, a, pipeline.Report(a, in, opts), nil
+}
