@@ -581,7 +581,7 @@ func TestAuditHelm(t *testing.T) {
 		t.Errorf("--set replicas=1: got workload-min-replicas %v, want a failure", got)
 	}
 	for _, res := range r.Results {
-		if res.Object.Name == "prod-shop" && (res.Source.File != "shop/templates/deployment.yaml" || res.Source.Origin != "helm chart "+chart) {
+		if res.Object.Name == "prod-shop" && (res.Source.File != filepath.Join(chart, "templates", "deployment.yaml") || res.Source.Origin != "helm chart "+chart) {
 			t.Fatalf("got source %+v, want the chart template and the chart as origin", res.Source)
 		}
 	}
