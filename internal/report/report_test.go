@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/golden"
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -399,6 +401,116 @@ func TestSARIFContent(t *testing.T) {
 	if unlocated != 3 || located != len(run.Results)-3 {
 		t.Errorf("got %d results without a file (from stdin and on the implied Namespace) and %d located in app.yaml, want 3 and %d", unlocated, located, len(run.Results)-3)
 	}
+}
+
+// Every rule carries what code scanning ranks, filters and links an alert
+// by: a security-severity in the band of the check's severity in force, the
+// layer and the checklist item's category as tags, the check's section of
+// docs/checks.md, and help that says why, how to fix it and which item.
+func TestSARIFRules(t *testing.T) {
+	r := Build(testAudit(t, 1), testInput)
+	log := decodeSARIF(t, render(t, r, "sarif", Options{}))
+	driver := log.Runs[0].Tool.Driver
+	if driver.Name != "plimsoll" || driver.Version != "0.0.0-test" || driver.SemanticVersion != "0.0.0-test" {
+		t.Errorf("got driver %q version %q semanticVersion %q, want plimsoll 0.0.0-test 0.0.0-test", driver.Name, driver.Version, driver.SemanticVersion)
+	}
+	// GitHub's bands: critical from 9.0, high from 7.0, medium from 4.0,
+	// low from 0.1.
+	bands := map[string][2]float64{"critical": {9.0, 10.0}, "high": {7.0, 8.9}, "medium": {4.0, 6.9}, "low": {0.1, 3.9}}
+	if got, want := len(driver.Rules), len(r.Checks); got != want {
+		t.Fatalf("got %d rules, want %d (every enabled check)", got, want)
+	}
+	for i, rule := range driver.Rules {
+		c := r.Checks[i]
+		if rule.ID != c.ID || rule.ShortDescription.Text != c.Title || rule.FullDescription.Text != c.Rationale {
+			t.Errorf("rule %d: got %s %q %q, want %s %q %q", i, rule.ID, rule.ShortDescription.Text, rule.FullDescription.Text, c.ID, c.Title, c.Rationale)
+		}
+		if want := "https://github.com/plimsoll/plimsoll/blob/main/docs/checks.md#" + c.ID; rule.HelpURI != want {
+			t.Errorf("%s: got helpUri %q, want %q", c.ID, rule.HelpURI, want)
+		}
+		for _, part := range []string{c.Rationale, c.Remediation, c.ChecklistItem} {
+			if !strings.Contains(rule.Help.Text, part) || !strings.Contains(rule.Help.Markdown, part) {
+				t.Errorf("%s: help does not say %q:\ntext: %s\nmarkdown: %s", c.ID, part, rule.Help.Text, rule.Help.Markdown)
+			}
+		}
+		if !strings.Contains(rule.Help.Markdown, "]("+rule.HelpURI+")") {
+			t.Errorf("%s: the help's markdown does not link to %s: %s", c.ID, rule.HelpURI, rule.Help.Markdown)
+		}
+		p := rule.Properties
+		if p.Layer != c.Layer || p.Severity != c.Severity || p.ChecklistItem != c.ChecklistItem || rule.DefaultConfiguration.Level != sarifLevel(c.Severity) {
+			t.Errorf("%s: got properties %+v and level %s, want the check's layer, severity %s, item and level", c.ID, p, rule.DefaultConfiguration.Level, c.Severity)
+		}
+		score, err := strconv.ParseFloat(p.SecuritySeverity, 64)
+		if band := bands[c.Severity]; err != nil || score < band[0] || score > band[1] {
+			t.Errorf("%s: got security-severity %q for %s, want a number in %v", c.ID, p.SecuritySeverity, c.Severity, band)
+		}
+		if diff := cmp.Diff([]string{c.Layer}, p.Tags); diff != "" { // the fixtures' items have no category
+			t.Errorf("%s: tags (-want +got):\n%s", c.ID, diff)
+		}
+	}
+
+	// The severity in force is the rule's, not the check's default.
+	r.Checks[0].Severity = "critical"
+	if got := decodeSARIF(t, render(t, r, "sarif", Options{})).Runs[0].Tool.Driver.Rules[0]; got.Properties.SecuritySeverity != "9.5" || got.DefaultConfiguration.Level != "error" {
+		t.Errorf("a check configured critical: got security-severity %q, level %s; want 9.5, error", got.Properties.SecuritySeverity, got.DefaultConfiguration.Level)
+	}
+	r.Checks[0].Severity = "info"
+	if got := decodeSARIF(t, render(t, r, "sarif", Options{})).Runs[0].Tool.Driver.Rules[0]; got.Properties.SecuritySeverity != "" || got.DefaultConfiguration.Level != "note" {
+		t.Errorf("a check configured info: got security-severity %q, level %s; want none, note", got.Properties.SecuritySeverity, got.DefaultConfiguration.Level)
+	}
+}
+
+// Tags name the layer, "security" for the security layer, and the heading
+// of the checklist item, inside a checklist's summary where the item is
+// one of its lines; a heading that is the layer is not said twice.
+func TestSARIFRuleTags(t *testing.T) {
+	for _, tc := range []struct {
+		layer, item string
+		want        []string
+	}{
+		{"infrastructure", checklist.HAControlPlane, []string{"infrastructure", "Highly available control plane"}},
+		{"cluster-services", checklist.Backup, []string{"cluster-services", "Backup"}},
+		{"security", checklist.DefenseInDepth, []string{"security"}},
+		{"security", checklist.DefaultDeny, []string{"security", "NetworkPolicies"}},
+		{"cluster-services", checklist.AlertReceivers, []string{"cluster-services", "kube-prometheus-stack"}},
+		{"workloads", checklist.ImageProvenance, []string{"workloads", "Build Pipeline"}},
+		{"workloads", "an item without a heading", []string{"workloads"}},
+	} {
+		if diff := cmp.Diff(tc.want, ruleTags(Check{Layer: tc.layer, ChecklistItem: tc.item})); diff != "" {
+			t.Errorf("%s, %q: tags (-want +got):\n%s", tc.layer, tc.item, diff)
+		}
+	}
+}
+
+// The driver's semanticVersion is its version when that is one: code
+// scanning reads it instead of version.
+func TestSARIFSemanticVersion(t *testing.T) {
+	for v, want := range map[string]string{
+		"v1.2.3":                       "1.2.3",
+		"v1.2.3 (commit 0123456789ab)": "1.2.3",
+		"v0.0.0-20260102150405-0123456789ab (commit 0123456789ab-dirty)": "0.0.0-20260102150405-0123456789ab",
+		"dev":                       "",
+		"dev (commit 0123456789ab)": "",
+		"":                          "",
+		"1.2":                       "",
+	} {
+		if got := semanticVersion(v); got != want {
+			t.Errorf("semanticVersion(%q): got %q, want %q", v, got, want)
+		}
+	}
+}
+
+// decodeSARIF reads a SARIF log the sarif writer wrote.
+func decodeSARIF(t *testing.T, b []byte) sarifLog {
+	t.Helper()
+	var log sarifLog
+	if err := json.Unmarshal(b, &log); err != nil {
+		t.Fatalf("SARIF output does not parse: %v", err)
+	}
+	if len(log.Runs) != 1 {
+		t.Fatalf("got %d runs, want 1", len(log.Runs))
+	}
+	return log
 }
 
 func TestSARIFURI(t *testing.T) {

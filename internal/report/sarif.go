@@ -6,6 +6,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/version"
 )
 
 // SARIF 2.1.0, the subset plimsoll writes. Code-scanning dashboards read it;
@@ -15,7 +17,19 @@ const (
 	sarifSchema  = "https://json.schemastore.org/sarif-2.1.0.json"
 	// InformationURI is where the tool is documented.
 	InformationURI = "https://plimsoll.dev/"
+	// RepositoryURL is plimsoll's source repository.
+	RepositoryURL = "https://github.com/plimsoll/plimsoll"
+	// ChecksURL is the reference of every check, docs/checks.md, on the
+	// repository's main branch; each check is a section of it.
+	ChecksURL = RepositoryURL + "/blob/main/docs/checks.md"
 )
+
+// CheckURL is where a check is documented: its section of docs/checks.md,
+// whose heading is the check's ID, and so is its anchor (IDs are
+// lower-case words and hyphens, which a heading's anchor keeps as written).
+func CheckURL(id string) string {
+	return ChecksURL + "#" + id
+}
 
 type sarifLog struct {
 	Schema  string     `json:"$schema"`
@@ -43,10 +57,13 @@ type sarifTool struct {
 }
 
 type sarifDriver struct {
-	Name           string      `json:"name"`
-	Version        string      `json:"version,omitempty"`
-	InformationURI string      `json:"informationUri"`
-	Rules          []sarifRule `json:"rules"`
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	// SemanticVersion is Version when it is one (without its "v"): code
+	// scanning tells by it a change of tool from a change of code.
+	SemanticVersion string      `json:"semanticVersion,omitempty"`
+	InformationURI  string      `json:"informationUri"`
+	Rules           []sarifRule `json:"rules"`
 }
 
 type sarifText struct {
@@ -58,9 +75,17 @@ type sarifRule struct {
 	Name                 string          `json:"name"`
 	ShortDescription     sarifText       `json:"shortDescription"`
 	FullDescription      sarifText       `json:"fullDescription"`
-	Help                 sarifText       `json:"help"`
+	HelpURI              string          `json:"helpUri"`
+	Help                 sarifHelp       `json:"help"`
 	DefaultConfiguration sarifRuleConfig `json:"defaultConfiguration"`
 	Properties           sarifRuleProps  `json:"properties"`
+}
+
+// sarifHelp is a rule's documentation; code scanning shows the markdown
+// beside each alert.
+type sarifHelp struct {
+	Text     string `json:"text"`
+	Markdown string `json:"markdown"`
 }
 
 type sarifRuleConfig struct {
@@ -68,10 +93,13 @@ type sarifRuleConfig struct {
 }
 
 type sarifRuleProps struct {
-	Layer         string   `json:"layer"`
-	Severity      string   `json:"severity"`
-	ChecklistItem string   `json:"checklistItem"`
-	Tags          []string `json:"tags"`
+	Layer         string `json:"layer"`
+	Severity      string `json:"severity"`
+	ChecklistItem string `json:"checklistItem"`
+	// SecuritySeverity is the severity as code scanning ranks the alerts
+	// of rules tagged security: a score from 0.1 to 10 (securitySeverity).
+	SecuritySeverity string   `json:"security-severity,omitempty"`
+	Tags             []string `json:"tags"`
 }
 
 type sarifInvocation struct {
@@ -141,6 +169,77 @@ func sarifLevel(severity string) string {
 	return "note"
 }
 
+// securitySeverity is the score code scanning reads a severity from: it
+// calls 9.0 and above critical, 7.0 to 8.9 high, 4.0 to 6.9 medium and 0.1
+// to 3.9 low. Each severity sits inside its band, not on an edge. Info has
+// none: its level, a note, says it.
+func securitySeverity(severity string) string {
+	switch severity {
+	case "critical":
+		return "9.5"
+	case "high":
+		return "8.0"
+	case "medium":
+		return "5.5"
+	case "low":
+		return "3.0"
+	}
+	return ""
+}
+
+// ruleTags are what code scanning filters a rule's alerts by: the layer
+// ("security" for the security layer's checks, which makes code scanning
+// rank their alerts by securitySeverity) and the checklist item's category.
+func ruleTags(c Check) []string {
+	tags := []string{c.Layer}
+	if cat := checklistCategory(c.ChecklistItem); cat != "" && !strings.EqualFold(cat, c.Layer) {
+		tags = append(tags, cat)
+	}
+	return tags
+}
+
+// checklistCategory is the heading of a checklist item, the words before
+// its first colon ("Highly available control plane: You can achieve..."),
+// or, for an item of a checklist's summary ("Complete Checklist: Backup
+// (Velero...)"), the heading inside it.
+func checklistCategory(item string) string {
+	head, rest, ok := strings.Cut(item, ": ")
+	if !ok {
+		return ""
+	}
+	if strings.Contains(head, "Checklist") {
+		head, _, _ = strings.Cut(rest, ": ")
+		head, _, _ = strings.Cut(head, " (")
+	}
+	return head
+}
+
+// ruleHelp is a check's documentation as code scanning shows it beside an
+// alert: why it matters, how to fix it, the checklist item, and where the
+// check's reference is. The texts are docs/checks.md's, Markdown already.
+func ruleHelp(c Check) sarifHelp {
+	url := CheckURL(c.ID)
+	return sarifHelp{
+		Text: "Why: " + c.Rationale + "\n\nFix: " + c.Remediation + "\n\nChecklist item: " + c.ChecklistItem +
+			"\n\nReference: " + url,
+		Markdown: "**Why:** " + c.Rationale + "\n\n**Fix:** " + c.Remediation + "\n\n**Checklist item:** " + c.ChecklistItem +
+			"\n\n[The check `" + c.ID + "` in docs/checks.md](" + url + ")",
+	}
+}
+
+// semanticVersion is a version as Semantic Versioning 2.0 writes it (no
+// "v"), or "" when it is not one: "dev", or a build without a version.
+// A version with the commit, "v1.2.3 (commit 0123456789ab)", is its first
+// word.
+func semanticVersion(v string) string {
+	v, _, _ = strings.Cut(v, " ")
+	v = strings.TrimPrefix(v, "v")
+	if _, err := version.ParseSemantic(v); err != nil {
+		return ""
+	}
+	return v
+}
+
 // sarifURI makes a file path a URI reference: relative paths stay relative
 // (code scanning resolves them against the repository root), absolute ones
 // become file URIs.
@@ -180,7 +279,10 @@ func ruleName(id string) string {
 }
 
 func writeSARIF(w io.Writer, r *Report, _ Options) error {
-	driver := sarifDriver{Name: r.Tool.Name, Version: r.Tool.Version, InformationURI: InformationURI, Rules: []sarifRule{}}
+	driver := sarifDriver{
+		Name: r.Tool.Name, Version: r.Tool.Version, SemanticVersion: semanticVersion(r.Tool.Version),
+		InformationURI: InformationURI, Rules: []sarifRule{},
+	}
 	index := map[string]int{}
 	for i, c := range r.Checks {
 		index[c.ID] = i
@@ -189,9 +291,13 @@ func writeSARIF(w io.Writer, r *Report, _ Options) error {
 			Name:                 ruleName(c.ID),
 			ShortDescription:     sarifText{c.Title},
 			FullDescription:      sarifText{c.Rationale},
-			Help:                 sarifText{c.Remediation},
+			HelpURI:              CheckURL(c.ID),
+			Help:                 ruleHelp(c),
 			DefaultConfiguration: sarifRuleConfig{Level: sarifLevel(c.Severity)},
-			Properties:           sarifRuleProps{Layer: c.Layer, Severity: c.Severity, ChecklistItem: c.ChecklistItem, Tags: []string{c.Layer}},
+			Properties: sarifRuleProps{
+				Layer: c.Layer, Severity: c.Severity, ChecklistItem: c.ChecklistItem,
+				SecuritySeverity: securitySeverity(c.Severity), Tags: ruleTags(c),
+			},
 		})
 	}
 
