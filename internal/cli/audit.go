@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,6 +23,7 @@ import (
 
 type auditOptions struct {
 	output                 string
+	sarifRoot              string
 	configFile             string
 	failOn                 string
 	minScore               float64
@@ -71,6 +74,7 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
   plimsoll audit --helm ./chart -f prod.yaml --set image.tag=1.2
   plimsoll audit --kustomize ./overlays/prod
   plimsoll audit ./k8s -o sarif > plimsoll.sarif
+  plimsoll audit ./k8s -o sarif --sarif-root . > plimsoll.sarif
   plimsoll audit ./k8s --fail-on high --min-score 80`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return untilInterrupted(cmd.Context(), func() error { return runAudit(cmd, s, o, args) })
@@ -78,6 +82,7 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "text", "output format: "+strings.Join(report.Formats(), ", "))
+	f.StringVar(&o.sarifRoot, "sarif-root", "", "with -o sarif: name files relative to this directory, as code scanning reads them (default: the top of the git checkout the working directory is in, else the working directory)")
 	f.StringVar(&o.configFile, "config", "", "configuration file (default: "+config.FileName+" found upward from the current directory)")
 	f.StringVar(&o.failOn, "fail-on", "", "exit 1 when a check of this severity or above fails: info, low, medium, high, critical")
 	f.Float64Var(&o.minScore, "min-score", 0, "exit 1 when the overall score is below this (0-100)")
@@ -131,6 +136,19 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	if !contains(report.Formats(), o.output) {
 		return &exitError{ExitPartial, fmt.Errorf("--output %q: want one of %s", o.output, strings.Join(report.Formats(), ", "))}
 	}
+	writeOpts := report.Options{Width: s.Width, Quiet: o.quiet}
+	if o.output == "sarif" {
+		dir, err := filepath.Abs(s.Dir)
+		if err != nil {
+			return &exitError{ExitPartial, err}
+		}
+		if writeOpts.SARIFRoot, err = sarifRoot(o.sarifRoot, dir); err != nil {
+			return &exitError{ExitPartial, err}
+		}
+		writeOpts.Dir = dir
+	} else if o.sarifRoot != "" {
+		return &exitError{ExitPartial, fmt.Errorf("--sarif-root is where the sarif format's file names start; with -o %s nothing reads it", o.output)}
+	}
 	reg := checks.Registry()
 	cfg, err := pipeline.LoadConfig(o.configFile, s.Dir, reg)
 	if err != nil {
@@ -169,12 +187,12 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	if len(reasons) > 0 {
 		gateFailed = "gate failed: " + strings.Join(reasons, "; ")
 	}
-	color := o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
-	gateText := gateFailed
-	if gateText == "" && (failOn != nil || failOnNew != nil || cmd.Flags().Changed("min-score")) {
-		gateText = "passed (" + strings.Join(gatesSet(cmd.Flags()), ", ") + ")"
+	writeOpts.Color = o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
+	writeOpts.Gate = gateFailed
+	if writeOpts.Gate == "" && (failOn != nil || failOnNew != nil || cmd.Flags().Changed("min-score")) {
+		writeOpts.Gate = "passed (" + strings.Join(gatesSet(cmd.Flags()), ", ") + ")"
 	}
-	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color, Width: s.Width, Quiet: o.quiet, Gate: gateText}); err != nil {
+	if err := report.Write(s.Out, o.output, rep, writeOpts); err != nil {
 		return &exitError{ExitPartial, fmt.Errorf("write report: %w", err)}
 	}
 
@@ -206,6 +224,33 @@ func (o *auditOptions) source(f *pflag.FlagSet, s Streams, args []string, reg *c
 		Kustomize:   o.kustomize,
 		Snapshot:    o.snapshot,
 		Cluster:     o.cluster.source(f, s, pipeline.Kinds(reg), o.output != "text"),
+	}
+}
+
+// sarifRoot is the directory the sarif format names files relative to:
+// root (--sarif-root, relative to dir), which must be a directory, else
+// the top of the git checkout dir is in (the nearest directory upward that
+// holds .git, a directory or, in a worktree or a submodule, a file), where
+// code scanning reads the paths from, else dir itself. dir is absolute.
+func sarifRoot(root, dir string) (string, error) {
+	if root != "" {
+		if !filepath.IsAbs(root) {
+			root = filepath.Join(dir, root)
+		}
+		if fi, err := os.Stat(root); err != nil {
+			return "", fmt.Errorf("--sarif-root: %w", err)
+		} else if !fi.IsDir() {
+			return "", fmt.Errorf("--sarif-root %s: not a directory", root)
+		}
+		return filepath.Clean(root), nil
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return dir, nil
+		}
 	}
 }
 

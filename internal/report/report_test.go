@@ -241,7 +241,7 @@ var goldens = []struct {
 	{"text", Options{Color: true}, "report-color.txt"},
 	{"json", Options{}, "report.json"},
 	{"yaml", Options{}, "report.yaml"},
-	{"sarif", Options{}, "report.sarif"},
+	{"sarif", sarifOptions, "report.sarif"},
 	{"junit", Options{}, "report.junit.xml"},
 	{"markdown", Options{}, "report.md"},
 	{"html", Options{}, "report.html"},
@@ -326,48 +326,33 @@ func TestSARIFSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for name, r := range map[string]*Report{
-		"partial": Build(testAudit(t, 1), testInput),
-		"clean":   Build(testAudit(t, 1), Input{Tool: "plimsoll"}),
+	for _, tc := range []struct {
+		name string
+		r    *Report
+		opts Options
+	}{
+		{"partial", Build(testAudit(t, 1), testInput), Options{}},
+		{"partial, under a root", Build(testAudit(t, 1), testInput), sarifOptions},
+		{"clean", Build(testAudit(t, 1), Input{Tool: "plimsoll"}), Options{}},
 	} {
-		out := render(t, r, "sarif", Options{})
+		out := render(t, tc.r, "sarif", tc.opts)
 		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := schema.Validate(inst); err != nil {
-			t.Errorf("%s: SARIF output is not valid SARIF 2.1.0: %v", name, err)
+			t.Errorf("%s: SARIF output is not valid SARIF 2.1.0: %v", tc.name, err)
 		}
 	}
 }
 
+// sarifOptions are the options of the sarif golden: a repository at
+// /srv/repo, audited from its deploy/ folder.
+var sarifOptions = Options{SARIFRoot: filepath.FromSlash("/srv/repo"), Dir: filepath.FromSlash("/srv/repo/deploy")}
+
 func TestSARIFContent(t *testing.T) {
 	r := Build(testAudit(t, 1), testInput)
-	var log struct {
-		Runs []struct {
-			Tool struct {
-				Driver struct{ Rules []struct{ ID string } }
-			}
-			Invocations []struct {
-				ExecutionSuccessful        bool
-				ToolExecutionNotifications []struct{ Level string }
-			}
-			Results []struct {
-				RuleID    string
-				Level     string
-				Locations []struct {
-					PhysicalLocation *struct {
-						ArtifactLocation struct{ URI string }
-						Region           *struct{ StartLine int }
-					}
-				}
-			}
-		}
-	}
-	if err := json.Unmarshal(render(t, r, "sarif", Options{}), &log); err != nil {
-		t.Fatal(err)
-	}
-	run := log.Runs[0]
+	run := decodeSARIF(t, render(t, r, "sarif", sarifOptions)).Runs[0]
 	if got, want := len(run.Tool.Driver.Rules), len(r.Checks); got != want {
 		t.Errorf("got %d rules, want %d (every enabled check)", got, want)
 	}
@@ -378,28 +363,109 @@ func TestSARIFContent(t *testing.T) {
 	if inv.ExecutionSuccessful {
 		t.Errorf("got executionSuccessful true for a partial run, want false")
 	}
-	// One input error, one check error, one skipped input.
-	if got := len(inv.ToolExecutionNotifications); got != 3 {
-		t.Errorf("got %d notifications, want 3", got)
+	// One check error, one input error, one skipped input.
+	var notes []string
+	for _, n := range inv.ToolExecutionNotifications {
+		where := ""
+		if len(n.Locations) > 0 {
+			where = " at " + n.Locations[0].PhysicalLocation.ArtifactLocation.URI
+		}
+		notes = append(notes, n.Level+where+": "+n.Message.Text)
 	}
-	// Standard input has no file to point at, and neither has the
-	// Namespace staging, which no input declares.
-	var unlocated, located int
+	wantNotes := []string{
+		"error at deploy/app.yaml: check demo-panics on Deployment staging/boom: check failed: index out of range",
+		"error at deploy/broken.yaml: input could not be read: did not find expected key",
+		"note: input not read: charts/db: a Helm chart; render it with --helm charts/db",
+	}
+	if diff := cmp.Diff(wantNotes, notes); diff != "" {
+		t.Errorf("notifications (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]sarifArtifact{"ROOT": {URI: "file:///srv/repo/"}}, run.OriginalURIBaseIDs); diff != "" {
+		t.Errorf("originalUriBaseIds (-want +got):\n%s", diff)
+	}
+
+	// Each result is at its object's file and line under the root, or,
+	// for an object no file holds (standard input, the Namespace staging
+	// that no input declares), at a path that names it; every result names
+	// its object, has the level of its severity, and its fingerprint.
+	var got []string
 	for _, res := range run.Results {
+		if len(res.Locations) != 1 {
+			t.Fatalf("%s: got %d locations, want 1", res.RuleID, len(res.Locations))
+		}
+		l := res.Locations[0]
+		p := l.PhysicalLocation
+		where := p.ArtifactLocation.URI
+		if b := p.ArtifactLocation.URIBaseID; b != "" {
+			where = b + ":" + where
+		}
+		if p.Region != nil {
+			where += fmt.Sprintf(":%d", p.Region.StartLine)
+		}
+		got = append(got, res.RuleID+" "+l.LogicalLocations[0].FullyQualifiedName+" "+where)
 		if res.Level != sarifLevel(r.check(res.RuleID).Severity) {
 			t.Errorf("%s: got level %s for severity %s", res.RuleID, res.Level, r.check(res.RuleID).Severity)
 		}
-		switch p := res.Locations[0].PhysicalLocation; {
-		case p == nil:
-			unlocated++
-		case p.ArtifactLocation.URI == "app.yaml" && p.Region != nil && p.Region.StartLine > 0:
-			located++
-		default:
-			t.Errorf("%s: unexpected physical location %+v", res.RuleID, *p)
+		if fp := res.PartialFingerprints["plimsoll/v1"]; !strings.HasPrefix(fp, "1:") || len(fp) != 34 {
+			t.Errorf("%s: got fingerprint %q, want 1: and 32 hex digits", res.RuleID, fp)
 		}
 	}
-	if unlocated != 3 || located != len(run.Results)-3 {
-		t.Errorf("got %d results without a file (from stdin and on the implied Namespace) and %d located in app.yaml, want 3 and %d", unlocated, located, len(run.Results)-3)
+	want := []string{
+		"demo-replicas Deployment piped stdin/Deployment/piped",
+		"demo-labels Namespace staging undeclared/Namespace/staging",
+		"demo-labels Namespace staging undeclared/Namespace/staging",
+		"demo-labels Deployment prod/legacy ROOT:deploy/app.yaml:34",
+		"demo-labels Deployment prod/web ROOT:deploy/app.yaml:7",
+		"demo-labels Deployment prod/web ROOT:deploy/app.yaml:7",
+		"demo-replicas Deployment prod/web ROOT:deploy/app.yaml:7",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results' locations (-want +got):\n%s", diff)
+	}
+}
+
+// A file is named relative to the root when it is under it, with the
+// uriBaseId ROOT, and by an absolute file URI when it is not; without a
+// root, as the report names it. An object no file holds is named by where
+// it came from, its kind, namespace and name.
+func TestSARIFLocations(t *testing.T) {
+	root := filepath.FromSlash("/srv/repo")
+	for _, tc := range []struct {
+		root, dir, file string
+		want            sarifArtifact
+	}{
+		{root, root, "app.yaml", sarifArtifact{URI: "app.yaml", URIBaseID: "ROOT"}},
+		{root, "", "k8s/app.yaml", sarifArtifact{URI: "k8s/app.yaml", URIBaseID: "ROOT"}},
+		{root, filepath.FromSlash("/srv/repo/deploy"), "../charts/web/templates/a b.yaml", sarifArtifact{URI: "charts/web/templates/a%20b.yaml", URIBaseID: "ROOT"}},
+		{root, root, filepath.FromSlash("/srv/repo/k8s/app.yaml"), sarifArtifact{URI: "k8s/app.yaml", URIBaseID: "ROOT"}},
+		{root, root, "../other/app.yaml", sarifArtifact{URI: "file:///srv/other/app.yaml"}},
+		{root, root, filepath.FromSlash("/srv/repository/app.yaml"), sarifArtifact{URI: "file:///srv/repository/app.yaml"}},
+		{root, filepath.FromSlash("/tmp"), "app.yaml", sarifArtifact{URI: "file:///tmp/app.yaml"}},
+		{"", "", "k8s/app.yaml", sarifArtifact{URI: "k8s/app.yaml"}},
+	} {
+		l := newSARIFLocator(Options{SARIFRoot: tc.root, Dir: tc.dir})
+		if got := l.artifact(tc.file); got != tc.want {
+			t.Errorf("root %q, dir %q: artifact(%q): got %+v, want %+v", tc.root, tc.dir, tc.file, got, tc.want)
+		}
+	}
+
+	for _, tc := range []struct {
+		object Object
+		source Source
+		want   string
+	}{
+		{Object{Kind: "Deployment", Namespace: "shop", Name: "web"}, Source{File: "-", Line: 3}, "stdin/Deployment/shop/web"},
+		{Object{Kind: "ClusterRole", Name: "system:aggregate-to-view"}, Source{Origin: "cluster"}, "cluster/ClusterRole/system:aggregate-to-view"},
+		{Object{Kind: "Pod", Namespace: "shop", Name: "web-0"}, Source{Origin: "snapshot prod.json.gz"}, "cluster/Pod/shop/web-0"},
+		{Object{Kind: "Namespace", Name: "shop"}, Source{Origin: "helm chart ./chart"}, "undeclared/Namespace/shop"},
+	} {
+		loc := newSARIFLocator(Options{SARIFRoot: root}).object(Result{Object: &tc.object, Source: &tc.source})
+		if got := loc.PhysicalLocation.ArtifactLocation; got != (sarifArtifact{URI: tc.want}) || loc.PhysicalLocation.Region != nil {
+			t.Errorf("%s from %+v: got %+v, region %v; want %s and no region", tc.object.ID(), tc.source, got, loc.PhysicalLocation.Region, tc.want)
+		}
+		if l := loc.LogicalLocations; len(l) != 1 || l[0].FullyQualifiedName != tc.object.ID() || l[0].Name != tc.object.Name {
+			t.Errorf("%s: got logical locations %+v, want one naming the object", tc.object.ID(), l)
+		}
 	}
 }
 

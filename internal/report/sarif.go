@@ -40,8 +40,11 @@ type sarifLog struct {
 type sarifRun struct {
 	Tool        sarifTool         `json:"tool"`
 	Invocations []sarifInvocation `json:"invocations"`
-	Properties  sarifRunProps     `json:"properties"`
-	Results     []sarifResult     `json:"results"`
+	// OriginalURIBaseIDs say where the root that file locations are
+	// relative to was (Options.SARIFRoot).
+	OriginalURIBaseIDs map[string]sarifArtifact `json:"originalUriBaseIds,omitempty"`
+	Properties         sarifRunProps            `json:"properties"`
+	Results            []sarifResult            `json:"results"`
 }
 
 // sarifRunProps carry the verdict and the overall score, which SARIF has
@@ -144,8 +147,12 @@ type sarifPhysical struct {
 }
 
 type sarifArtifact struct {
-	URI string `json:"uri"`
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId,omitempty"`
 }
+
+// sarifRootID names the root that file locations are relative to.
+const sarifRootID = "ROOT"
 
 type sarifRegion struct {
 	StartLine int `json:"startLine"`
@@ -254,17 +261,102 @@ func sarifURI(file string) string {
 	return (&url.URL{Path: p}).String()
 }
 
-// sarifPhysicalLocation is where a file and line are, or nil when there is
-// no file to point at (standard input, a live cluster).
-func sarifPhysicalLocation(file string, line int) *sarifPhysical {
+// sarifLocator names files in a run: relative to the root when one is set
+// and they are under it (Options.SARIFRoot), by absolute file URIs when
+// they are outside it, and as the report has them when there is no root.
+type sarifLocator struct {
+	root, dir string
+}
+
+func newSARIFLocator(opts Options) sarifLocator {
+	l := sarifLocator{root: opts.SARIFRoot, dir: opts.Dir}
+	if l.dir == "" {
+		l.dir = l.root
+	}
+	return l
+}
+
+// baseIDs are the run's originalUriBaseIds: where the root is, as a file
+// URI ending in a slash, as SARIF wants a base URI to.
+func (l sarifLocator) baseIDs() map[string]sarifArtifact {
+	if l.root == "" {
+		return nil
+	}
+	uri := sarifURI(l.root)
+	if !strings.HasSuffix(uri, "/") {
+		uri += "/"
+	}
+	return map[string]sarifArtifact{sarifRootID: {URI: uri}}
+}
+
+func (l sarifLocator) artifact(file string) sarifArtifact {
+	if l.root == "" {
+		return sarifArtifact{URI: sarifURI(file)}
+	}
+	abs := file
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(l.dir, file)
+	}
+	rel, err := filepath.Rel(l.root, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return sarifArtifact{URI: sarifURI(filepath.Clean(abs))}
+	}
+	return sarifArtifact{URI: sarifURI(rel), URIBaseID: sarifRootID}
+}
+
+// physical is where a file and line are, or nil when there is no file to
+// point at (standard input, a live cluster).
+func (l sarifLocator) physical(file string, line int) *sarifPhysical {
 	if file == "" || file == "-" {
 		return nil
 	}
-	p := &sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(file)}}
+	p := &sarifPhysical{ArtifactLocation: l.artifact(file)}
 	if line > 0 {
 		p.Region = &sarifRegion{StartLine: line}
 	}
 	return p
+}
+
+// object points at a result's object, at its file and line, and names it.
+// Code scanning rejects a whole log for one result whose location has no
+// file ("expected a physical location"), so an object no file holds (read
+// from standard input or a cluster, or a Namespace that no input declares
+// but objects are in) is pointed at by a relative URI that names it and
+// where it came from, stdin/Deployment/shop/web, cluster/Namespace/shop or
+// undeclared/Namespace/shop: no file of the repository, and the same in
+// every run, as code scanning needs to track its alerts.
+func (l sarifLocator) object(res Result) sarifLocation {
+	p := l.physical(res.Source.File, res.Source.Line)
+	if p == nil {
+		p = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: objectURI(res.Object, res.Source)}}
+	}
+	return sarifLocation{
+		PhysicalLocation: p,
+		LogicalLocations: []sarifLogical{{
+			Name:               res.Object.Name,
+			FullyQualifiedName: res.Object.ID(),
+			Kind:               "resource",
+		}},
+	}
+}
+
+// objectURI names an object that no file holds, from where it came from.
+func objectURI(o *Object, src *Source) string {
+	from := "undeclared"
+	switch {
+	case src.File == "-":
+		from = "stdin"
+	case src.Origin == "cluster" || strings.HasPrefix(src.Origin, "snapshot "):
+		from = "cluster"
+	}
+	parts := []string{from, o.Kind, o.Namespace, o.Name}
+	if o.Namespace == "" {
+		parts = []string{from, o.Kind, o.Name}
+	}
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
 }
 
 // ruleName is a check ID in the PascalCase SARIF suggests for rule names.
@@ -278,7 +370,7 @@ func ruleName(id string) string {
 	return b.String()
 }
 
-func writeSARIF(w io.Writer, r *Report, _ Options) error {
+func writeSARIF(w io.Writer, r *Report, opts Options) error {
 	driver := sarifDriver{
 		Name: r.Tool.Name, Version: r.Tool.Version, SemanticVersion: semanticVersion(r.Tool.Version),
 		InformationURI: InformationURI, Rules: []sarifRule{},
@@ -301,6 +393,7 @@ func writeSARIF(w io.Writer, r *Report, _ Options) error {
 		})
 	}
 
+	loc := newSARIFLocator(opts)
 	var failed []int // the report's failures, made into SARIF results as they are written
 	inv := sarifInvocation{ExecutionSuccessful: !r.Partial && r.Summary.Error == 0}
 	for k, res := range r.Results {
@@ -311,7 +404,7 @@ func writeSARIF(w io.Writer, r *Report, _ Options) error {
 			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
 				Level:     "error",
 				Message:   sarifText{"check " + res.Check + " on " + res.Object.ID() + ": " + res.Message},
-				Locations: []sarifLocation{sarifObjectLocation(res)},
+				Locations: []sarifLocation{loc.object(res)},
 			})
 		}
 	}
@@ -326,7 +419,7 @@ func writeSARIF(w io.Writer, r *Report, _ Options) error {
 			RuleIndex:           index[res.Check],
 			Level:               sarifLevel(res.Severity),
 			Message:             sarifText{msg},
-			Locations:           []sarifLocation{sarifObjectLocation(res)},
+			Locations:           []sarifLocation{loc.object(res)},
 			Properties:          sarifResultProps{Object: res.Object.ID(), Path: res.Path, Layer: res.Layer, Severity: res.Severity},
 			PartialFingerprints: map[string]string{"plimsoll/v" + FingerprintScheme: res.Fingerprint},
 			BaselineState:       res.BaselineState,
@@ -334,7 +427,7 @@ func writeSARIF(w io.Writer, r *Report, _ Options) error {
 	}
 	for _, e := range r.InputErrors {
 		n := sarifNotification{Level: "error", Message: sarifText{"input could not be read: " + e.Message}}
-		if p := sarifPhysicalLocation(e.File, e.Line); p != nil {
+		if p := loc.physical(e.File, e.Line); p != nil {
 			n.Locations = []sarifLocation{{PhysicalLocation: p}}
 		} else if where := e.Where(); where != "" {
 			n.Message.Text = "input could not be read: " + where + ": " + e.Message
@@ -351,20 +444,9 @@ func writeSARIF(w io.Writer, r *Report, _ Options) error {
 		Schema:  sarifSchema,
 		Version: sarifVersion,
 		Runs: []sarifRun{{Tool: sarifTool{Driver: driver}, Invocations: []sarifInvocation{inv},
-			Properties: sarifRunProps{Verdict: r.Score.Verdict.Status, VerdictSummary: r.Score.Verdict.Summary, Score: r.Score.Overall},
-			Results:    []sarifResult{}}},
+			OriginalURIBaseIDs: loc.baseIDs(),
+			Properties:         sarifRunProps{Verdict: r.Score.Verdict.Status, VerdictSummary: r.Score.Verdict.Summary, Score: r.Score.Overall},
+			Results:            []sarifResult{}}},
 	}
 	return writeStreamingJSON(w, log, "results", len(failed), result)
-}
-
-// sarifObjectLocation points at the object's file and line, and names it.
-func sarifObjectLocation(res Result) sarifLocation {
-	return sarifLocation{
-		PhysicalLocation: sarifPhysicalLocation(res.Source.File, res.Source.Line),
-		LogicalLocations: []sarifLogical{{
-			Name:               res.Object.Name,
-			FullyQualifiedName: res.Object.ID(),
-			Kind:               "resource",
-		}},
-	}
 }
