@@ -16,7 +16,12 @@ import (
 type sarifRun struct {
 	OriginalURIBaseIDs map[string]struct{ URI string } `json:"originalUriBaseIds"`
 	Results            []struct {
-		RuleID    string `json:"ruleId"`
+		RuleID       string `json:"ruleId"`
+		Suppressions []struct {
+			Kind          string `json:"kind"`
+			Status        string `json:"status"`
+			Justification string `json:"justification"`
+		} `json:"suppressions"`
 		Locations []struct {
 			PhysicalLocation struct {
 				ArtifactLocation struct {
@@ -70,10 +75,8 @@ func sarifRepo(t *testing.T) (repo, outside string) {
 	t.Helper()
 	tmp := t.TempDir()
 	repo = filepath.Join(tmp, "repo")
-	for _, d := range []string{".git", "k8s", "charts", "other"} {
-		if err := os.MkdirAll(filepath.Join(repo, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.MkdirAll(filepath.Join(repo, ".git"), 0o755); err != nil {
+		t.Fatal(err)
 	}
 	if err := os.CopyFS(filepath.Join(repo, "charts", "web"), os.DirFS(filepath.Join(testdata, "chart"))); err != nil {
 		t.Fatal(err)
@@ -82,16 +85,8 @@ func sarifRepo(t *testing.T) (repo, outside string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	outside = filepath.Join(tmp, "other", "app.yaml")
-	for _, f := range []string{filepath.Join(repo, "k8s", "app.yaml"), outside} {
-		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(f, app, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return repo, outside
+	write(t, repo, filepath.Join("k8s", "app.yaml"), string(app))
+	return repo, write(t, tmp, filepath.Join("other", "app.yaml"), string(app))
 }
 
 // Run from a folder of a git checkout, the SARIF log names files relative
@@ -176,5 +171,37 @@ func TestAuditSARIFRootRefused(t *testing.T) {
 		if o.out != "" || !strings.Contains(o.errOut, tc.want) {
 			t.Errorf("%v: got stdout %q, stderr %q; want no report and %q", tc.args, o.out, o.errOut, tc.want)
 		}
+	}
+}
+
+// Exempted results are in the log, suppressed: by the configuration,
+// externally, with its reason and expiry; by an annotation, in the source,
+// with its reason. Code scanning closes their alerts.
+func TestAuditSARIFExemptions(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, ".plimsoll.yaml", `exemptions:
+  - checks: [image-tag-latest]
+    namespaces: [shop]
+    reason: the deploy pipeline pins the digest
+    expires: "2999-12-31"
+`)
+	write(t, dir, "web.yaml", strings.Replace(webDeployment, "  namespace: shop\n",
+		"  namespace: shop\n  annotations:\n    plimsoll.dev/ignore: workload-min-replicas\n    plimsoll.dev/ignore-reason: a batch worker, one is enough\n", 1))
+	t.Chdir(dir)
+	o := invocation{dir: dir}.run(t, "audit", "web.yaml", "-o", "sarif")
+	wantCode(t, o, ExitOK)
+	var got []string
+	for _, res := range decodeSARIFRun(t, o).Results {
+		for _, s := range res.Suppressions {
+			got = append(got, res.RuleID+": "+s.Kind+" "+s.Status+": "+s.Justification)
+		}
+	}
+	want := []string{
+		"image-tag-latest: external accepted: the deploy pipeline pins the digest (until 2999-12-31)",
+		"workload-min-replicas: inSource accepted: a batch worker, one is enough",
+	}
+	sort.Strings(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("suppressed results (-want +got):\n%s", diff)
 	}
 }

@@ -356,8 +356,8 @@ func TestSARIFContent(t *testing.T) {
 	if got, want := len(run.Tool.Driver.Rules), len(r.Checks); got != want {
 		t.Errorf("got %d rules, want %d (every enabled check)", got, want)
 	}
-	if got, want := len(run.Results), r.Summary.Fail; got != want {
-		t.Errorf("got %d results, want %d (the failures)", got, want)
+	if got, want := len(run.Results), r.Summary.Fail+r.Summary.Exempted; got != want {
+		t.Errorf("got %d results, want %d (the failures and the exempted)", got, want)
 	}
 	inv := run.Invocations[0]
 	if inv.ExecutionSuccessful {
@@ -387,7 +387,8 @@ func TestSARIFContent(t *testing.T) {
 	// Each result is at its object's file and line under the root, or,
 	// for an object no file holds (standard input, the Namespace staging
 	// that no input declares), at a path that names it; every result names
-	// its object, has the level of its severity, and its fingerprint.
+	// its object, has the level of its severity, and its fingerprint. The
+	// failures come first, then the exempted, suppressed with the reason.
 	var got []string
 	for _, res := range run.Results {
 		if len(res.Locations) != 1 {
@@ -409,6 +410,9 @@ func TestSARIFContent(t *testing.T) {
 		if fp := res.PartialFingerprints["plimsoll/v1"]; !strings.HasPrefix(fp, "1:") || len(fp) != 34 {
 			t.Errorf("%s: got fingerprint %q, want 1: and 32 hex digits", res.RuleID, fp)
 		}
+		for _, sup := range res.Suppressions {
+			got[len(got)-1] += fmt.Sprintf(", suppressed %s %s: %s", sup.Kind, sup.Status, sup.Justification)
+		}
 	}
 	want := []string{
 		"demo-replicas Deployment piped stdin/Deployment/piped",
@@ -418,9 +422,41 @@ func TestSARIFContent(t *testing.T) {
 		"demo-labels Deployment prod/web ROOT:deploy/app.yaml:7",
 		"demo-labels Deployment prod/web ROOT:deploy/app.yaml:7",
 		"demo-replicas Deployment prod/web ROOT:deploy/app.yaml:7",
+		"demo-replicas Deployment prod/legacy ROOT:deploy/app.yaml:34, suppressed inSource accepted: retired next quarter, one replica is enough until then",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("results' locations (-want +got):\n%s", diff)
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	exempted := run.Results[len(run.Results)-1]
+	if got, want := exempted.Message.Text, "Deployment prod/legacy: exempted by annotation plimsoll.dev/ignore: retired next quarter, one replica is enough until then"; got != want {
+		t.Errorf("exempted: got message %q, want %q", got, want)
+	}
+	// Its fingerprint is that of the check's finding on the object at no
+	// field, and no failure's.
+	legacy := Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "prod", Name: "legacy"}
+	if got, want := exempted.PartialFingerprints["plimsoll/v1"], fingerprint("demo-replicas", legacy, ""); got != want {
+		t.Errorf("exempted: got fingerprint %q, want %q", got, want)
+	}
+	for _, res := range run.Results[:len(run.Results)-1] {
+		if res.PartialFingerprints["plimsoll/v1"] == exempted.PartialFingerprints["plimsoll/v1"] {
+			t.Errorf("%s on %s has the exempted result's fingerprint", res.RuleID, res.Properties.Object)
+		}
+	}
+}
+
+// An exemption is a suppression: an annotation's is in the source, the
+// configuration's external; both accepted, justified by the reason given
+// (and the configuration's expiry).
+func TestSARIFSuppression(t *testing.T) {
+	for msg, want := range map[string]sarifSuppression{
+		"exempted by annotation plimsoll.dev/ignore: retired next quarter":                                    {"inSource", "accepted", "retired next quarter"},
+		"exempted by annotation plimsoll.dev/ignore: no reason given (plimsoll.dev/ignore-reason is not set)": {"inSource", "accepted", "no reason given (plimsoll.dev/ignore-reason is not set)"},
+		"exempted by configuration: scheduled for deletion (until 2099-12-31)":                                {"external", "accepted", "scheduled for deletion (until 2099-12-31)"},
+		"exempted by configuration: waiting for the platform team":                                            {"external", "accepted", "waiting for the platform team"},
+	} {
+		if got := suppressionOf(Result{Status: "skip", Exempted: true, Message: msg}); got != want {
+			t.Errorf("%q: got %+v, want %+v", msg, got, want)
+		}
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/version"
+
+	"github.com/plimsoll/plimsoll/internal/audit"
 )
 
 // SARIF 2.1.0, the subset plimsoll writes. Code-scanning dashboards read it;
@@ -126,7 +128,16 @@ type sarifResult struct {
 	// scanning tracks it however files move (report.Fingerprint).
 	PartialFingerprints map[string]string `json:"partialFingerprints,omitempty"`
 	BaselineState       string            `json:"baselineState,omitempty"`
-	Properties          sarifResultProps  `json:"properties"`
+	// Suppressions are, for an exempted result, the exemption.
+	Suppressions []sarifSuppression `json:"suppressions,omitempty"`
+	Properties   sarifResultProps   `json:"properties"`
+}
+
+// sarifSuppression is an exemption, as SARIF says a result is suppressed.
+type sarifSuppression struct {
+	Kind          string `json:"kind"`
+	Status        string `json:"status"`
+	Justification string `json:"justification"`
 }
 
 type sarifResultProps struct {
@@ -359,6 +370,19 @@ func objectURI(o *Object, src *Source) string {
 	return strings.Join(parts, "/")
 }
 
+// suppressionOf is the exemption of an exempted result: in the source for
+// an annotation, which the object's manifest holds, and external for the
+// configuration; accepted, since an exemption is a decision taken (code
+// scanning closes the alert of an accepted suppression); justified by the
+// reason given, which the result's message holds after what exempted it.
+func suppressionOf(res Result) sarifSuppression {
+	if reason, ok := strings.CutPrefix(res.Message, audit.ExemptedByAnnotation); ok {
+		return sarifSuppression{Kind: "inSource", Status: "accepted", Justification: reason}
+	}
+	reason, _ := strings.CutPrefix(res.Message, audit.ExemptedByConfig)
+	return sarifSuppression{Kind: "external", Status: "accepted", Justification: reason}
+}
+
 // ruleName is a check ID in the PascalCase SARIF suggests for rule names.
 func ruleName(id string) string {
 	var b strings.Builder
@@ -394,13 +418,17 @@ func writeSARIF(w io.Writer, r *Report, opts Options) error {
 	}
 
 	loc := newSARIFLocator(opts)
-	var failed []int // the report's failures, made into SARIF results as they are written
+	// The results are the report's failures, then its exempted results,
+	// made into SARIF results as they are written.
+	var failed, exempted []int
 	inv := sarifInvocation{ExecutionSuccessful: !r.Partial && r.Summary.Error == 0}
 	for k, res := range r.Results {
-		switch res.Status {
-		case "fail":
+		switch {
+		case res.Status == "fail":
 			failed = append(failed, k)
-		case "error":
+		case res.Exempted:
+			exempted = append(exempted, k)
+		case res.Status == "error":
 			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
 				Level:     "error",
 				Message:   sarifText{"check " + res.Check + " on " + res.Object.ID() + ": " + res.Message},
@@ -408,13 +436,14 @@ func writeSARIF(w io.Writer, r *Report, opts Options) error {
 			})
 		}
 	}
+	emitted := append(failed, exempted...)
 	result := func(k int) any {
-		res := r.Results[failed[k]]
+		res := r.Results[emitted[k]]
 		msg := res.Object.ID() + ": " + res.Message
 		if res.Path != "" {
 			msg += " (" + res.Path + ")"
 		}
-		return sarifResult{
+		out := sarifResult{
 			RuleID:              res.Check,
 			RuleIndex:           index[res.Check],
 			Level:               sarifLevel(res.Severity),
@@ -424,6 +453,11 @@ func writeSARIF(w io.Writer, r *Report, opts Options) error {
 			PartialFingerprints: map[string]string{"plimsoll/v" + FingerprintScheme: res.Fingerprint},
 			BaselineState:       res.BaselineState,
 		}
+		if res.Exempted {
+			out.Suppressions = []sarifSuppression{suppressionOf(res)}
+			out.PartialFingerprints["plimsoll/v"+FingerprintScheme] = fingerprint(res.Check, *res.Object, "")
+		}
+		return out
 	}
 	for _, e := range r.InputErrors {
 		n := sarifNotification{Level: "error", Message: sarifText{"input could not be read: " + e.Message}}
@@ -448,5 +482,5 @@ func writeSARIF(w io.Writer, r *Report, opts Options) error {
 			Properties:         sarifRunProps{Verdict: r.Score.Verdict.Status, VerdictSummary: r.Score.Verdict.Summary, Score: r.Score.Overall},
 			Results:            []sarifResult{}}},
 	}
-	return writeStreamingJSON(w, log, "results", len(failed), result)
+	return writeStreamingJSON(w, log, "results", len(emitted), result)
 }
