@@ -388,7 +388,8 @@ func TestSARIFContent(t *testing.T) {
 	// for an object no file holds (standard input, the Namespace staging
 	// that no input declares), at a path that names it; every result names
 	// its object, has the level of its severity, and its fingerprint. The
-	// failures come first, then the exempted, suppressed with the reason.
+	// failures come first, most severe first and otherwise in the report's
+	// order, then the exempted, suppressed with the reason.
 	var got []string
 	for _, res := range run.Results {
 		if len(res.Locations) != 1 {
@@ -416,12 +417,12 @@ func TestSARIFContent(t *testing.T) {
 	}
 	want := []string{
 		"demo-replicas Deployment piped stdin/Deployment/piped",
+		"demo-replicas Deployment prod/web ROOT:deploy/app.yaml:7",
 		"demo-labels Namespace staging undeclared/Namespace/staging",
 		"demo-labels Namespace staging undeclared/Namespace/staging",
 		"demo-labels Deployment prod/legacy ROOT:deploy/app.yaml:34",
 		"demo-labels Deployment prod/web ROOT:deploy/app.yaml:7",
 		"demo-labels Deployment prod/web ROOT:deploy/app.yaml:7",
-		"demo-replicas Deployment prod/web ROOT:deploy/app.yaml:7",
 		"demo-replicas Deployment prod/legacy ROOT:deploy/app.yaml:34, suppressed inSource accepted: retired next quarter, one replica is enough until then",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -440,6 +441,92 @@ func TestSARIFContent(t *testing.T) {
 	for _, res := range run.Results[:len(run.Results)-1] {
 		if res.PartialFingerprints["plimsoll/v1"] == exempted.PartialFingerprints["plimsoll/v1"] {
 			t.Errorf("%s on %s has the exempted result's fingerprint", res.RuleID, res.Properties.Object)
+		}
+	}
+}
+
+// Code scanning rejects a run of more than 25,000 results: the log holds
+// that many, the failures most severe first, then the exempted results,
+// and a warning says how many were left out and where they all are.
+func TestSARIFCap(t *testing.T) {
+	r := Build(testAudit(t, 1), testInput)
+	var fail, exempted Result
+	for _, res := range r.Results {
+		switch {
+		case res.Status == "fail":
+			fail = res
+		case res.Exempted:
+			exempted = res
+		}
+	}
+	r.Results = nil
+	add := func(n int, res Result, severity string) {
+		res.Severity = severity
+		for range n {
+			r.Results = append(r.Results, res)
+		}
+	}
+	// Low failures first in the report, so that the most severe are
+	// kept by their severity, not their place.
+	add(MaxSARIFResults-3, fail, "low")
+	add(4, exempted, "high")
+	add(3, fail, "medium")
+	add(2, fail, "critical")
+
+	// Only what the test reads is decoded: 25,000 results are a lot.
+	type capRun struct {
+		Invocations []sarifInvocation
+		Results     []struct {
+			RuleID       string
+			Properties   struct{ Object, Severity string }
+			Suppressions []sarifSuppression
+		}
+	}
+	decode := func() capRun {
+		var log struct{ Runs []capRun }
+		if err := json.Unmarshal(render(t, r, "sarif", Options{}), &log); err != nil {
+			t.Fatal(err)
+		}
+		return log.Runs[0]
+	}
+	run := decode()
+	if got := len(run.Results); got != MaxSARIFResults {
+		t.Fatalf("got %d results, want %d", got, MaxSARIFResults)
+	}
+	for i, res := range run.Results {
+		want := "low"
+		switch {
+		case i < 2:
+			want = "critical"
+		case i < 5:
+			want = "medium"
+		}
+		if got := res.Properties.Severity; got != want || len(res.Suppressions) > 0 {
+			t.Fatalf("result %d: got a %s failure (suppressed: %v), want %s: the two critical, the three medium, then low, and no exempted", i, got, res.Suppressions, want)
+		}
+	}
+	notes := run.Invocations[0].ToolExecutionNotifications
+	last := notes[len(notes)-1]
+	want := "6 results left out: code scanning takes at most 25000 in a run, so the log holds the failures, most severe first, then the exempted results; " +
+		"left out are 2 of the 25002 failures and 4 of the 4 exempted results. The JSON report (plimsoll audit -o json) lists them all."
+	if last.Level != "warning" || last.Message.Text != want {
+		t.Errorf("got last notification %s %q, want warning %q", last.Level, last.Message.Text, want)
+	}
+
+	// As many as the cap: all of them, the exempted last, and no warning.
+	r.Results = r.Results[:MaxSARIFResults] // the low failures and three exempted
+	run = decode()
+	if got := len(run.Results); got != MaxSARIFResults {
+		t.Fatalf("at the cap: got %d results, want %d", got, MaxSARIFResults)
+	}
+	for _, res := range run.Results[MaxSARIFResults-3:] {
+		if len(res.Suppressions) != 1 {
+			t.Errorf("at the cap: got %s %s last, want the exempted", res.RuleID, res.Properties.Object)
+		}
+	}
+	for _, n := range run.Invocations[0].ToolExecutionNotifications {
+		if strings.Contains(n.Message.Text, "left out") {
+			t.Errorf("at the cap: got notification %q", n.Message.Text)
 		}
 	}
 }

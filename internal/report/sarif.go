@@ -1,15 +1,19 @@
 package report
 
 import (
+	"cmp"
+	"fmt"
 	"io"
 	"net/url"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/version"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
+	"github.com/plimsoll/plimsoll/internal/check"
 )
 
 // SARIF 2.1.0, the subset plimsoll writes. Code-scanning dashboards read it;
@@ -370,6 +374,33 @@ func objectURI(o *Object, src *Source) string {
 	return strings.Join(parts, "/")
 }
 
+// MaxSARIFResults is the most results a SARIF log holds: GitHub code
+// scanning rejects a run of more than 25,000 results, and stores only the
+// most severe 5,000 of those it takes.
+const MaxSARIFResults = 25000
+
+// bySeverity orders results (indexes into r.Results) most severe first,
+// and otherwise as the report orders them.
+func bySeverity(r *Report, results []int) {
+	rank := func(k int) check.Severity {
+		s, _ := check.ParseSeverity(r.Results[k].Severity)
+		return s
+	}
+	slices.SortStableFunc(results, func(a, b int) int { return cmp.Compare(rank(b), rank(a)) })
+}
+
+// capNotification says that a log holds MaxSARIFResults of the failures
+// and exempted results there were, which it left out, and where they all
+// are.
+func capNotification(failed, exempted int) sarifNotification {
+	leftFailed := max(failed-MaxSARIFResults, 0)
+	leftExempted := failed + exempted - MaxSARIFResults - leftFailed
+	return sarifNotification{Level: "warning", Message: sarifText{fmt.Sprintf(
+		"%d results left out: code scanning takes at most %d in a run, so the log holds the failures, most severe first, then the exempted results; "+
+			"left out are %d of the %d failures and %d of the %d exempted results. The JSON report (plimsoll audit -o json) lists them all.",
+		leftFailed+leftExempted, MaxSARIFResults, leftFailed, failed, leftExempted, exempted)}}
+}
+
 // suppressionOf is the exemption of an exempted result: in the source for
 // an annotation, which the object's manifest holds, and external for the
 // configuration; accepted, since an exemption is a decision taken (code
@@ -419,7 +450,8 @@ func writeSARIF(w io.Writer, r *Report, opts Options) error {
 
 	loc := newSARIFLocator(opts)
 	// The results are the report's failures, then its exempted results,
-	// made into SARIF results as they are written.
+	// each most severe first, made into SARIF results as they are written:
+	// so the most severe are kept under the cap, and shown first.
 	var failed, exempted []int
 	inv := sarifInvocation{ExecutionSuccessful: !r.Partial && r.Summary.Error == 0}
 	for k, res := range r.Results {
@@ -436,7 +468,13 @@ func writeSARIF(w io.Writer, r *Report, opts Options) error {
 			})
 		}
 	}
+	bySeverity(r, failed)
+	bySeverity(r, exempted)
 	emitted := append(failed, exempted...)
+	capped := len(emitted) > MaxSARIFResults
+	if capped {
+		emitted = emitted[:MaxSARIFResults]
+	}
 	result := func(k int) any {
 		res := r.Results[emitted[k]]
 		msg := res.Object.ID() + ": " + res.Message
@@ -472,6 +510,9 @@ func writeSARIF(w io.Writer, r *Report, opts Options) error {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
 			Level: "note", Message: sarifText{"input not read: " + s},
 		})
+	}
+	if capped {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, capNotification(len(failed), len(exempted)))
 	}
 
 	log := sarifLog{
