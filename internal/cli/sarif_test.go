@@ -14,6 +14,9 @@ import (
 
 // sarifRun is what the tests read of a SARIF log's run.
 type sarifRun struct {
+	Tool struct {
+		Driver struct{ Name, Version, SemanticVersion string }
+	}
 	OriginalURIBaseIDs map[string]struct{ URI string } `json:"originalUriBaseIds"`
 	Results            []struct {
 		RuleID       string `json:"ruleId"`
@@ -103,6 +106,9 @@ func TestAuditSARIFRoot(t *testing.T) {
 	o := inv.run(t, "audit", "app.yaml", outside, "-", "--helm", filepath.Join("..", "charts", "web"), "-o", "sarif")
 	wantCode(t, o, ExitOK)
 	run := decodeSARIFRun(t, o)
+	if d := run.Tool.Driver; d.Name != "plimsoll" || d.Version != reportVersion() || d.Version == "" {
+		t.Errorf("got driver %q version %q, want plimsoll %q, the version every report carries", d.Name, d.Version, reportVersion())
+	}
 	if got, want := run.OriginalURIBaseIDs["ROOT"].URI, fileURI(repo)+"/"; got != want {
 		t.Errorf("got the root at %q, want the checkout's top %q", got, want)
 	}
