@@ -647,12 +647,15 @@ func TestAuditDeterministic(t *testing.T) {
 	}
 	write(t, dir, "c/small.yaml", string(small))
 	write(t, dir, "d/broken.yaml", "kind: [\n")
+	// The same working directory for every run: sarif names files relative
+	// to it.
+	inv := invocation{dir: dir}
 	for _, format := range report.Formats() {
 		t.Run(format, func(t *testing.T) {
-			first := run(t, "audit", dir, "-o", format)
+			first := inv.run(t, "audit", dir, "-o", format)
 			wantCode(t, first, ExitPartial)
 			for i := 0; i < 3; i++ {
-				again := run(t, "audit", dir, "-o", format)
+				again := inv.run(t, "audit", dir, "-o", format)
 				if again.out != first.out {
 					t.Fatalf("run %d differs from the first:\n%s", i+2, cmp.Diff(first.out, again.out))
 				}
