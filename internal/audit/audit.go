@@ -377,13 +377,20 @@ func (r *runner) run(out []Result, c *check.Check, o *inventory.Object, base Res
 	return append(out, base)
 }
 
+// The message of an exempted result is one of these, then the reason given
+// (and for configuration, the date it expires), as reports show it.
+const (
+	ExemptedByConfig     = "exempted by configuration: "
+	ExemptedByAnnotation = "exempted by annotation " + IgnoreAnnotation + ": "
+)
+
 // exempted reports whether configuration or an annotation exempts the
 // object from a check, and the reason given.
 func (r *runner) exempted(id string, o *inventory.Object) (string, bool) {
 	for i, e := range r.exemptions {
 		if e.Matches(id, o) {
 			r.used[i].Store(true)
-			msg := "exempted by configuration: " + e.Reason
+			msg := ExemptedByConfig + e.Reason
 			if e.Expires != "" {
 				msg += " (until " + e.Expires + ")"
 			}
@@ -403,7 +410,7 @@ func (r *runner) exempted(id string, o *inventory.Object) (string, bool) {
 			if reason == "" {
 				reason = "no reason given (" + IgnoreReasonAnnotation + " is not set)"
 			}
-			return "exempted by annotation " + IgnoreAnnotation + ": " + reason, true
+			return ExemptedByAnnotation + reason, true
 		}
 	}
 	return "", false

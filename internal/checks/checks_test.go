@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
 	"github.com/plimsoll/plimsoll/internal/platform"
+	"github.com/plimsoll/plimsoll/internal/report"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected findings of fail fixtures")
@@ -172,4 +174,49 @@ func TestRegistry(t *testing.T) {
 // TestDocs fails when docs/checks.md is not what the registry generates.
 func TestDocs(t *testing.T) {
 	golden.Check(t, filepath.Join("..", "..", "docs", "checks.md"), []byte(Markdown(Registry())), *update)
+}
+
+// TestDocsAnchors follows the link every report gives a check (the helpUri
+// of SARIF's rules) to docs/checks.md: the URL is that file in the
+// repository, and its fragment is the anchor GitHub gives the check's
+// heading there, and no other heading's.
+func TestDocsAnchors(t *testing.T) {
+	const file = "docs/checks.md"
+	if !strings.HasSuffix(report.ChecksURL, "/blob/main/"+file) {
+		t.Fatalf("got the reference at %s, want %s on the main branch", report.ChecksURL, file)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]int{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "#") {
+			anchors[githubAnchor(strings.TrimLeft(line, "#"))]++
+		}
+	}
+	for _, c := range Registry().All() {
+		url := report.CheckURL(c.ID)
+		base, anchor, _ := strings.Cut(url, "#")
+		if base != report.ChecksURL || anchors[anchor] != 1 {
+			t.Errorf("%s: %s has %d headings of anchor %q in %s, want one", c.ID, url, anchors[anchor], anchor, file)
+		}
+	}
+}
+
+// githubAnchor is the anchor GitHub gives a Markdown heading: its text in
+// lower case, without punctuation but hyphens and underscores, spaces made
+// hyphens. (A heading written twice gets -1, -2...: TestDocsAnchors wants
+// each once.)
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

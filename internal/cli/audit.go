@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,6 +19,7 @@ import (
 
 type auditOptions struct {
 	output            string
+	sarifRoot         string
 	failOn            string
 	minScore          float64
 	quiet             bool
@@ -68,6 +71,7 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
   plimsoll audit --helm ./chart -f prod.yaml --set image.tag=1.2
   plimsoll audit --kustomize ./overlays/prod
   plimsoll audit ./k8s -o sarif > plimsoll.sarif
+  plimsoll audit ./k8s -o sarif --sarif-root . > plimsoll.sarif
   plimsoll audit ./k8s --fail-on high --min-score 80
   plimsoll audit ./k8s --baseline .plimsoll-baseline.yaml --fail-on-new high
   plimsoll audit ./k8s --baseline-ref origin/main --fail-on-new high`,
@@ -77,6 +81,7 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "text", "output format: "+strings.Join(report.Formats(), ", "))
+	f.StringVar(&o.sarifRoot, "sarif-root", "", "with -o sarif: name files relative to this directory, as code scanning reads them (default: the top of the git checkout the working directory is in, else the working directory)")
 	f.StringVar(&o.failOn, "fail-on", "", "exit 1 when a check of this severity or above fails: info, low, medium, high, critical")
 	f.Float64Var(&o.minScore, "min-score", 0, "exit 1 when the overall score is below this (0-100)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "text output: the summary line (and the gates') alone")
@@ -127,6 +132,19 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	if !contains(report.Formats(), o.output) {
 		return &exitError{ExitPartial, fmt.Errorf("--output %q: want one of %s", o.output, strings.Join(report.Formats(), ", "))}
 	}
+	writeOpts := report.Options{Width: s.Width, Quiet: o.quiet}
+	if o.output == "sarif" {
+		dir, err := filepath.Abs(s.Dir)
+		if err != nil {
+			return &exitError{ExitPartial, err}
+		}
+		if writeOpts.SARIFRoot, err = sarifRoot(o.sarifRoot, dir); err != nil {
+			return &exitError{ExitPartial, err}
+		}
+		writeOpts.Dir = dir
+	} else if o.sarifRoot != "" {
+		return &exitError{ExitPartial, fmt.Errorf("--sarif-root is where the sarif format's file names start; with -o %s nothing reads it", o.output)}
+	}
 	var ref *refCheckout
 	if o.baselineRef != "" {
 		var err error
@@ -157,15 +175,15 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	if len(reasons) > 0 {
 		gateFailed = "gate failed: " + strings.Join(reasons, "; ")
 	}
-	color := o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
-	gateText := gateFailed
-	if gateText == "" && (failOn != nil || failOnNew != nil || cmd.Flags().Changed("min-score")) {
-		gateText = "passed (" + strings.Join(gatesSet(cmd.Flags()), ", ") + ")"
+	writeOpts.Color = o.output == "text" && s.OutIsTerminal && s.Getenv("NO_COLOR") == ""
+	writeOpts.Gate = gateFailed
+	if writeOpts.Gate == "" && (failOn != nil || failOnNew != nil || cmd.Flags().Changed("min-score")) {
+		writeOpts.Gate = "passed (" + strings.Join(gatesSet(cmd.Flags()), ", ") + ")"
 	}
 	if failOnNew != nil {
-		gateText += fmt.Sprintf("; %d suppressed by the baseline, not counted by --fail-on-new", rep.Baseline.Suppressed)
+		writeOpts.Gate += fmt.Sprintf("; %d suppressed by the baseline, not counted by --fail-on-new", rep.Baseline.Suppressed)
 	}
-	if err := report.Write(s.Out, o.output, rep, report.Options{Color: color, Width: s.Width, Quiet: o.quiet, Gate: gateText}); err != nil {
+	if err := report.Write(s.Out, o.output, rep, writeOpts); err != nil {
 		return &exitError{ExitPartial, fmt.Errorf("write report: %w", err)}
 	}
 
@@ -180,6 +198,33 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 		return &exitError{ExitGate, errors.New(gateFailed)}
 	}
 	return nil
+}
+
+// sarifRoot is the directory the sarif format names files relative to:
+// root (--sarif-root, relative to dir), which must be a directory, else
+// the top of the git checkout dir is in (the nearest directory upward that
+// holds .git, a directory or, in a worktree or a submodule, a file), where
+// code scanning reads the paths from, else dir itself. dir is absolute.
+func sarifRoot(root, dir string) (string, error) {
+	if root != "" {
+		if !filepath.IsAbs(root) {
+			root = filepath.Join(dir, root)
+		}
+		if fi, err := os.Stat(root); err != nil {
+			return "", fmt.Errorf("--sarif-root: %w", err)
+		} else if !fi.IsDir() {
+			return "", fmt.Errorf("--sarif-root %s: not a directory", root)
+		}
+		return filepath.Clean(root), nil
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return dir, nil
+		}
+	}
 }
 
 // newGate returns why the findings new since the baseline fail the

@@ -581,7 +581,7 @@ func TestAuditHelm(t *testing.T) {
 		t.Errorf("--set replicas=1: got workload-min-replicas %v, want a failure", got)
 	}
 	for _, res := range r.Results {
-		if res.Object.Name == "prod-shop" && (res.Source.File != "shop/templates/deployment.yaml" || res.Source.Origin != "helm chart "+chart) {
+		if res.Object.Name == "prod-shop" && (res.Source.File != filepath.Join(chart, "templates", "deployment.yaml") || res.Source.Origin != "helm chart "+chart) {
 			t.Fatalf("got source %+v, want the chart template and the chart as origin", res.Source)
 		}
 	}
@@ -647,12 +647,15 @@ func TestAuditDeterministic(t *testing.T) {
 	}
 	write(t, dir, "c/small.yaml", string(small))
 	write(t, dir, "d/broken.yaml", "kind: [\n")
+	// The same working directory for every run: sarif names files relative
+	// to it.
+	inv := invocation{dir: dir}
 	for _, format := range report.Formats() {
 		t.Run(format, func(t *testing.T) {
-			first := run(t, "audit", dir, "-o", format)
+			first := inv.run(t, "audit", dir, "-o", format)
 			wantCode(t, first, ExitPartial)
 			for i := 0; i < 3; i++ {
-				again := run(t, "audit", dir, "-o", format)
+				again := inv.run(t, "audit", dir, "-o", format)
 				if again.out != first.out {
 					t.Fatalf("run %d differs from the first:\n%s", i+2, cmp.Diff(first.out, again.out))
 				}

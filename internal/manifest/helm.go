@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -33,7 +34,9 @@ type HelmOptions struct {
 
 // LoadHelm renders a chart in-process with the Helm SDK, as helm template
 // would, and reads the objects of every rendered template and of the
-// chart's crds/ folder. Each object's source is its template.
+// chart's crds/ folder. Each object's source is its template, named by its
+// path under the chart as given (see templatePath); the line is the
+// rendered template's.
 func LoadHelm(chartPath string, opts HelmOptions) Result {
 	origin := "helm chart " + chartPath
 	r, err := RenderHelm(chartPath, opts)
@@ -42,11 +45,26 @@ func LoadHelm(chartPath string, opts HelmOptions) Result {
 	}
 	var res Result
 	for _, f := range r.Files {
-		res.add(Parse(f.Name, f.Data, inventory.Source{File: f.Name, Origin: origin}))
+		file := templatePath(chartPath, f.Name)
+		res.add(Parse(file, f.Data, inventory.Source{File: file, Origin: origin}))
 	}
 	res.Files = r.Templates
 	res.sortErrors()
 	return res
+}
+
+// templatePath is the path of a chart's file, which Helm names under the
+// chart's name ("web/templates/svc.yaml", "web/charts/db/templates/x.yaml"),
+// under the chart's path as given instead ("charts/web/templates/svc.yaml"):
+// the file a reader, an editor or a code-scanning dashboard can open. The
+// chart's name need not be its directory's, and the directory is where the
+// file is. In a packaged chart (a .tgz) the path is inside the archive.
+func templatePath(chartPath, name string) string {
+	_, inChart, ok := strings.Cut(name, "/")
+	if !ok {
+		return name
+	}
+	return filepath.Join(chartPath, filepath.FromSlash(inChart))
 }
 
 // HelmRender is a chart as RenderHelm rendered it.

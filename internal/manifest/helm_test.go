@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -25,8 +26,8 @@ func TestLoadHelm(t *testing.T) {
 			name:  "chart defaults",
 			chart: "testdata/helm/web",
 			wantObjects: []string{
-				"web/crds/widget.yaml:1 (helm chart testdata/helm/web) CustomResourceDefinition widgets.example.com",
-				"web/templates/deployment.yaml:1 (helm chart testdata/helm/web) Deployment default/release-name-web",
+				"testdata/helm/web/crds/widget.yaml:1 (helm chart testdata/helm/web) CustomResourceDefinition widgets.example.com",
+				"testdata/helm/web/templates/deployment.yaml:1 (helm chart testdata/helm/web) Deployment default/release-name-web",
 			},
 			wantReplicas: 1,
 			wantImage:    "nginx:1.27",
@@ -42,11 +43,11 @@ func TestLoadHelm(t *testing.T) {
 				Namespace:    "prod",
 			},
 			wantObjects: []string{
-				"web/crds/widget.yaml:1 (helm chart testdata/helm/web) CustomResourceDefinition widgets.example.com",
-				"web/templates/deployment.yaml:1 (helm chart testdata/helm/web) Deployment prod/shop-web",
+				"testdata/helm/web/crds/widget.yaml:1 (helm chart testdata/helm/web) CustomResourceDefinition widgets.example.com",
+				"testdata/helm/web/templates/deployment.yaml:1 (helm chart testdata/helm/web) Deployment prod/shop-web",
 				// The line is the rendered template's, here the same as the
 				// template's: {{- if }} keeps its line.
-				"web/templates/service.yaml:2 (helm chart testdata/helm/web) Service prod/shop-web",
+				"testdata/helm/web/templates/service.yaml:2 (helm chart testdata/helm/web) Service prod/shop-web",
 			},
 			wantReplicas: 3,
 			wantImage:    "nginx:1.28",
@@ -60,14 +61,14 @@ func TestLoadHelm(t *testing.T) {
 		{
 			name:        "rendered YAML with an error beside a good document",
 			chart:       "testdata/helm/badyaml",
-			wantErrors:  []string{`badyaml/templates/configmaps.yaml:10: duplicate key "name" (first at line 9)`},
-			wantObjects: []string{"badyaml/templates/configmaps.yaml:1 (helm chart testdata/helm/badyaml) ConfigMap first"},
+			wantErrors:  []string{`testdata/helm/badyaml/templates/configmaps.yaml:10: duplicate key "name" (first at line 9)`},
+			wantObjects: []string{"testdata/helm/badyaml/templates/configmaps.yaml:1 (helm chart testdata/helm/badyaml) ConfigMap first"},
 		},
 		{
 			name:         "a version the API never served beside one it did",
 			chart:        "testdata/helm/unserved",
-			wantErrors:   []string{`unserved/templates/workloads.yaml:2: Deployment release-name-new: no matches for kind "Deployment" in version "apps/v1beta9"; the API serves Deployment as apps/v1`},
-			wantObjects:  []string{"unserved/templates/workloads.yaml:7 (helm chart testdata/helm/unserved) Deployment release-name-old"},
+			wantErrors:   []string{`testdata/helm/unserved/templates/workloads.yaml:2: Deployment release-name-new: no matches for kind "Deployment" in version "apps/v1beta9"; the API serves Deployment as apps/v1`},
+			wantObjects:  []string{"testdata/helm/unserved/templates/workloads.yaml:7 (helm chart testdata/helm/unserved) Deployment release-name-old"},
 			wantReplicas: 1,
 			wantImage:    "nginx:1.27",
 		},
@@ -110,5 +111,22 @@ func TestLoadHelm(t *testing.T) {
 					replicas, image, port, tc.wantReplicas, tc.wantImage, tc.wantPort)
 			}
 		})
+	}
+}
+
+// A template is named by its path under the chart as given, whatever the
+// chart's name: Helm names it under the name, which need not be the
+// directory's, and a dashboard could not find that file.
+func TestTemplatePath(t *testing.T) {
+	for _, tc := range []struct{ chart, name, want string }{
+		{"testdata/helm/web", "web/templates/deployment.yaml", "testdata/helm/web/templates/deployment.yaml"},
+		{"charts/plimsoll", "shop/templates/svc.yaml", "charts/plimsoll/templates/svc.yaml"},
+		{"./chart/", "shop/crds/widget.yaml", "chart/crds/widget.yaml"},
+		{"/srv/chart", "shop/charts/db/templates/sts.yaml", "/srv/chart/charts/db/templates/sts.yaml"},
+		{"dist/shop-1.0.0.tgz", "shop/templates/svc.yaml", "dist/shop-1.0.0.tgz/templates/svc.yaml"},
+	} {
+		if got := templatePath(tc.chart, tc.name); got != filepath.FromSlash(tc.want) {
+			t.Errorf("templatePath(%q, %q): got %q, want %q", tc.chart, tc.name, got, tc.want)
+		}
 	}
 }

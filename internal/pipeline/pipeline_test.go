@@ -174,7 +174,7 @@ spec:
 	if d, ok := o.Typed.(*appsv1.Deployment); !ok || d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
 		t.Errorf("got %#v, want a Deployment of 2 replicas (--set replicas=2)", o.Typed)
 	}
-	if want := (inventory.Source{File: "shop/templates/deployment.yaml", Line: 1, Origin: "helm chart " + chart}); o.Source != want {
+	if want := (inventory.Source{File: filepath.Join(chart, "templates", "deployment.yaml"), Line: 1, Origin: "helm chart " + chart}); o.Source != want {
 		t.Errorf("got source %+v, want %+v", o.Source, want)
 	}
 	if diff := cmp.Diff([]string{"helm chart " + chart}, in.Sources); diff != "" {

@@ -24,8 +24,13 @@ const FingerprintScheme = "1"
 // and 32 hexadecimal digits of a SHA-256.
 func Fingerprint(res audit.Result) string {
 	o := res.Object
+	return fingerprint(res.Check.ID, Object{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}, res.Key)
+}
+
+// fingerprint is Fingerprint of a check's finding at key on an object.
+func fingerprint(check string, o Object, key string) string {
 	gv, _ := schema.ParseGroupVersion(o.APIVersion)
-	id := strings.Join([]string{res.Check.ID, gv.Group, o.Kind, o.Namespace, o.Name, res.Key}, "\x00")
+	id := strings.Join([]string{check, gv.Group, o.Kind, o.Namespace, o.Name, key}, "\x00")
 	sum := sha256.Sum256([]byte(id))
 	return FingerprintScheme + ":" + hex.EncodeToString(sum[:16])
 }

@@ -534,6 +534,17 @@ type Options struct {
 	// Gate is what the run's gates (--fail-on, --min-score, --fail-on-new)
 	// decided, for the text format's last lines: "" when none was set.
 	Gate string
+	// SARIFRoot is the absolute directory the sarif format names files
+	// relative to (--sarif-root): a file under it by its path from it,
+	// with the uriBaseId ROOT, which the log says is SARIFRoot; a file
+	// outside it by an absolute file URI. Code scanning reads relative
+	// paths as paths in the repository, so it is the repository's top.
+	// Empty: files are named as the report names them.
+	SARIFRoot string
+	// Dir is the directory the report's relative file names are relative
+	// to, the run's working directory, for the sarif format to place them
+	// under SARIFRoot. Empty means SARIFRoot.
+	Dir string
 }
 
 // DefaultWidth is the text format's width when the terminal's is unknown.

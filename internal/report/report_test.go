@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/check"
+	"github.com/plimsoll/plimsoll/internal/checks/checklist"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/golden"
 	"github.com/plimsoll/plimsoll/internal/inventory"
@@ -239,7 +241,7 @@ var goldens = []struct {
 	{"text", Options{Color: true}, "report-color.txt"},
 	{"json", Options{}, "report.json"},
 	{"yaml", Options{}, "report.yaml"},
-	{"sarif", Options{}, "report.sarif"},
+	{"sarif", sarifOptions, "report.sarif"},
 	{"junit", Options{}, "report.junit.xml"},
 	{"markdown", Options{}, "report.md"},
 	{"html", Options{}, "report.html"},
@@ -324,81 +326,380 @@ func TestSARIFSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for name, r := range map[string]*Report{
-		"partial": Build(testAudit(t, 1), testInput),
-		"clean":   Build(testAudit(t, 1), Input{Tool: "plimsoll"}),
+	for _, tc := range []struct {
+		name string
+		r    *Report
+		opts Options
+	}{
+		{"partial", Build(testAudit(t, 1), testInput), Options{}},
+		{"partial, under a root", Build(testAudit(t, 1), testInput), sarifOptions},
+		{"clean", Build(testAudit(t, 1), Input{Tool: "plimsoll"}), Options{}},
 	} {
-		out := render(t, r, "sarif", Options{})
+		out := render(t, tc.r, "sarif", tc.opts)
 		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := schema.Validate(inst); err != nil {
-			t.Errorf("%s: SARIF output is not valid SARIF 2.1.0: %v", name, err)
+			t.Errorf("%s: SARIF output is not valid SARIF 2.1.0: %v", tc.name, err)
 		}
 	}
 }
 
+// sarifOptions are the options of the sarif golden: a repository at
+// /srv/repo, audited from its deploy/ folder.
+var sarifOptions = Options{SARIFRoot: filepath.FromSlash("/srv/repo"), Dir: filepath.FromSlash("/srv/repo/deploy")}
+
 func TestSARIFContent(t *testing.T) {
 	r := Build(testAudit(t, 1), testInput)
-	var log struct {
-		Runs []struct {
-			Tool struct {
-				Driver struct{ Rules []struct{ ID string } }
-			}
-			Invocations []struct {
-				ExecutionSuccessful        bool
-				ToolExecutionNotifications []struct{ Level string }
-			}
-			Results []struct {
-				RuleID    string
-				Level     string
-				Locations []struct {
-					PhysicalLocation *struct {
-						ArtifactLocation struct{ URI string }
-						Region           *struct{ StartLine int }
-					}
-				}
-			}
-		}
-	}
-	if err := json.Unmarshal(render(t, r, "sarif", Options{}), &log); err != nil {
-		t.Fatal(err)
-	}
-	run := log.Runs[0]
+	run := decodeSARIF(t, render(t, r, "sarif", sarifOptions)).Runs[0]
 	if got, want := len(run.Tool.Driver.Rules), len(r.Checks); got != want {
 		t.Errorf("got %d rules, want %d (every enabled check)", got, want)
 	}
-	if got, want := len(run.Results), r.Summary.Fail; got != want {
-		t.Errorf("got %d results, want %d (the failures)", got, want)
+	if got, want := len(run.Results), r.Summary.Fail+r.Summary.Exempted; got != want {
+		t.Errorf("got %d results, want %d (the failures and the exempted)", got, want)
 	}
 	inv := run.Invocations[0]
 	if inv.ExecutionSuccessful {
 		t.Errorf("got executionSuccessful true for a partial run, want false")
 	}
-	// One input error, one check error, one skipped input.
-	if got := len(inv.ToolExecutionNotifications); got != 3 {
-		t.Errorf("got %d notifications, want 3", got)
+	// One check error, one input error, one skipped input.
+	var notes []string
+	for _, n := range inv.ToolExecutionNotifications {
+		where := ""
+		if len(n.Locations) > 0 {
+			where = " at " + n.Locations[0].PhysicalLocation.ArtifactLocation.URI
+		}
+		notes = append(notes, n.Level+where+": "+n.Message.Text)
 	}
-	// Standard input has no file to point at, and neither has the
-	// Namespace staging, which no input declares.
-	var unlocated, located int
+	wantNotes := []string{
+		"error at deploy/app.yaml: check demo-panics on Deployment staging/boom: check failed: index out of range",
+		"error at deploy/broken.yaml: input could not be read: did not find expected key",
+		"note: input not read: charts/db: a Helm chart; render it with --helm charts/db",
+	}
+	if diff := cmp.Diff(wantNotes, notes); diff != "" {
+		t.Errorf("notifications (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]sarifArtifact{"ROOT": {URI: "file:///srv/repo/"}}, run.OriginalURIBaseIDs); diff != "" {
+		t.Errorf("originalUriBaseIds (-want +got):\n%s", diff)
+	}
+
+	// Each result is at its object's file and line under the root, or,
+	// for an object no file holds (standard input, the Namespace staging
+	// that no input declares), at a path that names it; every result names
+	// its object, has the level of its severity, and its fingerprint. The
+	// failures come first, most severe first and otherwise in the report's
+	// order, then the exempted, suppressed with the reason.
+	var got []string
 	for _, res := range run.Results {
+		if len(res.Locations) != 1 {
+			t.Fatalf("%s: got %d locations, want 1", res.RuleID, len(res.Locations))
+		}
+		l := res.Locations[0]
+		p := l.PhysicalLocation
+		where := p.ArtifactLocation.URI
+		if b := p.ArtifactLocation.URIBaseID; b != "" {
+			where = b + ":" + where
+		}
+		if p.Region != nil {
+			where += fmt.Sprintf(":%d", p.Region.StartLine)
+		}
+		got = append(got, res.RuleID+" "+l.LogicalLocations[0].FullyQualifiedName+" "+where)
 		if res.Level != sarifLevel(r.check(res.RuleID).Severity) {
 			t.Errorf("%s: got level %s for severity %s", res.RuleID, res.Level, r.check(res.RuleID).Severity)
 		}
-		switch p := res.Locations[0].PhysicalLocation; {
-		case p == nil:
-			unlocated++
-		case p.ArtifactLocation.URI == "app.yaml" && p.Region != nil && p.Region.StartLine > 0:
-			located++
-		default:
-			t.Errorf("%s: unexpected physical location %+v", res.RuleID, *p)
+		if fp := res.PartialFingerprints["plimsoll/v1"]; !strings.HasPrefix(fp, "1:") || len(fp) != 34 {
+			t.Errorf("%s: got fingerprint %q, want 1: and 32 hex digits", res.RuleID, fp)
+		}
+		for _, sup := range res.Suppressions {
+			got[len(got)-1] += fmt.Sprintf(", suppressed %s %s: %s", sup.Kind, sup.Status, sup.Justification)
 		}
 	}
-	if unlocated != 3 || located != len(run.Results)-3 {
-		t.Errorf("got %d results without a file (from stdin and on the implied Namespace) and %d located in app.yaml, want 3 and %d", unlocated, located, len(run.Results)-3)
+	want := []string{
+		"demo-replicas Deployment piped stdin/Deployment/piped",
+		"demo-replicas Deployment prod/web ROOT:deploy/app.yaml:7",
+		"demo-labels Namespace staging undeclared/Namespace/staging",
+		"demo-labels Namespace staging undeclared/Namespace/staging",
+		"demo-labels Deployment prod/legacy ROOT:deploy/app.yaml:34",
+		"demo-labels Deployment prod/web ROOT:deploy/app.yaml:7",
+		"demo-labels Deployment prod/web ROOT:deploy/app.yaml:7",
+		"demo-replicas Deployment prod/legacy ROOT:deploy/app.yaml:34, suppressed inSource accepted: retired next quarter, one replica is enough until then",
 	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	exempted := run.Results[len(run.Results)-1]
+	if got, want := exempted.Message.Text, "Deployment prod/legacy: exempted by annotation plimsoll.dev/ignore: retired next quarter, one replica is enough until then"; got != want {
+		t.Errorf("exempted: got message %q, want %q", got, want)
+	}
+	// Its fingerprint is that of the check's finding on the object at no
+	// field, and no failure's.
+	legacy := Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "prod", Name: "legacy"}
+	if got, want := exempted.PartialFingerprints["plimsoll/v1"], fingerprint("demo-replicas", legacy, ""); got != want {
+		t.Errorf("exempted: got fingerprint %q, want %q", got, want)
+	}
+	for _, res := range run.Results[:len(run.Results)-1] {
+		if res.PartialFingerprints["plimsoll/v1"] == exempted.PartialFingerprints["plimsoll/v1"] {
+			t.Errorf("%s on %s has the exempted result's fingerprint", res.RuleID, res.Properties.Object)
+		}
+	}
+}
+
+// Code scanning rejects a run of more than 25,000 results: the log holds
+// that many, the failures most severe first, then the exempted results,
+// and a warning says how many were left out and where they all are.
+func TestSARIFCap(t *testing.T) {
+	r := Build(testAudit(t, 1), testInput)
+	var fail, exempted Result
+	for _, res := range r.Results {
+		switch {
+		case res.Status == "fail":
+			fail = res
+		case res.Exempted:
+			exempted = res
+		}
+	}
+	r.Results = nil
+	add := func(n int, res Result, severity string) {
+		res.Severity = severity
+		for range n {
+			r.Results = append(r.Results, res)
+		}
+	}
+	// Low failures first in the report, so that the most severe are
+	// kept by their severity, not their place.
+	add(MaxSARIFResults-3, fail, "low")
+	add(4, exempted, "high")
+	add(3, fail, "medium")
+	add(2, fail, "critical")
+
+	// Only what the test reads is decoded: 25,000 results are a lot.
+	type capRun struct {
+		Invocations []sarifInvocation
+		Results     []struct {
+			RuleID       string
+			Properties   struct{ Object, Severity string }
+			Suppressions []sarifSuppression
+		}
+	}
+	decode := func() capRun {
+		var log struct{ Runs []capRun }
+		if err := json.Unmarshal(render(t, r, "sarif", Options{}), &log); err != nil {
+			t.Fatal(err)
+		}
+		return log.Runs[0]
+	}
+	run := decode()
+	if got := len(run.Results); got != MaxSARIFResults {
+		t.Fatalf("got %d results, want %d", got, MaxSARIFResults)
+	}
+	for i, res := range run.Results {
+		want := "low"
+		switch {
+		case i < 2:
+			want = "critical"
+		case i < 5:
+			want = "medium"
+		}
+		if got := res.Properties.Severity; got != want || len(res.Suppressions) > 0 {
+			t.Fatalf("result %d: got a %s failure (suppressed: %v), want %s: the two critical, the three medium, then low, and no exempted", i, got, res.Suppressions, want)
+		}
+	}
+	notes := run.Invocations[0].ToolExecutionNotifications
+	last := notes[len(notes)-1]
+	want := "6 results left out: code scanning takes at most 25000 in a run, so the log holds the failures, most severe first, then the exempted results; " +
+		"left out are 2 of the 25002 failures and 4 of the 4 exempted results. The JSON report (plimsoll audit -o json) lists them all."
+	if last.Level != "warning" || last.Message.Text != want {
+		t.Errorf("got last notification %s %q, want warning %q", last.Level, last.Message.Text, want)
+	}
+
+	// As many as the cap: all of them, the exempted last, and no warning.
+	r.Results = r.Results[:MaxSARIFResults] // the low failures and three exempted
+	run = decode()
+	if got := len(run.Results); got != MaxSARIFResults {
+		t.Fatalf("at the cap: got %d results, want %d", got, MaxSARIFResults)
+	}
+	for _, res := range run.Results[MaxSARIFResults-3:] {
+		if len(res.Suppressions) != 1 {
+			t.Errorf("at the cap: got %s %s last, want the exempted", res.RuleID, res.Properties.Object)
+		}
+	}
+	for _, n := range run.Invocations[0].ToolExecutionNotifications {
+		if strings.Contains(n.Message.Text, "left out") {
+			t.Errorf("at the cap: got notification %q", n.Message.Text)
+		}
+	}
+}
+
+// An exemption is a suppression: an annotation's is in the source, the
+// configuration's external; both accepted, justified by the reason given
+// (and the configuration's expiry).
+func TestSARIFSuppression(t *testing.T) {
+	for msg, want := range map[string]sarifSuppression{
+		"exempted by annotation plimsoll.dev/ignore: retired next quarter":                                    {"inSource", "accepted", "retired next quarter"},
+		"exempted by annotation plimsoll.dev/ignore: no reason given (plimsoll.dev/ignore-reason is not set)": {"inSource", "accepted", "no reason given (plimsoll.dev/ignore-reason is not set)"},
+		"exempted by configuration: scheduled for deletion (until 2099-12-31)":                                {"external", "accepted", "scheduled for deletion (until 2099-12-31)"},
+		"exempted by configuration: waiting for the platform team":                                            {"external", "accepted", "waiting for the platform team"},
+	} {
+		if got := suppressionOf(Result{Status: "skip", Exempted: true, Message: msg}); got != want {
+			t.Errorf("%q: got %+v, want %+v", msg, got, want)
+		}
+	}
+}
+
+// A file is named relative to the root when it is under it, with the
+// uriBaseId ROOT, and by an absolute file URI when it is not; without a
+// root, as the report names it. An object no file holds is named by where
+// it came from, its kind, namespace and name.
+func TestSARIFLocations(t *testing.T) {
+	root := filepath.FromSlash("/srv/repo")
+	for _, tc := range []struct {
+		root, dir, file string
+		want            sarifArtifact
+	}{
+		{root, root, "app.yaml", sarifArtifact{URI: "app.yaml", URIBaseID: "ROOT"}},
+		{root, "", "k8s/app.yaml", sarifArtifact{URI: "k8s/app.yaml", URIBaseID: "ROOT"}},
+		{root, filepath.FromSlash("/srv/repo/deploy"), "../charts/web/templates/a b.yaml", sarifArtifact{URI: "charts/web/templates/a%20b.yaml", URIBaseID: "ROOT"}},
+		{root, root, filepath.FromSlash("/srv/repo/k8s/app.yaml"), sarifArtifact{URI: "k8s/app.yaml", URIBaseID: "ROOT"}},
+		{root, root, "../other/app.yaml", sarifArtifact{URI: "file:///srv/other/app.yaml"}},
+		{root, root, filepath.FromSlash("/srv/repository/app.yaml"), sarifArtifact{URI: "file:///srv/repository/app.yaml"}},
+		{root, filepath.FromSlash("/tmp"), "app.yaml", sarifArtifact{URI: "file:///tmp/app.yaml"}},
+		{"", "", "k8s/app.yaml", sarifArtifact{URI: "k8s/app.yaml"}},
+	} {
+		l := newSARIFLocator(Options{SARIFRoot: tc.root, Dir: tc.dir})
+		if got := l.artifact(tc.file); got != tc.want {
+			t.Errorf("root %q, dir %q: artifact(%q): got %+v, want %+v", tc.root, tc.dir, tc.file, got, tc.want)
+		}
+	}
+
+	for _, tc := range []struct {
+		object Object
+		source Source
+		want   string
+	}{
+		{Object{Kind: "Deployment", Namespace: "shop", Name: "web"}, Source{File: "-", Line: 3}, "stdin/Deployment/shop/web"},
+		{Object{Kind: "ClusterRole", Name: "system:aggregate-to-view"}, Source{Origin: "cluster"}, "cluster/ClusterRole/system:aggregate-to-view"},
+		{Object{Kind: "Pod", Namespace: "shop", Name: "web-0"}, Source{Origin: "snapshot prod.json.gz"}, "cluster/Pod/shop/web-0"},
+		{Object{Kind: "Namespace", Name: "shop"}, Source{Origin: "helm chart ./chart"}, "undeclared/Namespace/shop"},
+	} {
+		loc := newSARIFLocator(Options{SARIFRoot: root}).object(Result{Object: &tc.object, Source: &tc.source})
+		if got := loc.PhysicalLocation.ArtifactLocation; got != (sarifArtifact{URI: tc.want}) || loc.PhysicalLocation.Region != nil {
+			t.Errorf("%s from %+v: got %+v, region %v; want %s and no region", tc.object.ID(), tc.source, got, loc.PhysicalLocation.Region, tc.want)
+		}
+		if l := loc.LogicalLocations; len(l) != 1 || l[0].FullyQualifiedName != tc.object.ID() || l[0].Name != tc.object.Name {
+			t.Errorf("%s: got logical locations %+v, want one naming the object", tc.object.ID(), l)
+		}
+	}
+}
+
+// Every rule carries what code scanning ranks, filters and links an alert
+// by: a security-severity in the band of the check's severity in force, the
+// layer and the checklist item's category as tags, the check's section of
+// docs/checks.md, and help that says why, how to fix it and which item.
+func TestSARIFRules(t *testing.T) {
+	r := Build(testAudit(t, 1), testInput)
+	log := decodeSARIF(t, render(t, r, "sarif", Options{}))
+	driver := log.Runs[0].Tool.Driver
+	if driver.Name != "plimsoll" || driver.Version != "0.0.0-test" || driver.SemanticVersion != "0.0.0-test" {
+		t.Errorf("got driver %q version %q semanticVersion %q, want plimsoll 0.0.0-test 0.0.0-test", driver.Name, driver.Version, driver.SemanticVersion)
+	}
+	// GitHub's bands: critical from 9.0, high from 7.0, medium from 4.0,
+	// low from 0.1.
+	bands := map[string][2]float64{"critical": {9.0, 10.0}, "high": {7.0, 8.9}, "medium": {4.0, 6.9}, "low": {0.1, 3.9}}
+	if got, want := len(driver.Rules), len(r.Checks); got != want {
+		t.Fatalf("got %d rules, want %d (every enabled check)", got, want)
+	}
+	for i, rule := range driver.Rules {
+		c := r.Checks[i]
+		if rule.ID != c.ID || rule.ShortDescription.Text != c.Title || rule.FullDescription.Text != c.Rationale {
+			t.Errorf("rule %d: got %s %q %q, want %s %q %q", i, rule.ID, rule.ShortDescription.Text, rule.FullDescription.Text, c.ID, c.Title, c.Rationale)
+		}
+		if want := "https://github.com/plimsoll/plimsoll/blob/main/docs/checks.md#" + c.ID; rule.HelpURI != want {
+			t.Errorf("%s: got helpUri %q, want %q", c.ID, rule.HelpURI, want)
+		}
+		for _, part := range []string{c.Rationale, c.Remediation, c.ChecklistItem} {
+			if !strings.Contains(rule.Help.Text, part) || !strings.Contains(rule.Help.Markdown, part) {
+				t.Errorf("%s: help does not say %q:\ntext: %s\nmarkdown: %s", c.ID, part, rule.Help.Text, rule.Help.Markdown)
+			}
+		}
+		if !strings.Contains(rule.Help.Markdown, "]("+rule.HelpURI+")") {
+			t.Errorf("%s: the help's markdown does not link to %s: %s", c.ID, rule.HelpURI, rule.Help.Markdown)
+		}
+		p := rule.Properties
+		if p.Layer != c.Layer || p.Severity != c.Severity || p.ChecklistItem != c.ChecklistItem || rule.DefaultConfiguration.Level != sarifLevel(c.Severity) {
+			t.Errorf("%s: got properties %+v and level %s, want the check's layer, severity %s, item and level", c.ID, p, rule.DefaultConfiguration.Level, c.Severity)
+		}
+		score, err := strconv.ParseFloat(p.SecuritySeverity, 64)
+		if band := bands[c.Severity]; err != nil || score < band[0] || score > band[1] {
+			t.Errorf("%s: got security-severity %q for %s, want a number in %v", c.ID, p.SecuritySeverity, c.Severity, band)
+		}
+		if diff := cmp.Diff([]string{c.Layer}, p.Tags); diff != "" { // the fixtures' items have no category
+			t.Errorf("%s: tags (-want +got):\n%s", c.ID, diff)
+		}
+	}
+
+	// The severity in force is the rule's, not the check's default.
+	r.Checks[0].Severity = "critical"
+	if got := decodeSARIF(t, render(t, r, "sarif", Options{})).Runs[0].Tool.Driver.Rules[0]; got.Properties.SecuritySeverity != "9.5" || got.DefaultConfiguration.Level != "error" {
+		t.Errorf("a check configured critical: got security-severity %q, level %s; want 9.5, error", got.Properties.SecuritySeverity, got.DefaultConfiguration.Level)
+	}
+	r.Checks[0].Severity = "info"
+	if got := decodeSARIF(t, render(t, r, "sarif", Options{})).Runs[0].Tool.Driver.Rules[0]; got.Properties.SecuritySeverity != "" || got.DefaultConfiguration.Level != "note" {
+		t.Errorf("a check configured info: got security-severity %q, level %s; want none, note", got.Properties.SecuritySeverity, got.DefaultConfiguration.Level)
+	}
+}
+
+// Tags name the layer, "security" for the security layer, and the heading
+// of the checklist item, inside a checklist's summary where the item is
+// one of its lines; a heading that is the layer is not said twice.
+func TestSARIFRuleTags(t *testing.T) {
+	for _, tc := range []struct {
+		layer, item string
+		want        []string
+	}{
+		{"infrastructure", checklist.HAControlPlane, []string{"infrastructure", "Highly available control plane"}},
+		{"cluster-services", checklist.Backup, []string{"cluster-services", "Backup"}},
+		{"security", checklist.DefenseInDepth, []string{"security"}},
+		{"security", checklist.DefaultDeny, []string{"security", "NetworkPolicies"}},
+		{"cluster-services", checklist.AlertReceivers, []string{"cluster-services", "kube-prometheus-stack"}},
+		{"workloads", checklist.ImageProvenance, []string{"workloads", "Build Pipeline"}},
+		{"workloads", "an item without a heading", []string{"workloads"}},
+	} {
+		if diff := cmp.Diff(tc.want, ruleTags(Check{Layer: tc.layer, ChecklistItem: tc.item})); diff != "" {
+			t.Errorf("%s, %q: tags (-want +got):\n%s", tc.layer, tc.item, diff)
+		}
+	}
+}
+
+// The driver's semanticVersion is its version when that is one: code
+// scanning reads it instead of version.
+func TestSARIFSemanticVersion(t *testing.T) {
+	for v, want := range map[string]string{
+		"v1.2.3":                       "1.2.3",
+		"v1.2.3 (commit 0123456789ab)": "1.2.3",
+		"v0.0.0-20260102150405-0123456789ab (commit 0123456789ab-dirty)": "0.0.0-20260102150405-0123456789ab",
+		"dev":                       "",
+		"dev (commit 0123456789ab)": "",
+		"":                          "",
+		"1.2":                       "",
+	} {
+		if got := semanticVersion(v); got != want {
+			t.Errorf("semanticVersion(%q): got %q, want %q", v, got, want)
+		}
+	}
+}
+
+// decodeSARIF reads a SARIF log the sarif writer wrote.
+func decodeSARIF(t *testing.T, b []byte) sarifLog {
+	t.Helper()
+	var log sarifLog
+	if err := json.Unmarshal(b, &log); err != nil {
+		t.Fatalf("SARIF output does not parse: %v", err)
+	}
+	if len(log.Runs) != 1 {
+		t.Fatalf("got %d runs, want 1", len(log.Runs))
+	}
+	return log
 }
 
 func TestSARIFURI(t *testing.T) {
