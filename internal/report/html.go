@@ -33,6 +33,7 @@ var (
 		"file":      displayFile,
 		"namespace": findingNamespace,
 		"exemption": describeExemption,
+		"when":      displayTime,
 	}).ParseFS(htmlFiles, "html/report.html.tmpl"))
 	htmlCSP = "default-src 'none'; style-src " + cspHash(htmlCSS) + "; script-src " + cspHash(htmlScript) +
 		"; base-uri 'none'; form-action 'none'"

@@ -76,6 +76,7 @@ type sarifRuleProps struct {
 
 type sarifInvocation struct {
 	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	StartTimeUTC               string              `json:"startTimeUtc,omitempty"` // the time the report describes
 	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
 }
 
@@ -197,6 +198,7 @@ func writeSARIF(w io.Writer, r *Report, _ Options) error {
 
 	var failed []int // the report's failures, made into SARIF results as they are written
 	inv := sarifInvocation{ExecutionSuccessful: !r.Partial && r.Summary.Error == 0}
+	inv.StartTimeUTC = r.Time
 	for k, res := range r.Results {
 		switch res.Status {
 		case "fail":
