@@ -1,12 +1,13 @@
 // Shows the findings grouped by check or by object, one grouping at a
 // time; filters them by text (every word the search box holds, in the
-// object, the check or the message), namespace, severity (that one and
-// above), layer and, with a baseline, new only; hides the groups left empty
-// and keeps every group's count to the findings left in it. The filters
-// live in the URL fragment (#namespace=shop&severity=high&view=object),
-// so a link or a reload keeps them; a namespace's link (#ns-shop) sets them
-// to that namespace's findings, by object. Without this script both
-// groupings show, one after the other, with every finding.
+// object, its source, the check, the severity or the message), namespace,
+// severity (that one and above), layer and, with a baseline, new only;
+// hides the groups left empty and keeps every group's count to the
+// findings left in it. The filters live in the URL fragment
+// (#namespace=shop&severity=high&view=object), so a link or a reload keeps
+// them; a namespace's link (#ns-shop) sets them to that namespace's
+// findings, by object. Without this script both groupings show, one after
+// the other, with every finding.
 //
 // A served page (data-refresh) reloads itself here rather than by a meta
 // refresh, which a browser may treat as a jump to the fragment instead of
@@ -23,9 +24,11 @@
     const groups = document.querySelectorAll(".fgroup");
     const views = document.querySelectorAll(".view");
 
-    // What the search box matches a finding by: its row, the object it is
-    // on (in the grouping by object, its object's heading), and its
-    // check's ID and title.
+    // What the search box matches a finding by, the same in either
+    // grouping: its row (by check: the object, its source and the message;
+    // by object: the severity, the check and the message), the heading of
+    // its object when grouped by object (the object and its source), and
+    // its check's ID and title and its severity.
     const titles = {};
     for (const c of document.querySelectorAll("details.check")) {
       titles[c.dataset.check] = c.querySelector(".check-title").textContent;
@@ -33,8 +36,10 @@
     const words = new Map();
     for (const f of findings) {
       const object = f.closest(".object-group");
-      words.set(f, [f.textContent, object ? object.querySelector(".object-id").textContent : "",
-        f.dataset.check, titles[f.dataset.check] || ""].join(" ").toLowerCase());
+      const heading = object ? object.querySelector(".object-id").textContent + " " +
+        (object.querySelector(".where")?.textContent ?? "") : "";
+      words.set(f, [f.textContent, heading, f.dataset.check, titles[f.dataset.check] || "",
+        f.dataset.severity].join(" ").toLowerCase());
     }
 
     // value, initial and set treat every control alike: the search box,
