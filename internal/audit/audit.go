@@ -146,6 +146,9 @@ type Audit struct {
 	Score            Score
 	// Objects is how many objects the audit looked at.
 	Objects int
+	// At is the time the audit describes: Options.At (when the snapshot
+	// audited was taken), or else Options.Now, when it ran.
+	At time.Time
 }
 
 // Run audits the inventory.
@@ -159,6 +162,7 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 	if ctx.Now.IsZero() {
 		ctx.Now = opts.Now
 	}
+	a.At = ctx.Now
 
 	var active []*CheckState
 	byKind := map[string][]*CheckState{}

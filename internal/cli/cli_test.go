@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -21,8 +22,13 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
+// testNow is the clock of every invocation: a report carries the time of
+// its audit, and the same run must give the same bytes.
+var testNow = time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
+
 // invocation is how a test runs plimsoll; the zero value is a plain run with
-// no terminal, an empty environment and a fresh working directory.
+// no terminal, an empty environment, a fresh working directory and the
+// clock stopped at testNow.
 type invocation struct {
 	stdin string
 	tty   bool
@@ -50,6 +56,7 @@ func (inv invocation) run(t *testing.T, args ...string) outcome {
 		OutIsTerminal: inv.tty,
 		Getenv:        func(k string) string { return inv.env[k] },
 		Dir:           dir,
+		Now:           func() time.Time { return testNow },
 		Name:          inv.name,
 	}
 	code := Main(context.Background(), args, s)
@@ -672,8 +679,7 @@ func TestAuditTextGolden(t *testing.T) {
 }
 
 func TestAuditConfigExemptions(t *testing.T) {
-	// Dates far from today keep the test independent of the clock, which
-	// the CLI does not let a caller inject.
+	// Dates far from testNow keep the test independent of the clock.
 	dir := t.TempDir()
 	write(t, dir, ".plimsoll.yaml", `exemptions:
   - checks: [image-tag-latest]

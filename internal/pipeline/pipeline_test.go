@@ -140,6 +140,9 @@ func TestReadManifestsWithABadFile(t *testing.T) {
 	if r.Tool.Version != "v1.2.3" || r.Mode != "manifests" {
 		t.Errorf("got tool %+v in mode %q, want version v1.2.3 in mode manifests", r.Tool, r.Mode)
 	}
+	if want := "2026-11-21T08:00:00Z"; r.Time != want {
+		t.Errorf("got time %q, want the audit's, from its clock: %q", r.Time, want)
+	}
 }
 
 // TestReadHelm renders a chart with values and release settings.
@@ -313,6 +316,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	r := pipeline.Report(pipeline.Audit(in, o), in, o)
 	if got := results(r, "certificate-expiry"); !cmp.Equal(got, []string{"pass shop/shop-tls"}) {
 		t.Errorf("got certificate-expiry %v, want a pass: at the snapshot's time it had 60 days left", got)
+	}
+	if want := "2026-03-01T12:00:00Z"; r.Time != want {
+		t.Errorf("got time %q, want the snapshot's, %q, not the audit's", r.Time, want)
 	}
 	if !r.Partial || r.Mode != "cluster" {
 		t.Errorf("got partial %v in mode %q, want a partial audit of a cluster", r.Partial, r.Mode)

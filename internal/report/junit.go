@@ -24,12 +24,15 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name     string `xml:"name,attr"`
+	Tests    int    `xml:"tests,attr"`
+	Failures int    `xml:"failures,attr"`
+	Errors   int    `xml:"errors,attr"`
+	Skipped  int    `xml:"skipped,attr"`
+	// Timestamp is the report's time, in UTC, written without the zone:
+	// the JUnit schema allows none.
+	Timestamp string      `xml:"timestamp,attr,omitempty"`
+	Cases     []junitCase `xml:"testcase"`
 }
 
 type junitCase struct {
@@ -153,6 +156,9 @@ func writeJUnit(w io.Writer, r *Report, _ Options) error {
 			})
 		}
 		all.Suites = append(all.Suites, suite)
+	}
+	for i := range all.Suites {
+		all.Suites[i].Timestamp = strings.TrimSuffix(r.Time, "Z")
 	}
 	for _, s := range all.Suites {
 		all.Tests += s.Tests

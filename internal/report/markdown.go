@@ -72,7 +72,7 @@ func writeMarkdown(w io.Writer, r *Report, _ Options) error {
 		p("")
 	}
 
-	p("Audit of %s (%s).", r.Mode, plural(r.Summary.Objects, "object", "objects"))
+	p("Audit of %s (%s)%s.", r.Mode, plural(r.Summary.Objects, "object", "objects"), asOf(r.Time))
 	p("")
 	p("| Layer | Score | Checks assessed |")
 	p("| --- | ---: | --- |")

@@ -8,14 +8,16 @@
 // the json and yaml formats are the Report itself, and every other writer
 // renders from the Report alone, never from the audit, so a report read back
 // from JSON renders the same. Output is deterministic: the same audit and
-// input give byte-identical output in every format, and no format carries a
-// timestamp.
+// input give byte-identical output in every format. The one time a report
+// carries is the time it describes (Report.Time), which comes from the
+// audit, and so from a snapshot or from the clock its caller passed in.
 package report
 
 import (
 	"fmt"
 	"io"
 	"sort"
+	"time"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/check"
@@ -92,6 +94,10 @@ type Report struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
 	Tool       Tool   `json:"tool"`
+	// Time is the time the report describes, in RFC 3339 form, in UTC and
+	// to the second: when the snapshot audited was taken, or else when the
+	// audit ran (TimeFormat). Empty only when the audit had no clock.
+	Time string `json:"time"`
 	// Mode is what the audit looked at: "manifests" or "cluster".
 	Mode    string   `json:"mode"`
 	Sources []string `json:"sources"`
@@ -393,6 +399,7 @@ func Build(a *audit.Audit, in Input) *Report {
 		APIVersion:        APIVersion,
 		Kind:              Kind,
 		Tool:              Tool{Name: in.Tool, Version: in.Version},
+		Time:              formatTime(a.At),
 		Mode:              string(a.Mode),
 		Sources:           append([]string{}, in.Sources...),
 		Cluster:           in.Cluster,
@@ -507,6 +514,36 @@ func Build(a *audit.Audit, in Input) *Report {
 		r.UnusedExemptions = append(r.UnusedExemptions, exemptionOf(e))
 	}
 	return r
+}
+
+// TimeFormat is the form of Report.Time: RFC 3339, in UTC, to the second.
+const TimeFormat = "2006-01-02T15:04:05Z"
+
+// formatTime formats t in TimeFormat, or as "" when it is zero.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(TimeFormat)
+}
+
+// displayTime is a report's time as people read it, "2026-01-02 15:04:05 UTC",
+// or as written when it is not in TimeFormat.
+func displayTime(s string) string {
+	t, err := time.Parse(TimeFormat, s)
+	if err != nil {
+		return s
+	}
+	return t.Format("2006-01-02 15:04:05 UTC")
+}
+
+// asOf is " as of" the report's time, for a sentence about the audit, or
+// "" when it has none.
+func asOf(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " as of " + displayTime(s)
 }
 
 func exemptionOf(e config.Exemption) Exemption {

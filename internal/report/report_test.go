@@ -218,7 +218,7 @@ func testAudit(t *testing.T, workers int) *audit.Audit {
 	return audit.Run(inv, audit.Options{
 		Registry: reg,
 		Config:   cfg,
-		Now:      time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC),
+		Now:      time.Date(2026, 1, 2, 9, 30, 15, 0, time.UTC),
 		Workers:  workers,
 	})
 }

@@ -113,6 +113,7 @@ type sarifRuleProps struct {
 
 type sarifInvocation struct {
 	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	StartTimeUTC               string              `json:"startTimeUtc,omitempty"` // the time the report describes
 	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
 }
 
@@ -454,6 +455,7 @@ func writeSARIF(w io.Writer, r *Report, opts Options) error {
 	// so the most severe are kept under the cap, and shown first.
 	var failed, exempted []int
 	inv := sarifInvocation{ExecutionSuccessful: !r.Partial && r.Summary.Error == 0}
+	inv.StartTimeUTC = r.Time
 	for k, res := range r.Results {
 		switch {
 		case res.Status == "fail":

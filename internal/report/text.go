@@ -249,6 +249,9 @@ func (t *textWriter) header(r *Report) {
 		}
 		t.wrapped(head+" from", 2, strings.Join(sources, ", "))
 	}
+	if r.Time != "" {
+		t.line(" " + asOf(r.Time))
+	}
 	if c := r.Cluster; c != nil {
 		scope := "all namespaces"
 		if c.Namespace != "" {

@@ -43,29 +43,49 @@ var (
 	chromeSource = regexp.MustCompile(`, source: chrome://`)
 )
 
-// browse runs headless Chromium with args (a URL last) and returns its
-// standard output and the console messages it logged.
-func browse(t *testing.T, args ...string) (string, []string) {
+// chromiumCommand is headless Chromium with args, logging its console to
+// the standard error it returns. Its helpers (zygote, renderer, GPU) share
+// its process group: when ctx is done they all end, so none outlives the
+// test or writes into its profile while it is removed.
+func chromiumCommand(ctx context.Context, t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("%v: the browser tests need Debian's chromium package; hack/test installs it (apt-get install -y chromium)", err)
 	}
 	profile := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	cmd := exec.CommandContext(ctx, chromium, append([]string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--user-data-dir=" + profile, "--enable-logging=stderr", "--v=0",
 	}, args...)...)
 	cmd.Env = append(os.Environ(), "HOME="+profile)
-	// Chromium's helpers (zygote, renderer, GPU) share its process group:
-	// a timeout ends them all, and so does the end of the run, so none
-	// outlives the test or writes into its profile while it is removed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	return cmd, &stderr
+}
+
+// console returns the console messages in what Chromium logged.
+func console(stderr string) []string {
+	var out []string
+	for _, line := range strings.Split(stderr, "\n") {
+		if consoleLine.MatchString(line) && !chromeSource.MatchString(line) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// browse runs headless Chromium with args (a URL last) and returns its
+// standard output and the console messages it logged.
+func browse(t *testing.T, args ...string) (string, []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd, stderr := chromiumCommand(ctx, t, args...)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
 	err := cmd.Run()
 	if cmd.Process != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -73,13 +93,7 @@ func browse(t *testing.T, args ...string) (string, []string) {
 	if err != nil {
 		t.Fatalf("chromium %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-	var console []string
-	for _, line := range strings.Split(stderr.String(), "\n") {
-		if consoleLine.MatchString(line) && !chromeSource.MatchString(line) {
-			console = append(console, line)
-		}
-	}
-	return stdout.String(), console
+	return stdout.String(), console(stderr.String())
 }
 
 // browseQuietly is browse for pages that must log nothing.
@@ -92,12 +106,15 @@ func browseQuietly(t *testing.T, args ...string) string {
 	return out
 }
 
-// audit runs plimsoll in-process on examples/not-ready and returns its
-// output.
-func audit(t *testing.T, format string) []byte {
+// audit runs plimsoll in-process on examples/not-ready, or with args on
+// what they name, and returns its output.
+func audit(t *testing.T, format string, args ...string) []byte {
 	t.Helper()
+	if len(args) == 0 {
+		args = []string{"../../examples/not-ready"}
+	}
 	var out, stderr bytes.Buffer
-	code := cli.Main(context.Background(), []string{"audit", "../../examples/not-ready", "-o", format}, cli.Streams{
+	code := cli.Main(context.Background(), append([]string{"audit", "-o", format}, args...), cli.Streams{
 		In:     bytes.NewReader(nil),
 		Out:    &out,
 		Err:    &stderr,
@@ -105,7 +122,7 @@ func audit(t *testing.T, format string) []byte {
 		Dir:    t.TempDir(), // no configuration found
 	})
 	if code != cli.ExitOK {
-		t.Fatalf("plimsoll audit -o %s: exit code %d, want %d; stderr: %s", format, code, cli.ExitOK, stderr.String())
+		t.Fatalf("plimsoll audit -o %s %s: exit code %d, want %d; stderr: %s", format, strings.Join(args, " "), code, cli.ExitOK, stderr.String())
 	}
 	return out.Bytes()
 }
@@ -217,9 +234,14 @@ func TestReportInBrowser(t *testing.T) {
 		if got, want := len(elements(dom, `<li class="not-assessed"`)), len(rep.Score.Coverage.NotAssessed); got != want || !strings.Contains(dom, `<section id="coverage"`) {
 			t.Errorf("got %d checks listed as not assessed in the coverage section, want %d", got, want)
 		}
+		// Each finding is in both groupings, by check and by object; the
+		// script shows the first.
 		findings := elements(dom, `<tr class="finding"`)
-		if got := visible(findings); got != rep.Summary.Fail || len(findings) != rep.Summary.Fail {
-			t.Errorf("got %d findings, %d shown; want all %d shown", len(findings), got, rep.Summary.Fail)
+		if got := visible(findings); got != 2*rep.Summary.Fail || len(findings) != 2*rep.Summary.Fail {
+			t.Errorf("got %d finding rows, %d not hidden; want all %d twice, none hidden", len(findings), got, rep.Summary.Fail)
+		}
+		if v := elements(dom, `<div id="by-`); len(v) != 2 || v[0].attr("id") != "by-check" || v[0].hidden() || !v[1].hidden() {
+			t.Errorf("got groupings %v, want by-check shown and by-object hidden", v)
 		}
 		if got, want := text(dom, `<output id="filter-status"`), fmt.Sprintf("%d of %d shown", rep.Summary.Fail, rep.Summary.Fail); got != want {
 			t.Errorf("got filter status %q, want %q", got, want)

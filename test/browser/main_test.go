@@ -2,6 +2,8 @@
 // Chromium opens `plimsoll audit -o html` of examples/not-ready from a
 // file, runs its script and renders it, inside a network namespace that
 // has only loopback, so the page cannot reach anything even if it tried.
+// Some tests dump the page's DOM; others use it as a reviewer does, typing
+// and clicking through the DevTools protocol (see tab).
 package browser
 
 import (
