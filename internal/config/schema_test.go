@@ -110,11 +110,7 @@ func TestRepositoryConfigsValidate(t *testing.T) {
 		if _, err := config.Decode(strings.NewReader(text), reg); err != nil {
 			t.Errorf("%s: plimsoll refuses it: %v", name, err)
 		}
-		inst, err := schematest.FromYAML([]byte(text))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if err := schema.Validate(inst); err != nil {
+		if err := schematest.ValidateYAML(schema, []byte(text)); err != nil {
 			t.Errorf("%s: the schema refuses it: %v", name, err)
 		}
 	}
@@ -272,11 +268,7 @@ exemptions:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, decodeErr := config.Decode(strings.NewReader(tt.yaml), reg)
-			inst, err := schematest.FromYAML([]byte(tt.yaml))
-			if err != nil {
-				t.Fatal(err)
-			}
-			validErr := schema.Validate(inst)
+			validErr := schematest.ValidateYAML(schema, []byte(tt.yaml))
 			if got := decodeErr == nil; got != tt.decodes {
 				t.Errorf("Decode: got accepted %v (%v), want %v", got, decodeErr, tt.decodes)
 			}

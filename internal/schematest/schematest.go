@@ -61,23 +61,31 @@ func Compile(t testing.TB, file string) *jsonschema.Schema {
 	return s
 }
 
-// FromJSON decodes a JSON document into the values Validate takes.
-func FromJSON(data []byte) (any, error) {
-	return jsonschema.UnmarshalJSON(bytes.NewReader(data))
+// ValidateJSON validates a JSON document against a schema.
+func ValidateJSON(s *jsonschema.Schema, data []byte) error {
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	return s.Validate(inst)
 }
 
-// FromYAML decodes a YAML document into the values Validate takes, as a
-// YAML 1.2 editor sees it: a date is a string (yaml.v3 would make it a
+// ValidateYAML validates a YAML document against a schema, as a YAML 1.2
+// editor sees the document: a date is a string (yaml.v3 would make it a
 // time), and an empty document is null.
-func FromYAML(data []byte) (any, error) {
+func ValidateYAML(s *jsonschema.Schema, data []byte) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, err
+		return err
 	}
-	if len(doc.Content) == 0 {
-		return nil, nil
+	var inst any
+	if len(doc.Content) > 0 {
+		var err error
+		if inst, err = fromNode(doc.Content[0]); err != nil {
+			return err
+		}
 	}
-	return fromNode(doc.Content[0])
+	return s.Validate(inst)
 }
 
 func fromNode(n *yaml.Node) (any, error) {
