@@ -165,6 +165,7 @@ func severities() []string {
 	return out
 }
 
+// layers are the checklist's layers, in report order.
 func layers() []string {
 	var out []string
 	for _, l := range check.Layers() {
