@@ -77,8 +77,9 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 
-// NewRootCommand builds the plimsoll command tree.
-func NewRootCommand(s Streams) *cobra.Command {
+// NewRootCommand builds the plimsoll command tree, with the completions of
+// its flags' values.
+func NewRootCommand(s Streams) (*cobra.Command, error) {
 	root := &cobra.Command{
 		Use:   "plimsoll",
 		Short: "How far a Kubernetes cluster and its workloads are from production-ready",
@@ -104,7 +105,10 @@ assess from its inputs is reported as not assessed, never counted as passed.`,
 		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: name}
 		renameExamples(root, root.Name()+" ", name+" ")
 	}
-	return root
+	if err := registerCompletions(root); err != nil {
+		return nil, fmt.Errorf("completions: %w", err)
+	}
+	return root, nil
 }
 
 // renameExamples replaces from with to in the examples of cmd and its
@@ -151,9 +155,13 @@ func (s Streams) withDefaults() Streams {
 
 // Main runs plimsoll with args and returns the exit code.
 func Main(ctx context.Context, args []string, s Streams) int {
-	root := NewRootCommand(s.withDefaults())
+	root, err := NewRootCommand(s.withDefaults())
+	if err != nil {
+		fmt.Fprintln(s.Err, "plimsoll:", err)
+		return ExitPartial
+	}
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err = root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}
