@@ -118,6 +118,31 @@ func TestBaselineInEveryFormat(t *testing.T) {
 		t.Errorf("github annotations (-want +got):\n%s", diff)
 	}
 
+	// SARIF: each result's baselineState, and the counts in the run's
+	// properties.
+	var log struct {
+		Runs []struct {
+			Properties struct {
+				Baseline struct {
+					New, Unchanged, Updated, Absent, Suppressed, Expired int
+				}
+			}
+			Results []struct {
+				BaselineState string `json:"baselineState"`
+			}
+		}
+	}
+	if err := json.Unmarshal(render(t, r, "sarif", Options{}), &log); err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]int{}
+	for _, res := range log.Runs[0].Results {
+		states[res.BaselineState]++
+	}
+	if b := log.Runs[0].Properties.Baseline; b.New != 2 || b.Unchanged != 4 || b.Updated != 1 || b.Absent != 1 || b.Suppressed != 5 || b.Expired != 1 || states["new"] != 2 {
+		t.Errorf("sarif: baseline properties %+v and result states %v, want 2 new, 4 unchanged, 1 updated, 1 absent, 5 suppressed, 1 expired", b, states)
+	}
+
 	// JSON carries it all, and reads back the same.
 	var back Report
 	if err := json.Unmarshal(render(t, r, "json", Options{}), &back); err != nil {

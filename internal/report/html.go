@@ -117,6 +117,10 @@ type htmlView struct {
 	// Fixed and FixedFolded are the baseline's findings the run no longer
 	// has, the first shown and the rest folded.
 	Fixed, FixedFolded []BaselineFinding
+	// ScoreChange says how the overall score moved since the baseline;
+	// Expired names the baseline file's entries past their date.
+	ScoreChange string
+	Expired     []string
 	// NotAssessed are the checks the coverage did not assess, by reason:
 	// a manifest audit gives a dozen the same one.
 	NotAssessed []htmlNotAssessed
@@ -221,6 +225,10 @@ func newHTMLView(r *Report, opts HTMLOptions) *htmlView {
 	sort.Strings(v.FilterNamespaces)
 	if r.Baseline != nil {
 		v.Fixed, v.FixedFolded = fold(r.Baseline.Absent)
+		v.ScoreChange = r.scoreChange()
+		for _, e := range r.Baseline.Expired {
+			v.Expired = append(v.Expired, e.describe())
+		}
 	}
 	reasons := map[string]int{}
 	for _, n := range r.Score.Coverage.NotAssessed {

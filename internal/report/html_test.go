@@ -387,6 +387,11 @@ func withBaseline(r *Report) *Report {
 		b.Absent = append(b.Absent, BaselineFinding{Check: "demo-replicas", Severity: "high",
 			Object: fmt.Sprintf("Deployment prod/old-%02d", i), Message: "replicas is 1, want at least 2"})
 	}
+	b.Suppressed = b.Unchanged + b.Updated
+	score := 41.25
+	b.Score = &score
+	b.Expired = []BaselineFinding{{Check: "demo-replicas", Severity: "high", Object: "Deployment prod/batch",
+		Message: "replicas is 1, want at least 2", Reason: "batch job, one is enough", Owner: "data-team", Expires: "2026-01-01"}}
 	r.Baseline = b
 	return r
 }
@@ -400,8 +405,13 @@ func TestHTMLBaseline(t *testing.T) {
 	out := renderHTML(t, r, HTMLOptions{})
 	golden.Check(t, filepath.Join("testdata", "report-baseline.html.golden"), []byte(out), *update)
 
-	if want := "Compared with <code>baseline.json</code>: <strong>1 new</strong>, 5 unchanged, 1 updated, 12 fixed."; !strings.Contains(out, want) {
-		t.Errorf("got no %q", want)
+	for _, want := range []string{
+		"Compared with <code>baseline.json</code>: <strong>1 new</strong>, 5 unchanged, 1 updated, 12 fixed; 6 suppressed by the baseline, which <code>--fail-on-new</code> does not count; score 41.3 → ",
+		"<li>demo-replicas on Deployment prod/batch, until 2026-01-01, owner data-team (reason: batch job, one is enough)</li>",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("got no %q", want)
+		}
 	}
 	byCheck, byObject := views(t, out)
 	for name, view := range map[string]string{"by check": byCheck, "by object": byObject} {

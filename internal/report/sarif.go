@@ -53,12 +53,27 @@ type sarifRun struct {
 	Results            []sarifResult            `json:"results"`
 }
 
-// sarifRunProps carry the verdict and the overall score, which SARIF has
-// no place of its own for.
+// sarifRunProps carry the verdict, the overall score and, with a
+// baseline, what comparing with it found (how many failures it
+// suppressed among them), which SARIF has no place of its own for: each
+// result's baselineState says the rest.
 type sarifRunProps struct {
-	Verdict        string   `json:"verdict"`
-	VerdictSummary string   `json:"verdictSummary"`
-	Score          *float64 `json:"score"`
+	Verdict        string              `json:"verdict"`
+	VerdictSummary string              `json:"verdictSummary"`
+	Score          *float64            `json:"score"`
+	Baseline       *sarifBaselineProps `json:"baseline,omitempty"`
+}
+
+type sarifBaselineProps struct {
+	Source     string   `json:"source"`
+	Comparable bool     `json:"comparable"`
+	New        int      `json:"new"`
+	Unchanged  int      `json:"unchanged"`
+	Updated    int      `json:"updated"`
+	Absent     int      `json:"absent"`
+	Suppressed int      `json:"suppressed"`
+	Expired    int      `json:"expired"`
+	Score      *float64 `json:"score,omitempty"`
 }
 
 type sarifTool struct {
@@ -522,8 +537,17 @@ func writeSARIF(w io.Writer, r *Report, opts Options) error {
 		Version: sarifVersion,
 		Runs: []sarifRun{{Tool: sarifTool{Driver: driver}, Invocations: []sarifInvocation{inv},
 			OriginalURIBaseIDs: loc.baseIDs(),
-			Properties:         sarifRunProps{Verdict: r.Score.Verdict.Status, VerdictSummary: r.Score.Verdict.Summary, Score: r.Score.Overall},
+			Properties:         sarifRunProps{Verdict: r.Score.Verdict.Status, VerdictSummary: r.Score.Verdict.Summary, Score: r.Score.Overall, Baseline: sarifBaseline(r.Baseline)},
 			Results:            []sarifResult{}}},
 	}
 	return writeStreamingJSON(w, log, "results", len(emitted), result)
+}
+
+// sarifBaseline is what comparing with a baseline found, as counts.
+func sarifBaseline(b *BaselineComparison) *sarifBaselineProps {
+	if b == nil {
+		return nil
+	}
+	return &sarifBaselineProps{Source: b.Source, Comparable: b.Comparable, New: b.New, Unchanged: b.Unchanged,
+		Updated: b.Updated, Absent: len(b.Absent), Suppressed: b.Suppressed, Expired: len(b.Expired), Score: b.Score}
 }

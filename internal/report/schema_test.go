@@ -37,7 +37,7 @@ func TestReportSchemaValidatesOutput(t *testing.T) {
 	compared.Baseline = &BaselineComparison{
 		Source: "main.json", Comparable: false, Why: "the baseline ran other checks", New: 1,
 		Expired: []BaselineFinding{},
-		Absent: []BaselineFinding{{Check: "demo-replicas", Severity: "high", Object: "Deployment prod/api", Message: "replicas is 1, want at least 2"}},
+		Absent:  []BaselineFinding{{Check: "demo-replicas", Severity: "high", Object: "Deployment prod/api", Message: "replicas is 1, want at least 2"}},
 	}
 	for i := range compared.Results {
 		if compared.Results[i].Status == "fail" {
