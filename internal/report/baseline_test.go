@@ -143,6 +143,21 @@ func TestBaselineInEveryFormat(t *testing.T) {
 		t.Errorf("sarif: baseline properties %+v and result states %v, want 2 new, 4 unchanged, 1 updated, 1 absent, 5 suppressed, 1 expired", b, states)
 	}
 
+	// JUnit: new failures say so, and the verdict's suite carries the
+	// comparison.
+	junit := string(render(t, r, "junit", Options{}))
+	for _, want := range []string{
+		`<property name="baseline.comparison" value="2 new, 4 unchanged, 1 updated, 1 fixed; 5 suppressed by the baseline; 1 baseline entry expired"></property>`,
+		`<property name="baseline.score" value="score 61.3 → 33.3 (-28.0)"></property>`,
+	} {
+		if !strings.Contains(junit, want) {
+			t.Errorf("junit: no %s in:\n%s", want, junit)
+		}
+	}
+	if n := strings.Count(junit, `<failure message="new since the baseline: `); n != 2 {
+		t.Errorf("junit: %d failures marked new, want 2", n)
+	}
+
 	// JSON carries it all, and reads back the same.
 	var back Report
 	if err := json.Unmarshal(render(t, r, "json", Options{}), &back); err != nil {

@@ -31,8 +31,18 @@ type junitSuite struct {
 	Skipped  int    `xml:"skipped,attr"`
 	// Timestamp is the report's time, in UTC, written without the zone:
 	// the JUnit schema allows none.
-	Timestamp string      `xml:"timestamp,attr,omitempty"`
-	Cases     []junitCase `xml:"testcase"`
+	Timestamp  string           `xml:"timestamp,attr,omitempty"`
+	Properties *junitProperties `xml:"properties"`
+	Cases      []junitCase      `xml:"testcase"`
+}
+
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitCase struct {
@@ -74,12 +84,16 @@ func junitCaseOf(rs []Result) junitCase {
 	first := rs[0]
 	c := junitCase{Classname: first.Check, Name: first.Object.ID(), File: first.Source.File, Line: first.Source.Line}
 	var msgs, lines []string
+	fresh := false
 	for _, res := range rs {
 		if res.Status != "fail" {
 			continue
 		}
 		msgs = append(msgs, res.Message)
 		line := res.Message
+		if res.isNew() {
+			line, fresh = "new since the baseline: "+line, true
+		}
 		if res.Path != "" {
 			line += " (" + res.Path + ")"
 		}
@@ -92,7 +106,11 @@ func junitCaseOf(rs []Result) junitCase {
 		if where != "" {
 			text += "\nat " + where
 		}
-		c.Failure = &junitProblem{Message: strings.Join(msgs, "; "), Type: first.Severity, Text: text}
+		msg := strings.Join(msgs, "; ")
+		if fresh {
+			msg = "new since the baseline: " + msg
+		}
+		c.Failure = &junitProblem{Message: msg, Type: first.Severity, Text: text}
 	case first.Status == "error":
 		c.Error = &junitProblem{Message: first.Message, Type: "check-error"}
 	case first.Status == "skip":
@@ -124,7 +142,7 @@ func writeJUnit(w io.Writer, r *Report, _ Options) error {
 	}
 
 	all := junitSuites{Name: r.Tool.Name}
-	all.Suites = append(all.Suites, verdictSuite(r.Score.Verdict))
+	all.Suites = append(all.Suites, verdictSuite(r))
 	for _, layer := range layerOrder(r) {
 		suite := junitSuite{Name: layer}
 		for _, c := range r.Checks {
@@ -185,7 +203,10 @@ func writeJUnit(w io.Writer, r *Report, _ Options) error {
 // verdictSuite is the verdict as a test case of its own, first: it fails
 // when the audit is not production-ready and is skipped when readiness
 // cannot be claimed, so the suite is green only when it is ready.
-func verdictSuite(v Verdict) junitSuite {
+// verdictSuite is the verdict as a testcase of its own, with what
+// comparing with a baseline found as the suite's properties.
+func verdictSuite(r *Report) junitSuite {
+	v := r.Score.Verdict
 	c := junitCase{Classname: "verdict", Name: "production-ready"}
 	switch audit.Verdict(v.Status) {
 	case audit.NotReady:
@@ -195,5 +216,14 @@ func verdictSuite(v Verdict) junitSuite {
 	}
 	suite := junitSuite{Name: "verdict"}
 	suite.add(c)
+	if b := r.Baseline; b != nil {
+		suite.Properties = &junitProperties{Property: []junitProperty{
+			{"baseline", b.Source},
+			{"baseline.comparison", b.counts()},
+		}}
+		if s := r.scoreChange(); s != "" {
+			suite.Properties.Property = append(suite.Properties.Property, junitProperty{"baseline.score", s})
+		}
+	}
 	return suite
 }
