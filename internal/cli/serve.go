@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
+	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/pipeline"
@@ -74,6 +76,14 @@ the earliest, so a burst of changes gives one audit per --debounce. Every
 --resync the resource types are discovered again and the cluster is
 re-audited without changes. In a pod it uses the pod's service account.
 
+The configuration file (--config) is read again every 10 seconds, so a
+mounted ConfigMap that is edited takes effect without a restart: a new
+content that loads is used from the next audit, which starts at once, and
+"configuration reloaded" is logged; one that does not load is logged once
+and the previous configuration stays in force, with
+plimsoll_config_reload_ok at 0 until the file is fixed. A configuration
+that does not load at start stops serve.
+
 With --leader-elect (the default), the replicas elect a leader with the
 Lease --lease-name in --lease-namespace; the leader alone writes reports
 to the cluster. Every replica serves metrics and the dashboard. SIGTERM
@@ -87,7 +97,7 @@ stops the informers, releases the Lease and shuts the server down.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", ":8080", "address to serve /metrics, /, /healthz and /readyz on")
-	f.StringVar(&o.configFile, "config", "", "configuration file (default: "+config.FileName+" found upward from the current directory)")
+	f.StringVar(&o.configFile, "config", "", "configuration file, read again every 10s and used from the next audit when it changes (default: "+config.FileName+" found upward from the current directory)")
 	f.DurationVar(&o.debounce, "debounce", serve.DefaultDebounce, "least time between the starts of two audits; changes in between are audited together")
 	f.StringVar(&o.cluster, "cluster-name", "", `a "cluster" label on every metric, to tell clusters apart when one Prometheus holds many (or set it as an external label of each cluster's Prometheus)`)
 	f.DurationVar(&o.resync, "resync", serve.DefaultResync, "rediscover resource types and re-audit this often, even without changes")
@@ -118,7 +128,7 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		return &exitError{ExitPartial, errors.New("--debounce and --resync must be positive")}
 	}
 	reg := checks.Registry()
-	cfg, err := pipeline.LoadConfig(o.configFile, s.Dir, reg)
+	audit, configFile, err := serveConfig(o.configFile, s, reg)
 	if err != nil {
 		return &exitError{ExitPartial, err}
 	}
@@ -153,7 +163,9 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		Resync:   o.resync,
 		Cluster:  o.cluster,
 		Log:      log,
-		Audit:    pipeline.Auditor(pipeline.Options{Registry: reg, Config: cfg, Now: s.Now, Version: reportVersion()}),
+		Audit:    audit,
+		// ConfigFile is nil without a file: there is nothing to reload.
+		ConfigFile: configFile,
 	}
 	if o.leaderElect {
 		le := &serve.LeaderElection{Namespace: o.leaseNamespace, Name: o.leaseName, Identity: s.Getenv("POD_NAME")}
@@ -179,6 +191,40 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		return &exitError{ExitPartial, err}
 	}
 	return nil
+}
+
+// serveConfig loads the configuration serve starts with: file, else
+// config.FileName found upward from the working directory, else the
+// defaults. It returns the Auditor that audits with it and, when it came
+// from a file, what serve needs to load that file again when it changes.
+// A file that does not load stops serve before it starts.
+func serveConfig(file string, s Streams, reg *check.Registry) (serve.Auditor, *serve.ConfigFile, error) {
+	auditor := func(cfg *config.Config) serve.Auditor {
+		return pipeline.Auditor(pipeline.Options{Registry: reg, Config: cfg, Now: s.Now, Version: reportVersion()})
+	}
+	if file == "" {
+		file = config.Find(s.Dir)
+	}
+	if file == "" {
+		return auditor(config.Default()), nil, nil
+	}
+	load := func(content []byte) (serve.Auditor, error) {
+		cfg, err := config.Decode(bytes.NewReader(content), reg)
+		if err != nil {
+			return nil, fmt.Errorf("configuration %s: %w", file, err)
+		}
+		cfg.File = file
+		return auditor(cfg), nil
+	}
+	content, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read configuration: %w", err)
+	}
+	a, err := load(content)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, &serve.ConfigFile{Path: file, Loaded: content, Load: load}, nil
 }
 
 // reportWriter is the Sink that writes PolicyReports, stamped with the time

@@ -42,6 +42,9 @@ type server struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	latest  atomic.Pointer[published]
+	// auditor is the Auditor in force: Options.Audit, or the one made
+	// from the configuration file's latest content. The loop alone uses it.
+	auditor Auditor
 
 	// wake tells the loop the cache changed; rediscover that a
 	// CustomResourceDefinition did; leading hands it the context of a
@@ -86,6 +89,7 @@ func newServer(o Options) (*server, error) {
 func newLocalServer(o Options) *server {
 	s := &server{
 		o:          o,
+		auditor:    o.Audit,
 		wake:       make(chan struct{}, 1),
 		rediscover: make(chan struct{}, 1),
 		leading:    make(chan context.Context),
@@ -136,6 +140,15 @@ func (s *server) loop(ctx context.Context) {
 	defer ticker.Stop()
 	resync := clk.NewTicker(s.o.Resync)
 	defer resync.Stop()
+	var reload <-chan time.Time // ticks while there is a configuration file to read again
+	watch := &configWatch{}
+	if f := s.o.ConfigFile; f != nil {
+		watch = &configWatch{file: f, seen: f.Loaded}
+		s.metrics.configLoaded(clk.Now())
+		poll := clk.NewTicker(configPoll)
+		defer poll.Stop()
+		reload = poll.C()
+	}
 	if s.o.LeaderElection == nil {
 		leaderCtx = ctx
 		s.metrics.leader.Set(1)
@@ -200,6 +213,11 @@ func (s *server) loop(ctx context.Context) {
 		case <-resync.C():
 			discover, dirty = true, true
 			arm()
+		case <-reload:
+			if s.reloadConfig(ctx, watch) {
+				dirty = true
+				arm()
+			}
 		case lctx := <-s.leading:
 			leaderCtx = lctx
 			push()
@@ -244,7 +262,7 @@ func (s *server) loop(ctx context.Context) {
 // audit audits a snapshot and publishes the report.
 func (s *server) audit(ctx context.Context, snap *Snapshot) {
 	start := s.o.Clock.Now()
-	r, err := s.o.Audit(ctx, snap)
+	r, err := s.auditor(ctx, snap)
 	d := s.o.Clock.Since(start)
 	if err != nil {
 		s.metrics.audited(nil, d, s.o.Clock.Now())

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -381,5 +383,103 @@ func TestLoopLostAPIServer(t *testing.T) {
 			})
 			expect(t, f.timeline(""), started("20.6s audit"))
 		})
+	}
+}
+
+// mountedConfig is a configuration file as the kubelet mounts a ConfigMap's
+// key: name -> ..data/name, ..data -> a directory of the current content.
+type mountedConfig struct {
+	dir, name string
+	version   int
+}
+
+func newMountedConfig(t *testing.T, name, content string) *mountedConfig {
+	m := &mountedConfig{dir: t.TempDir(), name: name}
+	m.write(t, content)
+	if err := os.Symlink(filepath.Join("..data", name), filepath.Join(m.dir, name)); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func (m *mountedConfig) path() string { return filepath.Join(m.dir, m.name) }
+
+// write puts content in a new directory and points ..data at it, as the
+// kubelet does: through a ..data_tmp symlink renamed over ..data, so that
+// a reader sees the old content or the new one, never a mix.
+func (m *mountedConfig) write(t *testing.T, content string) {
+	m.version++
+	ts := fmt.Sprintf("..2026_11_21_12_00_%02d.%d", m.version, m.version)
+	if err := os.Mkdir(filepath.Join(m.dir, ts), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(m.dir, ts, m.name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(m.dir, "..data_tmp")
+	if err := os.Symlink(ts, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(m.dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoopReloadConfig: the configuration file, a mounted ConfigMap whose
+// symlink the kubelet swaps, is read every configPoll (10 s). A new content
+// that loads is audited with from an audit at the next settling delay, and
+// said; one that does not load leaves the previous one in force, is said
+// once however often it is read, and sets plimsoll_config_reload_ok to 0
+// until a content that loads.
+func TestLoopReloadConfig(t *testing.T) {
+	f := newFakes()
+	m := newMountedConfig(t, "plimsoll.yaml", "a")
+	// Load accepts one-word contents; the Auditor it makes records the
+	// content it audits with.
+	load := func(content []byte) (Auditor, error) {
+		c := string(content)
+		if strings.ContainsAny(c, " \n") {
+			return nil, fmt.Errorf("configuration %s: %q is not one word", m.path(), c)
+		}
+		return func(context.Context, *Snapshot) (*report.Report, error) {
+			return &report.Report{}, f.call("audit "+c, nil, nil)
+		}, nil
+	}
+	var logs strings.Builder
+	o := Options{Debounce: 2 * time.Second, Resync: time.Hour, Log: slog.New(slog.NewTextHandler(&logs, nil)),
+		ConfigFile: &ConfigFile{Path: m.path(), Loaded: []byte("a"), Load: load}}
+	ok := map[time.Duration]float64{}
+	var loadedAt float64
+	runLoop(t, o, f, 2*time.Minute, 100*time.Millisecond, func(s *server, at time.Duration) {
+		switch at {
+		case 5 * time.Second:
+			loadedAt = testutil.ToFloat64(s.metrics.configTime)
+		case 15 * time.Second:
+			m.write(t, "b")
+		case 35 * time.Second:
+			m.write(t, "not valid")
+		case 75 * time.Second:
+			m.write(t, "c")
+		}
+		ok[at] = testutil.ToFloat64(s.metrics.configOK)
+	})
+	expect(t, f.timeline(""), started(
+		"20.1s audit b", // read at 20s, audited after the settling delay
+		"1m20.1s audit c",
+	))
+	if want := float64(t0.Unix()); loadedAt != want {
+		t.Errorf("plimsoll_config_last_reload_success_timestamp_seconds was %v at start, want %v", loadedAt, want)
+	}
+	for at, want := range map[time.Duration]float64{30 * time.Second: 1, 40 * time.Second: 0, 70 * time.Second: 0, 80 * time.Second: 1} {
+		if ok[at] != want {
+			t.Errorf("plimsoll_config_reload_ok was %v at %v, want %v", ok[at], at, want)
+		}
+	}
+	text := logs.String()
+	if n := strings.Count(text, "configuration reloaded"); n != 2 {
+		t.Errorf("%q said %d times, want 2 (b and c):\n%s", "configuration reloaded", n, text)
+	}
+	if n := strings.Count(text, "level=ERROR msg=\"configuration not reloaded"); n != 1 {
+		t.Errorf("the content that does not load said %d times, want once:\n%s", n, text)
 	}
 }

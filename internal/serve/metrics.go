@@ -25,6 +25,8 @@ type metrics struct {
 	leader      prometheus.Gauge
 	syncs       *prometheus.CounterVec
 	sinkOK      prometheus.Gauge
+	configOK    prometheus.Gauge
+	configTime  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -39,30 +41,34 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "plimsoll_audits_total",
 			Help: "Audits run, by result: ok, or error when no report came of it.",
 		}, []string{"result"}),
-		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "plimsoll_last_successful_audit_timestamp_seconds",
-			Help: "When the latest successful audit finished, in seconds since the Unix epoch; 0 before the first.",
-		}),
-		leader: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "plimsoll_leader",
-			Help: "1 while this replica holds the leader Lease and hands reports to the sink, else 0.",
-		}),
+		lastSuccess: gauge("plimsoll_last_successful_audit_timestamp_seconds",
+			"When the latest successful audit finished, in seconds since the Unix epoch; 0 before the first."),
+		leader: gauge("plimsoll_leader",
+			"1 while this replica holds the leader Lease and hands reports to the sink, else 0."),
 		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "plimsoll_report_syncs_total",
 			Help: "Reports handed to the sink by this replica as leader, by result: ok or error.",
 		}, []string{"result"}),
-		sinkOK: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "plimsoll_report_sink_ok",
-			Help: "0 while the latest report could not be handed to the sink (PolicyReports not written: the CRDs missing, or the API server refusing them) and it is being retried, else 1.",
-		}),
+		sinkOK: gauge("plimsoll_report_sink_ok",
+			"0 while the latest report could not be handed to the sink (PolicyReports not written: the CRDs missing, or the API server refusing them) and it is being retried, else 1."),
+		configOK: gauge("plimsoll_config_reload_ok",
+			"0 while the configuration file holds a change that could not be loaded (or cannot be read) and audits use the configuration loaded before it, else 1."),
+		configTime: gauge("plimsoll_config_last_reload_success_timestamp_seconds",
+			"When the configuration in force was loaded from the configuration file, at start or on a change, in seconds since the Unix epoch; 0 without a configuration file."),
 	}
 	m.sinkOK.Set(1)
+	m.configOK.Set(1)
 	for _, r := range []string{"ok", "error"} {
 		m.audits.WithLabelValues(r)
 		m.syncs.WithLabelValues(r)
 	}
-	reg.MustRegister(m.report, m.duration, m.audits, m.lastSuccess, m.leader, m.syncs, m.sinkOK)
+	reg.MustRegister(m.report, m.duration, m.audits, m.lastSuccess, m.leader, m.syncs, m.sinkOK, m.configOK, m.configTime)
 	return m
+}
+
+// gauge is a gauge without labels.
+func gauge(name, help string) prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 }
 
 // registerState exports the informers' state and the API server's
@@ -91,6 +97,13 @@ func registerState(reg prometheus.Registerer, types func() state, reachable func
 		}
 		return 0
 	}))
+}
+
+// configLoaded records that the configuration file's content in force
+// was loaded at at.
+func (m *metrics) configLoaded(at time.Time) {
+	m.configOK.Set(1)
+	m.configTime.Set(float64(at.UnixNano()) / 1e9)
 }
 
 // audited records an audit that took d and produced r, or failed (r nil).

@@ -21,6 +21,16 @@
 // ages. A change to a CustomResourceDefinition rediscovers at once. Nothing
 // is listed again at rest: informers watch.
 //
+// # Configuration
+//
+// With Options.ConfigFile, the configuration file is read again every ten
+// seconds on the loop's clock and its content compared with the last one
+// read: the kubelet updates a mounted ConfigMap by swapping a symlink,
+// which reading sees and a watch on the file may not. A new content that
+// loads replaces the Auditor and re-audits at once; one that does not is
+// logged once, leaves the previous Auditor in force and sets
+// plimsoll_config_reload_ok to 0 until a content that loads.
+//
 // # Refused types
 //
 // A type the API server refuses to list (403, 404, 401) has its informer
@@ -121,6 +131,11 @@ type Options struct {
 	Kinds []string
 	// Audit turns a snapshot into a report.
 	Audit Auditor
+	// ConfigFile, if set, is the configuration file Audit was made from,
+	// read again every ten seconds: a new content that loads replaces
+	// Audit and re-audits; one that does not is logged and leaves Audit in
+	// force.
+	ConfigFile *ConfigFile
 	// Sink, if set, receives the leader's reports.
 	Sink Sink
 	// Listener is where the HTTP server listens; Run closes it.
