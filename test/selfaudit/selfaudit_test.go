@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,35 +48,56 @@ type installation struct {
 	yaml func(*testing.T) []byte
 	// chart says it is the Helm chart.
 	chart bool
-	// serviceMonitor says it includes the ServiceMonitor.
-	serviceMonitor bool
+	parts
 }
 
-func chartInstallation(name string, serviceMonitor bool, set ...string) installation {
+// parts are the optional objects an installation includes.
+type parts struct {
+	// serviceMonitor: the ServiceMonitor.
+	serviceMonitor bool
+	// config: the ConfigMap of plimsoll's configuration.
+	config bool
+	// tests: the helm test pod, and its NetworkPolicy.
+	tests bool
+}
+
+// values are the values a chart is rendered with: values files (-f), then
+// --set.
+type values struct {
+	files, set []string
+}
+
+func chartInstallation(name string, p parts, v values) installation {
 	args := []string{"--helm", chartDir, "--release-name", release}
-	for _, s := range set {
+	for _, f := range v.files {
+		args = append(args, "-f", f)
+	}
+	for _, s := range v.set {
 		args = append(args, "--set", s)
 	}
 	return installation{
 		name: name,
 		args: args,
 		load: func() manifest.Result {
-			return manifest.LoadHelm(chartDir, manifest.HelmOptions{ReleaseName: release, Values: set})
+			return manifest.LoadHelm(chartDir, manifest.HelmOptions{ReleaseName: release, ValueFiles: v.files, Values: v.set})
 		},
-		yaml:           func(t *testing.T) []byte { return helmTemplate(t, set) },
-		chart:          true,
-		serviceMonitor: serviceMonitor,
+		yaml:  func(t *testing.T) []byte { return helmTemplate(t, v) },
+		chart: true,
+		parts: p,
 	}
 }
+
+// everyPart is a values file that turns every optional part of the chart on.
+var everyPart, _ = filepath.Abs(filepath.Join("testdata", "every-part.yaml"))
 
 func installations() []installation {
 	return []installation{
 		{
-			name:           "kustomize build deploy",
-			args:           []string{"--kustomize", deployDir},
-			load:           func() manifest.Result { return manifest.LoadKustomize(deployDir) },
-			yaml:           kustomizeBuild,
-			serviceMonitor: true,
+			name:  "kustomize build deploy",
+			args:  []string{"--kustomize", deployDir},
+			load:  func() manifest.Result { return manifest.LoadKustomize(deployDir) },
+			yaml:  kustomizeBuild,
+			parts: parts{serviceMonitor: true, config: true},
 		},
 		{
 			// deploy/'s files as they are, without Kustomize, as
@@ -85,15 +107,18 @@ func installations() []installation {
 			load: func() manifest.Result {
 				return manifest.Load(context.Background(), []string{deployDir}, manifest.Options{})
 			},
-			yaml:           deployFiles,
-			serviceMonitor: true,
+			yaml: deployFiles,
+			// The ConfigMap is kustomization.yaml's configMapGenerator's.
+			parts: parts{serviceMonitor: true},
 		},
-		chartInstallation("chart", false),
-		chartInstallation("chart with ServiceMonitor", true, "serviceMonitor.enabled=true"),
-		chartInstallation("chart for a fleet", false, "clusterName=eu-west-1"),
-		chartInstallation("chart with narrowed network access", false,
+		chartInstallation("chart", parts{tests: true}, values{}),
+		chartInstallation("chart with ServiceMonitor", parts{serviceMonitor: true, tests: true}, values{set: []string{"serviceMonitor.enabled=true"}}),
+		chartInstallation("chart for a fleet", parts{tests: true}, values{set: []string{"clusterName=eu-west-1"}}),
+		chartInstallation("chart with narrowed network access", parts{tests: true}, values{set: []string{
 			"networkPolicy.apiServer.cidrs={10.0.0.0/28}",
-			"networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring"),
+			"networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring",
+		}}),
+		chartInstallation("chart with every part on", parts{serviceMonitor: true, config: true, tests: true}, values{files: []string{everyPart}}),
 	}
 }
 
@@ -220,13 +245,24 @@ var installed = []string{
 }
 
 // TestInstallationsAgree: the Kustomize base, its files read without
-// Kustomize, and the chart install the same objects under the same names.
+// Kustomize, and the chart install the same objects under the same names,
+// and the optional parts each includes.
 func TestInstallationsAgree(t *testing.T) {
 	for _, in := range installations() {
 		t.Run(in.name, func(t *testing.T) {
 			want := append([]string{}, installed...)
 			if in.serviceMonitor {
 				want = append(want, "ServiceMonitor plimsoll/plimsoll")
+			}
+			if in.config {
+				want = append(want, "ConfigMap plimsoll/plimsoll-config")
+			}
+			if in.tests {
+				// Helm test hooks: helm install leaves them for helm test.
+				want = append(want, "Pod plimsoll/plimsoll-test")
+				if slices.Contains(want, "NetworkPolicy plimsoll/plimsoll") {
+					want = append(want, "NetworkPolicy plimsoll/plimsoll-test")
+				}
 			}
 			sort.Strings(want)
 			var got []string
@@ -244,11 +280,11 @@ func TestInstallationsAgree(t *testing.T) {
 // TestChartClusterName: the chart's clusterName reaches serve as
 // --cluster-name, the flag that labels every metric with the cluster.
 func TestChartClusterName(t *testing.T) {
-	rendered := string(helmTemplate(t, []string{"clusterName=eu-west-1"}))
+	rendered := string(helmTemplate(t, values{set: []string{"clusterName=eu-west-1"}}))
 	if !strings.Contains(rendered, "- --cluster-name\n            - \"eu-west-1\"\n") {
 		t.Errorf("the chart does not pass clusterName to serve:\n%s", rendered)
 	}
-	if strings.Contains(string(helmTemplate(t, nil)), "--cluster-name") {
+	if strings.Contains(string(helmTemplate(t, values{})), "--cluster-name") {
 		t.Error("the chart passes --cluster-name without clusterName")
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/common"
 	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	"helm.sh/helm/v4/pkg/cli/values"
+	helmvalues "helm.sh/helm/v4/pkg/cli/values"
 	"helm.sh/helm/v4/pkg/engine"
 	"helm.sh/helm/v4/pkg/getter"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -139,13 +139,13 @@ func deployFiles(t *testing.T) []byte {
 
 // helmTemplate renders the chart as `helm template plimsoll charts/plimsoll
 // --set ...` would, its templates in name order.
-func helmTemplate(t *testing.T, set []string) []byte {
+func helmTemplate(t *testing.T, v values) []byte {
 	t.Helper()
 	ch, err := loader.Load(chartDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vals, err := (&values.Options{Values: set}).MergeValues(getter.Providers{})
+	vals, err := (&helmvalues.Options{ValueFiles: v.files, Values: v.set}).MergeValues(getter.Providers{})
 	if err != nil {
 		t.Fatal(err)
 	}

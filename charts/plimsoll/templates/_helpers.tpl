@@ -67,3 +67,22 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
   name: {{ include "plimsoll.fullname" . }}
   namespace: {{ include "plimsoll.namespace" . }}
 {{- end }}
+
+{{/*
+What selects the helm test pod. Not plimsoll's selector labels, which
+would make it an endpoint of the Service and a pod of the PDB.
+*/}}
+{{- define "plimsoll.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "plimsoll.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The recommended labels of the helm test pod. */}}
+{{- define "plimsoll.testLabels" -}}
+{{ include "plimsoll.testSelectorLabels" . }}
+app.kubernetes.io/version: {{ include "plimsoll.version" . | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/part-of: plimsoll
+app.kubernetes.io/component: test
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
