@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -141,21 +142,32 @@ func deployFiles(t *testing.T) []byte {
 // --set ...` would, its templates in name order.
 func helmTemplate(t *testing.T, v values) []byte {
 	t.Helper()
-	ch, err := loader.Load(chartDir)
+	out, err := renderChart(v)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// renderChart renders the chart as helmTemplate does, and returns what
+// helm template would refuse with: values the chart's values.schema.json
+// rejects, or a template's fail.
+func renderChart(v values) ([]byte, error) {
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		return nil, err
 	}
 	vals, err := (&helmvalues.Options{ValueFiles: v.files, Values: v.set}).MergeValues(getter.Providers{})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	rv, err := chartutil.ToRenderValues(ch, vals, common.ReleaseOptions{Name: release, Namespace: "default", IsInstall: true}, common.DefaultCapabilities)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	files, err := engine.Render(ch, rv)
 	if err != nil {
-		t.Fatalf("render %s: %v", chartDir, err)
+		return nil, fmt.Errorf("render %s: %w", chartDir, err)
 	}
 	names := make([]string, 0, len(files))
 	for name := range files {
@@ -169,5 +181,5 @@ func helmTemplate(t *testing.T, v values) []byte {
 		}
 		out.WriteString("\n---\n" + files[name])
 	}
-	return out.Bytes()
+	return out.Bytes(), nil
 }

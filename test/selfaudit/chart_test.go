@@ -1,0 +1,233 @@
+package selfaudit
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/plimsoll/plimsoll/internal/checks"
+	"github.com/plimsoll/plimsoll/internal/config"
+	"github.com/plimsoll/plimsoll/internal/inventory"
+	"github.com/plimsoll/plimsoll/internal/manifest"
+	"sigs.k8s.io/yaml"
+)
+
+// chartObjects renders the chart with v as plimsoll audit --helm does and
+// returns its objects by ID.
+func chartObjects(t *testing.T, v values) map[string]*inventory.Object {
+	t.Helper()
+	res := manifest.LoadHelm(chartDir, manifest.HelmOptions{ReleaseName: release, ValueFiles: v.files, Values: v.set})
+	for _, e := range res.Errors {
+		t.Fatalf("render with %+v: %v", v, e)
+	}
+	byID := map[string]*inventory.Object{}
+	for _, o := range res.Objects {
+		byID[o.ID()] = o
+	}
+	return byID
+}
+
+// TestChartValuesSchema: values.schema.json accepts the defaults and the
+// values that turn every part on, and Helm refuses, before rendering,
+// values of the wrong type or shape, naming the value.
+func TestChartValuesSchema(t *testing.T) {
+	for _, v := range []values{{}, {files: []string{everyPart}}, {set: []string{"podDisruptionBudget.maxUnavailable=50%"}}} {
+		if _, err := renderChart(v); err != nil {
+			t.Errorf("values %+v: got %v, want them accepted", v, err)
+		}
+	}
+	for _, c := range []struct {
+		set, want string
+	}{
+		{"replicas=two", "at '/replicas': got string, want integer"},
+		{"serviceMonitor.enabled=yes", "at '/serviceMonitor/enabled': got string, want boolean"},
+		{"config.checks.disable={pod-probes}", "at '/config': got object, want string"},
+		{"image.digest=sha256:abc", "/image/digest"},
+		{"service.prot=8080", "/service"},
+		{"podDisruptionBudget.maxUnavailable=0", "/podDisruptionBudget/maxUnavailable"},
+		{"tests.resources.limit.cpu=1", "/tests/resources"},
+	} {
+		t.Run(c.set, func(t *testing.T) {
+			_, err := renderChart(values{set: []string{c.set}})
+			if err == nil || !strings.Contains(err.Error(), "values don't meet the specifications of the schema") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %v, want the schema to refuse it at %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestChartValuesDocumented: every value values.schema.json knows has a
+// description, so that the schema and values.yaml document the same values.
+func TestChartValuesDocumented(t *testing.T) {
+	var schema map[string]any
+	readYAML(t, filepath.Join(chartDir, "values.schema.json"), &schema)
+	var vals map[string]any
+	readYAML(t, filepath.Join(chartDir, "values.yaml"), &vals)
+	props, _ := schema["properties"].(map[string]any)
+	for key := range vals {
+		p, ok := props[key].(map[string]any)
+		if !ok {
+			t.Errorf("values.yaml has %s, which values.schema.json does not describe", key)
+			continue
+		}
+		if d, _ := p["description"].(string); d == "" {
+			t.Errorf("values.schema.json has no description of %s", key)
+		}
+	}
+	for key := range props {
+		if _, ok := vals[key]; !ok {
+			t.Errorf("values.schema.json describes %s, which values.yaml lacks", key)
+		}
+	}
+}
+
+// TestChartOptionalParts: the chart renders with each optional part on
+// and off, and holds exactly the objects of the parts that are on.
+func TestChartOptionalParts(t *testing.T) {
+	const (
+		configMap    = "ConfigMap plimsoll/plimsoll-config"
+		monitor      = "ServiceMonitor plimsoll/plimsoll"
+		policy       = "NetworkPolicy plimsoll/plimsoll"
+		defaultDeny  = "NetworkPolicy plimsoll/default-deny"
+		testPod      = "Pod plimsoll/plimsoll-test"
+		testPolicy   = "NetworkPolicy plimsoll/plimsoll-test"
+		namespace    = "Namespace plimsoll"
+		pdb          = "PodDisruptionBudget plimsoll/plimsoll"
+		inReleaseNS  = "Deployment default/plimsoll"
+		deployment   = "Deployment plimsoll/plimsoll"
+		releaseNSPod = "Pod default/plimsoll-test"
+	)
+	for _, c := range []struct {
+		name          string
+		set           []string
+		files         []string
+		with, without []string
+	}{
+		{"defaults", nil, nil, []string{deployment, pdb, namespace, policy, defaultDeny, testPod, testPolicy}, []string{configMap, monitor}},
+		{"every part on", nil, []string{everyPart}, []string{configMap, monitor, policy, defaultDeny, testPod, testPolicy, pdb}, nil},
+		{"config", []string{"config=checks: {}"}, nil, []string{configMap}, nil},
+		{"serviceMonitor", []string{"serviceMonitor.enabled=true"}, nil, []string{monitor}, nil},
+		{"no networkPolicy", []string{"networkPolicy.enabled=false"}, nil, []string{testPod}, []string{policy, defaultDeny, testPolicy}},
+		{"no helm test", []string{"tests.enabled=false"}, nil, []string{policy}, []string{testPod, testPolicy}},
+		{"every part off", []string{"networkPolicy.enabled=false", "tests.enabled=false", "namespace.create=false", "namespace.name="}, nil,
+			[]string{inReleaseNS, "PodDisruptionBudget default/plimsoll"}, []string{namespace, configMap, monitor, releaseNSPod, "NetworkPolicy default/plimsoll"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			objs := chartObjects(t, values{files: c.files, set: c.set})
+			for _, id := range c.with {
+				if objs[id] == nil {
+					t.Errorf("no %s", id)
+				}
+			}
+			for _, id := range c.without {
+				if objs[id] != nil {
+					t.Errorf("got %s, want none", id)
+				}
+			}
+		})
+	}
+}
+
+// TestChartConfig: a config given to the chart reaches serve as the
+// mounted file --config names, unchanged; without one serve gets no
+// --config; and a config that is not a mapping of .plimsoll.yaml's keys
+// stops helm install.
+func TestChartConfig(t *testing.T) {
+	const text = "# a comment\nchecks:\n  disable: [pod-probes]\n"
+	objs := chartObjects(t, values{set: []string{"config=" + text}})
+	if got := configFile(t, helmTemplate(t, values{set: []string{"config=" + text}})); got != text {
+		t.Errorf("got plimsoll.yaml %q in the ConfigMap, want %q", got, text)
+	}
+	spec := objs["Deployment plimsoll/plimsoll"].Typed.(*appsv1.Deployment).Spec.Template.Spec
+	wantMounted(t, spec, "plimsoll-config")
+
+	spec = chartObjects(t, values{})["Deployment plimsoll/plimsoll"].Typed.(*appsv1.Deployment).Spec.Template.Spec
+	if slices.Contains(spec.Containers[0].Args, "--config") || len(spec.Volumes) > 0 {
+		t.Errorf("without config: got args %q and volumes %+v, want no --config and no volume", spec.Containers[0].Args, spec.Volumes)
+	}
+
+	for _, c := range []struct{ config, want string }{
+		{"- checks", "config must be a YAML mapping"},
+		{"just words", "config must be a YAML mapping"},
+		{"chekcs: {}", `config has the key "chekcs"`},
+	} {
+		if _, err := renderChart(values{set: []string{"config=" + c.config}}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("config %q: got %v, want %q", c.config, err, c.want)
+		}
+	}
+}
+
+// wantMounted checks that serve is started with --config on the file of
+// the ConfigMap name, mounted as a directory (a subPath mount is never
+// updated, so serve would never see a change).
+func wantMounted(t *testing.T, spec corev1.PodSpec, name string) {
+	t.Helper()
+	c := spec.Containers[0]
+	if i := slices.Index(c.Args, "--config"); i < 0 || i+1 >= len(c.Args) || c.Args[i+1] != "/etc/plimsoll/plimsoll.yaml" {
+		t.Errorf("got args %q, want --config /etc/plimsoll/plimsoll.yaml", c.Args)
+	}
+	if len(spec.Volumes) != 1 || spec.Volumes[0].ConfigMap == nil || spec.Volumes[0].ConfigMap.Name != name {
+		t.Errorf("got volumes %+v, want the ConfigMap %s", spec.Volumes, name)
+	}
+	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/etc/plimsoll" || c.VolumeMounts[0].SubPath != "" {
+		t.Errorf("got mounts %+v, want the ConfigMap's directory at /etc/plimsoll", c.VolumeMounts)
+	}
+}
+
+// TestDeployConfig: deploy/'s configuration file loads as serve loads it,
+// and kustomize build puts it, unchanged, in the ConfigMap the Deployment
+// mounts for --config.
+func TestDeployConfig(t *testing.T) {
+	file := filepath.Join(deployDir, ".plimsoll.yaml")
+	if _, err := config.Load(file, checks.Registry()); err != nil {
+		t.Errorf("%s does not load: %v", file, err)
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec corev1.PodSpec
+	for _, o := range manifest.LoadKustomize(deployDir).Objects {
+		if o.ID() == "Deployment plimsoll/plimsoll" {
+			spec = o.Typed.(*appsv1.Deployment).Spec.Template.Spec
+		}
+	}
+	if got := configFile(t, kustomizeBuild(t)); got != string(want) {
+		t.Errorf("got plimsoll.yaml %q in the ConfigMap, want %s as it is", got, file)
+	}
+	wantMounted(t, spec, "plimsoll-config")
+}
+
+// configFile returns the plimsoll.yaml of the ConfigMap plimsoll-config
+// in a rendered stream. The inventory does not keep a ConfigMap's values.
+func configFile(t *testing.T, stream []byte) string {
+	t.Helper()
+	for _, doc := range documents(t, stream) {
+		var cm corev1.ConfigMap
+		if err := yaml.Unmarshal(doc, &cm); err != nil {
+			t.Fatal(err)
+		}
+		if cm.Kind == "ConfigMap" && cm.Name == "plimsoll-config" {
+			return cm.Data["plimsoll.yaml"]
+		}
+	}
+	t.Fatal("no ConfigMap plimsoll-config")
+	return ""
+}
+
+// readYAML decodes a YAML (or JSON) file into v.
+func readYAML(t *testing.T, file string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+}
