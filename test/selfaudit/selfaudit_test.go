@@ -49,9 +49,16 @@ type installation struct {
 	chart bool
 	// serviceMonitor says it includes the ServiceMonitor.
 	serviceMonitor bool
+	// monitoring says it includes the alerts' PrometheusRule and the
+	// Grafana dashboard's ConfigMap.
+	monitoring bool
 }
 
 func chartInstallation(name string, serviceMonitor bool, set ...string) installation {
+	monitoring := false
+	for _, s := range set {
+		monitoring = monitoring || s == "prometheusRule.enabled=true"
+	}
 	args := []string{"--helm", chartDir, "--release-name", release}
 	for _, s := range set {
 		args = append(args, "--set", s)
@@ -65,6 +72,7 @@ func chartInstallation(name string, serviceMonitor bool, set ...string) installa
 		yaml:           func(t *testing.T) []byte { return helmTemplate(t, set) },
 		chart:          true,
 		serviceMonitor: serviceMonitor,
+		monitoring:     monitoring,
 	}
 }
 
@@ -79,7 +87,8 @@ func installations() []installation {
 		},
 		{
 			// deploy/'s files as they are, without Kustomize, as
-			// `plimsoll audit deploy/` reads them.
+			// `plimsoll audit deploy/` reads them: deploy/monitoring's
+			// too, which the base leaves to a Kustomization of its own.
 			name: "directory deploy",
 			args: []string{deployDir},
 			load: func() manifest.Result {
@@ -87,10 +96,13 @@ func installations() []installation {
 			},
 			yaml:           deployFiles,
 			serviceMonitor: true,
+			monitoring:     true,
 		},
 		chartInstallation("chart", false),
 		chartInstallation("chart with ServiceMonitor", true, "serviceMonitor.enabled=true"),
 		chartInstallation("chart for a fleet", false, "clusterName=eu-west-1"),
+		chartInstallation("chart with dashboard and alerts", true, "serviceMonitor.enabled=true",
+			"prometheusRule.enabled=true", "grafanaDashboard.enabled=true", "clusterName=eu-west-1"),
 		chartInstallation("chart with narrowed network access", false,
 			"networkPolicy.apiServer.cidrs={10.0.0.0/28}",
 			"networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring"),
@@ -227,6 +239,9 @@ func TestInstallationsAgree(t *testing.T) {
 			want := append([]string{}, installed...)
 			if in.serviceMonitor {
 				want = append(want, "ServiceMonitor plimsoll/plimsoll")
+			}
+			if in.monitoring {
+				want = append(want, "ConfigMap plimsoll/plimsoll-dashboard", "PrometheusRule plimsoll/plimsoll")
 			}
 			sort.Strings(want)
 			var got []string
