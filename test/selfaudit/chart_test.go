@@ -179,17 +179,21 @@ func wantMounted(t *testing.T, spec corev1.PodSpec, name string) {
 	}
 }
 
-// TestDeployConfig: deploy/'s configuration file loads as serve loads it,
-// and kustomize build puts it, unchanged, in the ConfigMap the Deployment
-// mounts for --config.
+// TestDeployConfig: deploy/'s ConfigMap holds a configuration that loads
+// as serve loads it, kustomize build keeps it unchanged, and the
+// Deployment mounts it for --config.
 func TestDeployConfig(t *testing.T) {
-	file := filepath.Join(deployDir, ".plimsoll.yaml")
-	if _, err := config.Load(file, checks.Registry()); err != nil {
-		t.Errorf("%s does not load: %v", file, err)
-	}
-	want, err := os.ReadFile(file)
+	data, err := os.ReadFile(filepath.Join(deployDir, "config.yaml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	want := configFile(t, data)
+	file := filepath.Join(t.TempDir(), "plimsoll.yaml")
+	if err := os.WriteFile(file, []byte(want), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.Load(file, checks.Registry()); err != nil {
+		t.Errorf("deploy/config.yaml's plimsoll.yaml does not load: %v", err)
 	}
 	var spec corev1.PodSpec
 	for _, o := range manifest.LoadKustomize(deployDir).Objects {
@@ -197,8 +201,8 @@ func TestDeployConfig(t *testing.T) {
 			spec = o.Typed.(*appsv1.Deployment).Spec.Template.Spec
 		}
 	}
-	if got := configFile(t, kustomizeBuild(t)); got != string(want) {
-		t.Errorf("got plimsoll.yaml %q in the ConfigMap, want %s as it is", got, file)
+	if got := configFile(t, kustomizeBuild(t)); got != want {
+		t.Errorf("got plimsoll.yaml %q in the built ConfigMap, want deploy/config.yaml's %q", got, want)
 	}
 	wantMounted(t, spec, "plimsoll-config")
 }

@@ -59,6 +59,9 @@ type parts struct {
 	config bool
 	// tests: the helm test pod, and its NetworkPolicy.
 	tests bool
+	// monitoring: the alerts' PrometheusRule and the Grafana dashboard's
+	// ConfigMap.
+	monitoring bool
 }
 
 // values are the values a chart is rendered with: values files (-f), then
@@ -101,24 +104,26 @@ func installations() []installation {
 		},
 		{
 			// deploy/'s files as they are, without Kustomize, as
-			// `plimsoll audit deploy/` reads them.
+			// `plimsoll audit deploy/` reads them: deploy/monitoring's
+			// too, which the base leaves to a Kustomization of its own.
 			name: "directory deploy",
 			args: []string{deployDir},
 			load: func() manifest.Result {
 				return manifest.Load(context.Background(), []string{deployDir}, manifest.Options{})
 			},
-			yaml: deployFiles,
-			// The ConfigMap is kustomization.yaml's configMapGenerator's.
-			parts: parts{serviceMonitor: true},
+			yaml:  deployFiles,
+			parts: parts{serviceMonitor: true, config: true, monitoring: true},
 		},
 		chartInstallation("chart", parts{tests: true}, values{}),
 		chartInstallation("chart with ServiceMonitor", parts{serviceMonitor: true, tests: true}, values{set: []string{"serviceMonitor.enabled=true"}}),
 		chartInstallation("chart for a fleet", parts{tests: true}, values{set: []string{"clusterName=eu-west-1"}}),
+		chartInstallation("chart with dashboard and alerts", parts{serviceMonitor: true, tests: true, monitoring: true}, values{set: []string{
+			"serviceMonitor.enabled=true", "prometheusRule.enabled=true", "grafanaDashboard.enabled=true", "clusterName=eu-west-1"}}),
 		chartInstallation("chart with narrowed network access", parts{tests: true}, values{set: []string{
 			"networkPolicy.apiServer.cidrs={10.0.0.0/28}",
 			"networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring",
 		}}),
-		chartInstallation("chart with every part on", parts{serviceMonitor: true, config: true, tests: true}, values{files: []string{everyPart}}),
+		chartInstallation("chart with every part on", parts{serviceMonitor: true, config: true, tests: true, monitoring: true}, values{files: []string{everyPart}}),
 	}
 }
 
@@ -263,6 +268,9 @@ func TestInstallationsAgree(t *testing.T) {
 				if slices.Contains(want, "NetworkPolicy plimsoll/plimsoll") {
 					want = append(want, "NetworkPolicy plimsoll/plimsoll-test")
 				}
+			}
+			if in.monitoring {
+				want = append(want, "ConfigMap plimsoll/plimsoll-dashboard", "PrometheusRule plimsoll/plimsoll")
 			}
 			sort.Strings(want)
 			var got []string

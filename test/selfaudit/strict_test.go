@@ -42,7 +42,28 @@ type serviceMonitor struct {
 			Path          string `json:"path"`
 			Interval      string `json:"interval"`
 			ScrapeTimeout string `json:"scrapeTimeout,omitempty"`
+			HonorLabels   bool   `json:"honorLabels,omitempty"`
 		} `json:"endpoints"`
+	} `json:"spec"`
+}
+
+// prometheusRule is the Prometheus Operator's PrometheusRule, as far as
+// plimsoll's alerts use it.
+type prometheusRule struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Alert       string            `json:"alert,omitempty"`
+				Record      string            `json:"record,omitempty"`
+				Expr        string            `json:"expr"`
+				For         string            `json:"for,omitempty"`
+				Labels      map[string]string `json:"labels,omitempty"`
+				Annotations map[string]string `json:"annotations,omitempty"`
+			} `json:"rules"`
+		} `json:"groups"`
 	} `json:"spec"`
 }
 
@@ -67,11 +88,15 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 				}
 				_, _, err := strict.Decode(doc, nil, nil)
 				if runtime.IsNotRegisteredError(err) {
-					if tm.Kind != "ServiceMonitor" || tm.APIVersion != "monitoring.coreos.com/v1" {
+					switch {
+					case tm.Kind == "ServiceMonitor" && tm.APIVersion == "monitoring.coreos.com/v1":
+						err = yaml.UnmarshalStrict(doc, &serviceMonitor{})
+					case tm.Kind == "PrometheusRule" && tm.APIVersion == "monitoring.coreos.com/v1":
+						err = yaml.UnmarshalStrict(doc, &prometheusRule{})
+					default:
 						t.Errorf("%s %s: no Go type to check it against; add one to this test", tm.APIVersion, tm.Kind)
 						continue
 					}
-					err = yaml.UnmarshalStrict(doc, &serviceMonitor{})
 				}
 				if err != nil {
 					t.Errorf("%s: %v\n%s", tm.Kind, err, doc)
