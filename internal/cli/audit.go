@@ -11,7 +11,6 @@ import (
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/baseline"
 	"github.com/plimsoll/plimsoll/internal/check"
-	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/manifest"
 	"github.com/plimsoll/plimsoll/internal/memory"
@@ -36,6 +35,7 @@ type auditOptions struct {
 	kustomize              string
 	snapshot               string
 	cluster                *clusterOptions
+	customChecks           []string
 }
 
 func newAuditCommand(s Streams) *cobra.Command {
@@ -71,7 +71,8 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
   plimsoll audit --helm ./chart -f prod.yaml --set image.tag=1.2
   plimsoll audit --kustomize ./overlays/prod
   plimsoll audit ./k8s -o sarif > plimsoll.sarif
-  plimsoll audit ./k8s --fail-on high --min-score 80`,
+  plimsoll audit ./k8s --fail-on high --min-score 80
+  plimsoll audit ./k8s --checks ./policies/   # custom checks written in CEL`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return untilInterrupted(cmd.Context(), func() error { return runAudit(cmd, s, o, args) })
 		},
@@ -92,6 +93,7 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
 	f.StringVar(&o.kustomize, "kustomize", "", "build this Kustomization directory in-process and audit the result")
 	f.StringVar(&o.snapshot, "snapshot", "", "audit a snapshot taken with 'plimsoll snapshot' instead of a live cluster")
 	o.cluster.addFlags(f)
+	addChecksFlag(f, &o.customChecks)
 	return cmd
 }
 
@@ -131,11 +133,11 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	if !contains(report.Formats(), o.output) {
 		return &exitError{ExitPartial, fmt.Errorf("--output %q: want one of %s", o.output, strings.Join(report.Formats(), ", "))}
 	}
-	reg := checks.Registry()
-	cfg, err := pipeline.LoadConfig(o.configFile, s.Dir, reg)
+	cs, cfg, err := loadChecksAndConfig(o.configFile, s.Dir, o.customChecks)
 	if err != nil {
 		return &exitError{ExitPartial, err}
 	}
+	reg := cs.Registry
 	if o.kubernetesVersion != "" {
 		if _, _, err := config.ParseVersion(o.kubernetesVersion); err != nil {
 			return &exitError{ExitPartial, fmt.Errorf("--kubernetes-version: %w", err)}
@@ -156,6 +158,7 @@ func runAudit(cmd *cobra.Command, s Streams, o *auditOptions, args []string) err
 	if err != nil {
 		return &exitError{ExitPartial, err}
 	}
+	in.Errors = append(in.Errors, cs.InputErrors()...) // custom checks that could not be loaded
 	a := pipeline.Audit(in, opts)
 	reasons := gate(a, failOn, o.minScore, cmd.Flags().Changed("min-score"))
 	rep := pipeline.Report(a, in, opts)

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
-	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/pipeline"
 	"github.com/plimsoll/plimsoll/internal/policyreport"
@@ -47,6 +46,7 @@ type serveOptions struct {
 	reportPasses   bool
 	openReports    bool
 	kube           *genericclioptions.ConfigFlags
+	customChecks   []string
 }
 
 func newServeCommand(s Streams, deps ServeDeps) *cobra.Command {
@@ -97,6 +97,7 @@ stops the informers, releases the Lease and shuts the server down.`,
 	f.BoolVar(&o.reportPasses, "report-passes", false, "include passing results in PolicyReports (the summary always counts them)")
 	f.BoolVar(&o.openReports, "openreports", false, "write openreports.io Reports and ClusterReports instead of wgpolicyk8s.io PolicyReports")
 	kube.AddFlags(f)
+	addChecksFlag(f, &o.customChecks)
 	return cmd
 }
 
@@ -115,11 +116,11 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 	if o.debounce <= 0 || o.resync <= 0 {
 		return &exitError{ExitPartial, errors.New("--debounce and --resync must be positive")}
 	}
-	reg := checks.Registry()
-	cfg, err := pipeline.LoadConfig(o.configFile, s.Dir, reg)
+	cs, cfg, err := loadChecksAndConfig(o.configFile, s.Dir, o.customChecks)
 	if err != nil {
 		return &exitError{ExitPartial, err}
 	}
+	reg := cs.Registry
 	rc, kubeContext, err := restConfig(s, o.kube)
 	if err != nil {
 		return &exitError{ExitPartial, err}
@@ -138,6 +139,10 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		sink = reportWriter{w: w, now: s.Now}
 	}
 	log := slog.New(slog.NewTextHandler(s.Err, nil))
+	for _, e := range cs.Custom.Errors {
+		// The other checks are loaded: serve audits with them.
+		log.Error("a custom check could not be loaded", "file", e.File, "line", e.Line, "err", e.Err)
+	}
 	if soft := serve.LimitMemory(s.Getenv); soft > 0 {
 		log.Info("garbage collection limit set from the container's memory limit", "bytes", soft)
 	}

@@ -529,7 +529,7 @@ spec:
 // policy's status.typeChecking: a warning per expression that is wrong for
 // a kind the rules match, naming it, and none for a correct one.
 func TestTypeCheck(t *testing.T) {
-	warnings := TypeCheck(parsePolicy(t, `
+	warnings := Compile(parsePolicy(t, `
 metadata: {name: demo}
 spec:
   paramKind: {apiVersion: v1, kind: ConfigMap}
@@ -540,7 +540,7 @@ spec:
   - expression: object.spec.replicas <= 5 && params.data.max != ''
   - expression: object.spec.replicass <= 5
     messageExpression: "object.metadata.name + params.dta"
-`))
+`)).TypeCheck()
 	var got []string
 	for _, w := range warnings {
 		got = append(got, w.FieldRef+": "+strings.Join(strings.Fields(w.Warning), " "))

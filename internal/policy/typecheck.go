@@ -18,7 +18,7 @@ import (
 	"k8s.io/kube-openapi/pkg/validation/spec"
 )
 
-// TypeCheck type-checks a policy's validations and message expressions
+// TypeCheck type-checks the policy's validations and message expressions
 // against the schemas of the built-in kinds its rules match (and of its
 // paramKind), with the API server's own type checker, and returns what
 // the API server would put in the policy's status.typeChecking: a warning
@@ -26,11 +26,9 @@ import (
 // there, a warning changes nothing about how the policy is evaluated, and
 // custom resources, whose schemas are their CustomResourceDefinitions',
 // are not checked.
-func TypeCheck(vap *admissionregistrationv1.ValidatingAdmissionPolicy) []admissionregistrationv1.ExpressionWarning {
-	vap = vap.DeepCopy()
-	Default(&vap.Spec)
+func (p *Policy) TypeCheck() []admissionregistrationv1.ExpressionWarning {
 	tc := &validating.TypeChecker{SchemaResolver: builtinSchemas(), RestMapper: Builtin().RESTMapper()}
-	return tc.Check(vap)
+	return tc.Check(p.vap)
 }
 
 // builtinSchemas resolves the schemas of the built-in kinds from the
