@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -232,17 +233,17 @@ func Compile(vap *admissionregistrationv1.ValidatingAdmissionPolicy) *Policy {
 	Default(&vap.Spec)
 	p := &Policy{vap: vap, accessor: validating.NewValidatingAdmissionPolicyAccessor(vap)}
 	spec := &vap.Spec
-	p.compileErr = compileErrors(spec)
-
 	hasParams := spec.ParamKind != nil
 	vars := plugincel.OptionalVariableDeclarations{HasParams: hasParams, HasAuthorizer: true}
 	messageVars := plugincel.OptionalVariableDeclarations{HasParams: hasParams, HasAuthorizer: false}
+	// One compiler serves both the evaluation and the check of what a new
+	// policy may use: building one is most of the cost of a policy.
 	compiler, err := plugincel.NewCompositedCompiler(baseEnv)
 	if err != nil {
 		p.validator = validating.NewValidator(nil, nil, nil, nil, spec.FailurePolicy, err)
 		return p
 	}
-	compiler.CompileAndStoreVariables(variables(spec.Variables), vars, environment.StoredExpressions)
+	p.compileErr = compileErrors(compiler, spec, vars, messageVars)
 	if len(spec.MatchConditions) > 0 {
 		conds := make([]plugincel.ExpressionAccessor, len(spec.MatchConditions))
 		for i := range spec.MatchConditions {
@@ -252,11 +253,19 @@ func Compile(vap *admissionregistrationv1.ValidatingAdmissionPolicy) *Policy {
 	}
 	validations := make([]plugincel.ExpressionAccessor, len(spec.Validations))
 	messages := make([]plugincel.ExpressionAccessor, len(spec.Validations))
+	hasMessages := false
 	for i, v := range spec.Validations {
 		validations[i] = &validating.ValidationCondition{Expression: v.Expression, Message: v.Message, Reason: v.Reason}
 		if v.MessageExpression != "" {
 			messages[i] = &validating.MessageExpressionCondition{MessageExpression: v.MessageExpression}
+			hasMessages = true
 		}
+	}
+	if !hasMessages {
+		// No message expression: none is evaluated either way, but an
+		// empty list spares the evaluation of nothing its activation
+		// (the validator reads message results only where they exist).
+		messages = nil
 	}
 	p.validator = validating.NewValidator(
 		compiler.CompileCondition(validations, vars, environment.StoredExpressions),
@@ -269,24 +278,20 @@ func Compile(vap *admissionregistrationv1.ValidatingAdmissionPolicy) *Policy {
 	return p
 }
 
-func variables(vs []admissionregistrationv1.Variable) []plugincel.NamedExpressionAccessor {
-	out := make([]plugincel.NamedExpressionAccessor, len(vs))
-	for i, v := range vs {
-		out[i] = &validating.Variable{Name: v.Name, Expression: v.Expression}
-	}
-	return out
-}
+// statelessCompiler compiles matchConditions, which may not use variables,
+// as the API server's validation does (getStrictStatelessCELCompiler).
+var statelessCompiler = sync.OnceValue(func() plugincel.Compiler { return plugincel.NewCompiler(baseEnv) })
 
 // compileErrors compiles every expression as the API server does when it
 // validates a new policy (validateValidatingAdmissionPolicySpec): in the
 // environment of new expressions, which has only the libraries of the
 // compatibility version; matchConditions without variables; messages
-// without the authorizer.
-func compileErrors(spec *admissionregistrationv1.ValidatingAdmissionPolicySpec) field.ErrorList {
+// without the authorizer. It stores the variables in compiler, each for
+// evaluation after its check, so that a variable sees only those before
+// it, as there.
+func compileErrors(compiler *plugincel.CompositedCompiler, spec *admissionregistrationv1.ValidatingAdmissionPolicySpec, vars, messageVars plugincel.OptionalVariableDeclarations) field.ErrorList {
 	var errs field.ErrorList
 	p := field.NewPath("spec")
-	hasParams := spec.ParamKind != nil
-	vars := plugincel.OptionalVariableDeclarations{HasParams: hasParams, HasAuthorizer: true}
 	check := func(c plugincel.Compiler, fp *field.Path, e plugincel.ExpressionAccessor, decls plugincel.OptionalVariableDeclarations) {
 		if e.GetExpression() == "" {
 			return
@@ -295,25 +300,18 @@ func compileErrors(spec *admissionregistrationv1.ValidatingAdmissionPolicySpec) 
 			errs = append(errs, celError(fp, e.GetExpression(), res.Error))
 		}
 	}
-	stateless := plugincel.NewCompiler(baseEnv)
 	for i := range spec.MatchConditions {
-		check(stateless, p.Child("matchConditions").Index(i).Child("expression"), (*matchconditions.MatchCondition)(&spec.MatchConditions[i]), vars)
-	}
-	compiler, err := plugincel.NewCompositedCompiler(baseEnv)
-	if err != nil {
-		return append(errs, field.InternalError(p, err))
+		check(statelessCompiler(), p.Child("matchConditions").Index(i).Child("expression"), (*matchconditions.MatchCondition)(&spec.MatchConditions[i]), vars)
 	}
 	for i, v := range spec.Variables {
-		res := compiler.CompileAndStoreVariable(&validating.Variable{Name: v.Name, Expression: v.Expression}, vars, environment.NewExpressions)
-		if res.Error != nil && v.Expression != "" {
-			errs = append(errs, celError(p.Child("variables").Index(i).Child("expression"), v.Expression, res.Error))
-		}
+		variable := &validating.Variable{Name: v.Name, Expression: v.Expression}
+		check(compiler, p.Child("variables").Index(i).Child("expression"), variable, vars)
+		compiler.CompileAndStoreVariable(variable, vars, environment.StoredExpressions)
 	}
 	for i, v := range spec.Validations {
 		fp := p.Child("validations").Index(i)
 		check(compiler, fp.Child("expression"), &validating.ValidationCondition{Expression: v.Expression}, vars)
-		check(compiler, fp.Child("messageExpression"), &validating.MessageExpressionCondition{MessageExpression: v.MessageExpression},
-			plugincel.OptionalVariableDeclarations{HasParams: hasParams})
+		check(compiler, fp.Child("messageExpression"), &validating.MessageExpressionCondition{MessageExpression: v.MessageExpression}, messageVars)
 	}
 	return errs
 }

@@ -20,7 +20,7 @@ import (
 // (kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/),
 // with what it says the API server answers, and the limits it sets.
 
-func parsePolicy(t *testing.T, text string) *admissionregistrationv1.ValidatingAdmissionPolicy {
+func parsePolicy(t testing.TB, text string) *admissionregistrationv1.ValidatingAdmissionPolicy {
 	t.Helper()
 	var vap admissionregistrationv1.ValidatingAdmissionPolicy
 	if err := yaml.UnmarshalStrict([]byte(text), &vap); err != nil {
@@ -29,7 +29,7 @@ func parsePolicy(t *testing.T, text string) *admissionregistrationv1.ValidatingA
 	return &vap
 }
 
-func parseObject(t *testing.T, text string) *unstructured.Unstructured {
+func parseObject(t testing.TB, text string) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
 	data, err := yaml.YAMLToJSON([]byte(text))
@@ -44,7 +44,7 @@ func parseObject(t *testing.T, text string) *unstructured.Unstructured {
 
 // request is the request that creates an object written in YAML, in a
 // namespace with labels (nil: a namespace no input declares).
-func request(t *testing.T, obj string, nsLabels map[string]string) *Request {
+func request(t testing.TB, obj string, nsLabels map[string]string) *Request {
 	t.Helper()
 	u := parseObject(t, obj)
 	res, ok := Builtin().ForKind(u.GroupVersionKind())
@@ -56,7 +56,11 @@ func request(t *testing.T, obj string, nsLabels map[string]string) *Request {
 		ns.Object = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: u.GetNamespace(), Labels: nsLabels}}
 		ns.Unknown = nsLabels == nil
 	}
-	return NewRequest(u, res.GVR(), ns)
+	r, err := NewRequest(u, res.GVR(), ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // outcome words what the policy decides on a request, for comparison.

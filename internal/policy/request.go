@@ -6,8 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -41,15 +41,26 @@ type Namespace struct {
 }
 
 // NewRequest returns the request that creates obj, a resource of the kind
-// obj names, in ns. obj is what the policy's expressions see as object: the
+// obj names (its apiVersion and kind are set), in ns. obj is what the
+// policy's expressions see as object: a built-in kind's typed object, as
+// the API server hands it to its admission plugins, or an Unstructured. The
 // caller has it as the API server would (defaulted, in its namespace), and
 // leaves it unchanged from now on.
-func NewRequest(obj *unstructured.Unstructured, resource schema.GroupVersionResource, ns Namespace) *Request {
-	gvk := obj.GroupVersionKind()
-	attrs := admission.NewAttributesRecord(obj, nil, gvk, obj.GetNamespace(), obj.GetName(), resource, "",
+func NewRequest(obj runtime.Object, resource schema.GroupVersionResource, ns Namespace) (*Request, error) {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	attrs := admission.NewAttributesRecord(obj, nil, gvk, m.GetNamespace(), m.GetName(), resource, "",
 		admission.Create, &metav1.CreateOptions{}, false, offlineUser)
+	lazy := admission.NewLazyObject(obj)
+	// The API server's admission plugins read typed objects through
+	// reflection (newActivation sets this on every evaluation); set here,
+	// the object's CEL value is made the same way, once, below.
+	lazy.UseSchemalessTypeRef = true //nolint:staticcheck // SA1019: deprecated only until it becomes the default, as k8s.io/apiserver's cel.newActivation says
 	r := &Request{
-		attrs:     &admission.VersionedAttributes{Attributes: attrs, VersionedKind: gvk, VersionedObject: admission.NewLazyObject(obj)},
+		attrs:     &admission.VersionedAttributes{Attributes: attrs, VersionedKind: gvk, VersionedObject: lazy},
 		resource:  resource,
 		nsUnknown: ns.Unknown,
 	}
@@ -61,9 +72,9 @@ func NewRequest(obj *unstructured.Unstructured, resource schema.GroupVersionReso
 	// The CEL value of the object is made now, once: the policies that
 	// judge the request then only read it.
 	if _, err := r.attrs.VersionedObject.CELValue(); err != nil {
-		panic(err) // an Unstructured always has one
+		return nil, err
 	}
-	return r
+	return r, nil
 }
 
 // offlineUser is who sends an offline request: someone authenticated,
@@ -116,7 +127,8 @@ func (p *Policy) Match(ctx context.Context, r *Request, params runtime.Object) M
 // notMatched says which of matchConstraints leaves the request out.
 func (p *Policy) notMatched(r *Request) string {
 	mc := p.vap.Spec.MatchConstraints
-	if sel, err := metav1.LabelSelectorAsSelector(mc.ObjectSelector); err == nil && !sel.Matches(labels.Set(r.attrs.GetObject().(*unstructured.Unstructured).GetLabels())) {
+	obj, _ := meta.Accessor(r.attrs.GetObject())
+	if sel, err := metav1.LabelSelectorAsSelector(mc.ObjectSelector); err == nil && obj != nil && !sel.Matches(labels.Set(obj.GetLabels())) {
 		return "spec.matchConstraints.objectSelector does not select it"
 	}
 	if sel, err := metav1.LabelSelectorAsSelector(mc.NamespaceSelector); err == nil && r.namespace != nil && !sel.Matches(namespaceLabels(r.namespace)) {

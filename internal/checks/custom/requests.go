@@ -1,10 +1,12 @@
 package custom
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -32,16 +34,46 @@ type lazyRequest struct {
 	once sync.Once
 	req  *policy.Request
 	why  string // why there is no request
+
+	// outcomes are the checks' outcomes on the request: a check's Applies
+	// evaluates it, and its Run reads what Applies found.
+	mu       sync.Mutex
+	outcomes map[*Check]outcome
+}
+
+// outcome is what a check's policy decided on a request.
+type outcome struct {
+	match     policy.Match
+	decisions []policy.Decision
 }
 
 // get returns a target's request, or why there is none.
-func (r *requests) get(t target, o *inventory.Object, inv *inventory.Inventory) (*policy.Request, string) {
+func (r *requests) get(t target, o *inventory.Object, inv *inventory.Inventory) *lazyRequest {
 	l, make := &r.self, selfRequest
 	if t.pod {
 		l, make = &r.pod, podRequest
 	}
 	l.once.Do(func() { l.req, l.why = make(o, inv) })
-	return l.req, l.why
+	return l
+}
+
+// evaluate returns what a check's policy decides on the request, deciding
+// it once.
+func (l *lazyRequest) evaluate(c *Check) outcome {
+	l.mu.Lock()
+	out, ok := l.outcomes[c]
+	l.mu.Unlock()
+	if ok {
+		return out
+	}
+	out.match, out.decisions = c.Policy.Evaluate(context.Background(), l.req, c.params())
+	l.mu.Lock()
+	if l.outcomes == nil {
+		l.outcomes = map[*Check]outcome{}
+	}
+	l.outcomes[c] = out
+	l.mu.Unlock()
+	return out
 }
 
 // recent holds the requests of the objects judged last. An audit judges an
@@ -74,36 +106,33 @@ func requestsOf(ctx *check.Context, o *inventory.Object) *requests {
 	return r
 }
 
-// selfRequest is the request that creates the object: a built-in kind at
-// its current version (the version plimsoll reads every version of it
-// as), defaulted as the API server defaults it unless a cluster served it
-// so; any other kind as written.
+// selfRequest is the request that creates the object: a built-in kind as
+// its typed object at its current version (the version plimsoll reads
+// every version of it as), as the API server hands typed objects to its
+// admission plugins, defaulted as the API server defaults it unless a
+// cluster served it so; any other kind as written.
 func selfRequest(o *inventory.Object, inv *inventory.Inventory) (*policy.Request, string) {
-	var obj *unstructured.Unstructured
 	if typed, ok := o.Typed.(runtime.Object); ok {
 		typed = typed.DeepCopyObject()
 		gvks, _, err := scheme.Scheme.ObjectKinds(typed)
 		if err != nil {
 			return nil, err.Error()
 		}
+		typed.GetObjectKind().SetGroupVersionKind(gvks[0])
 		if inv.Mode == inventory.FromManifests {
 			policy.SetDefaults(typed)
 		}
-		if obj, err = toUnstructured(typed, gvks[0]); err != nil {
-			return nil, err.Error()
-		}
-	} else {
-		// Only the metadata may change (the namespace); the rest is read.
-		content := make(map[string]any, len(o.Content))
-		for k, v := range o.Content {
-			content[k] = v
-		}
-		if meta, ok := o.Content["metadata"].(map[string]any); ok {
-			content["metadata"] = runtime.DeepCopyJSONValue(meta)
-		}
-		obj = &unstructured.Unstructured{Object: content}
+		return newRequest(typed, inv)
 	}
-	return newRequest(obj, inv)
+	// Only the metadata may change (the namespace); the rest is read.
+	content := make(map[string]any, len(o.Content))
+	for k, v := range o.Content {
+		content[k] = v
+	}
+	if meta, ok := o.Content["metadata"].(map[string]any); ok {
+		content["metadata"] = runtime.DeepCopyJSONValue(meta)
+	}
+	return newRequest(&unstructured.Unstructured{Object: content}, inv)
 }
 
 // podRequest is the request that creates a Pod from a workload's
@@ -115,7 +144,7 @@ func selfRequest(o *inventory.Object, inv *inventory.Inventory) (*policy.Request
 // are not known, and not set.
 func podRequest(o *inventory.Object, inv *inventory.Inventory) (*policy.Request, string) {
 	tmpl, _ := o.PodTemplate()
-	pod := &corev1.Pod{ObjectMeta: *tmpl.ObjectMeta.DeepCopy(), Spec: *tmpl.Spec.DeepCopy()}
+	pod := &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}, ObjectMeta: *tmpl.ObjectMeta.DeepCopy(), Spec: *tmpl.Spec.DeepCopy()}
 	pod.Namespace = o.Namespace
 	pod.GenerateName = o.Name + "-"
 	pod.Name = o.Name + "-*"
@@ -133,28 +162,18 @@ func podRequest(o *inventory.Object, inv *inventory.Inventory) (*policy.Request,
 	// The template's defaults are set on a cluster already; a Pod's own
 	// (requests from limits, service links) never are on a template.
 	policy.SetDefaults(pod)
-	obj, err := toUnstructured(pod, corev1.SchemeGroupVersion.WithKind("Pod"))
-	if err != nil {
-		return nil, err.Error()
-	}
-	return newRequest(obj, inv)
-}
-
-func toUnstructured(obj runtime.Object, gvk schema.GroupVersionKind) (*unstructured.Unstructured, error) {
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, err
-	}
-	u := &unstructured.Unstructured{Object: m}
-	u.SetGroupVersionKind(gvk)
-	return u, nil
+	return newRequest(pod, inv)
 }
 
 // newRequest makes the request that creates obj: the resource its kind is
 // served as, in its namespace. An object of a namespaced kind without a
 // namespace is created where kubectl puts it, in namespace default.
-func newRequest(obj *unstructured.Unstructured, inv *inventory.Inventory) (*policy.Request, string) {
-	gvk := obj.GroupVersionKind()
+func newRequest(obj runtime.Object, inv *inventory.Inventory) (*policy.Request, string) {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err.Error()
+	}
 	var gvr schema.GroupVersionResource
 	var namespaced bool
 	if r, ok := policy.Builtin().ForKind(gvk); ok {
@@ -168,14 +187,18 @@ func newRequest(obj *unstructured.Unstructured, inv *inventory.Inventory) (*poli
 	}
 	ns := policy.Namespace{}
 	if namespaced {
-		if obj.GetNamespace() == "" {
-			obj.SetNamespace(metav1.NamespaceDefault)
+		if m.GetNamespace() == "" {
+			m.SetNamespace(metav1.NamespaceDefault)
 		}
-		ns = namespaceOf(inv, obj.GetNamespace())
+		ns = namespaceOf(inv, m.GetNamespace())
 	} else {
-		obj.SetNamespace("")
+		m.SetNamespace("")
 	}
-	return policy.NewRequest(obj, gvr, ns), ""
+	r, err := policy.NewRequest(obj, gvr, ns)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return r, ""
 }
 
 // namespaceOf is a namespace as the inputs show it, with the name label the

@@ -1,7 +1,6 @@
 package custom
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -49,11 +48,11 @@ func (c *Check) applies(o *inventory.Object, ctx *check.Context) (bool, string) 
 	}
 	var whys []string
 	for _, t := range c.targets(o) {
-		req, why := requestsOf(ctx, o).get(t, o, ctx.Inventory)
-		if why != "" {
+		req := requestsOf(ctx, o).get(t, o, ctx.Inventory)
+		if req.why != "" {
 			return true, ""
 		}
-		m := c.Policy.Match(context.Background(), req, c.params())
+		m := req.evaluate(c).match
 		if m.Matched || m.Unknown {
 			return true, ""
 		}
@@ -71,12 +70,13 @@ func (c *Check) run(o *inventory.Object, ctx *check.Context) []check.Finding {
 	}
 	var out []check.Finding
 	for _, t := range c.targets(o) {
-		req, why := requestsOf(ctx, o).get(t, o, ctx.Inventory)
-		if why != "" {
-			out = append(out, check.NotAssessedf("%s%s", t.describe(o), why))
+		req := requestsOf(ctx, o).get(t, o, ctx.Inventory)
+		if req.why != "" {
+			out = append(out, check.NotAssessedf("%s%s", t.describe(o), req.why))
 			continue
 		}
-		m, decisions := c.Policy.Evaluate(context.Background(), req, c.params())
+		res := req.evaluate(c)
+		m, decisions := res.match, res.decisions
 		if m.Unknown {
 			out = append(out, check.NotAssessedf("%s%s", t.describe(o), m.Why))
 		}
