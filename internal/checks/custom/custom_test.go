@@ -303,6 +303,23 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// certificate is a cert-manager Certificate and its
+// CustomResourceDefinition.
+const certificate = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: certificates.cert-manager.io}
+spec:
+  group: cert-manager.io
+  names: {kind: Certificate, plural: certificates}
+  scope: Namespaced
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: tls, namespace: shop}
+spec: {secretName: tls}
+`
+
 // TestNotAssessed: what a check cannot evaluate is not assessed, with the
 // reason, never passed.
 func TestNotAssessed(t *testing.T) {
@@ -337,21 +354,55 @@ spec: {secretName: tls}
 	}
 	// With its CustomResourceDefinition among the inputs, the custom
 	// resource is judged.
-	a = auditWith(t, set, `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: certificates.cert-manager.io}
-spec:
-  group: cert-manager.io
-  names: {kind: Certificate, plural: certificates}
-  scope: Namespaced
-  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
----
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata: {name: tls, namespace: shop}
-spec: {secretName: tls}
-`, nil)
+	a = auditWith(t, set, certificate, nil)
 	if got := describe(a); !slices.Contains(got, "pass custom-kind Certificate tls") {
 		t.Errorf("got %q, want the Certificate judged", got)
+	}
+}
+
+// TestReadsDeclared: a custom check consults, through the inventory, only
+// the kinds its Kinds and Reads name (Namespaces, and the
+// CustomResourceDefinitions that say what a custom kind is served as), so
+// an audit that cannot list one of them does not assess it from a partial
+// view.
+func TestReadsDeclared(t *testing.T) {
+	dir := t.TempDir()
+	certs := write(t, dir, "certs.yaml", strings.Replace(strings.Replace(checkDoc("certificate-secret", `"has(object.spec.secretName)"`),
+		"apiGroups: [apps]", "apiGroups: [cert-manager.io]", 1), "resources: [deployments]", "resources: [certificates]", 1))
+	set := Load([]string{filepath.Join("..", "..", "..", "examples", "policies"), certs}, builtin)
+	if len(set.Errors) > 0 {
+		t.Fatal(set.Errors)
+	}
+	loaded := manifest.Parse("test.yaml", []byte(shop+"---\n"+certificate), inventory.Source{File: "test.yaml"})
+	inv := platform.Inventory(inventory.FromManifests, loaded.Objects)
+	objects := inv.Objects()
+	params := check.Defaults()
+	for _, c := range set.Checks {
+		needs := map[string]bool{}
+		for _, k := range c.Needs() {
+			needs[k] = true
+		}
+		touched := map[string]bool{}
+		inv.Trace(func(k string) { touched[k] = true })
+		judged := 0
+		for _, o := range objects {
+			if !c.AppliesToKind(o.KindKey()) || o.Controlled() {
+				continue
+			}
+			ctx := &check.Context{Inventory: inv, Params: &params, Now: now}
+			if ok, _ := c.Applies(o, ctx); ok {
+				c.Run(o, ctx)
+				judged++
+			}
+		}
+		inv.Trace(nil)
+		if judged == 0 {
+			t.Errorf("%s judged nothing", c.ID)
+		}
+		for k := range touched {
+			if !needs[k] {
+				t.Errorf("%s read kind %s, which its Kinds and Reads do not name", c.ID, k)
+			}
+		}
 	}
 }
