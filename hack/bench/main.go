@@ -11,6 +11,12 @@
 //	go run ./hack/bench                 # about 20,000 objects
 //	go run ./hack/bench -objects 5000 -runs 5
 //
+// With -custom it measures what custom checks written in CEL cost: the
+// audit with every built-in check, and the same with fifty custom checks
+// besides (internal/checks/custom/custombench), taking turns.
+//
+//	go run ./hack/bench -custom -runs 5
+//
 // With -drill it measures plimsoll drill instead, on a generated snapshot
 // of 100 nodes and 10,000 pods (internal/drill/drillbench): an upgrade of
 // every node one at a time (100 waves) and the loss of each of the three
@@ -35,6 +41,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/plimsoll/plimsoll/internal/checks/custom/custombench"
 	"github.com/plimsoll/plimsoll/internal/cluster"
 	"github.com/plimsoll/plimsoll/internal/drill"
 	"github.com/plimsoll/plimsoll/internal/drill/drillbench"
@@ -57,11 +64,15 @@ func main() {
 	work := flag.String("dir", "hack/.bench", "working directory for the corpus and binaries")
 	skipKubeScore := flag.Bool("no-kube-score", false, "do not run kube-score")
 	drills := flag.Bool("drill", false, "measure plimsoll drill on a generated snapshot of 100 nodes and 10,000 pods instead")
+	customChecks := flag.Bool("custom", false, "measure the audit with and without fifty custom checks written in CEL instead")
 	flag.Parse()
 	var err error
-	if *drills {
+	switch {
+	case *drills:
 		err = runDrills(*runs, *work)
-	} else {
+	case *customChecks:
+		err = runCustom(*corpus, *objects, *runs, *work)
+	default:
 		err = run(*corpus, *objects, *runs, *work, *skipKubeScore)
 	}
 	if err != nil {
@@ -157,6 +168,57 @@ func run(corpus string, objects, runs int, work string, skipKubeScore bool) erro
 		fmt.Printf("\nplimsoll audit is %.1fx faster than kube-score (%.1fx with GOGC=100); %.2fx the decode-only time\n",
 			ratio(2, 0), ratio(2, 4), ratio(0, 1))
 	}
+	return nil
+}
+
+// runCustom measures the audit of the multiplied corpus with every
+// built-in check, and with custombench's fifty custom checks besides.
+func runCustom(corpus string, objects, runs int, work string) error {
+	work, _ = filepath.Abs(work)
+	dir := filepath.Join(work, "corpus")
+	n, files, err := multiply(corpus, dir, objects)
+	if err != nil {
+		return err
+	}
+	checksDir := filepath.Join(work, "custom-checks")
+	if err := os.RemoveAll(checksDir); err != nil {
+		return err
+	}
+	if err := custombench.Write(checksDir); err != nil {
+		return err
+	}
+	plimsoll := filepath.Join(work, "bin", "plimsoll")
+	if err := goBuild(plimsoll, "./cmd/plimsoll"); err != nil {
+		return err
+	}
+	fmt.Printf("corpus: %d objects in %d files (%s multiplied); %d custom checks\n", n, len(files), corpus, custombench.Count)
+	fmt.Printf("machine: %d CPUs, %s\n\n", runtime.NumCPU(), runtime.Version())
+	names := []string{"plimsoll audit (every built-in check)", fmt.Sprintf("the same with %d custom checks", custombench.Count)}
+	argvs := [][]string{
+		{plimsoll, "audit", dir, "-o", "json"},
+		{plimsoll, "audit", dir, "-o", "json", "--checks", checksDir},
+	}
+	best := make([]measurement, len(argvs))
+	all := make([][]time.Duration, len(argvs))
+	for round := 0; round < runs; round++ {
+		for i, argv := range argvs {
+			m, err := measure(argv, nil)
+			if err != nil {
+				return fmt.Errorf("%s: %w", names[i], err)
+			}
+			all[i] = append(all[i], m.wall)
+			if round == 0 || m.wall < best[i].wall {
+				best[i] = m
+			}
+		}
+	}
+	fmt.Printf("%-40s %9s %9s %9s %9s\n", "run (best of "+fmt.Sprint(runs)+")", "wall", "median", "cpu", "peak RSS")
+	for i, name := range names {
+		fmt.Printf("%-40s %8.2fs %8.2fs %8.2fs %7d MB\n", name, best[i].wall.Seconds(), median(all[i]).Seconds(), best[i].cpu.Seconds(), best[i].rss>>20)
+	}
+	fmt.Printf("\nthe custom checks add %+.0f%% wall (best), %+.0f%% (median), %+.0f%% CPU, %+d MB peak RSS\n",
+		100*(best[1].wall.Seconds()/best[0].wall.Seconds()-1), 100*(median(all[1]).Seconds()/median(all[0]).Seconds()-1),
+		100*(best[1].cpu.Seconds()/best[0].cpu.Seconds()-1), (best[1].rss-best[0].rss)>>20)
 	return nil
 }
 

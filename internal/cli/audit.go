@@ -74,7 +74,8 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
   plimsoll audit ./k8s -o sarif --sarif-root . > plimsoll.sarif
   plimsoll audit ./k8s --fail-on high --min-score 80
   plimsoll audit ./k8s --baseline .plimsoll-baseline.yaml --fail-on-new high
-  plimsoll audit ./k8s --baseline-ref origin/main --fail-on-new high`,
+  plimsoll audit ./k8s --baseline-ref origin/main --fail-on-new high
+  plimsoll audit ./k8s --checks ./policies/   # custom checks written in CEL`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return untilInterrupted(cmd.Context(), func() error { return runAudit(cmd, s, o, args) })
 		},

@@ -70,6 +70,7 @@ func flagCompletions() map[string]cobra.CompletionFunc {
 		"kustomize":             directories,
 		"overlay":               directories,
 		"sarif-root":            directories,
+		"checks":                filesNamed(), // a custom check file or a directory of them
 
 		// Values only the user knows.
 		"min-score": none, "max-file-size": none, "set": none, "set-string": none,

@@ -14,7 +14,6 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/audit"
 	"github.com/plimsoll/plimsoll/internal/check"
-	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/fix"
 	"github.com/plimsoll/plimsoll/internal/fix/files"
 	"github.com/plimsoll/plimsoll/internal/fix/overlay"
@@ -126,7 +125,11 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 	case (o.kustomize != "" || o.snapshot != "") && o.overlay == "":
 		return partial(errors.New("what --kustomize or --snapshot reads has no files of its own to edit: use --overlay"))
 	}
-	reg := checks.Registry()
+	cs, err := loadChecks(o.config, s.Dir, nil) // the configuration's custom checks too
+	if err != nil {
+		return partial(err)
+	}
+	reg := cs.Registry
 	for _, id := range o.checks {
 		if reg.Get(id) == nil {
 			return partial(fmt.Errorf("--check %s: no such check (plimsoll checks lists them)", id))
@@ -145,6 +148,7 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 	if err != nil {
 		return partial(err)
 	}
+	in.Errors = append(in.Errors, cs.InputErrors()...)
 	for _, e := range in.Errors {
 		fmt.Fprintln(s.Err, "plimsoll: cannot read", report.EscapeTerminal(e.Where()+": "+e.Message))
 	}

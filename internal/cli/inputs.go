@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
-	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/manifest"
 	"github.com/plimsoll/plimsoll/internal/pipeline"
@@ -27,6 +26,7 @@ type inputOptions struct {
 	kustomize              string
 	snapshot               string
 	cluster                *clusterOptions
+	customChecks           []string
 }
 
 func newInputOptions() *inputOptions {
@@ -44,6 +44,7 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet, verb string) {
 	f.StringVar(&o.kustomize, "kustomize", "", "build this Kustomization directory in-process and "+verb+" the result")
 	f.StringVar(&o.snapshot, "snapshot", "", verb+" a snapshot taken with 'plimsoll snapshot' instead of a live cluster")
 	o.cluster.addFlags(f)
+	addChecksFlag(f, &o.customChecks)
 }
 
 // audit reads what args and the flags name, audits it under the
@@ -51,11 +52,11 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet, verb string) {
 // progress (machine-readable output). An error means nothing was audited;
 // inputs that could not be read are in the Inputs' Errors.
 func (o *inputOptions) audit(ctx context.Context, f *pflag.FlagSet, s Streams, args []string, quiet bool) (*pipeline.Inputs, *audit.Audit, *report.Report, error) {
-	reg := checks.Registry()
-	cfg, err := pipeline.LoadConfig(o.configFile, s.Dir, reg)
+	cs, cfg, err := loadChecksAndConfig(o.configFile, s.Dir, o.customChecks)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	reg := cs.Registry
 	if o.kubernetesVersion != "" {
 		if _, _, err := config.ParseVersion(o.kubernetesVersion); err != nil {
 			return nil, nil, nil, fmt.Errorf("--kubernetes-version: %w", err)
@@ -85,6 +86,7 @@ func (o *inputOptions) audit(ctx context.Context, f *pflag.FlagSet, s Streams, a
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	in.Errors = append(in.Errors, cs.InputErrors()...) // custom checks that could not be loaded
 	a := pipeline.Audit(in, opts)
 	return in, a, pipeline.Report(a, in, opts), nil
 }

@@ -15,7 +15,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/plimsoll/plimsoll/internal/check"
-	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/pipeline"
 	"github.com/plimsoll/plimsoll/internal/policyreport"
@@ -50,6 +49,7 @@ type serveOptions struct {
 	reportPasses   bool
 	openReports    bool
 	kube           *genericclioptions.ConfigFlags
+	customChecks   []string
 }
 
 func newServeCommand(s Streams, deps ServeDeps) *cobra.Command {
@@ -109,6 +109,7 @@ stops the informers, releases the Lease and shuts the server down.`,
 	f.BoolVar(&o.reportPasses, "report-passes", false, "include passing results in PolicyReports (the summary always counts them)")
 	f.BoolVar(&o.openReports, "openreports", false, "write openreports.io Reports and ClusterReports instead of wgpolicyk8s.io PolicyReports")
 	kube.AddFlags(f)
+	addChecksFlag(f, &o.customChecks)
 	return cmd
 }
 
@@ -127,7 +128,14 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 	if o.debounce <= 0 || o.resync <= 0 {
 		return &exitError{ExitPartial, errors.New("--debounce and --resync must be positive")}
 	}
-	reg := checks.Registry()
+	// The custom checks are the ones loaded now: a configuration read again
+	// later is judged against them, and a change to checks.custom takes a
+	// restart.
+	cs, err := loadChecks(o.configFile, s.Dir, o.customChecks)
+	if err != nil {
+		return &exitError{ExitPartial, err}
+	}
+	reg := cs.Registry
 	audit, configFile, err := serveConfig(o.configFile, s, reg)
 	if err != nil {
 		return &exitError{ExitPartial, err}
@@ -150,6 +158,10 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		sink = reportWriter{w: w, now: s.Now}
 	}
 	log := slog.New(slog.NewTextHandler(s.Err, nil))
+	for _, e := range cs.Custom.Errors {
+		// The other checks are loaded: serve audits with them.
+		log.Error("a custom check could not be loaded", "file", e.File, "line", e.Line, "err", e.Err)
+	}
 	if soft := serve.LimitMemory(s.Getenv); soft > 0 {
 		log.Info("garbage collection limit set from the container's memory limit", "bytes", soft)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/memory"
 	"github.com/plimsoll/plimsoll/internal/pipeline"
 	"github.com/plimsoll/plimsoll/internal/report"
@@ -15,6 +14,7 @@ import (
 func newSnapshotCommand(s Streams) *cobra.Command {
 	c := newClusterOptions()
 	var out string
+	var customChecks []string
 	cmd := &cobra.Command{
 		Use:   "snapshot -o FILE",
 		Short: "Save what an audit reads from a cluster, to audit it offline later",
@@ -37,8 +37,17 @@ could be written.`,
 				if out == "" {
 					return &exitError{ExitPartial, errors.New("-o FILE is required")}
 				}
+				// What custom checks need is read too, so that an audit of the
+				// snapshot with them can assess them.
+				cs, err := loadChecks("", s.Dir, customChecks)
+				if err != nil {
+					return &exitError{ExitPartial, err}
+				}
+				if err := cs.loadErrors(s); err != nil {
+					return err
+				}
 				defer memory.Bound(s.Getenv)()
-				h, objects, err := pipeline.Snapshot(cmd.Context(), c.source(cmd.Flags(), s, pipeline.Kinds(checks.Registry()), false), out, s.Now)
+				h, objects, err := pipeline.Snapshot(cmd.Context(), c.source(cmd.Flags(), s, pipeline.Kinds(cs.Registry), false), out, s.Now)
 				if err != nil {
 					return &exitError{ExitPartial, err}
 				}
@@ -59,5 +68,6 @@ could be written.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (.json, or .json.gz to compress)")
 	c.addFlags(cmd.Flags())
+	addChecksFlag(cmd.Flags(), &customChecks)
 	return cmd
 }

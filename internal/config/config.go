@@ -50,6 +50,10 @@ type Checks struct {
 	Disable []string `yaml:"disable"`
 	// Severity overrides a check's default severity.
 	Severity map[string]check.Severity `yaml:"severity"`
+	// Custom are files and directories of custom checks (written in CEL),
+	// relative to the configuration file. CustomChecks reads them before
+	// the rest, since the other keys may name the checks they hold.
+	Custom []string `yaml:"custom"`
 }
 
 // Exemption turns checks off for the objects it matches. Every field that is
@@ -104,6 +108,33 @@ func Load(file string, reg *check.Registry) (*Config, error) {
 	}
 	c.File = file
 	return c, nil
+}
+
+// CustomChecks returns the custom check paths of a configuration file
+// (checks.custom), relative to the working directory. It reads nothing
+// else of the file: Load, given a registry with those checks, reads the
+// rest, strictly.
+func CustomChecks(file string) ([]string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	var c struct {
+		Checks struct {
+			Custom []string `yaml:"custom"`
+		} `yaml:"checks"`
+	}
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("configuration %s: %w", file, decodeError(err))
+	}
+	out := make([]string, len(c.Checks.Custom))
+	for i, p := range c.Checks.Custom {
+		out[i] = p
+		if !filepath.IsAbs(p) {
+			out[i] = filepath.Join(filepath.Dir(file), p)
+		}
+	}
+	return out, nil
 }
 
 // Decode reads a configuration strictly and validates it against the

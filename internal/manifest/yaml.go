@@ -395,6 +395,10 @@ var parserProblems = map[string]bool{
 	"found duplicate %TAG directive":         true,
 }
 
+// YAMLError is a yaml.v3 error of a document that starts on line 1: the
+// line in the file it points at, and its message without that line.
+func YAMLError(err error) (int, string) { return parseError(err, 1) }
+
 // parseError turns a yaml.v3 error into one with a line in the file.
 func parseError(err error, offset int) (int, string) {
 	var te *yaml.TypeError
