@@ -139,8 +139,11 @@ type descriptor struct {
 func checkImage(t *testing.T, data []byte, version, commit string, binaries map[platform][]byte) {
 	t.Helper()
 	files := untar(t, bytes.NewReader(data))
-	if got := string(files["oci-layout"].data); got != `{"imageLayoutVersion":"1.0.0"}` {
-		t.Errorf("got oci-layout %q, want imageLayoutVersion 1.0.0", got)
+	var layout struct {
+		ImageLayoutVersion string `json:"imageLayoutVersion"`
+	}
+	if err := json.Unmarshal(files["oci-layout"].data, &layout); err != nil || layout.ImageLayoutVersion != "1.0.0" {
+		t.Errorf("got oci-layout %q (%v), want imageLayoutVersion 1.0.0", files["oci-layout"].data, err)
 	}
 	blob := func(d descriptor) []byte {
 		t.Helper()
