@@ -18,13 +18,16 @@ COPY cmd/ cmd/
 COPY internal/ internal/
 ARG TARGETOS=linux
 ARG TARGETARCH
-# What `plimsoll version` prints (internal/cli.Version).
+# What `plimsoll version` prints (internal/cli.Version and cli.Commit;
+# the build context has no .git, so the commit is passed in, e.g.
+# --build-arg COMMIT=$(git rev-parse HEAD)).
 ARG VERSION=dev
+ARG COMMIT=
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath \
-      -ldflags "-s -w -X github.com/plimsoll/plimsoll/internal/cli.Version=${VERSION}" \
+      -ldflags "-s -w -X github.com/plimsoll/plimsoll/internal/cli.Version=${VERSION} -X github.com/plimsoll/plimsoll/internal/cli.Commit=${COMMIT}" \
       -o /out/plimsoll ./cmd/plimsoll
 
 FROM gcr.io/distroless/static-debian12:nonroot
