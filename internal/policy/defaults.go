@@ -15,9 +15,12 @@ import (
 // SetDefaults_ functions and the zz_generated.defaults.go that calls them),
 // which plimsoll does not import. Each function names the upstream one it
 // follows; what they leave out (feature-gated defaults that are off by
-// default, the defaults of volume sources of removed in-tree drivers, the
-// rounding of quantities to milli-units) a policy sees unset. test/e2e
-// holds them to what a real API server returns from a dry-run create.
+// default, the rounding of quantities to milli-units) a policy sees unset,
+// and so it does what the API server sets that is not a default (what it
+// allocates, what admission plugins and the registry add).
+// test/e2e's TestDefaultsParity holds them to what a real API server
+// returns from a dry-run create of every workload, Pod, Service and claim
+// of the examples and the public corpus.
 
 // SetDefaults sets the API server's defaults on a built-in object of
 // k8s.io/api's types, in place, as the generated SetObjectDefaults_ of its
@@ -179,6 +182,33 @@ func setVolumeDefaults(v *corev1.Volume) {
 		orDefault(&src.HostPath.Type, corev1.HostPathUnset)
 	case src.Ephemeral != nil && src.Ephemeral.VolumeClaimTemplate != nil:
 		setVolumeMode(&src.Ephemeral.VolumeClaimTemplate.Spec)
+	case src.ISCSI != nil:
+		// SetDefaults_ISCSIVolumeSource.
+		if src.ISCSI.ISCSIInterface == "" {
+			src.ISCSI.ISCSIInterface = "default"
+		}
+	case src.RBD != nil:
+		// SetDefaults_RBDVolumeSource.
+		orEmpty(&src.RBD.RBDPool, "rbd")
+		orEmpty(&src.RBD.RadosUser, "admin")
+		orEmpty(&src.RBD.Keyring, "/etc/ceph/keyring")
+	case src.AzureDisk != nil:
+		// SetDefaults_AzureDiskVolumeSource.
+		orDefault(&src.AzureDisk.CachingMode, corev1.AzureDataDiskCachingReadWrite)
+		orDefault(&src.AzureDisk.Kind, corev1.AzureSharedBlobDisk)
+		orDefault(&src.AzureDisk.FSType, "ext4")
+		orDefault(&src.AzureDisk.ReadOnly, false)
+	case src.ScaleIO != nil:
+		// SetDefaults_ScaleIOVolumeSource.
+		orEmpty(&src.ScaleIO.StorageMode, "ThinProvisioned")
+		orEmpty(&src.ScaleIO.FSType, "xfs")
+	}
+}
+
+// orEmpty sets an empty string to def.
+func orEmpty(s *string, def string) {
+	if *s == "" {
+		*s = def
 	}
 }
 
@@ -407,7 +437,12 @@ func setStatefulSetDefaults(s *appsv1.StatefulSet) {
 	orDefault(&spec.Replicas, 1)
 	orDefault[int32](&spec.RevisionHistoryLimit, 10)
 	for i := range spec.VolumeClaimTemplates {
-		setClaimDefaults(&spec.VolumeClaimTemplates[i])
+		t := &spec.VolumeClaimTemplates[i]
+		setClaimDefaults(t)
+		// Not a default but what a policy sees: apps/v1 writes each
+		// template's apiVersion and kind, as before 1.17
+		// (Convert_apps_StatefulSetSpec_To_v1_StatefulSetSpec).
+		t.APIVersion, t.Kind = "v1", "PersistentVolumeClaim"
 	}
 	setPodSpecDefaults(&spec.Template.Spec)
 }
