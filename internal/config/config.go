@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -141,16 +142,95 @@ func CustomChecks(file string) ([]string, error) {
 // registry: unknown keys, unknown check IDs, exemptions without a reason
 // and bad dates are errors.
 func Decode(r io.Reader, reg *check.Registry) (*Config, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
 	c := Default()
-	dec := yaml.NewDecoder(r)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, decodeError(err)
+	}
+	// yaml.v3 decodes 2.5 into an integer field as 2: the same document
+	// read as nodes says where a number is not whole.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err == nil {
+		if err := wholeNumbers(&doc, reflect.TypeOf(c), ""); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.validate(reg); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// wholeNumbers returns an error naming the line and key of the first
+// number in n that is not whole where t, the Go type n decodes into, holds
+// an integer. A type that decodes itself is left to its decoder.
+func wholeNumbers(n *yaml.Node, t reflect.Type, key string) error {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()) {
+		return nil
+	}
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for _, c := range n.Content {
+			if err := wholeNumbers(c, t, key); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			var field reflect.Type
+			switch t.Kind() {
+			case reflect.Map:
+				field = t.Elem()
+			case reflect.Struct:
+				field = fieldByYAMLName(t, n.Content[i].Value)
+			}
+			if field == nil {
+				continue
+			}
+			if err := wholeNumbers(n.Content[i+1], field, n.Content[i].Value); err != nil {
+				return err
+			}
+		}
+	case yaml.ScalarNode:
+		switch t.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			if n.Tag == "!!float" {
+				return fmt.Errorf("line %d: %s: %s is not a whole number", n.Line, key, n.Value)
+			}
+		}
+	}
+	return nil
+}
+
+// fieldByYAMLName is the type of t's field that the YAML key name decodes
+// into, looking into inlined structs, or nil.
+func fieldByYAMLName(t reflect.Type, name string) reflect.Type {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if strings.Contains(opts, "inline") {
+			if ft := fieldByYAMLName(f.Type, name); ft != nil {
+				return ft
+			}
+			continue
+		}
+		if tag == "" {
+			tag = strings.ToLower(f.Name)
+		}
+		if tag == name {
+			return f.Type
+		}
+	}
+	return nil
 }
 
 // unknownField matches yaml.v3's report of an unknown key, which names a Go

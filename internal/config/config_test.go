@@ -66,6 +66,12 @@ func TestDecodeErrors(t *testing.T) {
 			want: []string{`line 3: unknown key "minReplica"`},
 		},
 		{
+			// yaml.v3 alone would read 2.5 as 2.
+			name: "a fraction where a whole number goes",
+			yaml: "parameters:\n  minZones: 2\n  minReplicas: 2.5\n",
+			want: []string{`line 3: minReplicas: 2.5 is not a whole number`},
+		},
+		{
 			name: "unknown exemption key",
 			yaml: "exemptions:\n  - checks: [alpha]\n    reason: legacy\n    namespace: [shop]\n",
 			want: []string{`line 4: unknown key "namespace"`},
