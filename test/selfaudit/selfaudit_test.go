@@ -62,6 +62,10 @@ type parts struct {
 	// monitoring: the alerts' PrometheusRule and the Grafana dashboard's
 	// ConfigMap.
 	monitoring bool
+	// webhook: the admission webhook, its Service and configuration, the
+	// RBAC for its Events, and its certificate: a Secret Helm makes, or
+	// with certManager, cert-manager's Issuer and Certificate.
+	webhook, certManager bool
 }
 
 // values are the values a chart is rendered with: values files (-f), then
@@ -123,7 +127,8 @@ func installations() []installation {
 			"networkPolicy.apiServer.cidrs={10.0.0.0/28}",
 			"networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring",
 		}}),
-		chartInstallation("chart with every part on", parts{serviceMonitor: true, config: true, tests: true, monitoring: true}, values{files: []string{everyPart}}),
+		chartInstallation("chart with the webhook", parts{tests: true, webhook: true}, values{set: []string{"webhook.enabled=true", "webhook.denyOn=high"}}),
+		chartInstallation("chart with every part on", parts{serviceMonitor: true, config: true, tests: true, monitoring: true, webhook: true, certManager: true}, values{files: []string{everyPart}}),
 	}
 }
 
@@ -271,6 +276,15 @@ func TestInstallationsAgree(t *testing.T) {
 			}
 			if in.monitoring {
 				want = append(want, "ConfigMap plimsoll/plimsoll-dashboard", "PrometheusRule plimsoll/plimsoll")
+			}
+			if in.webhook {
+				want = append(want, "Service plimsoll/plimsoll-webhook", "ValidatingWebhookConfiguration plimsoll",
+					"ClusterRole plimsoll-events", "ClusterRoleBinding plimsoll-events")
+				if in.certManager {
+					want = append(want, "Issuer plimsoll/plimsoll-webhook", "Certificate plimsoll/plimsoll-webhook")
+				} else {
+					want = append(want, "Secret plimsoll/plimsoll-webhook-tls")
+				}
 			}
 			sort.Strings(want)
 			var got []string
