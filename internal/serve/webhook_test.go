@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -118,7 +119,7 @@ var webhookNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
 // webhookServer is a server with the webhook on, its cache holding
 // cachedCluster, auditing with cfg.
-func webhookServer(t *testing.T, cfg *config.Config, denyOn *check.Severity) (*server, *recordedEvents) {
+func webhookServer(t testing.TB, cfg *config.Config, denyOn *check.Severity) (*server, *recordedEvents) {
 	t.Helper()
 	reg := builtinRegistry(t)
 	auditor := func(_ context.Context, snap *Snapshot) (*report.Report, error) {
@@ -149,7 +150,7 @@ func webhookServer(t *testing.T, cfg *config.Config, denyOn *check.Severity) (*s
 	return s, events
 }
 
-func builtinRegistry(t *testing.T) *check.Registry {
+func builtinRegistry(t testing.TB) *check.Registry {
 	t.Helper()
 	reg, err := check.NewRegistry(checks.All())
 	if err != nil {
@@ -487,7 +488,7 @@ func TestCertificateReloads(t *testing.T) {
 // writeCert writes a self-signed certificate for 127.0.0.1 named cn, and
 // its key, to dir as tls.crt and tls.key, replacing the files as the
 // kubelet does: a new file renamed into place.
-func writeCert(t *testing.T, dir, cn string) {
+func writeCert(t testing.TB, dir, cn string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -517,5 +518,37 @@ func writeCert(t *testing.T, dir, cn string) {
 		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAdmission is what one admission costs with a cache of
+// b's size: the snapshot, the inventory of the whole cluster and the
+// checks of the one object. Run with -bench Admission -benchmem.
+func BenchmarkAdmission(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		b.Run(strconv.Itoa(n)+"-deployments", func(b *testing.B) {
+			s, _ := webhookServer(b, config.Default(), nil)
+			c := s.cache.(*snapshotCache)
+			for i := range n {
+				d := deployment("d"+strconv.Itoa(i), 2, "registry.example/web:1.0", nil)
+				d["metadata"].(map[string]any)["namespace"] = "ns" + strconv.Itoa(i%50)
+				o, err := inventory.New(d, inventory.Source{Origin: "cluster"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.objects = append(c.objects, o)
+			}
+			body := review(admissionv1.Create, deployment("web", 3, "nginx:latest", nil), false)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				req := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
+				s.webhookHandler().ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatal(rec.Body.String())
+				}
+			}
+		})
 	}
 }
