@@ -14,6 +14,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"sigs.k8s.io/yaml"
 
@@ -218,7 +219,7 @@ func TestDeployConfig(t *testing.T) {
 			spec = o.Typed.(*appsv1.Deployment).Spec.Template.Spec
 		}
 	}
-	if got := configFile(t, kustomizeBuild(t)); got != want {
+	if got := configFile(t, kustomizeBuild(t, deployDir)); got != want {
 		t.Errorf("got plimsoll.yaml %q in the built ConfigMap, want deploy/config.yaml's %q", got, want)
 	}
 	wantMounted(t, spec, "plimsoll-config")
@@ -253,6 +254,33 @@ func readYAML(t *testing.T, file string, v any) {
 	}
 }
 
+// TestDeployWebhook: deploy/webhook, added to deploy/ as a Component,
+// turns the webhook on in serve, lets the API server reach it, and
+// registers it as the chart does, with cert-manager's certificate.
+func TestDeployWebhook(t *testing.T) {
+	res := manifest.LoadKustomize(webhookOverlay)
+	for _, e := range res.Errors {
+		t.Fatal(e)
+	}
+	objs := map[string]*inventory.Object{}
+	for _, o := range res.Objects {
+		objs[o.ID()] = o
+	}
+	vwc := wantWebhook(t, objs, "none")
+	if got := vwc.Metadata.Annotations["cert-manager.io/inject-ca-from"]; got != "plimsoll/plimsoll-webhook" {
+		t.Errorf("got inject-ca-from %q, want plimsoll/plimsoll-webhook", got)
+	}
+	var ports []string
+	for _, r := range objs["NetworkPolicy plimsoll/plimsoll"].Typed.(*networkingv1.NetworkPolicy).Spec.Ingress {
+		for _, p := range r.Ports {
+			ports = append(ports, p.Port.String())
+		}
+	}
+	if !slices.Contains(ports, "8443") || !slices.Contains(ports, "8080") {
+		t.Errorf("the NetworkPolicy lets in ports %q, want 8080 and 8443", ports)
+	}
+}
+
 // TestChartWebhook: with webhook.enabled, serve runs with --webhook on the
 // certificate the chart mounts, and the webhook configuration is fail-open,
 // bounded in time, free of side effects on dry runs, calls the Service's
@@ -272,63 +300,8 @@ func TestChartWebhook(t *testing.T) {
 			// One render: Helm makes a new CA at each.
 			rendered := helmTemplate(t, values{set: c.set})
 			objs := renderedObjects(t, rendered)
-			spec := objs["Deployment plimsoll/plimsoll"].Typed.(*appsv1.Deployment).Spec.Template.Spec
-			args := strings.Join(spec.Containers[0].Args, " ")
-			if !strings.Contains(args, "--webhook --webhook-listen :8443 --webhook-cert-dir /run/plimsoll/webhook-tls --deny-on high") {
-				t.Errorf("serve's args %q lack the webhook's", args)
-			}
-			var mounted bool
-			for _, m := range spec.Containers[0].VolumeMounts {
-				for _, v := range spec.Volumes {
-					if v.Name == m.Name && m.MountPath == "/run/plimsoll/webhook-tls" && v.Secret != nil && v.Secret.SecretName == "plimsoll-webhook-tls" {
-						mounted = true
-					}
-				}
-			}
-			if !mounted {
-				t.Errorf("the Secret plimsoll-webhook-tls is not mounted at /run/plimsoll/webhook-tls: %+v", spec.Volumes)
-			}
-
-			var vwc struct {
-				Metadata struct {
-					Annotations map[string]string `json:"annotations"`
-				} `json:"metadata"`
-				Webhooks []struct {
-					AdmissionReviewVersions []string `json:"admissionReviewVersions"`
-					SideEffects             string   `json:"sideEffects"`
-					FailurePolicy           string   `json:"failurePolicy"`
-					TimeoutSeconds          int      `json:"timeoutSeconds"`
-					ClientConfig            struct {
-						CABundle string `json:"caBundle"`
-						Service  struct {
-							Name, Namespace, Path string
-						} `json:"service"`
-					} `json:"clientConfig"`
-					MatchConditions []struct{ Expression string } `json:"matchConditions"`
-				} `json:"webhooks"`
-			}
-			asJSON(t, objs["ValidatingWebhookConfiguration plimsoll"], &vwc)
-			if len(vwc.Webhooks) != 1 {
-				t.Fatalf("got %d webhooks, want 1", len(vwc.Webhooks))
-			}
+			vwc := wantWebhook(t, objs, "high")
 			w := vwc.Webhooks[0]
-			if w.FailurePolicy != "Ignore" || w.SideEffects != "NoneOnDryRun" || w.TimeoutSeconds < 1 || w.TimeoutSeconds > 5 ||
-				!slices.Equal(w.AdmissionReviewVersions, []string{"v1"}) {
-				t.Errorf("got failurePolicy %s, sideEffects %s, timeoutSeconds %d, versions %q; want Ignore, NoneOnDryRun, at most 5, [v1]",
-					w.FailurePolicy, w.SideEffects, w.TimeoutSeconds, w.AdmissionReviewVersions)
-			}
-			if s := w.ClientConfig.Service; s.Name != "plimsoll-webhook" || s.Namespace != "plimsoll" || s.Path != "/validate" {
-				t.Errorf("got clientConfig.service %+v", s)
-			}
-			var conditions []string
-			for _, m := range w.MatchConditions {
-				conditions = append(conditions, m.Expression)
-			}
-			for _, want := range []string{`request.namespace != "kube-system"`, `request.namespace != "plimsoll"`} {
-				if !slices.Contains(conditions, want) {
-					t.Errorf("matchConditions %q lack %s", conditions, want)
-				}
-			}
 			inject := vwc.Metadata.Annotations["cert-manager.io/inject-ca-from"]
 			if c.certManager {
 				if inject != "plimsoll/plimsoll-webhook" || w.ClientConfig.CABundle != "" {
@@ -399,4 +372,75 @@ func asJSON(t *testing.T, o *inventory.Object, v any) {
 	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// webhookConfiguration is what the tests read of a
+// ValidatingWebhookConfiguration.
+type webhookConfiguration struct {
+	Metadata struct {
+		Annotations map[string]string `json:"annotations"`
+	} `json:"metadata"`
+	Webhooks []struct {
+		AdmissionReviewVersions []string `json:"admissionReviewVersions"`
+		SideEffects             string   `json:"sideEffects"`
+		FailurePolicy           string   `json:"failurePolicy"`
+		TimeoutSeconds          int      `json:"timeoutSeconds"`
+		ClientConfig            struct {
+			CABundle string `json:"caBundle"`
+			Service  struct {
+				Name, Namespace, Path string
+			} `json:"service"`
+		} `json:"clientConfig"`
+		MatchConditions []struct{ Expression string } `json:"matchConditions"`
+	} `json:"webhooks"`
+}
+
+// wantWebhook checks an installation's webhook: serve runs with --webhook
+// (denying at denyOn) on the certificate mounted from plimsoll-webhook-tls,
+// and the configuration is fail-open, bounded in time, free of side effects
+// on dry runs, calls the Service's /validate, and leaves kube-system and
+// plimsoll's own namespace alone. It returns the configuration.
+func wantWebhook(t *testing.T, objs map[string]*inventory.Object, denyOn string) webhookConfiguration {
+	t.Helper()
+	spec := objs["Deployment plimsoll/plimsoll"].Typed.(*appsv1.Deployment).Spec.Template.Spec
+	args := strings.Join(spec.Containers[0].Args, " ")
+	if !strings.Contains(args, "--webhook --webhook-listen :8443 --webhook-cert-dir /run/plimsoll/webhook-tls --deny-on "+denyOn) {
+		t.Errorf("serve's args %q lack the webhook's", args)
+	}
+	var mounted bool
+	for _, m := range spec.Containers[0].VolumeMounts {
+		for _, v := range spec.Volumes {
+			if v.Name == m.Name && m.MountPath == "/run/plimsoll/webhook-tls" && v.Secret != nil && v.Secret.SecretName == "plimsoll-webhook-tls" {
+				mounted = true
+			}
+		}
+	}
+	if !mounted {
+		t.Errorf("the Secret plimsoll-webhook-tls is not mounted at /run/plimsoll/webhook-tls: %+v", spec.Volumes)
+	}
+
+	var vwc webhookConfiguration
+	asJSON(t, objs["ValidatingWebhookConfiguration plimsoll"], &vwc)
+	if len(vwc.Webhooks) != 1 {
+		t.Fatalf("got %d webhooks, want 1", len(vwc.Webhooks))
+	}
+	w := vwc.Webhooks[0]
+	if w.FailurePolicy != "Ignore" || w.SideEffects != "NoneOnDryRun" || w.TimeoutSeconds < 1 || w.TimeoutSeconds > 5 ||
+		!slices.Equal(w.AdmissionReviewVersions, []string{"v1"}) {
+		t.Errorf("got failurePolicy %s, sideEffects %s, timeoutSeconds %d, versions %q; want Ignore, NoneOnDryRun, at most 5, [v1]",
+			w.FailurePolicy, w.SideEffects, w.TimeoutSeconds, w.AdmissionReviewVersions)
+	}
+	if s := w.ClientConfig.Service; s.Name != "plimsoll-webhook" || s.Namespace != "plimsoll" || s.Path != "/validate" {
+		t.Errorf("got clientConfig.service %+v", s)
+	}
+	var conditions []string
+	for _, m := range w.MatchConditions {
+		conditions = append(conditions, m.Expression)
+	}
+	for _, want := range []string{`request.namespace != "kube-system"`, `request.namespace != "plimsoll"`} {
+		if !slices.Contains(conditions, want) {
+			t.Errorf("matchConditions %q lack %s", conditions, want)
+		}
+	}
+	return vwc
 }

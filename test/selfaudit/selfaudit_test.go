@@ -94,6 +94,10 @@ func chartInstallation(name string, p parts, v values) installation {
 	}
 }
 
+// webhookOverlay is deploy/ with its webhook Component, as an overlay
+// outside deploy/ adds it.
+var webhookOverlay = filepath.Join("testdata", "webhook-overlay")
+
 // everyPart is a values file that turns every optional part of the chart on.
 var everyPart, _ = filepath.Abs(filepath.Join("testdata", "every-part.yaml"))
 
@@ -103,8 +107,15 @@ func installations() []installation {
 			name:  "kustomize build deploy",
 			args:  []string{"--kustomize", deployDir},
 			load:  func() manifest.Result { return manifest.LoadKustomize(deployDir) },
-			yaml:  kustomizeBuild,
+			yaml:  func(t *testing.T) []byte { return kustomizeBuild(t, deployDir) },
 			parts: parts{serviceMonitor: true, config: true},
+		},
+		{
+			name:  "kustomize build deploy with the webhook component",
+			args:  []string{"--kustomize", webhookOverlay},
+			load:  func() manifest.Result { return manifest.LoadKustomize(webhookOverlay) },
+			yaml:  func(t *testing.T) []byte { return kustomizeBuild(t, webhookOverlay) },
+			parts: parts{serviceMonitor: true, config: true, webhook: true, certManager: true},
 		},
 		{
 			// deploy/'s files as they are, without Kustomize, as
@@ -116,7 +127,7 @@ func installations() []installation {
 				return manifest.Load(context.Background(), []string{deployDir}, manifest.Options{})
 			},
 			yaml:  deployFiles,
-			parts: parts{serviceMonitor: true, config: true, monitoring: true},
+			parts: parts{serviceMonitor: true, config: true, monitoring: true, webhook: true, certManager: true},
 		},
 		chartInstallation("chart", parts{tests: true}, values{}),
 		chartInstallation("chart with ServiceMonitor", parts{serviceMonitor: true, tests: true}, values{set: []string{"serviceMonitor.enabled=true"}}),

@@ -164,12 +164,12 @@ func documents(t *testing.T, stream []byte) [][]byte {
 	}
 }
 
-// kustomizeBuild builds deploy/ as `kustomize build deploy` would.
-func kustomizeBuild(t *testing.T) []byte {
+// kustomizeBuild builds dir as `kustomize build DIR` would.
+func kustomizeBuild(t *testing.T, dir string) []byte {
 	t.Helper()
-	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), deployDir)
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
-		t.Fatalf("kustomize build %s: %v", deployDir, err)
+		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
 	out, err := m.AsYaml()
 	if err != nil {
