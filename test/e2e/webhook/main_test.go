@@ -7,6 +7,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -30,7 +31,9 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -40,8 +43,68 @@ import (
 	"github.com/plimsoll/plimsoll/test/controlplane"
 )
 
+// serveUser is the user serve runs as: it holds the ClusterRoles that
+// deploy/ gives plimsoll to read the cluster (deploy/rbac/clusterrole.yaml)
+// and that deploy/webhook adds to record denials (deploy/webhook/rbac.yaml),
+// and nothing else. Leader election is off and reports go to a recording
+// sink, so it needs no more.
+const serveUser = "serve"
+
 func TestMain(m *testing.M) {
-	controlplane.MainWith(m, controlplane.Options{ValidatingWebhooks: true})
+	controlplane.MainWith(m, controlplane.Options{ValidatingWebhooks: true, Users: []controlplane.User{{Name: serveUser}}})
+}
+
+var rbacOnce sync.Once
+
+// grantServe creates deploy's ClusterRoles for reading and for Events,
+// binds them to serveUser, and waits until the authorizer applies them,
+// the first time a test asks.
+func grantServe(t *testing.T, admin kubernetes.Interface) {
+	t.Helper()
+	var err error
+	rbacOnce.Do(func() {
+		var rules []rbacv1.PolicyRule
+		for _, file := range []string{"rbac/clusterrole.yaml", "webhook/rbac.yaml"} {
+			var data []byte
+			if data, err = os.ReadFile(filepath.Join("..", "..", "..", "deploy", file)); err != nil {
+				return
+			}
+			dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+			for {
+				var role rbacv1.ClusterRole
+				if err = dec.Decode(&role); errors.Is(err, io.EOF) {
+					err = nil
+					break
+				} else if err != nil {
+					return
+				}
+				if role.Kind != "ClusterRole" {
+					continue
+				}
+				if _, err = admin.RbacV1().ClusterRoles().Create(t.Context(), &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: role.Name}, Rules: role.Rules}, metav1.CreateOptions{}); err != nil {
+					return
+				}
+				if _, err = admin.RbacV1().ClusterRoleBindings().Create(t.Context(), &rbacv1.ClusterRoleBinding{
+					ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+					Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: serveUser}},
+					RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+				}, metav1.CreateOptions{}); err != nil {
+					return
+				}
+				rules = append(rules, role.Rules...)
+			}
+		}
+		var unnamed []rbacv1.PolicyRule
+		for _, r := range rules {
+			if len(r.ResourceNames) == 0 {
+				unnamed = append(unnamed, r)
+			}
+		}
+		err = controlplane.AwaitRBAC(t.Context(), admin, serveUser, nil, "", unnamed)
+	})
+	if err != nil {
+		t.Fatalf("grant serve its roles: %v", err)
+	}
 }
 
 // clock is the fixed time serve judges exemptions at.
@@ -58,11 +121,12 @@ type instance struct {
 	log     *controlplane.SyncBuffer
 }
 
-// startServe runs plimsoll serve --webhook as the admin on free ports of
+// startServe runs plimsoll serve --webhook as serveUser on free ports of
 // 127.0.0.1, with a serving certificate for 127.0.0.1 signed by a CA of
 // its own, and waits until it is ready. The test's cleanup stops it.
 func startServe(t *testing.T, cp *controlplane.ControlPlane, args ...string) *instance {
 	t.Helper()
+	grantServe(t, kubernetes.NewForConfigOrDie(cp.RESTConfig(controlplane.AdminUser)))
 	certDir := t.TempDir()
 	caPEM := writeServingCert(t, certDir)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -83,7 +147,7 @@ func startServe(t *testing.T, cp *controlplane.ControlPlane, args ...string) *in
 		Getenv: func(string) string { return "" }, Dir: t.TempDir(), Now: clock,
 	}
 	deps := cli.ServeDeps{Listener: l, WebhookListener: wl, Sink: in.sink}
-	args = append([]string{"--kubeconfig", cp.Kubeconfig(controlplane.AdminUser), "--leader-elect=false",
+	args = append([]string{"--kubeconfig", cp.Kubeconfig(serveUser), "--leader-elect=false",
 		"--debounce", "200ms", "--webhook", "--webhook-cert-dir", certDir}, args...)
 	go func() { in.done <- cli.Serve(ctx, args, s, deps) }()
 	t.Cleanup(func() {
