@@ -281,6 +281,37 @@ func TestDeployWebhook(t *testing.T) {
 	}
 }
 
+// TestChartWebhookIngress: the webhook's port is open to every source,
+// or with webhook.ingressFrom to those peers alone.
+func TestChartWebhookIngress(t *testing.T) {
+	for _, c := range []struct {
+		set  []string
+		from string
+	}{
+		{[]string{"webhook.enabled=true"}, ""},
+		{[]string{"webhook.enabled=true", "webhook.ingressFrom[0].ipBlock.cidr=10.0.0.0/28"}, "10.0.0.0/28"},
+	} {
+		policy := chartObjects(t, values{set: c.set})["NetworkPolicy plimsoll/plimsoll"].Typed.(*networkingv1.NetworkPolicy)
+		var found bool
+		for _, r := range policy.Spec.Ingress {
+			if len(r.Ports) != 1 || r.Ports[0].Port.String() != "8443" {
+				continue
+			}
+			found = true
+			var from string
+			if len(r.From) == 1 && r.From[0].IPBlock != nil {
+				from = r.From[0].IPBlock.CIDR
+			}
+			if from != c.from || (c.from == "" && len(r.From) > 0) {
+				t.Errorf("%q: port 8443 is open to %+v, want %q (empty: every source)", c.set, r.From, c.from)
+			}
+		}
+		if !found {
+			t.Errorf("%q: no ingress rule for port 8443", c.set)
+		}
+	}
+}
+
 // TestChartWebhook: with webhook.enabled, serve runs with --webhook on the
 // certificate the chart mounts, and the webhook configuration is fail-open,
 // bounded in time, free of side effects on dry runs, calls the Service's
