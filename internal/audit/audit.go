@@ -112,6 +112,13 @@ type Options struct {
 	// Namespace is the one namespace a cluster read was limited to, if
 	// any: checks that look across namespaces are then not assessed.
 	Namespace string
+	// Only, if set, is the one object judged: an object at admission,
+	// placed into the inventory of the cluster it is entering. The rest of
+	// the inventory is what its cross-object checks see (the budgets, the
+	// policies, the Services), and no result is about any other object, so
+	// that an admission costs the checks of one object, not of the cluster.
+	// It must be one of the inventory's objects.
+	Only *inventory.Object
 }
 
 // CheckState says whether a check was assessed and how it fared.
@@ -194,6 +201,9 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 	r := runner{ctx: ctx, exemptions: live, used: make([]atomic.Bool, len(live)), annotations: !opts.NoAnnotationExemptions}
 
 	objects := inv.Objects()
+	if opts.Only != nil {
+		objects = []*inventory.Object{opts.Only}
+	}
 	withCustomResources(byKind, objects)
 	// Every check that applies gives at least one result: room for those,
 	// and an eighth more for checks that find several things, spares
@@ -276,6 +286,12 @@ func withCustomResources(byKind map[string][]*CheckState, objects []*inventory.O
 // assessed on a cluster.
 const DeclaredOnlyReason = "judges the manifests as written; a cluster shows objects as it stored them (at a version it still serves, defaulted, already accepted), so audit the manifests you apply"
 
+// AdmissionReason is why checks that need a live cluster are not assessed
+// on an object at admission: they judge what the cluster reports of
+// objects that have run (their status, their pods) or of the platform, and
+// an object being admitted has not run yet.
+const AdmissionReason = "judges what the cluster reports of objects that have run; an object at admission has not run yet"
+
 func notAssessed(c *check.Check, mode inventory.Mode, opts Options) string {
 	unreadable := opts.Unreadable
 	switch {
@@ -283,6 +299,8 @@ func notAssessed(c *check.Check, mode inventory.Mode, opts Options) string {
 		return "needs a live cluster or a snapshot; manifests cannot show it"
 	case c.Requires == check.Declared && mode == inventory.FromCluster:
 		return DeclaredOnlyReason
+	case c.Requires == check.Cluster && opts.Only != nil:
+		return AdmissionReason
 	case opts.Namespace != "" && c.IsClusterWide():
 		return "looks across the whole cluster; the read was limited to namespace " + opts.Namespace
 	}

@@ -38,6 +38,7 @@ func commandFlagCompletions() map[string]map[string]cobra.CompletionFunc {
 			"output":  values(drill.Formats()...),
 			"fail-on": values(slices.Sorted(maps.Keys(failLevels))...),
 		},
+		"serve":    {"deny-on": values(append([]string{"none"}, severities()...)...)},
 		"fix":      {"output": values("text", "json")},
 		"checks":   {"output": values("text", "json")},
 		"snapshot": {"output": filesNamed("json", "gz")},
@@ -70,6 +71,7 @@ func flagCompletions() map[string]cobra.CompletionFunc {
 		"kustomize":             directories,
 		"overlay":               directories,
 		"sarif-root":            directories,
+		"webhook-cert-dir":      directories,  // holds tls.crt and tls.key
 		"checks":                filesNamed(), // a custom check file or a directory of them
 
 		// Values only the user knows.
@@ -80,7 +82,7 @@ func flagCompletions() map[string]cobra.CompletionFunc {
 		"server": none, "tls-server-name": none, "token": none, "username": none,
 		"password": none, "proxy-url": none, "listen": none, "debounce": none, "resync": none,
 		"lease-namespace": none, "lease-name": none, "report-max-results": none,
-		"baseline-ref": none, "cluster-name": none,
+		"baseline-ref": none, "cluster-name": none, "webhook-listen": none,
 	}
 }
 

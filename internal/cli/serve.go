@@ -33,6 +33,9 @@ type ServeDeps struct {
 	// WrapTransport, if set, wraps the API client's transport, to watch
 	// the requests serve sends.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// WebhookListener, if set, is where --webhook serves instead of
+	// --webhook-listen.
+	WebhookListener net.Listener
 }
 
 type serveOptions struct {
@@ -50,6 +53,10 @@ type serveOptions struct {
 	openReports    bool
 	kube           *genericclioptions.ConfigFlags
 	customChecks   []string
+	webhook        bool
+	webhookListen  string
+	webhookCerts   string
+	denyOn         string
 }
 
 func newServeCommand(s Streams, deps ServeDeps) *cobra.Command {
@@ -87,9 +94,22 @@ that does not load at start stops serve.
 With --leader-elect (the default), the replicas elect a leader with the
 Lease --lease-name in --lease-namespace; the leader alone writes reports
 to the cluster. Every replica serves metrics and the dashboard. SIGTERM
-stops the informers, releases the Lease and shuts the server down.`,
+stops the informers, releases the Lease and shuts the server down.
+
+With --webhook it also serves a validating admission webhook over HTTPS on
+--webhook-listen, at /validate, with the certificate in --webhook-cert-dir
+(tls.crt and tls.key, read again when they change). An object created or
+updated is placed into the cached cluster, in place of its stored version,
+and judged alone with the same checks and configuration as the audits, so
+that checks across objects (a budget for a Deployment, a NetworkPolicy for
+a Pod) apply. Its failures come back as warnings; those at or above
+--deny-on deny the request, are recorded as an Event on the object and
+appear in the PolicyReports as failures "denied at admission". DELETE,
+subresources and whatever cannot be judged are allowed: the webhook fails
+open, and its configuration should say failurePolicy: Ignore.`,
 		Example: `  plimsoll serve                                  # in a pod: the service account
-  plimsoll serve --leader-elect=false --context prod --listen 127.0.0.1:8080`,
+  plimsoll serve --leader-elect=false --context prod --listen 127.0.0.1:8080
+  plimsoll serve --webhook --webhook-cert-dir /tls --deny-on critical`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd.Context(), s, o, deps)
@@ -108,9 +128,36 @@ stops the informers, releases the Lease and shuts the server down.`,
 	f.IntVar(&o.reportResults, "report-max-results", policyreport.DefaultMaxResults, "most results in one PolicyReport; the most severe failures are kept and the report says it was cut")
 	f.BoolVar(&o.reportPasses, "report-passes", false, "include passing results in PolicyReports (the summary always counts them)")
 	f.BoolVar(&o.openReports, "openreports", false, "write openreports.io Reports and ClusterReports instead of wgpolicyk8s.io PolicyReports")
+	f.BoolVar(&o.webhook, "webhook", false, "also serve a validating admission webhook (HTTPS, POST /validate) that judges objects as they are created or updated")
+	f.StringVar(&o.webhookListen, "webhook-listen", ":8443", "with --webhook: address the webhook serves HTTPS on")
+	f.StringVar(&o.webhookCerts, "webhook-cert-dir", "", "with --webhook: directory holding the serving certificate and key, tls.crt and tls.key, read again when they change (required)")
+	f.StringVar(&o.denyOn, "deny-on", "none", "with --webhook: deny a request when a check of this severity or above fails (info, low, medium, high, critical); below it, failures are warnings; none only warns")
 	kube.AddFlags(f)
 	addChecksFlag(f, &o.customChecks)
 	return cmd
+}
+
+// webhookOptions are the webhook's options from the flags, or nil without
+// --webhook.
+func webhookOptions(o *serveOptions, deps ServeDeps) (*serve.Webhook, error) {
+	if !o.webhook {
+		if o.webhookCerts != "" || o.denyOn != "none" {
+			return nil, errors.New("--webhook-cert-dir and --deny-on need --webhook")
+		}
+		return nil, nil
+	}
+	if o.webhookCerts == "" {
+		return nil, errors.New("--webhook needs --webhook-cert-dir, the directory holding tls.crt and tls.key")
+	}
+	w := &serve.Webhook{Listener: deps.WebhookListener, CertDir: o.webhookCerts}
+	if o.denyOn != "none" {
+		sev, err := check.ParseSeverity(o.denyOn)
+		if err != nil {
+			return nil, fmt.Errorf("--deny-on: %w, or none", err)
+		}
+		w.DenyOn = &sev
+	}
+	return w, nil
 }
 
 // Serve runs plimsoll serve with args, the flags after "serve", until ctx
@@ -127,6 +174,10 @@ func Serve(ctx context.Context, args []string, s Streams, deps ServeDeps) error 
 func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) error {
 	if o.debounce <= 0 || o.resync <= 0 {
 		return &exitError{ExitPartial, errors.New("--debounce and --resync must be positive")}
+	}
+	webhook, err := webhookOptions(o, deps)
+	if err != nil {
+		return &exitError{ExitPartial, err}
 	}
 	// The custom checks are the ones loaded now: a configuration read again
 	// later is judged against them, and a change to checks.custom takes a
@@ -178,6 +229,7 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 		Audit:    audit,
 		// ConfigFile is nil without a file: there is nothing to reload.
 		ConfigFile: configFile,
+		Webhook:    webhook,
 	}
 	if o.leaderElect {
 		le := &serve.LeaderElection{Namespace: o.leaseNamespace, Name: o.leaseName, Identity: s.Getenv("POD_NAME")}
@@ -197,6 +249,12 @@ func runServe(ctx context.Context, s Streams, o *serveOptions, deps ServeDeps) e
 	if opts.Listener == nil {
 		if opts.Listener, err = net.Listen("tcp", o.listen); err != nil {
 			return &exitError{ExitPartial, fmt.Errorf("--listen: %w", err)}
+		}
+	}
+	if webhook != nil && webhook.Listener == nil {
+		if webhook.Listener, err = net.Listen("tcp", o.webhookListen); err != nil {
+			opts.Listener.Close()
+			return &exitError{ExitPartial, fmt.Errorf("--webhook-listen: %w", err)}
 		}
 	}
 	if err := serve.Run(ctx, opts); err != nil {

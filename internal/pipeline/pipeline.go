@@ -92,6 +92,7 @@ func Audit(in *Inputs, o Options) *audit.Audit {
 		Now:                    now,
 		At:                     in.At,
 		Namespace:              in.Namespace,
+		Only:                   in.Only,
 		Unreadable:             Unreadable(in, Kinds(o.Registry)),
 	})
 	if o.FreeMemory {

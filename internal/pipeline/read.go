@@ -71,6 +71,9 @@ type Inputs struct {
 	At time.Time
 	// Namespace is the one namespace a cluster read was limited to, if any.
 	Namespace string
+	// Only, if set, is the one object among Objects to judge
+	// (audit.Options.Only): an object at admission.
+	Only *inventory.Object
 	// Requested are, for a cluster read, the kind keys it asked for: a kind
 	// a check needs that it did not ask for (a snapshot taken by an older
 	// plimsoll) is unreadable, not absent. Nil for manifests, and for

@@ -57,6 +57,13 @@ func (s *server) handler(reg *prometheus.Registry) http.Handler {
 	return mux
 }
 
+// webhookHandler serves the admission webhook.
+func (s *server) webhookHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /validate", s.validate)
+	return mux
+}
+
 func (s *server) dashboard(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

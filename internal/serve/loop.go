@@ -41,10 +41,19 @@ type server struct {
 	health  *reachability
 	metrics *metrics
 	reg     *prometheus.Registry
-	latest  atomic.Pointer[published]
+	// registerer is reg, with the cluster label when there is one.
+	registerer prometheus.Registerer
+	latest     atomic.Pointer[published]
 	// auditor is the Auditor in force: Options.Audit, or the one made
-	// from the configuration file's latest content. The loop alone uses it.
-	auditor Auditor
+	// from the configuration file's latest content. The loop sets it; the
+	// loop and the admission webhook audit with it.
+	auditor atomic.Pointer[Auditor]
+	// webhook is the admission webhook's state; nil when it is off.
+	webhook *webhook
+	// denied tells the loop that a denial should reach the sink.
+	denied chan struct{}
+	// events, when serve made it, records the webhook's denials.
+	events *eventRecorder
 
 	// wake tells the loop the cache changed; rediscover that a
 	// CustomResourceDefinition did; leading hands it the context of a
@@ -81,6 +90,19 @@ func newServer(o Options) (*server, error) {
 		crdChanged: func() { signal(s.rediscover) },
 		sources:    map[string]*source{},
 	}
+	if w := o.Webhook; w != nil {
+		if w.Events == nil {
+			rec, err := newEventRecorder(s.config)
+			if err != nil {
+				return nil, err
+			}
+			w.Events, s.events = rec, rec
+		}
+		if s.webhook, err = newWebhook(*w, s.registerer, o.Clock.Now); err != nil {
+			return nil, err
+		}
+		s.webhook.certs.log = o.Log
+	}
 	return s, nil
 }
 
@@ -89,17 +111,19 @@ func newServer(o Options) (*server, error) {
 func newLocalServer(o Options) *server {
 	s := &server{
 		o:          o,
-		auditor:    o.Audit,
+		denied:     make(chan struct{}, 1),
 		wake:       make(chan struct{}, 1),
 		rediscover: make(chan struct{}, 1),
 		leading:    make(chan context.Context),
 	}
+	s.auditor.Store(&o.Audit)
 	s.health = &reachability{now: o.Clock.Now, recovered: func() { signal(s.wake) }}
 	s.reg = prometheus.NewRegistry()
 	var reg prometheus.Registerer = s.reg
 	if o.Cluster != "" {
 		reg = prometheus.WrapRegistererWith(prometheus.Labels{"cluster": o.Cluster}, s.reg)
 	}
+	s.registerer = reg
 	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
 	s.metrics = newMetrics(reg)
 	registerState(reg, func() state { return s.cache.state() }, func() bool { return s.health.lostFor() < o.LostAfter })
@@ -176,7 +200,7 @@ func (s *server) loop(ctx context.Context) {
 			unsynced = true
 			return
 		}
-		if err := s.o.Sink.Sync(leaderCtx, p.report); err != nil {
+		if err := s.o.Sink.Sync(leaderCtx, s.sinkReport(p.report)); err != nil {
 			s.metrics.syncs.WithLabelValues("error").Inc()
 			s.metrics.sinkOK.Set(0)
 			wait := syncWait.take()
@@ -218,6 +242,8 @@ func (s *server) loop(ctx context.Context) {
 				dirty = true
 				arm()
 			}
+		case <-s.denied:
+			push()
 		case lctx := <-s.leading:
 			leaderCtx = lctx
 			push()
@@ -262,7 +288,7 @@ func (s *server) loop(ctx context.Context) {
 // audit audits a snapshot and publishes the report.
 func (s *server) audit(ctx context.Context, snap *Snapshot) {
 	start := s.o.Clock.Now()
-	r, err := s.auditor(ctx, snap)
+	r, err := (*s.auditor.Load())(ctx, snap)
 	d := s.o.Clock.Since(start)
 	if err != nil {
 		s.metrics.audited(nil, d, s.o.Clock.Now())

@@ -60,7 +60,8 @@ func (s *server) reloadConfig(ctx context.Context, w *configWatch) bool {
 		s.metrics.configOK.Set(0)
 		return false
 	}
-	s.auditor, w.said = a, ""
+	s.auditor.Store(&a)
+	w.said = ""
 	s.metrics.configLoaded(s.o.Clock.Now())
 	s.o.Log.InfoContext(ctx, "configuration reloaded", "file", w.file.Path)
 	return true

@@ -53,6 +53,7 @@ package serve
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -103,6 +104,10 @@ type Snapshot struct {
 	Objects []*inventory.Object
 	// Errors are objects that were read but could not be decoded.
 	Errors []error
+	// Only, if set, is an object at admission, among Objects in place of
+	// the version the cache holds: the Auditor judges it alone, against
+	// the rest of the cluster (audit.Options.Only).
+	Only *inventory.Object
 }
 
 // Auditor audits a snapshot and reports, as plimsoll audit does.
@@ -140,6 +145,9 @@ type Options struct {
 	Sink Sink
 	// Listener is where the HTTP server listens; Run closes it.
 	Listener net.Listener
+	// Webhook, if set, serves the validating admission webhook on a
+	// listener of its own.
+	Webhook *Webhook
 	// Debounce is the least time between the starts of two audits;
 	// Resync the time between audits without changes. Zero means the
 	// defaults.
@@ -177,6 +185,9 @@ func (o *Options) defaults() error {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if w := o.Webhook; w != nil && (w.Listener == nil || w.CertDir == "") {
+		return errors.New("serve: the webhook needs a Listener and a CertDir")
+	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
@@ -208,14 +219,34 @@ func Run(ctx context.Context, o Options) error {
 	s, err := newServer(o)
 	if err != nil {
 		o.Listener.Close()
+		if o.Webhook != nil {
+			o.Webhook.Listener.Close()
+		}
 		return err
 	}
-	srv := &http.Server{Handler: s.handler(s.reg), ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(o.Listener) }()
+	servers := []*http.Server{{Handler: s.handler(s.reg), ReadHeaderTimeout: 10 * time.Second}}
+	served := make(chan error, 2)
+	go func() { served <- servers[0].Serve(o.Listener) }()
 	o.Log.Info("serving", "address", o.Listener.Addr().String())
-
 	ctx, cancel := context.WithCancel(ctx)
+	if s.events != nil {
+		if err := s.events.start(ctx); err != nil {
+			cancel()
+			return fmt.Errorf("record events: %w", err)
+		}
+		defer s.events.broadcaster.Shutdown()
+	}
+	if o.Webhook != nil {
+		wh := &http.Server{
+			Handler:           s.webhookHandler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.webhook.certs.get},
+		}
+		servers = append(servers, wh)
+		go func() { served <- wh.ServeTLS(o.Webhook.Listener, "", "") }()
+		o.Log.Info("serving the admission webhook", "address", o.Webhook.Listener.Addr().String())
+	}
+
 	var wg sync.WaitGroup
 	wg.Go(func() { s.loop(ctx) })
 	if o.LeaderElection != nil {
@@ -230,8 +261,10 @@ func Run(ctx context.Context, o Options) error {
 	wg.Wait() // informers stopped, Lease released
 	shutdown, done := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer done()
-	if err := srv.Shutdown(shutdown); err != nil {
-		return fmt.Errorf("shut the HTTP server down: %w", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdown); err != nil {
+			return fmt.Errorf("shut the HTTP server down: %w", err)
+		}
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("HTTP server: %w", serveErr)

@@ -52,6 +52,11 @@ type Options struct {
 	// Log, if set, also receives the components' logs, each line prefixed
 	// with the component's name. They always go to files in Dir.
 	Log io.Writer
+	// ValidatingWebhooks turns the ValidatingAdmissionWebhook admission
+	// plugin on, for the one test that registers plimsoll's own webhook at
+	// a loopback URL (test/e2e/webhook). Such a control plane must hold no
+	// other webhook configuration. MutatingAdmissionWebhook stays off.
+	ValidatingWebhooks bool
 }
 
 // ControlPlane is a running control plane. Stop it when done.
@@ -61,14 +66,16 @@ type ControlPlane struct {
 	BinDir  string // where the binaries came from
 	EtcdURL string // etcd's client URL, http://127.0.0.1:PORT
 
-	tempDir    bool
-	logTo      io.Writer
-	logMu      sync.Mutex
-	pki        *pki
-	components []*component
-	apiserver  *component
-	admin      kubernetes.Interface
-	stopOnce   sync.Once
+	tempDir bool
+	// validatingWebhooks is Options.ValidatingWebhooks.
+	validatingWebhooks bool
+	logTo              io.Writer
+	logMu              sync.Mutex
+	pki                *pki
+	components         []*component
+	apiserver          *component
+	admin              kubernetes.Interface
+	stopOnce           sync.Once
 }
 
 // Start starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler
@@ -110,7 +117,8 @@ func Start(ctx context.Context, o Options) (_ *ControlPlane, err error) {
 	if err := c.startEtcd(ctx, ports[0], ports[1]); err != nil {
 		return nil, err
 	}
-	if err := c.startAPIServer(ctx, ports[2]); err != nil {
+	c.validatingWebhooks = o.ValidatingWebhooks
+	if err := c.startAPIServer(ctx, ports[2], o.ValidatingWebhooks); err != nil {
 		return nil, err
 	}
 	if err := c.startControllers(ctx, ports[3], ports[4], ports[5]); err != nil {
@@ -135,8 +143,14 @@ func (c *ControlPlane) startEtcd(ctx context.Context, clientPort, peerPort int) 
 	return etcd.waitHealthy(ctx, httpOK(c.EtcdURL+"/health", ""))
 }
 
-func (c *ControlPlane) startAPIServer(ctx context.Context, port int) error {
+func (c *ControlPlane) startAPIServer(ctx context.Context, port int, validatingWebhooks bool) error {
 	c.URL = "https://127.0.0.1:" + strconv.Itoa(port)
+	// Nothing may call out of the machine; tests get no webhooks but
+	// plimsoll's own, at a loopback URL.
+	disabled := "MutatingAdmissionWebhook,ValidatingAdmissionWebhook"
+	if validatingWebhooks {
+		disabled = "MutatingAdmissionWebhook"
+	}
 	var err error
 	c.apiserver, err = c.start("kube-apiserver",
 		"--etcd-servers", c.EtcdURL,
@@ -149,8 +163,7 @@ func (c *ControlPlane) startAPIServer(ctx context.Context, port int) error {
 		"--authorization-mode", "RBAC",
 		"--service-cluster-ip-range", "10.0.0.0/24",
 		"--allow-privileged=true", // as on real clusters; Pod Security admission is what restricts
-		// Nothing may call out of the machine; tests never get webhooks.
-		"--disable-admission-plugins", "MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
+		"--disable-admission-plugins", disabled,
 		// Serve paginated lists' continuations from etcd, as before 1.34, so
 		// that CompactEtcd expires continue tokens at once (see CompactEtcd).
 		"--feature-gates", "ListFromCacheSnapshot=false",
@@ -305,7 +318,7 @@ func (c *ControlPlane) StartAPIServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.startAPIServer(ctx, port)
+	return c.startAPIServer(ctx, port, c.validatingWebhooks)
 }
 
 // Stop kills every component, newest first, and removes Dir if Start made

@@ -43,6 +43,12 @@ func Shared() *ControlPlane {
 // tests fail it keeps the work directory, with the components' logs, and
 // says where it is.
 func Main(m *testing.M, users ...User) {
+	MainWith(m, Options{Users: users})
+}
+
+// MainWith is Main with the control plane's Options (BinDir and Dir
+// aside, which Main chooses).
+func MainWith(m *testing.M, o Options) {
 	flag.Parse()
 	if testing.Short() && os.Getenv("CI") == "" {
 		fmt.Println("controlplane: -short: skipping the tests that need a Kubernetes control plane")
@@ -59,7 +65,7 @@ func Main(m *testing.M, users ...User) {
 	InNetns()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	start := time.Now()
-	cp, err := Start(ctx, Options{Users: users})
+	cp, err := Start(ctx, Options{Users: o.Users, Log: o.Log, ValidatingWebhooks: o.ValidatingWebhooks})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "controlplane: cannot start the control plane: %v\n", err)

@@ -1,6 +1,11 @@
 package selfaudit
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,12 +14,14 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
-	"sigs.k8s.io/yaml"
 )
 
 // chartObjects renders the chart with v as plimsoll audit --helm does and
@@ -101,6 +108,12 @@ func TestChartOptionalParts(t *testing.T) {
 		inReleaseNS  = "Deployment default/plimsoll"
 		deployment   = "Deployment plimsoll/plimsoll"
 		releaseNSPod = "Pod default/plimsoll-test"
+		webhook      = "ValidatingWebhookConfiguration plimsoll"
+		webhookSvc   = "Service plimsoll/plimsoll-webhook"
+		events       = "ClusterRole plimsoll-events"
+		helmCert     = "Secret plimsoll/plimsoll-webhook-tls"
+		certificate  = "Certificate plimsoll/plimsoll-webhook"
+		issuer       = "Issuer plimsoll/plimsoll-webhook"
 	)
 	for _, c := range []struct {
 		name          string
@@ -108,8 +121,13 @@ func TestChartOptionalParts(t *testing.T) {
 		files         []string
 		with, without []string
 	}{
-		{"defaults", nil, nil, []string{deployment, pdb, namespace, policy, defaultDeny, testPod, testPolicy}, []string{configMap, monitor}},
-		{"every part on", nil, []string{everyPart}, []string{configMap, monitor, policy, defaultDeny, testPod, testPolicy, pdb}, nil},
+		{"defaults", nil, nil, []string{deployment, pdb, namespace, policy, defaultDeny, testPod, testPolicy},
+			[]string{configMap, monitor, webhook, webhookSvc, events, helmCert, certificate, issuer}},
+		{"every part on", nil, []string{everyPart}, []string{configMap, monitor, policy, defaultDeny, testPod, testPolicy, pdb, webhook, webhookSvc, events, certificate, issuer}, []string{helmCert}},
+		{"webhook", []string{"webhook.enabled=true"}, nil, []string{webhook, webhookSvc, events, helmCert}, []string{certificate, issuer}},
+		{"webhook with cert-manager", []string{"webhook.enabled=true", "webhook.certManager.enabled=true"}, nil, []string{webhook, webhookSvc, events, certificate, issuer}, []string{helmCert}},
+		{"webhook with an issuer of yours", []string{"webhook.enabled=true", "webhook.certManager.enabled=true", "webhook.certManager.issuerRef.name=ca", "webhook.certManager.issuerRef.kind=ClusterIssuer"}, nil,
+			[]string{webhook, certificate}, []string{issuer, helmCert}},
 		{"config", []string{"config=checks: {}"}, nil, []string{configMap}, nil},
 		{"serviceMonitor", []string{"serviceMonitor.enabled=true"}, nil, []string{monitor}, nil},
 		{"no networkPolicy", []string{"networkPolicy.enabled=false"}, nil, []string{testPod}, []string{policy, defaultDeny, testPolicy}},
@@ -201,7 +219,7 @@ func TestDeployConfig(t *testing.T) {
 			spec = o.Typed.(*appsv1.Deployment).Spec.Template.Spec
 		}
 	}
-	if got := configFile(t, kustomizeBuild(t)); got != want {
+	if got := configFile(t, kustomizeBuild(t, deployDir)); got != want {
 		t.Errorf("got plimsoll.yaml %q in the built ConfigMap, want deploy/config.yaml's %q", got, want)
 	}
 	wantMounted(t, spec, "plimsoll-config")
@@ -234,4 +252,226 @@ func readYAML(t *testing.T, file string, v any) {
 	if err := yaml.Unmarshal(data, v); err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
+}
+
+// TestDeployWebhook: deploy/webhook, added to deploy/ as a Component,
+// turns the webhook on in serve, lets the API server reach it, and
+// registers it as the chart does, with cert-manager's certificate.
+func TestDeployWebhook(t *testing.T) {
+	res := manifest.LoadKustomize(webhookOverlay)
+	for _, e := range res.Errors {
+		t.Fatal(e)
+	}
+	objs := map[string]*inventory.Object{}
+	for _, o := range res.Objects {
+		objs[o.ID()] = o
+	}
+	vwc := wantWebhook(t, objs, "none")
+	if got := vwc.Metadata.Annotations["cert-manager.io/inject-ca-from"]; got != "plimsoll/plimsoll-webhook" {
+		t.Errorf("got inject-ca-from %q, want plimsoll/plimsoll-webhook", got)
+	}
+	var ports []string
+	for _, r := range objs["NetworkPolicy plimsoll/plimsoll"].Typed.(*networkingv1.NetworkPolicy).Spec.Ingress {
+		for _, p := range r.Ports {
+			ports = append(ports, p.Port.String())
+		}
+	}
+	if !slices.Contains(ports, "8443") || !slices.Contains(ports, "8080") {
+		t.Errorf("the NetworkPolicy lets in ports %q, want 8080 and 8443", ports)
+	}
+}
+
+// TestChartWebhookIngress: the webhook's port is open to every source,
+// or with webhook.ingressFrom to those peers alone.
+func TestChartWebhookIngress(t *testing.T) {
+	for _, c := range []struct {
+		set  []string
+		from string
+	}{
+		{[]string{"webhook.enabled=true"}, ""},
+		{[]string{"webhook.enabled=true", "webhook.ingressFrom[0].ipBlock.cidr=10.0.0.0/28"}, "10.0.0.0/28"},
+	} {
+		policy := chartObjects(t, values{set: c.set})["NetworkPolicy plimsoll/plimsoll"].Typed.(*networkingv1.NetworkPolicy)
+		var found bool
+		for _, r := range policy.Spec.Ingress {
+			if len(r.Ports) != 1 || r.Ports[0].Port.String() != "8443" {
+				continue
+			}
+			found = true
+			var from string
+			if len(r.From) == 1 && r.From[0].IPBlock != nil {
+				from = r.From[0].IPBlock.CIDR
+			}
+			if from != c.from || (c.from == "" && len(r.From) > 0) {
+				t.Errorf("%q: port 8443 is open to %+v, want %q (empty: every source)", c.set, r.From, c.from)
+			}
+		}
+		if !found {
+			t.Errorf("%q: no ingress rule for port 8443", c.set)
+		}
+	}
+}
+
+// TestChartWebhook: with webhook.enabled, serve runs with --webhook on the
+// certificate the chart mounts, and the webhook configuration is fail-open,
+// bounded in time, free of side effects on dry runs, calls the Service's
+// /validate with the CA that signed the serving certificate (Helm's, or
+// cert-manager's through its injector), and leaves kube-system and
+// plimsoll's own namespace alone.
+func TestChartWebhook(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		set         []string
+		certManager bool
+	}{
+		{"certificate from Helm", []string{"webhook.enabled=true", "webhook.denyOn=high"}, false},
+		{"certificate from cert-manager", []string{"webhook.enabled=true", "webhook.denyOn=high", "webhook.certManager.enabled=true"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// One render: Helm makes a new CA at each.
+			rendered := helmTemplate(t, values{set: c.set})
+			objs := renderedObjects(t, rendered)
+			vwc := wantWebhook(t, objs, "high")
+			w := vwc.Webhooks[0]
+			inject := vwc.Metadata.Annotations["cert-manager.io/inject-ca-from"]
+			if c.certManager {
+				if inject != "plimsoll/plimsoll-webhook" || w.ClientConfig.CABundle != "" {
+					t.Errorf("got inject-ca-from %q and a caBundle of %d bytes, want plimsoll/plimsoll-webhook and none", inject, len(w.ClientConfig.CABundle))
+				}
+				return
+			}
+			// plimsoll's own loader never keeps a Secret's data; the
+			// rendered YAML has it.
+			var secret corev1.Secret
+			for _, doc := range strings.Split(string(rendered), "\n---\n") {
+				if strings.Contains(doc, "kind: Secret\n") && strings.Contains(doc, "name: plimsoll-webhook-tls\n") {
+					if err := yaml.Unmarshal([]byte(doc), &secret); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if inject != "" || w.ClientConfig.CABundle == "" || w.ClientConfig.CABundle != base64.StdEncoding.EncodeToString(secret.Data["ca.crt"]) {
+				t.Errorf("the caBundle is not the CA of the Secret Helm made")
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(secret.Data["ca.crt"]) {
+				t.Fatal("ca.crt holds no certificate")
+			}
+			pair, err := tls.X509KeyPair(secret.Data["tls.crt"], secret.Data["tls.key"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaf, err := x509.ParseCertificate(pair.Certificate[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: "plimsoll-webhook.plimsoll.svc"}); err != nil {
+				t.Errorf("the serving certificate does not verify as the API server checks it: %v", err)
+			}
+		})
+	}
+}
+
+// renderedObjects reads rendered YAML as plimsoll audit - does, by ID.
+func renderedObjects(t *testing.T, rendered []byte) map[string]*inventory.Object {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "chart.yaml")
+	if err := os.WriteFile(file, rendered, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := manifest.Load(context.Background(), []string{file}, manifest.Options{})
+	for _, e := range res.Errors {
+		t.Fatal(e)
+	}
+	byID := map[string]*inventory.Object{}
+	for _, o := range res.Objects {
+		byID[o.ID()] = o
+	}
+	return byID
+}
+
+// asJSON decodes an object's content into v.
+func asJSON(t *testing.T, o *inventory.Object, v any) {
+	t.Helper()
+	if o == nil {
+		t.Fatal("no such object")
+	}
+	data, err := json.Marshal(o.Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// webhookConfiguration is what the tests read of a
+// ValidatingWebhookConfiguration.
+type webhookConfiguration struct {
+	Metadata struct {
+		Annotations map[string]string `json:"annotations"`
+	} `json:"metadata"`
+	Webhooks []struct {
+		AdmissionReviewVersions []string `json:"admissionReviewVersions"`
+		SideEffects             string   `json:"sideEffects"`
+		FailurePolicy           string   `json:"failurePolicy"`
+		TimeoutSeconds          int      `json:"timeoutSeconds"`
+		ClientConfig            struct {
+			CABundle string `json:"caBundle"`
+			Service  struct {
+				Name, Namespace, Path string
+			} `json:"service"`
+		} `json:"clientConfig"`
+		MatchConditions []struct{ Expression string } `json:"matchConditions"`
+	} `json:"webhooks"`
+}
+
+// wantWebhook checks an installation's webhook: serve runs with --webhook
+// (denying at denyOn) on the certificate mounted from plimsoll-webhook-tls,
+// and the configuration is fail-open, bounded in time, free of side effects
+// on dry runs, calls the Service's /validate, and leaves kube-system and
+// plimsoll's own namespace alone. It returns the configuration.
+func wantWebhook(t *testing.T, objs map[string]*inventory.Object, denyOn string) webhookConfiguration {
+	t.Helper()
+	spec := objs["Deployment plimsoll/plimsoll"].Typed.(*appsv1.Deployment).Spec.Template.Spec
+	args := strings.Join(spec.Containers[0].Args, " ")
+	if !strings.Contains(args, "--webhook --webhook-listen :8443 --webhook-cert-dir /run/plimsoll/webhook-tls --deny-on "+denyOn) {
+		t.Errorf("serve's args %q lack the webhook's", args)
+	}
+	var mounted bool
+	for _, m := range spec.Containers[0].VolumeMounts {
+		for _, v := range spec.Volumes {
+			if v.Name == m.Name && m.MountPath == "/run/plimsoll/webhook-tls" && v.Secret != nil && v.Secret.SecretName == "plimsoll-webhook-tls" {
+				mounted = true
+			}
+		}
+	}
+	if !mounted {
+		t.Errorf("the Secret plimsoll-webhook-tls is not mounted at /run/plimsoll/webhook-tls: %+v", spec.Volumes)
+	}
+
+	var vwc webhookConfiguration
+	asJSON(t, objs["ValidatingWebhookConfiguration plimsoll"], &vwc)
+	if len(vwc.Webhooks) != 1 {
+		t.Fatalf("got %d webhooks, want 1", len(vwc.Webhooks))
+	}
+	w := vwc.Webhooks[0]
+	if w.FailurePolicy != "Ignore" || w.SideEffects != "NoneOnDryRun" || w.TimeoutSeconds < 1 || w.TimeoutSeconds > 5 ||
+		!slices.Equal(w.AdmissionReviewVersions, []string{"v1"}) {
+		t.Errorf("got failurePolicy %s, sideEffects %s, timeoutSeconds %d, versions %q; want Ignore, NoneOnDryRun, at most 5, [v1]",
+			w.FailurePolicy, w.SideEffects, w.TimeoutSeconds, w.AdmissionReviewVersions)
+	}
+	if s := w.ClientConfig.Service; s.Name != "plimsoll-webhook" || s.Namespace != "plimsoll" || s.Path != "/validate" {
+		t.Errorf("got clientConfig.service %+v", s)
+	}
+	var conditions []string
+	for _, m := range w.MatchConditions {
+		conditions = append(conditions, m.Expression)
+	}
+	for _, want := range []string{`request.namespace != "kube-system"`, `request.namespace != "plimsoll"`} {
+		if !slices.Contains(conditions, want) {
+			t.Errorf("matchConditions %q lack %s", conditions, want)
+		}
+	}
+	return vwc
 }

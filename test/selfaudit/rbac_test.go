@@ -64,6 +64,9 @@ var writable = []struct {
 	{"ClusterRole", "wgpolicyk8s.io", reportResources["wgpolicyk8s.io"]},
 	{"ClusterRole", "openreports.io", reportResources["openreports.io"]},
 	{"Role", "coordination.k8s.io", []string{"leases"}},
+	// With the webhook on: the Events that record its denials, in the
+	// namespaces of the objects denied.
+	{"ClusterRole", "events.k8s.io", []string{"events"}},
 }
 
 var readVerbs = []string{"get", "list", "watch"}

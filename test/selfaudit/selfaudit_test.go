@@ -62,6 +62,10 @@ type parts struct {
 	// monitoring: the alerts' PrometheusRule and the Grafana dashboard's
 	// ConfigMap.
 	monitoring bool
+	// webhook: the admission webhook, its Service and configuration, the
+	// RBAC for its Events, and its certificate: a Secret Helm makes, or
+	// with certManager, cert-manager's Issuer and Certificate.
+	webhook, certManager bool
 }
 
 // values are the values a chart is rendered with: values files (-f), then
@@ -90,6 +94,10 @@ func chartInstallation(name string, p parts, v values) installation {
 	}
 }
 
+// webhookOverlay is deploy/ with its webhook Component, as an overlay
+// outside deploy/ adds it.
+var webhookOverlay = filepath.Join("testdata", "webhook-overlay")
+
 // everyPart is a values file that turns every optional part of the chart on.
 var everyPart, _ = filepath.Abs(filepath.Join("testdata", "every-part.yaml"))
 
@@ -99,8 +107,15 @@ func installations() []installation {
 			name:  "kustomize build deploy",
 			args:  []string{"--kustomize", deployDir},
 			load:  func() manifest.Result { return manifest.LoadKustomize(deployDir) },
-			yaml:  kustomizeBuild,
+			yaml:  func(t *testing.T) []byte { return kustomizeBuild(t, deployDir) },
 			parts: parts{serviceMonitor: true, config: true},
+		},
+		{
+			name:  "kustomize build deploy with the webhook component",
+			args:  []string{"--kustomize", webhookOverlay},
+			load:  func() manifest.Result { return manifest.LoadKustomize(webhookOverlay) },
+			yaml:  func(t *testing.T) []byte { return kustomizeBuild(t, webhookOverlay) },
+			parts: parts{serviceMonitor: true, config: true, webhook: true, certManager: true},
 		},
 		{
 			// deploy/'s files as they are, without Kustomize, as
@@ -112,7 +127,7 @@ func installations() []installation {
 				return manifest.Load(context.Background(), []string{deployDir}, manifest.Options{})
 			},
 			yaml:  deployFiles,
-			parts: parts{serviceMonitor: true, config: true, monitoring: true},
+			parts: parts{serviceMonitor: true, config: true, monitoring: true, webhook: true, certManager: true},
 		},
 		chartInstallation("chart", parts{tests: true}, values{}),
 		chartInstallation("chart with ServiceMonitor", parts{serviceMonitor: true, tests: true}, values{set: []string{"serviceMonitor.enabled=true"}}),
@@ -123,7 +138,8 @@ func installations() []installation {
 			"networkPolicy.apiServer.cidrs={10.0.0.0/28}",
 			"networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring",
 		}}),
-		chartInstallation("chart with every part on", parts{serviceMonitor: true, config: true, tests: true, monitoring: true}, values{files: []string{everyPart}}),
+		chartInstallation("chart with the webhook", parts{tests: true, webhook: true}, values{set: []string{"webhook.enabled=true", "webhook.denyOn=high"}}),
+		chartInstallation("chart with every part on", parts{serviceMonitor: true, config: true, tests: true, monitoring: true, webhook: true, certManager: true}, values{files: []string{everyPart}}),
 	}
 }
 
@@ -271,6 +287,15 @@ func TestInstallationsAgree(t *testing.T) {
 			}
 			if in.monitoring {
 				want = append(want, "ConfigMap plimsoll/plimsoll-dashboard", "PrometheusRule plimsoll/plimsoll")
+			}
+			if in.webhook {
+				want = append(want, "Service plimsoll/plimsoll-webhook", "ValidatingWebhookConfiguration plimsoll",
+					"ClusterRole plimsoll-events", "ClusterRoleBinding plimsoll-events")
+				if in.certManager {
+					want = append(want, "Issuer plimsoll/plimsoll-webhook", "Certificate plimsoll/plimsoll-webhook")
+				} else {
+					want = append(want, "Secret plimsoll/plimsoll-webhook-tls")
+				}
 			}
 			sort.Strings(want)
 			var got []string

@@ -67,6 +67,37 @@ type prometheusRule struct {
 	} `json:"spec"`
 }
 
+// issuer and certificate are cert-manager's Issuer and Certificate, as far
+// as the chart's webhook certificate uses them.
+type issuer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		SelfSigned *struct{} `json:"selfSigned,omitempty"`
+	} `json:"spec"`
+}
+
+type certificate struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		SecretName  string   `json:"secretName"`
+		DNSNames    []string `json:"dnsNames"`
+		Duration    string   `json:"duration,omitempty"`
+		RenewBefore string   `json:"renewBefore,omitempty"`
+		PrivateKey  struct {
+			Algorithm      string `json:"algorithm,omitempty"`
+			Size           int    `json:"size,omitempty"`
+			RotationPolicy string `json:"rotationPolicy,omitempty"`
+		} `json:"privateKey"`
+		IssuerRef struct {
+			Name  string `json:"name"`
+			Kind  string `json:"kind,omitempty"`
+			Group string `json:"group,omitempty"`
+		} `json:"issuerRef"`
+	} `json:"spec"`
+}
+
 // TestManifestsDecodeStrictly decodes every object an installation applies
 // into its API type, refusing unknown and duplicated fields. plimsoll
 // audits what it understands and ignores the rest, so a misspelt field
@@ -93,6 +124,10 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 						err = yaml.UnmarshalStrict(doc, &serviceMonitor{})
 					case tm.Kind == "PrometheusRule" && tm.APIVersion == "monitoring.coreos.com/v1":
 						err = yaml.UnmarshalStrict(doc, &prometheusRule{})
+					case tm.Kind == "Issuer" && tm.APIVersion == "cert-manager.io/v1":
+						err = yaml.UnmarshalStrict(doc, &issuer{})
+					case tm.Kind == "Certificate" && tm.APIVersion == "cert-manager.io/v1":
+						err = yaml.UnmarshalStrict(doc, &certificate{})
 					default:
 						t.Errorf("%s %s: no Go type to check it against; add one to this test", tm.APIVersion, tm.Kind)
 						continue
@@ -129,12 +164,12 @@ func documents(t *testing.T, stream []byte) [][]byte {
 	}
 }
 
-// kustomizeBuild builds deploy/ as `kustomize build deploy` would.
-func kustomizeBuild(t *testing.T) []byte {
+// kustomizeBuild builds dir as `kustomize build DIR` would.
+func kustomizeBuild(t *testing.T, dir string) []byte {
 	t.Helper()
-	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), deployDir)
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
-		t.Fatalf("kustomize build %s: %v", deployDir, err)
+		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
 	out, err := m.AsYaml()
 	if err != nil {

@@ -29,7 +29,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/plimsoll/plimsoll/internal/cli"
 	"github.com/plimsoll/plimsoll/internal/report"
@@ -320,18 +319,7 @@ func audit(t *testing.T, cp *controlplane.ControlPlane) *report.Report {
 
 // waitFor polls cond every quarter second until it holds, and fails the
 // test with cond's last error when timeout passes first.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool, error)) {
-	t.Helper()
-	var last error
-	err := wait.PollUntilContextTimeout(t.Context(), 250*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
-		ok, err := cond()
-		last = err
-		return ok, nil
-	})
-	if err != nil {
-		t.Fatalf("gave up waiting for %s after %s (last: %v)", what, timeout, last)
-	}
-}
+var waitFor = controlplane.WaitFor
 
 // logEnd returns the last 8 KiB of the file at path.
 func logEnd(path string) string {
