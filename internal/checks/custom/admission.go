@@ -500,8 +500,23 @@ func newAdmissionCheck(id string, p *admissionPolicy, b *admissionBinding, param
 		Run:           c.run,
 	}
 	c.verdict = func(pods bool) string { return verdict(bs.ValidationActions, pods) }
+	c.Admission = fmt.Sprintf("ValidatingAdmissionPolicy %s (%s), through its binding %s (%s)", p.vap.Name, from, b.binding.Name(), b.src.where())
 	if err := validateCheck(c.Check); err != nil {
 		return nil, b.src.errorAt("metadata.name", err)
 	}
 	return c, nil
+}
+
+// AdmissionParams returns the objects a cluster holds that params may
+// name: read from a cluster beside the audited manifests, they are judged
+// after the inputs, which replace them.
+func AdmissionParams(objs []*inventory.Object) []AdmissionObject {
+	var out []AdmissionObject
+	for _, o := range objs {
+		if o.Content == nil || o.KindKey() == inventory.ClusterKey {
+			continue
+		}
+		out = append(out, AdmissionObject{Object: &unstructured.Unstructured{Object: o.Content}, Origin: o.Source.Origin})
+	}
+	return out
 }

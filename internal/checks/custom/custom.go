@@ -51,6 +51,9 @@ type Check struct {
 	// Fixtures is the directory of the check's fixtures for plimsoll test:
 	// the directory named after its ID beside its file.
 	Fixtures string
+	// Admission says, for the check of a cluster's policy, which policy
+	// and binding it is and where each was read; "" for a custom check.
+	Admission string
 
 	// self are the kind keys whose objects the check judges themselves;
 	// pods is set when its rules match Pods, so that it also judges the
