@@ -71,6 +71,13 @@ spec:
 // audits manifests with them alone.
 func auditAdmission(t *testing.T, files map[string]string, manifests string) (*AdmissionSet, *audit.Audit) {
 	t.Helper()
+	return auditAdmissionAs(t, inventory.FromManifests, files, manifests)
+}
+
+// auditAdmissionAs is auditAdmission with the objects read as mode says:
+// from manifests, or from a cluster.
+func auditAdmissionAs(t *testing.T, mode inventory.Mode, files map[string]string, manifests string) (*AdmissionSet, *audit.Audit) {
+	t.Helper()
 	dir := t.TempDir()
 	for name, text := range files {
 		write(t, dir, name, text)
@@ -88,7 +95,7 @@ func auditAdmission(t *testing.T, files map[string]string, manifests string) (*A
 	if err != nil {
 		t.Fatal(err)
 	}
-	return set, audit.Run(platform.Inventory(inventory.FromManifests, loaded.Objects), audit.Options{Registry: reg, Config: config.Default(), Now: now})
+	return set, audit.Run(platform.Inventory(mode, loaded.Objects), audit.Options{Registry: reg, Config: config.Default(), Now: now})
 }
 
 // notAssessed words the checks an audit could not assess, and why.
@@ -203,13 +210,13 @@ data: {maxReplicas: "5"}
 	want := []string{
 		"fail admission-by-name Deployment big: admission will refuse this object: object.spec.replicas must be no greater than 3",
 		"fail admission-by-selector Deployment big: admission will refuse this object: with params strict: object.spec.replicas must be no greater than 2",
-		"skip admission-missing-allow Deployment big: not applicable: binding missing-allow: no ConfigMap named nothing in namespace shop is among the inputs or the --admission-policies files, and with parameterNotFoundAction Allow the API server admits the object without judging it",
+		"skip admission-missing-allow Deployment big: not assessed: binding missing-allow: no ConfigMap named nothing in namespace shop is among the inputs or the --admission-policies files; with parameterNotFoundAction Allow the API server admits the object without judging it, unless the cluster has one, which it judges the object by",
 		"pass admission-by-name Deployment small",
 		"pass admission-by-selector Deployment small",
-		"skip admission-missing-allow Deployment small: not applicable: binding missing-allow: no ConfigMap named nothing in namespace shop is among the inputs or the --admission-policies files, and with parameterNotFoundAction Allow the API server admits the object without judging it",
-		"skip admission-by-name Deployment other: not assessed: binding by-name: no ConfigMap named limits in namespace team is among the inputs or the --admission-policies files; with parameterNotFoundAction Deny the API server refuses every object the binding matches unless the cluster has one",
+		"skip admission-missing-allow Deployment small: not assessed: binding missing-allow: no ConfigMap named nothing in namespace shop is among the inputs or the --admission-policies files; with parameterNotFoundAction Allow the API server admits the object without judging it, unless the cluster has one, which it judges the object by",
+		"skip admission-by-name Deployment other: not assessed: binding by-name: no ConfigMap named limits in namespace team is among the inputs or the --admission-policies files; with parameterNotFoundAction Deny the API server refuses every object the binding matches, unless the cluster has one",
 		"pass admission-by-selector Deployment other",
-		"skip admission-missing-allow Deployment other: not applicable: binding missing-allow: no ConfigMap named nothing in namespace team is among the inputs or the --admission-policies files, and with parameterNotFoundAction Allow the API server admits the object without judging it",
+		"skip admission-missing-allow Deployment other: not assessed: binding missing-allow: no ConfigMap named nothing in namespace team is among the inputs or the --admission-policies files; with parameterNotFoundAction Allow the API server admits the object without judging it, unless the cluster has one, which it judges the object by",
 	}
 	if diff := cmp.Diff(want, describe(a)); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
@@ -276,5 +283,42 @@ func TestAdmissionLoadErrors(t *testing.T) {
 	}
 	if len(set.Skipped) != 1 || !strings.Contains(set.Skipped[0], "binding orphan names ValidatingAdmissionPolicy nobody, which is not among the policies read; it enforces nothing") {
 		t.Errorf("skipped %q, want the binding of no policy", set.Skipped)
+	}
+}
+
+// TestAdmissionParamsFromCluster: on a cluster, whose params kind was read,
+// a params object it lacks is known to be absent: with
+// parameterNotFoundAction Deny the API server refuses the object, with
+// Allow it admits it unjudged.
+func TestAdmissionParamsFromCluster(t *testing.T) {
+	limits := strings.NewReplacer("paramKind: {apiVersion: v1, kind: ConfigMap}", "paramKind: {apiVersion: rules.example.com/v1, kind: ReplicaLimit}",
+		"int(params.data.maxReplicas)", "params.maxReplicas", "' + params.data.maxReplicas", "' + string(params.maxReplicas)").Replace(replicaPolicy)
+	policies := limits + "---\n" +
+		binding("deny", "replica-limit", "Deny", "  paramRef: {name: missing, parameterNotFoundAction: Deny}\n") + "---\n" +
+		binding("allow", "replica-limit", "Deny", "  paramRef: {name: missing, parameterNotFoundAction: Allow}\n") + "---\n" +
+		binding("found", "replica-limit", "Deny", "  paramRef: {name: default, parameterNotFoundAction: Deny}\n")
+	cluster := `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: replicalimits.rules.example.com}
+spec:
+  group: rules.example.com
+  names: {kind: ReplicaLimit, plural: replicalimits}
+  scope: Cluster
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
+---
+apiVersion: rules.example.com/v1
+kind: ReplicaLimit
+metadata: {name: default}
+maxReplicas: 3
+---
+` + deployment("web", "shop", "", 4)
+	_, a := auditAdmissionAs(t, inventory.FromCluster, map[string]string{"p.yaml": policies}, cluster)
+	want := []string{
+		"skip admission-allow Deployment web: not applicable: binding allow: the cluster has no ReplicaLimit named missing, and with parameterNotFoundAction Allow the API server admits the object without judging it",
+		"fail admission-deny Deployment web: admission will refuse this object: no params found for policy binding with `Deny` parameterNotFoundAction",
+		"fail admission-found Deployment web: admission will refuse this object: object.spec.replicas must be no greater than 3",
+	}
+	if diff := cmp.Diff(want, describe(a)); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
 	}
 }

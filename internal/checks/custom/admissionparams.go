@@ -75,10 +75,11 @@ func (b *bindingEval) evaluate(p *policy.Policy, r *policy.Request, inv *invento
 // params are the params objects the binding judges a request with: one
 // nil when the policy or the binding has none, or the objects its paramRef
 // names, from the audited inputs first and then from extra. When none is
-// found, the match says what the API server would do: with
+// found, the outcome says what the API server would do: with
 // parameterNotFoundAction Allow it admits the request without judging it;
-// with Deny it refuses it, which is known only when the params kind was
-// read from the very cluster, else not assessed.
+// with Deny it refuses it. Either is known only when the params kind was
+// read from the very cluster; otherwise the cluster may hold the params
+// the inputs lack, and the binding is not assessed.
 func (b *bindingEval) params(r *policy.Request, inv *inventory.Inventory) ([]runtime.Object, *outcome) {
 	ref := b.binding.Spec().ParamRef
 	if b.paramKind == nil || ref == nil {
@@ -114,17 +115,20 @@ func (b *bindingEval) params(r *policy.Request, inv *inventory.Inventory) ([]run
 		return found, nil
 	}
 	what := fmt.Sprintf("no %s %s", b.paramKind.Kind, describeRef(ref, ns))
-	if a := ref.ParameterNotFoundAction; a != nil && *a == admissionregistrationv1.DenyAction {
-		if inv.Mode == inventory.FromCluster {
-			// The params kind was read (else the check reads it and is
-			// not assessed): the cluster has no such object.
-			return nil, &outcome{match: policy.Match{Matched: true}, decisions: []policy.Decision{{
-				Denied: true, Message: "no params found for policy binding with `Deny` parameterNotFoundAction", Reason: metav1.StatusReasonInvalid,
-			}}}
-		}
-		return nil, &outcome{match: policy.Match{Unknown: true, Why: fmt.Sprintf("binding %s: %s is among the inputs or the --admission-policies files; with parameterNotFoundAction Deny the API server refuses every object the binding matches unless the cluster has one", b.binding.Name(), what)}}
+	deny := ref.ParameterNotFoundAction != nil && *ref.ParameterNotFoundAction == admissionregistrationv1.DenyAction
+	switch {
+	case inv.Mode == inventory.FromCluster && deny:
+		// The params kind was read (else the check reads it and is not
+		// assessed): the cluster has no such object.
+		return nil, &outcome{match: policy.Match{Matched: true}, decisions: []policy.Decision{{
+			Denied: true, Message: "no params found for policy binding with `Deny` parameterNotFoundAction", Reason: metav1.StatusReasonInvalid,
+		}}}
+	case inv.Mode == inventory.FromCluster:
+		return nil, &outcome{match: policy.Match{Why: fmt.Sprintf("binding %s: the cluster has %s, and with parameterNotFoundAction Allow the API server admits the object without judging it", b.binding.Name(), what)}}
+	case deny:
+		return nil, &outcome{match: policy.Match{Unknown: true, Why: fmt.Sprintf("binding %s: %s is among the inputs or the --admission-policies files; with parameterNotFoundAction Deny the API server refuses every object the binding matches, unless the cluster has one", b.binding.Name(), what)}}
 	}
-	return nil, &outcome{match: policy.Match{Why: fmt.Sprintf("binding %s: %s is among the inputs or the --admission-policies files, and with parameterNotFoundAction Allow the API server admits the object without judging it", b.binding.Name(), what)}}
+	return nil, &outcome{match: policy.Match{Unknown: true, Why: fmt.Sprintf("binding %s: %s is among the inputs or the --admission-policies files; with parameterNotFoundAction Allow the API server admits the object without judging it, unless the cluster has one, which it judges the object by", b.binding.Name(), what)}}
 }
 
 // describeRef words what a paramRef looks for.
