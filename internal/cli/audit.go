@@ -48,6 +48,12 @@ and never reads Secrets. Resource types it may not list are reported, and
 the checks that need them are shown as not assessed. With --snapshot it
 audits a snapshot taken by 'plimsoll snapshot' instead, offline.
 
+The cluster's own ValidatingAdmissionPolicies judge the inputs too, as its
+API server would, one check (admission-BINDING) for each binding: those
+among the inputs, in the files of --admission-policies, and those installed
+in the cluster audited (or snapshotted), or, beside manifests, in the
+cluster that --kubeconfig, --context, --cluster or --server names.
+
 With --baseline (a JSON report of an earlier run, or a baseline file that
 'plimsoll baseline write' wrote and people reviewed) or --baseline-ref (the
 same inputs at a git commit of their repository, read into a temporary
@@ -75,7 +81,9 @@ MiB) rather than twice it; setting GOGC or GOMEMLIMIT leaves it to you.`,
   plimsoll audit ./k8s --fail-on high --min-score 80
   plimsoll audit ./k8s --baseline .plimsoll-baseline.yaml --fail-on-new high
   plimsoll audit ./k8s --baseline-ref origin/main --fail-on-new high
-  plimsoll audit ./k8s --checks ./policies/   # custom checks written in CEL`,
+  plimsoll audit ./k8s --checks ./policies/   # custom checks written in CEL
+  plimsoll audit ./k8s --admission-policies ./cluster-policies/   # the cluster's own ValidatingAdmissionPolicies
+  plimsoll audit ./k8s --context prod         # ... and those installed in prod`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return untilInterrupted(cmd.Context(), func() error { return runAudit(cmd, s, o, args) })
 		},

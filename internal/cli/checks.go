@@ -17,15 +17,17 @@ import (
 func newChecksCommand(s Streams) *cobra.Command {
 	var output string
 	var paths []string
+	var admission []string
 	cmd := &cobra.Command{
 		Use:   "checks",
 		Short: "List every check: id, layer, severity and title",
 		Long: `Checks lists every check: the built-in ones, and the custom checks of
 --checks and of the configuration's checks.custom (custom checks written
-in CEL; see the README's "Custom checks").`,
+in CEL; see the README's "Custom checks"), and the checks of the cluster
+admission policies of --admission-policies, one for each binding.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cs, err := loadChecks("", s.Dir, paths)
+			cs, err := loadAllChecks(s, paths, admission)
 			if err != nil {
 				return &exitError{ExitPartial, err}
 			}
@@ -37,8 +39,24 @@ in CEL; see the README's "Custom checks").`,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	addChecksFlag(cmd.PersistentFlags(), &paths)
-	cmd.AddCommand(newExplainCommand(s, &paths))
+	addAdmissionFlag(cmd.PersistentFlags(), &admission)
+	cmd.AddCommand(newExplainCommand(s, &paths, &admission))
 	return cmd
+}
+
+// loadAllChecks loads the built-in checks, the custom checks of paths and
+// of the configuration, and the checks of the admission policies of the
+// files admission names.
+func loadAllChecks(s Streams, paths, admission []string) (*checkSet, error) {
+	cs, err := loadChecks("", s.Dir, paths)
+	if err != nil {
+		return nil, err
+	}
+	objs, errs := custom.ReadAdmission(admission)
+	if err := cs.addAdmission(objs, errs); err != nil {
+		return nil, err
+	}
+	return cs, nil
 }
 
 // listChecks writes the list of checks.
@@ -75,7 +93,7 @@ func listChecks(s Streams, output string, cs *checkSet) error {
 		var rows []row
 		for _, c := range all {
 			file := ""
-			if cc := cs.Custom.Get(c.ID); cc != nil {
+			if cc := cs.customCheck(c.ID); cc != nil {
 				file = cc.File
 			}
 			rows = append(rows, row{c.ID, c.Title, c.Layer, c.Severity, c.Optional, c.Kinds, c.Rationale, c.Remediation, c.ChecklistItem, fix.Describe(c.ID), file})
@@ -87,7 +105,7 @@ func listChecks(s Streams, output string, cs *checkSet) error {
 	return &exitError{ExitPartial, fmt.Errorf("--output %q: want text or json", output)}
 }
 
-func newExplainCommand(s Streams, paths *[]string) *cobra.Command {
+func newExplainCommand(s Streams, paths, admission *[]string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "explain ID",
 		Short: "Explain a check: why it matters, how to fix it, an example that passes",
@@ -97,7 +115,7 @@ defined, and what the API server would put in its status.typeChecking:
 the expressions that are wrong for a kind its rules match.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cs, err := loadChecks("", s.Dir, *paths)
+			cs, err := loadAllChecks(s, *paths, *admission)
 			if err != nil {
 				return &exitError{ExitPartial, err}
 			}
@@ -117,8 +135,11 @@ the expressions that are wrong for a kind its rules match.`,
 				automatic = "none: the fix needs a person"
 			}
 			example := indent(c.Example, "  ")
-			cc := cs.Custom.Get(c.ID)
-			if cc != nil && c.Example == "" {
+			cc := cs.customCheck(c.ID)
+			if cc != nil && cc.Admission != "" && c.Example == "" {
+				example = "  none: a cluster's admission policy comes with none\n"
+			}
+			if cc != nil && cc.Admission == "" && c.Example == "" {
 				example = "  none: put manifests it must pass in " + filepath.Join(cc.Fixtures, custom.PassDir) + "\n"
 			}
 			fmt.Fprintf(s.Out, "%s: %s%s\n\nLayer:      %s\nSeverity:   %s\nApplies to: %s\nChecklist:  %s\n\nWhy it matters:\n  %s\n\nHow to fix:\n  %s\n\nplimsoll fix:\n  %s\n\nAn example that passes:\n%s",
@@ -136,7 +157,11 @@ the expressions that are wrong for a kind its rules match.`,
 // expressions compile, and what the API server's type checker says of
 // them.
 func explainCustom(s Streams, c *custom.Check) {
-	fmt.Fprintf(s.Out, "\nDefined in:\n  %s:%d, a custom check written in CEL\n", c.File, c.Line)
+	if c.Admission != "" {
+		fmt.Fprintf(s.Out, "\nDefined in:\n  %s\n", c.Admission)
+	} else {
+		fmt.Fprintf(s.Out, "\nDefined in:\n  %s:%d, a custom check written in CEL\n", c.File, c.Line)
+	}
 	if errs := c.Policy.CompileErrors(); len(errs) > 0 {
 		fmt.Fprintln(s.Out, "\nDoes not compile (the API server would refuse the policy; the check is not assessed):")
 		for _, e := range errs {

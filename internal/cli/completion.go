@@ -73,6 +73,7 @@ func flagCompletions() map[string]cobra.CompletionFunc {
 		"sarif-root":            directories,
 		"webhook-cert-dir":      directories,  // holds tls.crt and tls.key
 		"checks":                filesNamed(), // a custom check file or a directory of them
+		"admission-policies":    filesNamed(), // a file of admission policies or a directory of them
 
 		// Values only the user knows.
 		"min-score": none, "max-file-size": none, "set": none, "set-string": none,

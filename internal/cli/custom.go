@@ -9,7 +9,6 @@ import (
 	"github.com/plimsoll/plimsoll/internal/checks"
 	"github.com/plimsoll/plimsoll/internal/checks/custom"
 	"github.com/plimsoll/plimsoll/internal/config"
-	"github.com/plimsoll/plimsoll/internal/pipeline"
 	"github.com/plimsoll/plimsoll/internal/report"
 )
 
@@ -24,6 +23,11 @@ func addChecksFlag(f *pflag.FlagSet, paths *[]string) {
 type checkSet struct {
 	Registry *check.Registry
 	Custom   *custom.Set
+	// Admission are the checks of a cluster's own admission policies,
+	// when the command judges by them (see addAdmission); base is the
+	// registry before they were added.
+	Admission *custom.AdmissionSet
+	base      *check.Registry
 }
 
 // loadChecks loads the custom checks of the configuration file (file, or
@@ -58,20 +62,6 @@ func loadChecks(file, dir string, paths []string) (*checkSet, error) {
 	return &checkSet{Registry: reg, Custom: set}, nil
 }
 
-// loadChecksAndConfig is loadChecks, then the configuration, judged
-// against every check.
-func loadChecksAndConfig(file, dir string, paths []string) (*checkSet, *config.Config, error) {
-	cs, err := loadChecks(file, dir, paths)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg, err := pipeline.LoadConfig(file, dir, cs.Registry)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cs, cfg, nil
-}
-
 // InputErrors are the custom check files that could not be loaded, as
 // the report lists inputs that could not be read.
 func (cs *checkSet) InputErrors() []report.InputError {
@@ -79,7 +69,7 @@ func (cs *checkSet) InputErrors() []report.InputError {
 	for _, e := range cs.Custom.Errors {
 		out = append(out, report.InputError{File: e.File, Line: e.Line, Message: "custom check: " + e.Err.Error()})
 	}
-	return out
+	return append(out, cs.admissionInputErrors()...)
 }
 
 // loadErrors prints what could not be loaded of the custom checks, and
@@ -88,8 +78,15 @@ func (cs *checkSet) loadErrors(s Streams) error {
 	for _, e := range cs.Custom.Errors {
 		fmt.Fprintln(s.Err, "plimsoll: cannot load", report.EscapeTerminal(e.Error()))
 	}
-	if n := len(cs.Custom.Errors); n > 0 {
-		return &exitError{ExitPartial, fmt.Errorf("%d custom check file(s) or document(s) could not be loaded", n)}
+	n := len(cs.Custom.Errors)
+	if cs.Admission != nil {
+		for _, e := range cs.Admission.Errors {
+			fmt.Fprintln(s.Err, "plimsoll: cannot judge by", report.EscapeTerminal(e.Error()))
+		}
+		n += len(cs.Admission.Errors)
+	}
+	if n > 0 {
+		return &exitError{ExitPartial, fmt.Errorf("%d custom check or admission policy file(s) or document(s) could not be loaded", n)}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/plimsoll/plimsoll/internal/audit"
+	"github.com/plimsoll/plimsoll/internal/checks/custom"
 	"github.com/plimsoll/plimsoll/internal/config"
 	"github.com/plimsoll/plimsoll/internal/manifest"
 	"github.com/plimsoll/plimsoll/internal/pipeline"
@@ -27,6 +28,7 @@ type inputOptions struct {
 	snapshot               string
 	cluster                *clusterOptions
 	customChecks           []string
+	admissionPolicies      []string
 }
 
 func newInputOptions() *inputOptions {
@@ -45,6 +47,7 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet, verb string) {
 	f.StringVar(&o.snapshot, "snapshot", "", verb+" a snapshot taken with 'plimsoll snapshot' instead of a live cluster")
 	o.cluster.addFlags(f)
 	addChecksFlag(f, &o.customChecks)
+	addAdmissionFlag(f, &o.admissionPolicies)
 }
 
 // audit reads what args and the flags name, audits it under the
@@ -52,28 +55,18 @@ func (o *inputOptions) addFlags(f *pflag.FlagSet, verb string) {
 // progress (machine-readable output). An error means nothing was audited;
 // inputs that could not be read are in the Inputs' Errors.
 func (o *inputOptions) audit(ctx context.Context, f *pflag.FlagSet, s Streams, args []string, quiet bool) (*pipeline.Inputs, *audit.Audit, *report.Report, error) {
-	cs, cfg, err := loadChecksAndConfig(o.configFile, s.Dir, o.customChecks)
+	cs, err := loadChecks(o.configFile, s.Dir, o.customChecks)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	reg := cs.Registry
 	if o.kubernetesVersion != "" {
 		if _, _, err := config.ParseVersion(o.kubernetesVersion); err != nil {
 			return nil, nil, nil, fmt.Errorf("--kubernetes-version: %w", err)
 		}
-		cfg.Parameters.KubernetesVersion = o.kubernetesVersion
-	}
-	opts := pipeline.Options{
-		Registry:               reg,
-		Config:                 cfg,
-		NoAnnotationExemptions: o.noAnnotationExemptions,
-		Now:                    s.Now,
-		Version:                reportVersion(),
-		FreeMemory:             true, // it audits once and exits
 	}
 	helm := o.helm
 	helm.Namespace = *o.cluster.kube.Namespace
-	in, err := pipeline.Read(ctx, pipeline.Source{
+	src := pipeline.Source{
 		Paths:       args,
 		Stdin:       s.In,
 		MaxFileSize: o.maxFileSize,
@@ -81,12 +74,51 @@ func (o *inputOptions) audit(ctx context.Context, f *pflag.FlagSet, s Streams, a
 		Helm:        helm,
 		Kustomize:   o.kustomize,
 		Snapshot:    o.snapshot,
-		Cluster:     o.cluster.source(f, s, pipeline.Kinds(reg), quiet),
-	})
+	}
+	manifests := len(args) > 0 || o.helmChart != "" || o.kustomize != ""
+	var in *pipeline.Inputs
+	var unread []report.InputError
+	if !manifests && o.snapshot == "" {
+		// A live cluster: its admission policies are read first, so that
+		// the read lists the params kinds their bindings name.
+		// What it cannot list, the main read cannot either, and reports.
+		policies, _, err := o.cluster.admissionFromCluster(ctx, f, s, []string{custom.VAPKey, custom.VAPBindingKey}, quiet, false)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if unread, err = o.judgeByAdmission(ctx, f, s, cs, policies, false, quiet); err != nil {
+			return nil, nil, nil, err
+		}
+		src.Cluster = o.cluster.source(f, s, pipeline.Kinds(cs.Registry), quiet)
+		if in, err = pipeline.Read(ctx, src); err != nil {
+			return nil, nil, nil, err
+		}
+	} else {
+		if in, err = pipeline.Read(ctx, src); err != nil {
+			return nil, nil, nil, err
+		}
+		if unread, err = o.judgeByAdmission(ctx, f, s, cs, in.Objects, manifests && namesCluster(f), quiet); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	cfg, err := pipeline.LoadConfig(o.configFile, s.Dir, cs.Registry)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	in.Errors = append(in.Errors, cs.InputErrors()...) // custom checks that could not be loaded
+	if o.kubernetesVersion != "" {
+		cfg.Parameters.KubernetesVersion = o.kubernetesVersion
+	}
+	opts := pipeline.Options{
+		Registry:               cs.Registry,
+		Config:                 cfg,
+		NoAnnotationExemptions: o.noAnnotationExemptions,
+		Now:                    s.Now,
+		Version:                reportVersion(),
+		FreeMemory:             true, // it audits once and exits
+	}
+	in.Errors = append(in.Errors, unread...)
+	in.Errors = append(in.Errors, cs.InputErrors()...) // custom checks and admission policies that could not be loaded
+	in.Skipped = append(in.Skipped, cs.Admission.Skipped...)
 	a := pipeline.Audit(in, opts)
 	return in, a, pipeline.Report(a, in, opts), nil
 }

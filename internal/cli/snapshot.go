@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plimsoll/plimsoll/internal/checks/custom"
 	"github.com/plimsoll/plimsoll/internal/memory"
 	"github.com/plimsoll/plimsoll/internal/pipeline"
 	"github.com/plimsoll/plimsoll/internal/report"
@@ -45,6 +46,17 @@ could be written.`,
 				}
 				if err := cs.loadErrors(s); err != nil {
 					return err
+				}
+				// So are the params objects of the cluster's admission
+				// policies, so that an audit of the snapshot judges by them.
+				policies, _, err := c.admissionFromCluster(cmd.Context(), cmd.Flags(), s, []string{custom.VAPKey, custom.VAPBindingKey}, false, false)
+				if err != nil {
+					return &exitError{ExitPartial, err}
+				}
+				// A policy that does not compile is the audit's to report;
+				// the snapshot holds it as it is.
+				if err := cs.addAdmission(custom.AdmissionFromInventory(policies), nil); err != nil {
+					return &exitError{ExitPartial, err}
 				}
 				defer memory.Bound(s.Getenv)()
 				h, objects, err := pipeline.Snapshot(cmd.Context(), c.source(cmd.Flags(), s, pipeline.Kinds(cs.Registry), false), out, s.Now)

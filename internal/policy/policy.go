@@ -64,10 +64,15 @@ func Default(spec *admissionregistrationv1.ValidatingAdmissionPolicySpec) {
 		f := admissionregistrationv1.Fail
 		spec.FailurePolicy = &f
 	}
-	mc := spec.MatchConstraints
-	if mc == nil {
-		return
+	if mc := spec.MatchConstraints; mc != nil {
+		defaultMatchResources(mc)
 	}
+}
+
+// defaultMatchResources sets the defaults of SetDefaults_MatchResources
+// and SetDefaults_Rule, for a policy's matchConstraints and a binding's
+// matchResources alike.
+func defaultMatchResources(mc *admissionregistrationv1.MatchResources) {
 	if mc.MatchPolicy == nil {
 		p := admissionregistrationv1.Equivalent
 		mc.MatchPolicy = &p

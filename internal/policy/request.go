@@ -12,8 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
-	"k8s.io/apiserver/pkg/admission/plugin/policy/generic"
-	"k8s.io/apiserver/pkg/admission/plugin/policy/matching"
 	"k8s.io/apiserver/pkg/authentication/user"
 	corelisters "k8s.io/client-go/listers/core/v1"
 )
@@ -98,17 +96,9 @@ type Match struct {
 // and exclusions, namespaceSelector, objectSelector, matchPolicy), then its
 // matchConditions, with params.
 func (p *Policy) Match(ctx context.Context, r *Request, params runtime.Object) Match {
-	mc := p.vap.Spec.MatchConstraints
-	if r.nsUnknown && r.namespace != nil && !nameOnly(mc.NamespaceSelector) {
-		return Match{Unknown: true, Why: fmt.Sprintf("namespace %s is not among the inputs, so whether spec.matchConstraints.namespaceSelector selects it is unknown", r.namespace.Name)}
-	}
-	m := generic.NewPolicyMatcher(matching.NewMatcher(namespaceLister{r.namespace}, nil))
-	ok, resource, _, err := m.DefinitionMatches(r.attrs, Builtin().interfaces, p.accessor)
-	switch {
-	case err != nil:
-		return Match{Unknown: true, Why: "spec.matchConstraints: " + err.Error()}
-	case !ok:
-		return Match{Why: p.notMatched(r)}
+	m := p.MatchConstraints(r)
+	if !m.Matched {
+		return m
 	}
 	if p.conditions != nil {
 		res := p.conditions.Match(ctx, r.attrs, params, nil)
@@ -121,21 +111,20 @@ func (p *Policy) Match(ctx context.Context, r *Request, params runtime.Object) M
 			return Match{Why: "a matchCondition failed to evaluate, and failurePolicy Ignore skips the object"}
 		}
 	}
-	return Match{Matched: true, resource: resource}
+	return m
 }
 
-// notMatched says which of matchConstraints leaves the request out.
-func (p *Policy) notMatched(r *Request) string {
-	mc := p.vap.Spec.MatchConstraints
-	obj, _ := meta.Accessor(r.attrs.GetObject())
-	if sel, err := metav1.LabelSelectorAsSelector(mc.ObjectSelector); err == nil && obj != nil && !sel.Matches(labels.Set(obj.GetLabels())) {
-		return "spec.matchConstraints.objectSelector does not select it"
+// objectLabels are the labels of the request's object.
+func objectLabels(r *Request) labels.Set {
+	if obj, err := meta.Accessor(r.attrs.GetObject()); err == nil {
+		return labels.Set(obj.GetLabels())
 	}
-	if sel, err := metav1.LabelSelectorAsSelector(mc.NamespaceSelector); err == nil && r.namespace != nil && !sel.Matches(namespaceLabels(r.namespace)) {
-		return "spec.matchConstraints.namespaceSelector does not select namespace " + r.namespace.Name
-	}
-	return "spec.matchConstraints does not match it"
+	return nil
 }
+
+// Namespace is the name of the namespace the request's object is created
+// in; "" for a cluster-scoped object.
+func (r *Request) Namespace() string { return r.attrs.GetNamespace() }
 
 // Evaluate matches the policy against the request and, when it applies,
 // validates it: what the API server's ValidatingAdmissionPolicy plugin

@@ -14,6 +14,12 @@
 // too, from their templates. An expression that does not compile, fails or
 // spends the cost budget makes the check not assessed on the object, with
 // the reason: it never passes.
+//
+// A cluster's own ValidatingAdmissionPolicies are checks too
+// (LoadAdmission): one for each binding of a policy, judged as the API
+// server judges a request through that binding (its matchResources, its
+// params, its validationActions), from the audited inputs, the files of
+// --admission-policies, or a cluster.
 package custom
 
 import (
@@ -45,12 +51,23 @@ type Check struct {
 	// Fixtures is the directory of the check's fixtures for plimsoll test:
 	// the directory named after its ID beside its file.
 	Fixtures string
+	// Admission says, for the check of a cluster's policy, which policy
+	// and binding it is and where each was read; "" for a custom check.
+	Admission string
 
 	// self are the kind keys whose objects the check judges themselves;
 	// pods is set when its rules match Pods, so that it also judges the
 	// Pods workloads would create.
 	self []string
 	pods bool
+
+	// binding is set on a check of a cluster's policy: it judges requests
+	// through one of its bindings (see LoadAdmission).
+	binding *bindingEval
+	// verdict, when set, says what the API server does with a request the
+	// check fails, for the Pods a workload would create (pods) or for the
+	// object itself.
+	verdict func(pods bool) string
 }
 
 // Set is what Load loaded: the checks, sorted by ID, and the files or
@@ -152,15 +169,7 @@ func newCheck(file string, d document) (*Check, *fieldError) {
 			return fail("check.params", fmt.Errorf("check %s: %w", id, err))
 		}
 	}
-	kinds := slices.Clone(self)
-	if pods {
-		for _, k := range inventory.WorkloadKinds(func(w inventory.WorkloadKind) bool { return w.Controller }) {
-			if !slices.Contains(kinds, k) {
-				kinds = append(kinds, k)
-			}
-		}
-	}
-	slices.Sort(kinds)
+	kinds := checkKinds(self, pods)
 	reads := []string{"Namespace"}
 	if custom {
 		reads = append(reads, crdKey)
@@ -177,6 +186,21 @@ func newCheck(file string, d document) (*Check, *fieldError) {
 		return fail("check", err)
 	}
 	return c, nil
+}
+
+// checkKinds are the kinds a check judges: those its rules match, and,
+// when they match Pods, the workloads whose templates make Pods.
+func checkKinds(self []string, pods bool) []string {
+	kinds := slices.Clone(self)
+	if pods {
+		for _, k := range inventory.WorkloadKinds(func(w inventory.WorkloadKind) bool { return w.Controller }) {
+			if !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	slices.Sort(kinds)
+	return kinds
 }
 
 // validateCheck holds a custom check to what the registry requires of

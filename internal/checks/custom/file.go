@@ -76,30 +76,39 @@ func readFile(path string) ([]document, []*Error) {
 	}
 	var out []document
 	var errs []*Error
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var n yaml.Node
-		if err := dec.Decode(&n); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			// A syntax error ends the stream: yaml.v3 cannot go on.
-			line, msg := manifest.YAMLError(err)
-			return out, append(errs, &Error{File: path, Line: line, Err: errors.New(msg)})
-		}
-		if len(n.Content) == 0 || n.Content[0].Kind == yaml.ScalarNode && n.Content[0].Tag == "!!null" {
-			continue // an empty document
-		}
-		d, err := decode(&n)
+	if line, msg := eachDocument(data, func(n *yaml.Node) {
+		d, err := decode(n)
 		if err != nil {
 			errs = append(errs, err.in(path))
-			continue
+			return
 		}
 		out = append(out, d)
+	}); msg != "" {
+		return out, append(errs, &Error{File: path, Line: line, Err: errors.New(msg)})
 	}
 	if len(out) == 0 && len(errs) == 0 {
 		errs = append(errs, &Error{File: path, Err: errors.New("holds no check")})
 	}
 	return out, errs
+}
+
+// eachDocument calls fn with each document of a YAML stream that is not
+// empty. A syntax error ends the stream (yaml.v3 cannot go on): its line
+// and message are returned.
+func eachDocument(data []byte, fn func(n *yaml.Node)) (line int, msg string) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); errors.Is(err, io.EOF) {
+			return 0, ""
+		} else if err != nil {
+			return manifest.YAMLError(err)
+		}
+		if len(n.Content) == 0 || n.Content[0].Kind == yaml.ScalarNode && n.Content[0].Tag == "!!null" {
+			continue // an empty document
+		}
+		fn(&n)
+	}
 }
 
 // fieldError is an error at a field of a document.

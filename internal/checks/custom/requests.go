@@ -59,14 +59,18 @@ func (r *requests) get(t target, o *inventory.Object, inv *inventory.Inventory) 
 
 // evaluate returns what a check's policy decides on the request, deciding
 // it once.
-func (l *lazyRequest) evaluate(c *Check) outcome {
+func (l *lazyRequest) evaluate(c *Check, inv *inventory.Inventory) outcome {
 	l.mu.Lock()
 	out, ok := l.outcomes[c]
 	l.mu.Unlock()
 	if ok {
 		return out
 	}
-	out.match, out.decisions = c.Policy.Evaluate(context.Background(), l.req, c.params())
+	if c.binding != nil {
+		out = c.binding.evaluate(c.Policy, l.req, inv)
+	} else {
+		out.match, out.decisions = c.Policy.Evaluate(context.Background(), l.req, c.params())
+	}
 	l.mu.Lock()
 	if l.outcomes == nil {
 		l.outcomes = map[*Check]outcome{}

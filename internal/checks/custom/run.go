@@ -52,7 +52,7 @@ func (c *Check) applies(o *inventory.Object, ctx *check.Context) (bool, string) 
 		if req.why != "" {
 			return true, ""
 		}
-		m := req.evaluate(c).match
+		m := req.evaluate(c, ctx.Inventory).match
 		if m.Matched || m.Unknown {
 			return true, ""
 		}
@@ -66,6 +66,9 @@ func (c *Check) applies(o *inventory.Object, ctx *check.Context) (bool, string) 
 // cannot be evaluated.
 func (c *Check) run(o *inventory.Object, ctx *check.Context) []check.Finding {
 	if errs := c.Policy.CompileErrors(); len(errs) > 0 {
+		if c.binding != nil {
+			return []check.Finding{check.NotAssessedf("the policy does not compile (the API server's validation of a new policy refuses it): %s", fieldErrors(errs))}
+		}
 		return []check.Finding{check.NotAssessedf("the API server would refuse the policy: %s", fieldErrors(errs))}
 	}
 	var out []check.Finding
@@ -75,7 +78,7 @@ func (c *Check) run(o *inventory.Object, ctx *check.Context) []check.Finding {
 			out = append(out, check.NotAssessedf("%s%s", t.describe(o), req.why))
 			continue
 		}
-		res := req.evaluate(c)
+		res := req.evaluate(c, ctx.Inventory)
 		m, decisions := res.match, res.decisions
 		if m.Unknown {
 			out = append(out, check.NotAssessedf("%s%s", t.describe(o), m.Why))
@@ -93,7 +96,7 @@ func (c *Check) run(o *inventory.Object, ctx *check.Context) []check.Finding {
 				}
 				out = append(out, check.NotAssessedf("%s%s%s", t.describe(o), where, d.Message))
 			case d.Denied:
-				out = append(out, check.Failf(path, "%s%s", t.describe(o), d.Message))
+				out = append(out, check.Failf(path, "%s%s%s", t.describe(o), c.verdictOn(t), d.Message))
 			}
 		}
 	}
@@ -107,4 +110,13 @@ func (t target) describe(o *inventory.Object) string {
 		return ""
 	}
 	return fmt.Sprintf("in the Pods this %s would create: ", o.Kind)
+}
+
+// verdictOn says what the API server does with a target the check fails:
+// nothing for a custom check, which has no binding.
+func (c *Check) verdictOn(t target) string {
+	if c.verdict == nil {
+		return ""
+	}
+	return c.verdict(t.pod)
 }
