@@ -164,11 +164,17 @@ func exportHeader(o exportOptions, action admissionregistrationv1.ValidationActi
 	for _, p := range o.paths {
 		args = append(args, "--checks "+p)
 	}
-	if !slices.Equal(o.exclude, []string{"kube-system"}) {
-		if len(o.exclude) == 0 {
-			args = append(args, "--exclude-namespace=")
+	var exclude []string
+	for _, ns := range o.exclude {
+		if ns != "" {
+			exclude = append(exclude, ns)
 		}
-		for _, ns := range o.exclude {
+	}
+	switch {
+	case len(exclude) == 0:
+		args = append(args, "--exclude-namespace=")
+	case !slices.Equal(exclude, []string{"kube-system"}):
+		for _, ns := range exclude {
 			args = append(args, "--exclude-namespace "+ns)
 		}
 	}

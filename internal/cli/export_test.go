@@ -99,6 +99,13 @@ func TestExportVAPSelection(t *testing.T) {
 		t.Errorf("stderr %q, want it to say why pdb-coverage cannot be exported", o.errOut)
 	}
 
+	// --exclude-namespace= leaves no namespace out, and the header says so.
+	o = run(t, "export", "vap", "--check", "naked-pod", "--exclude-namespace=")
+	wantCode(t, o, ExitOK)
+	if !strings.Contains(o.out, "--check naked-pod --exclude-namespace=\n") || strings.Contains(o.out, "namespaceSelector") {
+		t.Errorf("got\n%s\nwant a header naming --exclude-namespace= and no namespaceSelector", o.out)
+	}
+
 	for _, args := range [][]string{{"--action", "Block"}, {"--layer", "nope"}, {"--check", "no-such-check"}} {
 		if o := run(t, append([]string{"export", "vap"}, args...)...); o.code != ExitPartial || o.out != "" {
 			t.Errorf("export vap %v: exit %d, stdout %q; want exit %d and nothing written", args, o.code, o.out, ExitPartial)
