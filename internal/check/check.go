@@ -194,6 +194,13 @@ type Check struct {
 	ChecklistItem string
 	// Example is a manifest that passes the check.
 	Example string
+	// Admission, when set, is the check written as the spec of a
+	// ValidatingAdmissionPolicy (YAML: its variables, matchConditions and
+	// validations) that gives exactly the check's verdict and messages on
+	// one object, as the API server admits it. It is empty for a check
+	// that needs more than the object it judges: other objects, the
+	// cluster's state or parameters. plimsoll export vap writes it out.
+	Admission string
 	// Optional checks run only when configuration enables them.
 	Optional bool
 	// Requires says what the audit must see; see Requirement.

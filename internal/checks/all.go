@@ -5,7 +5,8 @@
 // explicit list of its families. A check that is not listed there does not
 // exist. The packages pod and say are what they share: reading pod specs
 // and wording findings. Each check's example, a manifest that passes it, is
-// examples/<id>.yaml.
+// examples/<id>.yaml; a check that the API server can enforce as a
+// ValidatingAdmissionPolicy is written as one in admission/<id>.yaml.
 package checks
 
 import (
@@ -29,9 +30,19 @@ func All() []*check.Check {
 			panic(fmt.Sprintf("check %s has no example: %v", c.ID, err))
 		}
 		c.Example = string(b)
+		if b, err := admission.ReadFile("admission/" + c.ID + ".yaml"); err == nil {
+			c.Admission = string(b)
+		}
 	}
 	return all
 }
+
+// admission holds, for each check that judges one object by what the
+// object says alone, the check as a ValidatingAdmissionPolicy's spec,
+// named for its ID (see check.Check.Admission).
+//
+//go:embed admission/*.yaml
+var admission embed.FS
 
 // examples holds a manifest that passes each check, named for its ID.
 //

@@ -17,6 +17,7 @@ func Markdown(reg *check.Registry) string {
 	b.WriteString("<!-- Generated from the check registry by `go test ./internal/checks -run TestDocs -update`. Do not edit. -->\n\n")
 	fmt.Fprintf(&b, "plimsoll has %d checks. Check IDs are stable: they are used in configuration, annotations, metrics and reports, and are never renamed. `plimsoll checks explain <id>` prints a check with an example that passes.\n\n", len(reg.All()))
 	b.WriteString("Severity weights in the score: " + weights() + ". Optional checks run only when the configuration enables them (`checks.enable`).\n\n")
+	b.WriteString("Checks marked *Export: vap* judge one object by what it says alone: `plimsoll export vap` writes each as a ValidatingAdmissionPolicy and its binding, which the API server enforces with the same verdict and message (" + strings.Join(exportable(reg), ", ") + ").\n\n")
 	b.WriteString("| ID | Layer | Severity | Title | Checklist item |\n|---|---|---|---|---|\n")
 	for _, l := range check.Layers() {
 		for _, c := range reg.All() {
@@ -48,6 +49,9 @@ func Markdown(reg *check.Registry) string {
 			case check.Declared:
 				b.WriteString("- Needs: manifests (a cluster shows objects as it stored them, not as they were written)\n")
 			}
+			if c.Admission != "" {
+				fmt.Fprintf(&b, "- Export: vap, as the ValidatingAdmissionPolicy `plimsoll-%s` (`plimsoll export vap`)\n", c.ID)
+			}
 			fmt.Fprintf(&b, "- Checklist item: %s\n\n", c.ChecklistItem)
 			fmt.Fprintf(&b, "Why: %s\n\nFix: %s\n", c.Rationale, c.Remediation)
 		}
@@ -56,6 +60,17 @@ func Markdown(reg *check.Registry) string {
 		}
 	}
 	return b.String()
+}
+
+// exportable are the IDs of the checks that hold their CEL, as code.
+func exportable(reg *check.Registry) []string {
+	var out []string
+	for _, c := range reg.All() {
+		if c.Admission != "" {
+			out = append(out, "`"+c.ID+"`")
+		}
+	}
+	return out
 }
 
 func weights() string {

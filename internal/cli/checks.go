@@ -11,6 +11,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/checks/custom"
+	"github.com/plimsoll/plimsoll/internal/export"
 	"github.com/plimsoll/plimsoll/internal/fix"
 )
 
@@ -65,13 +66,17 @@ func listChecks(s Streams, output string, cs *checkSet) error {
 	switch output {
 	case "text":
 		w := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tLAYER\tSEVERITY\tFIX\tTITLE")
+		fmt.Fprintln(w, "ID\tLAYER\tSEVERITY\tFIX\tEXPORT\tTITLE")
 		for _, c := range all {
 			title := c.Title
 			if c.Optional {
 				title += " (optional)"
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Layer, c.Severity, fixColumn(c.ID), title)
+			export := "-"
+			if ok, _ := cs.exportable(c); ok {
+				export = "vap"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Layer, c.Severity, fixColumn(c.ID), export, title)
 		}
 		return w.Flush()
 	case "json":
@@ -87,6 +92,9 @@ func listChecks(s Streams, output string, cs *checkSet) error {
 			ChecklistItem string         `json:"checklistItem"`
 			// Fix says what plimsoll fix does for the check.
 			Fix string `json:"fix,omitempty"`
+			// Exportable says whether plimsoll export vap writes the
+			// check out as a ValidatingAdmissionPolicy.
+			Exportable bool `json:"exportable"`
 			// File is where a custom check is defined.
 			File string `json:"file,omitempty"`
 		}
@@ -96,7 +104,8 @@ func listChecks(s Streams, output string, cs *checkSet) error {
 			if cc := cs.customCheck(c.ID); cc != nil {
 				file = cc.File
 			}
-			rows = append(rows, row{c.ID, c.Title, c.Layer, c.Severity, c.Optional, c.Kinds, c.Rationale, c.Remediation, c.ChecklistItem, fix.Describe(c.ID), file})
+			exportable, _ := cs.exportable(c)
+			rows = append(rows, row{c.ID, c.Title, c.Layer, c.Severity, c.Optional, c.Kinds, c.Rationale, c.Remediation, c.ChecklistItem, fix.Describe(c.ID), exportable, file})
 		}
 		enc := json.NewEncoder(s.Out)
 		enc.SetIndent("", "  ")
@@ -142,9 +151,13 @@ the expressions that are wrong for a kind its rules match.`,
 			if cc != nil && cc.Admission == "" && c.Example == "" {
 				example = "  none: put manifests it must pass in " + filepath.Join(cc.Fixtures, custom.PassDir) + "\n"
 			}
-			fmt.Fprintf(s.Out, "%s: %s%s\n\nLayer:      %s\nSeverity:   %s\nApplies to: %s\nChecklist:  %s\n\nWhy it matters:\n  %s\n\nHow to fix:\n  %s\n\nplimsoll fix:\n  %s\n\nAn example that passes:\n%s",
+			exported := "as the ValidatingAdmissionPolicy " + export.Prefix + c.ID + " and its binding"
+			if ok, why := cs.exportable(c); !ok {
+				exported = "no: " + why
+			}
+			fmt.Fprintf(s.Out, "%s: %s%s\n\nLayer:      %s\nSeverity:   %s\nApplies to: %s\nChecklist:  %s\n\nWhy it matters:\n  %s\n\nHow to fix:\n  %s\n\nplimsoll fix:\n  %s\n\nplimsoll export vap:\n  %s\n\nAn example that passes:\n%s",
 				c.ID, c.Title, optional, c.Layer, c.Severity, strings.Join(c.Kinds, ", "), c.ChecklistItem,
-				c.Rationale, c.Remediation, automatic, example)
+				c.Rationale, c.Remediation, automatic, exported, example)
 			if cc != nil {
 				explainCustom(s, cc)
 			}
@@ -176,6 +189,19 @@ func explainCustom(s Streams, c *custom.Check) {
 	for _, w := range warnings {
 		fmt.Fprint(s.Out, indent(w.FieldRef+": "+w.Warning, "  "))
 	}
+}
+
+// exportable says whether plimsoll export vap writes a check out, and
+// why not when it does not: a custom check as itself, unless its policy
+// does not compile; a built-in one when it holds its CEL.
+func (cs *checkSet) exportable(c *check.Check) (bool, string) {
+	if cc := cs.Custom.Get(c.ID); cc != nil {
+		if errs := cc.Policy.CompileErrors(); len(errs) > 0 {
+			return false, "the API server would refuse its policy: " + errs.ToAggregate().Error()
+		}
+		return true, ""
+	}
+	return export.Exportable(c)
 }
 
 // fixColumn says whether plimsoll fix fixes a check: yes, suggest (a

@@ -227,13 +227,17 @@ func TestChecksList(t *testing.T) {
 			t.Errorf("%s: FIX %q, want %q", id, got, want)
 		}
 	}
-	if f := strings.Fields(lines[0]); !cmp.Equal(f, []string{"ID", "LAYER", "SEVERITY", "FIX", "TITLE"}) {
-		t.Errorf("got header %q, want ID LAYER SEVERITY FIX TITLE", lines[0])
+	if f := strings.Fields(lines[0]); !cmp.Equal(f, []string{"ID", "LAYER", "SEVERITY", "FIX", "EXPORT", "TITLE"}) {
+		t.Errorf("got header %q, want ID LAYER SEVERITY FIX EXPORT TITLE", lines[0])
 	}
 	for i, c := range all {
 		f := strings.Fields(lines[i+1])
-		if len(f) < 5 || f[0] != c.ID || f[1] != string(c.Layer) || f[2] != c.Severity.String() || f[3] != fixColumn(c.ID) {
-			t.Errorf("row %d: got %q, want %s %s %s and whether plimsoll fix fixes it ...", i+1, lines[i+1], c.ID, c.Layer, c.Severity)
+		exported := "-"
+		if c.Admission != "" {
+			exported = "vap"
+		}
+		if len(f) < 6 || f[0] != c.ID || f[1] != string(c.Layer) || f[2] != c.Severity.String() || f[3] != fixColumn(c.ID) || f[4] != exported {
+			t.Errorf("row %d: got %q, want %s %s %s, whether plimsoll fix fixes it and %s ...", i+1, lines[i+1], c.ID, c.Layer, c.Severity, exported)
 		}
 		if c.Optional && !strings.HasSuffix(lines[i+1], "(optional)") {
 			t.Errorf("row %d: got %q, want optional check marked (optional)", i+1, lines[i+1])
@@ -247,6 +251,7 @@ func TestChecksJSON(t *testing.T) {
 	var rows []struct {
 		ID, Title, Layer, Severity, Rationale, Remediation, ChecklistItem string
 		Kinds                                                             []string
+		Exportable                                                        bool
 	}
 	if err := json.Unmarshal([]byte(o.out), &rows); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, o.out)
@@ -258,7 +263,8 @@ func TestChecksJSON(t *testing.T) {
 	for i, c := range all {
 		r := rows[i]
 		if r.ID != c.ID || r.Layer != string(c.Layer) || r.Severity != c.Severity.String() ||
-			r.Rationale != c.Rationale || r.Remediation != c.Remediation || !cmp.Equal(r.Kinds, c.Kinds) {
+			r.Rationale != c.Rationale || r.Remediation != c.Remediation || !cmp.Equal(r.Kinds, c.Kinds) ||
+			r.Exportable != (c.Admission != "") {
 			t.Errorf("check %d: got %+v, want the registry's %s", i, r, c.ID)
 		}
 	}
@@ -278,6 +284,7 @@ func TestChecksExplain(t *testing.T) {
 		"Why it matters:\n  " + c.Rationale,
 		"How to fix:\n  " + c.Remediation,
 		"An example that passes:\n  " + strings.SplitN(c.Example, "\n", 2)[0],
+		"plimsoll export vap:\n  no: it reads other objects (Service)",
 	} {
 		if !strings.Contains(o.out, want) {
 			t.Errorf("got:\n%s\nwant it to contain %q", o.out, want)

@@ -43,6 +43,7 @@ func commandFlagCompletions() map[string]map[string]cobra.CompletionFunc {
 		"checks":   {"output": values("text", "json")},
 		"snapshot": {"output": filesNamed("json", "gz")},
 		"write":    {"output": filesNamed("yaml", "yml")}, // plimsoll baseline write
+		"vap":      {"output": filesNamed("yaml", "yml")}, // plimsoll export vap
 	}
 }
 
@@ -74,10 +75,11 @@ func flagCompletions() map[string]cobra.CompletionFunc {
 		"webhook-cert-dir":      directories,  // holds tls.crt and tls.key
 		"checks":                filesNamed(), // a custom check file or a directory of them
 		"admission-policies":    filesNamed(), // a file of admission policies or a directory of them
+		"action":                values("Warn", "Deny", "Audit"),
 
 		// Values only the user knows.
 		"min-score": none, "max-file-size": none, "set": none, "set-string": none,
-		"release-name": none, "namespace": none, "selector": none, "max-age": none,
+		"release-name": none, "namespace": none, "exclude-namespace": none, "params-namespace": none, "selector": none, "max-age": none,
 		"max-unavailable": none, "chunk-size": none, "list-concurrency": none,
 		"as": none, "as-group": none, "as-uid": none, "as-user-extra": none, "request-timeout": none,
 		"server": none, "tls-server-name": none, "token": none, "username": none,

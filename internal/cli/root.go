@@ -96,7 +96,7 @@ assess from its inputs is reported as not assessed, never counted as passed.`,
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	root.AddCommand(newAuditCommand(s), newBaselineCommand(s), newDrillCommand(s), newFixCommand(s), newSnapshotCommand(s), newChecksCommand(s), newTestCommand(s), newServeCommand(s, ServeDeps{}), newVersionCommand(s), newProbeCommand(s))
+	root.AddCommand(newAuditCommand(s), newBaselineCommand(s), newDrillCommand(s), newFixCommand(s), newSnapshotCommand(s), newChecksCommand(s), newTestCommand(s), newExportCommand(s), newServeCommand(s, ServeDeps{}), newVersionCommand(s), newProbeCommand(s))
 	if name := displayName(s.Name); name != root.Name() {
 		// Use keeps "plimsoll", so the command's Name (and its completion)
 		// stays one word; cobra's display name is what usage lines and

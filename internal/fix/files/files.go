@@ -150,6 +150,16 @@ func writable(path string) error {
 	return f.Close()
 }
 
+// WriteFile writes data to path whole or not at all, as every file fix
+// writes is written; a file it replaces keeps its permissions.
+func WriteFile(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	return atomicWrite(path, data, mode)
+}
+
 // atomicWrite writes data to a temporary file beside path and renames it
 // into place, so the file is never half-written.
 func atomicWrite(path string, data []byte, mode os.FileMode) (err error) {
