@@ -31,9 +31,11 @@ type cluster struct {
 }
 
 // TestFleet runs three clusters with different workloads, a plimsoll serve
-// for each and one Prometheus scraping the three, and holds the fleet's
-// PromQL to plimsoll audit of each cluster, before and after a change in
-// one of them.
+// for each, and three fleet views of them (one Prometheus scraping the
+// three; a global Prometheus federating from a Prometheus per cluster;
+// Thanos Query over a sidecar per cluster), and holds each view's PromQL
+// to plimsoll audit of each cluster, before and after a change in one of
+// them.
 func TestFleet(t *testing.T) {
 	ctx := t.Context()
 	began := time.Now()
@@ -80,11 +82,14 @@ func TestFleet(t *testing.T) {
 		perClusterAddrs = append(perClusterAddrs, p.addr)
 	}
 	global := startPrometheus(t, "global prometheus", globalConfig(perClusterAddrs))
-	fleetViews := []*prometheus{prom, global}
+	// The Thanos recipe: a sidecar beside each cluster's Prometheus, and
+	// one Thanos Query over them.
+	thanos, sidecars := startThanos(t, perCluster)
+	fleetViews := []*prometheus{prom, global, thanos}
 	for _, cl := range fleet {
 		cl.serve.awaitReady(t)
 	}
-	t.Logf("three clusters, their serves and %d Prometheus servers ready after %s", 2+len(perCluster), time.Since(began).Round(time.Second))
+	t.Logf("three clusters, their serves, %d Prometheus servers and %d Thanos processes ready after %s", 2+len(perCluster), len(sidecars)+1, time.Since(began).Round(time.Second))
 
 	t.Run("same as audit", func(t *testing.T) {
 		for _, view := range fleetViews {
@@ -252,19 +257,30 @@ func TestFleet(t *testing.T) {
 			}
 		}
 		for _, p := range append([]*prometheus{prom, global}, perCluster...) {
-			var figures []string
-			for _, m := range []string{"process_resident_memory_bytes", "go_memstats_heap_inuse_bytes", "prometheus_tsdb_head_series"} {
-				v, err := selfMetric(p.url, m)
-				if err != nil {
-					t.Error(err)
-					continue
-				}
-				figures = append(figures, fmt.Sprintf("%s %.0f", m, v))
-			}
-			t.Logf("%s: %s", p.name, strings.Join(figures, ", "))
+			logSelf(t, p.name, p.url, "process_resident_memory_bytes", "go_memstats_heap_inuse_bytes", "prometheus_tsdb_head_series")
 		}
+		for i, url := range sidecars {
+			logSelf(t, "thanos sidecar of "+fleet[i].name, url, "process_resident_memory_bytes", "go_memstats_heap_inuse_bytes")
+		}
+		logSelf(t, thanos.name, thanos.url, "process_resident_memory_bytes", "go_memstats_heap_inuse_bytes")
 	})
 	t.Logf("the fleet test took %s", time.Since(began).Round(time.Second))
+}
+
+// logSelf logs the values of metrics in the /metrics of the process at
+// url.
+func logSelf(t *testing.T, name, url string, metrics ...string) {
+	t.Helper()
+	var figures []string
+	for _, m := range metrics {
+		v, err := selfMetric(url, m)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		figures = append(figures, fmt.Sprintf("%s %.0f", m, v))
+	}
+	t.Logf("%s: %s", name, strings.Join(figures, ", "))
 }
 
 // startFleet returns the package's control plane as cluster a and starts

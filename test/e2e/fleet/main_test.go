@@ -334,7 +334,7 @@ const thanosBinEnv = "PLIMSOLL_THANOS_BIN"
 func startThanos(t *testing.T, clusterPrometheus []*prometheus) (query *prometheus, sidecars []string) {
 	t.Helper()
 	bin := binary(t, thanosBinEnv, "thanos-build", "thanos")
-	args := []string{"query", "--log.level", "warn"}
+	var endpoints []string
 	for _, p := range clusterPrometheus {
 		grpc, http := freeAddr(t), freeAddr(t)
 		startProcess(t, "thanos sidecar of "+p.name, bin, []string{
@@ -343,11 +343,14 @@ func startThanos(t *testing.T, clusterPrometheus []*prometheus) (query *promethe
 			"--tsdb.path", p.data, // what it would upload, given object storage
 			"--grpc-address", grpc, "--http-address", http,
 		}, "http://"+http+"/-/ready")
-		args = append(args, "--endpoint", grpc)
+		endpoints = append(endpoints, "  - address: "+grpc+"\n")
 		sidecars = append(sidecars, "http://"+http)
 	}
 	grpc, http := freeAddr(t), freeAddr(t)
-	args = append(args, "--grpc-address", grpc, "--http-address", http)
+	// --endpoint is deprecated in favour of this configuration.
+	args := []string{"query", "--log.level", "warn",
+		"--endpoint.sd-config", "endpoints:\n" + strings.Join(endpoints, ""),
+		"--grpc-address", grpc, "--http-address", http}
 	query = &prometheus{name: "thanos query", url: "http://" + http, addr: http}
 	startProcess(t, query.name, bin, args, query.url+"/-/ready")
 	return query, sidecars
