@@ -444,6 +444,8 @@ func TestPlatformProductionLike(t *testing.T) {
 	if got, want := platformOutcomes(fromSnapshot), platformOutcomes(r); !slices.Equal(got, want) {
 		t.Errorf("the committed snapshot (%s) audits differently from the cluster it was taken of; refresh it with PLIMSOLL_UPDATE_SNAPSHOT=1 go test ./test/e2e -run TestPlatformProductionLike\nsnapshot: %v\ncluster:  %v", snap, got, want)
 	}
+	// What serve exports of such a cluster: docs/fleet.md quotes it.
+	checkSeries(t, cp)
 }
 
 // platformOutcomes lists check, object and status of the results in the

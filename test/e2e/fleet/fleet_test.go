@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,9 +31,11 @@ type cluster struct {
 }
 
 // TestFleet runs three clusters with different workloads, a plimsoll serve
-// for each and one Prometheus scraping the three, and holds the fleet's
-// PromQL to plimsoll audit of each cluster, before and after a change in
-// one of them.
+// for each, and three fleet views of them (one Prometheus scraping the
+// three; a global Prometheus federating from a Prometheus per cluster;
+// Thanos Query over a sidecar per cluster), and holds each view's PromQL
+// to plimsoll audit of each cluster, before and after a change in one of
+// them.
 func TestFleet(t *testing.T) {
 	ctx := t.Context()
 	began := time.Now()
@@ -60,20 +63,39 @@ func TestFleet(t *testing.T) {
 		awaitAvailable(t, cl)
 	}
 
+	// a and b name themselves (serve --cluster-name); c does not, and the
+	// Prometheus that scrapes it names it: the direct one by a target
+	// label, c's own by its external label.
 	var targets []string
 	for _, cl := range fleet {
-		cl.serve = startServe(t, cl.cp, cl.name)
+		cl.serve = startServe(t, cl.cp, cl.name, cl != c)
 		targets = append(targets, cl.serve.addr)
 	}
-	prom := startPrometheus(t, targets)
+	// One Prometheus scraping every serve; and the federation recipe: a
+	// Prometheus per cluster, and a global one federating from them.
+	prom := startPrometheus(t, "prometheus", scrapeConfig(targets, map[string]string{c.serve.addr: "cluster: c"}))
+	var perCluster []*prometheus
+	var perClusterAddrs []string
+	for _, cl := range fleet {
+		p := startPrometheus(t, "prometheus of "+cl.name, clusterConfig(cl.name, cl.serve.addr))
+		perCluster = append(perCluster, p)
+		perClusterAddrs = append(perClusterAddrs, p.addr)
+	}
+	global := startPrometheus(t, "global prometheus", globalConfig(perClusterAddrs))
+	// The Thanos recipe: a sidecar beside each cluster's Prometheus, and
+	// one Thanos Query over them.
+	thanos, sidecars := startThanos(t, perCluster)
+	fleetViews := []*prometheus{prom, global, thanos}
 	for _, cl := range fleet {
 		cl.serve.awaitReady(t)
 	}
-	t.Logf("three clusters, their serves and Prometheus ready after %s", time.Since(began).Round(time.Second))
+	t.Logf("three clusters, their serves, %d Prometheus servers and %d Thanos processes ready after %s", 2+len(perCluster), len(sidecars)+1, time.Since(began).Round(time.Second))
 
 	t.Run("same as audit", func(t *testing.T) {
-		for _, cl := range fleet {
-			agree(t, prom, cl)
+		for _, view := range fleetViews {
+			for _, cl := range fleet {
+				agree(t, view, cl)
+			}
 		}
 	})
 	if t.Failed() {
@@ -193,10 +215,25 @@ func TestFleet(t *testing.T) {
 			}
 		}
 		agree(t, prom, a)
+
+		// The other fleet views show it too, and b and c as they were.
+		for _, view := range fleetViews[1:] {
+			waitFor(t, view.name+" to show a's new score", 2*time.Minute, func() (bool, error) {
+				s, err := fleetStateOf(view, "a")
+				return err == nil && s.hasScore && s.score == now, err
+			})
+			t.Logf("%s: a's new score %v shows %s after serve showed it", view.name, now, time.Since(seen).Round(100*time.Millisecond))
+			agree(t, view, a)
+			for _, cl := range fleet[1:] {
+				if got := stateOf(t, view, cl.name); got != before[cl.name] {
+					t.Errorf("%s: cluster %s changed with a: %+v, was %+v", view.name, cl.name, got, before[cl.name])
+				}
+			}
+		}
 	})
 
 	t.Run("measure", func(t *testing.T) {
-		perCluster, err := prom.query(`count by (cluster) ({__name__=~"plimsoll_.+"})`)
+		plimsollSeries, err := prom.query(`count by (cluster) ({__name__=~"plimsoll_.+"})`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,24 +241,46 @@ func TestFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		counts, total := byLabel(perCluster, "cluster"), byLabel(all, "cluster")
+		counts, total := byLabel(plimsollSeries, "cluster"), byLabel(all, "cluster")
 		for _, cl := range fleet {
 			t.Logf("cluster %s: %v plimsoll_* series, %v series in all (with go_ and process_)", cl.name, counts[cl.name], total[cl.name])
 		}
-		for _, q := range []string{
-			`process_resident_memory_bytes{job="prometheus"}`,
-			`go_memstats_heap_inuse_bytes{job="prometheus"}`,
-			`prometheus_tsdb_head_series{job="prometheus"}`,
-		} {
-			v, err := prom.query(q)
-			if err != nil || len(v) != 1 {
-				t.Errorf("%s: %v (%d series)", q, err, len(v))
-				continue
-			}
-			t.Logf("Prometheus: %s = %.0f", q, v[0].Value.V)
+		federated, err := global.query(`count by (cluster) ({job="plimsoll"})`)
+		if err != nil {
+			t.Fatal(err)
 		}
+		// The global view holds each cluster's series and no more: none
+		// that a cluster stopped exporting with the change lingers.
+		for cluster, n := range byLabel(federated, "cluster") {
+			if want := counts[cluster]; n != want {
+				t.Errorf("global prometheus: %v series of cluster %s, want %v as its serve exports", n, cluster, want)
+			}
+		}
+		for _, p := range append([]*prometheus{prom, global}, perCluster...) {
+			logSelf(t, p.name, p.url, "process_resident_memory_bytes", "go_memstats_heap_inuse_bytes", "prometheus_tsdb_head_series")
+		}
+		for i, url := range sidecars {
+			logSelf(t, "thanos sidecar of "+fleet[i].name, url, "process_resident_memory_bytes", "go_memstats_heap_inuse_bytes")
+		}
+		logSelf(t, thanos.name, thanos.url, "process_resident_memory_bytes", "go_memstats_heap_inuse_bytes")
 	})
 	t.Logf("the fleet test took %s", time.Since(began).Round(time.Second))
+}
+
+// logSelf logs the values of metrics in the /metrics of the process at
+// url.
+func logSelf(t *testing.T, name, url string, metrics ...string) {
+	t.Helper()
+	var figures []string
+	for _, m := range metrics {
+		v, err := selfMetric(url, m)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		figures = append(figures, fmt.Sprintf("%s %.0f", m, v))
+	}
+	t.Logf("%s: %s", name, strings.Join(figures, ", "))
 }
 
 // startFleet returns the package's control plane as cluster a and starts
@@ -415,7 +474,7 @@ func severities(counts map[string]float64) string {
 func agree(t *testing.T, prom *prometheus, cl *cluster) {
 	t.Helper()
 	var want, got fleetState
-	waitFor(t, fmt.Sprintf("Prometheus to say of cluster %s what plimsoll audit says", cl.name), 3*time.Minute, func() (bool, error) {
+	waitFor(t, fmt.Sprintf("%s to say of cluster %s what plimsoll audit says", prom.name, cl.name), 3*time.Minute, func() (bool, error) {
 		want = reportState(audit(t, cl.cp))
 		var err error
 		if got, err = fleetStateOf(prom, cl.name); err != nil {
@@ -426,7 +485,7 @@ func agree(t *testing.T, prom *prometheus, cl *cluster) {
 		}
 		return true, nil
 	})
-	t.Logf("cluster %s: score %v, %v fail results %s: PromQL and plimsoll audit agree", cl.name, want.score, want.fail, want.bySeverity)
+	t.Logf("%s, cluster %s: score %v, %v fail results %s: PromQL and plimsoll audit agree", prom.name, cl.name, want.score, want.fail, want.bySeverity)
 }
 
 // series returns the samples of the one series a range query selects.

@@ -1,10 +1,14 @@
-// Package fleet tests a fleet for real: three control planes, each with a
-// different workload mix, one plimsoll serve per cluster (in process, with
-// --cluster-name), and one real Prometheus, built from the Go module proxy
-// by hack/prometheus-build, scraping all three. PromQL over Prometheus's
-// HTTP API must give, per cluster, the score and failure counts that
-// plimsoll audit gives for that cluster, and a change in one cluster must
-// reach the fleet query within two scrapes.
+// Package fleet tests a fleet for real, and the recipes of docs/fleet.md:
+// three control planes, each with a different workload mix, one plimsoll
+// serve per cluster (in process, two with --cluster-name, one named by its
+// Prometheus instead), and real Prometheus servers, built from the Go
+// module proxy by hack/prometheus-build: one scraping all three serves,
+// and the federation recipe's Prometheus per cluster with a global one
+// federating from them. PromQL over each fleet view's HTTP API must give,
+// per cluster, the score and failure counts that plimsoll audit gives for
+// that cluster; a change in one cluster must reach the direct Prometheus
+// within two scrapes and then every fleet view, leaving the other clusters
+// as they were.
 package fleet
 
 import (
@@ -53,8 +57,9 @@ type server struct {
 }
 
 // startServe runs plimsoll serve as the admin of cp on a free port of
-// 127.0.0.1, with --cluster-name cluster. The test's cleanup stops it.
-func startServe(t *testing.T, cp *controlplane.ControlPlane, cluster string) *server {
+// 127.0.0.1, with --cluster-name cluster if nameIt (else the Prometheus
+// that scrapes it names the cluster). The test's cleanup stops it.
+func startServe(t *testing.T, cp *controlplane.ControlPlane, cluster string, nameIt bool) *server {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -74,8 +79,10 @@ func startServe(t *testing.T, cp *controlplane.ControlPlane, cluster string) *se
 	}
 	args := []string{
 		"--kubeconfig", cp.Kubeconfig(controlplane.AdminUser),
-		"--cluster-name", cluster, "--debounce", "500ms",
-		"--leader-elect=false", "--policy-reports=false",
+		"--debounce", "500ms", "--leader-elect=false", "--policy-reports=false",
+	}
+	if nameIt {
+		args = append(args, "--cluster-name", cluster)
 	}
 	go func() { s.done <- cli.Serve(ctx, args, streams, cli.ServeDeps{Listener: l}) }()
 	t.Cleanup(func() {
@@ -144,92 +151,234 @@ func (s *server) score() (float64, error) {
 
 func gaugeOf(m *dto.Metric) float64 { return m.GetGauge().GetValue() }
 
-// prometheus is a real Prometheus server process.
+// prometheus is a real Prometheus server process, or anything that
+// answers Prometheus's HTTP query API (Thanos Query).
 type prometheus struct {
-	url string // http://127.0.0.1:PORT
-	log string // path of its log
-	cmd *exec.Cmd
+	name string // what the test calls it
+	url  string // http://127.0.0.1:PORT
+	addr string // 127.0.0.1:PORT
+	data string // its TSDB directory (none for Thanos Query)
 }
 
-// startPrometheus starts $PLIMSOLL_PROMETHEUS_BIN scraping targets (job
-// plimsoll) and itself (job prometheus) every second, and waits until it is
-// ready. The test's cleanup stops it and, if the test failed, logs the end
-// of its log.
-func startPrometheus(t *testing.T, targets []string) *prometheus {
+// freeAddr returns a port of 127.0.0.1 that was free a moment ago.
+func freeAddr(t *testing.T) string {
 	t.Helper()
-	bin := os.Getenv(prometheusBinEnv)
-	if bin == "" {
-		t.Fatalf("%s is not set: build the prometheus server with hack/prometheus-build and run\n  %s=$(./hack/prometheus-build)/prometheus go test ./test/e2e/fleet\n(hack/test sets it)", prometheusBinEnv, prometheusBinEnv)
-	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// binary returns the path in env, or fails the test saying which script
+// builds it.
+func binary(t *testing.T, env, script, file string) string {
+	t.Helper()
+	bin := os.Getenv(env)
+	if bin == "" {
+		t.Fatalf("%s is not set: build it with hack/%s and run\n  %s=$(./hack/%s)/%s go test ./test/e2e/fleet\n(hack/test sets it)", env, script, env, script, file)
+	}
+	return bin
+}
+
+// startProcess runs bin with args, its output in a log of the test's, and
+// waits until ready (a URL) answers 200. The test's cleanup stops it and,
+// if the test failed, logs the end of its log.
+func startProcess(t *testing.T, name, bin string, args []string, ready string) {
+	t.Helper()
+	log := filepath.Join(t.TempDir(), name+".log")
+	logFile, err := os.Create(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); logFile.Close() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("the end of %s's log:\n%s", name, logEnd(log))
+		}
+	})
+	waitFor(t, name+" to be ready", 2*time.Minute, func() (bool, error) {
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("%s exited (%v); its log:\n%s", name, err, logEnd(log))
+		default:
+		}
+		code, body, err := get(ready)
+		if err == nil && code != http.StatusOK {
+			err = fmt.Errorf("%s %d: %s", ready, code, body)
+		}
+		return err == nil, err
+	})
+}
+
+// startPrometheus starts $PLIMSOLL_PROMETHEUS_BIN with the configuration
+// config makes of its own address, and waits until it is ready.
+func startPrometheus(t *testing.T, name string, config func(addr string) string) *prometheus {
+	t.Helper()
+	bin := binary(t, prometheusBinEnv, "prometheus-build", "prometheus")
+	addr := freeAddr(t)
 	dir := t.TempDir()
+	configFile := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(configFile, []byte(config(addr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &prometheus{name: name, url: "http://" + addr, addr: addr, data: filepath.Join(dir, "data")}
+	startProcess(t, name, bin, []string{
+		"--config.file", configFile,
+		"--storage.tsdb.path", p.data,
+		"--web.listen-address", addr,
+	}, p.url+"/-/ready")
+	return p
+}
+
+// targetList is targets as a YAML flow sequence of quoted strings.
+func targetList(targets ...string) string {
 	quoted := make([]string, len(targets))
 	for i, target := range targets {
 		quoted[i] = strconv.Quote(target)
 	}
-	config := fmt.Sprintf(`global:
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
+// scrapeConfig is the configuration of a Prometheus that scrapes serves
+// directly (job plimsoll; each target with the extra labels given for it,
+// if any) and itself (job prometheus) every second.
+func scrapeConfig(targets []string, labels map[string]string) func(addr string) string {
+	return func(addr string) string {
+		var b strings.Builder
+		b.WriteString("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: plimsoll\n    static_configs:\n")
+		for _, target := range targets {
+			fmt.Fprintf(&b, "      - targets: %s\n", targetList(target))
+			if labels[target] != "" {
+				fmt.Fprintf(&b, "        labels: {%s}\n", labels[target])
+			}
+		}
+		fmt.Fprintf(&b, "  - job_name: prometheus\n    static_configs:\n      - targets: %s\n", targetList(addr))
+		return b.String()
+	}
+}
+
+// clusterConfig is the configuration of one cluster's own Prometheus, as
+// docs/fleet.md gives it: it scrapes that cluster's serve every second and
+// names the cluster in an external label, which federation and Thanos's
+// sidecar add to the series that lack it.
+func clusterConfig(cluster, target string) func(addr string) string {
+	return func(string) string {
+		return fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
+  external_labels:
+    cluster: %s
 scrape_configs:
   - job_name: plimsoll
     static_configs:
-      - targets: [%s]
+      - targets: %s
+`, cluster, targetList(target))
+	}
+}
+
+// globalConfig is the configuration of the global Prometheus of the
+// federation recipe in docs/fleet.md: it federates plimsoll's series from
+// each cluster's Prometheus, keeping their labels (honor_labels), and
+// scrapes itself. Federated samples carry the timestamps of the cluster's
+// Prometheus, and Prometheus marks no series with its own timestamps stale
+// when it vanishes unless told to (track_timestamps_staleness): without it
+// a result that is gone from a cluster would stay in the global view for
+// the five minutes of a query's lookback.
+func globalConfig(clusterPrometheus []string) func(addr string) string {
+	return func(addr string) string {
+		return fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: federate
+    honor_labels: true
+    track_timestamps_staleness: true
+    metrics_path: /federate
+    params:
+      'match[]': ['{__name__=~"plimsoll_.+"}']
+    static_configs:
+      - targets: %s
   - job_name: prometheus
     static_configs:
-      - targets: [%q]
-`, strings.Join(quoted, ", "), addr)
-	configFile := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(configFile, []byte(config), 0o644); err != nil {
-		t.Fatal(err)
+      - targets: %s
+`, targetList(clusterPrometheus...), targetList(addr))
 	}
-	p := &prometheus{url: "http://" + addr, log: filepath.Join(dir, "prometheus.log")}
-	logFile, err := os.Create(p.log)
+}
+
+// thanosBinEnv names the thanos binary that hack/thanos-build builds;
+// hack/test exports it.
+const thanosBinEnv = "PLIMSOLL_THANOS_BIN"
+
+// startThanos starts, as docs/fleet.md's Thanos recipe does, a Thanos
+// sidecar beside each cluster's Prometheus and one Thanos Query over their
+// store APIs (gRPC on loopback), and returns the Query, whose HTTP API is
+// Prometheus's.
+func startThanos(t *testing.T, clusterPrometheus []*prometheus) (query *prometheus, sidecars []string) {
+	t.Helper()
+	bin := binary(t, thanosBinEnv, "thanos-build", "thanos")
+	var endpoints []string
+	for _, p := range clusterPrometheus {
+		grpc, http := freeAddr(t), freeAddr(t)
+		startProcess(t, "thanos sidecar of "+p.name, bin, []string{
+			"sidecar", "--log.level", "warn",
+			"--prometheus.url", p.url,
+			"--tsdb.path", p.data, // what it would upload, given object storage
+			"--grpc-address", grpc, "--http-address", http,
+		}, "http://"+http+"/-/ready")
+		endpoints = append(endpoints, "  - address: "+grpc+"\n")
+		sidecars = append(sidecars, "http://"+http)
+	}
+	grpc, http := freeAddr(t), freeAddr(t)
+	// --endpoint is deprecated in favour of this configuration.
+	args := []string{"query", "--log.level", "warn",
+		"--endpoint.sd-config", "endpoints:\n" + strings.Join(endpoints, ""),
+		"--grpc-address", grpc, "--http-address", http}
+	query = &prometheus{name: "thanos query", url: "http://" + http, addr: http}
+	startProcess(t, query.name, bin, args, query.url+"/-/ready")
+	return query, sidecars
+}
+
+// selfMetric reads one unlabelled metric from the /metrics of the process
+// at baseURL.
+func selfMetric(baseURL, name string) (float64, error) {
+	code, body, err := get(baseURL + "/metrics")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
-	p.cmd = exec.Command(bin,
-		"--config.file", configFile,
-		"--storage.tsdb.path", filepath.Join(dir, "data"),
-		"--web.listen-address", addr,
-	)
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
+	if code != http.StatusOK {
+		return 0, fmt.Errorf("%s/metrics: %d", baseURL, code)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- p.cmd.Wait(); logFile.Close() }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("the end of Prometheus's log:\n%s", logEnd(p.log))
-		}
-	})
-	waitFor(t, "Prometheus to be ready", 2*time.Minute, func() (bool, error) {
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("Prometheus exited (%v); its log:\n%s", err, logEnd(p.log))
-		default:
-		}
-		code, body, err := get(p.url + "/-/ready")
-		if err == nil && code != http.StatusOK {
-			err = fmt.Errorf("/-/ready %d: %s", code, body)
-		}
-		return err == nil, err
-	})
-	return p
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	f := mfs[name]
+	if f == nil || len(f.GetMetric()) != 1 {
+		return 0, fmt.Errorf("%s/metrics has no %s", baseURL, name)
+	}
+	m := f.GetMetric()[0]
+	if m.GetGauge() != nil {
+		return m.GetGauge().GetValue(), nil
+	}
+	return m.GetUntyped().GetValue(), nil
 }
 
 // sample is one series of an instant vector, or of a range vector with

@@ -3,7 +3,6 @@ package perf
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -159,24 +158,7 @@ func changeLatency(tb testing.TB, cp *controlplane.ControlPlane, r *serveRun, ns
 }
 
 // vmRSS is the resident memory of this process, from /proc/self/status.
-func vmRSS(tb testing.TB) int64 {
-	tb.Helper()
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			return kb * 1024
-		}
-	}
-	tb.Fatal(errors.New("no VmRSS in /proc/self/status"))
-	return 0
-}
+func vmRSS(tb testing.TB) int64 { return procRSS(tb, os.Getpid()) }
 
 // settledRSS is the resident memory after a garbage collection returned
 // what it could to the system.
