@@ -177,6 +177,8 @@ func TestReportAsReviewer(t *testing.T) {
 		}
 		p := open(t, pageURL)
 		p.click(`#namespace-scores a[href="#ns-default"]`)
+		// The page follows the link in the hashchange the click queues.
+		p.waitUntil(`document.getElementById("filter-namespace").value === "default"`)
 		if got := p.text("#filter-status"); got != shown(inDefault) {
 			t.Errorf("got status %q, want %q", got, shown(inDefault))
 		}

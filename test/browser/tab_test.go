@@ -201,6 +201,34 @@ func (p *tab) eval(expr string, v any) {
 	}
 }
 
+// waitUntil waits until the JavaScript condition holds in the page, for
+// what a page does in a task of its own after an input, such as handling
+// the hashchange a link's click queues. It fails the test when the page
+// has not got there in ten seconds.
+func (p *tab) waitUntil(condition string) {
+	p.t.Helper()
+	var res struct {
+		Result struct {
+			Value bool `json:"value"`
+		} `json:"result"`
+	}
+	p.call("Runtime.evaluate", map[string]any{
+		"expression": fmt.Sprintf(`new Promise((resolve) => {
+			const until = performance.now() + 10000;
+			const poll = () => {
+				if (%s) resolve(true);
+				else if (performance.now() > until) resolve(false);
+				else setTimeout(poll, 10);
+			};
+			poll();
+		})`, condition),
+		"awaitPromise": true, "returnByValue": true,
+	}, &res)
+	if !res.Result.Value {
+		p.t.Fatalf("the page never got to %s", condition)
+	}
+}
+
 // text is the text content of the element selector selects.
 func (p *tab) text(selector string) string {
 	p.t.Helper()
