@@ -196,10 +196,7 @@ func explainCustom(s Streams, c *custom.Check) {
 // does not compile; a built-in one when it holds its CEL.
 func (cs *checkSet) exportable(c *check.Check) (bool, string) {
 	if cc := cs.Custom.Get(c.ID); cc != nil {
-		if errs := cc.Policy.CompileErrors(); len(errs) > 0 {
-			return false, "the API server would refuse its policy: " + errs.ToAggregate().Error()
-		}
-		return true, ""
+		return export.CustomExportable(cc)
 	}
 	return export.Exportable(c)
 }

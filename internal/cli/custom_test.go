@@ -161,8 +161,8 @@ exemptions:
 			files = append(files, row.File)
 		}
 	}
-	if len(files) != 3 || !strings.HasPrefix(files[0], filepath.Join(dir, "policies")) {
-		t.Errorf("plimsoll checks with the configuration's custom checks: got files %q, want the three examples", files)
+	if len(files) != 4 || !strings.HasPrefix(files[0], filepath.Join(dir, "policies")) {
+		t.Errorf("plimsoll checks with the configuration's custom checks: got files %q, want the four examples", files)
 	}
 }
 

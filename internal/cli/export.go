@@ -111,6 +111,9 @@ func runExportVAP(s Streams, o exportOptions) error {
 		}
 		var p *export.Policy
 		if cc := cs.Custom.Get(c.ID); cc != nil {
+			if len(cc.Objects()) > 0 && !explicit {
+				continue // lists other objects, which a policy cannot
+			}
 			p, err = export.Custom(cc, opts)
 		} else if ok, _ := export.Exportable(c); ok || explicit {
 			p, err = export.Builtin(c, opts)

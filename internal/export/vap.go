@@ -132,6 +132,20 @@ func Builtin(c *check.Check, opts Options) (*Policy, error) {
 	return bind(c.ID, describe(c, opts), spec, nil, opts), nil
 }
 
+// CustomExportable says whether a custom check can be exported, and why
+// not when it cannot: its policy must be one the API server accepts, and
+// it must not list other objects with plimsoll.objects, which the API
+// server does not have.
+func CustomExportable(c *custom.Check) (bool, string) {
+	if kinds := c.Objects(); len(kinds) > 0 {
+		return false, "it lists other objects with " + policy.ObjectsFunction + ", plimsoll's own extension, which the API server does not have"
+	}
+	if errs := c.Policy.CompileErrors(); len(errs) > 0 {
+		return false, "the API server would refuse its policy: " + errs.ToAggregate().Error()
+	}
+	return true, ""
+}
+
 // Custom exports a custom check as itself: its spec, named for the
 // export, and its params object when it has one.
 func Custom(c *custom.Check, opts Options) (*Policy, error) {
@@ -143,8 +157,8 @@ func Custom(c *custom.Check, opts Options) (*Policy, error) {
 			params.SetNamespace(opts.ParamsNamespace)
 		}
 	}
-	if errs := c.Policy.CompileErrors(); len(errs) > 0 {
-		return nil, fmt.Errorf("check %s cannot be exported: the API server would refuse its policy: %v", c.ID, errs.ToAggregate())
+	if ok, why := CustomExportable(c); !ok {
+		return nil, fmt.Errorf("check %s cannot be exported: %s", c.ID, why)
 	}
 	return bind(c.ID, describe(c.Check, opts), *spec, params, opts), nil
 }

@@ -47,6 +47,8 @@ type Policy struct {
 	// Validate is asked, and evaluating them once is enough.
 	conditions matchconditions.Matcher
 	compileErr field.ErrorList
+	// objects marks a policy compiled with plimsoll.objects.
+	objects bool
 }
 
 // baseEnv is the API server's CEL environment at its compatibility version,
@@ -234,21 +236,46 @@ func validateRule(r *admissionregistrationv1.NamedRuleWithOperations, p *field.P
 // error here: CompileErrors says what the API server would refuse the
 // policy for, and an evaluation reports it, as the API server's does.
 func Compile(vap *admissionregistrationv1.ValidatingAdmissionPolicy) *Policy {
+	return compile(vap, false, nil)
+}
+
+// CompileWithObjects compiles a custom check's policy as Compile does, in
+// the API server's environment extended with plimsoll.objects
+// (ObjectsFunction), which list answers; a nil list answers with empty
+// lists. WithObjects compiles it again for another list.
+func CompileWithObjects(vap *admissionregistrationv1.ValidatingAdmissionPolicy, list Lister) *Policy {
+	return compile(vap, true, list)
+}
+
+// WithObjects is the policy compiled again with plimsoll.objects answered
+// by list: a custom check compiles its policy once per inventory it lists.
+func (p *Policy) WithObjects(list Lister) *Policy { return compile(p.vap, true, list) }
+
+func compile(vap *admissionregistrationv1.ValidatingAdmissionPolicy, objects bool, list Lister) *Policy {
 	vap = vap.DeepCopy()
 	Default(&vap.Spec)
-	p := &Policy{vap: vap, accessor: validating.NewValidatingAdmissionPolicyAccessor(vap)}
+	p := &Policy{vap: vap, accessor: validating.NewValidatingAdmissionPolicyAccessor(vap), objects: objects}
 	spec := &vap.Spec
 	hasParams := spec.ParamKind != nil
 	vars := plugincel.OptionalVariableDeclarations{HasParams: hasParams, HasAuthorizer: true}
 	messageVars := plugincel.OptionalVariableDeclarations{HasParams: hasParams, HasAuthorizer: false}
+	env, stateless := baseEnv, statelessCompiler()
+	if objects {
+		var err error
+		if env, err = withObjects(baseEnv, list); err != nil {
+			p.validator = validating.NewValidator(nil, nil, nil, nil, spec.FailurePolicy, err)
+			return p
+		}
+		stateless = plugincel.NewCompiler(env)
+	}
 	// One compiler serves both the evaluation and the check of what a new
 	// policy may use: building one is most of the cost of a policy.
-	compiler, err := plugincel.NewCompositedCompiler(baseEnv)
+	compiler, err := plugincel.NewCompositedCompiler(env)
 	if err != nil {
 		p.validator = validating.NewValidator(nil, nil, nil, nil, spec.FailurePolicy, err)
 		return p
 	}
-	p.compileErr = compileErrors(compiler, spec, vars, messageVars)
+	p.compileErr = compileErrors(compiler, stateless, spec, vars, messageVars)
 	if len(spec.MatchConditions) > 0 {
 		conds := make([]plugincel.ExpressionAccessor, len(spec.MatchConditions))
 		for i := range spec.MatchConditions {
@@ -294,7 +321,7 @@ var statelessCompiler = sync.OnceValue(func() plugincel.Compiler { return plugin
 // without the authorizer. It stores the variables in compiler, each for
 // evaluation after its check, so that a variable sees only those before
 // it, as there.
-func compileErrors(compiler *plugincel.CompositedCompiler, spec *admissionregistrationv1.ValidatingAdmissionPolicySpec, vars, messageVars plugincel.OptionalVariableDeclarations) field.ErrorList {
+func compileErrors(compiler *plugincel.CompositedCompiler, stateless plugincel.Compiler, spec *admissionregistrationv1.ValidatingAdmissionPolicySpec, vars, messageVars plugincel.OptionalVariableDeclarations) field.ErrorList {
 	var errs field.ErrorList
 	p := field.NewPath("spec")
 	check := func(c plugincel.Compiler, fp *field.Path, e plugincel.ExpressionAccessor, decls plugincel.OptionalVariableDeclarations) {
@@ -306,7 +333,7 @@ func compileErrors(compiler *plugincel.CompositedCompiler, spec *admissionregist
 		}
 	}
 	for i := range spec.MatchConditions {
-		check(statelessCompiler(), p.Child("matchConditions").Index(i).Child("expression"), (*matchconditions.MatchCondition)(&spec.MatchConditions[i]), vars)
+		check(stateless, p.Child("matchConditions").Index(i).Child("expression"), (*matchconditions.MatchCondition)(&spec.MatchConditions[i]), vars)
 	}
 	for i, v := range spec.Variables {
 		variable := &validating.Variable{Name: v.Name, Expression: v.Expression}

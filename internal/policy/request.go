@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/cel-go/common/types/ref"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -52,11 +53,7 @@ func NewRequest(obj runtime.Object, resource schema.GroupVersionResource, ns Nam
 	}
 	attrs := admission.NewAttributesRecord(obj, nil, gvk, m.GetNamespace(), m.GetName(), resource, "",
 		admission.Create, &metav1.CreateOptions{}, false, offlineUser)
-	lazy := admission.NewLazyObject(obj)
-	// The API server's admission plugins read typed objects through
-	// reflection (newActivation sets this on every evaluation); set here,
-	// the object's CEL value is made the same way, once, below.
-	lazy.UseSchemalessTypeRef = true //nolint:staticcheck // SA1019: deprecated only until it becomes the default, as k8s.io/apiserver's cel.newActivation says
+	lazy := lazyObject(obj)
 	r := &Request{
 		attrs:     &admission.VersionedAttributes{Attributes: attrs, VersionedKind: gvk, VersionedObject: lazy},
 		resource:  resource,
@@ -73,6 +70,23 @@ func NewRequest(obj runtime.Object, resource schema.GroupVersionResource, ns Nam
 		return nil, err
 	}
 	return r, nil
+}
+
+// Value is obj as a CEL value, made as a request's object is: what
+// plimsoll.objects lists an object as. obj is as NewRequest takes it.
+func Value(obj runtime.Object) (ref.Val, error) {
+	lazy := lazyObject(obj)
+	return lazy.CELValue()
+}
+
+// lazyObject is obj as the API server's admission plugins read it.
+func lazyObject(obj runtime.Object) admission.LazyObject {
+	lazy := admission.NewLazyObject(obj)
+	// The API server's admission plugins read typed objects through
+	// reflection (newActivation sets this on every evaluation); set here,
+	// the object's CEL value is made the same way, once.
+	lazy.UseSchemalessTypeRef = true //nolint:staticcheck // SA1019: deprecated only until it becomes the default, as k8s.io/apiserver's cel.newActivation says
+	return lazy
 }
 
 // offlineUser is who sends an offline request: someone authenticated,

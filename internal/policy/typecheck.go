@@ -6,11 +6,13 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	"k8s.io/apiserver/pkg/cel/openapi/resolver"
 	"k8s.io/client-go/discovery"
@@ -26,9 +28,31 @@ import (
 // there, a warning changes nothing about how the policy is evaluated, and
 // custom resources, whose schemas are their CustomResourceDefinitions',
 // are not checked.
+//
+// An expression that calls plimsoll.objects, which that type checker does
+// not know, gets a note that it is not type-checked instead.
 func (p *Policy) TypeCheck() []admissionregistrationv1.ExpressionWarning {
 	tc := &validating.TypeChecker{SchemaResolver: builtinSchemas(), RestMapper: Builtin().RESTMapper()}
-	return tc.Check(p.vap)
+	warnings := tc.Check(p.vap)
+	if !p.objects {
+		return warnings
+	}
+	var notes []string
+	forEachExpression(&p.vap.Spec, func(f *field.Path, expression string) {
+		if usesObjects(expression) {
+			notes = append(notes, f.String())
+		}
+	})
+	var out []admissionregistrationv1.ExpressionWarning
+	for _, w := range warnings {
+		if !slices.Contains(notes, w.FieldRef) {
+			out = append(out, w)
+		}
+	}
+	for _, f := range notes {
+		out = append(out, admissionregistrationv1.ExpressionWarning{FieldRef: f, Warning: objectsNote()})
+	}
+	return out
 }
 
 // builtinSchemas resolves the schemas of the built-in kinds from the

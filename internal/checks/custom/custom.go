@@ -60,6 +60,10 @@ type Check struct {
 	// Pods workloads would create.
 	self []string
 	pods bool
+	// objects are the kinds the check lists with plimsoll.objects, a
+	// non-portable extension: such a check judges an object by others,
+	// and cannot be exported.
+	objects []policy.Kind
 
 	// binding is set on a check of a cluster's policy: it judges requests
 	// through one of its bindings (see LoadAdmission).
@@ -155,9 +159,16 @@ func newCheck(file string, d document) (*Check, *fieldError) {
 	if err != nil {
 		return fail("spec.matchConstraints.resourceRules", fmt.Errorf("check %s: %w", id, err))
 	}
-	c := &Check{
-		File: file, Line: d.line, self: self, pods: pods,
-		Policy: policy.Compile(&admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: doc.Metadata, Spec: doc.Spec}),
+	objects, errs := policy.ObjectsKinds(spec)
+	if len(errs) > 0 {
+		return fail(errs[0].Field, fmt.Errorf("check %s: %s", id, fieldErrors(errs)))
+	}
+	c := &Check{File: file, Line: d.line, self: self, pods: pods, objects: objects}
+	vap := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: doc.Metadata, Spec: doc.Spec}
+	if len(objects) > 0 {
+		c.Policy = policy.CompileWithObjects(vap, nil)
+	} else {
+		c.Policy = policy.Compile(vap)
 	}
 	switch {
 	case spec.ParamKind != nil && desc.Params == "":
@@ -173,6 +184,14 @@ func newCheck(file string, d document) (*Check, *fieldError) {
 	reads := []string{"Namespace"}
 	if custom {
 		reads = append(reads, crdKey)
+	}
+	for _, k := range objects {
+		if key := inventory.KindKeyOf(k.APIVersion, k.Kind); !slices.Contains(reads, key) {
+			reads = append(reads, key)
+		}
+	}
+	if slices.ContainsFunc(reads, inventory.IsCustomKey) && !slices.Contains(reads, crdKey) {
+		reads = append(reads, crdKey) // whether a custom kind it lists is namespaced
 	}
 	c.Check = &check.Check{
 		ID: id, Title: desc.Title, Layer: desc.Layer, Severity: *desc.Severity,
@@ -256,3 +275,7 @@ func kindsOf(spec *admissionregistrationv1.ValidatingAdmissionPolicySpec) (kinds
 	slices.Sort(kinds)
 	return kinds, pods, custom, nil
 }
+
+// Objects are the kinds the check lists with plimsoll.objects: a check
+// that lists any judges an object by others, so it cannot be exported.
+func (c *Check) Objects() []policy.Kind { return c.objects }

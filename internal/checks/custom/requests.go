@@ -69,7 +69,7 @@ func (l *lazyRequest) evaluate(c *Check, inv *inventory.Inventory) outcome {
 	if c.binding != nil {
 		out = c.binding.evaluate(c.Policy, l.req, inv)
 	} else {
-		out.match, out.decisions = c.Policy.Evaluate(context.Background(), l.req, c.params())
+		out.match, out.decisions = c.policyFor(inv).Evaluate(context.Background(), l.req, c.params())
 	}
 	l.mu.Lock()
 	if l.outcomes == nil {
@@ -110,23 +110,34 @@ func requestsOf(ctx *check.Context, o *inventory.Object) *requests {
 	return r
 }
 
-// selfRequest is the request that creates the object: a built-in kind as
-// its typed object at its current version (the version plimsoll reads
-// every version of it as), as the API server hands typed objects to its
-// admission plugins, defaulted as the API server defaults it unless a
-// cluster served it so; any other kind as written.
+// selfRequest is the request that creates the object, as admitted makes
+// it.
 func selfRequest(o *inventory.Object, inv *inventory.Inventory) (*policy.Request, string) {
+	obj, err := admitted(o, inv)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return newRequest(obj, inv)
+}
+
+// admitted is the object as an admission request carries it: a built-in
+// kind as its typed object at its current version (the version plimsoll
+// reads every version of it as), as the API server hands typed objects to
+// its admission plugins, defaulted as the API server defaults it unless a
+// cluster served it so; any other kind as written. It is a copy, whose
+// namespace newRequest may set.
+func admitted(o *inventory.Object, inv *inventory.Inventory) (runtime.Object, error) {
 	if typed, ok := o.Typed.(runtime.Object); ok {
 		typed = typed.DeepCopyObject()
 		gvks, _, err := scheme.Scheme.ObjectKinds(typed)
 		if err != nil {
-			return nil, err.Error()
+			return nil, err
 		}
 		typed.GetObjectKind().SetGroupVersionKind(gvks[0])
 		if inv.Mode == inventory.FromManifests {
 			policy.SetDefaults(typed)
 		}
-		return newRequest(typed, inv)
+		return typed, nil
 	}
 	// Only the metadata may change (the namespace); the rest is read.
 	content := make(map[string]any, len(o.Content))
@@ -136,7 +147,7 @@ func selfRequest(o *inventory.Object, inv *inventory.Inventory) (*policy.Request
 	if meta, ok := o.Content["metadata"].(map[string]any); ok {
 		content["metadata"] = runtime.DeepCopyJSONValue(meta)
 	}
-	return newRequest(&unstructured.Unstructured{Object: content}, inv)
+	return &unstructured.Unstructured{Object: content}, nil
 }
 
 // podRequest is the request that creates a Pod from a workload's
@@ -178,16 +189,9 @@ func newRequest(obj runtime.Object, inv *inventory.Inventory) (*policy.Request, 
 	if err != nil {
 		return nil, err.Error()
 	}
-	var gvr schema.GroupVersionResource
-	var namespaced bool
-	if r, ok := policy.Builtin().ForKind(gvk); ok {
-		gvr, namespaced = r.GVR(), r.Namespaced
-	} else if crd, ok := crdResources(inv)[gvk.GroupKind()]; ok {
-		gvr, namespaced = gvk.GroupVersion().WithResource(crd.plural), crd.namespaced
-	} else if inventory.IsCustomKey(inventory.KindKeyOf(gvk.GroupVersion().String(), gvk.Kind)) {
-		return nil, fmt.Sprintf("the CustomResourceDefinition of %s is not among the inputs, so the resource it is served as is unknown", gvk.GroupKind())
-	} else {
-		return nil, fmt.Sprintf("Kubernetes %s does not serve %s at %s", policy.Builtin().Kubernetes, gvk.Kind, gvk.GroupVersion())
+	gvr, namespaced, why := resourceOf(gvk, inv)
+	if why != "" {
+		return nil, why
 	}
 	ns := policy.Namespace{}
 	if namespaced {
@@ -203,6 +207,21 @@ func newRequest(obj runtime.Object, inv *inventory.Inventory) (*policy.Request, 
 		return nil, err.Error()
 	}
 	return r, ""
+}
+
+// resourceOf is the resource a kind is served as, and whether it is
+// namespaced, or why that is unknown.
+func resourceOf(gvk schema.GroupVersionKind, inv *inventory.Inventory) (gvr schema.GroupVersionResource, namespaced bool, why string) {
+	if r, ok := policy.Builtin().ForKind(gvk); ok {
+		return r.GVR(), r.Namespaced, ""
+	}
+	if crd, ok := crdResources(inv)[gvk.GroupKind()]; ok {
+		return gvk.GroupVersion().WithResource(crd.plural), crd.namespaced, ""
+	}
+	if inventory.IsCustomKey(inventory.KindKeyOf(gvk.GroupVersion().String(), gvk.Kind)) {
+		return gvr, false, fmt.Sprintf("the CustomResourceDefinition of %s is not among the inputs, so the resource it is served as is unknown", gvk.GroupKind())
+	}
+	return gvr, false, fmt.Sprintf("Kubernetes %s does not serve %s at %s", policy.Builtin().Kubernetes, gvk.Kind, gvk.GroupVersion())
 }
 
 // namespaceOf is a namespace as the inputs show it, with the name label the
