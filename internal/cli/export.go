@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 
+	"github.com/plimsoll/plimsoll/internal/atomicfile"
 	"github.com/plimsoll/plimsoll/internal/check"
 	"github.com/plimsoll/plimsoll/internal/export"
-	"github.com/plimsoll/plimsoll/internal/fix/files"
 )
 
 func newExportCommand(s Streams) *cobra.Command {
@@ -135,7 +135,7 @@ func runExportVAP(s Streams, o exportOptions) error {
 		if _, err := s.Out.Write(buf.Bytes()); err != nil {
 			return err
 		}
-	} else if err := files.WriteFile(o.output, buf.Bytes()); err != nil {
+	} else if err := atomicfile.WriteFile(o.output, buf.Bytes()); err != nil {
 		return &exitError{ExitPartial, fmt.Errorf("write %s: %w", o.output, err)}
 	}
 	for _, e := range errs {

@@ -8,11 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	utiljson "k8s.io/apimachinery/pkg/util/json"
+
+	"github.com/plimsoll/plimsoll/internal/atomicfile"
 )
 
 // Snapshot format identity.
@@ -45,40 +46,26 @@ type Header struct {
 // WriteSnapshot writes the header and objects as JSON to path, gzipped when
 // the path ends in .gz. It writes to a temporary file first, so a failed
 // write never leaves a snapshot that looks complete.
-func WriteSnapshot(path string, h Header, items []map[string]any) (err error) {
+func WriteSnapshot(path string, h Header, items []map[string]any) error {
 	h.APIVersion, h.Kind = SnapshotAPIVersion, SnapshotKind
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+	return atomicfile.Write(path, func(w io.Writer) error {
+		var gz *gzip.Writer
+		if strings.HasSuffix(path, ".gz") {
+			gz = gzip.NewWriter(w)
+			w = gz
 		}
-	}()
-	var w io.Writer = tmp
-	var gz *gzip.Writer
-	if strings.HasSuffix(path, ".gz") {
-		gz = gzip.NewWriter(tmp)
-		w = gz
-	}
-	bw := bufio.NewWriterSize(w, 1<<16)
-	if err := encodeSnapshot(bw, h, items); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if gz != nil {
-		if err := gz.Close(); err != nil {
+		bw := bufio.NewWriterSize(w, 1<<16)
+		if err := encodeSnapshot(bw, h, items); err != nil {
 			return err
 		}
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		if gz != nil {
+			return gz.Close()
+		}
+		return nil
+	})
 }
 
 // encodeSnapshot writes the header's fields, then the objects one per line

@@ -15,6 +15,7 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/plimsoll/plimsoll/internal/atomicfile"
 	"github.com/plimsoll/plimsoll/internal/fix"
 	"github.com/plimsoll/plimsoll/internal/fix/yamledit"
 )
@@ -131,7 +132,7 @@ func Write(files []FileChange) error {
 		if err := os.MkdirAll(filepath.Dir(f.Path), 0o755); err != nil {
 			return err
 		}
-		if err := atomicWrite(f.Path, f.New, f.Mode); err != nil {
+		if err := atomicfile.WriteFile(f.Path, f.New); err != nil {
 			return err
 		}
 	}
@@ -148,40 +149,4 @@ func writable(path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// WriteFile writes data to path whole or not at all, as every file fix
-// writes is written; a file it replaces keeps its permissions.
-func WriteFile(path string, data []byte) error {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	return atomicWrite(path, data, mode)
-}
-
-// atomicWrite writes data to a temporary file beside path and renames it
-// into place, so the file is never half-written.
-func atomicWrite(path string, data []byte, mode os.FileMode) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".plimsoll-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err = tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

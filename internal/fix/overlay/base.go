@@ -18,6 +18,8 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/resid"
+
+	"github.com/plimsoll/plimsoll/internal/atomicfile"
 )
 
 // objectID names an object as Kustomize tells objects apart.
@@ -181,26 +183,10 @@ func initBase(base string) (remove func(), err error) {
 	return createFile(filepath.Join(base, kustomizationFile), data)
 }
 
-// createFile writes a file that must not exist, whole or not at all: the
-// data goes to a temporary file, which is then linked to path (link(2)
-// fails when path exists, where rename(2) would replace it).
+// createFile writes a file that must not exist, whole or not at all, and
+// returns what removes it.
 func createFile(path string, data []byte) (remove func(), err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
+	if err := atomicfile.Create(path, data); err != nil {
 		return nil, err
 	}
 	return func() { _ = os.Remove(path) }, nil
