@@ -49,6 +49,9 @@ type Policy struct {
 	compileErr field.ErrorList
 	// objects marks a policy compiled with plimsoll.objects.
 	objects bool
+	// fields are the paths of the validations, made once: a policy judges
+	// thousands of objects.
+	fields []string
 }
 
 // baseEnv is the API server's CEL environment at its compatibility version,
@@ -256,6 +259,9 @@ func compile(vap *admissionregistrationv1.ValidatingAdmissionPolicy, objects boo
 	Default(&vap.Spec)
 	p := &Policy{vap: vap, accessor: validating.NewValidatingAdmissionPolicyAccessor(vap), objects: objects}
 	spec := &vap.Spec
+	for i := range spec.Validations {
+		p.fields = append(p.fields, fmt.Sprintf("spec.validations[%d]", i))
+	}
 	hasParams := spec.ParamKind != nil
 	vars := plugincel.OptionalVariableDeclarations{HasParams: hasParams, HasAuthorizer: true}
 	messageVars := plugincel.OptionalVariableDeclarations{HasParams: hasParams, HasAuthorizer: false}
@@ -393,8 +399,8 @@ func (p *Policy) validate(ctx context.Context, r *Request, resource schema.Group
 	out := make([]Decision, len(res.Decisions))
 	for i, d := range res.Decisions {
 		out[i] = Decision{Message: d.Message, Reason: d.Reason}
-		if len(res.Decisions) == len(p.vap.Spec.Validations) {
-			out[i].Field = fmt.Sprintf("spec.validations[%d]", i)
+		if len(res.Decisions) == len(p.fields) {
+			out[i].Field = p.fields[i]
 		}
 		switch d.Evaluation {
 		case validating.EvalDeny:

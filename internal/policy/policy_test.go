@@ -297,6 +297,16 @@ spec:
 			want: "spec.validations[0] error: expression 'authorizer.group('apps').resource('deployments').check('delete').allowed()' resulted in error: no such attribute(s): authorizer (offline there is no authorizer to ask)",
 		},
 		{
+			// Params of a built-in kind, which ParamsObject makes typed.
+			name: "params in a ConfigMap", nsLabels: shop, object: deployment(4),
+			policy: onDeployments(`
+  - expression: object.spec.replicas <= int(params.data.maxReplicas) && params.metadata.name == 'limits' && !has(params.binaryData)
+    messageExpression: "'at most ' + params.data.maxReplicas + ' replicas'"
+`) + "  paramKind: {apiVersion: v1, kind: ConfigMap}\n",
+			params: "{apiVersion: v1, kind: ConfigMap, metadata: {name: limits, namespace: shop}, data: {maxReplicas: '3'}}",
+			want:   "spec.validations[0] denied (Invalid): at most 3 replicas",
+		},
+		{
 			// request.operation is CREATE, oldObject is null: each object
 			// is judged as its creation.
 			name: "the request is the object's creation", nsLabels: shop, object: deployment(1),
@@ -315,6 +325,14 @@ spec:
 			p := Compile(parsePolicy(t, tt.policy))
 			if got := outcome(p, request(t, tt.object, tt.nsLabels), params); got != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
+			}
+			if params == nil {
+				return
+			}
+			// Params as the API server hands them to the policy: the
+			// typed object of a built-in kind. The decision is the same.
+			if got := outcome(p, request(t, tt.object, tt.nsLabels), ParamsObject(params.(*unstructured.Unstructured))); got != tt.want {
+				t.Errorf("with params as ParamsObject makes them: got %s, want %s", got, tt.want)
 			}
 		})
 	}
@@ -557,5 +575,16 @@ spec:
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestParamsObject: params of a built-in kind become its typed object, as
+// the API server's typed informers hold them; others stay as written.
+func TestParamsObject(t *testing.T) {
+	if _, ok := ParamsObject(parseObject(t, "{apiVersion: v1, kind: ConfigMap, metadata: {name: limits}, data: {max: '3'}}")).(*corev1.ConfigMap); !ok {
+		t.Error("a ConfigMap's params are not a *corev1.ConfigMap")
+	}
+	if _, ok := ParamsObject(parseObject(t, "{apiVersion: rules.example.com/v1, kind: ReplicaLimit, metadata: {name: r}, maxReplicas: 3}")).(*unstructured.Unstructured); !ok {
+		t.Error("params of a custom kind are not kept as written")
 	}
 }

@@ -30,6 +30,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/plimsoll/plimsoll/internal/check"
@@ -48,6 +49,8 @@ type Check struct {
 	Policy *policy.Policy
 	// Params is the object of spec.paramKind its expressions read, or nil.
 	Params *unstructured.Unstructured
+	// paramsObject is Params as the validator reads it (policy.ParamsObject).
+	paramsObject runtime.Object
 	// Fixtures is the directory of the check's fixtures for plimsoll test:
 	// the directory named after its ID beside its file.
 	Fixtures string
@@ -179,6 +182,7 @@ func newCheck(file string, d document) (*Check, *fieldError) {
 		if c.Params, err = readParams(file, desc.Params, spec.ParamKind); err != nil {
 			return fail("check.params", fmt.Errorf("check %s: %w", id, err))
 		}
+		c.paramsObject = policy.ParamsObject(c.Params)
 	}
 	kinds := checkKinds(self, pods)
 	reads := []string{"Namespace"}

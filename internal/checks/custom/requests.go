@@ -35,10 +35,14 @@ type lazyRequest struct {
 	req  *policy.Request
 	why  string // why there is no request
 
-	// outcomes are the checks' outcomes on the request: a check's Applies
-	// evaluates it, and its Run reads what Applies found.
-	mu       sync.Mutex
-	outcomes map[*Check]outcome
+	// last is the outcome of the check that evaluated the request last: a
+	// check's Applies evaluates it, and its Run, which follows, reads what
+	// Applies found.
+	mu   sync.Mutex
+	last struct {
+		check   *Check
+		outcome outcome
+	}
 }
 
 // outcome is what a check's policy decided on a request.
@@ -58,24 +62,22 @@ func (r *requests) get(t target, o *inventory.Object, inv *inventory.Inventory) 
 }
 
 // evaluate returns what a check's policy decides on the request, deciding
-// it once.
+// it once for its Applies and Run.
 func (l *lazyRequest) evaluate(c *Check, inv *inventory.Inventory) outcome {
 	l.mu.Lock()
-	out, ok := l.outcomes[c]
+	last := l.last
 	l.mu.Unlock()
-	if ok {
-		return out
+	if last.check == c {
+		return last.outcome
 	}
+	var out outcome
 	if c.binding != nil {
 		out = c.binding.evaluate(c.Policy, l.req, inv)
 	} else {
 		out.match, out.decisions = c.policyFor(inv).Evaluate(context.Background(), l.req, c.params())
 	}
 	l.mu.Lock()
-	if l.outcomes == nil {
-		l.outcomes = map[*Check]outcome{}
-	}
-	l.outcomes[c] = out
+	l.last.check, l.last.outcome = c, out
 	l.mu.Unlock()
 	return out
 }

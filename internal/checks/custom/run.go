@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -34,10 +35,10 @@ func (c *Check) targets(o *inventory.Object) []target {
 
 // params is the check's params object, or nil.
 func (c *Check) params() runtime.Object {
-	if c.Params == nil {
+	if c.paramsObject == nil {
 		return nil
 	}
-	return c.Params
+	return c.paramsObject
 }
 
 // applies is the check's Applies: it applies to an object when its policy
@@ -96,11 +97,35 @@ func (c *Check) run(o *inventory.Object, ctx *check.Context) []check.Finding {
 				}
 				out = append(out, check.NotAssessedf("%s%s%s", t.describe(o), where, d.Message))
 			case d.Denied:
-				out = append(out, check.Failf(path, "%s%s%s", t.describe(o), c.verdictOn(t), d.Message))
+				out = append(out, check.Finding{Path: path, Message: c.failure(ctx.Inventory, t, o, d.Message)})
 			}
 		}
 	}
 	return out
+}
+
+// failureKey is what a failure message is made of.
+type failureKey struct {
+	check         *Check
+	pod           bool
+	kind, message string
+}
+
+// failure is the message of a failed validation on a target: the same
+// string for every object of the inventory that fails alike. Most objects
+// a check fails fail for the same reason, and an audit holds every message
+// until it reports.
+func (c *Check) failure(inv *inventory.Inventory, t target, o *inventory.Object, message string) string {
+	made := inventory.Memo(inv, "checks/custom.failures", func(*inventory.Inventory) *sync.Map { return &sync.Map{} })
+	key := failureKey{check: c, pod: t.pod, message: message}
+	if t.pod {
+		key.kind = o.Kind
+	}
+	if m, ok := made.Load(key); ok {
+		return m.(string)
+	}
+	m, _ := made.LoadOrStore(key, t.describe(o)+c.verdictOn(t)+message)
+	return m.(string)
 }
 
 // describe prefixes what is said of a target: nothing for the object
