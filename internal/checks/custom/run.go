@@ -34,12 +34,7 @@ func (c *Check) targets(o *inventory.Object) []target {
 }
 
 // params is the check's params object, or nil.
-func (c *Check) params() runtime.Object {
-	if c.paramsObject == nil {
-		return nil
-	}
-	return c.paramsObject
-}
+func (c *Check) params() runtime.Object { return c.paramsObject }
 
 // applies is the check's Applies: it applies to an object when its policy
 // matches one of the object's requests, or cannot tell.
