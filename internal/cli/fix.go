@@ -19,6 +19,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/fix/overlay"
 	"github.com/plimsoll/plimsoll/internal/inventory"
 	"github.com/plimsoll/plimsoll/internal/manifest"
+	"github.com/plimsoll/plimsoll/internal/memory"
 	"github.com/plimsoll/plimsoll/internal/pipeline"
 	"github.com/plimsoll/plimsoll/internal/platform"
 	"github.com/plimsoll/plimsoll/internal/report"
@@ -155,6 +156,7 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 	if len(in.Errors) > 0 {
 		return partial(fmt.Errorf("%d input(s) could not be read: fix them first, so that no change is made on a partial view", len(in.Errors)))
 	}
+	defer memory.Bound(s.Getenv)()
 	objs := in.Objects
 	run := func(objs []*inventory.Object) *audit.Audit {
 		return audit.Run(platform.Inventory(in.Mode, objs), audit.Options{Registry: reg, Config: cfg, Now: s.Now(), At: in.At})
@@ -177,11 +179,17 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 	out := fix.Prove(objs, planner(fix.Options{Checks: o.checks, Layers: o.layers, Suggest: o.suggest})(objs, before),
 		o.suggest, before, run, planner(fix.Options{Suggest: o.suggest}))
 
+	// The inputs are not needed again, but for where the overlay's base
+	// declares each object: the rest can be freed while the changes are
+	// written.
+	read := refsOf(objs)
+	objs, in.Objects = nil, nil
+
 	var written []string
 	var unplaced []fix.Applied
 	switch {
 	case o.overlay != "":
-		written, err = writeOverlay(o, args, objs, out.Applied)
+		written, err = writeOverlay(o, args, read, out.Applied)
 	default:
 		var fs []files.FileChange
 		fs, unplaced, err = files.Plan(out.Applied, newFilesDir(args))
@@ -228,7 +236,7 @@ func newFilesDir(args []string) string {
 
 // writeOverlay writes the overlay over the one directory the inputs came
 // from (or the Kustomization), or, for a snapshot, of new objects alone.
-func writeOverlay(o *fixOptions, args []string, objs []*inventory.Object, applied []fix.Applied) ([]string, error) {
+func writeOverlay(o *fixOptions, args []string, refs []fix.Ref, applied []fix.Applied) ([]string, error) {
 	base := o.kustomize
 	switch {
 	case o.helmChart != "":
@@ -247,11 +255,18 @@ func writeOverlay(o *fixOptions, args []string, objs []*inventory.Object, applie
 	patches, objects := overlayChanges(applied)
 	var read []fix.Ref
 	if o.kustomize == "" { // the objects were read from the base's files
-		for _, obj := range objs {
-			read = append(read, fix.RefOf(obj))
-		}
+		read = refs
 	}
 	return overlay.Write(overlay.Options{Base: base, Dir: o.overlay, InitBase: o.initBase, Patches: patches, Objects: objects, Read: read})
+}
+
+// refsOf names the objects and where each was read.
+func refsOf(objs []*inventory.Object) []fix.Ref {
+	out := make([]fix.Ref, len(objs))
+	for i, obj := range objs {
+		out[i] = fix.RefOf(obj)
+	}
+	return out
 }
 
 // overlayChanges are the applied changes as an overlay writes them: the
@@ -302,28 +317,21 @@ func writeFixSummary(w io.Writer, out fix.Outcome, written []string, unplaced []
 			fmt.Fprintf(w, "  %s\n      why: %s\n", report.EscapeTerminal(d.Change.String()), report.EscapeTerminal(d.Why))
 		}
 	}
-	remaining := 0
-	for _, r := range out.After.Results {
-		if r.Status == audit.Fail {
-			remaining++
-		}
-	}
-	fmt.Fprintf(w, "REMAINING  %d failure(s) no safe change fixes (plimsoll audit lists them)\n", remaining)
-	fmt.Fprintf(w, "SCORE      %s -> %s\n", scoreText(out.Before), scoreText(out.After))
+	fmt.Fprintf(w, "REMAINING  %d failure(s) no safe change fixes (plimsoll audit lists them)\n", out.Remaining)
+	fmt.Fprintf(w, "SCORE      %s -> %s\n", scoreText(out.ScoreBefore), scoreText(out.ScoreAfter))
 	for _, p := range written {
 		fmt.Fprintf(w, "wrote %s\n", p)
 	}
 }
 
-func scoreText(a *audit.Audit) string {
-	if a.Score.Overall == nil {
+func scoreText(score *float64) string {
+	if score == nil {
 		return "none"
 	}
-	return fmt.Sprintf("%.1f", *a.Score.Overall)
+	return fmt.Sprintf("%.1f", *score)
 }
 
 func writeFixJSON(w io.Writer, out fix.Outcome, written []string) error {
-	score := func(a *audit.Audit) *float64 { return a.Score.Overall }
 	v := struct {
 		Kind        string        `json:"kind"`
 		Applied     []fix.Applied `json:"applied"`
@@ -332,7 +340,7 @@ func writeFixJSON(w io.Writer, out fix.Outcome, written []string) error {
 		ScoreBefore *float64      `json:"scoreBefore"`
 		ScoreAfter  *float64      `json:"scoreAfter"`
 		Written     []string      `json:"written"`
-	}{"FixReport", out.Applied, out.Suggested, out.Dropped, score(out.Before), score(out.After), written}
+	}{"FixReport", out.Applied, out.Suggested, out.Dropped, out.ScoreBefore, out.ScoreAfter, written}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)

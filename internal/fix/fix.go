@@ -1,6 +1,7 @@
 package fix
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -39,6 +40,10 @@ type Change struct {
 type Finding struct {
 	Check  string `json:"check"`
 	Object string `json:"object"`
+	// source is where the object was read: inputs may declare two objects
+	// of one name (copies of an app meant for different clusters), and the
+	// proof counts each one's failures apart.
+	source string
 }
 
 // creates reports whether the change makes a new object.
@@ -137,7 +142,7 @@ func merge(changes []Change) []Change {
 	}
 	for i := range out {
 		out[i].Fixes = slices.Compact(slices.SortedFunc(slices.Values(out[i].Fixes), func(a, b Finding) int {
-			return strings.Compare(a.Check+a.Object, b.Check+b.Object)
+			return cmp.Or(strings.Compare(a.Check, b.Check), strings.Compare(a.Object, b.Object), strings.Compare(a.source, b.source))
 		}))
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -175,7 +180,7 @@ func RefOf(o *inventory.Object) Ref {
 }
 
 func findingOn(check string, o *inventory.Object) []Finding {
-	return []Finding{{Check: check, Object: o.ID()}}
+	return []Finding{{Check: check, Object: o.ID(), source: o.Source.String()}}
 }
 
 // String says what the change does, for people.

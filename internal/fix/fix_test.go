@@ -50,10 +50,39 @@ func TestNotReadyExample(t *testing.T) {
 			t.Errorf("not applied: %s", want)
 		}
 	}
-	noNewFailures(t, before, out.After)
-	if *out.After.Score.Overall <= *before.Score.Overall {
-		t.Errorf("score %v -> %v: no better", *before.Score.Overall, *out.After.Score.Overall)
+	after := reaudit(t, in.Objects, out, run)
+	noNewFailures(t, before, after)
+	if *after.Score.Overall <= *before.Score.Overall {
+		t.Errorf("score %v -> %v: no better", *before.Score.Overall, *after.Score.Overall)
 	}
+}
+
+// reaudit audits the objects with the applied changes made, and checks the
+// outcome's figures are that audit's.
+func reaudit(t *testing.T, objs []*inventory.Object, out fix.Outcome, run fix.Auditor) *audit.Audit {
+	t.Helper()
+	var changes []fix.Change
+	for _, a := range out.Applied {
+		changes = append(changes, a.Change)
+	}
+	patched, failed := fix.Apply(objs, changes)
+	if len(failed) > 0 {
+		t.Fatalf("applied changes that cannot be made: %v", failed)
+	}
+	after := run(patched)
+	fails := 0
+	for _, r := range after.Results {
+		if r.Status == audit.Fail {
+			fails++
+		}
+	}
+	if out.Remaining != fails {
+		t.Errorf("the outcome says %d failures remain; the audit with its changes finds %d", out.Remaining, fails)
+	}
+	if out.ScoreAfter == nil || *out.ScoreAfter != *after.Score.Overall {
+		t.Errorf("the outcome's score after is %v; the audit with its changes scores %v", out.ScoreAfter, *after.Score.Overall)
+	}
+	return after
 }
 
 // TestCorpus fixes everything fixable in the shared corpus of real
@@ -78,13 +107,14 @@ func TestCorpus(t *testing.T) {
 	for _, a := range out.Applied {
 		removed += a.Removed
 	}
+	after := reaudit(t, objs, out, run)
 	t.Logf("corpus: %d objects; %d failures before, %d after; %d changes applied removing %d findings, %d dropped, %d suggested; score %.1f -> %.1f",
-		len(objs), count(before), count(out.After), len(out.Applied), removed, len(out.Dropped), len(out.Suggested), *before.Score.Overall, *out.After.Score.Overall)
+		len(objs), count(before), count(after), len(out.Applied), removed, len(out.Dropped), len(out.Suggested), *before.Score.Overall, *after.Score.Overall)
 	for _, d := range out.Dropped {
 		t.Logf("dropped %s: %s", d.Change, d.Why)
 	}
-	noNewFailures(t, before, out.After)
-	if len(out.Applied) == 0 || count(out.After) >= count(before) {
+	noNewFailures(t, before, after)
+	if len(out.Applied) == 0 || count(after) >= count(before) {
 		t.Errorf("the fixes removed nothing")
 	}
 }

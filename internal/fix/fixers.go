@@ -187,7 +187,7 @@ func denyFix(dir networkingv1.PolicyType) func(o *inventory.Object, c *Context) 
 			Create: deny, File: fileName("networkpolicy", ns, name),
 			Summary: fmt.Sprintf("denies all %s traffic of namespace %s that no policy allows", strings.ToLower(string(dir)), ns),
 			Note:    cuts(c.Inventory, ns, dir),
-			Fixes:   []Finding{{Check: check, Object: o.ID()}},
+			Fixes:   findingOn(check, o),
 		}}
 		if dir == networkingv1.PolicyTypeEgress {
 			dns := object("networking.k8s.io/v1", "NetworkPolicy", ns, "allow-dns", map[string]any{
@@ -210,7 +210,7 @@ func denyFix(dir networkingv1.PolicyType) func(o *inventory.Object, c *Context) 
 				Target: Ref{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: ns, Name: "allow-dns"},
 				Create: dns, File: fileName("networkpolicy", ns, "allow-dns"),
 				Summary: fmt.Sprintf("lets every pod of namespace %s reach the cluster DNS (kube-dns) over UDP and TCP 53", ns),
-				Fixes:   []Finding{{Check: "egress-allows-dns", Object: o.ID()}},
+				Fixes:   findingOn("egress-allows-dns", o),
 			})
 		}
 		return out

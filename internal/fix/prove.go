@@ -24,9 +24,13 @@ type Outcome struct {
 	Dropped []Dropped
 	// Suggested are the suggestions, not applied.
 	Suggested []Change
-	// Before and After are the audits of the inputs and of the inputs with
-	// the applied changes.
-	Before, After *audit.Audit
+	// ScoreBefore and ScoreAfter are the overall scores of the inputs and
+	// of the inputs with the applied changes (nil when nothing was scored),
+	// and Remaining counts the failures that remain. The audits themselves
+	// are not kept: on a large input they are much of the memory, and the
+	// changes are written after the proof.
+	ScoreBefore, ScoreAfter *float64
+	Remaining               int
 }
 
 // Applied is a proven change and the failures it removed.
@@ -44,17 +48,24 @@ type Dropped struct {
 // Planner plans the changes that fix an audit's failures of objs.
 type Planner func(objs []*inventory.Object, a *audit.Audit) []Change
 
+// rounds bounds the proof: each round applies the changes, audits, and
+// adds follow-ups or drops changes. The corpora settle in two or three.
+const rounds = 8
+
 // Prove applies the changes to the objects in memory and re-audits them.
 // A failure the changes bring (a workload raised to two replicas now needs
 // a budget) is first met with the changes the planner makes for it; a
 // change that still adds a failure anywhere, or removes none of the
-// findings it names, is dropped, until what remains adds none.
-// Suggestions are applied only when suggest is set. plan plans for every
-// check, whatever checks the changes were chosen from: a change kept to
-// one check may need another's fix. The objects themselves are not
-// changed.
+// findings it names, is dropped, until what remains adds none. What it
+// returns as applied is exactly what the last audit saw: a drop is always
+// audited again, as what is left may then bring a failure (the budget
+// dropped, the workload raised without one). A proof that does not settle
+// in its rounds applies nothing. Suggestions are applied only when suggest
+// is set. plan plans for every check, whatever checks the changes were
+// chosen from: a change kept to one check may need another's fix. The
+// objects themselves are not changed.
 func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *audit.Audit, run Auditor, plan Planner) Outcome {
-	out := Outcome{Before: before}
+	var out Outcome
 	var active []Change
 	for _, ch := range changes {
 		if ch.Suggestion && !suggest {
@@ -64,22 +75,44 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 		active = append(active, ch)
 	}
 	old, _ := failures(before)
-	for round := 0; round < 8; round++ {
-		patched, failed := Apply(objs, active)
-		for i, why := range failed {
-			out.Dropped = append(out.Dropped, Dropped{active[i], why})
+	was := failuresOn(before)
+	drop := func(why map[int]string) {
+		for i, w := range why {
+			out.Dropped = append(out.Dropped, Dropped{active[i], w})
 		}
-		active = without(active, failed)
-		if len(failed) > 0 {
+		active = without(active, why)
+	}
+	var after *audit.Audit
+	for round := 0; after == nil; round++ {
+		switch {
+		case len(active) == 0:
+			after = before
+			continue
+		case round == rounds:
+			why := map[int]string{}
+			for i := range active {
+				why[i] = fmt.Sprintf("the proof did not settle in %d rounds on changes that bring no new failure", rounds)
+			}
+			drop(why)
 			continue
 		}
-		out.After = run(patched)
-		fresh, message := newFailures(old, out.After)
+		patched, failed := Apply(objs, active)
+		if len(failed) > 0 {
+			drop(failed)
+			continue
+		}
+		a := run(patched)
+		fresh, message := newFailures(old, a)
 		if len(fresh) == 0 {
-			break
+			if idle := idle(active, was, failuresOn(a)); len(idle) > 0 {
+				drop(idle)
+				continue
+			}
+			after = a
+			continue
 		}
 		if round < 3 {
-			if more := followUps(active, plan(patched, out.After), fresh, suggest); len(more) > 0 {
+			if more := followUps(active, out.Dropped, plan(patched, a), fresh, suggest); len(more) > 0 {
 				active = append(active, more...)
 				continue
 			}
@@ -92,31 +125,38 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 				}
 			}
 		}
-		for i, why := range blamed {
-			out.Dropped = append(out.Dropped, Dropped{active[i], why})
-		}
-		active = without(active, blamed)
-		out.After = nil
+		drop(blamed)
 	}
-	if out.After == nil {
-		patched, _ := Apply(objs, active)
-		out.After = run(patched)
+	out.ScoreBefore, out.ScoreAfter = before.Score.Overall, after.Score.Overall
+	now := failuresOn(after)
+	for _, n := range now {
+		out.Remaining += n
 	}
-	now := failuresOn(out.After)
-	was := failuresOn(before)
 	for _, ch := range active {
 		removed := 0
 		for _, f := range ch.Fixes {
 			removed += max(was[f]-now[f], 0)
 		}
-		if removed == 0 && !brought(ch, was) {
-			out.Dropped = append(out.Dropped, Dropped{ch, "the re-audit still shows every finding it should fix"})
-			continue
-		}
 		out.Applied = append(out.Applied, Applied{ch, removed})
 	}
 	sort.SliceStable(out.Applied, func(i, j int) bool { return out.Applied[i].Target.key() < out.Applied[j].Target.key() })
 	sort.SliceStable(out.Dropped, func(i, j int) bool { return out.Dropped[i].Target.key() < out.Dropped[j].Target.key() })
+	return out
+}
+
+// idle are the changes that remove none of the findings they name, unless
+// the others brought those (see brought), with why, by index.
+func idle(active []Change, was, now map[Finding]int) map[int]string {
+	out := map[int]string{}
+	for i, ch := range active {
+		removed := 0
+		for _, f := range ch.Fixes {
+			removed += max(was[f]-now[f], 0)
+		}
+		if removed == 0 && !brought(ch, was) {
+			out[i] = "the re-audit still shows every finding it should fix"
+		}
+	}
 	return out
 }
 
@@ -146,15 +186,18 @@ func newFailures(old map[failure]int, after *audit.Audit) ([]failure, map[failur
 }
 
 // followUps are the planned changes that fix a fresh failure and are not
-// among the changes already.
-func followUps(active, planned []Change, fresh []failure, suggest bool) []Change {
+// among the changes already, nor among those the proof dropped.
+func followUps(active []Change, dropped []Dropped, planned []Change, fresh []failure, suggest bool) []Change {
 	have := map[string]bool{}
 	for _, ch := range active {
 		have[ch.Check+"\x00"+ch.Target.key()] = true
 	}
+	for _, d := range dropped {
+		have[d.Check+"\x00"+d.Target.key()] = true
+	}
 	wanted := map[Finding]bool{}
 	for _, f := range fresh {
-		wanted[Finding{Check: f.check, Object: f.object}] = true
+		wanted[Finding{Check: f.check, Object: f.object, source: f.source}] = true
 	}
 	var out []Change
 	for _, ch := range planned {
@@ -275,7 +318,7 @@ func failuresOn(a *audit.Audit) map[Finding]int {
 	out := map[Finding]int{}
 	for _, r := range a.Results {
 		if r.Status == audit.Fail {
-			out[Finding{Check: r.Check.ID, Object: r.Object.ID()}]++
+			out[Finding{Check: r.Check.ID, Object: r.Object.ID(), source: r.Object.Source.String()}]++
 		}
 	}
 	return out
