@@ -46,10 +46,12 @@ func idOf(obj map[string]any) objectID {
 // builtObject is an object as Kustomize built it.
 type builtObject struct {
 	// res is nil for an object indexed from what the caller read (see
-	// readPlain): one that is not patched.
-	res *resource.Resource
-	id  objectID
-	rid resid.ResId
+	// readPlain): one that is not patched, or one whose file is read only
+	// when it is (unread).
+	res    *resource.Resource
+	unread bool
+	id     objectID
+	rid    resid.ResId
 	// file is the base's file that declares it, when it is read file by
 	// file; err is why a file could not be read.
 	file string
@@ -61,6 +63,10 @@ type builtObject struct {
 type built struct {
 	byID   map[objectID]*builtObject
 	byName map[[2]string][]*builtObject
+	// dir is the base's directory, and inFile the objects of each of its
+	// files still to be read, in the file's order (see readPlain).
+	dir    string
+	inFile map[string][]*builtObject
 }
 
 // build builds the kustomization in dir as kubectl kustomize does: default

@@ -96,7 +96,7 @@ func WriteChart(o ChartOptions) (written []string, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("what chart %s renders does not build: %w", o.Chart, err)
 	}
-	targets, err := planTargets(base, o.Patches)
+	targets, err := planTargets(base, o.Patches, false) // proveTwin proves them
 	if err != nil {
 		return nil, err
 	}

@@ -155,7 +155,7 @@ func Write(o Options) (written []string, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("base %s does not build: %w", o.Base, err)
 	}
-	targets, err := planTargets(built, o.Patches)
+	targets, err := planTargets(built, o.Patches, true)
 	if err != nil {
 		return nil, err
 	}
@@ -172,9 +172,6 @@ func Write(o Options) (written []string, err error) {
 		return nil, err
 	}
 
-	if err := provePatches(files, targets); err != nil {
-		return nil, err
-	}
 	if err := proveObjects(files, objects); err != nil {
 		return nil, err
 	}

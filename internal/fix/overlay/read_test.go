@@ -78,13 +78,24 @@ func TestWriteReadsPatchedFilesAlone(t *testing.T) {
 		}
 	}
 
-	// What plimsoll read of a patched file must be what Kustomize reads.
+	// What plimsoll read of a patched file must be what Kustomize reads: an
+	// object beside a patched one, named otherwise, is found out when the
+	// file is read for the patch.
+	target := map[[2]string]bool{}
+	for _, p := range patches {
+		target[[2]string{p.Target.Kind, p.Target.Name}] = true
+	}
 	wrong := append([]fix.Ref(nil), read...)
+	renamed := false
 	for i, r := range wrong {
-		if patched[r.File] {
+		if patched[r.File] && !target[[2]string{r.Kind, r.Name}] {
 			wrong[i].Name += "-other"
+			renamed = true
 			break
 		}
+	}
+	if !renamed {
+		t.Fatal("no patched file holds an object besides those patched; the test needs one")
 	}
 	_, err := Write(Options{Base: base, Dir: filepath.Join(root, "wrong"), Patches: patches, Objects: notReadyObjects(), Read: wrong})
 	if err == nil || !strings.Contains(err.Error(), "read its objects differently") {

@@ -54,19 +54,13 @@ func renderParts(k kustomization, targets []*target, objects []newObject) (map[s
 		header := append([]string{"Written by plimsoll fix: a new " + o.id.kind + "."}, lines(o.comment)...)
 		parts = append(parts, part{name: o.file, header: header, v: o.content})
 	}
+	// The targets' files are written already (see target.write).
 	for _, t := range targets {
 		if len(t.sets) == 0 {
 			continue // a move alone
 		}
 		k.Patches = append(k.Patches, patchRef{Path: t.file, Target: t.selector})
-		var body any = t.merge
-		tests := false
-		if t.jsonWhy != "" {
-			ops := t.jsonPatch()
-			tests = slices.ContainsFunc(ops, func(op any) bool { return asMap(op)["op"] == "test" })
-			body = ops
-		}
-		parts = append(parts, part{name: t.file, header: patchHeader(t, tests), v: body})
+		parts = append(parts, part{name: t.file, data: t.patch})
 	}
 	// Moves come last: a patch's target names the version, and the
 	// patches above find the objects at the one the base builds.
@@ -74,16 +68,13 @@ func renderParts(k kustomization, targets []*target, objects []newObject) (map[s
 		if t.move == "" {
 			continue
 		}
-		file := moveFile(t)
-		k.Patches = append(k.Patches, patchRef{Path: file, Target: t.selector})
-		header := []string{
-			fmt.Sprintf("Written by plimsoll fix: moves %s from %s to %s.", t.id.kindAndName(), t.id.apiVersion, t.move),
-			"A JSON patch (RFC 6902), listed after the other patches, which find the object at " + t.id.apiVersion + ".",
-		}
-		parts = append(parts, part{name: file, header: header, v: t.movePatch()})
+		k.Patches = append(k.Patches, patchRef{Path: moveFile(t), Target: t.selector})
+		parts = append(parts, part{name: moveFile(t), data: t.movePatchFile})
 	}
 	err := onEveryCore(len(parts), func(i int) (err error) {
-		parts[i].data, err = encode(parts[i].header, parts[i].v)
+		if parts[i].data == nil {
+			parts[i].data, err = encode(parts[i].header, parts[i].v)
+		}
 		return err
 	})
 	if err != nil {
@@ -124,6 +115,31 @@ func regexpNote(k kustomization) []string {
 		return []string{`Kustomize reads a patch's target as regular expressions, so "." is "\.".`}
 	}
 	return nil
+}
+
+// write writes the target's patch file and the file of its move, if it
+// has them.
+func (t *target) write() (err error) {
+	if len(t.sets) > 0 {
+		var body any = t.merge
+		tests := false
+		if t.jsonWhy != "" {
+			ops := t.jsonPatch()
+			tests = slices.ContainsFunc(ops, func(op any) bool { return asMap(op)["op"] == "test" })
+			body = ops
+		}
+		if t.patch, err = encode(patchHeader(t, tests), body); err != nil {
+			return err
+		}
+	}
+	if t.move != "" {
+		header := []string{
+			fmt.Sprintf("Written by plimsoll fix: moves %s from %s to %s.", t.id.kindAndName(), t.id.apiVersion, t.move),
+			"A JSON patch (RFC 6902), listed after the other patches, which find the object at " + t.id.apiVersion + ".",
+		}
+		t.movePatchFile, err = encode(header, t.movePatch())
+	}
+	return err
 }
 
 func patchHeader(t *target, tests bool) []string {

@@ -78,27 +78,26 @@ func plainResources(dir string) (files []string, ok bool) {
 // Kustomize accumulates them (its resource reader, its order, and its
 // refusal of an object declared twice), indexing them instead of scanning.
 // A file whose objects the caller read already (known, by the file's path
-// in the base) is indexed from those, unless it holds one of the objects to
-// patch (need): only those files are read again, as Kustomize reads them,
-// on every core, and only the objects to patch are kept whole.
+// in the base) is indexed from those. If it holds one of the objects to
+// patch (need), it is read again, as Kustomize reads it, only when that
+// object is patched (see built.read): the objects to patch are not all
+// held at once. Without known, every file is read now, on every core, and
+// only the objects to patch are kept whole.
 func readPlain(dir string, files []string, known map[string][]objectID, need map[string]map[objectID]bool) (built, error) {
-	b := built{byID: map[objectID]*builtObject{}, byName: map[[2]string][]*builtObject{}}
+	b := built{byID: map[objectID]*builtObject{}, byName: map[[2]string][]*builtObject{}, dir: dir, inFile: map[string][]*builtObject{}}
 	seen := map[resid.ResId]string{}
 	var firstErr error
 	parallel.Ordered(len(files), runtime.GOMAXPROCS(0), func(i int) []*builtObject {
 		f := files[i]
 		key := filepath.Clean(filepath.FromSlash(f))
-		if ids, ok := known[key]; ok && need[key] == nil {
+		if ids, ok := known[key]; ok {
 			objs := make([]*builtObject, len(ids))
 			for j, id := range ids {
-				objs[j] = &builtObject{id: id, rid: residOf(id), file: f}
+				objs[j] = &builtObject{id: id, rid: residOf(id), file: f, unread: need[key] != nil}
 			}
 			return objs
 		}
 		objs, err := readFile(dir, f)
-		if ids, ok := known[key]; err == nil && ok && !slices.EqualFunc(objs, ids, func(o *builtObject, id objectID) bool { return o.id == id }) {
-			err = fmt.Errorf("%s: plimsoll and Kustomize read its objects differently (a bug in plimsoll fix; please report it)", f)
-		}
 		if err != nil {
 			return []*builtObject{{err: err}}
 		}
@@ -123,9 +122,35 @@ func readPlain(dir string, files []string, known map[string][]objectID, need map
 			}
 			seen[o.rid] = o.file
 			b.add(o)
+			if o.unread {
+				b.inFile[o.file] = append(b.inFile[o.file], o)
+			}
 		}
 	})
 	return b, firstErr
+}
+
+// read reads a file of the base that readPlain indexed from what the caller
+// read, as Kustomize reads it, and gives the objects of it that are
+// patched (want) what they are patched from. Kustomize must read the
+// objects the caller read, in order. The files' objects are apart, so files
+// may be read at once.
+func (b built) read(file string, want []*builtObject) error {
+	objs, err := readFile(b.dir, file)
+	if err != nil {
+		return err
+	}
+	indexed := b.inFile[file]
+	if !slices.EqualFunc(objs, indexed, func(o, i *builtObject) bool { return o.id == i.id }) {
+		return fmt.Errorf("%s: plimsoll and Kustomize read its objects differently (a bug in plimsoll fix; please report it)", file)
+	}
+	for i, o := range indexed {
+		o.unread = false
+		if slices.Contains(want, o) {
+			o.res = objs[i].res
+		}
+	}
+	return nil
 }
 
 // readFile reads the objects of one file of a base as Kustomize reads them.
@@ -272,31 +297,24 @@ func proveObjects(files map[string][]byte, objects []newObject) error {
 	return nil
 }
 
-// provePatches applies each target's patch files, as written in files, to
-// a copy of its object with Kustomize's own patch code (what its
-// PatchTransformer does to the object a target selects: a strategic merge
-// of a copy of the patch given the object's group and version, or a JSON
-// patch), moves last, and requires the object the sets intend.
-func provePatches(files map[string][]byte, targets []*target) error {
-	return onEveryCore(len(targets), func(i int) error {
-		t := targets[i]
-		res := t.base.res.DeepCopy()
-		if len(t.sets) > 0 {
-			if err := applyPatch(res, files[t.file], t.jsonWhy != ""); err != nil {
-				return fmt.Errorf("the patch of %s does not apply (a bug in plimsoll fix; please report it): %w", t.id, err)
-			}
+// prove applies the target's patch files, as written, to a copy of its
+// object with Kustomize's own patch code (what its PatchTransformer does
+// to the object a target selects: a strategic merge of a copy of the patch
+// given the object's group and version, or a JSON patch), the move last,
+// and requires the object the sets intend.
+func (t *target) prove() error {
+	res := t.base.res.DeepCopy()
+	if len(t.sets) > 0 {
+		if err := applyPatch(res, t.patch, t.jsonWhy != ""); err != nil {
+			return fmt.Errorf("the patch of %s does not apply (a bug in plimsoll fix; please report it): %w", t.id, err)
 		}
-		if t.move != "" {
-			if err := applyPatch(res, files[moveFile(t)], true); err != nil {
-				return fmt.Errorf("the move of %s does not apply (a bug in plimsoll fix; please report it): %w", t.id, err)
-			}
+	}
+	if t.move != "" {
+		if err := applyPatch(res, t.movePatchFile, true); err != nil {
+			return fmt.Errorf("the move of %s does not apply (a bug in plimsoll fix; please report it): %w", t.id, err)
 		}
-		if err := intended(res, t.intended, t.id); err != nil {
-			return err
-		}
-		t.base.res, t.intended = nil, nil // proven: what they hold is not needed again
-		return nil
-	})
+	}
+	return intended(res, t.intended, t.id)
 }
 
 // onEveryCore calls work(i) for every i in [0, n) on every core, and

@@ -37,11 +37,20 @@ type target struct {
 	// its own, listed after every other, as those find the object at the
 	// version the base builds it at.
 	move string
+	// patch and movePatchFile are the files of the patch and of the move,
+	// as written (see write).
+	patch, movePatchFile []byte
 }
 
 // planTargets finds each patch's target among the base's objects, joins
-// the patches of one object, and works out the patch of each.
-func planTargets(base built, patches []Patch) ([]*target, error) {
+// the patches of one object, works out the patch of each and writes its
+// files. With prove, it proves each target's files as it writes them (see
+// prove), and then frees what the proof needed: the base's object, and
+// the object intended. The targets of one file of the base that is still
+// to be read (see readPlain) are done together, on one core, after it is
+// read; each other target on its own. So no more than a few files'
+// objects are held at once.
+func planTargets(base built, patches []Patch, prove bool) ([]*target, error) {
 	var targets []*target
 	byID := map[objectID]*target{}
 	for _, p := range patches {
@@ -70,7 +79,49 @@ func planTargets(base built, patches []Patch) ([]*target, error) {
 		}
 		files[t.file] = t.id
 	}
-	if err := onEveryCore(len(targets), func(i int) error { return targets[i].plan() }); err != nil {
+	var units [][]*target
+	unitOf := map[string]int{} // a file still to be read -> its unit
+	for _, t := range targets {
+		if !t.base.unread {
+			units = append(units, []*target{t})
+			continue
+		}
+		i, ok := unitOf[t.base.file]
+		if !ok {
+			i = len(units)
+			unitOf[t.base.file] = i
+			units = append(units, nil)
+		}
+		units[i] = append(units[i], t)
+	}
+	err := onEveryCore(len(units), func(i int) error {
+		if u := units[i]; u[0].base.unread {
+			want := make([]*builtObject, len(u))
+			for j, t := range u {
+				want[j] = t.base
+			}
+			if err := base.read(u[0].base.file, want); err != nil {
+				return err
+			}
+		}
+		for _, t := range units[i] {
+			if err := t.plan(); err != nil {
+				return err
+			}
+			if err := t.write(); err != nil {
+				return err
+			}
+			if !prove {
+				continue
+			}
+			if err := t.prove(); err != nil {
+				return err
+			}
+			t.base.res, t.intended, t.resolved, t.merge = nil, nil, nil, nil
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(targets, func(a, b *target) int { return strings.Compare(a.file, b.file) })
