@@ -74,19 +74,24 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 		}
 		active = append(active, ch)
 	}
+	// What the proof needs of before is taken now, so that its results can
+	// be freed: on a large input they are much of what the rounds hold.
 	old, _ := failures(before)
 	was := failuresOn(before)
+	out.ScoreBefore = before.Score.Overall
+	// Until the changes settle, they change nothing.
+	now, settled := was, false
+	out.ScoreAfter = out.ScoreBefore
 	drop := func(why map[int]string) {
 		for i, w := range why {
 			out.Dropped = append(out.Dropped, Dropped{active[i], w})
 		}
 		active = without(active, why)
 	}
-	var after *audit.Audit
-	for round := 0; after == nil; round++ {
+	for round := 0; !settled; round++ {
 		switch {
 		case len(active) == 0:
-			after = before
+			settled = true
 			continue
 		case round == rounds:
 			why := map[int]string{}
@@ -104,11 +109,12 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 		a := run(patched)
 		fresh, message := newFailures(old, a)
 		if len(fresh) == 0 {
-			if idle := idle(active, was, failuresOn(a)); len(idle) > 0 {
+			on := failuresOn(a)
+			if idle := idle(active, was, on); len(idle) > 0 {
 				drop(idle)
 				continue
 			}
-			after = a
+			now, out.ScoreAfter, settled = on, a.Score.Overall, true
 			continue
 		}
 		if round < 3 {
@@ -127,8 +133,6 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 		}
 		drop(blamed)
 	}
-	out.ScoreBefore, out.ScoreAfter = before.Score.Overall, after.Score.Overall
-	now := failuresOn(after)
 	for _, n := range now {
 		out.Remaining += n
 	}
