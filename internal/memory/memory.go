@@ -29,6 +29,9 @@ var (
 	mu     sync.Mutex
 	active int   // Bound calls not yet stopped
 	prev   int64 // the soft limit before the first of them
+	// high is the highest limit set since the first of them: the limit
+	// never comes down from it (see adjust).
+	high int64
 )
 
 // Bound sets the Go runtime's soft memory limit (runtime/debug
@@ -46,6 +49,7 @@ func Bound(getenv func(string) string) (stop func()) {
 	active++
 	if active == 1 {
 		prev = debug.SetMemoryLimit(-1)
+		high = 0
 		adjust()
 		arm()
 	}
@@ -77,10 +81,16 @@ func arm() {
 	})
 }
 
-// adjust sets the limit from the live heap the last collection found.
-// The caller holds mu.
+// adjust sets the limit from the live heap the last collection found, or
+// leaves it where it was when that is higher. Memory has already grown to
+// the highest limit once, so coming down from it would not lower the peak,
+// only make the collector work harder: a run that holds much at first
+// (fix, while it proves its changes on the whole inventory) and little
+// later, but allocates as fast, would collect several times as often. The
+// caller holds mu.
 func adjust() {
-	debug.SetMemoryLimit(limitFor(liveHeap()))
+	high = max(high, limitFor(liveHeap()))
+	debug.SetMemoryLimit(high)
 }
 
 func limitFor(live uint64) int64 {
