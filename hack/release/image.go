@@ -28,10 +28,8 @@ const nonroot = "65532:65532"
 // brings.
 func writeImage(o options, bins map[platform]string, work string) error {
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, p := range platforms {
-		if p.OS != "linux" {
-			continue
-		}
+	// The index lists amd64 first, whatever order the binaries were built in.
+	for _, p := range []platform{{"linux", "amd64"}, {"linux", "arm64"}} {
 		img, err := image(o, p, bins[p])
 		if err != nil {
 			return err

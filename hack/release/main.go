@@ -41,8 +41,9 @@ func (p platform) ext() string {
 	return ".tar.gz"
 }
 
-// platforms are the release's targets. Neither the checksums nor the krew
-// manifest depend on their order (both are sorted or templated), so it is
+// platforms are the release's targets. Neither the checksums, the krew
+// manifest nor the image depend on their order (the first two are sorted
+// or templated, the image lists its own), so it is
 // chosen for hack/test, which runs this build beside the tests and compiles
 // them as it compiles the release: linux/amd64 comes last, when the tests
 // have long since compiled its packages into the Go build cache.
