@@ -179,10 +179,13 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 	out := fix.Prove(objs, planner(fix.Options{Checks: o.checks, Layers: o.layers, Suggest: o.suggest})(objs, before),
 		o.suggest, before, run, planner(fix.Options{Suggest: o.suggest}))
 
-	// The inputs are not needed again, but for where the overlay's base
+	// The inputs are not needed again, but for where an overlay's base
 	// declares each object: the rest can be freed while the changes are
 	// written.
-	read := refsOf(objs)
+	var read []fix.Ref
+	if o.overlay != "" && o.kustomize == "" { // the objects were read from the base's files
+		read = refsOf(objs)
+	}
 	objs, in.Objects = nil, nil
 
 	var written []string
@@ -236,7 +239,8 @@ func newFilesDir(args []string) string {
 
 // writeOverlay writes the overlay over the one directory the inputs came
 // from (or the Kustomization), or, for a snapshot, of new objects alone.
-func writeOverlay(o *fixOptions, args []string, refs []fix.Ref, applied []fix.Applied) ([]string, error) {
+// read names the objects read from the base's files, if they were.
+func writeOverlay(o *fixOptions, args []string, read []fix.Ref, applied []fix.Applied) ([]string, error) {
 	base := o.kustomize
 	switch {
 	case o.helmChart != "":
@@ -253,10 +257,6 @@ func writeOverlay(o *fixOptions, args []string, refs []fix.Ref, applied []fix.Ap
 		return nil, errors.New("--overlay builds on one base: give one directory")
 	}
 	patches, objects := overlayChanges(applied)
-	var read []fix.Ref
-	if o.kustomize == "" { // the objects were read from the base's files
-		read = refs
-	}
 	return overlay.Write(overlay.Options{Base: base, Dir: o.overlay, InitBase: o.initBase, Patches: patches, Objects: objects, Read: read})
 }
 

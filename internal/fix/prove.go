@@ -76,8 +76,7 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 	}
 	// What the proof needs of before is taken now, so that its results can
 	// be freed: on a large input they are much of what the rounds hold.
-	old, _ := failures(before)
-	was := failuresOn(before)
+	was, _ := failures(before)
 	out.ScoreBefore = before.Score.Overall
 	// Until the changes settle, they change nothing.
 	now, settled := was, false
@@ -107,9 +106,9 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 			continue
 		}
 		a := run(patched)
-		fresh, message := newFailures(old, a)
+		on, message := failures(a)
+		fresh := newFailures(was, on)
 		if len(fresh) == 0 {
-			on := failuresOn(a)
 			if idle := idle(active, was, on); len(idle) > 0 {
 				drop(idle)
 				continue
@@ -125,9 +124,9 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 		}
 		blamed := map[int]string{}
 		for _, f := range fresh {
-			for _, i := range culprits(objs, active, f, old, run) {
+			for _, i := range culprits(objs, active, f, was, run) {
 				if _, ok := blamed[i]; !ok {
-					blamed[i] = fmt.Sprintf("the re-audit found a new failure: %s on %s: %s", f.check, f.object, message[f])
+					blamed[i] = fmt.Sprintf("the re-audit found a new failure: %s on %s: %s", f.Check, f.Object, message[f])
 				}
 			}
 		}
@@ -137,11 +136,7 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 		out.Remaining += n
 	}
 	for _, ch := range active {
-		removed := 0
-		for _, f := range ch.Fixes {
-			removed += max(was[f]-now[f], 0)
-		}
-		out.Applied = append(out.Applied, Applied{ch, removed})
+		out.Applied = append(out.Applied, Applied{ch, removed(ch, was, now)})
 	}
 	sort.SliceStable(out.Applied, func(i, j int) bool { return out.Applied[i].Target.key() < out.Applied[j].Target.key() })
 	sort.SliceStable(out.Dropped, func(i, j int) bool { return out.Dropped[i].Target.key() < out.Dropped[j].Target.key() })
@@ -153,15 +148,20 @@ func Prove(objs []*inventory.Object, changes []Change, suggest bool, before *aud
 func idle(active []Change, was, now map[Finding]int) map[int]string {
 	out := map[int]string{}
 	for i, ch := range active {
-		removed := 0
-		for _, f := range ch.Fixes {
-			removed += max(was[f]-now[f], 0)
-		}
-		if removed == 0 && !brought(ch, was) {
+		if removed(ch, was, now) == 0 && !brought(ch, was) {
 			out[i] = "the re-audit still shows every finding it should fix"
 		}
 	}
 	return out
+}
+
+// removed counts the failures of the findings a change names that are gone.
+func removed(ch Change, was, now map[Finding]int) int {
+	n := 0
+	for _, f := range ch.Fixes {
+		n += max(was[f]-now[f], 0)
+	}
+	return n
 }
 
 // brought reports whether a change fixes only failures the other changes
@@ -176,22 +176,22 @@ func brought(ch Change, was map[Finding]int) bool {
 	return true
 }
 
-// newFailures are the failures of after that were not in before.
-func newFailures(old map[failure]int, after *audit.Audit) ([]failure, map[failure]string) {
-	var out []failure
-	count, message := failures(after)
-	for f, n := range count {
-		if n > old[f] {
+// newFailures are the failures counted in now more often than in was,
+// sorted.
+func newFailures(was, now map[Finding]int) []Finding {
+	var out []Finding
+	for f, n := range now {
+		if n > was[f] {
 			out = append(out, f)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].object+out[i].check < out[j].object+out[j].check })
-	return out, message
+	sort.Slice(out, func(i, j int) bool { return out[i].Object+out[i].Check < out[j].Object+out[j].Check })
+	return out
 }
 
 // followUps are the planned changes that fix a fresh failure and are not
 // among the changes already, nor among those the proof dropped.
-func followUps(active []Change, dropped []Dropped, planned []Change, fresh []failure, suggest bool) []Change {
+func followUps(active []Change, dropped []Dropped, planned []Change, fresh []Finding, suggest bool) []Change {
 	have := map[string]bool{}
 	for _, ch := range active {
 		have[ch.Check+"\x00"+ch.Target.key()] = true
@@ -201,7 +201,7 @@ func followUps(active []Change, dropped []Dropped, planned []Change, fresh []fai
 	}
 	wanted := map[Finding]bool{}
 	for _, f := range fresh {
-		wanted[Finding{Check: f.check, Object: f.object, source: f.source}] = true
+		wanted[f] = true
 	}
 	var out []Change
 	for _, ch := range planned {
@@ -221,16 +221,16 @@ func followUps(active []Change, dropped []Dropped, planned []Change, fresh []fai
 // culprits are the changes a fresh failure is due to: of those that change
 // the object it is on (else those of its namespace, else all), the first
 // whose removal makes it go; all of them when no single one does.
-func culprits(objs []*inventory.Object, active []Change, f failure, old map[failure]int, run Auditor) []int {
+func culprits(objs []*inventory.Object, active []Change, f Finding, was map[Finding]int, run Auditor) []int {
 	var candidates []int
 	for i, ch := range active {
-		if ch.Target.ID() == f.object {
+		if ch.Target.ID() == f.Object {
 			candidates = append(candidates, i)
 		}
 	}
 	if len(candidates) == 0 {
 		for i, ch := range active {
-			if ch.Target.Namespace != "" && strings.Contains(f.object, " "+ch.Target.Namespace+"/") || ch.Target.Kind == "Namespace" && strings.HasSuffix(f.object, "/"+ch.Target.Name) {
+			if ch.Target.Namespace != "" && strings.Contains(f.Object, " "+ch.Target.Namespace+"/") || ch.Target.Kind == "Namespace" && strings.HasSuffix(f.Object, "/"+ch.Target.Name) {
 				candidates = append(candidates, i)
 			}
 		}
@@ -254,7 +254,8 @@ func culprits(objs []*inventory.Object, active []Change, f failure, old map[fail
 			}
 		}
 		patched, _ := Apply(scope, kept)
-		fresh, _ := newFailures(old, run(patched))
+		count, _ := failures(run(patched))
+		fresh := newFailures(was, count)
 		return !slices.Contains(fresh, f)
 	}
 	for len(candidates) > 1 {
@@ -274,8 +275,8 @@ func culprits(objs []*inventory.Object, active []Change, f failure, old map[fail
 // inScope are the objects a failure is traced on, and their namespace:
 // those of its object's namespace and the cluster-scoped ones, or all (and
 // nil) for a failure on a cluster-scoped object.
-func inScope(objs []*inventory.Object, f failure) ([]*inventory.Object, *string) {
-	_, rest, _ := strings.Cut(f.object, " ")
+func inScope(objs []*inventory.Object, f Finding) ([]*inventory.Object, *string) {
+	_, rest, _ := strings.Cut(f.Object, " ")
 	ns, _, namespaced := strings.Cut(rest, "/")
 	if !namespaced {
 		return objs, nil
@@ -300,32 +301,20 @@ func without(changes []Change, drop map[int]string) []Change {
 	return out
 }
 
-// failure is a check failing on an object (its ID and where it was read):
-// what the proof counts. A failure whose message changes, as a Pod Security
-// finding lists fewer violations once some are fixed, is not a new one.
-type failure struct{ check, object, source string }
-
-// failures counts an audit's failures, with a message of each for people.
-func failures(a *audit.Audit) (map[failure]int, map[failure]string) {
-	count, message := map[failure]int{}, map[failure]string{}
+// failures counts an audit's failures of each check on each object (its
+// ID and where it was read), what the proof counts, with a message of each
+// for people. A failure whose message changes, as a Pod Security finding
+// lists fewer violations once some are fixed, is not a new one.
+func failures(a *audit.Audit) (map[Finding]int, map[Finding]string) {
+	count, message := map[Finding]int{}, map[Finding]string{}
 	for _, r := range a.Results {
 		if r.Status == audit.Fail {
-			f := failure{r.Check.ID, r.Object.ID(), r.Object.Source.String()}
+			f := Finding{Check: r.Check.ID, Object: r.Object.ID(), source: r.Object.Source.String()}
 			count[f]++
 			message[f] = r.Message
 		}
 	}
 	return count, message
-}
-
-func failuresOn(a *audit.Audit) map[Finding]int {
-	out := map[Finding]int{}
-	for _, r := range a.Results {
-		if r.Status == audit.Fail {
-			out[Finding{Check: r.Check.ID, Object: r.Object.ID(), source: r.Object.Source.String()}]++
-		}
-	}
-	return out
 }
 
 // Apply returns the objects with the changes made: patched objects in

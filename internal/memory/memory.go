@@ -35,8 +35,9 @@ var (
 )
 
 // Bound sets the Go runtime's soft memory limit (runtime/debug
-// SetMemoryLimit) after every collection to Ratio times the live heap, and
-// never below Floor, until stop is called, which restores the limit there
+// SetMemoryLimit) after every collection to Ratio times the live heap,
+// never below Floor nor below the highest limit it set before (see
+// adjust), until stop is called, which restores the limit there
 // was. It does nothing when GOGC or GOMEMLIMIT is set: then the user has
 // chosen. Calls may nest or overlap (tests run commands in one process);
 // the limit is restored when the last one stops.
