@@ -119,6 +119,12 @@ type Options struct {
 	// that an admission costs the checks of one object, not of the cluster.
 	// It must be one of the inventory's objects.
 	Only *inventory.Object
+	// FailuresOnly keeps only failed results in Audit.Results; the checks'
+	// counts and the score are of every result all the same. A caller that
+	// wants only what failed (fix, proving its changes by auditing them
+	// again and again) then never holds the passes, which on a large input
+	// are most of the results.
+	FailuresOnly bool
 }
 
 // CheckState says whether a check was assessed and how it fared.
@@ -225,7 +231,10 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	a.Results = make([]Result, 0, room(objects))
+	if !opts.FailuresOnly {
+		a.Results = make([]Result, 0, room(objects))
+	}
+	sum := newSummary(a.Checks)
 	// A chunk's buffer is used again once its results are copied: no more
 	// than a few are ever in use (parallel.Ordered bounds them).
 	free := make(chan []Result, 3*workers)
@@ -242,15 +251,24 @@ func Run(inv *inventory.Inventory, opts Options) *Audit {
 		}
 		return out
 	}, func(rs []Result) {
-		a.Results = append(a.Results, rs...)
+		sum.add(rs)
+		if opts.FailuresOnly {
+			for _, r := range rs {
+				if r.Status == Fail {
+					a.Results = append(a.Results, r)
+				}
+			}
+		} else {
+			a.Results = append(a.Results, rs...)
+		}
 		clear(rs) // drop the buffer's references to messages and objects
 		select {
 		case free <- rs:
 		default:
 		}
 	})
-	tally(a.Results, a.Checks)
-	a.Score = score(a)
+	sum.tally(a.Checks)
+	a.Score = sum.score(a)
 	for i, e := range live {
 		if !r.used[i].Load() && slices.ContainsFunc(active, func(st *CheckState) bool { return slices.Contains(e.Checks, st.Check.ID) }) {
 			a.UnusedExemptions = append(a.UnusedExemptions, e)
@@ -452,20 +470,41 @@ func eachPair(results []Result, f func(rs []Result)) {
 	}
 }
 
-func tally(results []Result, states []*CheckState) {
-	byCheck := map[*check.Check]*CheckState{}
-	for _, st := range states {
-		byCheck[st.Check] = st
+// summary counts results as the audit makes them, a chunk at a time, for
+// the checks' counts (tally) and the score: an object's results are always
+// in one chunk, so a pair is never split, and the results need not be kept.
+type summary struct {
+	byState    map[*check.Check]*CheckState
+	judged     map[*CheckState]bool
+	unassessed map[*CheckState]string
+	// byCheck and byNamespace count the assessed pairs for the score;
+	// order is the checks in the order first seen (see score).
+	byCheck     map[*check.Check]*pairs
+	byNamespace map[string]map[*check.Check]*pairs
+	order       []*check.Check
+}
+
+func newSummary(states []*CheckState) *summary {
+	s := &summary{
+		byState: map[*check.Check]*CheckState{}, judged: map[*CheckState]bool{}, unassessed: map[*CheckState]string{},
+		byCheck: map[*check.Check]*pairs{}, byNamespace: map[string]map[*check.Check]*pairs{},
 	}
+	for _, st := range states {
+		s.byState[st.Check] = st
+	}
+	return s
+}
+
+// add counts a run of results that holds every result of each object in it.
+func (s *summary) add(results []Result) {
 	eachPair(results, func(rs []Result) {
 		if rs[0].Status == Fail {
-			byCheck[rs[0].Check].Fail++
+			s.byState[rs[0].Check].Fail++
 		}
+		s.pair(rs[0])
 	})
-	judged := map[*CheckState]bool{}
-	unassessed := map[*CheckState]string{}
 	for _, res := range results {
-		st := byCheck[res.Check]
+		st := s.byState[res.Check]
 		switch res.Status {
 		case Pass:
 			st.Pass++
@@ -475,16 +514,20 @@ func tally(results []Result, states []*CheckState) {
 			st.Error++
 		}
 		if res.Unassessed {
-			if _, ok := unassessed[st]; !ok {
-				unassessed[st] = strings.TrimPrefix(res.Message, "not assessed: ")
+			if _, ok := s.unassessed[st]; !ok {
+				s.unassessed[st] = strings.TrimPrefix(res.Message, "not assessed: ")
 			}
 		} else {
-			judged[st] = true
+			s.judged[st] = true
 		}
 	}
+}
+
+// tally settles the checks' states once every result is counted.
+func (s *summary) tally(states []*CheckState) {
 	// A check that could judge none of its objects was not assessed.
-	for st, reason := range unassessed {
-		if !judged[st] {
+	for st, reason := range s.unassessed {
+		if !s.judged[st] {
 			st.Assessed, st.Reason = false, reason
 		}
 	}

@@ -633,6 +633,51 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 	}
 }
 
+// TestFailuresOnly: an audit that keeps only its failures counts and
+// scores every result as a full one does, over many chunks of work, with
+// checks not assessed on some objects and passes, skips and errors among
+// the rest.
+func TestFailuresOnly(t *testing.T) {
+	reg := registry(t,
+		spec{id: "alpha", layer: check.Workloads, sev: check.High},
+		spec{id: "beta", layer: check.Security, sev: check.Medium},
+		spec{id: "gamma", layer: check.Governance, sev: check.Low, kinds: []string{"Deployment", "Namespace"}},
+		spec{id: "delta", layer: check.Security, sev: check.Critical},
+	)
+	var b strings.Builder
+	outcomes := []string{"", "fail", "fail2", "na", "panic", "evidence", "unassessable"}
+	for n := 0; n < 900; n++ {
+		b.WriteString(deployment(fmt.Sprintf("ns-%d", n%7), fmt.Sprintf("web-%03d", n),
+			behaviour+"alpha", outcomes[n%7], behaviour+"beta", outcomes[(n/7)%7], behaviour+"gamma", outcomes[(n/49)%7],
+			behaviour+"delta", "unassessable"))
+	}
+	i := inv(t, inventory.FromManifests, b.String())
+	full := Run(i, Options{Registry: reg, Now: now})
+	fails := Run(i, Options{Registry: reg, Now: now, FailuresOnly: true})
+	var want []row
+	for _, r := range rows(full) {
+		if r.Status == "fail" {
+			want = append(want, r)
+		}
+	}
+	if len(want) < 500 || len(want) == len(full.Results) {
+		t.Fatalf("got %d failures of %d results, want many failures among other results", len(want), len(full.Results))
+	}
+	if diff := cmp.Diff(want, rows(fails)); diff != "" {
+		t.Errorf("failures (-full audit +FailuresOnly):\n%s", diff)
+	}
+	byID := cmp.Comparer(func(x, y *check.Check) bool { return x.ID == y.ID })
+	if diff := cmp.Diff(full.Checks, fails.Checks, byID); diff != "" {
+		t.Errorf("check states (-full +FailuresOnly):\n%s", diff)
+	}
+	if diff := cmp.Diff(full.Score, fails.Score, byID, cmp.Comparer(func(x, y *CheckState) bool { return x.Check.ID == y.Check.ID })); diff != "" {
+		t.Errorf("score (-full +FailuresOnly):\n%s", diff)
+	}
+	if full.Score.Overall == nil || len(full.Score.Coverage.NotAssessed) != 1 || len(full.Score.Blockers) == 0 {
+		t.Errorf("got score %+v, want an overall score, one check not assessed and blockers", full.Score)
+	}
+}
+
 func TestDeclaredChecksNotAssessedOnACluster(t *testing.T) {
 	reg := registry(t, spec{id: "written", layer: check.Upgrade, sev: check.High, requires: check.Declared, kinds: []string{"Deployment"}})
 	text := deployment("shop", "web", behaviour+"written", "fail")

@@ -169,38 +169,8 @@ func floor1(v float64) *float64 {
 // well-configured Deployments neither drown a missing monitoring stack nor
 // hide one misconfigured workload. Skips, errors and checks that could not
 // be assessed are left out, never counted as met.
-func score(a *Audit) Score {
-	byCheck := map[*check.Check]*pairs{}
-	byNamespace := map[string]map[*check.Check]*pairs{}
-	var order []*check.Check // first seen first: results are sorted, so this is deterministic
-	eachPair(a.Results, func(rs []Result) {
-		r := rs[0]
-		if r.Status != Pass && r.Status != Fail {
-			return
-		}
-		count := func(m map[*check.Check]*pairs) *pairs {
-			p := m[r.Check]
-			if p == nil {
-				p = &pairs{severity: r.Severity}
-				m[r.Check] = p
-			}
-			if r.Status == Pass {
-				p.passed++
-			} else {
-				p.failed++
-			}
-			return p
-		}
-		if byCheck[r.Check] == nil {
-			order = append(order, r.Check)
-		}
-		count(byCheck)
-		ns := r.Object.ScoreNamespace
-		if byNamespace[ns] == nil {
-			byNamespace[ns] = map[*check.Check]*pairs{}
-		}
-		count(byNamespace[ns])
-	})
+func (t *summary) score(a *Audit) Score {
+	byCheck, byNamespace, order := t.byCheck, t.byNamespace, t.order
 	layers := map[check.Layer]*checkScores{}
 	var s Score
 	for _, c := range order {
@@ -295,6 +265,36 @@ func score(a *Audit) Score {
 	}
 	s.Coverage.Percent = math.Floor(1000*sum/float64(len(s.Layers))) / 10
 	return s
+}
+
+// pair counts one (check, object) pair's first result for the score: a
+// pass, or a failure however many findings it has; skips and errors are
+// left out.
+func (sum *summary) pair(r Result) {
+	if r.Status != Pass && r.Status != Fail {
+		return
+	}
+	count := func(m map[*check.Check]*pairs) {
+		p := m[r.Check]
+		if p == nil {
+			p = &pairs{severity: r.Severity}
+			m[r.Check] = p
+		}
+		if r.Status == Pass {
+			p.passed++
+		} else {
+			p.failed++
+		}
+	}
+	if sum.byCheck[r.Check] == nil {
+		sum.order = append(sum.order, r.Check) // first seen first: results are sorted, so this is deterministic
+	}
+	count(sum.byCheck)
+	ns := r.Object.ScoreNamespace
+	if sum.byNamespace[ns] == nil {
+		sum.byNamespace[ns] = map[*check.Check]*pairs{}
+	}
+	count(sum.byNamespace[ns])
 }
 
 func layerIndex(l check.Layer) int {

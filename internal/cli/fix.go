@@ -158,8 +158,10 @@ func runFix(cmd *cobra.Command, s Streams, o *fixOptions, args []string) error {
 	}
 	defer memory.Bound(s.Getenv)()
 	objs := in.Objects
+	// Planning and the proof look only at failures: the passes, most of
+	// an audit's results, are counted and never held.
 	run := func(objs []*inventory.Object) *audit.Audit {
-		return audit.Run(platform.Inventory(in.Mode, objs), audit.Options{Registry: reg, Config: cfg, Now: s.Now(), At: in.At})
+		return audit.Run(platform.Inventory(in.Mode, objs), audit.Options{Registry: reg, Config: cfg, Now: s.Now(), At: in.At, FailuresOnly: true})
 	}
 	planner := func(opts fix.Options) fix.Planner {
 		return func(objs []*inventory.Object, a *audit.Audit) []fix.Change {

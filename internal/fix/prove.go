@@ -307,12 +307,21 @@ func without(changes []Change, drop map[int]string) []Change {
 // lists fewer violations once some are fixed, is not a new one.
 func failures(a *audit.Audit) (map[Finding]int, map[Finding]string) {
 	count, message := map[Finding]int{}, map[Finding]string{}
+	// An object's failures share one copy of its ID and source: a large
+	// input has many failures per object, and the proof holds these maps
+	// through its re-audits.
+	var last *audit.Object
+	var id, source string
 	for _, r := range a.Results {
-		if r.Status == audit.Fail {
-			f := Finding{Check: r.Check.ID, Object: r.Object.ID(), source: r.Object.Source.String()}
-			count[f]++
-			message[f] = r.Message
+		if r.Status != audit.Fail {
+			continue
 		}
+		if r.Object != last {
+			last, id, source = r.Object, r.Object.ID(), r.Object.Source.String()
+		}
+		f := Finding{Check: r.Check.ID, Object: id, source: source}
+		count[f]++
+		message[f] = r.Message
 	}
 	return count, message
 }
