@@ -34,7 +34,7 @@ func TestBound(t *testing.T) {
 		runtime.GC()
 		runtime.Gosched()
 	}
-	if got := currentLimit(); got < want || got > want*3/2 {
+	if got := currentLimit(); got < want || got > want*3/2 { // its spans are full: little other memory
 		t.Errorf("with 200 MiB live, got a limit of %d MiB, want about %d MiB", got>>20, want>>20)
 	}
 	runtime.KeepAlive(held)
@@ -82,16 +82,20 @@ func TestBoundLeavesTheUsersChoice(t *testing.T) {
 
 func TestLimitFor(t *testing.T) {
 	for _, c := range []struct {
-		live uint64
-		want int64
+		live, other uint64
+		want        int64
 	}{
-		{0, Floor},
-		{Floor / 2, Floor},
-		{500 << 20, 700 << 20},
-		{math.MaxUint64, math.MaxInt64},
+		{0, 0, Floor},
+		{Floor / 2, 0, Floor},
+		{500 << 20, 0, 700 << 20},
+		{500 << 20, 20 << 20, 700 << 20},
+		// Other memory past a sixth of the live heap: a quarter of it
+		// still for new objects.
+		{400 << 20, 100 << 20, 600 << 20},
+		{math.MaxUint64, 0, math.MaxInt64},
 	} {
-		if got := limitFor(c.live); got != c.want {
-			t.Errorf("limitFor(%d) = %d, want %d", c.live, got, c.want)
+		if got := limitFor(c.live, c.other); got != c.want {
+			t.Errorf("limitFor(%d, %d) = %d, want %d", c.live, c.other, got, c.want)
 		}
 	}
 }
