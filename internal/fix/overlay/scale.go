@@ -297,13 +297,14 @@ func proveObjects(files map[string][]byte, objects []newObject) error {
 	return nil
 }
 
-// prove applies the target's patch files, as written, to a copy of its
-// object with Kustomize's own patch code (what its PatchTransformer does
-// to the object a target selects: a strategic merge of a copy of the patch
-// given the object's group and version, or a JSON patch), the move last,
-// and requires the object the sets intend.
+// prove applies the target's patch files, as written, to its object with
+// Kustomize's own patch code (what its PatchTransformer does to the object
+// a target selects: a strategic merge of a copy of the patch given the
+// object's group and version, or a JSON patch), the move last, and
+// requires the object the sets intend. The object is patched in place:
+// nothing needs it after the proof.
 func (t *target) prove() error {
-	res := t.base.res.DeepCopy()
+	res := t.base.res
 	if len(t.sets) > 0 {
 		if err := applyPatch(res, t.patch, t.jsonWhy != ""); err != nil {
 			return fmt.Errorf("the patch of %s does not apply (a bug in plimsoll fix; please report it): %w", t.id, err)
