@@ -28,9 +28,12 @@ const (
 	// spans, stacks and metadata, which the limit counts as well. Without
 	// it, a heap whose spans are a quarter empty (fix's proof: 40 MB of
 	// 167 MB) gets almost no room under Ratio times the live heap, and the
-	// collector runs again and again for a few MB each time: fix --overlay
-	// on the bench corpus took 23-26 s with it thus, and 15 s with this.
-	Headroom = 0.25
+	// collector runs again and again for a few MB each time. fix --overlay
+	// on the bench corpus took 23-26 s and 325 MB without it; 20 s and
+	// 318 MB with a tenth; 18.5 s and 331 MB with 0.15; 16 s and 360 MB
+	// with a quarter. A tenth stops the collector running for nothing, and
+	// keeps the memory where it was.
+	Headroom = 0.1
 )
 
 var (

@@ -89,9 +89,9 @@ func TestLimitFor(t *testing.T) {
 		{Floor / 2, 0, Floor},
 		{500 << 20, 0, 700 << 20},
 		{500 << 20, 20 << 20, 700 << 20},
-		// Other memory past a sixth of the live heap: a quarter of it
+		// Other memory past three tenths of the live heap: a tenth of it
 		// still for new objects.
-		{400 << 20, 100 << 20, 600 << 20},
+		{400 << 20, 200 << 20, 640 << 20},
 		{math.MaxUint64, 0, math.MaxInt64},
 	} {
 		if got := limitFor(c.live, c.other); got != c.want {
