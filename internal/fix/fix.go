@@ -141,6 +141,9 @@ func merge(changes []Change) []Change {
 		out = append(out, ch)
 	}
 	for i := range out {
+		if len(out[i].Fixes) < 2 {
+			continue // most changes fix one finding: no copy to hold
+		}
 		out[i].Fixes = slices.Compact(slices.SortedFunc(slices.Values(out[i].Fixes), func(a, b Finding) int {
 			return cmp.Or(strings.Compare(a.Check, b.Check), strings.Compare(a.Object, b.Object), strings.Compare(a.source, b.source))
 		}))

@@ -854,8 +854,15 @@ func path(keys ...string) []Step {
 	return out
 }
 
+// join is base followed by keys, in a slice of its own, of just that
+// size: a large input's plan holds tens of thousands of paths.
 func join(base []Step, keys ...string) []Step {
-	return append(slices.Clone(base), path(keys...)...)
+	out := make([]Step, len(base), len(base)+len(keys))
+	copy(out, base)
+	for _, k := range keys {
+		out = append(out, Step{Key: k})
+	}
+	return out
 }
 
 // specSteps is the path of a workload's pod spec (spec.template.spec,
