@@ -34,6 +34,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -164,9 +165,13 @@ func run(corpus string, objects, runs int, work string, skipKubeScore bool) erro
 		fmt.Printf("%-34s %8.2fs %8.2fs %8.2fs %7d MB\n", c.name, best[i].wall.Seconds(), median(all[i]).Seconds(), best[i].cpu.Seconds(), best[i].rss>>20)
 	}
 	if !skipKubeScore {
-		ratio := func(a, b int) float64 { return best[a].wall.Seconds() / best[b].wall.Seconds() }
+		at := func(name string) int {
+			return slices.IndexFunc(cases, func(c benchCase) bool { return c.name == name })
+		}
+		ratio := func(a, b string) float64 { return best[at(a)].wall.Seconds() / best[at(b)].wall.Seconds() }
+		audit, unbound, ks, decode := cases[0].name, "plimsoll audit, GOGC=100", "kube-score v1.20.0 score", cases[1].name
 		fmt.Printf("\nplimsoll audit is %.1fx faster than kube-score (%.1fx with GOGC=100); %.2fx the decode-only time\n",
-			ratio(2, 0), ratio(2, 4), ratio(0, 1))
+			ratio(ks, audit), ratio(ks, unbound), ratio(audit, decode))
 	}
 	return nil
 }
