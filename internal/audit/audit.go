@@ -485,26 +485,26 @@ type summary struct {
 }
 
 func newSummary(states []*CheckState) *summary {
-	s := &summary{
+	sum := &summary{
 		byState: map[*check.Check]*CheckState{}, judged: map[*CheckState]bool{}, unassessed: map[*CheckState]string{},
 		byCheck: map[*check.Check]*pairs{}, byNamespace: map[string]map[*check.Check]*pairs{},
 	}
 	for _, st := range states {
-		s.byState[st.Check] = st
+		sum.byState[st.Check] = st
 	}
-	return s
+	return sum
 }
 
 // add counts a run of results that holds every result of each object in it.
-func (s *summary) add(results []Result) {
+func (sum *summary) add(results []Result) {
 	eachPair(results, func(rs []Result) {
 		if rs[0].Status == Fail {
-			s.byState[rs[0].Check].Fail++
+			sum.byState[rs[0].Check].Fail++
 		}
-		s.pair(rs[0])
+		sum.pair(rs[0])
 	})
 	for _, res := range results {
-		st := s.byState[res.Check]
+		st := sum.byState[res.Check]
 		switch res.Status {
 		case Pass:
 			st.Pass++
@@ -514,20 +514,20 @@ func (s *summary) add(results []Result) {
 			st.Error++
 		}
 		if res.Unassessed {
-			if _, ok := s.unassessed[st]; !ok {
-				s.unassessed[st] = strings.TrimPrefix(res.Message, "not assessed: ")
+			if _, ok := sum.unassessed[st]; !ok {
+				sum.unassessed[st] = strings.TrimPrefix(res.Message, "not assessed: ")
 			}
 		} else {
-			s.judged[st] = true
+			sum.judged[st] = true
 		}
 	}
 }
 
 // tally settles the checks' states once every result is counted.
-func (s *summary) tally(states []*CheckState) {
+func (sum *summary) tally(states []*CheckState) {
 	// A check that could judge none of its objects was not assessed.
-	for st, reason := range s.unassessed {
-		if !s.judged[st] {
+	for st, reason := range sum.unassessed {
+		if !sum.judged[st] {
 			st.Assessed, st.Reason = false, reason
 		}
 	}

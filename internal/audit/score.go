@@ -169,8 +169,8 @@ func floor1(v float64) *float64 {
 // well-configured Deployments neither drown a missing monitoring stack nor
 // hide one misconfigured workload. Skips, errors and checks that could not
 // be assessed are left out, never counted as met.
-func (t *summary) score(a *Audit) Score {
-	byCheck, byNamespace, order := t.byCheck, t.byNamespace, t.order
+func (sum *summary) score(a *Audit) Score {
+	byCheck, byNamespace, order := sum.byCheck, sum.byNamespace, sum.order
 	layers := map[check.Layer]*checkScores{}
 	var s Score
 	for _, c := range order {
@@ -257,13 +257,13 @@ func (t *summary) score(a *Audit) Score {
 			s.Coverage.NotAssessed = append(s.Coverage.NotAssessed, st)
 		}
 	}
-	var sum float64
+	var assessed float64 // the layers' shares of assessed checks, summed
 	for _, ls := range s.Layers {
 		if ls.Checks > 0 {
-			sum += float64(ls.Assessed) / float64(ls.Checks)
+			assessed += float64(ls.Assessed) / float64(ls.Checks)
 		}
 	}
-	s.Coverage.Percent = math.Floor(1000*sum/float64(len(s.Layers))) / 10
+	s.Coverage.Percent = math.Floor(1000*assessed/float64(len(s.Layers))) / 10
 	return s
 }
 

@@ -857,12 +857,7 @@ func path(keys ...string) []Step {
 // join is base followed by keys, in a slice of its own, of just that
 // size: a large input's plan holds tens of thousands of paths.
 func join(base []Step, keys ...string) []Step {
-	out := make([]Step, len(base), len(base)+len(keys))
-	copy(out, base)
-	for _, k := range keys {
-		out = append(out, Step{Key: k})
-	}
-	return out
+	return append(append(make([]Step, 0, len(base)+len(keys)), base...), path(keys...)...)
 }
 
 // specSteps is the path of a workload's pod spec (spec.template.spec,
